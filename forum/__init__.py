@@ -1,0 +1,1 @@
+"""The forum vertical: boards, threads, posts, moderation, search, experience posts."""

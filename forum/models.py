@@ -1,0 +1,1 @@
+"""Forum models (filled in by the forum work)."""

@@ -1,0 +1,12 @@
+"""Tortoise models. Every module listed in MODEL_MODULES belongs to the single app `models`."""
+
+MODEL_MODULES = [
+    "models.volunteer",
+    "models.team",
+    "models.activity",
+    "models.hours",
+    "models.notification",
+    "models.helprequest",
+    "models.draft",
+    "forum.models",
+]

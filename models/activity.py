@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from tortoise import fields
+from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.team import Team
+    from models.volunteer import Volunteer
+
+
+class ActivityStatus(StrEnum):
+    DRAFT = "DRAFT"
+    PUBLISHED = "PUBLISHED"
+    FINISHED = "FINISHED"
+    CANCELLED = "CANCELLED"
+
+
+class SignUpStatus(StrEnum):
+    CONFIRMED = "CONFIRMED"
+    WAITLISTED = "WAITLISTED"
+    CANCELLED = "CANCELLED"
+
+
+class Activity(Model):
+    # Counts live on the row and change only through conditional UPDATEs (see resolvers/signup.py).
+
+    id = fields.IntField(primary_key=True)
+    team: fields.ForeignKeyRelation[Team] = fields.ForeignKeyField(
+        "models.Team", related_name="activities", on_delete=fields.RESTRICT
+    )
+    created_by: fields.ForeignKeyRelation[Volunteer] = fields.ForeignKeyField(
+        "models.Volunteer", related_name="created_activities", on_delete=fields.RESTRICT
+    )
+    title = fields.CharField(max_length=200)
+    description = fields.TextField()
+    category = fields.CharField(max_length=50, db_index=True)
+    district = fields.CharField(max_length=50, db_index=True)
+    address = fields.CharField(max_length=200, null=True)
+    latitude = fields.FloatField(null=True)
+    longitude = fields.FloatField(null=True)
+    starts_at = fields.DatetimeField(db_index=True)
+    ends_at = fields.DatetimeField()
+    sign_up_deadline = fields.DatetimeField()
+    capacity = fields.IntField()
+    confirmed_count = fields.IntField(default=0)
+    waitlist_count = fields.IntField(default=0)
+    waitlist_limit = fields.IntField()
+    waitlist_seq = fields.IntField(default=0)
+    version = fields.IntField(default=0)
+    hours_credit = fields.FloatField()
+    skills = fields.CharField(max_length=700, default="")
+    status = fields.CharEnumField(ActivityStatus, max_length=10, default=ActivityStatus.DRAFT)
+    cancel_reason = fields.CharField(max_length=500, null=True)
+    check_in_code = fields.CharField(max_length=20, null=True)
+    check_in_radius_m = fields.IntField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "activity"
+        indexes = (("status", "starts_at"),)
+
+
+class SignUp(Model):
+    id = fields.IntField(primary_key=True)
+    activity: fields.ForeignKeyRelation[Activity] = fields.ForeignKeyField(
+        "models.Activity", related_name="sign_ups", on_delete=fields.CASCADE
+    )
+    volunteer: fields.ForeignKeyRelation[Volunteer] = fields.ForeignKeyField(
+        "models.Volunteer", related_name="sign_ups", on_delete=fields.CASCADE
+    )
+    status = fields.CharEnumField(SignUpStatus, max_length=10)
+    waitlist_seq = fields.IntField(null=True)
+    checked_in_at = fields.DatetimeField(null=True)
+    checked_out_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "sign_up"
+        unique_together = (("activity", "volunteer"),)
+        indexes = (("activity", "status", "waitlist_seq"), ("volunteer", "status"))

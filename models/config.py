@@ -1,0 +1,65 @@
+"""Tortoise configuration derived from DATABASE_URL (SQLite file under ./data by default)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from models import MODEL_MODULES
+from resolvers.settings import DATA_DIR
+
+
+def database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    return f"sqlite://{DATA_DIR / 'tongxin.sqlite3'}"
+
+
+def connection_config(url: str) -> dict[str, Any] | str:
+    parts = urlsplit(url)
+    if parts.scheme in ("postgres", "postgresql"):
+        pool_max = int(os.environ.get("DB_POOL_MAX", "20"))
+        query = {"minsize": "1", "maxsize": str(pool_max), "command_timeout": "30", "timeout": "10"}
+        base = url.split("?", 1)[0].replace("postgresql://", "postgres://", 1)
+        sep = "&" if "?" in url else "?"
+        extra = url.split("?", 1)[1] + "&" if "?" in url else ""
+        return f"{base}{sep if not extra else '?'}{extra}{urlencode(query)}"
+    if parts.scheme == "sqlite":
+        path = url[len("sqlite://") :]
+        return {
+            "engine": "models.sqlite_immediate",
+            "credentials": {
+                "file_path": path,
+                "journal_mode": "WAL",
+                "journal_size_limit": 16384,
+                "foreign_keys": "ON",
+                "busy_timeout": 10000,
+                "synchronous": "NORMAL",
+            },
+        }
+    return url
+
+
+def tortoise_config(url: str | None = None) -> dict[str, Any]:
+    return {
+        "connections": {"default": connection_config(url or database_url())},
+        "apps": {
+            "models": {
+                "models": MODEL_MODULES,
+                "default_connection": "default",
+                "migrations": "migrations",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+TORTOISE_ORM = tortoise_config()
+
+
+def is_postgres(url: str | None = None) -> bool:
+    return urlsplit(url or database_url()).scheme in ("postgres", "postgresql")

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from tortoise import fields
+from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from models.activity import Activity, SignUp
+    from models.volunteer import Volunteer
+
+
+class HoursStatus(StrEnum):
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+
+
+class ServiceRecord(Model):
+    id = fields.IntField(primary_key=True)
+    sign_up: fields.OneToOneRelation[SignUp] = fields.OneToOneField(
+        "models.SignUp", related_name="service_record", on_delete=fields.CASCADE
+    )
+    activity: fields.ForeignKeyRelation[Activity] = fields.ForeignKeyField(
+        "models.Activity", related_name="service_records", on_delete=fields.RESTRICT
+    )
+    volunteer: fields.ForeignKeyRelation[Volunteer] = fields.ForeignKeyField(
+        "models.Volunteer", related_name="service_records", on_delete=fields.RESTRICT
+    )
+    hours_claimed = fields.FloatField()
+    hours = fields.FloatField()
+    status = fields.CharEnumField(HoursStatus, max_length=10, default=HoursStatus.PENDING)
+    approved_by: fields.ForeignKeyNullableRelation[Volunteer] = fields.ForeignKeyField(
+        "models.Volunteer", related_name="approved_records", null=True, on_delete=fields.SET_NULL
+    )
+    approved_at = fields.DatetimeField(null=True, db_index=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "service_record"
+        indexes = (("volunteer", "status"),)
+
+
+class HoursAudit(Model):
+    # Append-only: rows are inserted, never updated or deleted.
+
+    id = fields.IntField(primary_key=True)
+    record: fields.ForeignKeyRelation[ServiceRecord] = fields.ForeignKeyField(
+        "models.ServiceRecord", related_name="audit", on_delete=fields.RESTRICT
+    )
+    actor: fields.ForeignKeyNullableRelation[Volunteer] = fields.ForeignKeyField(
+        "models.Volunteer", related_name="hours_audit_actions", null=True, on_delete=fields.RESTRICT
+    )
+    action = fields.CharField(max_length=20)
+    hours_before = fields.FloatField(null=True)
+    hours_after = fields.FloatField(null=True)
+    status_before = fields.CharField(max_length=10, null=True)
+    status_after = fields.CharField(max_length=10)
+    reason = fields.CharField(max_length=500, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "hours_audit"
+
+
+class PointsEntry(Model):
+    # The points ledger: the balance is SUM(delta), never a bare counter.
+
+    id = fields.IntField(primary_key=True)
+    volunteer: fields.ForeignKeyRelation[Volunteer] = fields.ForeignKeyField(
+        "models.Volunteer", related_name="points_entries", on_delete=fields.RESTRICT
+    )
+    delta = fields.IntField()
+    reason = fields.CharField(max_length=200)
+    record: fields.ForeignKeyNullableRelation[ServiceRecord] = fields.ForeignKeyField(
+        "models.ServiceRecord", related_name="points_entries_for_record", null=True, on_delete=fields.RESTRICT
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "points_entry"
+        indexes = (("volunteer", "created_at"),)
+
+
+class Certificate(Model):
+    # Immutable after issue: content is the frozen snapshot shown by verifyCertificate.
+
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=40, unique=True)
+    serial = fields.CharField(max_length=40, unique=True)
+    volunteer: fields.ForeignKeyRelation[Volunteer] = fields.ForeignKeyField(
+        "models.Volunteer", related_name="certificates", on_delete=fields.RESTRICT
+    )
+    content = fields.JSONField()
+    issued_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "certificate"

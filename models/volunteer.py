@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class VolunteerStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    PENDING_CONSENT = "PENDING_CONSENT"
+    SUSPENDED = "SUSPENDED"
+
+
+class Volunteer(Model):
+    # A real-name person. One resident ID number, one account.
+
+    id = fields.IntField(primary_key=True)
+    phone = fields.CharField(max_length=11, unique=True)
+    password_hash = fields.CharField(max_length=255, null=True)
+    real_name = fields.CharField(max_length=50)
+    display_name = fields.CharField(max_length=50)
+    id_number = fields.CharField(max_length=18, unique=True)
+    gender = fields.CharField(max_length=6)
+    birth_date = fields.DateField()
+    district = fields.CharField(max_length=50, db_index=True)
+    skills = fields.CharField(max_length=700, default="")
+    status = fields.CharEnumField(VolunteerStatus, max_length=16, default=VolunteerStatus.ACTIVE)
+    is_platform_admin = fields.BooleanField(default=False)
+    volunteer_number = fields.CharField(max_length=20, unique=True)
+    consented_at = fields.DatetimeField(null=True)
+    approved_hours = fields.FloatField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "volunteer"
+
+    def __str__(self) -> str:
+        return f"Volunteer#{self.id}"

@@ -1,0 +1,76 @@
+"""Demo data for `make run`: idempotent (a second run finds the marker and does nothing)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
+
+from models.team import Membership, MembershipRole, MembershipStatus, Team, TeamType
+from models.volunteer import Volunteer, VolunteerStatus
+from resolvers.auth import hash_password
+from resolvers.maintenance import make_id_number
+from resolvers.validation import check_id_number, encode_tags
+from resolvers.volunteer import new_volunteer_number
+
+DEMO_PASSWORD = "tongxin123"
+ADMIN_PHONE = "13800000000"
+
+PEOPLE = [
+    ("13800000001", "李明", "朝阳区", ["急救", "驾驶"]),
+    ("13800000002", "王芳", "朝阳区", ["心理疏导"]),
+    ("13800000003", "张伟", "海淀区", ["法律"]),
+    ("13800000004", "刘洋", "海淀区", ["翻译", "英语"]),
+    ("13800000005", "陈静", "东城区", ["助老", "陪诊"]),
+    ("13800000006", "杨磊", "西城区", ["电工"]),
+]
+
+# Later domains append their own seeding steps; each receives the people created here.
+DemoStep = Callable[[dict[str, Volunteer], dict[str, Team]], Awaitable[None]]
+EXTRA_STEPS: list[DemoStep] = []
+
+
+async def _person(phone: str, name: str, district: str, skills: list[str], password_hash: str,
+                  rng: random.Random, admin: bool = False) -> Volunteer:
+    identity = check_id_number(make_id_number(rng=rng, male=rng.random() < 0.5))
+    return await Volunteer.create(
+        phone=phone, password_hash=password_hash, real_name=name, display_name=name,
+        id_number=identity.id_number, gender=identity.gender, birth_date=identity.birth_date,
+        district=district, skills=encode_tags(skills), status=VolunteerStatus.ACTIVE,
+        is_platform_admin=admin, consented_at=datetime.now(timezone.utc),
+        volunteer_number=new_volunteer_number(),
+    )
+
+
+async def seed_demo() -> bool:
+    if await Volunteer.exists(phone=ADMIN_PHONE):
+        return False
+    rng = random.Random(20261124)
+    password_hash = await hash_password(DEMO_PASSWORD)
+    people = {ADMIN_PHONE: await _person(ADMIN_PHONE, "平台管理员", "市级", [], password_hash, rng, True)}
+    for phone, name, district, skills in PEOPLE:
+        people[phone] = await _person(phone, name, district, skills, password_hash, rng)
+
+    async def team(name: str, kind: TeamType, district: str, admin: Volunteer,
+                   parent: Team | None = None) -> Team:
+        created = await Team.create(name=name, type=kind, district=district, parent=parent,
+                                    created_by=admin)
+        created.path = f"{parent.path if parent else '/'}{created.id}/"
+        await created.save(update_fields=["path"])
+        await Membership.create(team=created, volunteer=admin, role=MembershipRole.ADMIN,
+                                status=MembershipStatus.APPROVED)
+        return created
+
+    admin = people[ADMIN_PHONE]
+    city = await team("市志愿者联合会", TeamType.CIVILIZATION_PRACTICE, "市级", admin)
+    chaoyang = await team("朝阳区志愿服务总队", TeamType.COMMUNITY, "朝阳区", people["13800000001"], city)
+    haidian = await team("海淀区青年志愿者协会", TeamType.YOUTH, "海淀区", people["13800000003"], city)
+    rescue = await team("蓝天应急救援队", TeamType.EMERGENCY, "朝阳区", admin, city)
+    teams = {"city": city, "chaoyang": chaoyang, "haidian": haidian, "rescue": rescue}
+    for phone, target in [("13800000002", chaoyang), ("13800000004", haidian),
+                          ("13800000005", chaoyang), ("13800000006", rescue),
+                          ("13800000001", rescue)]:
+        await Membership.create(team=target, volunteer=people[phone], status=MembershipStatus.APPROVED)
+    for step in EXTRA_STEPS:
+        await step(people, teams)
+    return True

@@ -1,0 +1,50 @@
+"""Process-wide services (broker, limiter, Redis) set up by the server's lifespan or by tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from resolvers.ratelimit import Limiter, MemoryLimiter
+from subscriptions.broker import Broker, MemoryBroker
+
+
+@dataclass
+class Services:
+    broker: Broker
+    limiter: Limiter
+    redis: Redis | None = None
+
+
+_services: Services | None = None
+
+
+def services() -> Services:
+    global _services
+    if _services is None:
+        _services = Services(broker=MemoryBroker(), limiter=MemoryLimiter())
+    return _services
+
+
+def install(new: Services) -> None:
+    global _services
+    _services = new
+
+
+async def build(redis_url: str | None) -> Services:
+    if not redis_url:
+        return Services(broker=MemoryBroker(), limiter=MemoryLimiter())
+    from resolvers.ratelimit import RedisLimiter
+    from subscriptions.broker import RedisBroker
+
+    redis = Redis.from_url(redis_url, health_check_interval=15, socket_connect_timeout=5)
+    broker = RedisBroker(redis)
+    await broker.start()
+    return Services(broker=broker, limiter=RedisLimiter(redis), redis=redis)
+
+
+async def shutdown(current: Services) -> None:
+    await current.broker.close()
+    if current.redis is not None:
+        await current.redis.aclose()

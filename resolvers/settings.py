@@ -1,0 +1,76 @@
+"""Deployment settings, read once from the environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+DATA_DIR = Path(os.environ.get("TONGXIN_DATA_DIR", Path(__file__).resolve().parent.parent / "data"))
+
+
+def _floats(raw: str) -> tuple[float, ...]:
+    return tuple(float(part) for part in raw.split(",") if part.strip())
+
+
+def _embedded_jwt_secret() -> str:
+    """The embedded default generates one secret per data directory and keeps it there."""
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    path = DATA_DIR / "jwt_secret"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None
+    redis_url: str | None
+    jwt_secret: str
+    jwt_ttl_seconds: int = 7 * 24 * 3600
+    cors_origins: tuple[str, ...] = ()
+    max_body_bytes: int = 1_000_000
+    disable_introspection: bool = False
+    star_thresholds: tuple[float, ...] = (100, 300, 600, 1000, 1500)
+    points_per_hour: int = 10
+    login_attempts_per_phone: int = 5
+    login_attempts_per_address: int = 30
+    login_window_seconds: int = 300
+    posts_per_minute: int = 10
+    db_pool_max: int = 20
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def embedded(self) -> bool:
+        return not self.database_url or self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    env = os.environ
+    database_url = env.get("DATABASE_URL") or None
+    secret = env.get("JWT_SECRET")
+    if not secret:
+        if database_url and not database_url.startswith("sqlite"):
+            raise RuntimeError("JWT_SECRET must be set when DATABASE_URL points at a shared database")
+        secret = _embedded_jwt_secret()
+    return Settings(
+        database_url=database_url,
+        redis_url=env.get("REDIS_URL") or None,
+        jwt_secret=secret,
+        jwt_ttl_seconds=int(env.get("JWT_TTL_SECONDS", 7 * 24 * 3600)),
+        cors_origins=tuple(o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip()),
+        max_body_bytes=int(env.get("MAX_BODY_BYTES", 1_000_000)),
+        disable_introspection=env.get("DISABLE_INTROSPECTION") == "1",
+        star_thresholds=_floats(env.get("STAR_THRESHOLDS", "100,300,600,1000,1500")),
+        points_per_hour=int(env.get("POINTS_PER_HOUR", 10)),
+        login_attempts_per_phone=int(env.get("LOGIN_ATTEMPTS_PER_PHONE", 5)),
+        login_attempts_per_address=int(env.get("LOGIN_ATTEMPTS_PER_ADDRESS", 30)),
+        login_window_seconds=int(env.get("LOGIN_WINDOW_SECONDS", 300)),
+        posts_per_minute=int(env.get("POSTS_PER_MINUTE", 10)),
+        db_pool_max=int(env.get("DB_POOL_MAX", 20)),
+    )

@@ -1,0 +1,182 @@
+"""Accounts: registration with real-name checks, login, profile, admin search."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+
+from models.team import Membership, MembershipRole, MembershipStatus, Team
+from models.volunteer import Volunteer, VolunteerStatus
+from resolvers.auth import Viewer, hash_password, issue_token, verify_password
+from resolvers.errors import BadInput, Conflict, Forbidden, Unauthenticated
+from resolvers.services import services
+from resolvers.settings import get_settings
+from resolvers.validation import (
+    NAME_MAX,
+    SHORT_TEXT_MAX,
+    check_id_number,
+    check_password,
+    check_phone,
+    check_tags,
+    check_text,
+    encode_tags,
+)
+
+
+@dataclass
+class RegisterData:
+    phone: str
+    password: str
+    real_name: str
+    id_number: str
+    district: str
+    consent: bool
+    skills: list[str] | None = None
+    display_name: str | None = None
+
+
+@dataclass
+class ProfileData:
+    display_name: str | None = None
+    district: str | None = None
+    skills: list[str] | None = None
+    current_password: str | None = None
+    new_password: str | None = None
+
+
+def new_volunteer_number() -> str:
+    return "TX" + "".join(secrets.choice("0123456789") for _ in range(12))
+
+
+async def check_register(data: RegisterData) -> dict[str, object]:
+    if not data.consent:
+        raise BadInput("consent", "You must accept the service terms to register.")
+    phone = check_phone(data.phone)
+    password = check_password(data.password)
+    real_name = check_text(data.real_name, "realName", max_len=NAME_MAX)
+    identity = check_id_number(data.id_number)
+    district = check_text(data.district, "district", max_len=NAME_MAX)
+    skills = check_tags(data.skills, "skills")
+    display_name = check_text(data.display_name or real_name, "displayName", max_len=NAME_MAX)
+    existing = await Volunteer.filter(Q(id_number=identity.id_number) | Q(phone=phone)).first()
+    if existing is not None:
+        if existing.status == VolunteerStatus.PENDING_CONSENT:
+            raise Conflict(
+                "An organisation already registered you; claim your account instead.",
+                field="idNumber",
+            )
+        if existing.id_number == identity.id_number:
+            raise Conflict("This ID number already has an account.", field="idNumber")
+        raise Conflict("This phone number already has an account.", field="phone")
+    return {
+        "phone": phone,
+        "password_hash": await hash_password(password),
+        "real_name": real_name,
+        "display_name": display_name,
+        "id_number": identity.id_number,
+        "gender": identity.gender,
+        "birth_date": identity.birth_date,
+        "district": district,
+        "skills": encode_tags(skills),
+    }
+
+
+async def do_register(data: RegisterData) -> tuple[str, Volunteer]:
+    fields = await check_register(data)
+    try:
+        volunteer = await Volunteer.create(
+            **fields,
+            status=VolunteerStatus.ACTIVE,
+            consented_at=datetime.now(timezone.utc),
+            volunteer_number=new_volunteer_number(),
+        )
+    except IntegrityError:
+        raise Conflict("This ID number or phone already has an account.", field="idNumber") from None
+    return issue_token(volunteer.id), volunteer
+
+
+async def do_login(phone: str, password: str, client_address: str) -> tuple[str, Volunteer]:
+    settings = get_settings()
+    limiter = services().limiter
+    await limiter.hit(f"login:addr:{client_address}", settings.login_attempts_per_address,
+                      settings.login_window_seconds)
+    await limiter.hit(f"login:phone:{phone}", settings.login_attempts_per_phone,
+                      settings.login_window_seconds)
+    volunteer = await Volunteer.get_or_none(phone=(phone or "").strip())
+    ok = await verify_password(password or "", volunteer.password_hash if volunteer else None)
+    if volunteer is None or not ok:
+        raise Unauthenticated("Wrong phone number or password.")
+    if volunteer.status == VolunteerStatus.PENDING_CONSENT:
+        raise Unauthenticated("This account was imported; claim it first.")
+    await limiter.reset(f"login:phone:{phone}")
+    return issue_token(volunteer.id), volunteer
+
+
+async def do_update_profile(viewer: Viewer, data: ProfileData) -> Volunteer:
+    volunteer = viewer.require()
+    changes: dict[str, object] = {}
+    if data.display_name is not None:
+        changes["display_name"] = check_text(data.display_name, "displayName", max_len=NAME_MAX)
+    if data.district is not None:
+        changes["district"] = check_text(data.district, "district", max_len=NAME_MAX)
+    if data.skills is not None:
+        changes["skills"] = encode_tags(check_tags(data.skills, "skills"))
+    if data.new_password is not None:
+        new_password = check_password(data.new_password, "newPassword")
+        if not await verify_password(data.current_password or "", volunteer.password_hash):
+            raise BadInput("currentPassword", "Current password is wrong.")
+        changes["password_hash"] = await hash_password(new_password)
+    if changes:
+        await Volunteer.filter(id=volunteer.id).update(**changes)
+        await volunteer.refresh_from_db()
+    return volunteer
+
+
+async def administered_team_ids(volunteer_id: int) -> set[int]:
+    """Teams the volunteer administers directly or through an ancestor team."""
+    direct = await Membership.filter(
+        volunteer_id=volunteer_id, role=MembershipRole.ADMIN, status=MembershipStatus.APPROVED
+    ).values_list("team_id", flat=True)
+    if not direct:
+        return set()
+    condition = Q()
+    for team_id in direct:
+        condition |= Q(path__contains=f"/{team_id}/")
+    return set(await Team.filter(condition).values_list("id", flat=True))
+
+
+async def search_volunteers(
+    viewer: Viewer,
+    *,
+    district: str | None = None,
+    skill: str | None = None,
+    search: str | None = None,
+) -> QuerySet[Volunteer]:
+    """Platform admins search everyone; team admins search the people of their teams."""
+    volunteer = viewer.require()
+    query = Volunteer.all()
+    if not volunteer.is_platform_admin:
+        team_ids = await administered_team_ids(volunteer.id)
+        if not team_ids:
+            raise Forbidden("Only platform admins and team admins can search volunteers.")
+        member_ids = Membership.filter(team_id__in=team_ids).values_list("volunteer_id", flat=True)
+        query = query.filter(id__in=member_ids)
+    if district:
+        query = query.filter(district=check_text(district, "district", max_len=NAME_MAX))
+    if skill:
+        query = query.filter(skills__contains=f",{check_text(skill, 'skill', max_len=30)},")
+    if search:
+        term = check_text(search, "search", max_len=SHORT_TEXT_MAX)
+        query = query.filter(Q(display_name__icontains=term) | Q(real_name__icontains=term))
+    return query
+
+
+def can_see_pii(viewer: Viewer, volunteer: Volunteer) -> bool:
+    """Self sees their own contact data; platform admins see it masked like everyone's."""
+    return viewer.id == volunteer.id or viewer.is_platform_admin

@@ -1,0 +1,66 @@
+"""The GraphQL schema: per-domain Query/Mutation/Subscription classes merged into one,
+with the production protections (caches, limits, error codes) switched on."""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import strawberry
+from strawberry.extensions import (
+    AddValidationRules,
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from schema.errors import ErrorCodes
+from schema.node import NodeQuery
+from schema.team import Team, TeamMutation, TeamQuery
+from schema.volunteer import Volunteer, VolunteerMutation, VolunteerQuery
+
+MAX_DEPTH = 10
+MAX_ALIASES = 30
+MAX_TOKENS = 2000
+
+QUERIES: tuple[type, ...] = (NodeQuery, VolunteerQuery, TeamQuery)
+MUTATIONS: tuple[type, ...] = (VolunteerMutation, TeamMutation)
+SUBSCRIPTIONS: tuple[type, ...] = ()
+EXTRA_TYPES: list[type] = [Volunteer, Team]
+
+Query = merge_types("Query", QUERIES)
+Mutation = merge_types("Mutation", MUTATIONS)
+Subscription = merge_types("Subscription", SUBSCRIPTIONS) if SUBSCRIPTIONS else None
+
+
+def build_schema(*, introspection: bool | None = None) -> strawberry.Schema:
+    if introspection is None:
+        introspection = os.environ.get("DISABLE_INTROSPECTION") != "1"
+    extensions: list = [
+        ErrorCodes,
+        functools.partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
+        functools.partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
+        functools.partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
+        functools.partial(ParserCache, maxsize=1000),
+        functools.partial(ValidationCache, maxsize=1000),
+    ]
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=EXTRA_TYPES,
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=True),
+    )
+
+
+schema = build_schema()
+
+__all__ = ["AddValidationRules", "build_schema", "schema"]

@@ -1,0 +1,138 @@
+"""Per-request DataLoaders. Built in the context for every request (and every subscription
+event), never shared across requests or users."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Any, TypeVar
+
+from strawberry.dataloader import DataLoader
+from tortoise import connections
+from tortoise.functions import Count
+from tortoise.models import Model
+
+from schema.relay import Order, parse_cursor
+
+ModelT = TypeVar("ModelT", bound=Model)
+
+
+class Loaders:
+    """A bag of loaders created lazily on first use, keyed by name (and arguments)."""
+
+    def __init__(self) -> None:
+        self._loaders: dict[Hashable, DataLoader[Any, Any]] = {}
+
+    def get(
+        self, key: Hashable, batch: Callable[[list[Any]], Awaitable[Sequence[Any]]]
+    ) -> DataLoader[Any, Any]:
+        loader = self._loaders.get(key)
+        if loader is None:
+            loader = self._loaders[key] = DataLoader(load_fn=batch)
+        return loader
+
+    def by_id(self, model: type[ModelT]) -> DataLoader[int, ModelT | None]:
+        """`<Model>ByIdLoader`: one `WHERE id IN (...)`, results in key order."""
+
+        async def batch(ids: list[int]) -> list[ModelT | None]:
+            rows = {row.pk: row for row in await model.filter(id__in=ids)}
+            return [rows.get(i) for i in ids]
+
+        return self.get(("by_id", model), batch)
+
+    def grouped(
+        self,
+        key: Hashable,
+        model: type[ModelT],
+        parent_field: str,
+        order_by: Sequence[str] = ("id",),
+        **filters: Any,
+    ) -> DataLoader[int, list[ModelT]]:
+        """All rows whose `parent_field` is the key, in one query; for small child lists."""
+
+        async def batch(parent_ids: list[int]) -> list[list[ModelT]]:
+            groups: dict[int, list[ModelT]] = defaultdict(list)
+            query = model.filter(**{f"{parent_field}__in": parent_ids}, **filters)
+            for row in await query.order_by(*order_by):
+                groups[getattr(row, parent_field)].append(row)
+            return [groups.get(i, []) for i in parent_ids]
+
+        return self.get(("grouped", key, model, parent_field, *order_by), batch)
+
+    def counts(
+        self, key: Hashable, model: type[ModelT], parent_field: str, **filters: Any
+    ) -> DataLoader[int, int]:
+        """COUNT(*) per parent in one GROUP BY."""
+
+        async def batch(parent_ids: list[int]) -> list[int]:
+            rows = (
+                await model.filter(**{f"{parent_field}__in": parent_ids}, **filters)
+                .annotate(n=Count("id"))
+                .group_by(parent_field)
+                .values(parent_field, "n")
+            )
+            found = {row[parent_field]: row["n"] for row in rows}
+            return [int(found.get(i, 0)) for i in parent_ids]
+
+        return self.get(("count", key, model, parent_field), batch)
+
+    def windowed(
+        self,
+        key: Hashable,
+        model: type[ModelT],
+        parent_column: str,
+        limit: int,
+        after: str | None,
+        order: Order,
+        **equals: Any,
+    ) -> DataLoader[int, list[ModelT]]:
+        """The first `limit` rows per parent (by id) in one statement, via ROW_NUMBER()."""
+        after_id = parse_cursor(after, order)[-1] if after else None
+
+        async def batch(parent_ids: list[int]) -> list[list[ModelT]]:
+            rows = await window_query(model, parent_column, parent_ids, limit, after_id,
+                                      order.id_descending, equals)
+            groups: dict[int, list[ModelT]] = defaultdict(list)
+            for row in rows:
+                groups[getattr(row, parent_column)].append(row)
+            return [groups.get(i, []) for i in parent_ids]
+
+        return self.get(("window", key, model, parent_column, limit, after_id), batch)
+
+
+async def window_query(
+    model: type[ModelT],
+    parent_column: str,
+    parent_ids: list[int],
+    limit: int,
+    after_id: int | None,
+    descending: bool,
+    equals: dict[str, Any],
+) -> list[ModelT]:
+    connection = connections.get(model._meta.default_connection or "default")
+    dialect = connection.capabilities.dialect
+    values: list[Any] = []
+
+    def param(value: Any) -> str:
+        values.append(value.value if hasattr(value, "value") else value)
+        return f"${len(values)}" if dialect == "postgres" else "?"
+
+    table = model._meta.db_table
+    where = [f'"{parent_column}" IN ({", ".join(param(int(i)) for i in parent_ids)})']
+    if after_id is not None:
+        where.append(f'"id" {"<" if descending else ">"} {param(int(after_id))}')
+    for column, value in equals.items():
+        where.append(f'"{column}" = {param(value)}')
+    direction = "DESC" if descending else "ASC"
+    sql = (
+        f'SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY "{parent_column}" '
+        f'ORDER BY "id" {direction}) AS "_rn" FROM "{table}" WHERE {" AND ".join(where)}) AS "_w" '
+        f'WHERE "_rn" <= {int(limit)} ORDER BY "{parent_column}", "id" {direction}'
+    )
+    _, rows = await connection.execute_query(sql, values)
+    result = []
+    for row in rows:
+        data = dict(row)
+        data.pop("_rn", None)
+        result.append(model._init_from_db(**data))
+    return result

@@ -1,0 +1,223 @@
+"""Volunteer, accounts and auth: types, inputs and the Query/Mutation fields."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from models.team import Membership, MembershipStatus
+from models.volunteer import Volunteer as VolunteerModel
+from resolvers import volunteer as rules
+from resolvers.auth import Viewer
+from resolvers.settings import get_settings
+from resolvers.validation import decode_tags, mask_id_number, mask_phone
+from schema.context import Info
+from schema.relay import BY_ID, Connection, Node, build_connection, check_first, paginate, register_node
+
+if TYPE_CHECKING:
+    from schema.team import Team
+
+
+def star_level(approved_hours: float) -> int:
+    return sum(1 for threshold in get_settings().star_thresholds if approved_hours >= threshold)
+
+
+@strawberry.type(description="A real-name volunteer. Contact data is visible only to themself.")
+class Volunteer(Node):
+    model: strawberry.Private[VolunteerModel]
+    display_name: str = strawberry.field(description="Name shown to others (real-name platform).")
+    district: str = strawberry.field(description="District the volunteer serves in.")
+    skills: list[str] = strawberry.field(description="Declared skills, e.g. 急救, 法律.")
+    approved_hours: float = strawberry.field(description="Cumulative approved service hours.")
+    volunteer_number: str = strawberry.field(description="Public volunteer number (志愿者编号).")
+
+    @classmethod
+    def from_model(cls, model: VolunteerModel) -> Volunteer:
+        return cls(
+            db_id=model.id,
+            model=model,
+            display_name=model.display_name,
+            district=model.district,
+            skills=decode_tags(model.skills),
+            approved_hours=round(model.approved_hours, 2),
+            volunteer_number=model.volunteer_number,
+        )
+
+    def _is_self(self, info: Info) -> bool:
+        return info.context.viewer.id == self.db_id
+
+    def _self_or_admin(self, info: Info) -> bool:
+        return rules.can_see_pii(info.context.viewer, self.model)
+
+    @strawberry.field(description="Star level (星级) from approved hours; thresholds are configurable.")
+    def star_level(self) -> int:
+        return star_level(self.model.approved_hours)
+
+    @strawberry.field(description="Phone, masked (138****5678). Self and platform admins only.")
+    def phone_masked(self, info: Info) -> str | None:
+        return mask_phone(self.model.phone) if self._self_or_admin(info) else None
+
+    @strawberry.field(description="ID number, masked. Self and platform admins only.")
+    def id_number_masked(self, info: Info) -> str | None:
+        return mask_id_number(self.model.id_number) if self._self_or_admin(info) else None
+
+    @strawberry.field(description="Full phone number. The volunteer themself only.")
+    def phone(self, info: Info) -> str | None:
+        return self.model.phone if self._is_self(info) else None
+
+    @strawberry.field(description="Derived from the ID number (MALE/FEMALE). Self and platform admins.")
+    def gender(self, info: Info) -> str | None:
+        return self.model.gender if self._self_or_admin(info) else None
+
+    @strawberry.field(description="Derived from the ID number. Self and platform admins.")
+    def birth_year(self, info: Info) -> int | None:
+        return self.model.birth_date.year if self._self_or_admin(info) else None
+
+    @strawberry.field(description="Account state: ACTIVE, PENDING_CONSENT or SUSPENDED. Self/admins.")
+    def account_status(self, info: Info) -> str | None:
+        return self.model.status.value if self._self_or_admin(info) else None
+
+    @strawberry.field(description="Whether this volunteer is a platform admin.")
+    def is_platform_admin(self) -> bool:
+        return self.model.is_platform_admin
+
+    @strawberry.field(description="Teams this volunteer is an approved member of.")
+    async def teams(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[Team, strawberry.lazy("schema.team")]]:
+        from schema.team import Team, team_loader
+
+        size = check_first(first)
+        loaders = info.context.loaders
+        memberships = await loaders.windowed(
+            "volunteer.teams", Membership, "volunteer_id", size + 1, after, BY_ID,
+            status=MembershipStatus.APPROVED,
+        ).load(self.db_id)
+        teams = await team_loader(info).load_many([m.team_id for m in memberships])
+        counter = loaders.counts("volunteer.teams", Membership, "volunteer_id",
+                                 status=MembershipStatus.APPROVED)
+        team_of = {m.id: Team.from_model(t) for m, t in zip(memberships, teams, strict=True) if t}
+
+        async def count() -> int:
+            return await counter.load(self.db_id)
+
+        return build_connection(
+            [m for m in memberships if m.id in team_of], size, BY_ID, count,
+            convert=lambda m: team_of[m.id], started_after=bool(after),
+        )
+
+
+def volunteer_loader(info: Info):  # type: ignore[no-untyped-def]
+    return info.context.loaders.by_id(VolunteerModel)
+
+
+async def load_volunteer(info: Info, volunteer_id: int | None) -> Volunteer | None:
+    if volunteer_id is None:
+        return None
+    model = await volunteer_loader(info).load(volunteer_id)
+    return Volunteer.from_model(model) if model is not None else None
+
+
+async def _node(info: Info, db_id: int) -> Volunteer | None:
+    return await load_volunteer(info, db_id)
+
+
+register_node("Volunteer", _node)
+
+
+@strawberry.type(description="A session token and the signed-in volunteer.")
+class AuthPayload:
+    token: str = strawberry.field(description="Bearer token for the Authorization header.")
+    volunteer: Volunteer = strawberry.field(description="The signed-in volunteer.")
+
+
+@strawberry.input(description="Registration with real-name data and explicit consent.")
+class RegisterInput:
+    phone: str = strawberry.field(description="Mainland mobile number, 11 digits starting with 1.")
+    password: str = strawberry.field(description="8–128 characters.")
+    real_name: str = strawberry.field(description="Legal name as on the ID card.")
+    id_number: str = strawberry.field(description="18-character resident ID number (GB 11643).")
+    district: str = strawberry.field(description="District the volunteer serves in.")
+    consent: bool = strawberry.field(description="Explicit acceptance of the service terms.")
+    skills: list[str] | None = strawberry.field(default=None, description="Skills, at most 20.")
+    display_name: str | None = strawberry.field(default=None, description="Defaults to the real name.")
+
+
+@strawberry.input(description="Profile changes; omitted fields stay as they are.")
+class ProfileInput:
+    display_name: str | None = None
+    district: str | None = None
+    skills: list[str] | None = None
+    current_password: str | None = strawberry.field(default=None, description="Needed to change it.")
+    new_password: str | None = None
+
+
+def auth_payload(token: str, model: VolunteerModel) -> AuthPayload:
+    return AuthPayload(token=token, volunteer=Volunteer.from_model(model))
+
+
+@strawberry.type
+class VolunteerQuery:
+    @strawberry.field(description="The signed-in volunteer, or null when anonymous.")
+    def me(self, info: Info) -> Volunteer | None:
+        volunteer = info.context.viewer.volunteer
+        return Volunteer.from_model(volunteer) if volunteer else None
+
+    @strawberry.field(description="Search volunteers: platform admins see all, team admins their teams.")
+    async def volunteers(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        district: str | None = None,
+        skill: str | None = None,
+        search: str | None = None,
+    ) -> Connection[Volunteer]:
+        query = await rules.search_volunteers(
+            info.context.viewer, district=district, skill=skill, search=search
+        )
+        return await paginate(query, first, after, convert=Volunteer.from_model)
+
+
+@strawberry.type
+class VolunteerMutation:
+    @strawberry.mutation(description="Register with real-name data; returns a session token.")
+    async def register(self, info: Info, input: RegisterInput) -> AuthPayload:
+        token, model = await rules.do_register(
+            rules.RegisterData(
+                phone=input.phone,
+                password=input.password,
+                real_name=input.real_name,
+                id_number=input.id_number,
+                district=input.district,
+                consent=input.consent,
+                skills=input.skills,
+                display_name=input.display_name,
+            )
+        )
+        info.context.viewer = Viewer(model)
+        return auth_payload(token, model)
+
+    @strawberry.mutation(description="Sign in with phone and password (throttled).")
+    async def login(self, info: Info, phone: str, password: str) -> AuthPayload:
+        token, model = await rules.do_login(phone, password, info.context.client_address)
+        info.context.viewer = Viewer(model)
+        return auth_payload(token, model)
+
+    @strawberry.mutation(description="Change your own profile.")
+    async def update_profile(self, info: Info, input: ProfileInput) -> Volunteer:
+        model = await rules.do_update_profile(
+            info.context.viewer,
+            rules.ProfileData(
+                display_name=input.display_name,
+                district=input.district,
+                skills=input.skills,
+                current_password=input.current_password,
+                new_password=input.new_password,
+            ),
+        )
+        return Volunteer.from_model(model)
+
+
+__all__ = ["AuthPayload", "Viewer", "Volunteer", "VolunteerMutation", "VolunteerQuery"]

@@ -1,0 +1,333 @@
+"""Tongxin server: the Starlette app and the command line. Wiring only, no rules."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import errno
+import json
+import logging
+import os
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from tortoise import Tortoise, connections
+
+from models.config import tortoise_config
+from resolvers import services as service_registry
+from resolvers.auth import bearer_token, viewer_from_token
+from resolvers.errors import DomainError
+from resolvers.settings import get_settings
+from schema import build_schema
+from schema.context import Context
+
+log = logging.getLogger("tongxin.request")
+
+
+def graphql_error_response(message: str, code: str, status: int) -> JSONResponse:
+    return JSONResponse({"data": None, "errors": [{"message": message, "extensions": {"code": code}}]},
+                        status_code=status)
+
+
+class AuthFailed(Exception):
+    def __init__(self, error: DomainError) -> None:
+        self.error = error
+
+
+class TongxinGraphQL(GraphQL):
+    """Strawberry's ASGI app plus auth, request ids, per-request logs and JSON-shaped errors."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        started = time.perf_counter()
+        try:
+            response = await self.run(request)
+        except AuthFailed as failure:
+            response = graphql_error_response(failure.error.message, failure.error.code, 401)
+        except Exception as exc:
+            status = getattr(exc, "status_code", None)
+            if status is None:
+                raise
+            reason = getattr(exc, "reason", "Bad request.")
+            response = graphql_error_response(reason, "BAD_USER_INPUT", status)
+        context: Context | None = getattr(request.state, "context", None)
+        log.info(json.dumps({
+            "requestId": context.request_id if context else None,
+            "operation": context.operation_name if context else None,
+            "ms": round((time.perf_counter() - started) * 1000, 2),
+            "status": response.status_code,
+            "outcome": context.outcome if context else "BAD_USER_INPUT",
+        }))
+        await response(scope, receive, send)
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:  # type: ignore[override]
+        context = Context(request=request, response=response)
+        context.client_address = request.client.host if request.client else "unknown"
+        if isinstance(request, Request):
+            request.state.context = context
+            try:
+                context.viewer = await viewer_from_token(bearer_token(request.headers.get("authorization")))
+            except DomainError as error:
+                raise AuthFailed(error) from None
+        return context
+
+    async def on_ws_connect(self, context: Context) -> Any:  # type: ignore[override]
+        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        raw = params.get("Authorization") or params.get("authorization") or params.get("authToken")
+        token = bearer_token(raw) if raw and " " in str(raw) else (str(raw) if raw else None)
+        if token is None and context.request is not None:
+            token = bearer_token(context.request.headers.get("authorization"))
+        try:
+            context.viewer = await viewer_from_token(token)
+        except DomainError as error:
+            raise ConnectionRejectionError({"message": error.message, "code": error.code}) from None
+        return None
+
+
+class BodySizeLimit:
+    """Refuses bodies over the limit with 413 before the GraphQL layer reads them."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._too_large(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _TooLarge:
+            await self._too_large(scope, receive, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = graphql_error_response(
+            f"Request body larger than {self.max_bytes} bytes.", "BAD_USER_INPUT", 413
+        )
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def healthz(request: Request) -> Response:
+    checks: dict[str, str] = {}
+    try:
+        await connections.get("default").execute_query("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:  # the probe reports any failure as unhealthy
+        checks["database"] = type(exc).__name__
+    redis = service_registry.services().redis
+    if redis is not None:
+        try:
+            await redis.ping()
+            checks["redis"] = "ok"
+        except Exception as exc:
+            checks["redis"] = type(exc).__name__
+    healthy = all(value == "ok" for value in checks.values())
+    return JSONResponse({"status": "ok" if healthy else "unavailable", **checks},
+                        status_code=200 if healthy else 503)
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    settings = get_settings()
+    await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
+    current = await service_registry.build(settings.redis_url)
+    service_registry.install(current)
+    try:
+        yield
+    finally:
+        await service_registry.shutdown(current)
+        await Tortoise.close_connections()
+
+
+def create_app() -> Starlette:
+    settings = get_settings()
+    graphql_app = TongxinGraphQL(
+        build_schema(introspection=not settings.disable_introspection),
+        connection_init_wait_timeout=timedelta(seconds=5),
+        keep_alive=True,
+        keep_alive_interval=15,
+    )
+    middleware = [Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)]
+    if settings.cors_origins:
+        middleware.insert(0, Middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=600,
+        ))
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/graphql", graphql_app, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql_app),
+        ],
+        middleware=middleware,
+        lifespan=lifespan,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    # `uvicorn server:app` builds the app lazily so importing server.py stays cheap.
+    if name == "app":
+        return create_app()
+    raise AttributeError(name)
+
+
+# ---------------------------------------------------------------- command line
+
+
+async def _with_db(work: Any) -> Any:
+    await Tortoise.init(config=tortoise_config(get_settings().database_url))
+    try:
+        return await work()
+    finally:
+        await Tortoise.close_connections()
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    from resolvers.maintenance import apply_migrations
+
+    asyncio.run(apply_migrations(get_settings().database_url))
+    print("migrations applied")
+    return 0
+
+
+def cmd_seed_demo(_: argparse.Namespace) -> int:
+    from resolvers.demo import seed_demo
+
+    created = asyncio.run(_with_db(seed_demo))
+    print("demo data loaded" if created else "demo data already present")
+    return 0
+
+
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    from resolvers.maintenance import create_admin
+
+    try:
+        asyncio.run(_with_db(lambda: create_admin(args.phone, args.password, args.name, args.id_number,
+                                                  args.district)))
+    except DomainError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 2
+    print("platform admin ready")
+    return 0
+
+
+def cmd_export_schema(_: argparse.Namespace) -> int:
+    print(build_schema(introspection=True).as_str())
+    return 0
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                return False
+            raise
+    return True
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    host = args.host or os.environ.get("HOST", "127.0.0.1")
+    port = int(args.port or os.environ.get("PORT", "8000"))
+    workers = int(args.workers or os.environ.get("WORKERS", "1"))
+    if not _port_free(host, port):
+        print(f"error: port {port} on {host} is already in use. Stop the other server or set PORT=...",
+              file=sys.stderr)
+        return 1
+    get_settings()  # fail fast on configuration errors, before forking workers
+    from resolvers.maintenance import apply_migrations
+
+    asyncio.run(apply_migrations(get_settings().database_url))
+    print(f"Tongxin on http://{host}:{port}/graphql ({workers} worker(s), "
+          f"{'PostgreSQL' if not get_settings().embedded else 'SQLite'}, "
+          f"{'Redis' if get_settings().redis_url else 'in-process'} pub/sub)", flush=True)
+    uvicorn.run(
+        "server:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=os.environ.get("LOG_LEVEL", "info").lower(),
+        ws_ping_interval=20,
+        ws_ping_timeout=20,
+        timeout_graceful_shutdown=5,
+        access_log=False,
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    parser = argparse.ArgumentParser(prog="server.py", description="Tongxin GraphQL server")
+    commands = parser.add_subparsers(dest="command")
+    serve = commands.add_parser("serve", help="serve GraphQL (default)")
+    serve.add_argument("--host")
+    serve.add_argument("--port")
+    serve.add_argument("--workers")
+    serve.set_defaults(func=cmd_serve)
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    commands.add_parser("seed-demo", help="load demo data (idempotent)").set_defaults(func=cmd_seed_demo)
+    admin = commands.add_parser("create-admin", help="create or promote a platform admin")
+    admin.add_argument("--phone", required=True)
+    admin.add_argument("--password", required=True)
+    admin.add_argument("--name", required=True)
+    admin.add_argument("--id-number", help="resident ID number (a valid one is generated if omitted)")
+    admin.add_argument("--district", default="市级")
+    admin.set_defaults(func=cmd_create_admin)
+    commands.add_parser("export-schema", help="print the SDL").set_defaults(func=cmd_export_schema)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["serve", *(argv or [])])
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Live updates: the broker (in-process or Redis) and channel names."""

@@ -1,0 +1,211 @@
+"""Publish/subscribe with one interface and two implementations.
+
+`MemoryBroker` fans out inside one process (the embedded default). `RedisBroker` keeps one
+Redis pub/sub connection per process and one Redis subscription per channel, however many
+local subscribers listen, and fans messages out to them in-process.
+
+A subscriber's queue is bounded. With `latest_only=True` it holds just the newest message
+(state such as slot counts: a slow client skips stale values, memory stays flat); otherwise
+it holds up to `maxsize` events and drops the oldest on overflow. After a Redis reconnect
+every subscriber receives RESYNC so it can re-read the state it shows from the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import deque
+from collections.abc import AsyncIterator
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+log = logging.getLogger("tongxin.broker")
+
+RESYNC: dict[str, Any] = {"__resync__": True}
+
+
+class Subscription:
+    """One local listener on one channel; iterate it, then `close()` (or use `async with`)."""
+
+    def __init__(self, broker: Broker, channel: str, *, latest_only: bool, maxsize: int) -> None:
+        self.broker = broker
+        self.channel = channel
+        self._latest_only = latest_only
+        self._items: deque[dict[str, Any]] = deque(maxlen=1 if latest_only else maxsize)
+        self._ready = asyncio.Event()
+        self.closed = False
+
+    def deliver(self, message: dict[str, Any]) -> None:
+        self._items.append(message)
+        self._ready.set()
+
+    async def get(self) -> dict[str, Any]:
+        while not self._items:
+            self._ready.clear()
+            await self._ready.wait()
+        return self._items.popleft()
+
+    def get_nowait(self) -> dict[str, Any] | None:
+        return self._items.popleft() if self._items else None
+
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[dict[str, Any]]:
+        while not self.closed:
+            yield await self.get()
+
+    async def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            await self.broker._remove(self)
+
+    async def __aenter__(self) -> Subscription:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+class Broker:
+    def __init__(self) -> None:
+        self._local: dict[str, set[Subscription]] = {}
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        self._local.clear()
+
+    async def publish(self, channel: str, message: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    async def subscribe(
+        self, channel: str, *, latest_only: bool = False, maxsize: int = 256
+    ) -> Subscription:
+        subscription = Subscription(self, channel, latest_only=latest_only, maxsize=maxsize)
+        listeners = self._local.setdefault(channel, set())
+        first = not listeners
+        listeners.add(subscription)
+        if first:
+            await self._channel_opened(channel)
+        return subscription
+
+    def local_subscriber_count(self, channel: str | None = None) -> int:
+        if channel is not None:
+            return len(self._local.get(channel, ()))
+        return sum(len(s) for s in self._local.values())
+
+    async def _remove(self, subscription: Subscription) -> None:
+        listeners = self._local.get(subscription.channel)
+        if not listeners:
+            return
+        listeners.discard(subscription)
+        if not listeners:
+            del self._local[subscription.channel]
+            await self._channel_closed(subscription.channel)
+
+    def _fan_out(self, channel: str, message: dict[str, Any]) -> None:
+        for subscription in list(self._local.get(channel, ())):
+            subscription.deliver(message)
+
+    async def _channel_opened(self, channel: str) -> None:
+        return None
+
+    async def _channel_closed(self, channel: str) -> None:
+        return None
+
+
+class MemoryBroker(Broker):
+    async def publish(self, channel: str, message: dict[str, Any]) -> None:
+        self._fan_out(channel, message)
+
+
+class RedisBroker(Broker):
+    def __init__(self, redis: Redis, *, reconnect_delay: float = 0.5) -> None:
+        super().__init__()
+        self._redis = redis
+        self._pubsub = redis.pubsub(ignore_subscribe_messages=True)
+        self._reader: asyncio.Task[None] | None = None
+        self._reconnect_delay = reconnect_delay
+        self._lock = asyncio.Lock()
+        self._subscribed: set[str] = set()
+
+    async def start(self) -> None:
+        if self._reader is None:
+            self._reader = asyncio.create_task(self._read_forever(), name="redis-broker-reader")
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+            self._reader = None
+        with contextlib.suppress(Exception):
+            await self._pubsub.aclose()
+        await super().close()
+
+    async def publish(self, channel: str, message: dict[str, Any]) -> None:
+        await self._redis.publish(channel, json.dumps(message, separators=(",", ":")))
+
+    async def _channel_opened(self, channel: str) -> None:
+        async with self._lock:
+            if channel in self._local and channel not in self._subscribed:
+                await self._pubsub.subscribe(channel)
+                self._subscribed.add(channel)
+
+    async def _channel_closed(self, channel: str) -> None:
+        async with self._lock:
+            if channel not in self._local and channel in self._subscribed:
+                self._subscribed.discard(channel)
+                with contextlib.suppress(RedisConnectionError, RedisTimeoutError):
+                    await self._pubsub.unsubscribe(channel)
+
+    async def _read_forever(self) -> None:
+        while True:
+            try:
+                if not self._pubsub.subscribed:
+                    await asyncio.sleep(0.05)
+                    continue
+                message = await self._pubsub.get_message(timeout=1.0)
+                if message is None or message.get("type") != "message":
+                    continue
+                channel = message["channel"]
+                if isinstance(channel, bytes):
+                    channel = channel.decode()
+                try:
+                    payload = json.loads(message["data"])
+                except (TypeError, ValueError):
+                    log.warning("dropped a malformed message on %s", channel)
+                    continue
+                self._fan_out(channel, payload)
+            except asyncio.CancelledError:
+                raise
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                log.warning("redis pub/sub connection lost (%s); reconnecting", type(exc).__name__)
+                await self._reconnect()
+
+    async def _reconnect(self) -> None:
+        while True:
+            await asyncio.sleep(self._reconnect_delay)
+            try:
+                async with self._lock:
+                    with contextlib.suppress(Exception):
+                        await self._pubsub.aclose()
+                    self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+                    channels = list(self._local)
+                    self._subscribed = set()
+                    if channels:
+                        await self._pubsub.subscribe(*channels)
+                        self._subscribed = set(channels)
+            except (RedisConnectionError, RedisTimeoutError, OSError):
+                continue
+            for channel in channels:
+                self._fan_out(channel, RESYNC)
+            log.info("redis pub/sub reconnected; %d channels resubscribed", len(channels))
+            return
