@@ -1,0 +1,200 @@
+"""Test harness: every storage/broker test runs on SQLite + memory and on PostgreSQL + Redis.
+
+Each run gets its own SQLite file, its own PostgreSQL database and its own Redis namespace,
+and removes them at the end. Locally a missing service skips its backend loudly; under
+CI=true a missing service fails the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+RUN_ID = uuid.uuid4().hex[:8]
+_TMP = Path(tempfile.mkdtemp(prefix=f"tongxin-test-{RUN_ID}-"))
+os.environ["TONGXIN_NAMESPACE"] = f"txtest{RUN_ID}"
+os.environ["TONGXIN_DATA_DIR"] = str(_TMP)
+os.environ.setdefault("JWT_SECRET", "test-secret-" + RUN_ID)
+os.environ.setdefault("LOGIN_ATTEMPTS_PER_ADDRESS", "1000")
+
+import asyncpg  # noqa: E402
+import pytest  # noqa: E402
+from redis.asyncio import Redis  # noqa: E402
+from tortoise import Tortoise, connections  # noqa: E402
+from tortoise.backends.base.executor import EXECUTOR_CACHE  # noqa: E402
+
+from models.config import tortoise_config  # noqa: E402
+from resolvers import services as service_registry  # noqa: E402
+from resolvers.ratelimit import MemoryLimiter, RedisLimiter  # noqa: E402
+from subscriptions.broker import MemoryBroker, RedisBroker  # noqa: E402
+from subscriptions.channels import NAMESPACE  # noqa: E402
+from tests.helpers import DB_HOOKS  # noqa: E402
+
+PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgres://root@127.0.0.1:5432/root")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@dataclass
+class Backend:
+    name: str
+    database_url: str
+    redis_url: str | None
+
+    @property
+    def postgres(self) -> bool:
+        return self.name == "postgres"
+
+
+def _pg_available() -> str | None:
+    async def probe() -> None:
+        conn = await asyncpg.connect(PG_ADMIN_URL, timeout=3)
+        await conn.close()
+
+    try:
+        asyncio.run(probe())
+        return None
+    except Exception as exc:
+        return f"PostgreSQL at {PG_ADMIN_URL} unreachable: {exc!r}"
+
+
+def _redis_available() -> str | None:
+    async def probe() -> None:
+        client = Redis.from_url(REDIS_URL, socket_connect_timeout=3)
+        try:
+            await client.ping()
+        finally:
+            await client.aclose()
+
+    try:
+        asyncio.run(probe())
+        return None
+    except Exception as exc:
+        return f"Redis at {REDIS_URL} unreachable: {exc!r}"
+
+
+_PG_DB = f"tongxin_test_{RUN_ID}"
+_SERVICE_PROBLEM: str | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _SERVICE_PROBLEM
+    problems = [p for p in (_pg_available(), _redis_available()) if p]
+    _SERVICE_PROBLEM = "; ".join(problems) or None
+    if _SERVICE_PROBLEM and IN_CI:
+        raise pytest.UsageError(f"CI=true and a required service is missing: {_SERVICE_PROBLEM}")
+    if _SERVICE_PROBLEM:
+        print(f"\n!!! SKIPPING the PostgreSQL + Redis backend: {_SERVICE_PROBLEM} !!!\n")
+        return
+
+    async def create() -> None:
+        conn = await asyncpg.connect(PG_ADMIN_URL)
+        try:
+            await conn.execute(f'CREATE DATABASE "{_PG_DB}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _SERVICE_PROBLEM:
+        return
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(PG_ADMIN_URL)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{_PG_DB}" WITH (FORCE)')
+        finally:
+            await conn.close()
+        client = Redis.from_url(REDIS_URL)
+        try:
+            keys = [key async for key in client.scan_iter(match=f"{NAMESPACE}:*")]
+            if keys:
+                await client.delete(*keys)
+        finally:
+            await client.aclose()
+
+    asyncio.run(drop())
+
+
+def pg_url() -> str:
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    return f"{base}/{_PG_DB}"
+
+
+def backend_for(name: str) -> Backend:
+    if name == "sqlite":
+        return Backend("sqlite", f"sqlite://{_TMP / 'test.sqlite3'}", None)
+    if _SERVICE_PROBLEM:
+        pytest.skip(f"PostgreSQL + Redis backend unavailable: {_SERVICE_PROBLEM}")
+    return Backend("postgres", pg_url(), REDIS_URL)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
+    """The storage + broker pair; every test using the database runs once per pair."""
+    chosen = backend_for(request.param)
+    EXECUTOR_CACHE.clear()  # cached INSERT statements are per connection name, not per dialect
+    await Tortoise.init(config=tortoise_config(chosen.database_url), _enable_global_fallback=True)
+    await Tortoise.generate_schemas(safe=True)
+    for hook in DB_HOOKS:
+        await hook(chosen.postgres)
+    if chosen.redis_url:
+        redis = Redis.from_url(chosen.redis_url)
+        broker = RedisBroker(redis)
+        await broker.start()
+        current = service_registry.Services(broker=broker, limiter=RedisLimiter(redis), redis=redis)
+    else:
+        current = service_registry.Services(broker=MemoryBroker(), limiter=MemoryLimiter())
+    service_registry.install(current)
+    try:
+        yield chosen
+    finally:
+        await service_registry.shutdown(current)
+        await Tortoise.close_connections()
+
+
+async def _wipe(chosen: Backend) -> None:
+    connection = connections.get("default")
+    tables = [model._meta.db_table for app in Tortoise.apps.values() for model in app.values()]
+    if chosen.postgres:
+        quoted = ", ".join(f'"{t}"' for t in tables)
+        await connection.execute_script(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+    else:
+        await connection.execute_script(
+            "PRAGMA foreign_keys=OFF;"
+            + "".join(f'DELETE FROM "{t}";' for t in tables)
+            + "DELETE FROM sqlite_sequence;PRAGMA foreign_keys=ON;"
+        )
+
+
+@pytest.fixture
+async def db(backend: Backend) -> AsyncIterator[Backend]:
+    """An empty database (all tables wiped before the test) on the current backend."""
+    await _wipe(backend)
+    limiter = service_registry.services().limiter
+    if isinstance(limiter, MemoryLimiter):
+        limiter._windows.clear()
+    elif service_registry.services().redis is not None:
+        redis = service_registry.services().redis
+        keys = [key async for key in redis.scan_iter(match=f"{NAMESPACE}:rl:*")]
+        if keys:
+            await redis.delete(*keys)
+    yield backend
+
+
+@pytest.fixture(scope="session")
+def tmp_root() -> Iterator[Path]:
+    yield _TMP
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[Any]) -> None:
+    # Keep one backend's tests together so Tortoise is initialised once per backend.
+    items.sort(key=lambda item: "postgres" in item.nodeid)
