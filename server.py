@@ -279,9 +279,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     get_settings()  # fail fast on configuration errors, before forking workers
-    from resolvers.maintenance import apply_migrations
+    if os.environ.get("SKIP_MIGRATIONS") != "1":
+        from resolvers.maintenance import apply_migrations
 
-    asyncio.run(apply_migrations(get_settings().database_url))
+        asyncio.run(apply_migrations(get_settings().database_url))
     print(f"Tongxin on http://{host}:{port}/graphql ({workers} worker(s), "
           f"{'PostgreSQL' if not get_settings().embedded else 'SQLite'}, "
           f"{'Redis' if get_settings().redis_url else 'in-process'} pub/sub)", flush=True)

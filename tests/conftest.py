@@ -198,3 +198,6 @@ def tmp_root() -> Iterator[Path]:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[Any]) -> None:
     # Keep one backend's tests together so Tortoise is initialised once per backend.
     items.sort(key=lambda item: "postgres" in item.nodeid)
+
+
+pytest_plugins = ["tests.live"]
