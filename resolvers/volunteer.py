@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
-from tortoise.transactions import in_transaction
 
 from models.team import Membership, MembershipRole, MembershipStatus, Team
 from models.volunteer import Volunteer, VolunteerStatus
@@ -165,8 +164,8 @@ async def search_volunteers(
         team_ids = await administered_team_ids(volunteer.id)
         if not team_ids:
             raise Forbidden("Only platform admins and team admins can search volunteers.")
-        member_ids = Membership.filter(team_id__in=team_ids).values_list("volunteer_id", flat=True)
-        query = query.filter(id__in=member_ids)
+        members = Membership.filter(team_id__in=team_ids).values("volunteer_id")
+        query = query.filter(id__in=Subquery(members))
     if district:
         query = query.filter(district=check_text(district, "district", max_len=NAME_MAX))
     if skill:
