@@ -19,7 +19,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from schema.errors import ErrorCodes
+from schema.errors import CodedSchema, OperationName
 from schema.node import NodeQuery
 from schema.team import Team, TeamMutation, TeamQuery
 from schema.volunteer import Volunteer, VolunteerMutation, VolunteerQuery
@@ -38,11 +38,11 @@ Mutation = merge_types("Mutation", MUTATIONS)
 Subscription = merge_types("Subscription", SUBSCRIPTIONS) if SUBSCRIPTIONS else None
 
 
-def build_schema(*, introspection: bool | None = None) -> strawberry.Schema:
+def build_schema(*, introspection: bool | None = None) -> CodedSchema:
     if introspection is None:
         introspection = os.environ.get("DISABLE_INTROSPECTION") != "1"
     extensions: list = [
-        ErrorCodes,
+        OperationName,
         functools.partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
         functools.partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
         functools.partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
@@ -51,7 +51,7 @@ def build_schema(*, introspection: bool | None = None) -> strawberry.Schema:
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(
+    return CodedSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

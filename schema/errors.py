@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
@@ -59,16 +60,54 @@ def format_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
     )
 
 
-class ErrorCodes(SchemaExtension):
-    def on_operation(self) -> Iterator[None]:
-        yield
+def finish_result(result: Any, context: Any) -> None:
+    """Give every error of a finished result its code (in place) and note the outcome."""
+    errors = getattr(result, "errors", None)
+    if errors:
+        request_id = getattr(context, "request_id", None)
+        errors[:] = [
+            error if (error.extensions or {}).get("code") else format_error(error, request_id)
+            for error in errors
+        ]
+    if context is not None and hasattr(context, "outcome"):
+        context.outcome = (errors[0].extensions or {}).get("code", "INTERNAL") if errors else "OK"
+
+
+class OperationName(SchemaExtension):
+    """Records the operation name on the context for the one-line request log."""
+
+    def on_execute(self) -> Iterator[None]:
         context = self.execution_context.context
         if context is not None and hasattr(context, "operation_name"):
             context.operation_name = self.execution_context.operation_name
-        result = self.execution_context.result
-        if result is None or not getattr(result, "errors", None):
-            return
-        request_id = getattr(context, "request_id", None)
-        result.errors = [format_error(error, request_id) for error in result.errors]
-        if context is not None and hasattr(context, "outcome"):
-            context.outcome = (result.errors[0].extensions or {}).get("code", "INTERNAL")
+        yield
+
+
+class CodedSchema(strawberry.Schema):
+    """A schema whose every result, on every path (parse, validation, execution,
+    subscription events), carries `extensions.code` as API.md requires."""
+
+    async def execute(self, query: str | None, variable_values: dict[str, Any] | None = None,
+                      context_value: Any | None = None, *args: Any, **kwargs: Any) -> Any:
+        result = await super().execute(query, variable_values, context_value, *args, **kwargs)
+        finish_result(result, context_value)
+        return result
+
+    async def stream(self, query: str | None, variable_values: dict[str, Any] | None = None,
+                     context_value: Any | None = None, *args: Any, **kwargs: Any) -> Any:
+        result = await super().stream(query, variable_values, context_value, *args, **kwargs)
+        if not hasattr(result, "__aiter__"):
+            finish_result(result, context_value)
+            return result
+        return _coded_stream(result, context_value)
+
+
+async def _coded_stream(results: AsyncIterator[Any], context: Any) -> AsyncIterator[Any]:
+    try:
+        async for result in results:
+            finish_result(result, context)
+            yield result
+    finally:
+        close = getattr(results, "aclose", None)
+        if close is not None:
+            await close()
