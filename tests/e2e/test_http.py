@@ -1,8 +1,17 @@
+"""The HTTP surface of a real server process: transport rules from API.md."""
+
+import json
+
 import httpx
 
-from tests.helpers import make_volunteer, token_for
+from tests.helpers import PASSWORD, make_volunteer, token_for, unique_id_number, unique_phone
+from tests.live import start_server
 
 ME = "query Me { me { displayName phoneMasked } }"
+REGISTER = """
+mutation Register($input: RegisterInput!) { register(input: $input) { token volunteer { displayName } } }
+"""
+LOGIN = "mutation Login($phone: String!, $password: String!) { login(phone: $phone, password: $password) { token } }"
 
 
 async def test_me_over_http(live_server):
@@ -14,5 +23,73 @@ async def test_me_over_http(live_server):
                                      headers={"Authorization": f"Bearer {token_for(person)}"})
     # then
     assert response.status_code == 200
-    assert response.json()["data"]["me"]["displayName"] == "王芳"
-    assert response.json()["data"]["me"]["phoneMasked"] == person.phone[:3] + "****" + person.phone[7:]
+    assert response.json()["data"]["me"] == {
+        "displayName": "王芳", "phoneMasked": person.phone[:3] + "****" + person.phone[7:]}
+
+
+async def test_transport_errors_are_graphql_shaped(live_server):
+    async with httpx.AsyncClient() as client:
+        # malformed JSON
+        malformed = await client.post(live_server.url, content=b"{not json",
+                                      headers={"content-type": "application/json"})
+        # body over the limit
+        huge = await client.post(live_server.url, json={"query": "{ me { id } }", "pad": "x" * 1_100_000})
+        # a bad token
+        bad_token = await client.post(live_server.url, json={"query": ME},
+                                      headers={"Authorization": "Bearer not-a-token"})
+    assert malformed.status_code == 400
+    assert malformed.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert huge.status_code == 413
+    assert huge.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert bad_token.status_code == 401
+    assert bad_token.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_graphiql_healthz_and_get_queries(live_server):
+    async with httpx.AsyncClient() as client:
+        page = await client.get(live_server.url, headers={"accept": "text/html"})
+        health = await client.get(live_server.url.replace("/graphql", "/healthz"))
+        via_get = await client.get(live_server.url, params={"query": "{ me { id } }"})
+    assert page.status_code == 200 and "graphiql" in page.text.lower()
+    assert health.status_code == 200 and health.json()["status"] == "ok"
+    assert via_get.json() == {"data": {"me": None}}
+
+
+async def test_cors_allows_only_configured_origins(db):
+    server = start_server(db, env={"CORS_ORIGINS": "https://app.example.org"})
+    try:
+        async with httpx.AsyncClient() as client:
+            allowed = await client.options(server.url, headers={
+                "Origin": "https://app.example.org", "Access-Control-Request-Method": "POST"})
+            denied = await client.post(server.url, json={"query": "{ me { id } }"},
+                                       headers={"Origin": "https://evil.example.com"})
+    finally:
+        server.stop()
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example.org"
+    assert "access-control-allow-origin" not in denied.headers
+
+
+async def test_request_logs_carry_ids_and_outcomes_but_never_personal_data(db):
+    # given
+    server = start_server(db)
+    phone, id_number = unique_phone(), unique_id_number()
+    try:
+        async with httpx.AsyncClient() as client:
+            registered = await client.post(server.url, json={"query": REGISTER, "operationName": "Register",
+                                                             "variables": {"input": {
+                "phone": phone, "password": "a-secret-password", "realName": "郑重", "idNumber": id_number,
+                "district": "朝阳区", "consent": True}}})
+            token = registered.json()["data"]["register"]["token"]
+            await client.post(server.url, json={"query": LOGIN, "variables": {"phone": phone, "password": "wrong"}})
+            await client.post(server.url, json={"query": ME}, headers={"Authorization": f"Bearer {token}"})
+    finally:
+        server.stop()
+    log = server.log()
+    # then
+    lines = [json.loads(line.split("tongxin.request ", 1)[1]) for line in log.splitlines()
+             if "tongxin.request {" in line]
+    assert [(line["operation"], line["outcome"]) for line in lines] == [
+        ("Register", "OK"), ("Login", "UNAUTHENTICATED"), ("Me", "OK")]
+    assert all(line["requestId"] and line["ms"] >= 0 for line in lines)
+    for secret in (phone, id_number, "a-secret-password", token, PASSWORD):
+        assert secret not in log
