@@ -1,0 +1,145 @@
+"""The broker on both backends: delivery, bounded queues, cleanup, cross-process, reconnect."""
+
+import asyncio
+import subprocess
+import sys
+import textwrap
+
+from redis.asyncio import Redis
+
+from resolvers.services import services
+from subscriptions.broker import RESYNC, RedisBroker
+from subscriptions.channels import NAMESPACE
+from tests.live import ROOT
+
+
+async def next_message(subscription, timeout=5.0):
+    return await asyncio.wait_for(subscription.get(), timeout)
+
+
+async def test_every_subscriber_gets_every_event(db):
+    # given
+    broker = services().broker
+    channel = f"{NAMESPACE}:test:fanout"
+    first = await broker.subscribe(channel)
+    second = await broker.subscribe(channel)
+    try:
+        # when
+        await broker.publish(channel, {"n": 1})
+        await broker.publish(channel, {"n": 2})
+        # then
+        assert [await next_message(first), await next_message(first)] == [{"n": 1}, {"n": 2}]
+        assert [await next_message(second), await next_message(second)] == [{"n": 1}, {"n": 2}]
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_latest_only_subscribers_keep_just_the_newest_state(db):
+    # given a slow subscriber
+    broker = services().broker
+    channel = f"{NAMESPACE}:test:latest"
+    slow = await broker.subscribe(channel, latest_only=True)
+    try:
+        # when many states are published before it reads
+        for version in range(1, 51):
+            await broker.publish(channel, {"version": version})
+        await asyncio.sleep(0.3)
+        # then it reads only the last one
+        assert await next_message(slow) == {"version": 50}
+        assert slow.get_nowait() is None
+    finally:
+        await slow.close()
+
+
+async def test_closing_the_last_local_subscriber_releases_the_channel(db):
+    # given
+    broker = services().broker
+    channel = f"{NAMESPACE}:test:cleanup"
+    subscribers = [await broker.subscribe(channel) for _ in range(20)]
+    # then one Redis subscription serves all twenty local listeners
+    if db.redis_url:
+        assert await redis_subscriber_count(db.redis_url, channel) == 1
+    assert broker.local_subscriber_count(channel) == 20
+    # when
+    for subscriber in subscribers:
+        await subscriber.close()
+    # then
+    assert broker.local_subscriber_count(channel) == 0
+    if db.redis_url:
+        assert await redis_subscriber_count(db.redis_url, channel) == 0
+
+
+async def redis_subscriber_count(url: str, channel: str) -> int:
+    client = Redis.from_url(url)
+    try:
+        for _ in range(50):
+            [(_, count)] = await client.pubsub_numsub(channel)
+            if count in (0, 1):
+                return int(count)
+            await asyncio.sleep(0.05)
+        return int(count)
+    finally:
+        await client.aclose()
+
+
+PUBLISHER = textwrap.dedent(
+    """
+    import asyncio, sys
+    from redis.asyncio import Redis
+    from subscriptions.broker import RedisBroker
+
+    async def main():
+        redis = Redis.from_url(sys.argv[1])
+        broker = RedisBroker(redis)
+        await broker.publish(sys.argv[2], {"from": "another process"})
+        await redis.aclose()
+
+    asyncio.run(main())
+    """
+)
+
+
+async def test_an_event_published_in_another_process_arrives_through_redis(db):
+    if not db.redis_url:
+        return  # the in-process broker is by definition one process
+    # given
+    broker = services().broker
+    channel = f"{NAMESPACE}:test:cross-process"
+    subscription = await broker.subscribe(channel)
+    try:
+        # when
+        await asyncio.to_thread(subprocess.run, [sys.executable, "-c", PUBLISHER, db.redis_url, channel],
+                                cwd=ROOT, check=True, timeout=30)
+        # then
+        assert await next_message(subscription) == {"from": "another process"}
+    finally:
+        await subscription.close()
+
+
+async def test_after_a_redis_reconnect_subscribers_are_told_to_resync(db):
+    if not db.redis_url:
+        return
+    # given a broker of its own, so killing its connection disturbs no other test
+    name = f"{NAMESPACE}-reconnect"
+    redis = Redis.from_url(db.redis_url, client_name=name)
+    broker = RedisBroker(redis, reconnect_delay=0.05)
+    await broker.start()
+    channel = f"{NAMESPACE}:test:reconnect"
+    subscription = await broker.subscribe(channel)
+    admin = Redis.from_url(db.redis_url)
+    try:
+        await asyncio.sleep(0.2)
+        # when Redis drops this broker's pub/sub connection (and only this one)
+        for client in await admin.client_list(_type="pubsub"):
+            if client.get("name") == name:
+                await admin.client_kill_filter(_id=client["id"])
+        # then the subscriber hears RESYNC, and later events still arrive
+        assert await next_message(subscription) == RESYNC
+        await broker.publish(channel, {"after": "reconnect"})
+        assert await next_message(subscription) == {"after": "reconnect"}
+    finally:
+        await subscription.close()
+        await broker.close()
+        await redis.aclose()
+        await admin.aclose()
