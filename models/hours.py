@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -37,6 +37,11 @@ class ServiceRecord(Model):
     approved_at = fields.DatetimeField(null=True, db_index=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
+    sign_up_id: int
+    activity_id: int
+    volunteer_id: int
+    approved_by_id: int | None
+
     class Meta:
         table = "service_record"
         indexes = (("volunteer", "status"),)
@@ -60,6 +65,9 @@ class HoursAudit(Model):
     reason = fields.CharField(max_length=500, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
+    record_id: int
+    actor_id: int | None
+
     class Meta:
         table = "hours_audit"
 
@@ -74,9 +82,13 @@ class PointsEntry(Model):
     delta = fields.IntField()
     reason = fields.CharField(max_length=200)
     record: fields.ForeignKeyNullableRelation[ServiceRecord] = fields.ForeignKeyField(
-        "models.ServiceRecord", related_name="points_entries_for_record", null=True, on_delete=fields.RESTRICT
+        "models.ServiceRecord", related_name="points_entries_for_record", null=True,
+        on_delete=fields.RESTRICT,
     )
     created_at = fields.DatetimeField(auto_now_add=True)
+
+    volunteer_id: int
+    record_id: int | None
 
     class Meta:
         table = "points_entry"
@@ -92,8 +104,10 @@ class Certificate(Model):
     volunteer: fields.ForeignKeyRelation[Volunteer] = fields.ForeignKeyField(
         "models.Volunteer", related_name="certificates", on_delete=fields.RESTRICT
     )
-    content = fields.JSONField()
+    content: Any = fields.JSONField()
     issued_at = fields.DatetimeField(auto_now_add=True)
+
+    volunteer_id: int
 
     class Meta:
         table = "certificate"

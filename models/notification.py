@@ -22,6 +22,8 @@ class Notification(Model):
     subject_id = fields.IntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
+    volunteer_id: int
+
     class Meta:
         table = "notification"
         indexes = (("volunteer", "read", "id"),)
@@ -41,6 +43,9 @@ class SmsOutbox(Model):
     sent_at = fields.DatetimeField(null=True)
     attempts = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
+
+    volunteer_id: int
+    notification_id: int | None
 
     class Meta:
         table = "sms_outbox"

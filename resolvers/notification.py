@@ -1,39 +1,99 @@
 """Notifications: rows written inside the caller's transaction, pushed live after commit.
 
 Channels sit behind one small interface. In-app delivery is the row itself plus a live push;
-SMS goes through a pluggable `SmsSender` (default: the outbox table a gateway adapter drains).
+SMS is a transactional outbox: a pluggable `SmsSender` enqueues inside the transaction (the
+default writes an `SmsOutbox` row) and `drain_sms_outbox` hands queued messages to an
+`SmsGateway` adapter after commit, outside any transaction (see docs/hours.md).
 A channel failure is logged and never rolls back the change that caused the notification.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
+import os
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Protocol
 
+from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import F
+from tortoise.queryset import QuerySet
 
 from models.notification import Notification, SmsOutbox
+from models.volunteer import Volunteer, VolunteerStatus
+from resolvers.auth import Viewer
+from resolvers.errors import BadInput
 from resolvers.services import services
 from subscriptions import channels
 
 log = logging.getLogger("tongxin.notifications")
 
+SMS_TEXT_MAX = 500
+MARK_READ_IDS_MAX = 500
+SMS_MAX_ATTEMPTS = 5
+
+# Kinds written by the hours work; other domains add their own (SIGN_UP_PROMOTED, ...).
+HOURS_APPROVED = "HOURS_APPROVED"
+HOURS_ADJUSTED = "HOURS_ADJUSTED"
+HOURS_REJECTED = "HOURS_REJECTED"
+STAR_LEVEL_REACHED = "STAR_LEVEL_REACHED"
+
 
 class SmsSender(Protocol):
+    """Enqueue one message inside the caller's transaction. Must not do network I/O."""
+
     async def queue(self, notification: Notification, using: BaseDBAsyncClient | None) -> None: ...
 
 
+class SmsGateway(Protocol):
+    """A real SMS provider adapter. Raise on failure; the outbox row is retried later."""
+
+    async def send(self, phone: str, text: str) -> None: ...
+
+
 class OutboxSmsSender:
-    """Writes an outbox row; a gateway adapter (see README) drains it and sets `sent_at`."""
+    """Writes an outbox row; `drain_sms_outbox` hands it to the gateway and sets `sent_at`."""
 
     async def queue(self, notification: Notification, using: BaseDBAsyncClient | None) -> None:
-        text = f"【同心】{notification.title}"[:500]
+        text = f"【同心】{notification.title}"[:SMS_TEXT_MAX]
         await SmsOutbox.create(volunteer_id=notification.volunteer_id, notification=notification,
                                text=text, using_db=using)
 
 
-sms_sender: SmsSender = OutboxSmsSender()
+class LoggingSmsGateway:
+    """Development gateway: logs that a message would be sent, with the phone masked."""
+
+    async def send(self, phone: str, text: str) -> None:
+        log.info("sms to %s****%s: %d characters", phone[:3], phone[-4:], len(text))
+
+
+def _load(dotted: str) -> object:
+    """`package.module:Name` → an instance of Name (called with no arguments)."""
+    module_name, _, attribute = dotted.partition(":")
+    factory = getattr(importlib.import_module(module_name), attribute)
+    return factory()
+
+
+def _sender_from_env() -> SmsSender:
+    dotted = os.environ.get("SMS_SENDER")
+    return _load(dotted) if dotted else OutboxSmsSender()  # type: ignore[return-value]
+
+
+def gateway_from_env() -> SmsGateway:
+    dotted = os.environ.get("SMS_GATEWAY")
+    return _load(dotted) if dotted else LoggingSmsGateway()  # type: ignore[return-value]
+
+
+sms_sender: SmsSender = _sender_from_env()
+
+
+def set_sms_sender(sender: SmsSender) -> SmsSender:
+    """Swap the SMS channel (tests, deployments); returns the previous one."""
+    global sms_sender
+    previous, sms_sender = sms_sender, sender
+    return previous
 
 
 async def create_notification(
@@ -49,7 +109,7 @@ async def create_notification(
     """Call inside the transaction of the change; publish with `notify_created` after commit."""
     notification = await Notification.create(
         volunteer_id=volunteer_id,
-        kind=kind,
+        kind=kind[:40],
         title=title[:200],
         body=body,
         subject_type=subject[0] if subject else None,
@@ -66,20 +126,21 @@ async def create_notification(
 
 
 class _savepoint:
-    """A nested transaction when inside one, so a failing channel cannot poison the outer one."""
+    """A savepoint inside the current transaction (a short transaction outside one), so a
+    failing channel is rolled back alone and cannot poison the change's transaction."""
 
     def __init__(self, using: BaseDBAsyncClient | None) -> None:
-        self._using = using
-        self._context = None
+        self._client = using if using is not None else connections.get("default")
+        self._context: object | None = None
 
     async def __aenter__(self) -> None:
-        if self._using is not None:
-            self._context = self._using._in_transaction()
-            await self._context.__aenter__()
+        context = self._client._in_transaction()
+        await context.__aenter__()
+        self._context = context
 
     async def __aexit__(self, *exc: object) -> bool:
         if self._context is not None:
-            await self._context.__aexit__(*exc)
+            await self._context.__aexit__(*exc)  # type: ignore[attr-defined]
         return False
 
 
@@ -92,3 +153,80 @@ async def notify_created(notifications: Iterable[Notification]) -> None:
                                  {"id": notification.id})
         except Exception:
             log.exception("live push failed for notification %s", notification.id)
+
+
+def list_notifications(viewer: Viewer, *, unread_only: bool = False) -> QuerySet[Notification]:
+    """The caller's own notifications (newest first is the caller's ordering choice)."""
+    volunteer = viewer.require()
+    query = Notification.filter(volunteer_id=volunteer.id)
+    if unread_only:
+        query = query.filter(read=False)
+    return query
+
+
+async def get_own_notification(viewer: Viewer, notification_id: int) -> Notification | None:
+    """None for missing and for other people's notifications alike (IDs cannot be probed)."""
+    if viewer.id is None:
+        return None
+    return await Notification.get_or_none(id=notification_id, volunteer_id=viewer.id)
+
+
+async def do_mark_read(viewer: Viewer, ids: list[int] | None) -> int:
+    """Marks the caller's unread notifications (all, or the given ones) read; returns how many
+    changed. Other people's IDs are silently ignored. One conditional UPDATE: no lock needed."""
+    volunteer = viewer.require()
+    query = Notification.filter(volunteer_id=volunteer.id, read=False)
+    if ids is not None:
+        if len(ids) > MARK_READ_IDS_MAX:
+            raise BadInput("ids", f"At most {MARK_READ_IDS_MAX} ids at a time.")
+        if not ids:
+            return 0
+        query = query.filter(id__in=sorted(set(ids)))
+    return int(await query.update(read=True))
+
+
+async def new_notifications_since(volunteer_id: int, after_id: int, limit: int = 100
+                                  ) -> list[Notification]:
+    """A live subscriber's catch-up read: everything newer than what it last delivered."""
+    return await Notification.filter(volunteer_id=volunteer_id, id__gt=after_id).order_by(
+        "id").limit(limit)
+
+
+async def latest_notification_id(volunteer_id: int) -> int:
+    row = await Notification.filter(volunteer_id=volunteer_id).order_by("-id").first().values("id")
+    return int(row["id"]) if row else 0
+
+
+async def drain_sms_outbox(gateway: SmsGateway | None = None, *, limit: int = 100,
+                           max_attempts: int = SMS_MAX_ATTEMPTS) -> int:
+    """Send queued SMS through the gateway; returns how many were sent. Safe to run from
+    several processes: each row is claimed by a conditional UPDATE on its attempt count
+    before sending, so one message goes to the gateway at most once per attempt."""
+    gateway = gateway or gateway_from_env()
+    pending = await SmsOutbox.filter(sent_at=None, attempts__lt=max_attempts).order_by(
+        "id").limit(limit)
+    if not pending:
+        return 0
+    people = {
+        person.id: person
+        for person in await Volunteer.filter(id__in={row.volunteer_id for row in pending})
+    }
+    sent = 0
+    for row in pending:
+        claimed = await SmsOutbox.filter(id=row.id, sent_at=None, attempts=row.attempts).update(
+            attempts=F("attempts") + 1)
+        if not claimed:
+            continue
+        person = people.get(row.volunteer_id)
+        if person is None or person.status == VolunteerStatus.PENDING_CONSENT:
+            await SmsOutbox.filter(id=row.id).update(attempts=max_attempts)
+            continue
+        try:
+            await gateway.send(person.phone, row.text)
+        except Exception:
+            log.warning("sms gateway failed for outbox row %s (attempt %s)", row.id,
+                        row.attempts + 1, exc_info=True)
+            continue
+        await SmsOutbox.filter(id=row.id).update(sent_at=datetime.now(UTC))
+        sent += 1
+    return sent
