@@ -18,7 +18,7 @@ from typing import Protocol
 
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 from tortoise.queryset import QuerySet
 
 from models.notification import Notification, SmsOutbox
@@ -185,10 +185,17 @@ async def do_mark_read(viewer: Viewer, ids: list[int] | None) -> int:
     return int(await query.update(read=True))
 
 
-async def new_notifications_since(volunteer_id: int, after_id: int, limit: int = 100
-                                  ) -> list[Notification]:
-    """A live subscriber's catch-up read: everything newer than what it last delivered."""
-    return await Notification.filter(volunteer_id=volunteer_id, id__gt=after_id).order_by(
+async def new_notifications_since(
+    volunteer_id: int, after_id: int, announced: Iterable[int] = (), *, limit: int = 100
+) -> list[Notification]:
+    """A live subscriber's read: everything newer than the highest ID it delivered (catch-up
+    after subscribing or a Redis reconnect) plus announced IDs below it (transactions that
+    committed out of ID order)."""
+    condition = Q(id__gt=after_id)
+    wanted = sorted(set(announced))
+    if wanted:
+        condition |= Q(id__in=wanted)
+    return await Notification.filter(condition, volunteer_id=volunteer_id).order_by(
         "id").limit(limit)
 
 

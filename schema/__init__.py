@@ -21,6 +21,12 @@ from strawberry.tools import merge_types
 
 from schema.errors import CodedSchema, OperationName
 from schema.node import NodeQuery
+from schema.notification import (
+    Notification,
+    NotificationMutation,
+    NotificationQuery,
+    NotificationSubscription,
+)
 from schema.team import Team, TeamMutation, TeamQuery
 from schema.volunteer import Volunteer, VolunteerMutation, VolunteerQuery
 
@@ -28,10 +34,10 @@ MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 2000
 
-QUERIES: tuple[type, ...] = (NodeQuery, VolunteerQuery, TeamQuery)
-MUTATIONS: tuple[type, ...] = (VolunteerMutation, TeamMutation)
-SUBSCRIPTIONS: tuple[type, ...] = ()
-EXTRA_TYPES: list[type] = [Volunteer, Team]
+QUERIES: tuple[type, ...] = (NodeQuery, VolunteerQuery, TeamQuery, NotificationQuery)
+MUTATIONS: tuple[type, ...] = (VolunteerMutation, TeamMutation, NotificationMutation)
+SUBSCRIPTIONS: tuple[type, ...] = (NotificationSubscription,)
+EXTRA_TYPES: list[type] = [Volunteer, Team, Notification]
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)
