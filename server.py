@@ -230,6 +230,17 @@ def cmd_migrate(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_migrations(_: argparse.Namespace) -> int:
+    from resolvers.maintenance import pending_model_changes
+
+    pending = asyncio.run(pending_model_changes())
+    if pending:
+        print("models changed without a migration; run `tortoise makemigrations`:", *pending)
+        return 1
+    print("migrations match the models")
+    return 0
+
+
 def cmd_seed_demo(_: argparse.Namespace) -> int:
     from resolvers.demo import seed_demo
 
@@ -312,6 +323,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--workers")
     serve.set_defaults(func=cmd_serve)
     commands.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    commands.add_parser("check-migrations", help="fail if models changed without a migration"
+                        ).set_defaults(func=cmd_check_migrations)
     commands.add_parser("seed-demo", help="load demo data (idempotent)").set_defaults(func=cmd_seed_demo)
     admin = commands.add_parser("create-admin", help="create or promote a platform admin")
     admin.add_argument("--phone", required=True)

@@ -68,3 +68,15 @@ async def create_admin(phone: str, password: str, name: str, id_number: str | No
         consented_at=datetime.now(timezone.utc),
         volunteer_number=new_volunteer_number(),
     )
+
+
+async def pending_model_changes() -> list[str]:
+    """Names of migrations `tortoise makemigrations` would write now (empty: models match)."""
+    from tortoise.context import TortoiseContext
+    from tortoise.migrations.autodetector import MigrationAutodetector
+
+    config = tortoise_config()
+    async with TortoiseContext() as ctx:
+        await ctx.init(config=config)
+        writers = await MigrationAutodetector(ctx.apps, config["apps"]).changes()
+    return [f"{writer.app_label}.{writer.name}" for writer in writers]
