@@ -1,0 +1,125 @@
+"""Shared bench plumbing: a throw-away PostgreSQL database, server processes, a load loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://root@127.0.0.1:5432/root")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+JWT_SECRET = "bench-secret-" + uuid.uuid4().hex
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def scratch_database(prefix: str = "tongxin_bench") -> Iterator[str]:
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(PG_ADMIN_URL)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def bench_env(database_url: str, **extra: str) -> dict[str, str]:
+    return {**os.environ, "DATABASE_URL": database_url, "JWT_SECRET": JWT_SECRET,
+            "TONGXIN_NAMESPACE": f"bench{uuid.uuid4().hex[:6]}", "LOG_LEVEL": "warning", **extra}
+
+
+def migrate(database_url: str) -> None:
+    subprocess.run([sys.executable, "server.py", "migrate"], cwd=ROOT, env=bench_env(database_url),
+                   check=True, capture_output=True)
+
+
+@dataclass
+class Process:
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start(args: list[str], env: dict[str, str], port: int, path: str = "/graphql",
+          health: str = "/healthz") -> Process:
+    process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}{health}", timeout=1).status_code == 200:
+                time.sleep(0.5)
+                return Process(f"http://127.0.0.1:{port}{path}", process)
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"{args} did not start")
+
+
+def start_tongxin(database_url: str, workers: int = 1, **extra: str) -> Process:
+    port = free_port()
+    env = bench_env(database_url, SKIP_MIGRATIONS="1", WORKERS=str(workers), PORT=str(port), **extra)
+    return start([sys.executable, "server.py", "serve"], env, port)
+
+
+async def measure(call: Callable[[httpx.AsyncClient, int], Awaitable[None]], *,
+                  seconds: float, concurrency: int) -> tuple[float, list[float]]:
+    """Requests/s and latencies (ms) of `call` run by `concurrency` workers for `seconds`."""
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+
+        async def worker(index: int) -> None:
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                await call(client, index)
+                latencies.append((time.perf_counter() - started) * 1000)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(i) for i in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return len(latencies) / elapsed, latencies
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def summary(values: list[float]) -> str:
+    return (f"p50 {percentile(values, 0.5):.1f} ms, p99 {percentile(values, 0.99):.1f} ms, "
+            f"mean {statistics.fmean(values) if values else float('nan'):.1f} ms")
