@@ -72,4 +72,4 @@ class Membership(Model):
     class Meta:
         table = "membership"
         unique_together = (("team", "volunteer"),)
-        indexes = (("volunteer", "status"),)
+        indexes = (("volunteer_id", "status"),)
