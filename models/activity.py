@@ -34,6 +34,8 @@ class Activity(Model):
     created_by: fields.ForeignKeyRelation[Volunteer] = fields.ForeignKeyField(
         "models.Volunteer", related_name="created_activities", on_delete=fields.RESTRICT
     )
+    team_id: int
+    created_by_id: int
     title = fields.CharField(max_length=200)
     description = fields.TextField()
     category = fields.CharField(max_length=50, db_index=True)
@@ -72,6 +74,8 @@ class SignUp(Model):
     volunteer: fields.ForeignKeyRelation[Volunteer] = fields.ForeignKeyField(
         "models.Volunteer", related_name="sign_ups", on_delete=fields.CASCADE
     )
+    activity_id: int
+    volunteer_id: int
     status = fields.CharEnumField(SignUpStatus, max_length=10)
     waitlist_seq = fields.IntField(null=True)
     checked_in_at = fields.DatetimeField(null=True)
@@ -82,4 +86,4 @@ class SignUp(Model):
     class Meta:
         table = "sign_up"
         unique_together = (("activity", "volunteer"),)
-        indexes = (("activity", "status", "waitlist_seq"), ("volunteer", "status"))
+        indexes = (("activity_id", "status", "waitlist_seq"), ("volunteer_id", "status"))

@@ -1,0 +1,331 @@
+"""Sign-up rules 1–6 (DOMAIN.md): never overbook, waitlist in arrival order, atomic promotion.
+
+The activity row is the judge. Every count change is one conditional UPDATE on it, checked
+by the row it returns, inside a short transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: the
+UPDATE's row lock). Lock order is volunteer row → activity row → sign-up rows; a deadlock
+the order cannot rule out (a promotion locking a volunteer who is signing up elsewhere) is
+retried. Slot counts are published after commit with the row's `version`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from models.activity import Activity, ActivityStatus, SignUp, SignUpStatus
+from models.notification import Notification
+from models.volunteer import VolunteerStatus
+from resolvers.auth import Viewer
+from resolvers.errors import Conflict, Forbidden, NotFound
+from resolvers.notification import create_notification, notify_created
+from resolvers.services import services
+from subscriptions import channels
+from subscriptions.slots import SlotState
+
+log = logging.getLogger("tongxin.signup")
+
+T = TypeVar("T")
+RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
+MAX_ATTEMPTS = 5
+
+
+class _Raced(Exception):
+    """Another request changed the sign-up between our read and our write: start over."""
+
+
+def _dialect(conn: BaseDBAsyncClient) -> str:
+    return str(conn.capabilities.dialect)
+
+
+def _sql(conn: BaseDBAsyncClient, sql: str) -> str:
+    """Write statements with `?`; PostgreSQL wants `$1, $2, ...`."""
+    if _dialect(conn) != "postgres":
+        return sql
+    parts = sql.split("?")
+    return "".join(part + (f"${index + 1}" if index < len(parts) - 1 else "")
+                   for index, part in enumerate(parts))
+
+
+async def _rows(conn: BaseDBAsyncClient, sql: str, *values: Any) -> list[dict[str, Any]]:
+    return await conn.execute_query_dict(_sql(conn, sql), list(values))
+
+
+def _retryable(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if getattr(seen, "sqlstate", None) in RETRYABLE_SQLSTATES:
+            return True
+        seen = seen.__cause__ or (seen.args[0] if seen.args and
+                                  isinstance(seen.args[0], BaseException) else None)
+    return False
+
+
+async def _with_retries(work: Callable[[], Awaitable[T]]) -> T:
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            return await work()
+        except Exception as exc:
+            if attempt == MAX_ATTEMPTS or not _retryable(exc):
+                raise
+            log.info("sign-up transaction retried after %s (attempt %d)", type(exc).__name__,
+                     attempt)
+            await asyncio.sleep(0.01 * attempt)
+    raise AssertionError("unreachable")
+
+
+# Counts columns returned by every conditional UPDATE on the activity row.
+_COUNTS = "capacity, confirmed_count, waitlist_count, waitlist_seq, version, status"
+
+_BUSY_SQL = (
+    "SELECT 1 AS busy FROM sign_up s JOIN activity a ON a.id = s.activity_id "
+    "WHERE s.volunteer_id = ? AND s.status = 'CONFIRMED' AND a.id <> ? "
+    "AND a.status IN ('PUBLISHED', 'FINISHED') AND a.starts_at < ? AND a.ends_at > ? LIMIT 1"
+)
+
+
+async def _holds_overlapping(conn: BaseDBAsyncClient, volunteer_id: int,
+                             activity: Activity) -> bool:
+    """Locks the volunteer row first (PostgreSQL) so their own concurrent sign-ups serialise."""
+    if _dialect(conn) == "postgres":
+        await _rows(conn, "SELECT id FROM volunteer WHERE id = ? FOR UPDATE", volunteer_id)
+    rows = await _rows(conn, _BUSY_SQL, volunteer_id, activity.id, activity.ends_at,
+                       activity.starts_at)
+    return bool(rows)
+
+
+def _state(activity_id: int, row: dict[str, Any]) -> SlotState:
+    return SlotState(activity_id, int(row["capacity"]), int(row["confirmed_count"]),
+                     int(row["waitlist_count"]), ActivityStatus(row["status"]),
+                     int(row["version"]), datetime.now(UTC))
+
+
+async def check_sign_up(viewer: Viewer, activity_id: int) -> tuple[Activity, SignUp | None]:
+    """Rule 6 and visibility; returns the activity and the caller's existing sign-up."""
+    volunteer = viewer.require()
+    if volunteer.status != VolunteerStatus.ACTIVE:
+        raise Forbidden("Your account cannot sign up right now.")
+    activity = await Activity.get_or_none(id=activity_id)
+    if activity is None or activity.status == ActivityStatus.DRAFT:
+        raise NotFound("Activity")
+    existing = await SignUp.get_or_none(activity_id=activity_id, volunteer_id=volunteer.id)
+    if existing is not None and existing.status != SignUpStatus.CANCELLED:
+        return activity, existing
+    if activity.status != ActivityStatus.PUBLISHED:
+        raise Conflict(f"This activity is {activity.status.value.lower()} and takes no sign-ups.")
+    if activity.sign_up_deadline <= datetime.now(UTC):
+        raise Conflict("The sign-up deadline has passed.")
+    return activity, existing
+
+
+async def do_sign_up(viewer: Viewer, activity_id: int) -> SignUp:
+    """Confirmed if a slot is free, else waitlisted, else CONFLICT. Repeats return the same row."""
+    activity, existing = await check_sign_up(viewer, activity_id)
+    if existing is not None and existing.status != SignUpStatus.CANCELLED:
+        return existing
+    volunteer_id = viewer.require().id
+
+    async def attempt() -> tuple[SignUp, SlotState]:
+        revive = await SignUp.get_or_none(activity_id=activity_id, volunteer_id=volunteer_id)
+        if revive is not None and revive.status != SignUpStatus.CANCELLED:
+            raise _Raced()
+        async with in_transaction() as conn:
+            return await _sign_up_in(conn, activity, volunteer_id, revive)
+
+    try:
+        sign_up, state = await _with_retries(attempt)
+    except (_Raced, IntegrityError):
+        # A concurrent request of the same volunteer won: return its sign-up (idempotent).
+        winner = await SignUp.get_or_none(activity_id=activity_id, volunteer_id=volunteer_id)
+        if winner is None or winner.status == SignUpStatus.CANCELLED:
+            raise Conflict("Your sign-up changed at the same moment; try again.") from None
+        return winner
+    await publish_slots(state)
+    return sign_up
+
+
+async def _sign_up_in(conn: BaseDBAsyncClient, activity: Activity, volunteer_id: int,
+                      revive: SignUp | None) -> tuple[SignUp, SlotState]:
+    """Precondition: inside a transaction. Holds the activity row from the UPDATE to commit."""
+    if await _holds_overlapping(conn, volunteer_id, activity):
+        raise Conflict("You already have a confirmed sign-up at an overlapping time.")
+    now = datetime.now(UTC)
+    rows = await _rows(
+        conn,
+        "UPDATE activity SET confirmed_count = confirmed_count + 1, version = version + 1 "
+        "WHERE id = ? AND status = 'PUBLISHED' AND sign_up_deadline > ? "
+        f"AND confirmed_count < capacity RETURNING {_COUNTS}",
+        activity.id, now,
+    )
+    status, seq = SignUpStatus.CONFIRMED, None
+    if not rows:
+        rows = await _rows(
+            conn,
+            "UPDATE activity SET waitlist_count = waitlist_count + 1, "
+            "waitlist_seq = waitlist_seq + 1, version = version + 1 "
+            "WHERE id = ? AND status = 'PUBLISHED' AND sign_up_deadline > ? "
+            f"AND waitlist_count < waitlist_limit RETURNING {_COUNTS}",
+            activity.id, now,
+        )
+        if not rows:
+            current = await Activity.get(id=activity.id, using_db=conn)
+            if current.status != ActivityStatus.PUBLISHED or current.sign_up_deadline <= now:
+                raise Conflict("This activity no longer takes sign-ups.")
+            raise Conflict("This activity and its waitlist are full.")
+        status, seq = SignUpStatus.WAITLISTED, int(rows[0]["waitlist_seq"])
+    if revive is not None:
+        changed = await SignUp.filter(id=revive.id, status=SignUpStatus.CANCELLED).using_db(
+            conn).update(status=status, waitlist_seq=seq, created_at=now, updated_at=now,
+                         checked_in_at=None, checked_out_at=None)
+        if not changed:
+            raise _Raced()
+        sign_up = revive
+        sign_up.status, sign_up.waitlist_seq, sign_up.created_at = status, seq, now
+        sign_up.checked_in_at = sign_up.checked_out_at = None
+    else:
+        sign_up = await SignUp.create(activity_id=activity.id, volunteer_id=volunteer_id,
+                                      status=status, waitlist_seq=seq, using_db=conn)
+    return sign_up, _state(activity.id, rows[0])
+
+
+async def do_cancel_sign_up(viewer: Viewer, activity_id: int) -> SignUp:
+    """Cancelling a confirmed sign-up promotes the earliest eligible waitlisted one atomically."""
+    volunteer = viewer.require()
+    activity = await Activity.get_or_none(id=activity_id)
+    if activity is None or activity.status == ActivityStatus.DRAFT:
+        raise NotFound("Activity")
+
+    async def attempt() -> tuple[SignUp, list[Notification]]:
+        sign_up = await SignUp.get_or_none(activity_id=activity_id, volunteer_id=volunteer.id)
+        if sign_up is None:
+            raise NotFound("Sign-up")
+        if sign_up.status == SignUpStatus.CANCELLED:
+            return sign_up, []
+        if activity.status != ActivityStatus.PUBLISHED:
+            raise Conflict(f"This activity is {activity.status.value.lower()}; "
+                           "its sign-ups can no longer change.")
+        if sign_up.checked_in_at is not None:
+            raise Conflict("You have already checked in.")
+        if activity.starts_at <= datetime.now(UTC):
+            raise Conflict("The activity has started; ask the organiser instead.")
+        async with in_transaction() as conn:
+            promoted = await _cancel_in(conn, activity_id, sign_up)
+        return sign_up, promoted
+
+    try:
+        sign_up, promoted = await _with_retries(attempt)
+    except _Raced:
+        raise Conflict("Your sign-up changed at the same moment; try again.") from None
+    await notify_created(promoted)
+    await notify_slots(activity_id)
+    return sign_up
+
+
+async def _cancel_in(conn: BaseDBAsyncClient, activity_id: int,
+                     sign_up: SignUp) -> list[Notification]:
+    """Precondition: inside a transaction. Activity row first, then sign-up rows."""
+    if sign_up.status == SignUpStatus.CONFIRMED:
+        counter = "confirmed_count = confirmed_count - 1"
+    else:
+        counter = "waitlist_count = waitlist_count - 1"
+    await _rows(conn, f"UPDATE activity SET {counter}, version = version + 1 WHERE id = ? "
+                      "RETURNING id", activity_id)
+    now = datetime.now(UTC)
+    changed = await SignUp.filter(id=sign_up.id, status=sign_up.status).using_db(conn).update(
+        status=SignUpStatus.CANCELLED, updated_at=now)
+    if not changed:
+        raise _Raced()
+    sign_up.status = SignUpStatus.CANCELLED
+    sign_up.updated_at = now
+    if counter.startswith("confirmed"):
+        return await promote_waitlisted(activity_id, conn)
+    return []
+
+
+async def lock_activity(activity_id: int, conn: BaseDBAsyncClient) -> Activity:
+    """Precondition: inside a transaction (SQLite already holds the write lock)."""
+    activity = await Activity.filter(id=activity_id).using_db(conn).select_for_update().first()
+    if activity is None:
+        raise NotFound("Activity")
+    return activity
+
+
+async def promote_waitlisted(activity_id: int, conn: BaseDBAsyncClient) -> list[Notification]:
+    """Fill free slots from the waitlist in arrival order, skipping volunteers who meanwhile
+    hold an overlapping confirmed sign-up. Precondition: the caller holds the activity row."""
+    notifications: list[Notification] = []
+    activity = await Activity.get(id=activity_id, using_db=conn)
+    free = activity.capacity - activity.confirmed_count
+    last_seq = -1
+    while free > 0 and activity.status == ActivityStatus.PUBLISHED:
+        candidates = await SignUp.filter(
+            activity_id=activity_id, status=SignUpStatus.WAITLISTED, waitlist_seq__gt=last_seq
+        ).using_db(conn).order_by("waitlist_seq").limit(free + 5)
+        if not candidates:
+            break
+        for candidate in candidates:
+            last_seq = candidate.waitlist_seq or last_seq
+            if free <= 0:
+                break
+            if await _holds_overlapping(conn, candidate.volunteer_id, activity):
+                continue
+            await SignUp.filter(id=candidate.id).using_db(conn).update(
+                status=SignUpStatus.CONFIRMED, updated_at=datetime.now(UTC))
+            await _rows(conn, "UPDATE activity SET confirmed_count = confirmed_count + 1, "
+                              "waitlist_count = waitlist_count - 1, version = version + 1 "
+                              "WHERE id = ? RETURNING id", activity_id)
+            free -= 1
+            notifications.append(await create_notification(
+                candidate.volunteer_id, "WAITLIST_PROMOTED", f"候补转正：{activity.title}",
+                f"有名额空出，您在活动「{activity.title}」的候补报名已转为正式报名。",
+                subject=("Activity", activity_id), sms=True, using=conn,
+            ))
+    return notifications
+
+
+async def slot_state(activity_id: int) -> SlotState | None:
+    activity = await Activity.get_or_none(id=activity_id)
+    if activity is None:
+        return None
+    return SlotState(activity.id, activity.capacity, activity.confirmed_count,
+                     activity.waitlist_count, ActivityStatus(activity.status), activity.version,
+                     datetime.now(UTC))
+
+
+async def publish_slots(state: SlotState) -> None:
+    """After commit. A failed publish loses nothing: subscribers re-read on resync."""
+    try:
+        await services().broker.publish(channels.slots(state.activity_id), state.to_message())
+    except Exception:
+        log.warning("slot count publish failed for activity %s", state.activity_id,
+                    exc_info=True)
+
+
+async def notify_slots(activity_id: int) -> None:
+    """After commit: publish the row as it is now (its version orders it among others)."""
+    state = await slot_state(activity_id)
+    if state is not None:
+        await publish_slots(state)
+
+
+async def waitlist_positions(sign_up_ids: list[int]) -> dict[int, int]:
+    """Position = waitlisted rows of the same activity with a smaller sequence, plus one."""
+    if not sign_up_ids:
+        return {}
+    conn = connections.get("default")
+    marks = ", ".join("?" for _ in sign_up_ids)
+    rows = await _rows(
+        conn,
+        "SELECT s.id AS id, (SELECT COUNT(*) FROM sign_up w WHERE w.activity_id = s.activity_id "
+        "AND w.status = 'WAITLISTED' AND w.waitlist_seq < s.waitlist_seq) + 1 AS position "
+        f"FROM sign_up s WHERE s.status = 'WAITLISTED' AND s.id IN ({marks})",
+        *sign_up_ids,
+    )
+    return {int(row["id"]): int(row["position"]) for row in rows}

@@ -1,0 +1,477 @@
+"""Activities, sign-ups and live slot counts: types, inputs and the Query/Mutation/Subscription
+fields. Rules live in resolvers/activity.py and resolvers/signup.py."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
+
+import strawberry
+from tortoise import connections
+
+from models.activity import Activity as ActivityModel
+from models.activity import ActivityStatus as ActivityStatusModel
+from models.activity import SignUp as SignUpModel
+from models.activity import SignUpStatus as SignUpStatusModel
+from resolvers import activity as rules
+from resolvers import signup as signup_rules
+from resolvers.errors import Forbidden, NotFound
+from resolvers.geo import Circle
+from resolvers.services import services
+from resolvers.validation import decode_tags
+from resolvers.volunteer import administered_team_ids
+from schema.context import Info
+from schema.geo import GeoInput
+from schema.relay import (
+    Connection,
+    Node,
+    Order,
+    after_filter,
+    build_connection,
+    check_first,
+    decode_id,
+    make_cursor,
+    paginate,
+    parse_cursor,
+    register_node,
+)
+from schema.volunteer import Volunteer, load_volunteer
+from subscriptions.slots import SlotState, slot_hub
+
+if TYPE_CHECKING:
+    from schema.team import Team
+
+if TYPE_CHECKING:
+    ActivityStatus: TypeAlias = ActivityStatusModel
+    SignUpStatus: TypeAlias = SignUpStatusModel
+else:
+    ActivityStatus = strawberry.enum(ActivityStatusModel, name="ActivityStatus",
+                                     description="Lifecycle of an activity.")
+    SignUpStatus = strawberry.enum(SignUpStatusModel, name="SignUpStatus",
+                                   description="State of a volunteer's sign-up.")
+
+UPCOMING_FIRST = Order(fields=(("starts_at", False),))
+NEWEST_FIRST = Order(id_descending=True)
+
+
+def activity_loader(info: Info):  # type: ignore[no-untyped-def]
+    return info.context.loaders.by_id(ActivityModel)
+
+
+def sign_up_loader(info: Info):  # type: ignore[no-untyped-def]
+    return info.context.loaders.by_id(SignUpModel)
+
+
+async def _administered(info: Info) -> set[int]:
+    """Team ids the viewer administers (directly or via an ancestor), once per request."""
+    viewer_id = info.context.viewer.id
+    if viewer_id is None:
+        return set()
+
+    async def batch(keys: list[int]) -> list[set[int]]:
+        teams = await administered_team_ids(keys[0])
+        return [teams for _ in keys]
+
+    return await info.context.loaders.get(("administered", viewer_id), batch).load(viewer_id)
+
+
+async def _may_manage(info: Info, team_id: int) -> bool:
+    return info.context.viewer.is_platform_admin or team_id in await _administered(info)
+
+
+@strawberry.type(description="A volunteer activity (活动) with a limited number of slots.")
+class Activity(Node):
+    model: strawberry.Private[ActivityModel]
+    title: str = strawberry.field(description="Title.")
+    description: str = strawberry.field(description="Description (may be long).")
+    category: str = strawberry.field(description="Category, e.g. 助老, 环保, 应急.")
+    district: str = strawberry.field(description="District where it takes place.")
+    address: str | None = strawberry.field(description="Street address.")
+    latitude: float | None = strawberry.field(description="Latitude in degrees, if known.")
+    longitude: float | None = strawberry.field(description="Longitude in degrees, if known.")
+    starts_at: datetime = strawberry.field(description="Start time.")
+    ends_at: datetime = strawberry.field(description="End time.")
+    sign_up_deadline: datetime = strawberry.field(description="Sign-ups close at this time.")
+    capacity: int = strawberry.field(description="Confirmed places (1–10,000).")
+    confirmed_count: int = strawberry.field(description="Confirmed sign-ups now.")
+    waitlist_count: int = strawberry.field(description="Waitlisted sign-ups now.")
+    waitlist_limit: int = strawberry.field(description="Maximum waitlist length.")
+    remaining: int = strawberry.field(description="Free confirmed places (0 unless published).")
+    hours_credit: float = strawberry.field(description="Service hours credited for attending.")
+    skills: list[str] = strawberry.field(description="Skills needed.")
+    status: ActivityStatus = strawberry.field(description="Lifecycle state.")
+    cancel_reason: str | None = strawberry.field(description="Why it was cancelled, if it was.")
+    created_at: datetime = strawberry.field(description="When it was created.")
+
+    @classmethod
+    def from_model(cls, model: ActivityModel) -> Activity:
+        status = ActivityStatusModel(model.status)
+        return cls(
+            db_id=model.id, model=model, title=model.title, description=model.description,
+            category=model.category, district=model.district, address=model.address,
+            latitude=model.latitude, longitude=model.longitude, starts_at=model.starts_at,
+            ends_at=model.ends_at, sign_up_deadline=model.sign_up_deadline,
+            capacity=model.capacity, confirmed_count=model.confirmed_count,
+            waitlist_count=model.waitlist_count, waitlist_limit=model.waitlist_limit,
+            remaining=max(0, model.capacity - model.confirmed_count)
+            if status == ActivityStatusModel.PUBLISHED else 0,
+            hours_credit=model.hours_credit, skills=decode_tags(model.skills), status=status,
+            cancel_reason=model.cancel_reason, created_at=model.created_at,
+        )
+
+    @strawberry.field(description="The organising team.")
+    async def team(self, info: Info) -> Annotated[Team, strawberry.lazy("schema.team")]:
+        from schema.team import Team, team_loader
+
+        return Team.from_model(await team_loader(info).load(self.model.team_id))
+
+    @strawberry.field(description="The signed-in volunteer's sign-up, if any (null if anonymous).")
+    async def my_sign_up(self, info: Info) -> SignUp | None:
+        viewer_id = info.context.viewer.id
+        if viewer_id is None:
+            return None
+
+        async def batch(activity_ids: list[int]) -> list[SignUpModel | None]:
+            rows = await SignUpModel.filter(activity_id__in=activity_ids, volunteer_id=viewer_id)
+            found = {row.activity_id: row for row in rows}
+            return [found.get(i) for i in activity_ids]
+
+        row = await info.context.loaders.get(("my_sign_up", viewer_id), batch).load(self.db_id)
+        return SignUp.from_model(row) if row else None
+
+    @strawberry.field(description="Check-in code volunteers type on site (team admins only).")
+    async def check_in_code(self, info: Info) -> str | None:
+        if not await _may_manage(info, self.model.team_id):
+            return None
+        return self.model.check_in_code
+
+    @strawberry.field(description="Whether the signed-in volunteer may manage this activity.")
+    async def viewer_can_manage(self, info: Info) -> bool:
+        return await _may_manage(info, self.model.team_id)
+
+    @strawberry.field(description="Sign-ups, by arrival (team admins only). Filter by status; "
+                                  "WAITLISTED lists the waitlist in order.")
+    async def sign_ups(
+        self, info: Info, first: int | None = None, after: str | None = None,
+        status: SignUpStatus | None = None,
+    ) -> Connection[SignUp]:
+        if not await _may_manage(info, self.model.team_id):
+            raise Forbidden("Only the activity's team admins can list its sign-ups.")
+        query = SignUpModel.filter(activity_id=self.db_id)
+        order = Order()
+        if status is not None:
+            query = query.filter(status=status)
+            if status == SignUpStatusModel.WAITLISTED:
+                order = Order(fields=(("waitlist_seq", False),))
+        return await paginate(query, first, after, convert=SignUp.from_model, order=order)
+
+
+@strawberry.type(description="A volunteer's sign-up for an activity.")
+class SignUp(Node):
+    model: strawberry.Private[SignUpModel]
+    status: SignUpStatus = strawberry.field(description="CONFIRMED, WAITLISTED or CANCELLED.")
+    created_at: datetime = strawberry.field(description="When the volunteer signed up.")
+    checked_in_at: datetime | None = strawberry.field(description="Check-in time on site.")
+    checked_out_at: datetime | None = strawberry.field(description="Check-out time.")
+
+    @classmethod
+    def from_model(cls, model: SignUpModel) -> SignUp:
+        return cls(db_id=model.id, model=model, status=SignUpStatusModel(model.status),
+                   created_at=model.created_at, checked_in_at=model.checked_in_at,
+                   checked_out_at=model.checked_out_at)
+
+    @strawberry.field(description="The activity.")
+    async def activity(self, info: Info) -> Activity:
+        return Activity.from_model(await activity_loader(info).load(self.model.activity_id))
+
+    @strawberry.field(description="The volunteer who signed up.")
+    async def volunteer(self, info: Info) -> Volunteer:
+        volunteer = await load_volunteer(info, self.model.volunteer_id)
+        assert volunteer is not None
+        return volunteer
+
+    @strawberry.field(description="1 for the next to be promoted; null unless WAITLISTED.")
+    async def waitlist_position(self, info: Info) -> int | None:
+        if self.model.status != SignUpStatusModel.WAITLISTED:
+            return None
+
+        async def batch(ids: list[int]) -> list[int | None]:
+            positions = await signup_rules.waitlist_positions(ids)
+            return [positions.get(i) for i in ids]
+
+        return await info.context.loaders.get("waitlist_position", batch).load(self.db_id)
+
+
+@strawberry.type(description="Live slot counts of an activity.")
+class SlotCount:
+    activity_id: strawberry.ID = strawberry.field(description="Global ID of the activity.")
+    capacity: int = strawberry.field(description="Confirmed places.")
+    confirmed: int = strawberry.field(description="Confirmed sign-ups.")
+    waitlisted: int = strawberry.field(description="Waitlisted sign-ups.")
+    remaining: int = strawberry.field(description="Free places (0 unless published).")
+    status: ActivityStatus = strawberry.field(description="Lifecycle state of the activity.")
+    version: int = strawberry.field(description="Grows with every change; never goes back.")
+    at: datetime = strawberry.field(description="When these counts were committed or read.")
+
+    @classmethod
+    def from_state(cls, state: SlotState) -> SlotCount:
+        from schema.relay import to_global_id
+
+        return cls(activity_id=to_global_id("Activity", state.activity_id),
+                   capacity=state.capacity, confirmed=state.confirmed,
+                   waitlisted=state.waitlisted, remaining=state.remaining,
+                   status=state.status, version=state.version, at=state.at)
+
+
+async def _activity_node(info: Info, db_id: int) -> Activity | None:
+    model = await activity_loader(info).load(db_id)
+    if model is None:
+        return None
+    if model.status == ActivityStatusModel.DRAFT and not await _may_manage(info, model.team_id):
+        return None
+    return Activity.from_model(model)
+
+
+async def _sign_up_node(info: Info, db_id: int) -> SignUp | None:
+    model = await sign_up_loader(info).load(db_id)
+    if model is None:
+        return None
+    if model.volunteer_id != info.context.viewer.id:
+        activity = await activity_loader(info).load(model.activity_id)
+        if activity is None or not await _may_manage(info, activity.team_id):
+            return None
+    return SignUp.from_model(model)
+
+
+register_node("Activity", _activity_node)
+register_node("SignUp", _sign_up_node)
+
+
+async def team_activities(
+    info: Info, team_id: int, first: int | None, after: str | None,
+    status: ActivityStatusModel | None,
+) -> Connection[Activity]:
+    """Newest first, one windowed statement for all teams of the request."""
+    size = check_first(first)
+    statuses = [s for s in ActivityStatusModel if status is None or s == status]
+    if not await _may_manage(info, team_id):
+        statuses = [s for s in statuses if s != ActivityStatusModel.DRAFT]
+    after_id = parse_cursor(after, NEWEST_FIRST)[-1] if after else None
+    key = ("team.activities", tuple(statuses), size + 1, after_id)
+
+    async def batch(team_ids: list[int]) -> list[list[ActivityModel]]:
+        return await _window_by_team(team_ids, statuses, size + 1, after_id)
+
+    rows = await info.context.loaders.get(key, batch).load(team_id) if statuses else []
+    counter = info.context.loaders.counts(("team.activities", tuple(statuses)), ActivityModel,
+                                          "team_id", status__in=statuses)
+
+    async def count() -> int:
+        return await counter.load(team_id) if statuses else 0
+
+    return build_connection(rows, size, NEWEST_FIRST, count, convert=Activity.from_model,
+                            started_after=bool(after))
+
+
+async def _window_by_team(team_ids: list[int], statuses: list[ActivityStatusModel], limit: int,
+                          after_id: int | None) -> list[list[ActivityModel]]:
+    connection = connections.get("default")
+    postgres = connection.capabilities.dialect == "postgres"
+    values: list[Any] = []
+
+    def param(value: Any) -> str:
+        values.append(value)
+        return f"${len(values)}" if postgres else "?"
+
+    where = [f'"team_id" IN ({", ".join(param(int(i)) for i in team_ids)})',
+             f'"status" IN ({", ".join(param(s.value) for s in statuses)})']
+    if after_id is not None:
+        where.append(f'"id" < {param(int(after_id))}')
+    sql = ('SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY "team_id" ORDER BY "id" '
+           f'DESC) AS "_rn" FROM "activity" WHERE {" AND ".join(where)}) AS "_w" '
+           f'WHERE "_rn" <= {int(limit)} ORDER BY "team_id", "id" DESC')
+    _, rows = await connection.execute_query(sql, values)
+    groups: dict[int, list[ActivityModel]] = defaultdict(list)
+    for row in rows:
+        data = dict(row)
+        data.pop("_rn", None)
+        model = ActivityModel._init_from_db(**data)
+        groups[model.team_id].append(model)
+    return [groups.get(i, []) for i in team_ids]
+
+
+async def _paginate_near(query: Any, circle: Circle, first: int | None, after: str | None,
+                         order: Order) -> Connection[Activity]:
+    """Bounding box in SQL, exact distance in Python; reads on until the page is full."""
+    size = check_first(first)
+    base = query
+    if after:
+        base = base.filter(after_filter(parse_cursor(after, order), order))
+    chunk = max(size + 1, 50)
+    matches: list[ActivityModel] = []
+    last: ActivityModel | None = None
+    while size and len(matches) <= size:
+        page = base if last is None else base.filter(
+            after_filter(parse_cursor(make_cursor(last, order), order), order))
+        rows = await page.order_by(*order.order_by()).limit(chunk)
+        matches += [row for row in rows if circle.contains(row.latitude, row.longitude)]
+        if len(rows) < chunk:
+            break
+        last = rows[-1]
+
+    async def count() -> int:
+        points = await query.values_list("latitude", "longitude")
+        return sum(1 for lat, lon in points if circle.contains(lat, lon))
+
+    return build_connection(matches, size, order, count, convert=Activity.from_model,
+                            started_after=bool(after))
+
+
+@strawberry.input(description="A new activity (created as DRAFT; publish it to open sign-ups).")
+class ActivityInput:
+    team_id: strawberry.ID = strawberry.field(description="Organising team.")
+    title: str = strawberry.field(description="At most 200 characters.")
+    category: str = strawberry.field(description="At most 50 characters.")
+    district: str = strawberry.field(description="At most 50 characters.")
+    starts_at: datetime = strawberry.field(description="Start, with a UTC offset.")
+    ends_at: datetime = strawberry.field(description="End, after the start (≤ 31 days).")
+    capacity: int = strawberry.field(description="Confirmed places, 1–10,000.")
+    hours_credit: float = strawberry.field(description="Hours credited; > 0, ≤ the length.")
+    description: str = strawberry.field(default="", description="At most 20,000 characters.")
+    address: str | None = strawberry.field(default=None, description="At most 200 characters.")
+    latitude: float | None = strawberry.field(default=None, description="-90..90, with longitude.")
+    longitude: float | None = strawberry.field(default=None, description="-180..180.")
+    sign_up_deadline: datetime | None = strawberry.field(default=None,
+                                                         description="≤ start; default: start.")
+    skills: list[str] | None = strawberry.field(default=None, description="At most 20.")
+    waitlist_limit: int | None = strawberry.field(default=None,
+                                                  description="0–10,000; default: capacity.")
+    check_in_code: str | None = strawberry.field(default=None, description="Optional code.")
+    check_in_radius_m: int | None = strawberry.field(
+        default=None, description="Optional check-in radius in metres (needs coordinates).")
+
+
+@strawberry.input(description="Changes to an activity; omitted fields stay as they are.")
+class ActivityUpdateInput:
+    title: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    category: str | None = strawberry.UNSET
+    district: str | None = strawberry.UNSET
+    address: str | None = strawberry.UNSET
+    latitude: float | None = strawberry.UNSET
+    longitude: float | None = strawberry.UNSET
+    starts_at: datetime | None = strawberry.UNSET
+    ends_at: datetime | None = strawberry.UNSET
+    sign_up_deadline: datetime | None = strawberry.UNSET
+    capacity: int | None = strawberry.UNSET
+    hours_credit: float | None = strawberry.UNSET
+    skills: list[str] | None = strawberry.UNSET
+    waitlist_limit: int | None = strawberry.UNSET
+    check_in_code: str | None = strawberry.UNSET
+    check_in_radius_m: int | None = strawberry.UNSET
+
+
+def _data(source: object) -> rules.ActivityData:
+    data = rules.ActivityData()
+    for name in rules.ActivityData.__dataclass_fields__:
+        value = getattr(source, name, strawberry.UNSET)
+        if value is not strawberry.UNSET:
+            setattr(data, name, value)
+    return data
+
+
+@strawberry.type
+class ActivityQuery:
+    @strawberry.field(description="Activities, soonest first. Without `status` drafts are left "
+                                  "out; `near` keeps those within the circle.")
+    async def activities(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        status: ActivityStatus | None = None,
+        district: str | None = None,
+        category: str | None = None,
+        has_open_slots: bool | None = None,
+        starts_after: datetime | None = None,
+        near: GeoInput | None = None,
+    ) -> Connection[Activity]:
+        circle = near.to_circle("near") if near is not None else None
+        query = await rules.list_activities(info.context.viewer, rules.ActivityFilter(
+            status=ActivityStatusModel(status) if status is not None else None,
+            district=district, category=category, has_open_slots=has_open_slots,
+            starts_after=starts_after, near=circle,
+        ))
+        if circle is not None:
+            return await _paginate_near(query, circle, first, after, UPCOMING_FIRST)
+        return await paginate(query, first, after, convert=Activity.from_model,
+                              order=UPCOMING_FIRST)
+
+
+@strawberry.type
+class ActivityMutation:
+    @strawberry.mutation(description="Create a DRAFT activity (admins of the team or a parent).")
+    async def create_activity(self, info: Info, input: ActivityInput) -> Activity:
+        team_id = decode_id(input.team_id, "Team", "teamId")
+        model = await rules.do_create_activity(info.context.viewer, team_id, _data(input))
+        return Activity.from_model(model)
+
+    @strawberry.mutation(description="Publish a draft: sign-ups open.")
+    async def publish_activity(self, info: Info, id: strawberry.ID) -> Activity:
+        model = await rules.do_publish_activity(info.context.viewer,
+                                                decode_id(id, "Activity", "id"))
+        return Activity.from_model(model)
+
+    @strawberry.mutation(description="Change an activity. More capacity promotes waitlisted "
+                                     "volunteers; a new time notifies everyone signed up.")
+    async def update_activity(self, info: Info, id: strawberry.ID,
+                              input: ActivityUpdateInput) -> Activity:
+        model = await rules.do_update_activity(info.context.viewer,
+                                               decode_id(id, "Activity", "id"), _data(input))
+        return Activity.from_model(model)
+
+    @strawberry.mutation(description="Cancel an activity; everyone signed up is notified.")
+    async def cancel_activity(self, info: Info, id: strawberry.ID, reason: str) -> Activity:
+        model = await rules.do_cancel_activity(info.context.viewer,
+                                               decode_id(id, "Activity", "id"), reason)
+        return Activity.from_model(model)
+
+    @strawberry.mutation(description="Sign up: CONFIRMED while places last, then WAITLISTED; "
+                                     "CONFLICT when both are full. Repeating returns the same.")
+    async def sign_up(self, info: Info, activity_id: strawberry.ID) -> SignUp:
+        model = await signup_rules.do_sign_up(info.context.viewer,
+                                              decode_id(activity_id, "Activity", "activityId"))
+        return SignUp.from_model(model)
+
+    @strawberry.mutation(description="Cancel your sign-up; a freed place goes to the waitlist.")
+    async def cancel_sign_up(self, info: Info, activity_id: strawberry.ID) -> SignUp:
+        model = await signup_rules.do_cancel_sign_up(
+            info.context.viewer, decode_id(activity_id, "Activity", "activityId"))
+        return SignUp.from_model(model)
+
+
+@strawberry.type
+class ActivitySubscription:
+    @strawberry.subscription(description="The activity's counts now, then after every change "
+                                         "(bursts coalesced; the latest value always arrives).")
+    async def slot_count(self, info: Info,
+                         activity_id: strawberry.ID) -> AsyncGenerator[SlotCount, None]:
+        db_id = decode_id(activity_id, "Activity", "activityId")
+        if await _activity_node(info, db_id) is None:
+            raise NotFound("Activity")
+        hub = slot_hub(services().broker, signup_rules.slot_state)
+        watcher = await hub.watch(db_id)
+        try:
+            while True:
+                state = await watcher.next()
+                yield SlotCount.from_state(state)
+        finally:
+            await watcher.close()
+
+
+__all__ = [
+    "Activity", "ActivityMutation", "ActivityQuery", "ActivityStatus", "ActivitySubscription",
+    "SignUp", "SignUpStatus", "SlotCount", "activity_loader", "team_activities",
+]

@@ -1,0 +1,237 @@
+"""Live slot counts: one broker subscription per activity per process, a coalescer, and
+latest-only watchers.
+
+    broker message ─▶ ActivityFeed (keeps the highest version) ─every ≥100 ms─▶ SlotWatcher × N
+
+- Messages carry the activity row's `version`; anything not newer than what a watcher has
+  is dropped, so counts never go backwards even when workers publish out of order.
+- A feed flushes at once when it has been quiet for the interval, else at the end of it
+  (leading + trailing edge): at most one message per activity per interval per process, and
+  the last state of a burst is always delivered.
+- Watchers hold only the newest state: a slow client skips stale values, memory stays flat.
+- The database is the truth: a watcher starts from a fresh read, a broker RESYNC (Redis
+  reconnect) re-reads, and a feed re-reads once after each burst goes quiet, so a lost
+  publish cannot leave anyone on a stale value for more than `settle_seconds`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from models.activity import ActivityStatus
+from subscriptions import channels
+from subscriptions.broker import RESYNC, Broker, Subscription
+
+log = logging.getLogger("tongxin.slots")
+
+FLUSH_INTERVAL = 0.1
+SETTLE_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class SlotState:
+    activity_id: int
+    capacity: int
+    confirmed: int
+    waitlisted: int
+    status: ActivityStatus
+    version: int
+    at: datetime
+
+    @property
+    def remaining(self) -> int:
+        if self.status != ActivityStatus.PUBLISHED:
+            return 0
+        return max(0, self.capacity - self.confirmed)
+
+    def to_message(self) -> dict[str, Any]:
+        return {"activityId": self.activity_id, "capacity": self.capacity,
+                "confirmed": self.confirmed, "waitlisted": self.waitlisted,
+                "status": self.status.value, "version": self.version, "at": self.at.isoformat()}
+
+    @classmethod
+    def from_message(cls, message: dict[str, Any]) -> SlotState:
+        return cls(activity_id=int(message["activityId"]), capacity=int(message["capacity"]),
+                   confirmed=int(message["confirmed"]), waitlisted=int(message["waitlisted"]),
+                   status=ActivityStatus(message["status"]), version=int(message["version"]),
+                   at=datetime.fromisoformat(message["at"]))
+
+
+LoadState = Callable[[int], Awaitable[SlotState | None]]
+
+
+class SlotWatcher:
+    """One subscriber's view: the newest state not yet sent."""
+
+    def __init__(self, feed: ActivityFeed) -> None:
+        self._feed = feed
+        self._pending: SlotState | None = None
+        self._ready = asyncio.Event()
+        self.sent_version = -1
+
+    def offer(self, state: SlotState) -> None:
+        newest = self._pending.version if self._pending else self.sent_version
+        if state.version > newest:
+            self._pending = state
+            self._ready.set()
+
+    async def next(self) -> SlotState:
+        while True:
+            await self._ready.wait()
+            self._ready.clear()
+            state, self._pending = self._pending, None
+            if state is not None and state.version > self.sent_version:
+                self.sent_version = state.version
+                return state
+
+    async def close(self) -> None:
+        await self._feed.remove(self)
+
+
+class ActivityFeed:
+    def __init__(self, hub: SlotHub, activity_id: int) -> None:
+        self.hub = hub
+        self.activity_id = activity_id
+        self.watchers: set[SlotWatcher] = set()
+        self.latest: SlotState | None = None
+        self._subscription: Subscription | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._last_flush = 0.0
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self._settle: asyncio.Task[None] | None = None
+        self._opened = asyncio.Event()
+
+    async def open(self) -> None:
+        try:
+            self._subscription = await self.hub.broker.subscribe(
+                channels.slots(self.activity_id), latest_only=False, maxsize=4096)
+            self._reader = asyncio.create_task(self._read(), name=f"slots-{self.activity_id}")
+        finally:
+            self._opened.set()
+
+    async def wait_open(self) -> None:
+        await self._opened.wait()
+
+    async def _read(self) -> None:
+        assert self._subscription is not None
+        async for message in self._subscription:
+            if message is RESYNC or message.get("__resync__"):
+                await self.refresh()
+                continue
+            try:
+                self.accept(SlotState.from_message(message))
+            except (KeyError, TypeError, ValueError):
+                log.warning("dropped a malformed slot message for %s", self.activity_id)
+
+    def accept(self, state: SlotState) -> None:
+        if self.latest is not None and state.version <= self.latest.version:
+            return
+        self.latest = state
+        now = time.monotonic()
+        if self._flush_handle is None:
+            wait = self._last_flush + self.hub.flush_interval - now
+            if wait <= 0:
+                self._flush()
+            else:
+                self._flush_handle = asyncio.get_running_loop().call_later(wait, self._flush)
+        self._schedule_settle()
+
+    def _flush(self) -> None:
+        self._flush_handle = None
+        self._last_flush = time.monotonic()
+        if self.latest is None:
+            return
+        for watcher in list(self.watchers):
+            watcher.offer(self.latest)
+
+    def _schedule_settle(self) -> None:
+        if self._settle is not None and not self._settle.done():
+            self._settle.cancel()
+        self._settle = asyncio.create_task(self._settle_later())
+
+    async def _settle_later(self) -> None:
+        await asyncio.sleep(self.hub.settle_seconds)
+        await self.refresh()
+
+    async def refresh(self) -> None:
+        """Re-read the database and push the result to every watcher (now, not coalesced)."""
+        try:
+            state = await self.hub.load_state(self.activity_id)
+        except Exception:
+            log.warning("slot refresh failed for activity %s", self.activity_id, exc_info=True)
+            return
+        if state is not None and (self.latest is None or state.version > self.latest.version):
+            self.latest = state
+            self._flush()
+
+    async def remove(self, watcher: SlotWatcher) -> None:
+        self.watchers.discard(watcher)
+        if not self.watchers:
+            await self.hub._drop(self)
+
+    async def close(self) -> None:
+        for task in (self._reader, self._settle):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+        if self._subscription is not None:
+            await self._subscription.close()
+
+
+class SlotHub:
+    """Per process (and per broker): feeds by activity, created on first watcher."""
+
+    def __init__(self, broker: Broker, load_state: LoadState, *,
+                 flush_interval: float = FLUSH_INTERVAL,
+                 settle_seconds: float = SETTLE_SECONDS) -> None:
+        self.broker = broker
+        self.load_state = load_state
+        self.flush_interval = flush_interval
+        self.settle_seconds = settle_seconds
+        self.feeds: dict[int, ActivityFeed] = {}
+
+    async def watch(self, activity_id: int) -> SlotWatcher:
+        """Register first, then read the database: no change between the two is lost."""
+        feed = self.feeds.get(activity_id)
+        if feed is None:
+            feed = self.feeds[activity_id] = ActivityFeed(self, activity_id)
+            watcher = SlotWatcher(feed)
+            feed.watchers.add(watcher)
+            await feed.open()
+        else:
+            watcher = SlotWatcher(feed)
+            feed.watchers.add(watcher)
+            await feed.wait_open()
+        state = await self.load_state(activity_id)
+        if state is not None:
+            if feed.latest is None or state.version > feed.latest.version:
+                feed.latest = state
+            watcher.offer(feed.latest)
+        return watcher
+
+    async def _drop(self, feed: ActivityFeed) -> None:
+        if self.feeds.get(feed.activity_id) is feed:
+            del self.feeds[feed.activity_id]
+        await feed.close()
+
+
+_hubs: dict[int, SlotHub] = {}
+
+
+def slot_hub(broker: Broker, load_state: LoadState) -> SlotHub:
+    """The hub of this process for this broker (tests swap brokers between backends)."""
+    hub = _hubs.get(id(broker))
+    if hub is None or hub.broker is not broker:
+        _hubs.clear()
+        hub = _hubs[id(broker)] = SlotHub(broker, load_state)
+    return hub
