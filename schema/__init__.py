@@ -19,7 +19,28 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from forum.schema import (
+    Board,
+    ExperiencePost,
+    ForumMutation,
+    ForumQuery,
+    ForumSubscription,
+    ModerationLog,
+    Post,
+    Report,
+    Thread,
+)
+from schema.activity import (
+    Activity,
+    ActivityMutation,
+    ActivityQuery,
+    ActivitySubscription,
+    SignUp,
+    SlotCount,
+)
+from schema.draft import DraftMutation, DraftQuery
 from schema.errors import CodedSchema, OperationName
+from schema.feed import FeedQuery
 from schema.node import NodeQuery
 from schema.notification import (
     Notification,
@@ -34,10 +55,14 @@ MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 2000
 
-QUERIES: tuple[type, ...] = (NodeQuery, VolunteerQuery, TeamQuery, NotificationQuery)
-MUTATIONS: tuple[type, ...] = (VolunteerMutation, TeamMutation, NotificationMutation)
-SUBSCRIPTIONS: tuple[type, ...] = (NotificationSubscription,)
-EXTRA_TYPES: list[type] = [Volunteer, Team, Notification]
+QUERIES: tuple[type, ...] = (NodeQuery, VolunteerQuery, TeamQuery, NotificationQuery,
+                             ActivityQuery, ForumQuery, DraftQuery, FeedQuery)
+MUTATIONS: tuple[type, ...] = (VolunteerMutation, TeamMutation, NotificationMutation,
+                               ActivityMutation, ForumMutation, DraftMutation)
+SUBSCRIPTIONS: tuple[type, ...] = (NotificationSubscription, ActivitySubscription,
+                                   ForumSubscription)
+EXTRA_TYPES: list[type] = [Volunteer, Team, Notification, Activity, SignUp, SlotCount,
+                           Board, Thread, Post, Report, ModerationLog, ExperiencePost]
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -23,6 +23,9 @@ from schema.relay import (
     register_node,
 )
 from schema.volunteer import Volunteer, volunteer_loader
+
+if TYPE_CHECKING:
+    from schema.activity import Activity, ActivityStatus
 
 TeamType = strawberry.enum(TeamTypeModel, name="TeamType", description="Kinds of volunteer teams.")
 
@@ -86,6 +89,15 @@ class Team(Node):
     @strawberry.field(description="Whether the signed-in volunteer may administer this team.")
     async def viewer_is_admin(self, info: Info) -> bool:
         return await rules.is_team_admin(info.context.viewer, self.model)
+
+    @strawberry.field(description="The team's activities, newest first (drafts: its admins only).")
+    async def activities(
+        self, info: Info, first: int | None = None, after: str | None = None,
+        status: Annotated[ActivityStatus, strawberry.lazy("schema.activity")] | None = None,
+    ) -> Connection[Annotated[Activity, strawberry.lazy("schema.activity")]]:
+        from schema.activity import team_activities
+
+        return await team_activities(info, self.db_id, first, after, status)
 
 
 async def _member_page(
