@@ -41,6 +41,7 @@ from schema.activity import (
 from schema.draft import DraftMutation, DraftQuery
 from schema.errors import CodedSchema, OperationName
 from schema.feed import FeedQuery
+from schema.hours import Certificate, HoursMutation, HoursQuery, ServiceRecord
 from schema.node import NodeQuery
 from schema.notification import (
     Notification,
@@ -56,13 +57,14 @@ MAX_ALIASES = 30
 MAX_TOKENS = 2000
 
 QUERIES: tuple[type, ...] = (NodeQuery, VolunteerQuery, TeamQuery, NotificationQuery,
-                             ActivityQuery, ForumQuery, DraftQuery, FeedQuery)
+                             ActivityQuery, ForumQuery, DraftQuery, FeedQuery, HoursQuery)
 MUTATIONS: tuple[type, ...] = (VolunteerMutation, TeamMutation, NotificationMutation,
-                               ActivityMutation, ForumMutation, DraftMutation)
+                               ActivityMutation, ForumMutation, DraftMutation, HoursMutation)
 SUBSCRIPTIONS: tuple[type, ...] = (NotificationSubscription, ActivitySubscription,
                                    ForumSubscription)
 EXTRA_TYPES: list[type] = [Volunteer, Team, Notification, Activity, SignUp, SlotCount,
-                           Board, Thread, Post, Report, ModerationLog, ExperiencePost]
+                           Board, Thread, Post, Report, ModerationLog, ExperiencePost,
+                           ServiceRecord, Certificate]
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)

@@ -16,6 +16,8 @@ from schema.context import Info
 from schema.relay import BY_ID, Connection, Node, build_connection, check_first, paginate, register_node
 
 if TYPE_CHECKING:
+    from schema.activity import SignUp
+    from schema.hours import ServiceRecord
     from schema.team import Team
 
 
@@ -106,6 +108,29 @@ class Volunteer(Node):
             [m for m in memberships if m.id in team_of], size, BY_ID, count,
             convert=lambda m: team_of[m.id], started_after=bool(after),
         )
+
+    @strawberry.field(description="Points balance (爱心银行): the sum of the points ledger.")
+    async def points(self, info: Info) -> int:
+        from schema.hours import volunteer_points
+
+        return await volunteer_points(info, self.db_id)
+
+    @strawberry.field(description="Sign-ups, newest first. The volunteer themself only.")
+    async def sign_ups(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[SignUp, strawberry.lazy("schema.activity")]]:
+        from schema.hours import volunteer_sign_ups
+
+        return await volunteer_sign_ups(info, self.db_id, first, after)
+
+    @strawberry.field(description="Service records, newest first: all for the volunteer "
+                                  "themself and platform admins, approved ones for others.")
+    async def service_records(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[ServiceRecord, strawberry.lazy("schema.hours")]]:
+        from schema.hours import volunteer_service_records
+
+        return await volunteer_service_records(info, self.db_id, first, after)
 
 
 def volunteer_loader(info: Info):  # type: ignore[no-untyped-def]

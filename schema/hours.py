@@ -1,0 +1,345 @@
+"""Service hours, recognition and certificates: types and the Query/Mutation fields."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
+
+import strawberry
+
+from models.activity import SignUp as SignUpModel
+from models.hours import Certificate as CertificateModel
+from models.hours import HoursAudit as HoursAuditModel
+from models.hours import HoursStatus as HoursStatusModel
+from models.hours import ServiceRecord as ServiceRecordModel
+from resolvers import certificate as certificates
+from resolvers import hours as rules
+from resolvers.errors import Forbidden
+from resolvers.volunteer import administered_team_ids
+from schema.context import Info
+from schema.relay import (
+    NEWEST_FIRST,
+    Connection,
+    Node,
+    build_connection,
+    check_first,
+    decode_id,
+    paginate,
+    register_node,
+)
+from schema.volunteer import Volunteer, load_volunteer
+
+if TYPE_CHECKING:
+    from schema.activity import Activity, SignUp
+
+if TYPE_CHECKING:
+    HoursStatus: TypeAlias = HoursStatusModel
+else:
+    HoursStatus = strawberry.enum(
+        HoursStatusModel, name="HoursStatus",
+        description="Review state of claimed hours: only APPROVED hours count.",
+    )
+
+ActivityRef = Annotated["Activity", strawberry.lazy("schema.activity")]
+SignUpRef = Annotated["SignUp", strawberry.lazy("schema.activity")]
+
+
+def record_loader(info: Info):  # type: ignore[no-untyped-def]
+    return info.context.loaders.by_id(ServiceRecordModel)
+
+
+async def _administered(info: Info) -> set[int]:
+    """Team ids the viewer administers (directly or through an ancestor), once per request."""
+    viewer_id = info.context.viewer.id
+    if viewer_id is None:
+        return set()
+
+    async def batch(keys: list[int]) -> list[set[int]]:
+        teams = await administered_team_ids(keys[0])
+        return [teams for _ in keys]
+
+    return await info.context.loaders.get(("hours.administered", viewer_id), batch).load(viewer_id)
+
+
+async def _may_review(info: Info, record: ServiceRecordModel) -> bool:
+    """The volunteer themself, platform admins and admins of the activity's team."""
+    viewer = info.context.viewer
+    if viewer.id is None:
+        return False
+    if viewer.id == record.volunteer_id or viewer.is_platform_admin:
+        return True
+    from schema.activity import activity_loader
+
+    activity = await activity_loader(info).load(record.activity_id)
+    return activity is not None and rules.team_id_of(activity) in await _administered(info)
+
+
+@strawberry.type(description="One entry of a record's append-only audit trail.")
+class HoursAuditEntry:
+    model: strawberry.Private[HoursAuditModel]
+    action: str = strawberry.field(description="CLAIM, APPROVE, ADJUST or REJECT.")
+    hours_before: float | None = strawberry.field(description="Hours before the change.")
+    hours_after: float | None = strawberry.field(description="Hours after the change.")
+    status_before: HoursStatus | None = strawberry.field(description="Status before the change.")
+    status_after: HoursStatus = strawberry.field(description="Status after the change.")
+    reason: str | None = strawberry.field(description="Why (required for adjust and reject).")
+    created_at: datetime = strawberry.field(description="When the change was made.")
+
+    @classmethod
+    def from_model(cls, model: HoursAuditModel) -> HoursAuditEntry:
+        return cls(
+            model=model, action=model.action, hours_before=model.hours_before,
+            hours_after=model.hours_after,
+            status_before=HoursStatusModel(model.status_before) if model.status_before else None,
+            status_after=HoursStatusModel(model.status_after), reason=model.reason,
+            created_at=model.created_at,
+        )
+
+    @strawberry.field(description="Who made the change.")
+    async def actor(self, info: Info) -> Volunteer | None:
+        return await load_volunteer(info, self.model.actor_id)
+
+
+@strawberry.type(description="Hours served at one activity (one per attended sign-up).")
+class ServiceRecord(Node):
+    model: strawberry.Private[ServiceRecordModel]
+    hours: float = strawberry.field(
+        description="Hours as approved or adjusted (as claimed until then).")
+    hours_claimed: float = strawberry.field(
+        description="Time on site from check-in to check-out, capped by the activity's length.")
+    status: HoursStatus = strawberry.field(description="PENDING, APPROVED or REJECTED.")
+    approved_at: datetime | None = strawberry.field(
+        description="When the hours were approved (the moment they started to count).")
+    created_at: datetime = strawberry.field(description="When the volunteer checked out.")
+
+    @classmethod
+    def from_model(cls, model: ServiceRecordModel) -> ServiceRecord:
+        return cls(
+            db_id=model.id, model=model, hours=round(model.hours, 2),
+            hours_claimed=round(model.hours_claimed, 2), status=HoursStatusModel(model.status),
+            approved_at=model.approved_at, created_at=model.created_at,
+        )
+
+    @strawberry.field(description="The activity served at.")
+    async def activity(self, info: Info) -> ActivityRef:
+        from schema.activity import Activity, activity_loader
+
+        return Activity.from_model(await activity_loader(info).load(self.model.activity_id))
+
+    @strawberry.field(description="The volunteer who served.")
+    async def volunteer(self, info: Info) -> Volunteer:
+        volunteer = await load_volunteer(info, self.model.volunteer_id)
+        assert volunteer is not None
+        return volunteer
+
+    @strawberry.field(description="The admin who approved the hours; null unless APPROVED.")
+    async def approved_by(self, info: Info) -> Volunteer | None:
+        if self.model.status != HoursStatusModel.APPROVED:
+            return None
+        return await load_volunteer(info, self.model.approved_by_id)
+
+    @strawberry.field(description="Every change, oldest first (the volunteer and team admins).")
+    async def audit(self, info: Info) -> list[HoursAuditEntry]:
+        if not await _may_review(info, self.model):
+            raise Forbidden("Only the volunteer and the team's admins see the audit trail.")
+        rows = await info.context.loaders.grouped(
+            "hours.audit", HoursAuditModel, "record_id").load(self.db_id)
+        return [HoursAuditEntry.from_model(row) for row in rows]
+
+
+async def _record_node(info: Info, db_id: int) -> ServiceRecord | None:
+    model = await record_loader(info).load(db_id)
+    if model is None:
+        return None
+    if model.status != HoursStatusModel.APPROVED and not await _may_review(info, model):
+        return None
+    return ServiceRecord.from_model(model)
+
+
+register_node("ServiceRecord", _record_node)
+
+
+@strawberry.type(description="One activity on a certificate, frozen at issue.")
+class CertificateEntry:
+    activity_title: str = strawberry.field(description="Activity title at issue time.")
+    team: str = strawberry.field(description="Organising team at issue time.")
+    starts_at: datetime = strawberry.field(description="Start of the activity.")
+    ends_at: datetime = strawberry.field(description="End of the activity.")
+    hours: float = strawberry.field(description="Approved hours.")
+
+
+@strawberry.type(description="A service-record certificate (志愿服务记录证明); immutable after "
+                             "issue, verifiable by anyone with its code.")
+class Certificate:
+    content: strawberry.Private[dict[str, Any]]
+    code: str = strawberry.field(description="Verification code (unguessable).")
+    serial_number: str = strawberry.field(description="Human-readable serial number.")
+    volunteer_name: str = strawberry.field(description="Real name of the volunteer.")
+    id_type: str = strawberry.field(description="Type of identity document.")
+    id_number_masked: str = strawberry.field(description="Identity number, masked.")
+    volunteer_number: str = strawberry.field(description="Volunteer number (志愿者编号).")
+    teams: list[str] = strawberry.field(description="Teams the volunteer belonged to at issue.")
+    total_hours: float = strawberry.field(description="Total approved hours.")
+    issuer: str = strawberry.field(description="Issuing organisation.")
+    issuer_contact: str = strawberry.field(description="Contact of the issuing organisation.")
+    issued_at: datetime = strawberry.field(description="Issue date and time.")
+    entries: list[CertificateEntry] = strawberry.field(
+        description="Each activity with its dates and approved hours, as frozen at issue.")
+
+    @classmethod
+    def from_model(cls, model: CertificateModel) -> Certificate:
+        content = model.content
+        return cls(
+            content=content, code=model.code, serial_number=content["serialNumber"],
+            volunteer_name=content["volunteerName"], id_type=content["idType"],
+            id_number_masked=content["idNumberMasked"],
+            volunteer_number=content["volunteerNumber"], teams=list(content["teams"]),
+            total_hours=content["totalHours"], issuer=content["issuer"]["name"],
+            issuer_contact=content["issuer"]["contact"],
+            issued_at=datetime.fromisoformat(content["issuedAt"]),
+            entries=[
+                CertificateEntry(
+                    activity_title=entry["activityTitle"], team=entry["team"],
+                    starts_at=datetime.fromisoformat(entry["startsAt"]),
+                    ends_at=datetime.fromisoformat(entry["endsAt"]), hours=entry["hours"],
+                )
+                for entry in content["records"]
+            ],
+        )
+
+    @strawberry.field(description="The certified service records (hours as frozen at issue).")
+    def records(self) -> list[ServiceRecord]:
+        return [
+            ServiceRecord.from_model(ServiceRecordModel(
+                id=entry["recordId"], activity_id=entry["activityId"],
+                volunteer_id=self.content["volunteerId"], hours=entry["hours"],
+                hours_claimed=entry["hours"], status=HoursStatusModel.APPROVED,
+                approved_at=datetime.fromisoformat(entry["approvedAt"])
+                if entry.get("approvedAt") else None,
+                created_at=datetime.fromisoformat(entry["approvedAt"] or self.content["issuedAt"]),
+            ))
+            for entry in self.content["records"]
+        ]
+
+
+async def volunteer_sign_ups(
+    info: Info, volunteer_id: int, first: int | None, after: str | None
+) -> Connection[Any]:
+    """`Volunteer.signUps`: the volunteer themself only; newest first, one windowed query."""
+    from schema.activity import SignUp
+
+    if info.context.viewer.id != volunteer_id:
+        raise Forbidden("Only the volunteer themself sees their sign-ups.")
+    size = check_first(first)
+    loaders = info.context.loaders
+    rows = await loaders.windowed("volunteer.sign_ups", SignUpModel, "volunteer_id", size + 1,
+                                  after, NEWEST_FIRST).load(volunteer_id)
+    counter = loaders.counts("volunteer.sign_ups", SignUpModel, "volunteer_id")
+
+    async def count() -> int:
+        return await counter.load(volunteer_id)
+
+    return build_connection(rows, size, NEWEST_FIRST, count, convert=SignUp.from_model,
+                            started_after=bool(after))
+
+
+async def volunteer_service_records(
+    info: Info, volunteer_id: int, first: int | None, after: str | None
+) -> Connection[ServiceRecord]:
+    """`Volunteer.serviceRecords`: all for self and platform admins, approved for others."""
+    size = check_first(first)
+    equals = rules.list_volunteer_records(info.context.viewer, volunteer_id)
+    key = ("volunteer.service_records", tuple(sorted(equals)))
+    loaders = info.context.loaders
+    rows = await loaders.windowed(key, ServiceRecordModel, "volunteer_id", size + 1, after,
+                                  NEWEST_FIRST, **equals).load(volunteer_id)
+    counter = loaders.counts(key, ServiceRecordModel, "volunteer_id", **equals)
+
+    async def count() -> int:
+        return await counter.load(volunteer_id)
+
+    return build_connection(rows, size, NEWEST_FIRST, count, convert=ServiceRecord.from_model,
+                            started_after=bool(after))
+
+
+async def volunteer_points(info: Info, volunteer_id: int) -> int:
+    """`Volunteer.points`: the ledger balance, one GROUP BY for all volunteers on the page."""
+    return int(await info.context.loaders.get("volunteer.points", rules.points_balances).load(
+        volunteer_id))
+
+
+@strawberry.type
+class HoursQuery:
+    @strawberry.field(description="Check a certificate by its code (public). Null if unknown.")
+    async def verify_certificate(self, info: Info, code: str) -> Certificate | None:
+        model = await certificates.verify_certificate(code)
+        return Certificate.from_model(model) if model else None
+
+    @strawberry.field(description="Service records of a team's (and its sub-teams') activities, "
+                                  "newest first; team admins only. Filter by status to review.")
+    async def service_records(
+        self,
+        info: Info,
+        team_id: strawberry.ID,
+        status: HoursStatus | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[ServiceRecord]:
+        query = await rules.list_team_records(
+            info.context.viewer, decode_id(team_id, "Team", "teamId"), status)
+        return await paginate(query, first, after, convert=ServiceRecord.from_model,
+                              order=NEWEST_FIRST)
+
+
+@strawberry.type
+class HoursMutation:
+    @strawberry.mutation(description="Check in at an activity you are confirmed for: from an hour "
+                                     "before the start to the end; code and location if required.")
+    async def check_in(
+        self,
+        info: Info,
+        activity_id: strawberry.ID,
+        code: str | None = None,
+        latitude: float | None = None,
+        longitude: float | None = None,
+    ) -> SignUpRef:
+        from schema.activity import SignUp
+
+        model = await rules.do_check_in(
+            info.context.viewer, decode_id(activity_id, "Activity", "activityId"), code,
+            latitude, longitude)
+        return SignUp.from_model(model)
+
+    @strawberry.mutation(description="Check out; creates the service record with the claimed "
+                                     "hours, pending approval.")
+    async def check_out(self, info: Info, activity_id: strawberry.ID) -> SignUpRef:
+        from schema.activity import SignUp
+
+        model = await rules.do_check_out(
+            info.context.viewer, decode_id(activity_id, "Activity", "activityId"))
+        return SignUp.from_model(model)
+
+    @strawberry.mutation(description="Approve claimed hours, or approve other hours with a reason "
+                                     "(adjustment). Team admins of the activity only.")
+    async def approve_hours(
+        self,
+        info: Info,
+        record_id: strawberry.ID,
+        hours: float | None = None,
+        reason: str | None = None,
+    ) -> ServiceRecord:
+        change = await rules.do_approve_hours(
+            info.context.viewer, decode_id(record_id, "ServiceRecord", "recordId"), hours, reason)
+        return ServiceRecord.from_model(change.record)
+
+    @strawberry.mutation(description="Reject hours (also after approval) with a reason.")
+    async def reject_hours(
+        self, info: Info, record_id: strawberry.ID, reason: str
+    ) -> ServiceRecord:
+        change = await rules.do_reject_hours(
+            info.context.viewer, decode_id(record_id, "ServiceRecord", "recordId"), reason)
+        return ServiceRecord.from_model(change.record)
+
+    @strawberry.mutation(description="Issue a certificate of your approved hours (free of charge).")
+    async def issue_certificate(self, info: Info) -> Certificate:
+        return Certificate.from_model(await certificates.do_issue_certificate(info.context.viewer))
