@@ -41,6 +41,7 @@ class Settings:
     login_attempts_per_address: int = 30
     login_window_seconds: int = 300
     posts_per_minute: int = 10
+    post_body_max_chars: int = 10_000
     db_pool_max: int = 20
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -72,5 +73,6 @@ def get_settings() -> Settings:
         login_attempts_per_address=int(env.get("LOGIN_ATTEMPTS_PER_ADDRESS", 30)),
         login_window_seconds=int(env.get("LOGIN_WINDOW_SECONDS", 300)),
         posts_per_minute=int(env.get("POSTS_PER_MINUTE", 10)),
+        post_body_max_chars=int(env.get("POST_BODY_MAX_CHARS", 10_000)),
         db_pool_max=int(env.get("DB_POOL_MAX", 20)),
     )

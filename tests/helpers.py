@@ -12,6 +12,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 
+from forum.search import install_search_index
 from models.team import Membership, MembershipRole, MembershipStatus, Team, TeamType
 from models.volunteer import Volunteer, VolunteerStatus
 from resolvers.auth import Viewer, issue_token
@@ -22,6 +23,7 @@ from schema.context import Context
 
 # Hooks run once per backend after the tables exist (e.g. search indexes): fn(is_postgres).
 DB_HOOKS: list[Callable[[bool], Awaitable[None]]] = []
+DB_HOOKS.append(install_search_index)
 
 PASSWORD = "correct-horse-1"
 # Hash once: argon2 is deliberately slow and tests create many people.

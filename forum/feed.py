@@ -1,0 +1,107 @@
+"""The personal feed: new activities of the volunteer's teams, experience posts of those
+teams, open help requests in their district and replies to their threads, newest first.
+
+Each source is one keyset query (`created_at`, then a fixed kind rank, then id, all
+descending) fetching one page + 1; the page is the merge of the four. Items inserted while a
+client pages are newer than its cursor, so they never shift or repeat later pages."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tortoise.expressions import Q
+from tortoise.models import Model
+
+from forum.models import ExperiencePost, Post
+from models.activity import Activity, ActivityStatus
+from models.helprequest import HelpRequest, HelpRequestStatus
+from models.team import Membership, MembershipStatus
+from models.volunteer import Volunteer
+from resolvers.auth import Viewer
+from resolvers.errors import BadInput
+
+# At equal times, higher ranks come first; the rank is part of the cursor.
+RANKS: dict[str, int] = {"Activity": 4, "ExperiencePost": 3, "HelpRequest": 2, "Post": 1}
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    kind: str
+    model: Any
+
+    @property
+    def key(self) -> tuple[datetime, int, int]:
+        return (self.model.created_at, RANKS[self.kind], self.model.id)
+
+
+def encode_cursor(entry: FeedEntry) -> str:
+    created_at, rank, db_id = entry.key
+    raw = json.dumps([created_at.isoformat(), rank, db_id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int, int]:
+    try:
+        at, rank, db_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        when = datetime.fromisoformat(at)
+        if when.tzinfo is None or rank not in RANKS.values():
+            raise ValueError
+        return when, int(rank), int(db_id)
+    except (ValueError, TypeError, UnicodeDecodeError, binascii.Error):
+        raise BadInput("after", "after is not a valid cursor.") from None
+
+
+def _after(kind: str, cursor: tuple[datetime, int, int] | None) -> Q:
+    """Strictly after the cursor in (created_at DESC, rank DESC, id DESC) order."""
+    if cursor is None:
+        return Q()
+    at, rank, db_id = cursor
+    mine = RANKS[kind]
+    if mine > rank:
+        return Q(created_at__lt=at)
+    if mine < rank:
+        return Q(created_at__lte=at)
+    return Q(created_at__lt=at) | Q(created_at=at, id__lt=db_id)
+
+
+def _sources(volunteer: Volunteer) -> dict[str, Any]:
+    my_teams = Membership.filter(volunteer_id=volunteer.id,
+                                 status=MembershipStatus.APPROVED).values_list("team_id", flat=True)
+    return {
+        "Activity": Activity.filter(
+            team_id__in=my_teams, status__in=[ActivityStatus.PUBLISHED, ActivityStatus.FINISHED]),
+        "ExperiencePost": ExperiencePost.filter(team_id__in=my_teams),
+        "HelpRequest": HelpRequest.filter(district=volunteer.district,
+                                          status=HelpRequestStatus.OPEN),
+        "Post": Post.filter(thread__author_id=volunteer.id, is_opening=False, hidden=False,
+                            thread__hidden=False).exclude(author_id=volunteer.id),
+    }
+
+
+async def feed_page(viewer: Viewer, size: int, after: str | None
+                    ) -> tuple[list[FeedEntry], bool]:
+    """One query per source (four in all), merged; returns the page and whether more follow."""
+    volunteer = viewer.require()
+    cursor = decode_cursor(after) if after else None
+    if size == 0:
+        return [], False
+    entries: list[FeedEntry] = []
+    for kind, query in _sources(volunteer).items():
+        rows: list[Model] = await query.filter(_after(kind, cursor)).order_by(
+            "-created_at", "-id").limit(size + 1)
+        entries.extend(FeedEntry(kind, row) for row in rows)
+    entries.sort(key=lambda entry: entry.key, reverse=True)
+    return entries[:size], len(entries) > size
+
+
+async def feed_count(viewer: Viewer) -> int:
+    volunteer = viewer.require()
+    total = 0
+    for query in _sources(volunteer).values():
+        total += await query.count()
+    return total

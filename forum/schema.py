@@ -1,0 +1,670 @@
+"""Forum GraphQL: boards, threads, posts, reactions, reports, moderation, search,
+experience posts and the live `boardActivity` subscription. Fields convert arguments and
+call forum/rules.py; lists go through per-request loaders."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections import defaultdict
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry.dataloader import DataLoader
+from tortoise.functions import Count
+
+from forum import rules
+from forum import search as forum_search
+from forum.models import Board as BoardModel
+from forum.models import BoardModerator
+from forum.models import ExperiencePost as ExperiencePostModel
+from forum.models import ModerationAction as ModerationActionModel
+from forum.models import ModerationLog as ModerationLogModel
+from forum.models import Post as PostModel
+from forum.models import Reaction
+from forum.models import ReactionKind as ReactionKindModel
+from forum.models import Report as ReportModel
+from forum.models import Thread as ThreadModel
+from resolvers.errors import BadInput
+from resolvers.services import services
+from schema.context import Info
+from schema.relay import (
+    BY_ID,
+    NEWEST_FIRST,
+    Connection,
+    Edge,
+    Node,
+    Order,
+    PageInfo,
+    build_connection,
+    check_first,
+    decode_id,
+    decode_optional_id,
+    paginate,
+    parse_global_id,
+    register_node,
+)
+from schema.volunteer import Volunteer, load_volunteer, volunteer_loader
+from subscriptions import channels
+from subscriptions.broker import RESYNC
+
+if TYPE_CHECKING:
+    from schema.activity import Activity
+
+ReactionKind = strawberry.enum(ReactionKindModel, name="ReactionKind",
+                               description="Kinds of reaction to a post.")
+ModerationAction = strawberry.enum(ModerationActionModel, name="ModerationAction",
+                                   description="What a moderator can do.")
+
+# Pinned first, then the latest activity; id breaks ties (newest first).
+THREAD_ORDER = Order(fields=(("pinned", True), ("last_post_at", True)), id_descending=True)
+
+
+# --- per-request helpers ---------------------------------------------------------------
+
+
+def _moderates_loader(info: Info) -> DataLoader[int, bool]:
+    """Whether the viewer moderates each board; one query per request, none for admins."""
+    viewer = info.context.viewer
+
+    async def batch(board_ids: list[int]) -> list[bool]:
+        if viewer.volunteer is None:
+            return [False] * len(board_ids)
+        if viewer.is_platform_admin:
+            return [True] * len(board_ids)
+        moderated = await rules.moderated_among(viewer.volunteer.id, board_ids)
+        return [board_id in moderated for board_id in board_ids]
+
+    return info.context.loaders.get(("forum.moderates", viewer.id), batch)
+
+
+async def viewer_moderates(info: Info, board_id: int) -> bool:
+    return await _moderates_loader(info).load(board_id)
+
+
+def board_loader(info: Info) -> DataLoader[int, BoardModel | None]:
+    return info.context.loaders.by_id(BoardModel)
+
+
+def thread_loader(info: Info) -> DataLoader[int, ThreadModel | None]:
+    return info.context.loaders.by_id(ThreadModel)
+
+
+def post_loader(info: Info) -> DataLoader[int, PostModel | None]:
+    return info.context.loaders.by_id(PostModel)
+
+
+async def visible_thread(info: Info, thread_id: int) -> ThreadModel | None:
+    thread = await thread_loader(info).load(thread_id)
+    if thread is None or (thread.hidden and not await viewer_moderates(info, thread.board_id)):
+        return None
+    return thread
+
+
+async def visible_post(info: Info, post_id: int) -> PostModel | None:
+    post = await post_loader(info).load(post_id)
+    if post is None:
+        return None
+    thread = await thread_loader(info).load(post.thread_id)
+    if thread is None:
+        return None
+    if (post.hidden or thread.hidden) and not await viewer_moderates(info, thread.board_id):
+        return None
+    return post
+
+
+async def _author(info: Info, volunteer_id: int) -> Volunteer:
+    person = await load_volunteer(info, volunteer_id)
+    assert person is not None  # authors are RESTRICTed from deletion
+    return person
+
+
+# --- types -----------------------------------------------------------------------------
+
+
+@strawberry.type(description="How many people reacted to a post with one kind.")
+class ReactionCount:
+    kind: ReactionKind = strawberry.field(description="The reaction.")
+    count: int = strawberry.field(description="How many people gave it.")
+
+
+@strawberry.type(description="A discussion board (版块) run by its moderators.")
+class Board(Node):
+    model: strawberry.Private[BoardModel]
+    slug: str = strawberry.field(description="URL name, unique.")
+    name: str = strawberry.field(description="Display name, e.g. 防疫志愿.")
+    description: str = strawberry.field(description="What the board is for.")
+    category: str = strawberry.field(description="Category (project area, internships, life...).")
+
+    @classmethod
+    def from_model(cls, model: BoardModel) -> Board:
+        return cls(db_id=model.id, model=model, slug=model.slug, name=model.name,
+                   description=model.description, category=model.category)
+
+    @strawberry.field(description="Moderators of this board.")
+    async def moderators(self, info: Info) -> list[Volunteer]:
+        links = await info.context.loaders.grouped(
+            "forum.board.moderators", BoardModerator, "board_id").load(self.db_id)
+        people = await volunteer_loader(info).load_many([link.volunteer_id for link in links])
+        return [Volunteer.from_model(person) for person in people if person is not None]
+
+    @strawberry.field(description="Visible threads on this board.")
+    async def thread_count(self, info: Info) -> int:
+        return await info.context.loaders.counts(
+            "forum.board.threads", ThreadModel, "board_id", hidden=False).load(self.db_id)
+
+    @strawberry.field(description="Whether the signed-in volunteer moderates this board.")
+    async def viewer_is_moderator(self, info: Info) -> bool:
+        return await viewer_moderates(info, self.db_id)
+
+    @strawberry.field(description="Threads, pinned first, then by latest activity. Moderators "
+                                  "also see hidden threads (marked `hidden`).")
+    async def threads(self, info: Info, first: int | None = None,
+                      after: str | None = None) -> Connection[Thread]:
+        query = ThreadModel.filter(board_id=self.db_id)
+        if not await viewer_moderates(info, self.db_id):
+            query = query.filter(hidden=False)
+        return await paginate(query, first, after, convert=Thread.from_model, order=THREAD_ORDER)
+
+    @strawberry.field(description="The reports queue, oldest first (moderators only).")
+    async def reports(self, info: Info, first: int | None = None, after: str | None = None,
+                      include_resolved: bool = False) -> Connection[Report]:
+        query = await rules.check_report_queue(info.context.viewer, self.db_id, include_resolved)
+        return await paginate(query, first, after, convert=Report.from_model, order=BY_ID)
+
+    @strawberry.field(description="Moderation actions on this board, newest first "
+                                  "(moderators only).")
+    async def moderation_log(self, info: Info, first: int | None = None,
+                             after: str | None = None) -> Connection[ModerationLog]:
+        query = await rules.check_moderation_log(info.context.viewer, self.db_id)
+        return await paginate(query, first, after, convert=ModerationLog.from_model,
+                              order=NEWEST_FIRST)
+
+
+@strawberry.type(description="A discussion thread; its first post is the opening body.")
+class Thread(Node):
+    model: strawberry.Private[ThreadModel]
+    title: str = strawberry.field(description="Thread title.")
+    pinned: bool = strawberry.field(description="Pinned threads list first.")
+    locked: bool = strawberry.field(description="Locked threads accept no replies.")
+    hidden: bool = strawberry.field(description="Hidden by a moderator (only they see it).")
+    created_at: datetime = strawberry.field(description="When the thread was opened.")
+    last_post_at: datetime = strawberry.field(description="When the latest post was written.")
+    reply_count: int = strawberry.field(description="Visible replies (the opening post "
+                                                    "excluded).")
+
+    @classmethod
+    def from_model(cls, model: ThreadModel) -> Thread:
+        return cls(db_id=model.id, model=model, title=model.title, pinned=model.pinned,
+                   locked=model.locked, hidden=model.hidden, created_at=model.created_at,
+                   last_post_at=model.last_post_at, reply_count=model.reply_count)
+
+    @strawberry.field(description="The board the thread is on.")
+    async def board(self, info: Info) -> Board:
+        board = await board_loader(info).load(self.model.board_id)
+        assert board is not None
+        return Board.from_model(board)
+
+    @strawberry.field(description="Who opened the thread (real name display).")
+    async def author(self, info: Info) -> Volunteer:
+        return await _author(info, self.model.author_id)
+
+    @strawberry.field(description="Posts, oldest first; the first is the opening body. Hidden "
+                                  "posts are left out except for moderators.")
+    async def posts(self, info: Info, first: int | None = None,
+                    after: str | None = None) -> Connection[Post]:
+        size = check_first(first)
+        moderator = await viewer_moderates(info, self.model.board_id)
+        equals: dict[str, Any] = {} if moderator else {"hidden": False}
+        loaders = info.context.loaders
+        rows = await loaders.windowed(("forum.thread.posts", moderator), PostModel, "thread_id",
+                                      size + 1, after, BY_ID, **equals).load(self.db_id)
+        counter = loaders.counts(("forum.thread.posts", moderator), PostModel, "thread_id",
+                                 **equals)
+
+        async def count() -> int:
+            return await counter.load(self.db_id)
+
+        return build_connection(rows, size, BY_ID, count, convert=Post.from_model,
+                                started_after=bool(after))
+
+
+@strawberry.type(description="A post: the opening body of a thread or a reply.")
+class Post(Node):
+    model: strawberry.Private[PostModel]
+    body: str = strawberry.field(description="Text of the post.")
+    hidden: bool = strawberry.field(description="Hidden by a moderator (only they see it).")
+    is_opening: bool = strawberry.field(description="Whether this is the thread's opening post.")
+    created_at: datetime = strawberry.field(description="When it was written.")
+
+    @classmethod
+    def from_model(cls, model: PostModel) -> Post:
+        return cls(db_id=model.id, model=model, body=model.body, hidden=model.hidden,
+                   is_opening=model.is_opening, created_at=model.created_at)
+
+    @strawberry.field(description="The thread the post belongs to.")
+    async def thread(self, info: Info) -> Thread:
+        thread = await thread_loader(info).load(self.model.thread_id)
+        assert thread is not None
+        return Thread.from_model(thread)
+
+    @strawberry.field(description="Who wrote it (real name display).")
+    async def author(self, info: Info) -> Volunteer:
+        return await _author(info, self.model.author_id)
+
+    @strawberry.field(description="Reaction counts by kind (kinds nobody used are left out).")
+    async def reactions(self, info: Info) -> list[ReactionCount]:
+        return await _reaction_counts(info).load(self.db_id)
+
+    @strawberry.field(description="The signed-in volunteer's own reactions to this post.")
+    async def my_reactions(self, info: Info) -> list[ReactionKind]:
+        if info.context.viewer.id is None:
+            return []
+        return await _my_reactions(info).load(self.db_id)
+
+
+def _reaction_counts(info: Info) -> DataLoader[int, list[ReactionCount]]:
+    async def batch(post_ids: list[int]) -> list[list[ReactionCount]]:
+        rows = await (Reaction.filter(post_id__in=post_ids).annotate(n=Count("id"))
+                      .group_by("post_id", "kind").values("post_id", "kind", "n"))
+        found: dict[int, dict[str, int]] = defaultdict(dict)
+        for row in rows:
+            kind = row["kind"].value if hasattr(row["kind"], "value") else row["kind"]
+            found[row["post_id"]][kind] = int(row["n"])
+        return [[ReactionCount(kind=kind, count=found[pid][kind.value])
+                 for kind in ReactionKindModel if found[pid].get(kind.value)]
+                for pid in post_ids]
+
+    return info.context.loaders.get("forum.post.reactions", batch)
+
+
+def _my_reactions(info: Info) -> DataLoader[int, list[ReactionKindModel]]:
+    viewer_id = info.context.viewer.id
+
+    async def batch(post_ids: list[int]) -> list[list[ReactionKindModel]]:
+        rows = await Reaction.filter(post_id__in=post_ids, volunteer_id=viewer_id).values(
+            "post_id", "kind")
+        mine: dict[int, set[str]] = defaultdict(set)
+        for row in rows:
+            kind = row["kind"].value if hasattr(row["kind"], "value") else row["kind"]
+            mine[row["post_id"]].add(kind)
+        return [[kind for kind in ReactionKindModel if kind.value in mine[pid]]
+                for pid in post_ids]
+
+    return info.context.loaders.get(("forum.post.mine", viewer_id), batch)
+
+
+@strawberry.type(description="A report about a post, waiting in its board's queue.")
+class Report(Node):
+    model: strawberry.Private[ReportModel]
+    reason: str = strawberry.field(description="Why the reporter flagged the post.")
+    resolved: bool = strawberry.field(description="Resolved by a moderation action.")
+    created_at: datetime = strawberry.field(description="When it was reported.")
+
+    @classmethod
+    def from_model(cls, model: ReportModel) -> Report:
+        return cls(db_id=model.id, model=model, reason=model.reason, resolved=model.resolved,
+                   created_at=model.created_at)
+
+    @strawberry.field(description="The reported post (moderators see it even when hidden).")
+    async def post(self, info: Info) -> Post:
+        post = await post_loader(info).load(self.model.post_id)
+        assert post is not None
+        return Post.from_model(post)
+
+    @strawberry.field(description="Who reported it.")
+    async def reporter(self, info: Info) -> Volunteer:
+        return await _author(info, self.model.reporter_id)
+
+    @strawberry.field(description="The moderation action that resolved it, if any.")
+    async def resolution(self, info: Info) -> ModerationLog | None:
+        if self.model.resolution_id is None:
+            return None
+        entry = await info.context.loaders.by_id(ModerationLogModel).load(
+            self.model.resolution_id)
+        return ModerationLog.from_model(entry) if entry else None
+
+
+@strawberry.type(description="One moderation action: who did what to which content and why.")
+class ModerationLog(Node):
+    model: strawberry.Private[ModerationLogModel]
+    action: ModerationAction = strawberry.field(description="What was done.")
+    reason: str = strawberry.field(description="The moderator's reason.")
+    until: datetime | None = strawberry.field(description="End of a suspension.")
+    created_at: datetime = strawberry.field(description="When it was done.")
+
+    @classmethod
+    def from_model(cls, model: ModerationLogModel) -> ModerationLog:
+        return cls(db_id=model.id, model=model, action=model.action, reason=model.reason,
+                   until=model.until, created_at=model.created_at)
+
+    @strawberry.field(description="The moderator or platform admin who acted.")
+    async def actor(self, info: Info) -> Volunteer:
+        return await _author(info, self.model.actor_id)
+
+    @strawberry.field(description="The board the action was taken on.")
+    async def board(self, info: Info) -> Board:
+        board = await board_loader(info).load(self.model.board_id)
+        assert board is not None
+        return Board.from_model(board)
+
+    @strawberry.field(description="The thread acted on, if any.")
+    async def thread(self, info: Info) -> Thread | None:
+        if self.model.thread_id is None:
+            return None
+        thread = await thread_loader(info).load(self.model.thread_id)
+        return Thread.from_model(thread) if thread else None
+
+    @strawberry.field(description="The post acted on, if any.")
+    async def post(self, info: Info) -> Post | None:
+        if self.model.post_id is None:
+            return None
+        post = await post_loader(info).load(self.model.post_id)
+        return Post.from_model(post) if post else None
+
+    @strawberry.field(description="The suspended volunteer (SUSPEND_USER).")
+    async def target_volunteer(self, info: Info) -> Volunteer | None:
+        return await load_volunteer(info, self.model.target_volunteer_id)
+
+    @strawberry.field(description="Where the thread was moved to (MOVE).")
+    async def to_board(self, info: Info) -> Board | None:
+        if self.model.to_board_id is None:
+            return None
+        board = await board_loader(info).load(self.model.to_board_id)
+        return Board.from_model(board) if board else None
+
+
+@strawberry.type(description="An experience post (心得) about an activity the author served in.")
+class ExperiencePost(Node):
+    model: strawberry.Private[ExperiencePostModel]
+    title: str = strawberry.field(description="Title.")
+    body: str = strawberry.field(description="What the volunteer learned.")
+    photo_urls: list[str] = strawberry.field(description="Photo links (http/https).")
+    created_at: datetime = strawberry.field(description="When it was written.")
+
+    @classmethod
+    def from_model(cls, model: ExperiencePostModel) -> ExperiencePost:
+        return cls(db_id=model.id, model=model, title=model.title, body=model.body,
+                   photo_urls=list(model.photo_urls or []), created_at=model.created_at)
+
+    @strawberry.field(description="The activity it is about.")
+    async def activity(
+        self, info: Info
+    ) -> Annotated[Activity, strawberry.lazy("schema.activity")]:
+        from models.activity import Activity as ActivityModel
+        from schema.activity import Activity
+
+        activity = await info.context.loaders.by_id(ActivityModel).load(self.model.activity_id)
+        assert activity is not None
+        return Activity.from_model(activity)
+
+    @strawberry.field(description="Who wrote it.")
+    async def author(self, info: Info) -> Volunteer:
+        return await _author(info, self.model.author_id)
+
+
+async def experience_posts_of_activity(
+    info: Info, activity_id: int, first: int | None, after: str | None
+) -> Connection[ExperiencePost]:
+    """`Activity.experiencePosts`: newest first, one windowed statement for many activities."""
+    size = check_first(first)
+    loaders = info.context.loaders
+    rows = await loaders.windowed("forum.activity.experience", ExperiencePostModel,
+                                  "activity_id", size + 1, after, NEWEST_FIRST).load(activity_id)
+    counter = loaders.counts("forum.activity.experience", ExperiencePostModel, "activity_id")
+
+    async def count() -> int:
+        return await counter.load(activity_id)
+
+    return build_connection(rows, size, NEWEST_FIRST, count, convert=ExperiencePost.from_model,
+                            started_after=bool(after))
+
+
+# --- node(id:) -------------------------------------------------------------------------
+
+
+async def _board_node(info: Info, db_id: int) -> Board | None:
+    board = await board_loader(info).load(db_id)
+    return Board.from_model(board) if board else None
+
+
+async def _thread_node(info: Info, db_id: int) -> Thread | None:
+    thread = await visible_thread(info, db_id)
+    return Thread.from_model(thread) if thread else None
+
+
+async def _post_node(info: Info, db_id: int) -> Post | None:
+    post = await visible_post(info, db_id)
+    return Post.from_model(post) if post else None
+
+
+async def _report_node(info: Info, db_id: int) -> Report | None:
+    report = await rules.check_visible_report(info.context.viewer, db_id)
+    return Report.from_model(report) if report else None
+
+
+async def _log_node(info: Info, db_id: int) -> ModerationLog | None:
+    entry = await rules.check_visible_log(info.context.viewer, db_id)
+    return ModerationLog.from_model(entry) if entry else None
+
+
+async def _experience_node(info: Info, db_id: int) -> ExperiencePost | None:
+    post = await info.context.loaders.by_id(ExperiencePostModel).load(db_id)
+    return ExperiencePost.from_model(post) if post else None
+
+
+register_node("Board", _board_node)
+register_node("Thread", _thread_node)
+register_node("Post", _post_node)
+register_node("Report", _report_node)
+register_node("ModerationLog", _log_node)
+register_node("ExperiencePost", _experience_node)
+
+
+# --- search ----------------------------------------------------------------------------
+
+
+def _search_cursor(offset: int) -> str:
+    """Ranked results page by position: the cursor is the offset of the next result."""
+    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode()
+
+
+def _search_offset(after: str | None) -> int:
+    if not after:
+        return 0
+    try:
+        offset = int(json.loads(base64.urlsafe_b64decode(after.encode()))["o"])
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, binascii.Error):
+        raise BadInput("after", "after is not a valid cursor.") from None
+    if not 0 <= offset <= forum_search.SEARCH_RESULTS_MAX:
+        raise BadInput("after", "after is not a valid cursor.")
+    return offset
+
+
+async def search_threads(info: Info, query: str, first: int | None, after: str | None,
+                         board_id: int | None) -> Connection[Thread]:
+    size = check_first(first)
+    terms = forum_search.check_query(query)
+    offset = _search_offset(after)
+    size = max(0, min(size, forum_search.SEARCH_RESULTS_MAX - offset))
+    boards = [board_id] if board_id is not None else None
+    page = await forum_search.search_thread_ids(terms, offset=offset, limit=size,
+                                                include_hidden=False, board_ids=boards)
+    found = {t.id: t for t in await ThreadModel.filter(id__in=page.thread_ids)} if page.thread_ids \
+        else {}
+    edges = [Edge(cursor=_search_cursor(offset + index + 1), node=Thread.from_model(found[tid]))
+             for index, tid in enumerate(page.thread_ids) if tid in found]
+
+    async def count() -> int:
+        return await forum_search.count_threads(terms, board_ids=boards)
+
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(has_next_page=page.has_next, has_previous_page=offset > 0,
+                           start_cursor=edges[0].cursor if edges else None,
+                           end_cursor=edges[-1].cursor if edges else None),
+        count_fn=count,
+    )
+
+
+# --- inputs and root fields ------------------------------------------------------------
+
+
+@strawberry.input(description="A new board (platform admins).")
+class BoardInput:
+    slug: str = strawberry.field(description="URL name: 2–50 lowercase letters, digits, dashes.")
+    name: str = strawberry.field(description="Display name.")
+    category: str = strawberry.field(description="Category, e.g. 项目, 实习, 二手, 生活.")
+    description: str = strawberry.field(default="", description="What the board is for.")
+
+
+@strawberry.input(description="An experience post about an activity you served in.")
+class ExperiencePostInput:
+    activity_id: strawberry.ID = strawberry.field(description="The activity.")
+    title: str = strawberry.field(description="Title, at most 200 characters.")
+    body: str = strawberry.field(description="Text; size-limited like forum posts.")
+    photo_urls: list[str] = strawberry.field(default_factory=list,
+                                             description="At most 9 http/https links.")
+    draft_key: str | None = strawberry.field(default=None,
+                                             description="Draft to delete once published.")
+
+
+@strawberry.type
+class ForumQuery:
+    @strawberry.field(description="All boards, by category.")
+    async def boards(self, info: Info) -> list[Board]:
+        return [Board.from_model(board) for board in await rules.list_boards()]
+
+    @strawberry.field(description="One board by its slug.")
+    async def board(self, info: Info, slug: str) -> Board | None:
+        board = await rules.get_board_by_slug(slug)
+        return Board.from_model(board) if board else None
+
+    @strawberry.field(description="Threads whose titles or posts hold every word of the query "
+                                  "(Chinese is segmented), best match first.")
+    async def search_forum(self, info: Info, query: str, first: int | None = None,
+                           after: str | None = None,
+                           board_id: strawberry.ID | None = None) -> Connection[Thread]:
+        return await search_threads(info, query, first, after,
+                                    decode_optional_id(board_id, "Board", "boardId"))
+
+    @strawberry.field(description="Experience posts, newest first, optionally of one activity.")
+    async def experience_posts(self, info: Info, first: int | None = None,
+                               after: str | None = None,
+                               activity_id: strawberry.ID | None = None
+                               ) -> Connection[ExperiencePost]:
+        query = rules.list_experience_posts(
+            decode_optional_id(activity_id, "Activity", "activityId"))
+        return await paginate(query, first, after, convert=ExperiencePost.from_model,
+                              order=NEWEST_FIRST)
+
+
+@strawberry.type
+class ForumMutation:
+    @strawberry.mutation(description="Create a board (platform admins).")
+    async def create_board(self, info: Info, input: BoardInput) -> Board:
+        board = await rules.do_create_board(info.context.viewer, rules.BoardData(
+            slug=input.slug, name=input.name, description=input.description,
+            category=input.category))
+        return Board.from_model(board)
+
+    @strawberry.mutation(description="Make a volunteer a moderator of a board (platform admins).")
+    async def assign_moderator(self, info: Info, board_id: strawberry.ID,
+                               volunteer_id: strawberry.ID) -> Board:
+        board = await rules.do_assign_moderator(
+            info.context.viewer, decode_id(board_id, "Board", "boardId"),
+            decode_id(volunteer_id, "Volunteer", "volunteerId"))
+        return Board.from_model(board)
+
+    @strawberry.mutation(description="Open a thread; the body becomes its first post.")
+    async def create_thread(self, info: Info, board_id: strawberry.ID, title: str, body: str,
+                            draft_key: str | None = None) -> Thread:
+        thread, post = await rules.do_create_thread(
+            info.context.viewer, decode_id(board_id, "Board", "boardId"), title, body, draft_key)
+        await rules.notify_new_post(thread.board_id, post.id)
+        return Thread.from_model(thread)
+
+    @strawberry.mutation(description="Reply to a thread (locked threads refuse: FORBIDDEN).")
+    async def reply(self, info: Info, thread_id: strawberry.ID, body: str,
+                    draft_key: str | None = None) -> Post:
+        post, thread = await rules.do_reply(
+            info.context.viewer, decode_id(thread_id, "Thread", "threadId"), body, draft_key)
+        await rules.notify_new_post(thread.board_id, post.id)
+        return Post.from_model(post)
+
+    @strawberry.mutation(description="React to a post; the same kind again removes it.")
+    async def react(self, info: Info, post_id: strawberry.ID, kind: ReactionKind) -> Post:
+        post = await rules.do_react(info.context.viewer, decode_id(post_id, "Post", "postId"),
+                                    ReactionKindModel(kind))
+        return Post.from_model(post)
+
+    @strawberry.mutation(description="Report a post to the board's moderators.")
+    async def report(self, info: Info, post_id: strawberry.ID, reason: str) -> Report:
+        report = await rules.do_report(info.context.viewer,
+                                       decode_id(post_id, "Post", "postId"), reason)
+        return Report.from_model(report)
+
+    @strawberry.mutation(description="Moderate a thread, post, reported post or volunteer. "
+                                     "Resolves the open reports about that content.")
+    async def moderate(self, info: Info, action: ModerationAction, target_id: strawberry.ID,
+                       reason: str, to_board_id: strawberry.ID | None = None,
+                       until: datetime | None = None,
+                       board_id: strawberry.ID | None = None) -> ModerationLog:
+        kind, db_id = parse_global_id(target_id, "targetId")
+        if kind not in ("Thread", "Post", "Report", "Volunteer"):
+            raise BadInput("targetId", "targetId must be a Thread, Post, Report or Volunteer.")
+        entry = await rules.do_moderate(info.context.viewer, rules.ModerateData(
+            action=ModerationActionModel(action),
+            target=rules.ModerationTarget(kind, db_id),
+            reason=reason,
+            to_board_id=decode_optional_id(to_board_id, "Board", "toBoardId"),
+            until=until,
+            board_id=decode_optional_id(board_id, "Board", "boardId"),
+        ))
+        return ModerationLog.from_model(entry)
+
+    @strawberry.mutation(description="Write about an activity you served in.")
+    async def create_experience_post(self, info: Info,
+                                     input: ExperiencePostInput) -> ExperiencePost:
+        post = await rules.do_create_experience_post(info.context.viewer, rules.ExperienceData(
+            activity_id=decode_id(input.activity_id, "Activity", "input.activityId"),
+            title=input.title, body=input.body, photo_urls=input.photo_urls,
+        ), input.draft_key)
+        return ExperiencePost.from_model(post)
+
+
+@strawberry.type
+class ForumSubscription:
+    @strawberry.subscription(description="New visible posts on a board, live.")
+    async def board_activity(self, info: Info,
+                             board_id: strawberry.ID) -> AsyncGenerator[Post, None]:
+        db_id = decode_id(board_id, "Board", "boardId")
+        await rules.check_board(db_id)
+        subscription = await services().broker.subscribe(channels.board(db_id))
+        try:
+            # Subscribed first, so nothing written after this read is missed.
+            last_seen = await rules.latest_post_id()
+            async for message in subscription:
+                info.context.fresh_loaders()
+                if message == RESYNC:
+                    post_ids = await rules.post_ids_since(db_id, last_seen)
+                else:
+                    post_ids = [int(message.get("post", 0))]
+                for post_id in post_ids:
+                    last_seen = max(last_seen, post_id)
+                    post = await visible_post(info, post_id)
+                    if post is None:
+                        continue
+                    thread = await thread_loader(info).load(post.thread_id)
+                    if thread is not None and thread.board_id == db_id:
+                        yield Post.from_model(post)
+        finally:
+            await subscription.close()
+
+
+__all__ = ["Board", "ExperiencePost", "ForumMutation", "ForumQuery", "ForumSubscription",
+           "ModerationLog", "Post", "ReactionCount", "Report", "Thread",
+           "experience_posts_of_activity"]
