@@ -143,3 +143,30 @@ async def test_after_a_redis_reconnect_subscribers_are_told_to_resync(db):
         await broker.close()
         await redis.aclose()
         await admin.aclose()
+
+
+async def test_a_subscription_that_ends_releases_its_broker_subscription(db):
+    # given a live slotCount subscription executed through the production schema
+    from models.activity import Activity
+    from resolvers.auth import Viewer
+    from schema import schema
+    from schema.context import Context
+    from schema.relay import to_global_id
+    from tests.e2e.test_websocket import SLOTS, published_activity
+
+    activity: Activity = await published_activity()
+    broker = services().broker
+    before = broker.local_subscriber_count()
+    stream = await schema.subscribe(SLOTS, variable_values={"id": to_global_id("Activity", activity.id)},
+                                    context_value=Context(viewer=Viewer()))
+    first = await asyncio.wait_for(stream.__anext__(), 5)
+    assert first.data["slotCount"]["capacity"] == 5
+    assert broker.local_subscriber_count() > before
+    # when the client goes away
+    await stream.aclose()
+    # then nothing stays subscribed
+    for _ in range(50):
+        if broker.local_subscriber_count() == before:
+            break
+        await asyncio.sleep(0.05)
+    assert broker.local_subscriber_count() == before
