@@ -58,7 +58,7 @@ async def test_unread_only_and_mark_selected_read(db):
     # given
     me = await make_volunteer("李明")
     other = await make_volunteer("王芳")
-    first, second, third = await _notify(me, 3)
+    first, _, third = await _notify(me, 3)
     foreign = (await _notify(other, 1))[0]
     ids = [to_global_id("Notification", n.id) for n in (first, third, foreign)]
     # when
