@@ -22,7 +22,7 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
-	$(PY) -m mypy .
+	$(PY) -m mypy
 
 schema: $(STAMP)
 	$(PY) server.py export-schema > schema.graphql

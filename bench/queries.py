@@ -13,11 +13,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import asyncpg  # noqa: E402
-import httpx  # noqa: E402
-import jwt  # noqa: E402
+import asyncpg
+import httpx
+import jwt
 
-from bench.common import (  # noqa: E402
+from bench.common import (
     JWT_SECRET,
     ROOT,
     bench_env,

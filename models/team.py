@@ -42,6 +42,7 @@ class Team(Model):
     parent: fields.ForeignKeyNullableRelation[Team] = fields.ForeignKeyField(
         "models.Team", related_name="children", null=True, on_delete=fields.RESTRICT
     )
+    parent_id: int | None
     path = fields.CharField(max_length=500, default="/", db_index=True)
     created_by: fields.ForeignKeyRelation[Volunteer] = fields.ForeignKeyField(
         "models.Volunteer", related_name="created_teams", on_delete=fields.RESTRICT
@@ -61,6 +62,9 @@ class Membership(Model):
     volunteer: fields.ForeignKeyRelation[Volunteer] = fields.ForeignKeyField(
         "models.Volunteer", related_name="memberships", on_delete=fields.CASCADE
     )
+    team_id: int
+    volunteer_id: int
+    decided_by_id: int | None
     role = fields.CharEnumField(MembershipRole, max_length=8, default=MembershipRole.MEMBER)
     status = fields.CharEnumField(MembershipStatus, max_length=10, default=MembershipStatus.PENDING)
     decided_by: fields.ForeignKeyNullableRelation[Volunteer] = fields.ForeignKeyField(

@@ -78,5 +78,6 @@ async def pending_model_changes() -> list[str]:
     config = tortoise_config()
     async with TortoiseContext() as ctx:
         await ctx.init(config=config)
+        assert ctx.apps is not None
         writers = await MigrationAutodetector(ctx.apps, config["apps"]).changes()
     return [f"{writer.app_label}.{writer.name}" for writer in writers]

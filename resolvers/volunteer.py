@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q, Subquery
@@ -53,7 +54,7 @@ def new_volunteer_number() -> str:
     return "TX" + "".join(secrets.choice("0123456789") for _ in range(12))
 
 
-async def check_register(data: RegisterData) -> dict[str, object]:
+async def check_register(data: RegisterData) -> dict[str, Any]:
     if not data.consent:
         raise BadInput("consent", "You must accept the service terms to register.")
     phone = check_phone(data.phone)
@@ -147,7 +148,8 @@ async def administered_team_ids(volunteer_id: int) -> set[int]:
     condition = Q()
     for team_id in direct:
         condition |= Q(path__contains=f"/{team_id}/")
-    return set(await Team.filter(condition).values_list("id", flat=True))
+    ids: list[int] = await Team.filter(condition).values_list("id", flat=True)  # type: ignore[assignment]
+    return set(ids)
 
 
 async def search_volunteers(

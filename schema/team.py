@@ -27,7 +27,9 @@ from schema.volunteer import Volunteer, volunteer_loader
 if TYPE_CHECKING:
     from schema.activity import Activity, ActivityStatus
 
-TeamType = strawberry.enum(TeamTypeModel, name="TeamType", description="Kinds of volunteer teams.")
+# Registers the model's enum as the GraphQL enum `TeamType` (same class, so values pass through).
+TeamType = TeamTypeModel
+strawberry.enum(TeamTypeModel, name="TeamType", description="Kinds of volunteer teams.")
 
 
 def team_loader(info: Info):  # type: ignore[no-untyped-def]
@@ -163,7 +165,7 @@ class TeamMutation:
             info.context.viewer,
             rules.TeamData(
                 name=input.name,
-                type=TeamTypeModel(input.type),
+                type=input.type,
                 district=input.district,
                 parent_id=decode_optional_id(input.parent_id, "Team", "input.parentId"),
             ),

@@ -1,4 +1,4 @@
-from tests.helpers import count_statements, execute, make_team, make_volunteer, add_member
+from tests.helpers import add_member, count_statements, execute, make_team, make_volunteer
 
 ME = "{ me { displayName teams(first: 10) { totalCount edges { node { name } } } } }"
 
