@@ -44,6 +44,9 @@ class HelpRequest(Model):
     claimed_team: fields.ForeignKeyNullableRelation[Team] = fields.ForeignKeyField(
         "models.Team", related_name="claimed_help_requests", null=True, on_delete=fields.SET_NULL
     )
+    created_by_id: int
+    claimed_by_id: int | None
+    claimed_team_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
     resolved_at = fields.DatetimeField(null=True)
 
@@ -53,6 +56,8 @@ class HelpRequest(Model):
 
 
 class CallOut(Model):
+    # Counts change only through conditional UPDATEs; version orders live count updates.
+
     id = fields.IntField(primary_key=True)
     created_by: fields.ForeignKeyRelation[Volunteer] = fields.ForeignKeyField(
         "models.Volunteer", related_name="created_call_outs", on_delete=fields.RESTRICT
@@ -62,7 +67,14 @@ class CallOut(Model):
     skills = fields.CharField(max_length=700, default="")
     needed = fields.IntField()
     coming_count = fields.IntField(default=0)
-    created_at = fields.DatetimeField(auto_now_add=True)
+    cannot_count = fields.IntField(default=0)
+    version = fields.IntField(default=0)
+    team: fields.ForeignKeyNullableRelation[Team] = fields.ForeignKeyField(
+        "models.Team", related_name="call_outs", null=True, on_delete=fields.SET_NULL
+    )
+    created_by_id: int
+    team_id: int | None
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         table = "call_out"
@@ -76,6 +88,8 @@ class CallOutAnswer(Model):
     volunteer: fields.ForeignKeyRelation[Volunteer] = fields.ForeignKeyField(
         "models.Volunteer", related_name="call_out_answers", on_delete=fields.CASCADE
     )
+    call_out_id: int
+    volunteer_id: int
     coming = fields.BooleanField()
     updated_at = fields.DatetimeField(auto_now=True)
 

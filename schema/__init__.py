@@ -38,10 +38,19 @@ from schema.activity import (
     SignUp,
     SlotCount,
 )
+from schema.callout import CallOut, CallOutMutation, CallOutQuery, CallOutSubscription
 from schema.draft import DraftMutation, DraftQuery
 from schema.errors import CodedSchema, OperationName
 from schema.feed import FeedQuery
+from schema.helprequest import (
+    HelpRequest,
+    HelpRequestMutation,
+    HelpRequestQuery,
+    HelpRequestSubscription,
+)
 from schema.hours import Certificate, HoursMutation, HoursQuery, ServiceRecord
+from schema.importer import ImporterMutation
+from schema.leaderboard import LeaderboardQuery
 from schema.node import NodeQuery
 from schema.notification import (
     Notification,
@@ -49,6 +58,7 @@ from schema.notification import (
     NotificationQuery,
     NotificationSubscription,
 )
+from schema.stats import StatsQuery
 from schema.team import Team, TeamMutation, TeamQuery
 from schema.volunteer import Volunteer, VolunteerMutation, VolunteerQuery
 
@@ -57,14 +67,17 @@ MAX_ALIASES = 30
 MAX_TOKENS = 2000
 
 QUERIES: tuple[type, ...] = (NodeQuery, VolunteerQuery, TeamQuery, NotificationQuery,
-                             ActivityQuery, ForumQuery, DraftQuery, FeedQuery, HoursQuery)
+                             ActivityQuery, ForumQuery, DraftQuery, FeedQuery, HoursQuery,
+                             HelpRequestQuery, CallOutQuery, LeaderboardQuery, StatsQuery)
 MUTATIONS: tuple[type, ...] = (VolunteerMutation, TeamMutation, NotificationMutation,
-                               ActivityMutation, ForumMutation, DraftMutation, HoursMutation)
+                               ActivityMutation, ForumMutation, DraftMutation, HoursMutation,
+                               HelpRequestMutation, CallOutMutation, ImporterMutation)
 SUBSCRIPTIONS: tuple[type, ...] = (NotificationSubscription, ActivitySubscription,
-                                   ForumSubscription)
+                                   ForumSubscription, HelpRequestSubscription,
+                                   CallOutSubscription)
 EXTRA_TYPES: list[type] = [Volunteer, Team, Notification, Activity, SignUp, SlotCount,
                            Board, Thread, Post, Report, ModerationLog, ExperiencePost,
-                           ServiceRecord, Certificate]
+                           ServiceRecord, Certificate, HelpRequest, CallOut]
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)

@@ -1,0 +1,352 @@
+"""Bulk import of volunteer rosters (CSV or XLSX), and claiming an imported account.
+
+The file is streamed row by row and imported in batches. Every row is validated (name, phone,
+ID number checksum and birth date, district, team, skills); invalid rows and duplicates
+(within the file or against the database) go to a per-row error report and are skipped.
+Each batch's valid rows are inserted in one transaction: all of them or none. Imported people
+are PENDING_CONSENT, without password or consent, until they claim their account.
+
+Memory stays flat: only the current batch is held (duplicates of earlier rows are found in
+the database, where the earlier row already is).
+"""
+
+from __future__ import annotations
+
+import csv
+import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TextIO
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from models.team import Membership, MembershipStatus, Team
+from models.volunteer import Volunteer, VolunteerStatus
+from resolvers.auth import hash_password, issue_token
+from resolvers.errors import BadInput, Conflict, Unauthenticated
+from resolvers.services import services
+from resolvers.settings import get_settings
+from resolvers.validation import (
+    NAME_MAX,
+    check_id_number,
+    check_password,
+    check_phone,
+    check_tags,
+    check_text,
+    encode_tags,
+)
+
+BATCH_SIZE = 1000
+# Header spellings accepted for each column (case and surrounding spaces ignored).
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "name": ("name", "real name", "姓名"),
+    "phone": ("phone", "mobile", "手机", "手机号", "电话"),
+    "id_number": ("id number", "id_number", "idnumber", "身份证号", "身份证号码", "证件号码"),
+    "district": ("district", "区", "所属区", "区县"),
+    "team": ("team", "队伍", "所属队伍", "团队"),
+    "skills": ("skills", "技能", "专长"),
+}
+REQUIRED = ("name", "phone", "id_number", "district")
+SKILL_SEPARATORS = ("；", ";", "、", "，", ",", "|")
+
+
+@dataclass
+class RowError:
+    row: int
+    column: str
+    message: str
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    imported: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    error_file: Path | None = None
+    errors_sample: list[RowError] = field(default_factory=list)
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class Candidate:
+    row: int
+    fields: dict[str, Any]
+    team_id: int | None
+
+
+def _header_map(header: list[Any]) -> dict[str, int]:
+    normalized = [str(cell or "").strip().lower() for cell in header]
+    found: dict[str, int] = {}
+    for column, spellings in COLUMNS.items():
+        for index, name in enumerate(normalized):
+            if name in spellings:
+                found[column] = index
+                break
+    missing = [c for c in REQUIRED if c not in found]
+    if missing:
+        raise BadInput("file", f"Missing column(s): {', '.join(missing)}.")
+    return found
+
+
+def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    """(row number as the user sees it, values by column) for each data row, streamed."""
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        from openpyxl import load_workbook
+
+        workbook = load_workbook(path, read_only=True, data_only=True)
+        try:
+            yield from _rows(list(r) for r in workbook.worksheets[0].iter_rows(values_only=True))
+        finally:
+            workbook.close()
+    elif suffix in (".csv", ".txt"):
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            yield from _rows(iter(csv.reader(handle)))
+    else:
+        raise BadInput("file", "Use a .csv or .xlsx file.")
+
+
+def _rows(raw_rows: Iterator[list[Any]]) -> Iterator[tuple[int, dict[str, str]]]:
+    header = next(raw_rows, None)
+    if header is None:
+        raise BadInput("file", "The file is empty.")
+    columns = _header_map(header)
+    for number, raw in enumerate(raw_rows, start=2):
+        if not any(str(cell or "").strip() for cell in raw):
+            continue
+        yield number, {
+            column: _cell(raw[index] if index < len(raw) else None)
+            for column, index in columns.items()
+        }
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # spreadsheets turn phone numbers into floats
+    return str(value).strip()
+
+
+def count_rows(path: Path) -> int | None:
+    """For the progress bar: data rows of a CSV (a fast byte scan), or the sheet's size."""
+    if path.suffix.lower() == ".csv":
+        with path.open("rb") as handle:
+            return max(sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+                       - 1, 0)
+    return None
+
+
+def _split_skills(raw: str) -> list[str]:
+    for separator in SKILL_SEPARATORS[1:]:
+        raw = raw.replace(separator, SKILL_SEPARATORS[0])
+    return [part.strip() for part in raw.split(SKILL_SEPARATORS[0]) if part.strip()]
+
+
+def check_row(values: dict[str, str], teams: dict[str, int | None]) -> tuple[dict[str, Any], int | None]:
+    """Field values for Volunteer.create, and the team id; raises BadInput naming the column."""
+    name = check_text(values.get("name"), "name", max_len=NAME_MAX)
+    phone = check_phone(values.get("phone", ""), "phone")
+    identity = check_id_number(values.get("id_number", ""), "id_number")
+    district = check_text(values.get("district"), "district", max_len=NAME_MAX)
+    skills = check_tags(_split_skills(values.get("skills", "")), "skills")
+    team_id: int | None = None
+    team_name = values.get("team", "")
+    if team_name:
+        if team_name not in teams:
+            raise BadInput("team", "No team has this name.")
+        team_id = teams[team_name]
+        if team_id is None:
+            raise BadInput("team", "Several teams have this name; rename one first.")
+    return {
+        "phone": phone, "real_name": name, "display_name": name,
+        "id_number": identity.id_number, "gender": identity.gender,
+        "birth_date": identity.birth_date, "district": district, "skills": encode_tags(skills),
+    }, team_id
+
+
+async def _team_ids_by_name() -> dict[str, int | None]:
+    """Team name → id; None marks a name used by several teams."""
+    result: dict[str, int | None] = {}
+    for name, team_id in await Team.all().values_list("name", "id"):
+        result[name] = None if name in result else team_id
+    return result
+
+
+class _ErrorWriter:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._handle: TextIO | None = None
+        self._writer: Any = None
+
+    def write(self, error: RowError) -> None:
+        if self._writer is None:
+            self._handle = self.path.open("w", newline="", encoding="utf-8-sig")
+            self._writer = csv.writer(self._handle)
+            self._writer.writerow(["row", "column", "error"])
+        self._writer.writerow([error.row, error.column, error.message])
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+
+
+async def import_volunteers(path: Path, *, error_file: Path | None = None,
+                            batch_size: int = BATCH_SIZE, progress: bool = True) -> ImportReport:
+    """Imports a roster; returns counts. Rows that fail are listed in `error_file`
+    (default: `<file>.errors.csv`, written only if a row fails)."""
+    from tqdm import tqdm
+
+    report = ImportReport(error_file=error_file or path.with_name(path.name + ".errors.csv"))
+    assert report.error_file is not None
+    errors = _ErrorWriter(report.error_file)
+    teams = await _team_ids_by_name()
+    started = time.perf_counter()
+    started_at = datetime.now(timezone.utc)
+    bar = tqdm(total=count_rows(path), unit="rows", disable=not progress, desc=path.name)
+    batch: list[tuple[int, dict[str, str]]] = []
+
+    def fail(error: RowError) -> None:
+        report.failed += 1
+        errors.write(error)
+        if len(report.errors_sample) < 20:
+            report.errors_sample.append(error)
+
+    try:
+        for number, values in read_rows(path):
+            report.rows += 1
+            batch.append((number, values))
+            if len(batch) >= batch_size:
+                report.imported += await _import_batch(batch, teams, started_at, fail)
+                bar.update(len(batch))
+                batch = []
+        if batch:
+            report.imported += await _import_batch(batch, teams, started_at, fail)
+            bar.update(len(batch))
+    finally:
+        bar.close()
+        errors.close()
+        report.seconds = time.perf_counter() - started
+    if report.failed == 0:
+        report.error_file = None
+    return report
+
+
+async def _import_batch(batch: list[tuple[int, dict[str, str]]], teams: dict[str, int | None],
+                        started_at: datetime, fail: Any) -> int:
+    candidates: list[Candidate] = []
+    ids_in_batch: dict[str, int] = {}
+    phones_in_batch: dict[str, int] = {}
+    for number, values in batch:
+        try:
+            fields, team_id = check_row(values, teams)
+        except BadInput as error:
+            fail(RowError(number, error.field, error.message))
+            continue
+        if fields["id_number"] in ids_in_batch:
+            fail(RowError(number, "id_number",
+                          f"Same ID number as row {ids_in_batch[fields['id_number']]}."))
+            continue
+        if fields["phone"] in phones_in_batch:
+            fail(RowError(number, "phone", f"Same phone as row {phones_in_batch[fields['phone']]}."))
+            continue
+        ids_in_batch[fields["id_number"]] = number
+        phones_in_batch[fields["phone"]] = number
+        candidates.append(Candidate(number, fields, team_id))
+    if not candidates:
+        return 0
+    existing = await Volunteer.filter(
+        Q(id_number__in=list(ids_in_batch)) | Q(phone__in=list(phones_in_batch))
+    ).values("id_number", "phone", "status", "created_at")
+    taken_ids = {row["id_number"]: row for row in existing}
+    taken_phones = {row["phone"]: row for row in existing}
+    fresh: list[Candidate] = []
+    for candidate in candidates:
+        for column, taken in (("id_number", taken_ids), ("phone", taken_phones)):
+            row = taken.get(candidate.fields[column])
+            if row is not None:
+                earlier = (row["status"] == VolunteerStatus.PENDING_CONSENT
+                           and row["created_at"] >= started_at)
+                fail(RowError(candidate.row, column, "Same value as an earlier row of this file."
+                              if earlier else "Already registered on the platform."))
+                break
+        else:
+            fresh.append(candidate)
+    if not fresh:
+        return 0
+    try:
+        async with in_transaction() as connection:
+            await Volunteer.bulk_create(
+                [Volunteer(**c.fields, status=VolunteerStatus.PENDING_CONSENT, password_hash=None,
+                           consented_at=None, volunteer_number=_volunteer_number())
+                 for c in fresh],
+                using_db=connection,
+            )
+            with_team = [c for c in fresh if c.team_id is not None]
+            if with_team:
+                ids = dict(await Volunteer.filter(
+                    id_number__in=[c.fields["id_number"] for c in with_team]
+                ).using_db(connection).values_list("id_number", "id"))
+                await Membership.bulk_create(
+                    [Membership(team_id=c.team_id, volunteer_id=ids[c.fields["id_number"]],
+                                status=MembershipStatus.APPROVED) for c in with_team],
+                    using_db=connection,
+                )
+    except IntegrityError:
+        for candidate in fresh:
+            fail(RowError(candidate.row, "", "Not imported: another row of its batch collided "
+                          "with a concurrent registration; run the file again."))
+        return 0
+    return len(fresh)
+
+
+def _volunteer_number() -> str:
+    return "TX" + "".join(secrets.choice("0123456789") for _ in range(12))
+
+
+async def do_claim_account(phone: str, id_number: str, password: str, consent: bool,
+                           client_address: str) -> tuple[str, Volunteer]:
+    """An imported person proves phone + ID number, sets a password and consents."""
+    settings = get_settings()
+    limiter = services().limiter
+    await limiter.hit(f"claim:addr:{client_address}", settings.login_attempts_per_address,
+                      settings.login_window_seconds)
+    if not consent:
+        raise BadInput("consent", "You must accept the service terms to claim your account.")
+    checked_phone = check_phone(phone)
+    identity = check_id_number(id_number)
+    new_password = check_password(password)
+    await limiter.hit(f"claim:phone:{checked_phone}", settings.login_attempts_per_phone,
+                      settings.login_window_seconds)
+    volunteer = await Volunteer.get_or_none(phone=checked_phone, id_number=identity.id_number)
+    if volunteer is None:
+        raise Unauthenticated("No imported account matches this phone and ID number.")
+    if volunteer.status != VolunteerStatus.PENDING_CONSENT:
+        raise Conflict("This account is already active; sign in instead.", field="phone")
+    password_hash = await hash_password(new_password)
+    claimed = await Volunteer.filter(id=volunteer.id, status=VolunteerStatus.PENDING_CONSENT).update(
+        status=VolunteerStatus.ACTIVE, password_hash=password_hash,
+        consented_at=datetime.now(timezone.utc),
+    )
+    if not claimed:
+        raise Conflict("This account is already active; sign in instead.", field="phone")
+    await volunteer.refresh_from_db()
+    return issue_token(volunteer.id), volunteer
+
+
+def format_report(report: ImportReport) -> str:
+    lines = [f"{report.rows} rows read, {report.imported} imported, {report.failed} failed "
+             f"in {report.seconds:.1f} s ({report.rows_per_second:,.0f} rows/s)"]
+    if report.error_file is not None:
+        lines.append(f"errors per row: {report.error_file}")
+    return "\n".join(lines)
+
