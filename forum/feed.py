@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 from tortoise.models import Model
 
 from forum.models import ExperiencePost, Post
@@ -70,8 +70,8 @@ def _after(kind: str, cursor: tuple[datetime, int, int] | None) -> Q:
 
 
 def _sources(volunteer: Volunteer) -> dict[str, Any]:
-    my_teams = Membership.filter(volunteer_id=volunteer.id,
-                                 status=MembershipStatus.APPROVED).values_list("team_id", flat=True)
+    my_teams = Subquery(Membership.filter(volunteer_id=volunteer.id,
+                                          status=MembershipStatus.APPROVED).values("team_id"))
     return {
         "Activity": Activity.filter(
             team_id__in=my_teams, status__in=[ActivityStatus.PUBLISHED, ActivityStatus.FINISHED]),

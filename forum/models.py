@@ -46,6 +46,7 @@ class Board(Model):
     created_by: fields.ForeignKeyRelation[Volunteer] = fields.ForeignKeyField(
         "models.Volunteer", related_name="created_boards", on_delete=fields.RESTRICT
     )
+    created_by_id: int
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -59,13 +60,16 @@ class BoardModerator(Model):
     board: fields.ForeignKeyRelation[Board] = fields.ForeignKeyField(
         "models.Board", related_name="moderator_links", on_delete=fields.CASCADE
     )
+    board_id: int
     volunteer: fields.ForeignKeyRelation[Volunteer] = fields.ForeignKeyField(
         "models.Volunteer", related_name="moderated_boards", on_delete=fields.CASCADE
     )
+    volunteer_id: int
     assigned_by: fields.ForeignKeyNullableRelation[Volunteer] = fields.ForeignKeyField(
         "models.Volunteer", related_name="assigned_moderators", null=True,
         on_delete=fields.SET_NULL,
     )
+    assigned_by_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -82,9 +86,11 @@ class Thread(Model):
     board: fields.ForeignKeyRelation[Board] = fields.ForeignKeyField(
         "models.Board", related_name="threads", on_delete=fields.RESTRICT
     )
+    board_id: int
     author: fields.ForeignKeyRelation[Volunteer] = fields.ForeignKeyField(
         "models.Volunteer", related_name="forum_threads", on_delete=fields.RESTRICT
     )
+    author_id: int
     title = fields.CharField(max_length=200)
     pinned = fields.BooleanField(default=False)
     locked = fields.BooleanField(default=False)
@@ -106,9 +112,11 @@ class Post(Model):
     thread: fields.ForeignKeyRelation[Thread] = fields.ForeignKeyField(
         "models.Thread", related_name="posts", on_delete=fields.CASCADE
     )
+    thread_id: int
     author: fields.ForeignKeyRelation[Volunteer] = fields.ForeignKeyField(
         "models.Volunteer", related_name="forum_posts", on_delete=fields.RESTRICT
     )
+    author_id: int
     body = fields.TextField()
     is_opening = fields.BooleanField(default=False)
     hidden = fields.BooleanField(default=False)
@@ -125,9 +133,11 @@ class Reaction(Model):
     post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
         "models.Post", related_name="reactions", on_delete=fields.CASCADE
     )
+    post_id: int
     volunteer: fields.ForeignKeyRelation[Volunteer] = fields.ForeignKeyField(
         "models.Volunteer", related_name="forum_reactions", on_delete=fields.CASCADE
     )
+    volunteer_id: int
     kind = fields.CharEnumField(ReactionKind, max_length=8)
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -143,15 +153,18 @@ class Report(Model):
     post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
         "models.Post", related_name="reports", on_delete=fields.CASCADE
     )
+    post_id: int
     reporter: fields.ForeignKeyRelation[Volunteer] = fields.ForeignKeyField(
         "models.Volunteer", related_name="forum_reports", on_delete=fields.CASCADE
     )
+    reporter_id: int
     reason = fields.CharField(max_length=500)
     resolved = fields.BooleanField(default=False)
     resolution: fields.ForeignKeyNullableRelation[ModerationLog] = fields.ForeignKeyField(
         "models.ModerationLog", related_name="resolved_reports", null=True,
         on_delete=fields.SET_NULL,
     )
+    resolution_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -166,23 +179,29 @@ class ModerationLog(Model):
     board: fields.ForeignKeyRelation[Board] = fields.ForeignKeyField(
         "models.Board", related_name="moderation_logs", on_delete=fields.RESTRICT
     )
+    board_id: int
     actor: fields.ForeignKeyRelation[Volunteer] = fields.ForeignKeyField(
         "models.Volunteer", related_name="moderation_actions", on_delete=fields.RESTRICT
     )
+    actor_id: int
     action = fields.CharEnumField(ModerationAction, max_length=12)
     thread: fields.ForeignKeyNullableRelation[Thread] = fields.ForeignKeyField(
         "models.Thread", related_name="moderation_logs", null=True, on_delete=fields.SET_NULL
     )
+    thread_id: int | None
     post: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
         "models.Post", related_name="moderation_logs", null=True, on_delete=fields.SET_NULL
     )
+    post_id: int | None
     target_volunteer: fields.ForeignKeyNullableRelation[Volunteer] = fields.ForeignKeyField(
         "models.Volunteer", related_name="moderation_targeted", null=True,
         on_delete=fields.SET_NULL,
     )
+    target_volunteer_id: int | None
     to_board: fields.ForeignKeyNullableRelation[Board] = fields.ForeignKeyField(
         "models.Board", related_name="moved_in_logs", null=True, on_delete=fields.SET_NULL
     )
+    to_board_id: int | None
     until = fields.DatetimeField(null=True)
     reason = fields.CharField(max_length=500)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -199,13 +218,16 @@ class BoardSuspension(Model):
     board: fields.ForeignKeyRelation[Board] = fields.ForeignKeyField(
         "models.Board", related_name="suspensions", on_delete=fields.CASCADE
     )
+    board_id: int
     volunteer: fields.ForeignKeyRelation[Volunteer] = fields.ForeignKeyField(
         "models.Volunteer", related_name="board_suspensions", on_delete=fields.CASCADE
     )
+    volunteer_id: int
     until = fields.DatetimeField()
     log: fields.ForeignKeyNullableRelation[ModerationLog] = fields.ForeignKeyField(
         "models.ModerationLog", related_name="suspensions", null=True, on_delete=fields.SET_NULL
     )
+    log_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -221,15 +243,18 @@ class ExperiencePost(Model):
     activity: fields.ForeignKeyRelation[Activity] = fields.ForeignKeyField(
         "models.Activity", related_name="experience_posts", on_delete=fields.CASCADE
     )
+    activity_id: int
     team: fields.ForeignKeyRelation[Team] = fields.ForeignKeyField(
         "models.Team", related_name="experience_posts", on_delete=fields.CASCADE
     )
+    team_id: int
     author: fields.ForeignKeyRelation[Volunteer] = fields.ForeignKeyField(
         "models.Volunteer", related_name="experience_posts", on_delete=fields.RESTRICT
     )
+    author_id: int
     title = fields.CharField(max_length=200)
     body = fields.TextField()
-    photo_urls = fields.JSONField(default=list)
+    photo_urls: fields.JSONField[list[str]] = fields.JSONField(default=list)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

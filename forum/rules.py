@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from typing import cast
 from urllib.parse import urlsplit
 
 from tortoise.exceptions import IntegrityError
@@ -52,7 +53,7 @@ POST_WINDOW_SECONDS = 60
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 # --- roles -----------------------------------------------------------------------------
@@ -60,10 +61,8 @@ def _now() -> datetime:
 
 async def moderated_among(volunteer_id: int, board_ids: list[int]) -> set[int]:
     """Which of these boards the volunteer moderates, in one query."""
-    rows = await BoardModerator.filter(
-        volunteer_id=volunteer_id, board_id__in=board_ids
-    ).values_list("board_id", flat=True)
-    return {int(board_id) for board_id in rows}
+    rows = await BoardModerator.filter(volunteer_id=volunteer_id, board_id__in=board_ids)
+    return {row.board_id for row in rows}
 
 
 async def is_moderator(viewer: Viewer, board_id: int) -> bool:
@@ -440,7 +439,8 @@ async def do_moderate(viewer: Viewer, data: ModerateData) -> ModerationLog:
                                          log=log, using_db=connection)
         reports = Report.filter(resolved=False).using_db(connection)
         if resolved.post is not None:
-            await reports.filter(post_id=resolved.post.id).update(resolved=True, resolution_id=log.id)
+            await reports.filter(post_id=resolved.post.id).update(resolved=True,
+                                                                  resolution_id=log.id)
         elif thread is not None and action in (ModerationAction.HIDE, ModerationAction.RESTORE):
             await reports.filter(post__thread_id=thread.id).update(resolved=True,
                                                                    resolution_id=log.id)
@@ -514,12 +514,12 @@ def list_experience_posts(activity_id: int | None) -> QuerySet[ExperiencePost]:
 
 
 async def latest_post_id() -> int:
-    newest = await Post.all().order_by("-id").first().values_list("id", flat=True)
-    return int(newest or 0)  # type: ignore[call-overload]
+    newest = await Post.all().order_by("-id").first()
+    return newest.id if newest else 0
 
 
 async def post_ids_since(board_id: int, after_id: int, limit: int = 100) -> list[int]:
     """Posts a subscriber may have missed while the broker reconnected, oldest first."""
     rows = await Post.filter(id__gt=after_id, thread__board_id=board_id).order_by("id").limit(
         limit).values_list("id", flat=True)
-    return [int(row) for row in rows]
+    return [int(row) for row in cast(list[int], rows)]

@@ -10,7 +10,7 @@ import json
 from collections import defaultdict
 from collections.abc import AsyncGenerator
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
 import strawberry
 from strawberry.dataloader import DataLoader
@@ -19,12 +19,11 @@ from tortoise.functions import Count
 from forum import rules
 from forum import search as forum_search
 from forum.models import Board as BoardModel
-from forum.models import BoardModerator
+from forum.models import BoardModerator, Reaction
 from forum.models import ExperiencePost as ExperiencePostModel
 from forum.models import ModerationAction as ModerationActionModel
 from forum.models import ModerationLog as ModerationLogModel
 from forum.models import Post as PostModel
-from forum.models import Reaction
 from forum.models import ReactionKind as ReactionKindModel
 from forum.models import Report as ReportModel
 from forum.models import Thread as ThreadModel
@@ -54,10 +53,14 @@ from subscriptions.broker import RESYNC
 if TYPE_CHECKING:
     from schema.activity import Activity
 
-ReactionKind = strawberry.enum(ReactionKindModel, name="ReactionKind",
-                               description="Kinds of reaction to a post.")
-ModerationAction = strawberry.enum(ModerationActionModel, name="ModerationAction",
-                                   description="What a moderator can do.")
+if TYPE_CHECKING:
+    ReactionKind: TypeAlias = ReactionKindModel
+    ModerationAction: TypeAlias = ModerationActionModel
+else:
+    ReactionKind = strawberry.enum(ReactionKindModel, name="ReactionKind",
+                                   description="Kinds of reaction to a post.")
+    ModerationAction = strawberry.enum(ModerationActionModel, name="ModerationAction",
+                                       description="What a moderator can do.")
 
 # Pinned first, then the latest activity; id breaks ties (newest first).
 THREAD_ORDER = Order(fields=(("pinned", True), ("last_post_at", True)), id_descending=True)

@@ -151,10 +151,11 @@ async def search_thread_ids(
         )
     else:
         match = param(_fts5_query(terms))
+        # MATERIALIZED: bm25() only works in the FTS query itself, which must not be flattened.
         sql = (
-            "SELECT p.thread_id AS thread_id, MIN(m.score) AS score FROM "
-            "(SELECT rowid AS post_id, bm25(forum_post_fts) AS score FROM forum_post_fts "
-            f"WHERE forum_post_fts MATCH {match}) AS m "
+            "WITH m AS MATERIALIZED (SELECT rowid AS post_id, bm25(forum_post_fts) AS score "
+            f"FROM forum_post_fts WHERE forum_post_fts MATCH {match}) "
+            "SELECT p.thread_id AS thread_id, MIN(m.score) AS score FROM m "
             "JOIN forum_post p ON p.id = m.post_id JOIN forum_thread t ON t.id = p.thread_id "
             f"WHERE 1 = 1{visible} "
             "GROUP BY p.thread_id ORDER BY score ASC, p.thread_id DESC "

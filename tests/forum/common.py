@@ -95,5 +95,5 @@ async def subscribe(query: str, person: Volunteer | None, variables: dict[str, A
     return await schema.subscribe(query, variable_values=variables, context_value=context)
 
 
-async def next_event(stream: Any, timeout: float = 5.0) -> Any:
-    return await asyncio.wait_for(stream.__anext__(), timeout)
+async def next_event(stream: Any, wait: float = 5.0) -> Any:
+    return await asyncio.wait_for(stream.__anext__(), wait)
