@@ -213,3 +213,18 @@ async def test_statement_count_does_not_grow_with_page_size(db, page_size):
     assert all(len(e["node"]["teams"]["edges"]) == 2 for e in edges if e["node"]["displayName"] != "管理员")
     # page + totalCount + memberships (one windowed query) + teams by id, whatever the page size
     assert len(statements) == 4, "\n".join(s[:40] + " ... " + s[-120:] for s in statements)
+
+
+async def test_login_is_throttled_per_client_address(db, monkeypatch):
+    # given an address limit of three attempts
+    from dataclasses import replace
+
+    from resolvers import volunteer as rules
+
+    limited = replace(rules.get_settings(), login_attempts_per_address=3)
+    monkeypatch.setattr(rules, "get_settings", lambda: limited)
+    people = [await make_volunteer() for _ in range(4)]
+    # when one address tries four different accounts
+    results = [await execute(LOGIN, {"phone": p.phone, "password": "wrong-password"}) for p in people]
+    # then the fourth is refused before any password is checked
+    assert [r.codes for r in results] == [["UNAUTHENTICATED"]] * 3 + [["RATE_LIMITED"]]
