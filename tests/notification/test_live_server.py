@@ -1,0 +1,104 @@
+"""`notificationReceived` on real servers: auth from connection_init, the approval made over
+HTTP arrives over the WebSocket, and (with Redis) across server processes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+from schema.relay import to_global_id
+from tests.helpers import add_member, make_team, make_volunteer, token_for
+from tests.hours.factory import make_activity, served, utc
+from tests.live import start_server
+
+RECEIVED = "subscription { notificationReceived { kind title subject { id } } }"
+APPROVE = "mutation A($id: ID!) { approveHours(recordId: $id) { status } }"
+
+
+async def _record():
+    admin = await make_volunteer("队长")
+    team = await make_team(admin, "朝阳队")
+    volunteer = await make_volunteer("李明")
+    await add_member(team, volunteer)
+    activity = await make_activity(team, admin, title="社区清洁", starts_at=utc(2026, 3, 1, 9))
+    return admin, volunteer, await served(activity, volunteer)
+
+
+async def _subscribe(url: str, token: str) -> Any:
+    socket = await websockets.connect(url, subprotocols=["graphql-transport-ws"])
+    await socket.send(json.dumps({"type": "connection_init",
+                                  "payload": {"Authorization": f"Bearer {token}"}}))
+    assert json.loads(await asyncio.wait_for(socket.recv(), 10))["type"] == "connection_ack"
+    await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": RECEIVED}}))
+    await asyncio.sleep(0.5)  # the server registers the subscription before we act
+    return socket
+
+
+async def _next(socket: Any) -> dict[str, Any]:
+    while True:
+        message = json.loads(await asyncio.wait_for(socket.recv(), 10))
+        if message["type"] == "next":
+            return message["payload"]
+        assert message["type"] not in ("error", "complete"), message
+
+
+async def _approve(url: str, admin_token: str, record_id: int) -> None:
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.post(url, json={
+            "query": APPROVE, "variables": {"id": to_global_id("ServiceRecord", record_id)}},
+            headers={"Authorization": f"Bearer {admin_token}"})
+    assert response.json()["data"]["approveHours"]["status"] == "APPROVED", response.text
+
+
+async def test_approval_over_http_arrives_on_the_volunteers_socket(live_server):
+    # given
+    admin, volunteer, record = await _record()
+    socket = await _subscribe(live_server.ws_url, token_for(volunteer))
+    try:
+        # when
+        await _approve(live_server.url, token_for(admin), record.id)
+        # then
+        payload = await _next(socket)
+    finally:
+        await socket.close()
+    assert payload["data"]["notificationReceived"] == {
+        "kind": "HOURS_APPROVED", "title": "服务时长已确认：社区清洁",
+        "subject": {"id": to_global_id("ServiceRecord", record.id)}}
+
+
+async def test_anonymous_subscribers_get_unauthenticated(live_server):
+    async with websockets.connect(live_server.ws_url,
+                                  subprotocols=["graphql-transport-ws"]) as socket:
+        await socket.send(json.dumps({"type": "connection_init", "payload": {}}))
+        assert json.loads(await asyncio.wait_for(socket.recv(), 10))["type"] == "connection_ack"
+        await socket.send(json.dumps({"id": "1", "type": "subscribe",
+                                      "payload": {"query": RECEIVED}}))
+        message = json.loads(await asyncio.wait_for(socket.recv(), 10))
+    errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+    assert errors[0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_a_change_on_one_server_reaches_a_subscriber_on_another(db):
+    if not db.redis_url:
+        pytest.skip("cross-process delivery needs Redis (PostgreSQL backend)")
+    # given: two server processes sharing PostgreSQL and Redis
+    admin, volunteer, record = await _record()
+    listening, deciding = start_server(db), start_server(db)
+    try:
+        socket = await _subscribe(listening.ws_url, token_for(volunteer))
+        try:
+            # when
+            await _approve(deciding.url, token_for(admin), record.id)
+            # then
+            payload = await _next(socket)
+        finally:
+            await socket.close()
+    finally:
+        listening.stop()
+        deciding.stop()
+    assert payload["data"]["notificationReceived"]["kind"] == "HOURS_APPROVED"
