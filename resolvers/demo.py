@@ -74,3 +74,45 @@ async def seed_demo() -> bool:
     for step in EXTRA_STEPS:
         await step(people, teams)
     return True
+
+
+async def seed_service_hours(people: dict[str, Volunteer], teams: dict[str, Team]) -> None:
+    """Two finished activities with approved hours (totals, points, audit, notifications) and
+    one claim still waiting for review, so the hours screens have something to show."""
+    from datetime import timedelta
+
+    from models.activity import Activity, ActivityStatus, SignUp, SignUpStatus
+    from models.hours import ServiceRecord
+    from resolvers.auth import Viewer
+    from resolvers.hours import do_approve_hours, do_check_in, do_check_out
+
+    reviewer = Viewer(people[ADMIN_PHONE])
+    today = datetime.now(timezone.utc).replace(hour=1, minute=0, second=0, microsecond=0)
+    plan = [
+        ("chaoyang", "社区环境清洁日", 14, 3.0, [("13800000002", 3.0), ("13800000005", 2.5)], True),
+        ("haidian", "青年普法宣传进社区", 10, 2.0, [("13800000004", 2.0)], True),
+        ("chaoyang", "独居老人探访", 3, 2.0, [("13800000002", 1.5)], False),
+    ]
+    for team_key, title, days_ago, length, attendees, approve in plan:
+        team = teams[team_key]
+        starts = today - timedelta(days=days_ago)
+        activity = await Activity.create(
+            team=team, created_by=people[ADMIN_PHONE], title=title, description=title,
+            category="社区服务", district=team.district, starts_at=starts,
+            ends_at=starts + timedelta(hours=length), sign_up_deadline=starts,
+            capacity=10, waitlist_limit=10, hours_credit=length, status=ActivityStatus.FINISHED,
+            confirmed_count=len(attendees), version=len(attendees),
+        )
+        for phone, on_site in attendees:
+            volunteer = Viewer(people[phone])
+            await SignUp.create(activity=activity, volunteer=people[phone],
+                                status=SignUpStatus.CONFIRMED)
+            await do_check_in(volunteer, activity.id, now=starts)
+            sign_up = await do_check_out(volunteer, activity.id,
+                                         now=starts + timedelta(hours=on_site))
+            if approve:
+                record = await ServiceRecord.get(sign_up_id=sign_up.id)
+                await do_approve_hours(reviewer, record.id)
+
+
+EXTRA_STEPS.append(seed_service_hours)
