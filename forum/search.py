@@ -3,16 +3,21 @@ written (`segment_document`), stored space-joined in `forum_post.search_text`, a
 with the database's own full-text engine:
 
 - PostgreSQL: `to_tsvector('simple', search_text)` behind a GIN expression index,
-  `plainto_tsquery('simple', ...)` and `ts_rank`;
+  `to_tsquery('simple', ...)` and `ts_rank`;
 - SQLite: an FTS5 table over the same column (external content, kept in sync by triggers),
   ranked with `bm25`.
 
-A thread matches when one of its visible posts holds every query word; its rank is that of
-its best post. The opening post repeats the title so title words weigh more.
+Segmentation depends on context (jieba cuts 老人们 as 老/人们), so the stored text also
+holds the character bigrams of every Chinese run. A query word matches a post holding the
+word itself or, for words of three or more characters, all of its bigrams; a two-character
+word is its own bigram. A thread matches when one of its visible posts matches every query
+word; its rank is that of its best post. The opening post repeats the title so title words
+weigh more.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +32,7 @@ QUERY_TERMS_MAX = 12
 SEARCH_RESULTS_MAX = 1000
 # Tiny function words dropped from queries only (documents keep them).
 STOP_WORDS = frozenset("的 了 和 是 在 与 及 也 就 都 而 或 a an the of and or to in on".split())
+CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 _jieba_lock = threading.Lock()
 _jieba: Any = None
@@ -48,35 +54,80 @@ def _segmenter() -> Any:
     return _jieba
 
 
+def _clean(token: str) -> str:
+    """Only letters and digits reach the engines: no query syntax, same tokens on both."""
+    return "".join(ch for ch in token.lower() if ch.isalnum())
+
+
 def _words(tokens: Any) -> list[str]:
-    return [t.strip().lower() for t in tokens if any(ch.isalnum() for ch in t)]
+    return [word for word in (_clean(t) for t in tokens) if word]
+
+
+def _bigrams(text: str) -> list[str]:
+    return [run[i:i + 2] for run in CJK_RUN.findall(text) for i in range(len(run) - 1)]
 
 
 def segment_document(*texts: str) -> str:
-    """Search-mode segmentation (long words and their parts) for the stored text."""
+    """Search-mode words (long words and their parts) plus Chinese bigrams, space-joined."""
     jieba = _segmenter()
     words: list[str] = []
     for text in texts:
         words.extend(_words(jieba.cut_for_search(text)))
+        words.extend(_bigrams(text))
     return " ".join(words)
 
 
-def segment_query(query: str) -> list[str]:
-    """Precise-mode words of the query; each appears in a matching document's search text."""
-    terms: list[str] = []
+@dataclass(frozen=True)
+class Term:
+    """One query word; `bigrams` is its fallback when segmentation differed (3+ CJK chars)."""
+
+    word: str
+    bigrams: tuple[str, ...] = ()
+
+
+def segment_query(query: str) -> list[Term]:
+    """Precise-mode words of the query, each with its bigram fallback."""
+    terms: list[Term] = []
+    seen: set[str] = set()
     for word in _words(_segmenter().cut(query)):
-        if word not in STOP_WORDS and word not in terms:
-            terms.append(word)
+        if word in STOP_WORDS or word in seen:
+            continue
+        seen.add(word)
+        whole_cjk = CJK_RUN.fullmatch(word) is not None
+        terms.append(Term(word, tuple(_bigrams(word)) if whole_cjk and len(word) > 2 else ()))
     return terms[:QUERY_TERMS_MAX]
 
 
-def check_query(raw: str) -> list[str]:
+def check_query(raw: str) -> list[Term]:
     text = (raw or "").strip()
     if not text:
         raise BadInput("query", "query is required.")
     if len(text) > QUERY_MAX:
         raise BadInput("query", f"query must be at most {QUERY_MAX} characters.")
     return segment_query(text)
+
+
+def tsquery(terms: list[Term]) -> str:
+    """PostgreSQL: 'a' & ('long' | 'lo' & 'on' & 'ng'); tokens are alphanumeric only."""
+    parts = []
+    for term in terms:
+        if term.bigrams:
+            parts.append(f"('{term.word}' | " + " & ".join(f"'{b}'" for b in term.bigrams) + ")")
+        else:
+            parts.append(f"'{term.word}'")
+    return " & ".join(parts)
+
+
+def fts5_query(terms: list[Term]) -> str:
+    """SQLite FTS5: "a" AND ("long" OR ("lo" AND "on" AND "ng"))."""
+    parts = []
+    for term in terms:
+        if term.bigrams:
+            fallback = " AND ".join(f'"{b}"' for b in term.bigrams)
+            parts.append(f'("{term.word}" OR ({fallback}))')
+        else:
+            parts.append(f'"{term.word}"')
+    return " AND ".join(parts)
 
 
 async def install_search_index(is_postgres: bool) -> None:
@@ -116,13 +167,8 @@ class SearchPage:
     has_next: bool
 
 
-def _fts5_query(terms: list[str]) -> str:
-    """Each term as a quoted string (no FTS5 syntax reaches the engine); implicit AND."""
-    return " ".join('"' + term.replace('"', '""') + '"' for term in terms)
-
-
 async def search_thread_ids(
-    terms: list[str], *, offset: int, limit: int, include_hidden: bool,
+    terms: list[Term], *, offset: int, limit: int, include_hidden: bool,
     board_ids: list[int] | None = None,
 ) -> SearchPage:
     """Ranked thread ids, best first, ties newest first; `limit + 1` rows tell hasNext."""
@@ -136,21 +182,21 @@ async def search_thread_ids(
         values.append(value)
         return f"${len(values)}" if postgres else "?"
 
+    # The match parameter comes first in both statements (SQLite placeholders are positional).
+    match = param(tsquery(terms) if postgres else fts5_query(terms))
     visible = "" if include_hidden else " AND NOT p.hidden AND NOT t.hidden"
     if board_ids is not None:
         visible += f" AND t.board_id IN ({', '.join(param(int(b)) for b in board_ids) or 'NULL'})"
     if postgres:
-        query = param(" ".join(terms))
         sql = (
             "SELECT p.thread_id AS thread_id, "
             "MAX(ts_rank(to_tsvector('simple', p.search_text), q.query)) AS score "
             f"FROM forum_post p JOIN forum_thread t ON t.id = p.thread_id, "
-            f"plainto_tsquery('simple', {query}) AS q(query) "
+            f"to_tsquery('simple', {match}) AS q(query) "
             f"WHERE to_tsvector('simple', p.search_text) @@ q.query{visible} "
             "GROUP BY p.thread_id ORDER BY score DESC, p.thread_id DESC "
         )
     else:
-        match = param(_fts5_query(terms))
         # MATERIALIZED: bm25() only works in the FTS query itself, which must not be flattened.
         sql = (
             "WITH m AS MATERIALIZED (SELECT rowid AS post_id, bm25(forum_post_fts) AS score "
@@ -166,7 +212,7 @@ async def search_thread_ids(
     return SearchPage(ids[:limit], len(ids) > limit)
 
 
-async def count_threads(terms: list[str], *, board_ids: list[int] | None = None) -> int:
+async def count_threads(terms: list[Term], *, board_ids: list[int] | None = None) -> int:
     """How many visible threads match (for `totalCount`), capped at SEARCH_RESULTS_MAX."""
     page = await search_thread_ids(terms, offset=0, limit=SEARCH_RESULTS_MAX,
                                    include_hidden=False, board_ids=board_ids)

@@ -41,6 +41,7 @@ from schema.volunteer import Volunteer, load_volunteer
 from subscriptions.slots import SlotState, slot_hub
 
 if TYPE_CHECKING:
+    from forum.schema import ExperiencePost
     from schema.team import Team
 
 if TYPE_CHECKING:
@@ -166,6 +167,14 @@ class Activity(Node):
             if status == SignUpStatusModel.WAITLISTED:
                 order = Order(fields=(("waitlist_seq", False),))
         return await paginate(query, first, after, convert=SignUp.from_model, order=order)
+
+    @strawberry.field(description="Experience posts (心得) about this activity, newest first.")
+    async def experience_posts(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[ExperiencePost, strawberry.lazy("forum.schema")]]:
+        from forum.schema import experience_posts_of_activity
+
+        return await experience_posts_of_activity(info, self.db_id, first, after)
 
 
 @strawberry.type(description="A volunteer's sign-up for an activity.")

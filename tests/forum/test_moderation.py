@@ -241,7 +241,7 @@ async def test_moderation_log_is_for_moderators_only(db):
         node = await execute("query($id: ID!) { node(id: $id) { id } }",
                              {"id": gid("ModerationLog", entry.id)}, as_=person)
         # then
-        assert listed.codes == ["FORBIDDEN"] if person else ["UNAUTHENTICATED"]
+        assert listed.codes == (["FORBIDDEN"] if person else ["UNAUTHENTICATED"])
         assert node.ok()["node"] is None
     shown = (await execute(LOG, {"slug": "fangyi"}, as_=forum.admin)).ok()
     assert shown["board"]["moderationLog"]["edges"][0]["node"]["thread"] == {
