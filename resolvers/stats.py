@@ -94,7 +94,7 @@ async def check_stats_access(viewer: Viewer, district: str | None) -> str | None
 
 
 _memory_cache: dict[str, PlatformStats] = {}
-_refreshing: set[str] = set()
+_refresh_tasks: dict[str, asyncio.Task[PlatformStats]] = {}
 
 
 def _cache_key(district: str | None) -> str:
@@ -106,10 +106,9 @@ async def platform_stats(viewer: Viewer, district: str | None = None) -> Platfor
     key = _cache_key(where)
     cached = await _cache_get(key)
     if cached is not None and CACHE_SECONDS > 0:
-        if time.time() - cached.computed_at > CACHE_SECONDS and key not in _refreshing:
-            _refreshing.add(key)
-            task = asyncio.create_task(_refresh(key, where))
-            task.add_done_callback(lambda _: _refreshing.discard(key))
+        if time.time() - cached.computed_at > CACHE_SECONDS and key not in _refresh_tasks:
+            task = _refresh_tasks[key] = asyncio.create_task(_refresh(key, where))
+            task.add_done_callback(lambda _: _refresh_tasks.pop(key, None))
         return cached
     return await _refresh(key, where)
 

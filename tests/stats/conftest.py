@@ -1,0 +1,3 @@
+from tests.leaderboard.conftest import boards
+
+__all__ = ["boards"]
