@@ -13,8 +13,8 @@ from resolvers.auth import Viewer
 from resolvers.hours import do_check_in, do_check_out
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=timezone.utc)
 
 
 def now() -> datetime:

@@ -267,7 +267,7 @@ async def test_concurrent_decisions_keep_totals_equal_to_the_records(db, board_u
     counted = sum(r.hours for r in final if r.status == HoursStatus.APPROVED)
     assert (await Volunteer.get(id=volunteer.id)).approved_hours == pytest.approx(counted)
     assert (await Team.get(id=team.id)).approved_hours == pytest.approx(counted)
-    points = sum(await PointsEntry.filter(volunteer_id=volunteer.id).values_list("delta", flat=True))
+    points = sum(entry.delta for entry in await PointsEntry.filter(volunteer_id=volunteer.id))
     assert points == sum(hours_rules.points_for(r.hours) for r in final
                          if r.status == HoursStatus.APPROVED)
     assert sum(call[3] for call in board_updates) == pytest.approx(counted)

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from websockets.typing import Subprotocol
 
 from schema.relay import to_global_id
 from tests.helpers import add_member, make_team, make_volunteer, token_for
@@ -30,7 +31,7 @@ async def _record():
 
 
 async def _subscribe(url: str, token: str) -> Any:
-    socket = await websockets.connect(url, subprotocols=["graphql-transport-ws"])
+    socket = await websockets.connect(url, subprotocols=[Subprotocol("graphql-transport-ws")])
     await socket.send(json.dumps({"type": "connection_init",
                                   "payload": {"Authorization": f"Bearer {token}"}}))
     assert json.loads(await asyncio.wait_for(socket.recv(), 10))["type"] == "connection_ack"
@@ -73,7 +74,7 @@ async def test_approval_over_http_arrives_on_the_volunteers_socket(live_server):
 
 async def test_anonymous_subscribers_get_unauthenticated(live_server):
     async with websockets.connect(live_server.ws_url,
-                                  subprotocols=["graphql-transport-ws"]) as socket:
+                                  subprotocols=[Subprotocol("graphql-transport-ws")]) as socket:
         await socket.send(json.dumps({"type": "connection_init", "payload": {}}))
         assert json.loads(await asyncio.wait_for(socket.recv(), 10))["type"] == "connection_ack"
         await socket.send(json.dumps({"id": "1", "type": "subscribe",
