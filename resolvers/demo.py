@@ -116,3 +116,12 @@ async def seed_service_hours(people: dict[str, Volunteer], teams: dict[str, Team
 
 
 EXTRA_STEPS.append(seed_service_hours)
+
+
+def _forum_step() -> DemoStep:
+    from forum.demo import seed_forum
+
+    return seed_forum
+
+
+EXTRA_STEPS.append(_forum_step())
