@@ -262,6 +262,42 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _with_services(work: Any) -> Any:
+    current = await service_registry.build(get_settings().redis_url)
+    service_registry.install(current)
+    try:
+        return await work()
+    finally:
+        await service_registry.shutdown(current)
+
+
+def cmd_import_volunteers(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from resolvers.importer import format_report, import_volunteers
+
+    try:
+        report = asyncio.run(_with_db(lambda: import_volunteers(
+            Path(args.file), error_file=Path(args.errors) if args.errors else None,
+            batch_size=args.batch_size)))
+    except DomainError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 2
+    print(format_report(report))
+    return 1 if report.failed else 0
+
+
+def cmd_rebuild_leaderboards(_: argparse.Namespace) -> int:
+    from resolvers.leaderboard import rebuild_all
+
+    if not get_settings().redis_url:
+        print("no REDIS_URL: leaderboards are answered from SQL, nothing to rebuild")
+        return 0
+    count = asyncio.run(_with_db(lambda: _with_services(rebuild_all)))
+    print(f"{count} leaderboards rebuilt")
+    return 0
+
+
 def cmd_export_schema(_: argparse.Namespace) -> int:
     print(build_schema(introspection=True).as_str())
     return 0
@@ -334,6 +370,14 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("--district", default="市级")
     admin.set_defaults(func=cmd_create_admin)
     commands.add_parser("export-schema", help="print the SDL").set_defaults(func=cmd_export_schema)
+    importer = commands.add_parser("import-volunteers", help="import a roster (CSV or XLSX) as "
+                                   "PENDING_CONSENT volunteers; writes a per-row error report")
+    importer.add_argument("file")
+    importer.add_argument("--errors", help="error report path (default: FILE.errors.csv)")
+    importer.add_argument("--batch-size", type=int, default=1000)
+    importer.set_defaults(func=cmd_import_volunteers)
+    commands.add_parser("rebuild-leaderboards", help="rebuild the Redis leaderboards from the "
+                        "database").set_defaults(func=cmd_rebuild_leaderboards)
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["serve", *(argv or [])])
