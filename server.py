@@ -298,6 +298,23 @@ def cmd_rebuild_leaderboards(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_drain_sms(args: argparse.Namespace) -> int:
+    from resolvers.notification import drain_sms_outbox
+
+    async def drain() -> int:
+        total = 0
+        while True:
+            sent = await drain_sms_outbox(limit=args.batch)
+            total += sent
+            if not args.forever:
+                return total
+            await asyncio.sleep(args.interval if sent == 0 else 0)
+
+    sent = asyncio.run(_with_db(drain))
+    print(f"{sent} SMS sent")
+    return 0
+
+
 def cmd_export_schema(_: argparse.Namespace) -> int:
     print(build_schema(introspection=True).as_str())
     return 0
@@ -369,6 +386,11 @@ def main(argv: list[str] | None = None) -> int:
     admin.add_argument("--id-number", help="resident ID number (a valid one is generated if omitted)")
     admin.add_argument("--district", default="市级")
     admin.set_defaults(func=cmd_create_admin)
+    drain = commands.add_parser("drain-sms", help="send queued SMS through SMS_GATEWAY")
+    drain.add_argument("--batch", type=int, default=100)
+    drain.add_argument("--forever", action="store_true", help="keep polling the outbox")
+    drain.add_argument("--interval", type=float, default=5.0)
+    drain.set_defaults(func=cmd_drain_sms)
     commands.add_parser("export-schema", help="print the SDL").set_defaults(func=cmd_export_schema)
     importer = commands.add_parser("import-volunteers", help="import a roster (CSV or XLSX) as "
                                    "PENDING_CONSENT volunteers; writes a per-row error report")

@@ -44,7 +44,7 @@ class ServiceRecord(Model):
 
     class Meta:
         table = "service_record"
-        indexes = (("volunteer", "status"),)
+        indexes = (("volunteer_id", "status"),)
 
 
 class HoursAudit(Model):
@@ -92,7 +92,7 @@ class PointsEntry(Model):
 
     class Meta:
         table = "points_entry"
-        indexes = (("volunteer", "created_at"),)
+        indexes = (("volunteer_id", "created_at"),)
 
 
 class Certificate(Model):

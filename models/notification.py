@@ -26,7 +26,7 @@ class Notification(Model):
 
     class Meta:
         table = "notification"
-        indexes = (("volunteer", "read", "id"),)
+        indexes = (("volunteer_id", "read", "id"),)
 
 
 class SmsOutbox(Model):

@@ -10,7 +10,7 @@ from models.team import Membership, MembershipStatus
 from models.volunteer import Volunteer as VolunteerModel
 from resolvers import volunteer as rules
 from resolvers.auth import Viewer
-from resolvers.settings import get_settings
+from resolvers.hours import star_level
 from resolvers.validation import decode_tags, mask_id_number, mask_phone
 from schema.context import Info
 from schema.relay import BY_ID, Connection, Node, build_connection, check_first, paginate, register_node
@@ -19,10 +19,6 @@ if TYPE_CHECKING:
     from schema.activity import SignUp
     from schema.hours import ServiceRecord
     from schema.team import Team
-
-
-def star_level(approved_hours: float) -> int:
-    return sum(1 for threshold in get_settings().star_thresholds if approved_hours >= threshold)
 
 
 @strawberry.type(description="A real-name volunteer. Contact data is visible only to themself.")
