@@ -90,12 +90,22 @@ _BUSY_SQL = (
     "AND a.status IN ('PUBLISHED', 'FINISHED') AND a.starts_at < ? AND a.ends_at > ? LIMIT 1"
 )
 
+# PostgreSQL: the same check in the statement that takes the volunteer's row lock.
+_LOCKED_BUSY_SQL = (
+    "SELECT EXISTS (SELECT 1 FROM sign_up s JOIN activity a ON a.id = s.activity_id "
+    "WHERE s.volunteer_id = v.id AND s.status = 'CONFIRMED' AND a.id <> $2 "
+    "AND a.status IN ('PUBLISHED', 'FINISHED') AND a.starts_at < $3 AND a.ends_at > $4) AS busy "
+    "FROM volunteer v WHERE v.id = $1 FOR UPDATE OF v"
+)
+
 
 async def _holds_overlapping(conn: BaseDBAsyncClient, volunteer_id: int,
                              activity: Activity) -> bool:
     """Locks the volunteer row first (PostgreSQL) so their own concurrent sign-ups serialise."""
     if _dialect(conn) == "postgres":
-        await _rows(conn, "SELECT id FROM volunteer WHERE id = ? FOR UPDATE", volunteer_id)
+        rows = await _rows(conn, _LOCKED_BUSY_SQL, volunteer_id, activity.id, activity.ends_at,
+                           activity.starts_at)
+        return bool(rows and rows[0]["busy"])
     rows = await _rows(conn, _BUSY_SQL, volunteer_id, activity.id, activity.ends_at,
                        activity.starts_at)
     return bool(rows)
@@ -131,11 +141,16 @@ async def do_sign_up(viewer: Viewer, activity_id: int) -> SignUp:
     if existing is not None and existing.status != SignUpStatus.CANCELLED:
         return existing
     volunteer_id = viewer.require().id
+    attempts = 0
 
     async def attempt() -> tuple[SignUp, SlotState]:
-        revive = await SignUp.get_or_none(activity_id=activity_id, volunteer_id=volunteer_id)
-        if revive is not None and revive.status != SignUpStatus.CANCELLED:
-            raise _Raced()
+        nonlocal attempts
+        attempts += 1
+        revive = existing
+        if attempts > 1:
+            revive = await SignUp.get_or_none(activity_id=activity_id, volunteer_id=volunteer_id)
+            if revive is not None and revive.status != SignUpStatus.CANCELLED:
+                raise _Raced()
         async with in_transaction() as conn:
             return await _sign_up_in(conn, activity, volunteer_id, revive)
 

@@ -88,7 +88,7 @@ async def test_flash_crowd_never_overbooks(db):
         assert [r.volunteer_id for r in waitlisted_after] == \
             [r.volunteer_id for r in waitlisted[40:]]
         assert await watcher.wait_for(lambda last: (last["confirmed"], last["waitlisted"])
-                                      == (50, 60)), watcher.last
+                                      == (50, 60), timeout=20), (watcher.last, server.log()[-3000:])
         assert polled, "the poller saw nothing"
         assert all(c <= 50 and w <= 100 for c, w in polled), max(polled)
         versions = [m["version"] for _, m in watcher.seen]
