@@ -1,4 +1,5 @@
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from forum.models import ExperiencePost, Post
 from models.activity import Activity, ActivityStatus
@@ -45,7 +46,7 @@ async def _world():
     my_team = await make_team(leader, "朝阳助老队")
     other_team = await make_team(leader, "海淀青年队", district="海淀区")
     await add_member(my_team, me)
-    items = {
+    items: dict[str, Any] = {
         "activity": await make_activity(my_team, leader, title="重阳节敬老"),
         "draft": await make_activity(my_team, leader, title="草稿活动",
                                      status=ActivityStatus.DRAFT),

@@ -1,4 +1,5 @@
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -92,7 +93,7 @@ async def test_only_volunteers_who_served_may_write(db, case):
 async def test_bad_experience_input_is_refused_and_writes_nothing(db):
     # given
     person, activity = await _served()
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"title": " "}, "input.title"),
         ({"body": ""}, "input.body"),
         ({"photoUrls": ["ftp://img.example.com/1.jpg"]}, "input.photoUrls"),
