@@ -125,3 +125,29 @@ def _forum_step() -> DemoStep:
 
 
 EXTRA_STEPS.append(_forum_step())
+
+
+async def seed_help_requests(people: dict[str, Volunteer], teams: dict[str, Team]) -> None:
+    """A few help requests (one claimed) and a call-out from the rescue team."""
+    from resolvers.auth import Viewer
+    from resolvers.callout import CallOutData, do_call_out
+    from resolvers.helprequest import HelpRequestData, do_claim_help_request, do_create_help_request
+
+    resident = Viewer(people["13800000005"])
+    plan = [
+        ("独居老人需要代买药品", "朝阳区", ["助老"], 39.9215, 116.4431),
+        ("楼道灯坏了，需要电工", "西城区", ["电工"], 39.9122, 116.3661),
+        ("外籍住户就医需要翻译", "海淀区", ["翻译", "英语"], 39.9593, 116.2985),
+    ]
+    created = []
+    for title, district, skills, latitude, longitude in plan:
+        created.append(await do_create_help_request(resident, HelpRequestData(
+            title=title, description=title, district=district, address=f"{district}某小区",
+            latitude=latitude, longitude=longitude, skills=skills)))
+    await do_claim_help_request(Viewer(people["13800000006"]), created[1].id)
+    await do_call_out(Viewer(people[ADMIN_PHONE]), CallOutData(
+        message="暴雨预警：朝阳区低洼小区需要转移老人", districts=["朝阳区"],
+        skills=["急救", "驾驶"], needed=10, team_id=teams["rescue"].id))
+
+
+EXTRA_STEPS.append(seed_help_requests)
