@@ -1,0 +1,178 @@
+"""Flash-crowd sign-ups: Tongxin (GraphQL, 2 workers, PostgreSQL + Redis) against a plain
+Starlette + asyncpg endpoint running the same sign-up SQL (bench/plain_signup.py), same run.
+
+    .venv/bin/python -m bench.signup [--volunteers 3000] [--activities 4] [--concurrency 64]
+
+Each volunteer signs up once (volunteer i → activity i mod A); capacity is a third of each
+activity's crowd and the waitlist another third, so every outcome (CONFIRMED, WAITLISTED,
+CONFLICT) is exercised. Then the one-row limit: the same crowd on a single activity.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import httpx
+import jwt
+
+from bench.common import (
+    JWT_SECRET,
+    REDIS_URL,
+    bench_env,
+    free_port,
+    percentile,
+    scratch_database,
+    start,
+    start_tongxin,
+)
+
+GRAPHQL = "mutation S($id: ID!) { signUp(activityId: $id) { status } }"
+
+
+async def seed(database_url: str, volunteers: int) -> list[int]:
+    from tortoise import Tortoise
+
+    from models.config import tortoise_config
+    from tests.activity.clients import bulk_volunteers
+
+    await Tortoise.init(config=tortoise_config(database_url))
+    try:
+        await Tortoise.generate_schemas(safe=True)
+        people = await bulk_volunteers(volunteers, "bench-no-login", prefix="压测")
+        return [p.id for p in people]
+    finally:
+        await Tortoise.close_connections()
+
+
+async def make_activities(database_url: str, count: int, crowd: int) -> list[int]:
+    """Fresh activities for one run; the crowd per activity decides capacity and waitlist."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("DELETE FROM sign_up")
+        await conn.execute("DELETE FROM activity")
+        admin = await conn.fetchval("SELECT min(id) FROM volunteer")
+        team = await conn.fetchval("SELECT id FROM team LIMIT 1") or await conn.fetchval(
+            "INSERT INTO team (name, type, district, path, created_by_id, approved_hours, "
+            "created_at) VALUES ('压测队', 'COMMUNITY', '朝阳区', '/', $1, 0, now()) RETURNING id",
+            admin)
+        starts = datetime.now(UTC) + timedelta(days=1)
+        ids = []
+        for index in range(count):
+            ids.append(await conn.fetchval(
+                "INSERT INTO activity (team_id, created_by_id, title, description, category, "
+                "district, starts_at, ends_at, sign_up_deadline, capacity, confirmed_count, "
+                "waitlist_count, waitlist_limit, waitlist_seq, version, hours_credit, skills, "
+                "status, created_at, updated_at) VALUES ($1, $2, $3, '', '助老', '朝阳区', $4, $5, "
+                "$4, $6, 0, 0, $7, 0, 0, 2, '', 'PUBLISHED', now(), now()) RETURNING id",
+                team, admin, f"压测活动{index}", starts + timedelta(days=index),
+                starts + timedelta(days=index, hours=2), max(1, crowd // 3), crowd // 3))
+        return ids
+    finally:
+        await conn.close()
+
+
+async def verify(database_url: str) -> str:
+    """Zero overbooking: counters within limits and equal to the rows, for every activity."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT a.id, a.capacity, a.waitlist_limit, a.confirmed_count, a.waitlist_count, "
+            "count(*) FILTER (WHERE s.status = 'CONFIRMED') AS c, "
+            "count(*) FILTER (WHERE s.status = 'WAITLISTED') AS w "
+            "FROM activity a LEFT JOIN sign_up s ON s.activity_id = a.id GROUP BY a.id")
+    finally:
+        await conn.close()
+    problems = [dict(r) for r in rows if not (r["c"] == r["confirmed_count"] <= r["capacity"]
+                                             and r["w"] == r["waitlist_count"]
+                                             <= r["waitlist_limit"])]
+    if problems:
+        return f"OVERBOOKED OR MISCOUNTED: {problems}"
+    return f"zero overbooking ({sum(r['c'] for r in rows)} confirmed in {len(rows)} activities)"
+
+
+async def crowd(url: str, volunteer_ids: list[int], activity_ids: list[int], concurrency: int,
+                plain: bool) -> tuple[float, Counter[str], list[float]]:
+    from schema.relay import to_global_id
+
+    tokens = [jwt.encode({"sub": str(v), "exp": 2_000_000_000}, JWT_SECRET, algorithm="HS256")
+              for v in volunteer_ids]
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    outcomes: Counter[str] = Counter()
+    latencies: list[float] = []
+    queue = list(range(len(volunteer_ids)))
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+
+        async def worker() -> None:
+            while queue:
+                index = queue.pop()
+                activity = activity_ids[index % len(activity_ids)]
+                variables = {"activityId": activity} if plain else {
+                    "id": to_global_id("Activity", activity)}
+                started = time.perf_counter()
+                response = await client.post(
+                    url, json={"query": GRAPHQL, "variables": variables},
+                    headers={"Authorization": f"Bearer {tokens[index]}"})
+                latencies.append((time.perf_counter() - started) * 1000)
+                body = response.json()
+                if body.get("errors"):
+                    outcomes[body["errors"][0]["extensions"]["code"]] += 1
+                else:
+                    outcomes[body["data"]["signUp"]["status"]] += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return len(volunteer_ids) / elapsed, outcomes, latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--volunteers", type=int, default=3000)
+    parser.add_argument("--activities", type=int, default=4)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    results: dict[str, tuple[float, Counter[str], list[float], str]] = {}
+    with scratch_database() as database_url:
+        volunteer_ids = asyncio.run(seed(database_url, args.volunteers))
+        warm = volunteer_ids[:200]
+        crowd_ids = volunteer_ids[200:]
+        tongxin = start_tongxin(database_url, workers=args.workers, REDIS_URL=REDIS_URL)
+        port = free_port()
+        plain = start([sys.executable, "-m", "uvicorn", "bench.plain_signup:app", "--port",
+                       str(port), "--workers", str(args.workers), "--log-level", "warning"],
+                      bench_env(database_url, REDIS_URL=REDIS_URL), port, path="/signup")
+        try:
+            plan = [("tongxin", tongxin.url, False, args.activities),
+                    ("plain", plain.url, True, args.activities),
+                    ("tongxin one-row", tongxin.url, False, 1),
+                    ("plain one-row", plain.url, True, 1)]
+            for name, url, is_plain, activities in plan:
+                per_activity = len(crowd_ids) // activities
+                ids = asyncio.run(make_activities(database_url, activities, 60))
+                asyncio.run(crowd(url, warm, ids, args.concurrency, is_plain))  # warm-up
+                ids = asyncio.run(make_activities(database_url, activities, per_activity))
+                rate, outcomes, latencies = asyncio.run(
+                    crowd(url, crowd_ids, ids, args.concurrency, is_plain))
+                results[name] = (rate, outcomes, latencies, asyncio.run(verify(database_url)))
+        finally:
+            tongxin.stop()
+            plain.stop()
+    print(f"{len(crowd_ids)} distinct volunteers, {args.activities} activities, concurrency "
+          f"{args.concurrency}, {args.workers} workers each, PostgreSQL + Redis publish")
+    for name, (rate, outcomes, latencies, check) in results.items():
+        print(f"{name:16s}: {rate:7.1f} sign-ups/s  p50 {percentile(latencies, 0.5):6.1f} ms  "
+              f"p99 {percentile(latencies, 0.99):6.1f} ms  {dict(outcomes)}  {check}")
+    print(f"ratio tongxin/plain            : {results['tongxin'][0] / results['plain'][0]:.2f}")
+    print(f"ratio tongxin/plain (one row)  : "
+          f"{results['tongxin one-row'][0] / results['plain one-row'][0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
