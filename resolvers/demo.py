@@ -151,3 +151,39 @@ async def seed_help_requests(people: dict[str, Volunteer], teams: dict[str, Team
 
 
 EXTRA_STEPS.append(seed_help_requests)
+
+
+async def seed_activities(people: dict[str, Volunteer], teams: dict[str, Team]) -> None:
+    """Upcoming published activities with sign-ups (one full, with a waitlist) and a draft."""
+    from datetime import timedelta
+
+    from resolvers.activity import ActivityData, do_create_activity, do_publish_activity
+    from resolvers.auth import Viewer
+    from resolvers.signup import do_sign_up
+
+    start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    plan = [
+        ("chaoyang", "13800000001", "重阳节敬老院陪伴", "助老", 5, 3.0, 39.9219, 116.4436,
+         ["13800000002", "13800000005"], True),
+        ("haidian", "13800000003", "中关村垃圾分类宣传", "环保", 2, 2.0, 39.9834, 116.3162,
+         ["13800000004", "13800000002", "13800000005"], True),
+        ("rescue", ADMIN_PHONE, "社区急救技能培训", "应急", 30, 4.0, 39.9289, 116.4883,
+         ["13800000006", "13800000001"], True),
+        ("chaoyang", "13800000001", "冬季送温暖（筹备中）", "助老", 20, 3.0, None, None, [], False),
+    ]
+    for days, (team_key, admin, title, category, capacity, hours, lat, lon, crowd,
+               publish) in enumerate(plan, start=2):
+        team = teams[team_key]
+        starts = start + timedelta(days=days, hours=1)
+        activity = await do_create_activity(Viewer(people[admin]), team.id, ActivityData(
+            title=title, description=f"{title}。欢迎报名参加！", category=category,
+            district=team.district, address=f"{team.district}社区服务中心", latitude=lat,
+            longitude=lon, starts_at=starts, ends_at=starts + timedelta(hours=hours),
+            capacity=capacity, hours_credit=hours, skills=[category]))
+        if publish:
+            await do_publish_activity(Viewer(people[admin]), activity.id)
+        for phone in crowd:
+            await do_sign_up(Viewer(people[phone]), activity.id)
+
+
+EXTRA_STEPS.append(seed_activities)
