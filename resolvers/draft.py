@@ -7,7 +7,7 @@ the same transaction as the post."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
@@ -55,7 +55,7 @@ async def do_save_draft(viewer: Viewer, key: str, body: str) -> bool:
         return True
     async with in_transaction() as connection:
         updated = await Draft.filter(volunteer_id=volunteer.id, key=key).using_db(
-            connection).update(body=body, updated_at=datetime.now(timezone.utc))
+            connection).update(body=body, updated_at=datetime.now(UTC))
         if updated:
             return True
         if await Draft.filter(volunteer_id=volunteer.id).using_db(
@@ -67,7 +67,7 @@ async def do_save_draft(viewer: Viewer, key: str, body: str) -> bool:
     except IntegrityError:
         # Another request created the same key in between: last write wins.
         await Draft.filter(volunteer_id=volunteer.id, key=key).update(
-            body=body, updated_at=datetime.now(timezone.utc))
+            body=body, updated_at=datetime.now(UTC))
     return True
 
 
