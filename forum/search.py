@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient
 
 from resolvers.errors import BadInput
 
@@ -130,39 +131,34 @@ def fts5_query(terms: list[Term]) -> str:
     return " AND ".join(parts)
 
 
-async def install_search_index(is_postgres: bool) -> None:
-    """Idempotent DDL the ORM cannot express; run after the tables exist (tests, migrations)."""
-    connection = connections.get("default")
-    if is_postgres:
-        # A stored generated column: ranking reads the vector instead of re-parsing each
-        # matching post (which cost ~27 µs a row). The ORM never selects it.
-        await connection.execute_script(
-            "ALTER TABLE forum_post ADD COLUMN IF NOT EXISTS search_vector tsvector "
-            "GENERATED ALWAYS AS (to_tsvector('simple', search_text)) STORED;"
-            "CREATE INDEX IF NOT EXISTS forum_post_search_idx ON forum_post "
-            "USING GIN (search_vector);"
-        )
-        return
-    await connection.execute_script(
-        """
-        CREATE VIRTUAL TABLE IF NOT EXISTS forum_post_fts USING fts5(
-            search_text, content='forum_post', content_rowid='id', tokenize='unicode61'
-        );
-        CREATE TRIGGER IF NOT EXISTS forum_post_fts_insert AFTER INSERT ON forum_post BEGIN
-            INSERT INTO forum_post_fts(rowid, search_text) VALUES (new.id, new.search_text);
-        END;
-        CREATE TRIGGER IF NOT EXISTS forum_post_fts_delete AFTER DELETE ON forum_post BEGIN
-            INSERT INTO forum_post_fts(forum_post_fts, rowid, search_text)
-            VALUES ('delete', old.id, old.search_text);
-        END;
-        CREATE TRIGGER IF NOT EXISTS forum_post_fts_update AFTER UPDATE OF search_text
-        ON forum_post BEGIN
-            INSERT INTO forum_post_fts(forum_post_fts, rowid, search_text)
-            VALUES ('delete', old.id, old.search_text);
-            INSERT INTO forum_post_fts(rowid, search_text) VALUES (new.id, new.search_text);
-        END;
-        """
-    )
+# Stored generated column: ranking reads the vector instead of re-parsing each matching
+# post (which cost ~27 µs a row). The ORM never selects it.
+SEARCH_DDL_POSTGRES = [
+    "ALTER TABLE forum_post ADD COLUMN IF NOT EXISTS search_vector tsvector "
+    "GENERATED ALWAYS AS (to_tsvector('simple', search_text)) STORED",
+    "CREATE INDEX IF NOT EXISTS forum_post_search_idx ON forum_post USING GIN (search_vector)",
+]
+SEARCH_DDL_SQLITE = [
+    "CREATE VIRTUAL TABLE IF NOT EXISTS forum_post_fts USING fts5("
+    "search_text, content='forum_post', content_rowid='id', tokenize='unicode61')",
+    "CREATE TRIGGER IF NOT EXISTS forum_post_fts_insert AFTER INSERT ON forum_post BEGIN "
+    "INSERT INTO forum_post_fts(rowid, search_text) VALUES (new.id, new.search_text); END",
+    "CREATE TRIGGER IF NOT EXISTS forum_post_fts_delete AFTER DELETE ON forum_post BEGIN "
+    "INSERT INTO forum_post_fts(forum_post_fts, rowid, search_text) "
+    "VALUES ('delete', old.id, old.search_text); END",
+    "CREATE TRIGGER IF NOT EXISTS forum_post_fts_update AFTER UPDATE OF search_text ON forum_post "
+    "BEGIN INSERT INTO forum_post_fts(forum_post_fts, rowid, search_text) "
+    "VALUES ('delete', old.id, old.search_text); "
+    "INSERT INTO forum_post_fts(rowid, search_text) VALUES (new.id, new.search_text); END",
+]
+
+
+async def install_search_index(is_postgres: bool, client: BaseDBAsyncClient | None = None) -> None:
+    """Idempotent DDL the ORM cannot express; run after the tables exist (tests, migrations).
+    One statement per call: SQLite's script mode would COMMIT a migration's transaction."""
+    connection = client or connections.get("default")
+    for statement in SEARCH_DDL_POSTGRES if is_postgres else SEARCH_DDL_SQLITE:
+        await connection.execute_query(statement)
 
 
 @dataclass(frozen=True)
