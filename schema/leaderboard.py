@@ -20,8 +20,22 @@ strawberry.enum(rules.Period, name="Period",
 class LeaderboardEntry:
     rank: int = strawberry.field(description="1-based; equal hours share a rank.")
     hours: float = strawberry.field(description="Approved hours in the period.")
-    volunteer: Volunteer | None = strawberry.field(description="Set on volunteer boards.")
-    team: Team | None = strawberry.field(description="Set on team boards.")
+    entity_id: strawberry.Private[int]
+    is_team: strawberry.Private[bool]
+
+    @strawberry.field(description="Set on volunteer boards.")
+    async def volunteer(self, info: Info) -> Volunteer | None:
+        if self.is_team:
+            return None
+        model = await info.context.loaders.by_id(VolunteerModel).load(self.entity_id)
+        return Volunteer.from_model(model) if model else None
+
+    @strawberry.field(description="Set on team boards.")
+    async def team(self, info: Info) -> Team | None:
+        if not self.is_team:
+            return None
+        model = await info.context.loaders.by_id(TeamModel).load(self.entity_id)
+        return Team.from_model(model) if model else None
 
 
 @strawberry.type
@@ -33,13 +47,5 @@ class LeaderboardQuery:
         teams: bool | None = False, first: int | None = 20,
     ) -> list[LeaderboardEntry]:
         standings = await rules.leaderboard(rules.Period(period), district, bool(teams), first)
-        ids = [s.entity_id for s in standings]
-        if teams:
-            team_rows = await info.context.loaders.by_id(TeamModel).load_many(ids)
-            return [LeaderboardEntry(rank=s.rank, hours=s.hours, volunteer=None,
-                                     team=Team.from_model(t))
-                    for s, t in zip(standings, team_rows, strict=True) if t is not None]
-        people = await info.context.loaders.by_id(VolunteerModel).load_many(ids)
-        return [LeaderboardEntry(rank=s.rank, hours=s.hours, volunteer=Volunteer.from_model(p),
-                                 team=None)
-                for s, p in zip(standings, people, strict=True) if p is not None]
+        return [LeaderboardEntry(rank=s.rank, hours=s.hours, entity_id=s.entity_id,
+                                 is_team=bool(teams)) for s in standings]
