@@ -1,3 +1,4 @@
+import asyncio
 import csv
 import os
 import random
@@ -175,8 +176,9 @@ async def test_command_line_prints_progress_and_rate(db, tmp_path):
     path = write_csv(tmp_path / "roster.csv", [person(i) for i in range(50)] + [person(99, phone="1")])
     env = {**os.environ, "DATABASE_URL": db.database_url}
     # when
-    done = subprocess.run([sys.executable, "server.py", "import-volunteers", str(path)], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=120)
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "server.py", "import-volunteers", str(path)], cwd=ROOT,
+        env=env, capture_output=True, text=True, timeout=120)
     # then
     assert done.returncode == 1, done.stderr
     assert "51 rows read, 50 imported, 1 failed" in done.stdout and "rows/s" in done.stdout
