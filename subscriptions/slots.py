@@ -7,7 +7,9 @@ latest-only watchers.
   is dropped, so counts never go backwards even when workers publish out of order.
 - A feed flushes at once when it has been quiet for the interval, else at the end of it
   (leading + trailing edge): at most one message per activity per interval per process, and
-  the last state of a burst is always delivered.
+  the last state of a burst is always delivered. The interval stretches with the fan-out
+  cost (twice the time the last flush took to reach every watcher) so that thousands of
+  subscribers cannot starve the sign-ups that produce the changes.
 - Watchers hold only the newest state: a slow client skips stale values, memory stays flat.
 - The database is the truth: a watcher starts from a fresh read, a broker RESYNC (Redis
   reconnect) re-reads, and a feed re-reads once after each burst goes quiet, so a lost
@@ -33,6 +35,10 @@ log = logging.getLogger("tongxin.slots")
 
 FLUSH_INTERVAL = 0.1
 SETTLE_SECONDS = 1.0
+# Fan-out may take at most 1/FANOUT_SHARE of a worker's time: the gap between flushes is at
+# least FANOUT_SHARE × the time the last flush took to drain to every watcher (capped).
+FANOUT_SHARE = 2.0
+MAX_GAP = 2.0
 
 
 @dataclass(frozen=True)
@@ -74,21 +80,28 @@ class SlotWatcher:
         self._feed = feed
         self._pending: SlotState | None = None
         self._ready = asyncio.Event()
+        self._owed = False
         self.sent_version = -1
 
-    def offer(self, state: SlotState) -> None:
+    def offer(self, state: SlotState) -> bool:
         newest = self._pending.version if self._pending else self.sent_version
         if state.version > newest:
             self._pending = state
             self._ready.set()
+            return True
+        return False
 
     async def next(self) -> SlotState:
+        if self._owed:  # back here means the previous state has been sent
+            self._owed = False
+            self._feed.consumed()
         while True:
             await self._ready.wait()
             self._ready.clear()
             state, self._pending = self._pending, None
             if state is not None and state.version > self.sent_version:
                 self.sent_version = state.version
+                self._owed = True
                 return state
 
     async def close(self) -> None:
@@ -107,6 +120,9 @@ class ActivityFeed:
         self._flush_handle: asyncio.TimerHandle | None = None
         self._settle: asyncio.Task[None] | None = None
         self._opened = asyncio.Event()
+        self._outstanding = 0
+        self._drain_started = 0.0
+        self.drain_seconds = 0.0
 
     async def open(self) -> None:
         try:
@@ -136,7 +152,8 @@ class ActivityFeed:
         self.latest = state
         now = time.monotonic()
         if self._flush_handle is None:
-            wait = self._last_flush + self.hub.flush_interval - now
+            gap = max(self.hub.flush_interval, min(MAX_GAP, FANOUT_SHARE * self.drain_seconds))
+            wait = self._last_flush + gap - now
             if wait <= 0:
                 self._flush()
             else:
@@ -148,8 +165,15 @@ class ActivityFeed:
         self._last_flush = time.monotonic()
         if self.latest is None:
             return
-        for watcher in list(self.watchers):
-            watcher.offer(self.latest)
+        self._drain_started = self._last_flush
+        self._outstanding = sum(watcher.offer(self.latest) for watcher in list(self.watchers))
+
+    def consumed(self) -> None:
+        """A watcher finished sending the last flush; the last one measures the drain time."""
+        if self._outstanding > 0:
+            self._outstanding -= 1
+            if self._outstanding == 0:
+                self.drain_seconds = time.monotonic() - self._drain_started
 
     def _schedule_settle(self) -> None:
         if self._settle is not None and not self._settle.done():
