@@ -23,6 +23,7 @@ import asyncpg
 import httpx
 import jwt
 import websockets
+from websockets.typing import Subprotocol
 
 from bench.common import JWT_SECRET, REDIS_URL, percentile, scratch_database, start_tongxin
 from bench.signup import seed
@@ -58,7 +59,7 @@ class Subscriber:
         self.ready = asyncio.Event()
 
     async def run(self, url: str, activity_gid: str) -> None:
-        async with websockets.connect(url, subprotocols=["graphql-transport-ws"],
+        async with websockets.connect(url, subprotocols=[Subprotocol("graphql-transport-ws")],
                                       open_timeout=60, max_queue=None,
                                       ping_interval=None) as socket:
             await socket.send(json.dumps({"type": "connection_init", "payload": {}}))

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import websockets
+from websockets.typing import Subprotocol
 
 from models.volunteer import Volunteer, VolunteerStatus
 
@@ -87,7 +88,7 @@ class SlotWatcher:
 
     async def _run(self) -> None:
         try:
-            async with websockets.connect(self.url, subprotocols=["graphql-transport-ws"],
+            async with websockets.connect(self.url, subprotocols=[Subprotocol("graphql-transport-ws")],
                                           open_timeout=30, max_queue=None) as socket:
                 payload = {"Authorization": f"Bearer {self.token}"} if self.token else {}
                 await socket.send(json.dumps({"type": "connection_init", "payload": payload}))
