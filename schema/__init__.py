@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import os
 
-import strawberry
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
