@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from tortoise import connections
+from tortoise.transactions import in_transaction
 
 from resolvers.errors import BadInput
 from resolvers.services import services
@@ -37,6 +38,9 @@ ALL_DISTRICTS = "*"
 # Old period boards expire; the current ones are refreshed by use.
 TTL_SECONDS = {"WEEK": 70 * 86400, "MONTH": 400 * 86400, "YEAR": 800 * 86400, "ALL_TIME": None}
 REBUILD_LOCK_SECONDS = 300
+# Whole-table GROUP BYs hash-aggregate in memory instead of walking an index in key order
+# (at 5M records: 3.6 s instead of 15.6 s with PostgreSQL's default 4 MB).
+AGGREGATE_WORK_MEM = os.environ.get("AGGREGATE_WORK_MEM", "64MB")
 
 
 class Period(StrEnum):
@@ -251,8 +255,18 @@ async def board_rows(scope: Scope, period: Period, moment: datetime, district: s
            f"WHERE {' AND '.join(where)} GROUP BY {entity} HAVING {total} > 0")
     if limit is not None:
         sql += f" ORDER BY score DESC, entity ASC LIMIT {int(limit)}"
-    _, rows = await connection.execute_query(sql, values)
+    rows = await run_aggregate(sql, values)
     return [(int(row["entity"]), round(float(row["score"]))) for row in rows]
+
+
+async def run_aggregate(sql: str, values: list[Any]) -> list[dict[str, Any]]:
+    """A read-only aggregate; on PostgreSQL with a larger `work_mem` for its transaction."""
+    connection = connections.get("default")
+    if connection.capabilities.dialect != "postgres":
+        return list(await connection.execute_query_dict(sql, values))
+    async with in_transaction() as transaction:
+        await transaction.execute_script(f"SET LOCAL work_mem = '{AGGREGATE_WORK_MEM}'")
+        return list(await transaction.execute_query_dict(sql, values))
 
 
 async def rebuild_board(scope: Scope, period: Period, moment: datetime,

@@ -28,7 +28,7 @@ from tortoise import connections
 from models.team import Team
 from resolvers.auth import Viewer
 from resolvers.errors import BadInput, Forbidden
-from resolvers.leaderboard import TIME_ZONE
+from resolvers.leaderboard import TIME_ZONE, run_aggregate
 from resolvers.services import services
 from resolvers.validation import NAME_MAX, check_text
 from resolvers.volunteer import administered_team_ids
@@ -155,9 +155,7 @@ async def compute_stats(district: str | None, now: datetime | None = None) -> Pl
     today = moment.astimezone(TIME_ZONE).date()
 
     def query(sql: str, values: list[Any]) -> Any:
-        if not postgres:
-            sql = _question_marks(sql)
-        return connection.execute_query_dict(sql, values)
+        return run_aggregate(sql if postgres else _question_marks(sql), values)
 
     # 1. People: one pass over volunteers grouped by district, gender, age band and status.
     band_sql = " ".join(
