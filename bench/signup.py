@@ -115,9 +115,13 @@ async def crowd(url: str, volunteer_ids: list[int], activity_ids: list[int], con
                 variables = {"activityId": activity} if plain else {
                     "id": to_global_id("Activity", activity)}
                 started = time.perf_counter()
-                response = await client.post(
-                    url, json={"query": GRAPHQL, "variables": variables},
-                    headers={"Authorization": f"Bearer {tokens[index]}"})
+                try:
+                    response = await client.post(
+                        url, json={"query": GRAPHQL, "variables": variables},
+                        headers={"Authorization": f"Bearer {tokens[index]}"})
+                except httpx.TransportError as exc:
+                    outcomes[f"transport {type(exc).__name__}"] += 1
+                    continue
                 latencies.append((time.perf_counter() - started) * 1000)
                 body = response.json()
                 if body.get("errors"):
