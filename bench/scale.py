@@ -39,7 +39,7 @@ from resolvers import services as service_registry
 from resolvers import stats as stats_rules
 from resolvers.auth import Viewer
 from resolvers.importer import import_volunteers
-from resolvers.leaderboard import Period
+from resolvers.leaderboard import Period, leaderboard
 from resolvers.validation import id_check_char
 from schema import schema
 from schema.context import Context
@@ -99,6 +99,8 @@ async def bench_leaderboards(viewer: Viewer, repeat: int) -> None:
             times = await timed(lambda v=variables: run_query(BOARD, v, viewer), repeat)  # type: ignore[misc]
             print(line(f"Redis {period.value} {district or 'all'} {'teams' if teams else 'people'}",
                        times))
+        times = await timed(lambda: leaderboard(Period.ALL_TIME, None, False, 20), repeat)
+        print(line("Redis ALL_TIME, resolver only (no GraphQL layer)", times))
     finally:
         assert current.redis is not None
         keys = [k async for k in current.redis.scan_iter(match=f"{NAMESPACE}:*")]
