@@ -13,7 +13,9 @@ latest-only watchers.
 - Watchers hold only the newest state: a slow client skips stale values, memory stays flat.
 - The database is the truth: a watcher starts from a fresh read, a broker RESYNC (Redis
   reconnect) re-reads, and a feed re-reads once after each burst goes quiet, so a lost
-  publish cannot leave anyone on a stale value for more than `settle_seconds`.
+  publish cannot leave anyone on a stale value for more than `settle_seconds`. With the
+  in-process broker (no Redis) a process cannot hear other processes' changes, so there
+  feeds also re-read the row every second (several workers on SQLite stay correct).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Any
 
 from models.activity import ActivityStatus
 from subscriptions import channels
-from subscriptions.broker import RESYNC, Broker, Subscription
+from subscriptions.broker import RESYNC, Broker, MemoryBroker, Subscription
 
 log = logging.getLogger("tongxin.slots")
 
@@ -39,6 +41,9 @@ SETTLE_SECONDS = 1.0
 # least FANOUT_SHARE × the time the last flush took to drain to every watcher (capped).
 FANOUT_SHARE = 2.0
 MAX_GAP = 2.0
+# With the in-process broker, other worker processes' changes never arrive as messages: each
+# watched activity is re-read this often instead (one indexed row read per activity).
+LOCAL_POLL_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,7 @@ class ActivityFeed:
         self._last_flush = 0.0
         self._flush_handle: asyncio.TimerHandle | None = None
         self._settle: asyncio.Task[None] | None = None
+        self._poller: asyncio.Task[None] | None = None
         self._opened = asyncio.Event()
         self._outstanding = 0
         self._drain_started = 0.0
@@ -129,6 +135,8 @@ class ActivityFeed:
             self._subscription = await self.hub.broker.subscribe(
                 channels.slots(self.activity_id), latest_only=False, maxsize=4096)
             self._reader = asyncio.create_task(self._read(), name=f"slots-{self.activity_id}")
+            if self.hub.poll_seconds:
+                self._poller = asyncio.create_task(self._poll(self.hub.poll_seconds))
         finally:
             self._opened.set()
 
@@ -180,6 +188,11 @@ class ActivityFeed:
             self._settle.cancel()
         self._settle = asyncio.create_task(self._settle_later())
 
+    async def _poll(self, seconds: float) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            await self.refresh()
+
     async def _settle_later(self) -> None:
         await asyncio.sleep(self.hub.settle_seconds)
         await self.refresh()
@@ -201,7 +214,7 @@ class ActivityFeed:
             await self.hub._drop(self)
 
     async def close(self) -> None:
-        for task in (self._reader, self._settle):
+        for task in (self._reader, self._settle, self._poller):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -217,11 +230,13 @@ class SlotHub:
 
     def __init__(self, broker: Broker, load_state: LoadState, *,
                  flush_interval: float = FLUSH_INTERVAL,
-                 settle_seconds: float = SETTLE_SECONDS) -> None:
+                 settle_seconds: float = SETTLE_SECONDS,
+                 poll_seconds: float | None = None) -> None:
         self.broker = broker
         self.load_state = load_state
         self.flush_interval = flush_interval
         self.settle_seconds = settle_seconds
+        self.poll_seconds = poll_seconds
         self.feeds: dict[int, ActivityFeed] = {}
 
     async def watch(self, activity_id: int) -> SlotWatcher:
@@ -257,5 +272,6 @@ def slot_hub(broker: Broker, load_state: LoadState) -> SlotHub:
     hub = _hubs.get(id(broker))
     if hub is None or hub.broker is not broker:
         _hubs.clear()
-        hub = _hubs[id(broker)] = SlotHub(broker, load_state)
+        poll = LOCAL_POLL_SECONDS if isinstance(broker, MemoryBroker) else None
+        hub = _hubs[id(broker)] = SlotHub(broker, load_state, poll_seconds=poll)
     return hub
