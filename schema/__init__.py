@@ -9,12 +9,12 @@ import os
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as alias_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -82,6 +82,17 @@ Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)
 Subscription = merge_types("Subscription", SUBSCRIPTIONS) if SUBSCRIPTIONS else None
 
+# Built once: ValidationCache keys on the rule classes, and strawberry's QueryDepthLimiter /
+# MaxAliasesLimiter build new classes per instance, i.e. per request, so nothing would hit.
+LIMIT_RULES = [depth_rule(MAX_DEPTH, None), alias_rule(MAX_ALIASES)]
+
+
+class QueryLimits(AddValidationRules):
+    """Depth (≤ 10) and alias (≤ 30, fragments included) limits with cache-stable rules."""
+
+    def __init__(self) -> None:
+        super().__init__(LIMIT_RULES)
+
 
 def build_schema(*, introspection: bool | None = None) -> CodedSchema:
     if introspection is None:
@@ -89,8 +100,7 @@ def build_schema(*, introspection: bool | None = None) -> CodedSchema:
     extensions: list = [
         OperationName,
         functools.partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
-        functools.partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
-        functools.partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
+        QueryLimits,
         functools.partial(ParserCache, maxsize=1000),
         functools.partial(ValidationCache, maxsize=1000),
     ]
@@ -108,4 +118,4 @@ def build_schema(*, introspection: bool | None = None) -> CodedSchema:
 
 schema = build_schema()
 
-__all__ = ["AddValidationRules", "build_schema", "schema"]
+__all__ = ["build_schema", "schema"]

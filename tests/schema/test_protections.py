@@ -93,3 +93,26 @@ def test_every_field_is_documented(name):
     graphql_type = schema._schema.type_map[name]
     undocumented = [field for field, spec in graphql_type.fields.items() if not spec.description]
     assert undocumented == [], f"{name} fields without description: {undocumented}"
+
+
+async def test_validation_is_cached_across_requests(db, monkeypatch):
+    # given the production schema's validation entry point, counted
+    import strawberry.schema.schema as strawberry_schema
+
+    from schema import build_schema
+
+    calls = []
+    original = strawberry_schema.validate_document
+    monkeypatch.setattr(strawberry_schema, "validate_document",
+                        lambda *args: calls.append(1) or original(*args))
+    from strawberry.extensions import validation_cache
+
+    validation_cache._get_validate_cache.cache_clear()
+    fresh = build_schema()
+    query = "query Cached { teams(first: 3) { totalCount } }"
+    # when the same query is executed three times
+    for _ in range(3):
+        result = await fresh.execute(query)
+        assert not result.errors
+    # then it was validated once
+    assert len(calls) == 1
