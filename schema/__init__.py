@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import os
 
+from graphql.validation import ASTValidationRule
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -84,7 +85,7 @@ Subscription = merge_types("Subscription", SUBSCRIPTIONS) if SUBSCRIPTIONS else 
 
 # Built once: ValidationCache keys on the rule classes, and strawberry's QueryDepthLimiter /
 # MaxAliasesLimiter build new classes per instance, i.e. per request, so nothing would hit.
-LIMIT_RULES = [depth_rule(MAX_DEPTH, None), alias_rule(MAX_ALIASES)]
+LIMIT_RULES: list[type[ASTValidationRule]] = [depth_rule(MAX_DEPTH, None), alias_rule(MAX_ALIASES)]
 
 
 class QueryLimits(AddValidationRules):
