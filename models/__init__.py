@@ -8,5 +8,6 @@ MODEL_MODULES = [
     "models.notification",
     "models.helprequest",
     "models.draft",
+    "models.stats",
     "forum.models",
 ]

@@ -30,11 +30,16 @@ class Volunteer(Model):
     volunteer_number = fields.CharField(max_length=20, unique=True)
     consented_at = fields.DatetimeField(null=True)
     approved_hours = fields.FloatField(default=0)
+    # MAX(approved_at) of the person's approved records, kept by the hours rules: `stats`
+    # counts active volunteers from it instead of scanning service_record.
+    last_approved_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
         table = "volunteer"
+        # Covers the whole `stats` people pass (index-only scan, groups in index order).
+        indexes = (("district", "status", "gender", "birth_date", "last_approved_at"),)
 
     def __str__(self) -> str:
         return f"Volunteer#{self.id}"

@@ -2,7 +2,8 @@
 
 Every change of a record's hours or status is written in one transaction together with its
 append-only audit row, the points-ledger entry, the volunteer's and the team's approved-hours
-totals and the volunteer's notification. Live pushes and leaderboards run after commit.
+totals, the `stats` aggregates (monthly hours summary, `last_approved_at`) and the volunteer's
+notification. Live pushes and leaderboards run after commit.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from models.hours import HoursAudit, HoursStatus, PointsEntry, ServiceRecord
 from models.notification import Notification
 from models.team import Team
 from models.volunteer import Volunteer, VolunteerStatus
-from resolvers import leaderboard
+from resolvers import leaderboard, stats
 from resolvers.auth import Viewer
 from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
 from resolvers.geo import Circle
@@ -245,14 +246,20 @@ async def _apply(
     counted_at = record.approved_at if record.status == HoursStatus.APPROVED else moment
     change = HoursChange(record=record, delta=delta, team_id=team_id_of(activity),
                          district=activity.district, counted_at=counted_at)
-    status_before, hours_before = record.status, record.hours
+    status_before, hours_before, approved_before = record.status, record.hours, record.approved_at
+    was_counted = status_before == HoursStatus.APPROVED
+    is_counted = new_status == HoursStatus.APPROVED
 
     record.status = new_status
     record.hours = new_hours
     record.approved_by_id = actor.id
-    record.approved_at = counted_at if new_status == HoursStatus.APPROVED else None
+    record.approved_at = counted_at if is_counted else None
     await record.save(using_db=conn,
                       update_fields=["status", "hours", "approved_by_id", "approved_at"])
+    await stats.record_hours_change(
+        conn, activity.district,
+        removed=(approved_before, hours_before) if was_counted else None,
+        added=(counted_at, new_hours) if is_counted else None)
     await HoursAudit.create(
         record_id=record.id, actor_id=actor.id, action=action, hours_before=hours_before,
         hours_after=new_hours, status_before=status_before.value, status_after=new_status.value,
@@ -274,6 +281,10 @@ async def _apply(
                 "id", "approved_hours").get()
             stars_after = star_level(person.approved_hours)
             stars_before = star_level(person.approved_hours - delta)
+    if is_counted and not was_counted:
+        await stats.track_latest_approval(conn, record.volunteer_id, counted_at)
+    elif was_counted and not is_counted:
+        await stats.recount_latest_approval(conn, record.volunteer_id)
 
     subject = ("ServiceRecord", record.id)
     if new_status == HoursStatus.REJECTED:

@@ -5,9 +5,12 @@ district of the activity (where the service took place). "Registered" means cons
 accounts (ACTIVE or SUSPENDED); imported, unclaimed people are `pendingConsent` only.
 "Active" means approved hours in the last 12 months.
 
-Three grouped statements compute everything. Results are cached per district (Redis when
-configured, else in-process) for `STATS_CACHE_SECONDS` and refreshed in the background when
-stale, so dashboards read in well under a millisecond after the first computation.
+Nothing here scans service_record on read: the hours rules maintain, inside each decision's
+transaction, a monthly summary (`stats_hours_month`) and `Volunteer.last_approved_at`;
+`rebuild_stats` recomputes both from the records (`python server.py rebuild-stats`). A read is
+four grouped statements (people, summary, teams, activities), concurrent on PostgreSQL.
+Results are cached per district (Redis when configured, else in-process) for
+`STATS_CACHE_SECONDS` and refreshed in the background when stale.
 """
 
 from __future__ import annotations
@@ -24,11 +27,16 @@ from typing import Any
 
 from redis.exceptions import RedisError
 from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
 
+from models.hours import HoursStatus, ServiceRecord
 from models.team import Team
+from models.volunteer import Volunteer
 from resolvers.auth import Viewer
 from resolvers.errors import BadInput, Forbidden
-from resolvers.leaderboard import TIME_ZONE, run_aggregate
+from resolvers.leaderboard import AGGREGATE_WORK_MEM, TIME_ZONE
 from resolvers.services import services
 from resolvers.validation import NAME_MAX, check_text
 from resolvers.volunteer import administered_team_ids
@@ -149,73 +157,69 @@ def _years_before(today: date, years: int) -> date:
 
 
 async def compute_stats(district: str | None, now: datetime | None = None) -> PlatformStats:
+    """Four independent grouped reads; on PostgreSQL they run at once on separate pool
+    connections, so the wall time is the slowest of them (the people pass)."""
     moment = now or datetime.now(timezone.utc)
     connection = connections.get("default")
     postgres = connection.capabilities.dialect == "postgres"
     today = moment.astimezone(TIME_ZONE).date()
+    statements = [
+        _people_statement(district, today, moment - timedelta(days=365)),
+        _hours_statement(district),
+        _teams_statement(district),
+        _activities_statement(district),
+    ]
+    if postgres and not isinstance(connection, TransactionalDBClient):
+        people, hours, team_rows, activity_rows = await asyncio.gather(
+            *(connection.execute_query_dict(sql, values) for sql, values in statements))
+    else:
+        people, hours, team_rows, activity_rows = [
+            await connection.execute_query_dict(sql if postgres else _question_marks(sql), values)
+            for sql, values in statements]
+    return _assemble(people, hours, team_rows, activity_rows, today)
 
-    def query(sql: str, values: list[Any]) -> Any:
-        return run_aggregate(sql if postgres else _question_marks(sql), values)
 
-    # 1. People: one pass over volunteers grouped by district, gender, age band and status.
-    band_sql = " ".join(
-        f"WHEN birth_date <= ${i + 1} THEN '{label}'" for i, (label, _) in enumerate(AGE_BANDS)
-    )
-    band_values: list[Any] = [_years_before(today, age) for _, age in AGE_BANDS]
-    people_where = ""
-    people_values = list(band_values)
+Statement = tuple[str, list[Any]]
+
+
+def _people_statement(district: str | None, today: date, active_since: datetime) -> Statement:
+    """One pass over volunteers grouped in the order of their covering index: cumulative
+    counts per age-band boundary, and how many have approved hours since `active_since`."""
+    values: list[Any] = [_years_before(today, age) for _, age in AGE_BANDS[:-1]]
+    bands = ", ".join(f"SUM(CASE WHEN birth_date <= ${i + 1} THEN 1 ELSE 0 END) AS b{i}"
+                      for i in range(len(values)))
+    values.append(active_since.astimezone(timezone.utc))
+    active = f"SUM(CASE WHEN last_approved_at >= ${len(values)} THEN 1 ELSE 0 END) AS active"
+    where = ""
     if district is not None:
-        people_values.append(district)
-        people_where = f"WHERE district = ${len(people_values)}"
-    people = await query(
-        f"SELECT district, gender, CASE {band_sql} ELSE '<18' END AS band, status, "
-        f"COUNT(*) AS n FROM volunteer {people_where} GROUP BY 1, 2, 3, 4",
-        people_values,
-    )
-    # 2. Hours: approved records grouped by activity district and local month.
-    month = ("to_char(sr.approved_at AT TIME ZONE $2, 'YYYY-MM')" if postgres else
-             f"strftime('%Y-%m', sr.approved_at, '{_sqlite_offset()}')")
-    hours_values: list[Any] = ["APPROVED", str(TIME_ZONE)] if postgres else ["APPROVED"]
-    hours_where = ""
+        values.append(district)
+        where = f"WHERE district = ${len(values)}"
+    return (f"SELECT district, status, gender, COUNT(*) AS n, {bands}, {active} "
+            f"FROM volunteer {where} GROUP BY district, status, gender", values)
+
+
+def _hours_statement(district: str | None) -> Statement:
+    if district is None:
+        return ("SELECT district, month, records AS n, hours AS h FROM stats_hours_month "
+                "WHERE records <> 0", [])
+    return ("SELECT district, month, records AS n, hours AS h FROM stats_hours_month "
+            "WHERE records <> 0 AND district = $1", [district])
+
+
+def _teams_statement(district: str | None) -> Statement:
+    if district is None:
+        return "SELECT type, COUNT(*) AS n, SUM(approved_hours) AS h FROM team GROUP BY 1", []
+    return ("SELECT type, COUNT(*) AS n, SUM(approved_hours) AS h FROM team "
+            "WHERE district = $1 GROUP BY 1", [district])
+
+
+def _activities_statement(district: str | None) -> Statement:
+    values: list[Any] = ["PUBLISHED", "FINISHED"]
+    where = ""
     if district is not None:
-        hours_values.append(district)
-        hours_where = f"AND a.district = ${len(hours_values)}"
-    hours = await query(
-        f"SELECT a.district AS district, {month} AS month, COUNT(*) AS n, SUM(sr.hours) AS h "
-        f"FROM service_record sr JOIN activity a ON a.id = sr.activity_id "
-        f"WHERE sr.status = $1 {hours_where} GROUP BY 1, 2",
-        hours_values,
-    )
-    # 3. Active volunteers, teams by type, activities.
-    since = moment - timedelta(days=365)
-    active_values: list[Any] = ["APPROVED", since, "PENDING_CONSENT"]
-    active_where = ""
-    team_where = ""
-    activity_values: list[Any] = ["PUBLISHED", "FINISHED"]
-    activity_where = ""
-    team_values: list[Any] = []
-    if district is not None:
-        active_values.append(district)
-        active_where = f"AND v.district = ${len(active_values)}"
-        team_values.append(district)
-        team_where = "WHERE district = $1"
-        activity_values.append(district)
-        activity_where = "AND district = $3"
-    active = await query(
-        "SELECT COUNT(*) AS n FROM volunteer v WHERE v.status <> $3 " + active_where +
-        " AND EXISTS (SELECT 1 FROM service_record sr WHERE sr.volunteer_id = v.id "
-        "AND sr.status = $1 AND sr.approved_at >= $2)",
-        active_values,
-    )
-    team_rows = await query(
-        f"SELECT type, COUNT(*) AS n, SUM(approved_hours) AS h FROM team {team_where} GROUP BY 1",
-        team_values,
-    )
-    activity_rows = await query(
-        f"SELECT COUNT(*) AS n FROM activity WHERE status IN ($1, $2) {activity_where}",
-        activity_values,
-    )
-    return _assemble(people, hours, active, team_rows, activity_rows, today)
+        values.append(district)
+        where = "AND district = $3"
+    return f"SELECT COUNT(*) AS n FROM activity WHERE status IN ($1, $2) {where}", values
 
 
 def _question_marks(sql: str) -> str:
@@ -229,10 +233,9 @@ def _sqlite_offset() -> str:
 
 
 def _assemble(people: list[dict[str, Any]], hours: list[dict[str, Any]],
-              active: list[dict[str, Any]], team_rows: list[dict[str, Any]],
-              activity_rows: list[dict[str, Any]], today: date
+              team_rows: list[dict[str, Any]], activity_rows: list[dict[str, Any]], today: date
               ) -> PlatformStats:
-    registered = pending = 0
+    registered = pending = active = 0
     by_district: dict[str, Bucket] = {}
     by_gender: dict[str, int] = {}
     by_band: dict[str, int] = {label: 0 for label, _ in reversed(AGE_BANDS)}
@@ -242,9 +245,14 @@ def _assemble(people: list[dict[str, Any]], hours: list[dict[str, Any]],
             pending += count
             continue
         registered += count
+        active += int(row["active"] or 0)
         by_district.setdefault(row["district"], Bucket(row["district"], 0, 0.0)).count += count
         by_gender[row["gender"]] = by_gender.get(row["gender"], 0) + count
-        by_band[row["band"]] = by_band.get(row["band"], 0) + count
+        below = 0  # people born on or before the previous (older) boundary
+        for index, (label, _) in enumerate(AGE_BANDS):
+            cumulative = int(row[f"b{index}"] or 0) if index < len(AGE_BANDS) - 1 else count
+            by_band[label] += cumulative - below
+            below = cumulative
     months = _last_months(today, MONTHS_SHOWN)
     by_month = {key: Bucket(key, 0, 0.0) for key in months}
     total_hours = 0.0
@@ -260,7 +268,7 @@ def _assemble(people: list[dict[str, Any]], hours: list[dict[str, Any]],
         item.hours = round(item.hours or 0, 2)
     return PlatformStats(
         registered=registered,
-        active=int(active[0]["n"]),
+        active=active,
         pending_consent=pending,
         teams=sum(int(row["n"]) for row in team_rows),
         activities=int(activity_rows[0]["n"]),
@@ -285,3 +293,138 @@ def _last_months(today: date, count: int) -> list[str]:
         if month == 0:
             year, month = year - 1, 12
     return list(reversed(keys))
+
+
+# ---------------------------------------------------------------- aggregates maintained on write
+
+UNKNOWN_MONTH = ""  # approved records without an approval time count in totals, not in months
+_ADD_HOURS = (
+    "INSERT INTO stats_hours_month (district, month, hours, records) VALUES ($1, $2, $3, $4) "
+    "ON CONFLICT (district, month) DO UPDATE SET "
+    "hours = stats_hours_month.hours + excluded.hours, "
+    "records = stats_hours_month.records + excluded.records"
+)
+
+
+def stats_month(approved_at: datetime | None) -> str:
+    """The local month an approval counts in (the month `hoursByMonth` shows it under)."""
+    if approved_at is None:
+        return UNKNOWN_MONTH
+    return approved_at.astimezone(TIME_ZONE).strftime("%Y-%m")
+
+
+async def record_hours_change(conn: BaseDBAsyncClient, district: str,
+                              removed: tuple[datetime | None, float] | None,
+                              added: tuple[datetime | None, float] | None) -> None:
+    """Moves approved hours in the monthly summary: `removed`/`added` are (approved_at, hours)
+    of the record before/after the decision. Call it inside the decision's transaction before
+    the volunteer row is touched: `rebuild_stats` locks this table first, then volunteer rows."""
+    deltas: dict[str, list[float]] = {}
+    if removed is not None:
+        entry = deltas.setdefault(stats_month(removed[0]), [0.0, 0])
+        entry[0] -= removed[1]
+        entry[1] -= 1
+    if added is not None:
+        entry = deltas.setdefault(stats_month(added[0]), [0.0, 0])
+        entry[0] += added[1]
+        entry[1] += 1
+    postgres = conn.capabilities.dialect == "postgres"
+    for month, (hours, records) in sorted(deltas.items()):
+        if records or abs(hours) > 1e-9:
+            await conn.execute_query(_ADD_HOURS if postgres else _question_marks(_ADD_HOURS),
+                                     [district, month, round(hours, 4), int(records)])
+
+
+async def track_latest_approval(conn: BaseDBAsyncClient, volunteer_id: int,
+                                approved_at: datetime | None) -> None:
+    """A newly counted approval: `last_approved_at` only ever moves forward here, so racing
+    approvals of one person need no lock (the conditional UPDATE re-checks after waiting)."""
+    if approved_at is None:
+        return
+    await Volunteer.filter(
+        Q(last_approved_at__isnull=True) | Q(last_approved_at__lt=approved_at), id=volunteer_id,
+    ).using_db(conn).update(last_approved_at=approved_at)
+
+
+async def recount_latest_approval(conn: BaseDBAsyncClient, volunteer_id: int) -> None:
+    """Approved hours were taken back: the latest remaining approval, read after locking the
+    volunteer row so a concurrent approval of the same person is either seen or applied after."""
+    await Volunteer.filter(id=volunteer_id).select_for_update().using_db(conn).only("id").first()
+    latest = await ServiceRecord.filter(
+        volunteer_id=volunteer_id, status=HoursStatus.APPROVED, approved_at__isnull=False,
+    ).using_db(conn).order_by("-approved_at").first().values_list("approved_at", flat=True)
+    await Volunteer.filter(id=volunteer_id).using_db(conn).update(last_approved_at=latest)
+
+
+def source_hours_statement(postgres: bool, district: str | None = None) -> Statement:
+    """The truth the summary is rebuilt from: approved records grouped by activity district
+    and local month of approval (what `stats` computed on every read before the summary)."""
+    month = ("to_char(sr.approved_at AT TIME ZONE $2, 'YYYY-MM')" if postgres else
+             f"strftime('%Y-%m', sr.approved_at, '{_sqlite_offset()}')")
+    values: list[Any] = ["APPROVED", str(TIME_ZONE)] if postgres else ["APPROVED"]
+    where = ""
+    if district is not None:
+        values.append(district)
+        where = f"AND a.district = ${len(values)}"
+    sql = (f"SELECT a.district AS district, COALESCE({month}, '{UNKNOWN_MONTH}') AS month, "
+           f"COUNT(*) AS n, SUM(sr.hours) AS h "
+           f"FROM service_record sr JOIN activity a ON a.id = sr.activity_id "
+           f"WHERE sr.status = $1 {where} GROUP BY 1, 2")
+    return (sql if postgres else _question_marks(sql)), values
+
+
+@dataclass
+class RebuildReport:
+    months: int
+    volunteers_changed: int
+    seconds: float
+
+
+VOLUNTEER_CHUNK = 100_000
+
+
+async def rebuild_stats() -> RebuildReport:
+    """Recomputes the monthly hours summary and every `last_approved_at` from service_record,
+    in one transaction. On PostgreSQL it holds the summary table in EXCLUSIVE mode, so hour
+    decisions wait at their first summary write (before touching volunteer rows) until it is done."""
+    started = time.perf_counter()
+    connection = connections.get("default")
+    postgres = connection.capabilities.dialect == "postgres"
+
+    def sql(text: str) -> str:
+        return text if postgres else _question_marks(text)
+
+    async with in_transaction() as conn:
+        if postgres:
+            await conn.execute_query("LOCK TABLE stats_hours_month IN EXCLUSIVE MODE")
+            await conn.execute_query(f"SET LOCAL work_mem = '{AGGREGATE_WORK_MEM}'")
+        await conn.execute_query("DELETE FROM stats_hours_month")
+        source, values = source_hours_statement(postgres)
+        months, _ = await conn.execute_query(
+            "INSERT INTO stats_hours_month (district, month, hours, records) "
+            f"SELECT district, month, h, n FROM ({source}) AS source", values)
+        await conn.execute_query(
+            "CREATE TEMP TABLE stats_latest AS SELECT volunteer_id AS id, MAX(approved_at) AS m "
+            "FROM service_record WHERE status = 'APPROVED' GROUP BY volunteer_id")
+        await conn.execute_query("CREATE INDEX stats_latest_id ON stats_latest (id)")
+        if postgres:
+            await conn.execute_query("ANALYZE stats_latest")
+        differs = "IS DISTINCT FROM" if postgres else "IS NOT"
+        top = (await conn.execute_query_dict("SELECT COALESCE(MAX(id), 0) AS top FROM volunteer")
+               )[0]["top"]
+        changed = 0
+        for low in range(0, int(top) + 1, VOLUNTEER_CHUNK):
+            bounds = [low, low + VOLUNTEER_CHUNK]
+            count, _ = await conn.execute_query(sql(
+                "UPDATE volunteer SET last_approved_at = stats_latest.m FROM stats_latest "
+                "WHERE volunteer.id = stats_latest.id AND volunteer.id >= $1 AND volunteer.id < $2 "
+                f"AND volunteer.last_approved_at {differs} stats_latest.m"), bounds)
+            cleared, _ = await conn.execute_query(sql(
+                "UPDATE volunteer SET last_approved_at = NULL WHERE id >= $1 AND id < $2 "
+                "AND last_approved_at IS NOT NULL "
+                "AND NOT EXISTS (SELECT 1 FROM stats_latest WHERE stats_latest.id = volunteer.id)"),
+                bounds)
+            changed += count + cleared
+        await conn.execute_query("DROP TABLE stats_latest")
+    return RebuildReport(months=months, volunteers_changed=changed,
+                         seconds=time.perf_counter() - started)

@@ -4,6 +4,7 @@ from models.activity import ActivityStatus
 from models.team import TeamType
 from models.volunteer import VolunteerStatus
 from resolvers import stats as stats_module
+from resolvers.stats import rebuild_stats
 from tests.helpers import execute, make_team, make_volunteer
 from tests.leaderboard.factory import approve, make_activity
 
@@ -39,6 +40,7 @@ async def city():
     draft = await make_activity(team)
     draft.status = ActivityStatus.DRAFT
     await draft.save()
+    await rebuild_stats()  # the approvals above were written straight to the tables
     return {"admin": admin, "chief": chief, "young": young}
 
 
