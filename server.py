@@ -298,6 +298,16 @@ def cmd_rebuild_leaderboards(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rebuild_stats(_: argparse.Namespace) -> int:
+    from resolvers.stats import rebuild_stats
+
+    report = asyncio.run(_with_db(rebuild_stats))
+    print(f"stats rebuilt from service records in {report.seconds:.1f} s: "
+          f"{report.months} district-month rows, {report.volunteers_changed} volunteers' "
+          "last approval corrected")
+    return 0
+
+
 def cmd_drain_sms(args: argparse.Namespace) -> int:
     from resolvers.notification import drain_sms_outbox
 
@@ -400,6 +410,8 @@ def main(argv: list[str] | None = None) -> int:
     importer.set_defaults(func=cmd_import_volunteers)
     commands.add_parser("rebuild-leaderboards", help="rebuild the Redis leaderboards from the "
                         "database").set_defaults(func=cmd_rebuild_leaderboards)
+    commands.add_parser("rebuild-stats", help="recompute the stats summaries from the service "
+                        "records").set_defaults(func=cmd_rebuild_stats)
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["serve", *(argv or [])])

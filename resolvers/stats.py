@@ -400,9 +400,11 @@ async def rebuild_stats() -> RebuildReport:
             await conn.execute_query(f"SET LOCAL work_mem = '{AGGREGATE_WORK_MEM}'")
         await conn.execute_query("DELETE FROM stats_hours_month")
         source, values = source_hours_statement(postgres)
-        months, _ = await conn.execute_query(
+        await conn.execute_query(
             "INSERT INTO stats_hours_month (district, month, hours, records) "
             f"SELECT district, month, h, n FROM ({source}) AS source", values)
+        months = (await conn.execute_query_dict("SELECT COUNT(*) AS n FROM stats_hours_month")
+                  )[0]["n"]
         await conn.execute_query(
             "CREATE TEMP TABLE stats_latest AS SELECT volunteer_id AS id, MAX(approved_at) AS m "
             "FROM service_record WHERE status = 'APPROVED' GROUP BY volunteer_id")
@@ -426,5 +428,5 @@ async def rebuild_stats() -> RebuildReport:
                 bounds)
             changed += count + cleared
         await conn.execute_query("DROP TABLE stats_latest")
-    return RebuildReport(months=months, volunteers_changed=changed,
+    return RebuildReport(months=int(months), volunteers_changed=changed,
                          seconds=time.perf_counter() - started)
