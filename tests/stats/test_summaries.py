@@ -55,9 +55,7 @@ async def maintained_latest() -> dict[int, datetime | None]:
 
 
 async def source_latest() -> dict[int, datetime | None]:
-    latest: dict[int, datetime | None] = {
-        int(volunteer_id): None
-        for volunteer_id in await Volunteer.all().order_by("id").values_list("id", flat=True)}
+    latest: dict[int, datetime | None] = {person.id: None for person in await Volunteer.all()}
     for volunteer_id, approved_at in await ServiceRecord.filter(
             status=HoursStatus.APPROVED).values_list("volunteer_id", "approved_at"):
         current = latest[volunteer_id]
