@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import uuid
 from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
@@ -23,6 +24,8 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from subscriptions.channels import NAMESPACE
 
 log = logging.getLogger("tongxin.broker")
 
@@ -135,9 +138,13 @@ class RedisBroker(Broker):
         self._reconnect_delay = reconnect_delay
         self._lock = asyncio.Lock()
         self._subscribed: set[str] = set()
+        # Always subscribed, so the connection is always in pub/sub mode and the reader
+        # never has to guess whether redis-py's bookkeeping says it may read.
+        self._home = f"{NAMESPACE}:broker:{uuid.uuid4().hex}"
 
     async def start(self) -> None:
         if self._reader is None:
+            await self._pubsub.subscribe(self._home)
             self._reader = asyncio.create_task(self._read_forever(), name="redis-broker-reader")
 
     async def close(self) -> None:
@@ -169,9 +176,6 @@ class RedisBroker(Broker):
     async def _read_forever(self) -> None:
         while True:
             try:
-                if not self._pubsub.subscribed:
-                    await asyncio.sleep(0.05)
-                    continue
                 message = await self._pubsub.get_message(timeout=1.0)
                 if message is None or message.get("type") != "message":
                     continue
@@ -189,6 +193,10 @@ class RedisBroker(Broker):
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
                 log.warning("redis pub/sub connection lost (%s); reconnecting", type(exc).__name__)
                 await self._reconnect()
+            except Exception:
+                # The reader must never die silently: every subscriber of the process hangs on it.
+                log.exception("redis pub/sub reader failed; reconnecting")
+                await self._reconnect()
 
     async def _reconnect(self) -> None:
         while True:
@@ -200,9 +208,8 @@ class RedisBroker(Broker):
                     self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
                     channels = list(self._local)
                     self._subscribed = set()
-                    if channels:
-                        await self._pubsub.subscribe(*channels)
-                        self._subscribed = set(channels)
+                    await self._pubsub.subscribe(self._home, *channels)
+                    self._subscribed = set(channels)
             except (RedisConnectionError, RedisTimeoutError, OSError):
                 continue
             for channel in channels:
