@@ -3,7 +3,8 @@
 Defaults (scale 1.0): 1,000,000 volunteers, 3,500 teams, 20,000 activities, 5,000,000 approved
 or pending service records (each with its sign-up), one team membership per volunteer. Districts
 are weighted like Beijing's 16; ages peak at students/young workers and at retirees; 5 % of
-people are imported and not yet claimed, 1 % suspended. Use `--scale 0.1` for a tenth.
+people are imported and not yet claimed, 1 % suspended. Use `--scale 0.1` for a tenth. Totals,
+`last_approved_at` and the `stats` summaries are derived from the generated records at the end.
 
     .venv/bin/python bench/gen.py --database-url postgres://root@127.0.0.1:5432/tongxin_scale \\
         [--scale 1.0] [--fresh]
@@ -27,6 +28,7 @@ import asyncpg
 from tortoise import Tortoise
 
 from models.config import tortoise_config
+from resolvers.stats import rebuild_stats
 from resolvers.validation import id_check_char
 
 # (district, share of people, ID region code, centre latitude, centre longitude)
@@ -250,8 +252,9 @@ async def generate(database_url: str, scale: float, seed: int) -> None:
 
         began = time.perf_counter()
         await conn.execute("""
-            UPDATE volunteer v SET approved_hours = s.h FROM (
-              SELECT volunteer_id, SUM(hours) AS h FROM service_record WHERE status = 'APPROVED'
+            UPDATE volunteer v SET approved_hours = s.h, last_approved_at = s.latest FROM (
+              SELECT volunteer_id, SUM(hours) AS h, MAX(approved_at) AS latest
+              FROM service_record WHERE status = 'APPROVED'
               GROUP BY volunteer_id) s WHERE v.id = s.volunteer_id""")
         await conn.execute("""
             UPDATE team t SET approved_hours = s.h FROM (
@@ -266,11 +269,29 @@ async def generate(database_url: str, scale: float, seed: int) -> None:
             await conn.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT COALESCE(MAX(id), 1) FROM {table}))")
+        # The UPDATE above rewrote every volunteer row: compact the indexes it doubled.
+        await conn.execute("REINDEX TABLE volunteer")
         await conn.execute("VACUUM ANALYZE")
         print(f"  totals, sequences, VACUUM ANALYZE in {time.perf_counter() - began:.1f} s")
         print(f"done in {time.perf_counter() - started:.1f} s", flush=True)
     finally:
         await conn.close()
+
+
+async def rebuild_summaries(database_url: str) -> None:
+    """COPY bypassed the hours rules: derive the `stats` summaries from the records."""
+    await Tortoise.init(config=tortoise_config(database_url))
+    try:
+        report = await rebuild_stats()
+    finally:
+        await Tortoise.close_connections()
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("VACUUM ANALYZE stats_hours_month")
+    finally:
+        await conn.close()
+    print(f"  stats summaries: {report.months} district-month rows, "
+          f"{report.volunteers_changed} last approvals corrected in {report.seconds:.1f} s")
 
 
 async def prepare(database_url: str, fresh: bool) -> None:
@@ -308,6 +329,7 @@ def main() -> None:
     args = parser.parse_args()
     asyncio.run(prepare(args.database_url, args.fresh))
     asyncio.run(generate(args.database_url, args.scale, args.seed))
+    asyncio.run(rebuild_summaries(args.database_url))
 
 
 if __name__ == "__main__":

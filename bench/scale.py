@@ -1,7 +1,7 @@
 """Latencies on a generated population (run bench/gen.py first).
 
-Prints: leaderboard top-20 (Redis, and SQL without Redis), `stats` (cold computation and the
-cached read), `activities(near:, hasOpenSlots: true)`, and `import-volunteers` rows/s with the
+Prints: leaderboard top-20 (Redis, and SQL without Redis), `stats` (cold: the computation
+alone and a GraphQL request with the cache off; then the cached read), `activities(near:, hasOpenSlots: true)`, and `import-volunteers` rows/s with the
 process's peak-memory growth. Everything goes through the production schema in-process.
 
     .venv/bin/python bench/scale.py --database-url postgres://root@127.0.0.1:5432/tongxin_scale \\
@@ -120,16 +120,27 @@ async def bench_leaderboards(viewer: Viewer, repeat: int) -> None:
 
 async def bench_stats(viewer: Viewer, repeat: int) -> None:
     print("stats")
+    months = await Tortoise.get_connection("default").execute_query_dict(
+        "SELECT COUNT(*) AS n FROM stats_hours_month")
+    if not months[0]["n"]:
+        print("  the hours summary is empty: run `python server.py rebuild-stats` first")
     current = await install_services(True)
+    cache_seconds = stats_rules.CACHE_SECONDS
     try:
+        cold_repeat = max(5, repeat // 10)
         for district in (None, "朝阳区"):
-            times = await timed(lambda d=district: stats_rules.compute_stats(d), 3)  # type: ignore[misc]
-            print(line(f"computed from SQL ({district or 'all districts'})", times))
+            label = district or "all districts"
+            times = await timed(lambda d=district: stats_rules.compute_stats(d), cold_repeat)  # type: ignore[misc]
+            print(line(f"cold, resolver computation ({label})", times))
+            stats_rules.CACHE_SECONDS = 0  # every request computes
+            times = await timed(lambda d=district: run_query(STATS, {"d": d}, viewer), cold_repeat)  # type: ignore[misc]
+            print(line(f"cold, GraphQL without cache ({label})", times))
+            stats_rules.CACHE_SECONDS = cache_seconds
             await run_query(STATS, {"d": district}, viewer)
             times = await timed(lambda d=district: run_query(STATS, {"d": d}, viewer), repeat)  # type: ignore[misc]
-            print(line(f"served (cached ≤ {stats_rules.CACHE_SECONDS:.0f} s, {district or 'all'})",
-                       times))
+            print(line(f"served (cached ≤ {cache_seconds:.0f} s, {label})", times))
     finally:
+        stats_rules.CACHE_SECONDS = cache_seconds
         assert current.redis is not None
         keys = [k async for k in current.redis.scan_iter(match=f"{NAMESPACE}:*")]
         if keys:

@@ -186,10 +186,10 @@ def _people_statement(district: str | None, today: date, active_since: datetime)
     """One pass over volunteers grouped in the order of their covering index: cumulative
     counts per age-band boundary, and how many have approved hours since `active_since`."""
     values: list[Any] = [_years_before(today, age) for _, age in AGE_BANDS[:-1]]
-    bands = ", ".join(f"SUM(CASE WHEN birth_date <= ${i + 1} THEN 1 ELSE 0 END) AS b{i}"
+    bands = ", ".join(f"COUNT(*) FILTER (WHERE birth_date <= ${i + 1}) AS b{i}"
                       for i in range(len(values)))
     values.append(active_since.astimezone(timezone.utc))
-    active = f"SUM(CASE WHEN last_approved_at >= ${len(values)} THEN 1 ELSE 0 END) AS active"
+    active = f"COUNT(*) FILTER (WHERE last_approved_at >= ${len(values)}) AS active"
     where = ""
     if district is not None:
         values.append(district)
