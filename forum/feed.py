@@ -1,9 +1,10 @@
 """The personal feed: new activities of the volunteer's teams, experience posts of those
 teams, open help requests in their district and replies to their threads, newest first.
 
-Each source is one keyset query (`created_at`, then a fixed kind rank, then id, all
-descending) fetching one page + 1; the page is the merge of the four. Items inserted while a
-client pages are newer than its cursor, so they never shift or repeat later pages."""
+Each source is one keyset query (its time: publication for activities, creation otherwise;
+then a fixed kind rank, then id, all descending) fetching one page + 1; the page is the
+merge of the four. Items inserted while a client pages are newer than its cursor, so they
+never shift or repeat later pages."""
 
 from __future__ import annotations
 
@@ -27,6 +28,9 @@ from resolvers.errors import BadInput
 
 # At equal times, higher ranks come first; the rank is part of the cursor.
 RANKS: dict[str, int] = {"Activity": 4, "ExperiencePost": 3, "HelpRequest": 2, "Post": 1}
+# An activity enters the feed when it is published; everything else when it is created.
+TIME_FIELD: dict[str, str] = {"Activity": "published_at", "ExperiencePost": "created_at",
+                              "HelpRequest": "created_at", "Post": "created_at"}
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,7 @@ class FeedEntry:
 
     @property
     def key(self) -> tuple[datetime, int, int]:
-        return (self.model.created_at, RANKS[self.kind], self.model.id)
+        return (getattr(self.model, TIME_FIELD[self.kind]), RANKS[self.kind], self.model.id)
 
 
 def encode_cursor(entry: FeedEntry) -> str:
@@ -57,16 +61,16 @@ def decode_cursor(cursor: str) -> tuple[datetime, int, int]:
 
 
 def _after(kind: str, cursor: tuple[datetime, int, int] | None) -> Q:
-    """Strictly after the cursor in (created_at DESC, rank DESC, id DESC) order."""
+    """Strictly after the cursor in (time DESC, rank DESC, id DESC) order."""
     if cursor is None:
         return Q()
     at, rank, db_id = cursor
-    mine = RANKS[kind]
+    mine, time = RANKS[kind], TIME_FIELD[kind]
     if mine > rank:
-        return Q(created_at__lt=at)
+        return Q(**{f"{time}__lt": at})
     if mine < rank:
-        return Q(created_at__lte=at)
-    return Q(created_at__lt=at) | Q(created_at=at, id__lt=db_id)
+        return Q(**{f"{time}__lte": at})
+    return Q(**{f"{time}__lt": at}) | Q(**{time: at, "id__lt": db_id})
 
 
 def _sources(volunteer: Volunteer) -> dict[str, Any]:
@@ -93,7 +97,7 @@ async def feed_page(viewer: Viewer, size: int, after: str | None
     entries: list[FeedEntry] = []
     for kind, query in _sources(volunteer).items():
         rows: list[Model] = await query.filter(_after(kind, cursor)).order_by(
-            "-created_at", "-id").limit(size + 1)
+            f"-{TIME_FIELD[kind]}", "-id").limit(size + 1)
         entries.extend(FeedEntry(kind, row) for row in rows)
     entries.sort(key=lambda entry: entry.key, reverse=True)
     return entries[:size], len(entries) > size

@@ -59,6 +59,8 @@ class Activity(Model):
     check_in_code = fields.CharField(max_length=20, null=True)
     check_in_radius_m = fields.IntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # Set again when a draft is published: the feed dates activities by publication.
+    published_at = fields.DatetimeField(auto_now_add=True, db_index=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:

@@ -174,7 +174,7 @@ async def do_publish_activity(viewer: Viewer, activity_id: int) -> Activity:
     if activity.sign_up_deadline <= datetime.now(UTC):
         raise Conflict("The sign-up deadline has passed; move it before publishing.")
     changed = await Activity.filter(id=activity.id, status=ActivityStatus.DRAFT).update(
-        status=ActivityStatus.PUBLISHED, version=F("version") + 1
+        status=ActivityStatus.PUBLISHED, version=F("version") + 1, published_at=datetime.now(UTC)
     )
     await activity.refresh_from_db()
     if changed:

@@ -105,6 +105,8 @@ class Activity(Node):
     status: ActivityStatus = strawberry.field(description="Lifecycle state.")
     cancel_reason: str | None = strawberry.field(description="Why it was cancelled, if it was.")
     created_at: datetime = strawberry.field(description="When it was created.")
+    published_at: datetime = strawberry.field(
+        description="When it was published (its creation time while still a draft).")
 
     @classmethod
     def from_model(cls, model: ActivityModel) -> Activity:
@@ -120,6 +122,7 @@ class Activity(Node):
             if status == ActivityStatusModel.PUBLISHED else 0,
             hours_credit=model.hours_credit, skills=decode_tags(model.skills), status=status,
             cancel_reason=model.cancel_reason, created_at=model.created_at,
+            published_at=model.published_at,
         )
 
     @strawberry.field(description="The organising team.")

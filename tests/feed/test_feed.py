@@ -36,7 +36,9 @@ async def _labels(person, first: int = 20, after: str | None = None) -> tuple[li
 
 
 async def _at(model, row, minutes: int) -> None:
-    await model.filter(id=row.id).update(created_at=T0 + timedelta(minutes=minutes))
+    # activities are dated by publication, everything else by creation
+    field = "published_at" if model.__name__ == "Activity" else "created_at"
+    await model.filter(id=row.id).update(**{field: T0 + timedelta(minutes=minutes)})
 
 
 async def _world():
