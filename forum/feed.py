@@ -66,11 +66,13 @@ def _after(kind: str, cursor: tuple[datetime, int, int] | None) -> Q:
         return Q()
     at, rank, db_id = cursor
     mine, time = RANKS[kind], TIME_FIELD[kind]
+    before: dict[str, Any] = {f"{time}__lt": at}
     if mine > rank:
-        return Q(**{f"{time}__lt": at})
+        return Q(**before)
     if mine < rank:
         return Q(**{f"{time}__lte": at})
-    return Q(**{f"{time}__lt": at}) | Q(**{time: at, "id__lt": db_id})
+    same_time: dict[str, Any] = {time: at, "id__lt": db_id}
+    return Q(**before) | Q(**same_time)
 
 
 def _sources(volunteer: Volunteer) -> dict[str, Any]:
