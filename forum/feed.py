@@ -70,7 +70,8 @@ def _after(kind: str, cursor: tuple[datetime, int, int] | None) -> Q:
     if mine > rank:
         return Q(**before)
     if mine < rank:
-        return Q(**{f"{time}__lte": at})
+        not_after: dict[str, Any] = {f"{time}__lte": at}
+        return Q(**not_after)
     same_time: dict[str, Any] = {time: at, "id__lt": db_id}
     return Q(**before) | Q(**same_time)
 
