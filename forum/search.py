@@ -26,6 +26,7 @@ from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from resolvers.errors import BadInput
+from resolvers.sql import SqlParams
 
 QUERY_MAX = 100
 QUERY_TERMS_MAX = 12
@@ -174,19 +175,13 @@ async def search_thread_ids(
     """Ranked thread ids, best first, ties newest first; `limit + 1` rows tell hasNext."""
     if not terms or limit <= 0:
         return SearchPage([], False)
-    connection = connections.get("default")
-    postgres = connection.capabilities.dialect == "postgres"
-    values: list[Any] = []
-
-    def param(value: Any) -> str:
-        values.append(value)
-        return f"${len(values)}" if postgres else "?"
-
+    param = SqlParams()
+    connection, postgres, values = param.connection, param.postgres, param.values
     # The match parameter comes first in both statements (SQLite placeholders are positional).
     match = param(tsquery(terms) if postgres else fts5_query(terms))
     visible = "" if include_hidden else " AND NOT p.hidden AND NOT t.hidden"
     if board_ids is not None:
-        visible += f" AND t.board_id IN ({', '.join(param(int(b)) for b in board_ids) or 'NULL'})"
+        visible += f" AND t.board_id IN ({param.many(int(b) for b in board_ids)})"
     if postgres:
         sql = (
             "SELECT p.thread_id AS thread_id, "

@@ -26,6 +26,7 @@ from tortoise.transactions import in_transaction
 
 from resolvers.errors import BadInput
 from resolvers.services import services
+from resolvers.sql import SqlParams
 from resolvers.validation import NAME_MAX, check_text
 from subscriptions.channels import NAMESPACE
 
@@ -231,14 +232,7 @@ def _ranked(rows: Sequence[tuple[int, int]]) -> list[Standing]:
 async def board_rows(scope: Scope, period: Period, moment: datetime, district: str | None,
                      *, limit: int | None = None) -> list[tuple[int, int]]:
     """(entity id, centi-hours) from the database, best first, ties by id."""
-    connection = connections.get("default")
-    postgres = connection.capabilities.dialect == "postgres"
-    values: list[Any] = []
-
-    def param(value: Any) -> str:
-        values.append(value)
-        return f"${len(values)}" if postgres else "?"
-
+    param = SqlParams()
     entity = "sr.volunteer_id" if scope == Scope.VOLUNTEERS else "a.team_id"
     where = [f"sr.status = {param('APPROVED')}"]
     start = period_start(period, moment)
@@ -255,7 +249,7 @@ async def board_rows(scope: Scope, period: Period, moment: datetime, district: s
            f"WHERE {' AND '.join(where)} GROUP BY {entity} HAVING {total} > 0")
     if limit is not None:
         sql += f" ORDER BY score DESC, entity ASC LIMIT {int(limit)}"
-    rows = await run_aggregate(sql, values)
+    rows = await run_aggregate(sql, param.values)
     return [(int(row["entity"]), round(float(row["score"]))) for row in rows]
 
 

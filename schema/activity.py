@@ -3,13 +3,11 @@ fields. Rules live in resolvers/activity.py and resolvers/signup.py."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import AsyncGenerator
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
 import strawberry
-from tortoise import connections
 
 from models.activity import Activity as ActivityModel
 from models.activity import ActivityStatus as ActivityStatusModel
@@ -21,8 +19,7 @@ from resolvers.errors import Forbidden, NotFound
 from resolvers.geo import Circle
 from resolvers.services import services
 from resolvers.validation import decode_tags
-from resolvers.volunteer import administered_team_ids
-from schema.context import Info
+from schema.context import Info, administered_teams
 from schema.geo import GeoInput
 from schema.relay import (
     Connection,
@@ -65,21 +62,8 @@ def sign_up_loader(info: Info):  # type: ignore[no-untyped-def]
     return info.context.loaders.by_id(SignUpModel)
 
 
-async def _administered(info: Info) -> set[int]:
-    """Team ids the viewer administers (directly or via an ancestor), once per request."""
-    viewer_id = info.context.viewer.id
-    if viewer_id is None:
-        return set()
-
-    async def batch(keys: list[int]) -> list[set[int]]:
-        teams = await administered_team_ids(keys[0])
-        return [teams for _ in keys]
-
-    return await info.context.loaders.get(("administered", viewer_id), batch).load(viewer_id)
-
-
 async def _may_manage(info: Info, team_id: int) -> bool:
-    return info.context.viewer.is_platform_admin or team_id in await _administered(info)
+    return info.context.viewer.is_platform_admin or team_id in await administered_teams(info)
 
 
 @strawberry.type(description="A volunteer activity (活动) with a limited number of slots.")
@@ -270,13 +254,10 @@ async def team_activities(
     statuses = [s for s in ActivityStatusModel if status is None or s == status]
     if not await _may_manage(info, team_id):
         statuses = [s for s in statuses if s != ActivityStatusModel.DRAFT]
-    after_id = parse_cursor(after, NEWEST_FIRST)[-1] if after else None
-    key = ("team.activities", tuple(statuses), size + 1, after_id)
-
-    async def batch(team_ids: list[int]) -> list[list[ActivityModel]]:
-        return await _window_by_team(team_ids, statuses, size + 1, after_id)
-
-    rows = await info.context.loaders.get(key, batch).load(team_id) if statuses else []
+    loader = info.context.loaders.windowed(("team.activities", tuple(statuses)), ActivityModel,
+                                           "team_id", size + 1, after, NEWEST_FIRST,
+                                           status=[s.value for s in statuses])
+    rows = await loader.load(team_id) if statuses else []
     counter = info.context.loaders.counts(("team.activities", tuple(statuses)), ActivityModel,
                                           "team_id", status__in=statuses)
 
@@ -285,33 +266,6 @@ async def team_activities(
 
     return build_connection(rows, size, NEWEST_FIRST, count, convert=Activity.from_model,
                             started_after=bool(after))
-
-
-async def _window_by_team(team_ids: list[int], statuses: list[ActivityStatusModel], limit: int,
-                          after_id: int | None) -> list[list[ActivityModel]]:
-    connection = connections.get("default")
-    postgres = connection.capabilities.dialect == "postgres"
-    values: list[Any] = []
-
-    def param(value: Any) -> str:
-        values.append(value)
-        return f"${len(values)}" if postgres else "?"
-
-    where = [f'"team_id" IN ({", ".join(param(int(i)) for i in team_ids)})',
-             f'"status" IN ({", ".join(param(s.value) for s in statuses)})']
-    if after_id is not None:
-        where.append(f'"id" < {param(int(after_id))}')
-    sql = ('SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY "team_id" ORDER BY "id" '
-           f'DESC) AS "_rn" FROM "activity" WHERE {" AND ".join(where)}) AS "_w" '
-           f'WHERE "_rn" <= {int(limit)} ORDER BY "team_id", "id" DESC')
-    _, rows = await connection.execute_query(sql, values)
-    groups: dict[int, list[ActivityModel]] = defaultdict(list)
-    for row in rows:
-        data = dict(row)
-        data.pop("_rn", None)
-        model = ActivityModel._init_from_db(**data)
-        groups[model.team_id].append(model)
-    return [groups.get(i, []) for i in team_ids]
 
 
 async def _paginate_near(query: Any, circle: Circle, first: int | None, after: str | None,

@@ -31,3 +31,18 @@ class Context:
 
 
 Info = StrawberryInfo[Context, None]
+
+
+async def administered_teams(info: Info) -> set[int]:
+    """Team ids the viewer administers (directly or through an ancestor), once per request."""
+    from resolvers.volunteer import administered_team_ids
+
+    viewer_id = info.context.viewer.id
+    if viewer_id is None:
+        return set()
+
+    async def batch(keys: list[int]) -> list[set[int]]:
+        teams = await administered_team_ids(keys[0])
+        return [teams for _ in keys]
+
+    return await info.context.loaders.get(("administered", viewer_id), batch).load(viewer_id)

@@ -15,8 +15,7 @@ from models.hours import ServiceRecord as ServiceRecordModel
 from resolvers import certificate as certificates
 from resolvers import hours as rules
 from resolvers.errors import Forbidden
-from resolvers.volunteer import administered_team_ids
-from schema.context import Info
+from schema.context import Info, administered_teams
 from schema.relay import (
     NEWEST_FIRST,
     Connection,
@@ -48,19 +47,6 @@ def record_loader(info: Info):  # type: ignore[no-untyped-def]
     return info.context.loaders.by_id(ServiceRecordModel)
 
 
-async def _administered(info: Info) -> set[int]:
-    """Team ids the viewer administers (directly or through an ancestor), once per request."""
-    viewer_id = info.context.viewer.id
-    if viewer_id is None:
-        return set()
-
-    async def batch(keys: list[int]) -> list[set[int]]:
-        teams = await administered_team_ids(keys[0])
-        return [teams for _ in keys]
-
-    return await info.context.loaders.get(("hours.administered", viewer_id), batch).load(viewer_id)
-
-
 async def _may_review(info: Info, record: ServiceRecordModel) -> bool:
     """The volunteer themself, platform admins and admins of the activity's team."""
     viewer = info.context.viewer
@@ -71,7 +57,7 @@ async def _may_review(info: Info, record: ServiceRecordModel) -> bool:
     from schema.activity import activity_loader
 
     activity = await activity_loader(info).load(record.activity_id)
-    return activity is not None and rules.team_id_of(activity) in await _administered(info)
+    return activity is not None and rules.team_id_of(activity) in await administered_teams(info)
 
 
 @strawberry.type(description="One entry of a record's append-only audit trail.")

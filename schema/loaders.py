@@ -12,6 +12,7 @@ from tortoise import connections
 from tortoise.functions import Count
 from tortoise.models import Model
 
+from resolvers.sql import SqlParams
 from schema.relay import Order, parse_cursor
 
 ModelT = TypeVar("ModelT", bound=Model)
@@ -109,27 +110,24 @@ async def window_query(
     descending: bool,
     equals: dict[str, Any],
 ) -> list[ModelT]:
-    connection = connections.get(model._meta.default_connection or "default")
-    dialect = connection.capabilities.dialect
-    values: list[Any] = []
-
-    def param(value: Any) -> str:
-        values.append(value.value if hasattr(value, "value") else value)
-        return f"${len(values)}" if dialect == "postgres" else "?"
-
+    """`equals` maps columns to a value, or to a list/tuple of values (IN)."""
+    param = SqlParams(connections.get(model._meta.default_connection or "default"))
     table = model._meta.db_table
-    where = [f'"{parent_column}" IN ({", ".join(param(int(i)) for i in parent_ids)})']
+    where = [f'"{parent_column}" IN ({param.many(int(i) for i in parent_ids)})']
     if after_id is not None:
         where.append(f'"id" {"<" if descending else ">"} {param(int(after_id))}')
     for column, value in equals.items():
-        where.append(f'"{column}" = {param(value)}')
+        if isinstance(value, list | tuple):
+            where.append(f'"{column}" IN ({param.many(value)})')
+        else:
+            where.append(f'"{column}" = {param(value)}')
     direction = "DESC" if descending else "ASC"
     sql = (
         f'SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY "{parent_column}" '
         f'ORDER BY "id" {direction}) AS "_rn" FROM "{table}" WHERE {" AND ".join(where)}) AS "_w" '
         f'WHERE "_rn" <= {int(limit)} ORDER BY "{parent_column}", "id" {direction}'
     )
-    _, rows = await connection.execute_query(sql, values)
+    _, rows = await param.connection.execute_query(sql, param.values)
     result = []
     for row in rows:
         data = dict(row)

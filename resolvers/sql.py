@@ -1,0 +1,25 @@
+"""Hand-written SQL that must run on both backends: placeholders in the connection's style."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+
+class SqlParams:
+    """Collects values and hands out `$n` (PostgreSQL) or `?` (SQLite) placeholders in order."""
+
+    def __init__(self, connection: BaseDBAsyncClient | None = None) -> None:
+        self.connection = connection or connections.get("default")
+        self.postgres = self.connection.capabilities.dialect == "postgres"
+        self.values: list[Any] = []
+
+    def __call__(self, value: Any) -> str:
+        self.values.append(value.value if hasattr(value, "value") else value)
+        return f"${len(self.values)}" if self.postgres else "?"
+
+    def many(self, values: Any) -> str:
+        """A comma-separated placeholder list for IN (...); NULL when empty (matches nothing)."""
+        return ", ".join(self(value) for value in values) or "NULL"
