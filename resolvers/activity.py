@@ -12,6 +12,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from models.activity import Activity, ActivityStatus, SignUp, SignUpStatus
+from models.hours import HoursStatus, ServiceRecord
 from models.notification import Notification
 from models.team import Team
 from models.volunteer import VolunteerStatus
@@ -248,6 +249,11 @@ async def do_update_activity(viewer: Viewer, activity_id: int, data: ActivityDat
         if clean["waitlist_limit"] < current.waitlist_count:
             raise BadInput("waitlistLimit", f"waitlistLimit cannot go below the "
                                             f"{current.waitlist_count} waitlisted sign-ups.")
+        if clean["district"] != current.district and await ServiceRecord.filter(
+                activity_id=current.id, status=HoursStatus.APPROVED).using_db(conn).exists():
+            # Statistics and leaderboards count approved hours under the activity's district.
+            raise BadInput("district", "Hours of this activity were already approved under its "
+                                       "district; the district can no longer change.")
         counts_changed = (clean["capacity"] != current.capacity
                           or clean["waitlist_limit"] != current.waitlist_limit)
         await Activity.filter(id=current.id).using_db(conn).update(

@@ -47,11 +47,13 @@ async def create_admin(phone: str, password: str, name: str, id_number: str | No
     name = check_text(name, "name", max_len=NAME_MAX)
     existing = await Volunteer.get_or_none(phone=phone)
     if existing is not None:
-        existing.is_platform_admin = True
-        existing.password_hash = await hash_password(password)
-        existing.status = VolunteerStatus.ACTIVE
-        existing.consented_at = existing.consented_at or datetime.now(timezone.utc)
-        await existing.save()
+        await Volunteer.filter(id=existing.id).update(
+            is_platform_admin=True,
+            password_hash=await hash_password(password),
+            status=VolunteerStatus.ACTIVE,
+            consented_at=existing.consented_at or datetime.now(timezone.utc),
+        )
+        await existing.refresh_from_db()
         return existing
     identity = check_id_number(id_number or make_id_number())
     return await Volunteer.create(

@@ -268,3 +268,26 @@ async def test_lists_are_free_of_n_plus_one(db):
     assert len(listing) == 4, listing  # page, count, teams, my sign-ups
     assert [len(t["node"]["activities"]["edges"]) for t in teams["teams"]["edges"]] == [2] * 4
     assert len(by_team) == 4, by_team  # teams, administered teams, window, counts
+
+
+async def test_district_cannot_move_once_hours_were_approved_under_it(db):
+    # given an activity with approved hours
+    from models.hours import HoursStatus, ServiceRecord
+
+    admin = await make_volunteer("队长")
+    team = await make_team(admin)
+    activity = await make_activity(team, admin, capacity=5)
+    person = await make_volunteer()
+    gid = to_global_id("Activity", activity.id)
+    (await execute(SIGN_UP, {"id": gid}, as_=person)).ok()
+    before = await execute(UPDATE, {"id": gid, "input": {"district": "海淀区"}}, as_=admin)
+    sign_up = await SignUp.get(activity_id=activity.id, volunteer_id=person.id)
+    await ServiceRecord.create(sign_up=sign_up, activity=activity, volunteer=person, hours_claimed=2,
+                               hours=2, status=HoursStatus.APPROVED, approved_at=datetime.now(UTC))
+    # when
+    after = await execute(UPDATE, {"id": gid, "input": {"district": "东城区"}}, as_=admin)
+    # then moving it was fine before any approval, and refused after
+    before.ok()
+    assert after.codes == ["BAD_USER_INPUT"]
+    assert after.errors[0]["extensions"]["field"] == "district"
+    assert (await Activity.get(id=activity.id)).district == "海淀区"
