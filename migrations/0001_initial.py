@@ -17,6 +17,18 @@ class Migration(migrations.Migration):
 
     operations = [
         ops.CreateModel(
+            name='StatsHoursMonth',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('district', fields.CharField(max_length=50)),
+                ('month', fields.CharField(max_length=7)),
+                ('hours', fields.FloatField(default=0)),
+                ('records', fields.IntField(default=0)),
+            ],
+            options={'table': 'stats_hours_month', 'app': 'models', 'unique_together': (('district', 'month'),), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='Volunteer',
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
@@ -34,10 +46,11 @@ class Migration(migrations.Migration):
                 ('volunteer_number', fields.CharField(unique=True, max_length=20)),
                 ('consented_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('approved_hours', fields.FloatField(default=0)),
+                ('last_approved_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
             ],
-            options={'table': 'volunteer', 'app': 'models', 'pk_attr': 'id'},
+            options={'table': 'volunteer', 'app': 'models', 'indexes': [Index(fields=['district', 'status', 'gender', 'birth_date', 'last_approved_at'])], 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -166,6 +179,7 @@ class Migration(migrations.Migration):
                 ('check_in_code', fields.CharField(null=True, max_length=20)),
                 ('check_in_radius_m', fields.IntField(null=True)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('published_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=True)),
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
             ],
             options={'table': 'activity', 'app': 'models', 'indexes': [Index(fields=['status', 'starts_at'])], 'pk_attr': 'id'},
