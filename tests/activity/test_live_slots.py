@@ -27,9 +27,8 @@ async def _activity(capacity: int, waitlist: int) -> tuple[Activity, str]:
     return activity, to_global_id("Activity", activity.id)
 
 
+@pytest.mark.redis
 async def test_a_subscriber_on_one_server_sees_sign_ups_made_on_another(db):
-    if not db.postgres:
-        pytest.skip("two server processes share events through Redis (PostgreSQL backend)")
     # given
     _, gid = await _activity(capacity=5, waitlist=5)
     people = await bulk_volunteers(8, PASSWORD_HASH)
@@ -54,9 +53,8 @@ async def test_a_subscriber_on_one_server_sees_sign_ups_made_on_another(db):
         writing.stop()
 
 
+@pytest.mark.redis
 async def test_sign_ups_stay_correct_when_redis_is_flushed_or_down(db):
-    if not db.postgres:
-        pytest.skip("the SQLite backend runs without Redis")
     # given: the server reaches Redis through a proxy we can cut
     assert db.redis_url is not None
     target = urlsplit(db.redis_url)

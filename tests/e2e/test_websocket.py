@@ -4,6 +4,7 @@ import asyncio
 import json
 from datetime import datetime, timedelta, timezone
 
+import pytest
 import websockets
 from gql import Client, gql
 from gql.transport.websockets import WebsocketsTransport
@@ -91,9 +92,8 @@ async def test_anonymous_notification_subscription_is_unauthenticated(live_serve
     assert errors[0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
+@pytest.mark.redis
 async def test_a_dropped_websocket_leaves_no_subscription_behind(live_server, db):
-    if not db.redis_url:
-        return  # the in-process broker's bookkeeping is covered in tests/broker and below
     # given a subscriber holding the activity's Redis channel
     activity = await published_activity()
     channel = channels.slots(activity.id)

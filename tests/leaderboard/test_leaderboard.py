@@ -93,9 +93,8 @@ async def test_rejected_hours_leave_the_boards(boards):
     assert await standings(Period.WEEK) == [(1, p["a"].id, 2.5), (2, p["b"].id, 1.0)]
 
 
+@pytest.mark.redis
 async def test_redis_boards_equal_sql_and_rebuild_after_a_flush(boards):
-    if services().redis is None:
-        pytest.skip("Redis boards only")
     # given
     p = await population()
     expected = {period: await standings(period) for period in Period}
@@ -118,9 +117,8 @@ async def test_redis_boards_equal_sql_and_rebuild_after_a_flush(boards):
                                                 (3, p["b"].id, 4.0)]
 
 
+@pytest.mark.redis
 async def test_increments_skipped_while_missing_and_rebuild_command(boards):
-    if services().redis is None:
-        pytest.skip("Redis boards only")
     # given: hours recorded without announcing (a crash between commit and notify)
     p = await population()
     assert (await standings(Period.YEAR))[0][1] == p["c"].id

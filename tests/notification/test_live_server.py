@@ -84,9 +84,8 @@ async def test_anonymous_subscribers_get_unauthenticated(live_server):
     assert errors[0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
+@pytest.mark.redis
 async def test_a_change_on_one_server_reaches_a_subscriber_on_another(db):
-    if not db.redis_url:
-        pytest.skip("cross-process delivery needs Redis (PostgreSQL backend)")
     # given: two server processes sharing PostgreSQL and Redis
     admin, volunteer, record = await _record()
     listening, deciding = start_server(db), start_server(db)
