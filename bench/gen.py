@@ -196,14 +196,14 @@ async def generate(database_url: str, scale: float, seed: int) -> None:
                        lat + rng.gauss(0, 0.05), lon + rng.gauss(0, 0.06), starts,
                        starts + timedelta(hours=hours), starts,
                        capacity, 0 if finished else rng.randint(0, capacity), 0, capacity, 0, 0,
-                       hours, "", "FINISHED" if finished else "PUBLISHED", NOW, NOW)
+                       hours, "", "FINISHED" if finished else "PUBLISHED", NOW, NOW, NOW)
 
         await step("activities", "activity", [
             "id", "team_id", "created_by_id", "title", "description", "category", "district",
             "address", "latitude", "longitude", "starts_at", "ends_at", "sign_up_deadline",
             "capacity", "confirmed_count", "waitlist_count", "waitlist_limit", "waitlist_seq",
-            "version", "hours_credit", "skills", "status", "created_at", "updated_at"],
-            activity_rows())
+            "version", "hours_credit", "skills", "status", "created_at", "updated_at",
+            "published_at"], activity_rows())
 
         past = [a for a in activities if a[3] < NOW]
         per_activity = max(1, record_count // max(1, len(past)))

@@ -68,8 +68,8 @@ async def make_activities(database_url: str, count: int, crowd: int) -> list[int
                 "INSERT INTO activity (team_id, created_by_id, title, description, category, "
                 "district, starts_at, ends_at, sign_up_deadline, capacity, confirmed_count, "
                 "waitlist_count, waitlist_limit, waitlist_seq, version, hours_credit, skills, "
-                "status, created_at, updated_at) VALUES ($1, $2, $3, '', '助老', '朝阳区', $4, $5, "
-                "$4, $6, 0, 0, $7, 0, 0, 2, '', 'PUBLISHED', now(), now()) RETURNING id",
+                "status, created_at, updated_at, published_at) VALUES ($1, $2, $3, '', '助老', '朝阳区', $4, $5, "
+                "$4, $6, 0, 0, $7, 0, 0, 2, '', 'PUBLISHED', now(), now(), now()) RETURNING id",
                 team, admin, f"压测活动{index}", starts + timedelta(days=index),
                 starts + timedelta(days=index, hours=2), max(1, crowd // 3), crowd // 3))
         return ids

@@ -45,8 +45,8 @@ async def make_activity(database_url: str, crowd: int) -> int:
             "INSERT INTO activity (team_id, created_by_id, title, description, category, "
             "district, starts_at, ends_at, sign_up_deadline, capacity, confirmed_count, "
             "waitlist_count, waitlist_limit, waitlist_seq, version, hours_credit, skills, "
-            "status, created_at, updated_at) VALUES ($1, $2, '抢名额', '', '助老', '朝阳区', $3, "
-            "$4, $3, $5, 0, 0, $6, 0, 0, 2, '', 'PUBLISHED', now(), now()) RETURNING id",
+            "status, created_at, updated_at, published_at) VALUES ($1, $2, '抢名额', '', '助老', '朝阳区', $3, "
+            "$4, $3, $5, 0, 0, $6, 0, 0, 2, '', 'PUBLISHED', now(), now(), now()) RETURNING id",
             team, admin, starts, starts + timedelta(hours=2), crowd // 2, crowd // 4))
     finally:
         await conn.close()
