@@ -369,6 +369,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level=os.environ.get("LOG_LEVEL", "info").lower(),
         ws_ping_interval=20,
         ws_ping_timeout=20,
+        # Messages are small JSON frames: compressing each costs CPU per subscriber, saves little.
+        ws_per_message_deflate=False,
         timeout_graceful_shutdown=5,
         access_log=False,
     )
