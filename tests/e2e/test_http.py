@@ -1,11 +1,25 @@
 """The HTTP surface of a real server process: transport rules from API.md."""
 
+import asyncio
 import json
+import os
+import subprocess
+import sys
 
 import httpx
+from gql import Client, gql
+from gql.transport.httpx import HTTPXAsyncTransport
 
-from tests.helpers import PASSWORD, make_volunteer, token_for, unique_id_number, unique_phone
-from tests.live import start_server
+from models.volunteer import Volunteer
+from tests.helpers import (
+    PASSWORD,
+    execute,
+    make_volunteer,
+    token_for,
+    unique_id_number,
+    unique_phone,
+)
+from tests.live import ROOT, start_server
 
 ME = "query Me { me { displayName phoneMasked } }"
 REGISTER = """
@@ -93,3 +107,33 @@ async def test_request_logs_carry_ids_and_outcomes_but_never_personal_data(db):
     assert all(line["requestId"] and line["ms"] >= 0 for line in lines)
     for secret in (phone, id_number, "a-secret-password", token, PASSWORD):
         assert secret not in log
+
+
+async def test_gql_client_over_http(live_server):
+    # given
+    admin = await make_volunteer("平台管理员", platform_admin=True)
+    transport = HTTPXAsyncTransport(url=live_server.url,
+                                    headers={"Authorization": f"Bearer {token_for(admin)}"})
+    # when
+    async with Client(transport=transport) as session:
+        created = await session.execute(gql(
+            'mutation { createTeam(input: {name: "应急分队", type: EMERGENCY, district: "朝阳区"}) '
+            "{ name memberCount viewerIsAdmin } }"))
+    # then
+    assert created == {"createTeam": {"name": "应急分队", "memberCount": 1, "viewerIsAdmin": True}}
+
+
+async def test_create_admin_command_makes_a_platform_admin_who_can_log_in(db):
+    # given
+    phone = unique_phone()
+    env = {**os.environ, "DATABASE_URL": db.database_url}
+    # when
+    done = await asyncio.to_thread(subprocess.run, [
+        sys.executable, "server.py", "create-admin", "--phone", phone, "--password", "admin-password-1",
+        "--name", "运维管理员"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    # then
+    assert done.returncode == 0, done.stderr
+    login = await execute(LOGIN, {"phone": phone, "password": "admin-password-1"})
+    assert login.ok()["login"]["token"]
+    me = await execute("{ me { isPlatformAdmin } }", as_=await Volunteer.get(phone=phone))
+    assert me.ok()["me"]["isPlatformAdmin"] is True
