@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from models import MODEL_MODULES
 from resolvers.settings import DATA_DIR
@@ -21,12 +21,22 @@ def database_url() -> str:
 def connection_config(url: str) -> dict[str, Any] | str:
     parts = urlsplit(url)
     if parts.scheme in ("postgres", "postgresql"):
-        pool_max = int(os.environ.get("DB_POOL_MAX", "20"))
-        query = {"minsize": "1", "maxsize": str(pool_max), "command_timeout": "30", "timeout": "10"}
-        base = url.split("?", 1)[0].replace("postgresql://", "postgres://", 1)
-        sep = "&" if "?" in url else "?"
-        extra = url.split("?", 1)[1] + "&" if "?" in url else ""
-        return f"{base}{sep if not extra else '?'}{extra}{urlencode(query)}"
+        extra = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+        return {
+            "engine": "models.asyncpg_pooled",
+            "credentials": {
+                "host": parts.hostname or "127.0.0.1",
+                "port": parts.port or 5432,
+                "user": unquote(parts.username or ""),
+                "password": unquote(parts.password or ""),
+                "database": parts.path.lstrip("/"),
+                "minsize": 1,
+                "maxsize": int(os.environ.get("DB_POOL_MAX", "20")),
+                "command_timeout": 30,
+                "timeout": 10,
+                **extra,
+            },
+        }
     if parts.scheme == "sqlite":
         path = url[len("sqlite://") :]
         return {
