@@ -30,6 +30,7 @@ from subscriptions.channels import NAMESPACE
 log = logging.getLogger("tongxin.broker")
 
 RESYNC: dict[str, Any] = {"__resync__": True}
+SUBSCRIBE_CONFIRM_SECONDS = 5.0
 
 
 class Subscription:
@@ -133,11 +134,12 @@ class RedisBroker(Broker):
     def __init__(self, redis: Redis, *, reconnect_delay: float = 0.5) -> None:
         super().__init__()
         self._redis = redis
-        self._pubsub = redis.pubsub(ignore_subscribe_messages=True)
+        self._pubsub = redis.pubsub()
         self._reader: asyncio.Task[None] | None = None
         self._reconnect_delay = reconnect_delay
         self._lock = asyncio.Lock()
         self._subscribed: set[str] = set()
+        self._confirmations: dict[str, asyncio.Event] = {}
         # Always subscribed, so the connection is always in pub/sub mode and the reader
         # never has to guess whether redis-py's bookkeeping says it may read.
         self._home = f"{NAMESPACE}:broker:{uuid.uuid4().hex}"
@@ -161,10 +163,20 @@ class RedisBroker(Broker):
         await self._redis.publish(channel, json.dumps(message, separators=(",", ":")))
 
     async def _channel_opened(self, channel: str) -> None:
+        """Returns once Redis confirmed the subscription: SUBSCRIBE only being *sent* is not
+        enough, a PUBLISH that Redis reads first would be lost (and a subscriber that reads the
+        current state right after subscribing would miss the change in between)."""
+        confirmed = asyncio.Event()
         async with self._lock:
-            if channel in self._local and channel not in self._subscribed:
-                await self._pubsub.subscribe(channel)
-                self._subscribed.add(channel)
+            if channel not in self._local or channel in self._subscribed:
+                return
+            self._confirmations[channel] = confirmed
+            await self._pubsub.subscribe(channel)
+            self._subscribed.add(channel)
+        try:
+            await asyncio.wait_for(confirmed.wait(), SUBSCRIBE_CONFIRM_SECONDS)
+        except TimeoutError:
+            log.warning("no confirmation of SUBSCRIBE %s yet; continuing", channel)
 
     async def _channel_closed(self, channel: str) -> None:
         async with self._lock:
@@ -177,11 +189,18 @@ class RedisBroker(Broker):
         while True:
             try:
                 message = await self._pubsub.get_message(timeout=1.0)
-                if message is None or message.get("type") != "message":
+                if message is None:
                     continue
                 channel = message["channel"]
                 if isinstance(channel, bytes):
                     channel = channel.decode()
+                if message.get("type") == "subscribe":
+                    waiting = self._confirmations.pop(channel, None)
+                    if waiting is not None:
+                        waiting.set()
+                    continue
+                if message.get("type") != "message":
+                    continue
                 try:
                     payload = json.loads(message["data"])
                 except (TypeError, ValueError):
@@ -205,7 +224,7 @@ class RedisBroker(Broker):
                 async with self._lock:
                     with contextlib.suppress(Exception):
                         await self._pubsub.aclose()
-                    self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+                    self._pubsub = self._redis.pubsub()
                     channels = list(self._local)
                     self._subscribed = set()
                     await self._pubsub.subscribe(self._home, *channels)

@@ -169,3 +169,18 @@ async def test_a_subscription_that_ends_releases_its_broker_subscription(db):
             break
         await asyncio.sleep(0.05)
     assert broker.local_subscriber_count() == before
+
+
+async def test_an_event_published_right_after_subscribing_is_never_lost(db):
+    # given many fresh channels, each published to the moment subscribe() returns
+    broker = services().broker
+    for index in range(100):
+        channel = f"{NAMESPACE}:test:immediate:{index}"
+        subscription = await broker.subscribe(channel)
+        try:
+            # when
+            await broker.publish(channel, {"n": index})
+            # then
+            assert await next_message(subscription, timeout=2.0) == {"n": index}
+        finally:
+            await subscription.close()
