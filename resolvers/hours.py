@@ -158,17 +158,28 @@ async def do_check_in(
     return current
 
 
-async def do_check_out(viewer: Viewer, activity_id: int, *, now: datetime | None = None) -> SignUp:
+async def do_check_out(viewer: Viewer, activity_id: int, *, volunteer_id: int | None = None,
+                       now: datetime | None = None) -> SignUp:
     """Idempotent. Creates the PENDING service record with the claimed hours and its first
-    audit row; the conditional UPDATE on `checked_out_at IS NULL` makes a racing repeat a no-op."""
-    volunteer, activity, sign_up = await _own_sign_up(viewer, activity_id)
-    if sign_up is None or sign_up.checked_in_at is None:
+    audit row; the conditional UPDATE on `checked_out_at IS NULL` makes a racing repeat a no-op.
+
+    With `volunteer_id`, an admin of the activity's team closes out someone who forgot to
+    check out: time on site counts until the activity's end at the latest."""
+    if volunteer_id is None or volunteer_id == viewer.id:
+        volunteer, activity, sign_up = await _own_sign_up(viewer, activity_id)
+        actor_id, action, reason = volunteer.id, "CLAIM", None
+        moment = max(_now(now), sign_up.checked_in_at) if sign_up and sign_up.checked_in_at else None
+    else:
+        activity, sign_up = await _sign_up_of(viewer, activity_id, volunteer_id)
+        actor_id, action, reason = viewer.require().id, "CLOSE_OUT", "checked out by the organiser"
+        moment = (max(min(_now(now), activity.ends_at), sign_up.checked_in_at)
+                  if sign_up and sign_up.checked_in_at else None)
+    if sign_up is None or sign_up.checked_in_at is None or moment is None:
         raise Conflict("Check in first.")
     if sign_up.checked_out_at is not None:
         return sign_up
     if sign_up.status != SignUpStatus.CONFIRMED:
-        raise Conflict("Your sign-up was cancelled.")
-    moment = max(_now(now), sign_up.checked_in_at)
+        raise Conflict("The sign-up was cancelled.")
     hours = claimed_hours(activity, sign_up.checked_in_at, moment)
     async with in_transaction() as conn:
         changed = await SignUp.filter(
@@ -176,18 +187,32 @@ async def do_check_out(viewer: Viewer, activity_id: int, *, now: datetime | None
         ).using_db(conn).update(checked_out_at=moment)
         if changed:
             record = await ServiceRecord.create(
-                sign_up_id=sign_up.id, activity_id=activity.id, volunteer_id=volunteer.id,
+                sign_up_id=sign_up.id, activity_id=activity.id,
+                volunteer_id=sign_up.volunteer_id,  # type: ignore[attr-defined]
                 hours_claimed=hours, hours=hours, status=HoursStatus.PENDING, using_db=conn,
             )
             await HoursAudit.create(
-                record=record, actor_id=volunteer.id, action="CLAIM", hours_before=None,
+                record=record, actor_id=actor_id, action=action, hours_before=None,
                 hours_after=hours, status_before=None, status_after=HoursStatus.PENDING,
-                reason=None, using_db=conn,
+                reason=reason, using_db=conn,
             )
     current = await SignUp.get(id=sign_up.id)
     if current.checked_out_at is None:
-        raise Conflict("Your sign-up was cancelled.")
+        raise Conflict("The sign-up was cancelled.")
     return current
+
+
+async def _sign_up_of(viewer: Viewer, activity_id: int,
+                      volunteer_id: int) -> tuple[Activity, SignUp | None]:
+    """Someone else's sign-up, for admins of the activity's team (or an ancestor) only."""
+    viewer.require()
+    activity = await Activity.get_or_none(id=activity_id)
+    if activity is None or activity.status == ActivityStatus.DRAFT:
+        raise NotFound("Activity")
+    team = await Team.get_or_none(id=team_id_of(activity))
+    if team is None or not await is_team_admin(viewer, team):
+        raise Forbidden("Only the activity's team admins can check others out.")
+    return activity, await SignUp.get_or_none(activity_id=activity.id, volunteer_id=volunteer_id)
 
 
 @dataclass

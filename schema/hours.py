@@ -23,6 +23,7 @@ from schema.relay import (
     build_connection,
     check_first,
     decode_id,
+    decode_optional_id,
     paginate,
     register_node,
 )
@@ -298,11 +299,17 @@ class HoursMutation:
 
     @strawberry.mutation(description="Check out; creates the service record with the claimed "
                                      "hours, pending approval.")
-    async def check_out(self, info: Info, activity_id: strawberry.ID) -> SignUpRef:
+    async def check_out(
+        self, info: Info, activity_id: strawberry.ID,
+        volunteer_id: Annotated[strawberry.ID | None, strawberry.argument(
+            description="Team admins: close out a volunteer who forgot to check out (time "
+                        "counts until the activity's end at the latest).")] = None,
+    ) -> SignUpRef:
         from schema.activity import SignUp
 
         model = await rules.do_check_out(
-            info.context.viewer, decode_id(activity_id, "Activity", "activityId"))
+            info.context.viewer, decode_id(activity_id, "Activity", "activityId"),
+            volunteer_id=decode_optional_id(volunteer_id, "Volunteer", "volunteerId"))
         return SignUp.from_model(model)
 
     @strawberry.mutation(description="Approve claimed hours, or approve other hours with a reason "

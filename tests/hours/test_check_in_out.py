@@ -207,3 +207,38 @@ async def test_a_cancelled_sign_up_cannot_check_out(db):
     with pytest.raises(Conflict):
         await do_check_out(Viewer(volunteer), activity.id, now=utc(2026, 3, 1, 10))
     assert await ServiceRecord.all().count() == 0
+
+
+CLOSE_OUT = """
+mutation CloseOut($activityId: ID!, $volunteerId: ID) {
+  checkOut(activityId: $activityId, volunteerId: $volunteerId) { status checkedOutAt }
+}
+"""
+
+
+async def test_an_organiser_closes_out_someone_who_forgot_to_check_out(db):
+    # given a volunteer who checked in at the start of a 3-hour activity that ended long ago
+    admin, volunteer, activity = await _setup(starts_at=now() - timedelta(hours=10))
+    sign_up = await confirm(activity, volunteer)
+    await SignUp.filter(id=sign_up.id).update(checked_in_at=activity.starts_at)
+    stranger = await make_volunteer("路人")
+    variables = {"activityId": _gid(activity), "volunteerId": to_global_id("Volunteer", volunteer.id)}
+    # when
+    refused = await execute(CLOSE_OUT, variables, as_=stranger)
+    closed = await execute(CLOSE_OUT, variables, as_=admin)
+    # then the stranger may not, the organiser may; time counts until the end, not until now
+    assert refused.codes == ["FORBIDDEN"]
+    assert closed.ok()["checkOut"]["checkedOutAt"] is not None
+    record = await ServiceRecord.get(volunteer_id=volunteer.id)
+    assert (record.hours_claimed, record.status) == (3.0, HoursStatus.PENDING)
+    audit = await HoursAudit.get(record_id=record.id)
+    assert (audit.actor_id, audit.action) == (admin.id, "CLOSE_OUT")
+
+
+async def test_closing_out_someone_who_never_checked_in_is_refused(db):
+    admin, volunteer, activity = await _setup()
+    await confirm(activity, volunteer)
+    result = await execute(CLOSE_OUT, {"activityId": _gid(activity),
+                                       "volunteerId": to_global_id("Volunteer", volunteer.id)}, as_=admin)
+    assert result.codes == ["CONFLICT"]
+    assert await ServiceRecord.all().count() == 0
