@@ -80,9 +80,7 @@ async def check_moderator(viewer: Viewer, board_id: int) -> None:
         raise Forbidden("Only this board's moderators and platform admins can do that.")
 
 
-def _require_active(volunteer: Volunteer) -> None:
-    if volunteer.status != VolunteerStatus.ACTIVE:
-        raise Forbidden("Your account cannot post right now.")
+
 
 
 # --- boards ----------------------------------------------------------------------------
@@ -180,8 +178,7 @@ def check_body(raw: str | None, field: str = "body") -> str:
 
 async def check_can_post(viewer: Viewer, board_id: int) -> Volunteer:
     """Active account, not suspended on the board, within the posting rate."""
-    author = viewer.require()
-    _require_active(author)
+    author = viewer.require_active("post")
     suspended = await BoardSuspension.filter(
         board_id=board_id, volunteer_id=author.id, until__gt=_now()
     ).order_by("-until").first()
@@ -486,8 +483,7 @@ async def check_served(volunteer_id: int, activity: Activity) -> None:
 
 async def do_create_experience_post(viewer: Viewer, data: ExperienceData,
                                     draft_key: str | None = None) -> ExperiencePost:
-    author = viewer.require()
-    _require_active(author)
+    author = viewer.require_active("post")
     title = check_text(data.title, "input.title", max_len=SHORT_TEXT_MAX)
     body = check_body(data.body, "input.body")
     photos = check_photo_urls(data.photo_urls)

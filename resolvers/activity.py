@@ -15,7 +15,6 @@ from models.activity import Activity, ActivityStatus, SignUp, SignUpStatus
 from models.hours import HoursStatus, ServiceRecord
 from models.notification import Notification
 from models.team import Team
-from models.volunteer import VolunteerStatus
 from resolvers.auth import Viewer
 from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
 from resolvers.geo import Circle
@@ -142,23 +141,14 @@ async def check_activity_admin(viewer: Viewer, activity_id: int) -> Activity:
     return activity
 
 
-async def can_see_activity(viewer: Viewer, activity: Activity) -> bool:
-    """Drafts are visible to the team's admins only; everything else to everyone."""
-    if activity.status != ActivityStatus.DRAFT:
-        return True
-    if viewer.volunteer is None:
-        return False
-    team = await Team.get_or_none(id=activity.team_id)
-    return team is not None and await is_team_admin(viewer, team)
 
 
-def _require_active(viewer: Viewer) -> None:
-    if viewer.require().status != VolunteerStatus.ACTIVE:
-        raise Forbidden("Your account cannot do that right now.")
+
+
 
 
 async def do_create_activity(viewer: Viewer, team_id: int, data: ActivityData) -> Activity:
-    _require_active(viewer)
+    viewer.require_active()
     team = await check_team_admin(viewer, team_id)
     clean = check_activity_fields(data.given())
     return await Activity.create(team=team, created_by_id=viewer.id,

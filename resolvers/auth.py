@@ -11,7 +11,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from models.volunteer import Volunteer, VolunteerStatus
-from resolvers.errors import Unauthenticated
+from resolvers.errors import Forbidden, Unauthenticated
 from resolvers.settings import get_settings
 
 _hasher = PasswordHasher()
@@ -37,6 +37,13 @@ class Viewer:
         if self.volunteer is None:
             raise Unauthenticated()
         return self.volunteer
+
+    def require_active(self, doing: str = "do that") -> Volunteer:
+        """Signed in and ACTIVE: suspended (or not yet consenting) people act on nothing."""
+        volunteer = self.require()
+        if volunteer.status != VolunteerStatus.ACTIVE:
+            raise Forbidden(f"Your account cannot {doing} right now.")
+        return volunteer
 
 
 async def hash_password(password: str) -> str:

@@ -39,9 +39,7 @@ class CallOutData:
 
 async def check_caller(viewer: Viewer, team_id: int | None) -> Team | None:
     """Platform admins, and admins of an EMERGENCY team (directly or through a parent team)."""
-    volunteer = viewer.require()
-    if volunteer.status != VolunteerStatus.ACTIVE:
-        raise Forbidden("Your account cannot do that right now.")
+    volunteer = viewer.require_active()
     if viewer.is_platform_admin:
         if team_id is None:
             return None

@@ -17,9 +17,8 @@ from tortoise.exceptions import IntegrityError
 from models.activity import Activity
 from models.hours import Certificate, HoursStatus, ServiceRecord
 from models.team import Membership, MembershipStatus, Team
-from models.volunteer import Volunteer, VolunteerStatus
+from models.volunteer import Volunteer
 from resolvers.auth import Viewer
-from resolvers.errors import Forbidden
 from resolvers.hours import team_id_of
 from resolvers.services import services
 from resolvers.validation import mask_id_number
@@ -91,9 +90,7 @@ async def certificate_content(volunteer_id: int, moment: datetime) -> dict[str, 
 
 async def do_issue_certificate(viewer: Viewer, *, now: datetime | None = None) -> Certificate:
     """Free of charge, on request, for the caller's own approved hours (throttled per hour)."""
-    volunteer = viewer.require()
-    if volunteer.status != VolunteerStatus.ACTIVE:
-        raise Forbidden("Your account cannot do that right now.")
+    volunteer = viewer.require_active()
     await services().limiter.hit(f"certificate:{volunteer.id}", ISSUES_PER_HOUR, 3600)
     moment = now or datetime.now(UTC)
     content = await certificate_content(volunteer.id, moment)

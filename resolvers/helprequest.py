@@ -12,7 +12,6 @@ from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from models.helprequest import HelpRequest, HelpRequestStatus, Urgency
-from models.volunteer import Volunteer, VolunteerStatus
 from resolvers.auth import Viewer
 from resolvers.errors import Conflict, Forbidden, NotFound
 from resolvers.geo import Circle
@@ -51,14 +50,11 @@ class HelpRequestData:
     urgency: Urgency = Urgency.NORMAL
 
 
-def _require_active(volunteer: Volunteer) -> None:
-    if volunteer.status != VolunteerStatus.ACTIVE:
-        raise Forbidden("Your account cannot do that right now.")
+
 
 
 async def do_create_help_request(viewer: Viewer, data: HelpRequestData) -> HelpRequest:
-    author = viewer.require()
-    _require_active(author)
+    author = viewer.require_active()
     title = check_text(data.title, "input.title", max_len=SHORT_TEXT_MAX)
     description = check_text(data.description, "input.description", max_len=LONG_TEXT_MAX)
     district = check_text(data.district, "input.district", max_len=NAME_MAX)
@@ -94,8 +90,7 @@ async def _get(request_id: int) -> HelpRequest:
 async def do_claim_help_request(viewer: Viewer, request_id: int, team_id: int | None = None
                                 ) -> HelpRequest:
     """One conditional UPDATE (status = OPEN) decides between concurrent claimers."""
-    volunteer = viewer.require()
-    _require_active(volunteer)
+    volunteer = viewer.require_active()
     request = await _get(request_id)
     if request.created_by_id == volunteer.id:
         raise Forbidden("You cannot claim your own help request.")

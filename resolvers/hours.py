@@ -395,17 +395,7 @@ async def notify_hours_change(change: HoursChange, volunteer_id: int) -> None:
             log.exception("leaderboard update failed for record %s", change.record.id)
 
 
-async def can_see_record(viewer: Viewer, record: ServiceRecord) -> bool:
-    """The volunteer themself, platform admins, admins of the activity's team; anyone for
-    approved hours (approved hours are public like `approvedHours`)."""
-    if record.status == HoursStatus.APPROVED or viewer.id == record.volunteer_id:
-        return True
-    if viewer.volunteer is None:
-        return False
-    if viewer.is_platform_admin:
-        return True
-    team = await Team.filter(activities__id=record.activity_id).first()
-    return team is not None and await is_team_admin(viewer, team)
+
 
 
 async def list_team_records(
@@ -437,7 +427,3 @@ async def points_balances(volunteer_ids: list[int]) -> list[int]:
     )
     found = {row["volunteer_id"]: int(row["total"] or 0) for row in rows}
     return [found.get(i, 0) for i in volunteer_ids]
-
-
-async def audit_trail(record_id: int) -> list[HoursAudit]:
-    return await HoursAudit.filter(record_id=record_id).order_by("id")

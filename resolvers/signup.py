@@ -22,9 +22,8 @@ from tortoise.transactions import in_transaction
 
 from models.activity import Activity, ActivityStatus, SignUp, SignUpStatus
 from models.notification import Notification
-from models.volunteer import VolunteerStatus
 from resolvers.auth import Viewer
-from resolvers.errors import Conflict, Forbidden, NotFound
+from resolvers.errors import Conflict, NotFound
 from resolvers.notification import create_notification, notify_created
 from resolvers.services import services
 from subscriptions import channels
@@ -119,9 +118,7 @@ def _state(activity_id: int, row: dict[str, Any]) -> SlotState:
 
 async def check_sign_up(viewer: Viewer, activity_id: int) -> tuple[Activity, SignUp | None]:
     """Rule 6 and visibility; returns the activity and the caller's existing sign-up."""
-    volunteer = viewer.require()
-    if volunteer.status != VolunteerStatus.ACTIVE:
-        raise Forbidden("Your account cannot sign up right now.")
+    volunteer = viewer.require_active("sign up")
     activity = await Activity.get_or_none(id=activity_id)
     if activity is None or activity.status == ActivityStatus.DRAFT:
         raise NotFound("Activity")

@@ -9,7 +9,6 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from models.team import Membership, MembershipRole, MembershipStatus, Team, TeamType
-from models.volunteer import Volunteer, VolunteerStatus
 from resolvers.auth import Viewer
 from resolvers.errors import BadInput, Forbidden, NotFound
 from resolvers.validation import NAME_MAX, check_text
@@ -51,15 +50,12 @@ async def check_team_admin(viewer: Viewer, team_id: int) -> Team:
     return team
 
 
-def _require_active(volunteer: Volunteer) -> None:
-    if volunteer.status != VolunteerStatus.ACTIVE:
-        raise Forbidden("Your account cannot do that right now.")
+
 
 
 async def do_create_team(viewer: Viewer, data: TeamData) -> Team:
     """Top-level teams: any active volunteer (EMERGENCY: platform admins). Sub-teams: parent admins."""
-    creator = viewer.require()
-    _require_active(creator)
+    creator = viewer.require_active()
     name = check_text(data.name, "name", max_len=100)
     district = check_text(data.district, "district", max_len=NAME_MAX)
     parent: Team | None = None
@@ -90,8 +86,7 @@ async def do_create_team(viewer: Viewer, data: TeamData) -> Team:
 
 async def do_join_team(viewer: Viewer, team_id: int) -> Team:
     """Applying again is idempotent; a rejected volunteer may apply again."""
-    volunteer = viewer.require()
-    _require_active(volunteer)
+    volunteer = viewer.require_active()
     team = await Team.get_or_none(id=team_id)
     if team is None:
         raise NotFound("Team")
