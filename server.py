@@ -32,7 +32,7 @@ from models.config import tortoise_config
 from resolvers import services as service_registry
 from resolvers.auth import bearer_token, viewer_from_token
 from resolvers.errors import DomainError
-from resolvers.settings import get_settings
+from core.settings import get_settings
 from schema import build_schema
 from schema.context import Context
 

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from redis.asyncio import Redis
 
 from bench.common import REDIS_URL, percentile
-from resolvers.geo import Circle
+from core.geo import Circle
 from subscriptions.broker import Broker, MemoryBroker, RedisBroker
 from subscriptions.matching import Matcher, MatchEvent, MatchFilter, Watcher
 

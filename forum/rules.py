@@ -39,7 +39,7 @@ from resolvers.auth import Viewer
 from resolvers.draft import discard_draft
 from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
 from resolvers.services import services
-from resolvers.settings import get_settings
+from core.settings import get_settings
 from resolvers.validation import NAME_MAX, SHORT_TEXT_MAX, check_aware, check_text
 from subscriptions import channels
 

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from models import MODEL_MODULES
-from resolvers.settings import DATA_DIR
+from core.settings import DATA_DIR
 
 
 def database_url() -> str:

@@ -17,7 +17,7 @@ from models.notification import Notification
 from models.team import Team
 from resolvers.auth import Viewer
 from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
-from resolvers.geo import Circle
+from core.geo import Circle
 from resolvers.notification import create_notification, notify_created
 from resolvers.team import check_team_admin, is_team_admin
 from resolvers.validation import (

@@ -12,7 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from models.volunteer import Volunteer, VolunteerStatus
 from resolvers.errors import Forbidden, Unauthenticated
-from resolvers.settings import get_settings
+from core.settings import get_settings
 
 _hasher = PasswordHasher()
 # Verifying against this keeps login timing equal whether or not the phone exists.

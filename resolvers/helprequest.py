@@ -14,7 +14,7 @@ from tortoise.queryset import QuerySet
 from models.helprequest import HelpRequest, HelpRequestStatus, Urgency
 from resolvers.auth import Viewer
 from resolvers.errors import Conflict, Forbidden, NotFound
-from resolvers.geo import Circle
+from core.geo import Circle
 from resolvers.services import services
 from resolvers.team import is_team_admin
 from resolvers.validation import (

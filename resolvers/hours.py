@@ -28,7 +28,7 @@ from models.volunteer import Volunteer, VolunteerStatus
 from resolvers import leaderboard, stats
 from resolvers.auth import Viewer
 from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
-from resolvers.geo import Circle
+from core.geo import Circle
 from resolvers.notification import (
     HOURS_ADJUSTED,
     HOURS_APPROVED,
@@ -38,7 +38,7 @@ from resolvers.notification import (
     notify_created,
 )
 from resolvers.services import services
-from resolvers.settings import get_settings
+from core.settings import get_settings
 from resolvers.team import check_team_admin, is_team_admin
 from resolvers.validation import check_coordinates, check_optional_text, check_text
 

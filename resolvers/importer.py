@@ -30,7 +30,7 @@ from models.volunteer import Volunteer, VolunteerStatus
 from resolvers.auth import hash_password, issue_token
 from resolvers.errors import BadInput, Conflict, Unauthenticated
 from resolvers.services import services
-from resolvers.settings import get_settings
+from core.settings import get_settings
 from resolvers.validation import (
     NAME_MAX,
     check_id_number,

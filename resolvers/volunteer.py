@@ -16,7 +16,7 @@ from models.volunteer import Volunteer, VolunteerStatus
 from resolvers.auth import Viewer, hash_password, issue_token, verify_password
 from resolvers.errors import BadInput, Conflict, Forbidden, Unauthenticated
 from resolvers.services import services
-from resolvers.settings import get_settings
+from core.settings import get_settings
 from resolvers.validation import (
     NAME_MAX,
     SHORT_TEXT_MAX,

@@ -16,7 +16,7 @@ from models.activity import SignUpStatus as SignUpStatusModel
 from resolvers import activity as rules
 from resolvers import signup as signup_rules
 from resolvers.errors import Forbidden, NotFound
-from resolvers.geo import Circle
+from core.geo import Circle
 from resolvers.services import services
 from resolvers.validation import decode_tags
 from schema.context import Info, administered_teams

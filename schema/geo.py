@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers.geo import Circle
+from core.geo import Circle
 from resolvers.validation import check_coordinates, check_radius
 
 

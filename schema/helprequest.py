@@ -13,7 +13,7 @@ from models.helprequest import HelpRequest as HelpRequestModel
 from models.helprequest import HelpRequestStatus as HelpRequestStatusModel
 from models.helprequest import Urgency as UrgencyModel
 from resolvers import helprequest as rules
-from resolvers.geo import Circle
+from core.geo import Circle
 from resolvers.validation import decode_tags
 from schema.context import Info
 from schema.geo import GeoInput

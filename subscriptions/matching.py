@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from resolvers.geo import Circle
+from core.geo import Circle
 from subscriptions.broker import RESYNC, Broker, Subscription
 
 log = logging.getLogger("tongxin.matching")

@@ -3,7 +3,7 @@ without scanning subscribers that share no district, skill or grid cell with the
 
 import random
 
-from resolvers.geo import Circle
+from core.geo import Circle
 from subscriptions.matching import MatchEvent, MatchFilter, SubscriberIndex, circle_cells
 
 DISTRICTS = ["朝阳区", "海淀区", "东城区", "西城区"]

@@ -19,7 +19,7 @@ from resolvers import leaderboard
 from resolvers.auth import Viewer
 from resolvers.errors import BadInput
 from resolvers.hours import do_approve_hours, do_reject_hours
-from resolvers.settings import get_settings
+from core.settings import get_settings
 from schema.relay import to_global_id
 from tests.helpers import add_member, execute, make_team, make_volunteer
 from tests.hours.factory import make_activity, served, utc
