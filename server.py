@@ -28,11 +28,11 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from tortoise import Tortoise, connections
 
+from core.settings import get_settings
 from models.config import tortoise_config
 from resolvers import services as service_registry
 from resolvers.auth import bearer_token, viewer_from_token
 from resolvers.errors import DomainError
-from core.settings import get_settings
 from schema import build_schema
 from schema.context import Context
 

@@ -1,1 +1,2 @@
-"""Below every layer: deployment settings and geo helpers, used by models/, subscriptions/ and resolvers/ alike."""
+"""Below every layer: deployment settings and geo helpers, used by models/, subscriptions/
+and resolvers/ alike."""

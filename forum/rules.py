@@ -18,6 +18,7 @@ from tortoise.expressions import F
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from core.settings import get_settings
 from forum.models import (
     Board,
     BoardModerator,
@@ -39,7 +40,6 @@ from resolvers.auth import Viewer
 from resolvers.draft import discard_draft
 from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
 from resolvers.services import services
-from core.settings import get_settings
 from resolvers.validation import NAME_MAX, SHORT_TEXT_MAX, check_aware, check_text
 from subscriptions import channels
 

@@ -6,8 +6,8 @@ import os
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from models import MODEL_MODULES
 from core.settings import DATA_DIR
+from models import MODEL_MODULES
 
 
 def database_url() -> str:

@@ -11,13 +11,13 @@ from tortoise.expressions import F, Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from core.geo import Circle
 from models.activity import Activity, ActivityStatus, SignUp, SignUpStatus
 from models.hours import HoursStatus, ServiceRecord
 from models.notification import Notification
 from models.team import Team
 from resolvers.auth import Viewer
 from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
-from core.geo import Circle
 from resolvers.notification import create_notification, notify_created
 from resolvers.team import check_team_admin, is_team_admin
 from resolvers.validation import (

@@ -10,9 +10,9 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from core.settings import get_settings
 from models.volunteer import Volunteer, VolunteerStatus
 from resolvers.errors import Forbidden, Unauthenticated
-from core.settings import get_settings
 
 _hasher = PasswordHasher()
 # Verifying against this keeps login timing equal whether or not the phone exists.

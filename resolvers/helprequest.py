@@ -11,10 +11,10 @@ from typing import Any
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
+from core.geo import Circle
 from models.helprequest import HelpRequest, HelpRequestStatus, Urgency
 from resolvers.auth import Viewer
 from resolvers.errors import Conflict, Forbidden, NotFound
-from core.geo import Circle
 from resolvers.services import services
 from resolvers.team import is_team_admin
 from resolvers.validation import (

@@ -20,6 +20,8 @@ from tortoise.functions import Sum
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from core.geo import Circle
+from core.settings import get_settings
 from models.activity import Activity, ActivityStatus, SignUp, SignUpStatus
 from models.hours import HoursAudit, HoursStatus, PointsEntry, ServiceRecord
 from models.notification import Notification
@@ -28,7 +30,6 @@ from models.volunteer import Volunteer, VolunteerStatus
 from resolvers import leaderboard, stats
 from resolvers.auth import Viewer
 from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
-from core.geo import Circle
 from resolvers.notification import (
     HOURS_ADJUSTED,
     HOURS_APPROVED,
@@ -38,7 +39,6 @@ from resolvers.notification import (
     notify_created,
 )
 from resolvers.services import services
-from core.settings import get_settings
 from resolvers.team import check_team_admin, is_team_admin
 from resolvers.validation import check_coordinates, check_optional_text, check_text
 

@@ -25,12 +25,12 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from core.settings import get_settings
 from models.team import Membership, MembershipStatus, Team
 from models.volunteer import Volunteer, VolunteerStatus
 from resolvers.auth import hash_password, issue_token
 from resolvers.errors import BadInput, Conflict, Unauthenticated
 from resolvers.services import services
-from core.settings import get_settings
 from resolvers.validation import (
     NAME_MAX,
     check_id_number,

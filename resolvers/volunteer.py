@@ -11,12 +11,12 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
+from core.settings import get_settings
 from models.team import Membership, MembershipRole, MembershipStatus, Team
 from models.volunteer import Volunteer, VolunteerStatus
 from resolvers.auth import Viewer, hash_password, issue_token, verify_password
 from resolvers.errors import BadInput, Conflict, Forbidden, Unauthenticated
 from resolvers.services import services
-from core.settings import get_settings
 from resolvers.validation import (
     NAME_MAX,
     SHORT_TEXT_MAX,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
 import strawberry
 
+from core.geo import Circle
 from models.activity import Activity as ActivityModel
 from models.activity import ActivityStatus as ActivityStatusModel
 from models.activity import SignUp as SignUpModel
@@ -16,7 +17,6 @@ from models.activity import SignUpStatus as SignUpStatusModel
 from resolvers import activity as rules
 from resolvers import signup as signup_rules
 from resolvers.errors import Forbidden, NotFound
-from core.geo import Circle
 from resolvers.services import services
 from resolvers.validation import decode_tags
 from schema.context import Info, administered_teams

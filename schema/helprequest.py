@@ -9,11 +9,11 @@ from typing import Any
 import strawberry
 from tortoise.queryset import QuerySet
 
+from core.geo import Circle
 from models.helprequest import HelpRequest as HelpRequestModel
 from models.helprequest import HelpRequestStatus as HelpRequestStatusModel
 from models.helprequest import Urgency as UrgencyModel
 from resolvers import helprequest as rules
-from core.geo import Circle
 from resolvers.validation import decode_tags
 from schema.context import Info
 from schema.geo import GeoInput

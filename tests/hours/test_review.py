@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from core.settings import get_settings
 from models.hours import HoursAudit, HoursStatus, PointsEntry, ServiceRecord
 from models.notification import Notification
 from models.team import Membership, MembershipRole, MembershipStatus, Team
@@ -19,7 +20,6 @@ from resolvers import leaderboard
 from resolvers.auth import Viewer
 from resolvers.errors import BadInput
 from resolvers.hours import do_approve_hours, do_reject_hours
-from core.settings import get_settings
 from schema.relay import to_global_id
 from tests.helpers import add_member, execute, make_team, make_volunteer
 from tests.hours.factory import make_activity, served, utc
