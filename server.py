@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -28,6 +29,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from tortoise import Tortoise, connections
 
+from core.jsonguard import JSONTooDeep, loads_bounded
 from core.settings import get_settings
 from models.config import tortoise_config
 from resolvers import services as service_registry
@@ -77,6 +79,22 @@ class TongxinGraphQL(GraphQL):
             "outcome": context.outcome if context else "BAD_USER_INPUT",
         }))
         await response(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """Bounded nesting for HTTP bodies, GET variables and WebSocket frames alike: a frame
+        too deep is undecodable JSON, which graphql-transport-ws closes with 4400."""
+        return loads_bounded(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        try:
+            decoded = self.decode_json(data)
+        except JSONTooDeep as error:
+            raise HTTPException(400, f"Request JSON is nested deeper than {error.limit} levels.") from None
+        except json.JSONDecodeError:
+            raise HTTPException(400, "Unable to parse request body as JSON.") from None
+        if not isinstance(decoded, dict | list):
+            raise HTTPException(400, "Request JSON (the body, or the variables parameter) must be an object.")
+        return decoded
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:  # type: ignore[override]
         context = Context(request=request, response=response)

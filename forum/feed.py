@@ -8,9 +8,6 @@ never shift or repeat later pages."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,6 +15,7 @@ from typing import Any
 from tortoise.expressions import Q, Subquery
 from tortoise.models import Model
 
+from core.cursors import open_cursor, seal_cursor
 from forum.models import ExperiencePost, Post
 from models.activity import Activity, ActivityStatus
 from models.helprequest import HelpRequest, HelpRequestStatus
@@ -45,18 +43,17 @@ class FeedEntry:
 
 def encode_cursor(entry: FeedEntry) -> str:
     created_at, rank, db_id = entry.key
-    raw = json.dumps([created_at.isoformat(), rank, db_id], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode()
+    return seal_cursor([created_at.isoformat(), rank, db_id])
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int, int]:
     try:
-        at, rank, db_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        at, rank, db_id = open_cursor(cursor)
         when = datetime.fromisoformat(at)
         if when.tzinfo is None or rank not in RANKS.values():
             raise ValueError
         return when, int(rank), int(db_id)
-    except (ValueError, TypeError, UnicodeDecodeError, binascii.Error):
+    except (ValueError, TypeError):
         raise BadInput("after", "after is not a valid cursor.") from None
 
 

@@ -4,9 +4,6 @@ call forum/rules.py; lists go through per-request loaders."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections import defaultdict
 from collections.abc import AsyncGenerator
 from datetime import datetime
@@ -16,6 +13,7 @@ import strawberry
 from strawberry.dataloader import DataLoader
 from tortoise.functions import Count
 
+from core.cursors import open_cursor, seal_cursor
 from forum import rules
 from forum import search as forum_search
 from forum.models import Board as BoardModel
@@ -472,15 +470,15 @@ register_node("ExperiencePost", _experience_node)
 
 def _search_cursor(offset: int) -> str:
     """Ranked results page by position: the cursor is the offset of the next result."""
-    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode()
+    return seal_cursor({"o": offset})
 
 
 def _search_offset(after: str | None) -> int:
     if not after:
         return 0
     try:
-        offset = int(json.loads(base64.urlsafe_b64decode(after.encode()))["o"])
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError, binascii.Error):
+        offset = int(open_cursor(after)["o"])
+    except (ValueError, KeyError, TypeError):
         raise BadInput("after", "after is not a valid cursor.") from None
     if not 0 <= offset <= forum_search.SEARCH_RESULTS_MAX:
         raise BadInput("after", "after is not a valid cursor.")

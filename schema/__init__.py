@@ -51,6 +51,7 @@ from schema.helprequest import (
 from schema.hours import Certificate, HoursMutation, HoursQuery, ServiceRecord
 from schema.importer import ImporterMutation
 from schema.leaderboard import LeaderboardQuery
+from schema.limits import InputGuard, describe_bounds
 from schema.node import NodeQuery
 from schema.notification import (
     Notification,
@@ -104,10 +105,11 @@ def build_schema(*, introspection: bool | None = None) -> CodedSchema:
         QueryLimits,
         functools.partial(ParserCache, maxsize=1000),
         functools.partial(ValidationCache, maxsize=1000),
+        InputGuard,  # after ValidationCache: checks argument values of documents that validated
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return CodedSchema(
+    built = CodedSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -115,6 +117,8 @@ def build_schema(*, introspection: bool | None = None) -> CodedSchema:
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=True),
     )
+    describe_bounds(built._schema)
+    return built
 
 
 schema = build_schema()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +15,7 @@ from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
+from core.cursors import open_cursor, seal_cursor
 from resolvers.errors import BadInput
 
 DEFAULT_PAGE = 20
@@ -38,12 +38,19 @@ def to_global_id(type_name: str, db_id: int) -> strawberry.ID:
     return strawberry.ID(_b64(f"{type_name}:{db_id}"))
 
 
+DB_ID_MAX = 2**31 - 1  # primary keys are 32-bit integer columns on both backends
+
+
 def parse_global_id(global_id: str, field: str) -> tuple[str, int]:
     try:
         type_name, _, raw = _unb64(global_id).partition(":")
-        return type_name, int(raw)
+        db_id = int(raw)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise BadInput(field, f"{field} is not a valid ID.") from None
+    if not 1 <= db_id <= DB_ID_MAX:
+        # an integer the database cannot even compare (SQLite overflows past 2**63)
+        raise BadInput(field, f"{field} is not a valid ID.")
+    return type_name, db_id
 
 
 def decode_id(global_id: str, expected: str | Sequence[str], field: str) -> int:
@@ -154,14 +161,13 @@ def _decode_value(value: Any) -> Any:
 
 
 def make_cursor(obj: Any, order: Order) -> str:
-    values = [_encode_value(getattr(obj, name)) for name, _ in order.columns()]
-    return _b64(json.dumps(values, separators=(",", ":")))
+    return seal_cursor([_encode_value(getattr(obj, name)) for name, _ in order.columns()])
 
 
 def parse_cursor(cursor: str, order: Order) -> list[Any]:
     try:
-        values = json.loads(_unb64(cursor))
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+        values = open_cursor(cursor)
+    except ValueError:
         raise BadInput("after", "after is not a valid cursor.") from None
     if not isinstance(values, list) or len(values) != len(order.columns()):
         raise BadInput("after", "after is not a valid cursor.")
