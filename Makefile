@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint schema clean
+.PHONY: run test lint schema fuzz clean
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required (set PYTHON=...)"; exit 1; }
@@ -29,6 +29,10 @@ schema: $(STAMP)
 
 test: $(STAMP) lint
 	$(PY) -m pytest
+
+# Long hostile-input run on both backends: prints operations tried, fields covered, failures.
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES_PER_FIELD=$${FUZZ_EXAMPLES_PER_FIELD:-60} $(PY) -m pytest tests/fuzz/test_schema_fuzz.py -s -q -p no:randomly
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

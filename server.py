@@ -37,6 +37,7 @@ from resolvers.auth import bearer_token, viewer_from_token
 from resolvers.errors import DomainError
 from schema import build_schema
 from schema.context import Context
+from subscriptions.protocols import CheckedLegacyWSHandler, CheckedTransportWSHandler
 
 log = logging.getLogger("tongxin.request")
 
@@ -53,6 +54,9 @@ class AuthFailed(Exception):
 
 class TongxinGraphQL(GraphQL):
     """Strawberry's ASGI app plus auth, request ids, per-request logs and JSON-shaped errors."""
+
+    graphql_transport_ws_handler_class = CheckedTransportWSHandler
+    graphql_ws_handler_class = CheckedLegacyWSHandler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
