@@ -6,7 +6,9 @@ huge strings, out-of-range numbers, global IDs of the wrong type, oversized list
 from __future__ import annotations
 
 import itertools
+import json
 import os
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -28,9 +30,13 @@ from graphql import (
     OperationDefinitionNode,
     TypeInfo,
     TypeInfoVisitor,
+    Undefined,
     VariableDefinitionNode,
     VariableNode,
     Visitor,
+    get_named_type,
+    is_abstract_type,
+    is_leaf_type,
     parse_type,
     print_ast,
     value_from_ast_untyped,
@@ -149,12 +155,87 @@ def fields_of(schema: GraphQLSchema, query: str) -> set[str]:
     return seen
 
 
+def _reach(schema: GraphQLSchema) -> dict[str, list[tuple[GraphQLObjectType, str, GraphQLObjectType]]]:
+    """For every object type a client can reach from Query or Mutation, the shortest chain of
+    (parent type, field, concrete type) steps from a root to it."""
+    reach: dict[str, list[tuple[GraphQLObjectType, str, GraphQLObjectType]]] = {}
+    queue: deque[GraphQLObjectType] = deque()
+    for root in (schema.query_type, schema.mutation_type):
+        if root is not None:
+            reach[root.name] = []
+            queue.append(root)
+    while queue:
+        parent = queue.popleft()
+        for field_name, field_def in parent.fields.items():
+            named = get_named_type(field_def.type)
+            if isinstance(named, GraphQLObjectType):
+                concrete: list[GraphQLObjectType] = [named]
+            elif is_abstract_type(named):
+                concrete = list(schema.get_possible_types(named))  # type: ignore[arg-type]
+            else:
+                continue
+            for target in concrete:
+                if target.name not in reach:
+                    reach[target.name] = [*reach[parent.name], (parent, field_name, target)]
+                    queue.append(target)
+    return reach
+
+
 def all_fields(schema: GraphQLSchema) -> set[str]:
-    """Every field of every object type clients can query (subscriptions go over WebSocket
-    and are fuzzed there, not here)."""
-    return {f"{name}.{field_name}" for name, type_ in schema.type_map.items()
-            if isinstance(type_, GraphQLObjectType) and not name.startswith("__")
-            and type_ is not schema.subscription_type for field_name in type_.fields}
+    """Every field of every object type reachable from Query or Mutation (types only a
+    subscription returns go over WebSocket and are fuzzed there, not here)."""
+    reach = _reach(schema)
+    return {f"{name}.{field_name}" for name in reach for field_name in schema.type_map[name].fields}  # type: ignore[attr-defined]
+
+
+def _plausible(type_: GraphQLInputType, name: str, ids: dict[str, str]) -> str:
+    """A GraphQL literal of `type_` that a resolver might accept, for a required argument."""
+    if isinstance(type_, GraphQLNonNull):
+        type_ = type_.of_type
+    if isinstance(type_, GraphQLList):
+        return f"[{_plausible(type_.of_type, name, ids)}]"
+    if isinstance(type_, GraphQLInputObjectType):
+        parts = [f"{key}: {_plausible(f.type, key, ids)}" for key, f in type_.fields.items()
+                 if isinstance(f.type, GraphQLNonNull)]
+        return "{" + ", ".join(parts) + "}"
+    if isinstance(type_, GraphQLEnumType):
+        return next(iter(type_.values))
+    scalar = type_.name
+    if scalar == "ID":
+        kind = name[:-2][:1].upper() + name[:-2][1:] if name.endswith("Id") else ""
+        return json.dumps(ids.get(kind) or next(iter(ids.values())))
+    if scalar == "DateTime":
+        return json.dumps((datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0).isoformat())
+    return {"Int": "1", "Float": "1.5", "Boolean": "true"}.get(scalar, json.dumps("测试"))
+
+
+def _call(parent: GraphQLObjectType, field_name: str, ids: dict[str, str]) -> str:
+    field_def = parent.fields[field_name]
+    required = [f"{arg}: {_plausible(a.type, arg, ids)}" for arg, a in field_def.args.items()
+                if isinstance(a.type, GraphQLNonNull) and a.default_value is Undefined]
+    return field_name + (f"({', '.join(required)})" if required else "")
+
+
+def path_documents(schema: GraphQLSchema, targets: set[str], ids: dict[str, str]) -> dict[str, str]:
+    """For each target field (Type.field), the shortest operation that selects it, with
+    plausible values for required arguments: the directed phase that covers what random
+    generation missed."""
+    reach = _reach(schema)
+    documents: dict[str, str] = {}
+    for target in sorted(targets):
+        type_name, field_name = target.split(".")
+        if type_name not in reach:
+            continue
+        owner = schema.type_map[type_name]
+        assert isinstance(owner, GraphQLObjectType)
+        leaf = get_named_type(owner.fields[field_name].type)
+        body = _call(owner, field_name, ids) + (" { __typename }" if not is_leaf_type(leaf) else "")
+        steps = reach[type_name]
+        for parent, step_field, concrete in reversed(steps):
+            body = f"{_call(parent, step_field, ids)} {{ ... on {concrete.name} {{ {body} }} }}"
+        root = steps[0][0] if steps else owner
+        documents[target] = f"{'mutation' if root is schema.mutation_type else 'query'} {{ {body} }}"
+    return documents
 
 
 def response_problem(response: httpx.Response) -> str | None:
@@ -188,30 +269,68 @@ class FuzzReport:
                    if missing else ""))
 
 
-def fuzz_root_field(schema: GraphQLSchema, root_field: str, *, mode: Mode, examples: int,
-                    send: Callable[[str, dict[str, Any], str], httpx.Response], roles: list[str],
-                    id_pool: list[str], report: FuzzReport) -> None:
-    """Runs `examples` hostile operations on one root field; records coverage and failures."""
-    strategy = from_schema(schema, fields=[root_field], mode=mode, print_ast=lambda node: node,
-                           custom_scalars={"DateTime": datetime_literals()})
+def executed(response: httpx.Response) -> bool:
+    """Whether the operation reached execution (data, or an error raised by a resolver),
+    rather than being refused before it: only then do its fields count as covered."""
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return bool(body.get("data")) or any(error.get("path") for error in body.get("errors") or [])
+
+
+Send = Callable[[str, dict[str, Any], str], httpx.Response]
+
+
+def send_and_check(schema: GraphQLSchema, label: str, query: str, variables: dict[str, Any], role: str,
+                   send: Send, report: FuzzReport) -> None:
+    response = send(query, variables, role)
+    report.operations += 1
+    if executed(response):
+        report.covered |= fields_of(schema, query)
+    problem = response_problem(response)
+    if problem is not None:
+        shown = {key: (value[:80] + "…" if isinstance(value, str) and len(value) > 80 else value)
+                 for key, value in variables.items()}
+        report.failures.append(f"{label} as {role}: {problem}\n  {query}\n  {shown!r}"[:3000])
+
+
+def fuzz_documents(schema: GraphQLSchema, label: str, documents: st.SearchStrategy[DocumentNode], *,
+                   examples: int, send: Send, roles: list[str], id_pool: list[str],
+                   report: FuzzReport) -> None:
+    """Runs `examples` operations drawn from `documents`, each argument made hostile at random."""
 
     @settings(max_examples=examples, derandomize=True, database=None, deadline=None,
               phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
-    @given(document=strategy, data=st.data())
+    @given(document=documents, data=st.data())
     def run(document: DocumentNode, data: st.DataObject) -> None:
         query, variables = with_variables(schema, document, data.draw, id_pool)
-        role = data.draw(st.sampled_from(roles))
-        response = send(query, variables, role)
-        report.operations += 1
-        report.covered |= fields_of(schema, query)
-        problem = response_problem(response)
-        if problem is not None:
-            shown = {key: (value[:80] + "…" if isinstance(value, str) and len(value) > 80 else value)
-                     for key, value in variables.items()}
-            report.failures.append(f"{root_field} as {role}: {problem}\n  {query}\n  {shown!r}"[:3000])
+        send_and_check(schema, label, query, variables, data.draw(st.sampled_from(roles)), send, report)
 
+    run()
+
+
+def fuzz_root_field(schema: GraphQLSchema, root_field: str, *, mode: Mode, examples: int, send: Send,
+                    roles: list[str], id_pool: list[str], report: FuzzReport) -> None:
+    """Random operations on one root field (hypothesis-graphql), made hostile."""
+    strategy = from_schema(schema, fields=[root_field], mode=mode, print_ast=lambda node: node,
+                           custom_scalars={"DateTime": datetime_literals()})
     try:
-        run()
+        fuzz_documents(schema, root_field, strategy, examples=examples, send=send, roles=roles,
+                       id_pool=id_pool, report=report)
     except InvalidArgument:
         if mode is not Mode.NEGATIVE:
             raise  # a field without arguments has nothing to make invalid; anything else is a bug
+
+
+def fuzz_paths(schema: GraphQLSchema, targets: set[str], ids: dict[str, str], *, examples: int, send: Send,
+               roles: list[str], report: FuzzReport) -> None:
+    """The directed phase: for each field random generation missed, its shortest operation,
+    once as written (by each role in long runs, by one role in turn in short ones) and
+    `examples` times made hostile."""
+    pool = list(ids.values())
+    for index, (target, query) in enumerate(path_documents(schema, targets, ids).items()):
+        for role in roles if examples >= 10 else [roles[index % len(roles)]]:
+            send_and_check(schema, target, query, {}, role, send, report)
+        fuzz_documents(schema, target, st.just(graphql.parse(query)), examples=examples, send=send,
+                       roles=roles, id_pool=pool, report=report)
