@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint schema clean
+.PHONY: run test lint schema screenshots clean
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required (set PYTHON=...)"; exit 1; }
@@ -29,6 +29,10 @@ schema: $(STAMP)
 
 test: $(STAMP) lint
 	$(PY) -m pytest
+
+# docs/screenshots/*.png from the demo data, in headless Chromium (apt-get install chromium chromium-driver)
+screenshots: $(STAMP)
+	$(PY) -m tests.web.screenshots
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

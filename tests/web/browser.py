@@ -15,9 +15,10 @@ from typing import Any
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 DRIVER_CANDIDATES = ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver")
+_PROFILES: dict[int, Path] = {}
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--lang=zh-CN")
+         "--disable-dev-shm-usage", "--hide-scrollbars", "--lang=zh-CN")
 
 
 def find_browser() -> tuple[str, str] | None:
@@ -52,18 +53,18 @@ def new_driver(width: int = 412, height: int = 915) -> Any:
     options.add_argument(f"--user-data-dir={profile}")
     options.add_argument(f"--window-size={width},{height}")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    driver: Any = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
     driver.set_script_timeout(30)
-    original_quit = driver.quit
-
-    def quit_and_clean() -> None:
-        try:
-            original_quit()
-        finally:
-            shutil.rmtree(profile, ignore_errors=True)
-
-    driver.quit = quit_and_clean
+    _PROFILES[id(driver)] = profile
     return driver
+
+
+def quit_driver(driver: Any) -> None:
+    """Quit the browser and remove its throw-away profile."""
+    try:
+        driver.quit()
+    finally:
+        shutil.rmtree(_PROFILES.pop(id(driver), ""), ignore_errors=True)
 
 
 def wait_for(driver: Any, condition: Callable[[Any], Any], timeout: float = 10, message: str = "") -> Any:

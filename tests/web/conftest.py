@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import IN_CI
-from tests.web.browser import browser_problem, new_driver
+from tests.web.browser import browser_problem, new_driver, quit_driver
 
 PROBLEM = browser_problem()
 
@@ -31,4 +31,4 @@ def browsers() -> Iterator[list[Any]]:
         yield drivers
     finally:
         for driver in drivers:
-            driver.quit()
+            quit_driver(driver)

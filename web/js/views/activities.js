@@ -6,9 +6,9 @@ import { subscribe } from "../ws.js";
 
 const FIELDS = `id title category district address startsAt endsAt capacity confirmedCount
   waitlistCount waitlistLimit remaining hoursCredit status mySignUp { status waitlistPosition }`;
-const LIST = `query Activities($first: Int, $district: String, $category: String, $hasOpenSlots: Boolean,
+const LIST = `query Activities($first: Int, $status: ActivityStatus, $district: String, $category: String, $hasOpenSlots: Boolean,
   $startsAfter: DateTime, $near: GeoInput, $signedIn: Boolean!) {
-  activities(first: $first, district: $district, category: $category, hasOpenSlots: $hasOpenSlots,
+  activities(first: $first, status: $status, district: $district, category: $category, hasOpenSlots: $hasOpenSlots,
              startsAfter: $startsAfter, near: $near) {
     totalCount edges { node { ${FIELDS.replace("mySignUp", "mySignUp @include(if: $signedIn)")} } } } }`;
 const SLOTS = `subscription Slots($id: ID!) { slotCount(activityId: $id) { capacity confirmed waitlisted remaining status version } }`;
@@ -143,7 +143,9 @@ export async function render(main) {
     list.setAttribute("aria-busy", "true");
     const variables = { first: 50, district: filters.district || null, category: filters.category || null,
       hasOpenSlots: filters.open || null, signedIn: !!session.token,
-      startsAfter: filters.date ? new Date(`${filters.date}T00:00:00`).toISOString() : null, near: null };
+      // Without a date: what a volunteer can still join, i.e. published and not yet started.
+      status: "PUBLISHED",
+      startsAfter: (filters.date ? new Date(`${filters.date}T00:00:00`) : new Date()).toISOString(), near: null };
     note.textContent = "";
     if (filters.near) {
       note.textContent = t("locating");
