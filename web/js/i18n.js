@@ -12,7 +12,7 @@ const zh = {
   hintPhone: "11 位大陆手机号", hintPassword: "8–128 个字符", hintId: "18 位，末位可为 X",
   errPhone: "请输入以 1 开头的 11 位手机号", errPassword: "密码需 8–128 个字符",
   errIdFormat: "身份证号须为 17 位数字加校验位", errIdCheck: "身份证号校验位不正确",
-  errIdBirth: "身份证号中的出生日期无效", errRequired: "此项必填", errConsent: "请先同意服务协议",
+  errIdBirth: "身份证号中的出生日期无效", errRequired: "此项必填", errConsent: "请先同意服务协议", errTaken: "该号码已注册，请直接登录",
   registered: "注册成功，已登录", loggedIn: "登录成功", noAccount: "还没有账号？去注册",
   // activities
   filters: "筛选", category: "类别", date: "开始日期不早于", openOnly: "只看有空位", nearMe: "我附近（5 公里）",
@@ -57,7 +57,7 @@ const en = {
   hintPhone: "11 digits, mainland mobile", hintPassword: "8–128 characters", hintId: "18 characters, last may be X",
   errPhone: "Enter an 11-digit mobile number starting with 1", errPassword: "Password must be 8–128 characters",
   errIdFormat: "ID must be 17 digits and a check character", errIdCheck: "The ID check character is wrong",
-  errIdBirth: "The ID holds an impossible birth date", errRequired: "Required", errConsent: "Accept the terms first",
+  errIdBirth: "The ID holds an impossible birth date", errRequired: "Required", errConsent: "Accept the terms first", errTaken: "Already registered; log in instead",
   registered: "Registered and logged in", loggedIn: "Logged in", noAccount: "No account? Register",
   filters: "Filters", category: "Category", date: "Starting on or after", openOnly: "Open slots only",
   nearMe: "Near me (5 km)", apply: "Apply", anyDistrict: "All", remaining: "{n} of {cap} left", full: "满 Full",

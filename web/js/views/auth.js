@@ -42,7 +42,10 @@ function validate(form, names) {
 
 function showServerError(form, error) {
   const general = form.querySelector(".form-error");
-  if (error.field && setFieldError(form, error.field, error.message)) {
+  // Server messages are English; the ones a person is likely to meet are said in the UI language.
+  const known = error.code === "CONFLICT" && error.field ? t("errTaken") : error.field && rules[error.field]
+    ? rules[error.field](form.elements[error.field].value) : "";
+  if (error.field && setFieldError(form, error.field, known || error.message)) {
     form.elements[error.field]?.focus();
     general.textContent = "";
   } else {
