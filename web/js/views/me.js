@@ -22,7 +22,7 @@ export async function render(main) {
       h("dl.stats",
         stat(t("volunteerNumber"), me.volunteerNumber, "number"),
         stat(t("approvedHours"), t("hours", { n: me.approvedHours }), "hours"),
-        stat(t("star"), "★".repeat(me.starLevel) || "☆", "star"),
+        stat(t("star"), `${"★".repeat(me.starLevel) || "☆"} ${me.starLevel}`, "star"),
         stat(t("points"), me.points, "points"),
         stat(t("district"), me.district, "district")),
       h("button", { type: "button", onclick: async (event) => {
