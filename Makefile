@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint schema fuzz clean
+.PHONY: run test lint schema fuzz screenshots clean
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required (set PYTHON=...)"; exit 1; }
@@ -32,7 +32,11 @@ test: $(STAMP) lint
 
 # Long hostile-input run on both backends: prints operations tried, fields covered, failures.
 fuzz: $(STAMP)
-	FUZZ_EXAMPLES_PER_FIELD=$${FUZZ_EXAMPLES_PER_FIELD:-60} $(PY) -m pytest tests/fuzz/test_schema_fuzz.py -s -q -p no:randomly
+	FUZZ_EXAMPLES_PER_FIELD=$${FUZZ_EXAMPLES_PER_FIELD:-60} $(PY) -m pytest tests/fuzz/test_schema_fuzz.py -s -q
+
+# docs/screenshots/*.png from the demo data, in headless Chromium (apt-get install chromium chromium-driver)
+screenshots: $(STAMP)
+	$(PY) -m tests.web.screenshots
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -22,7 +22,8 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -40,6 +41,7 @@ from schema.context import Context
 from subscriptions.protocols import CheckedLegacyWSHandler, CheckedTransportWSHandler
 
 log = logging.getLogger("tongxin.request")
+WEB_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "web")
 
 
 def graphql_error_response(message: str, code: str, status: int) -> JSONResponse:
@@ -220,6 +222,8 @@ def create_app() -> Starlette:
             Route("/healthz", healthz),
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql_app),
+            # The reference web client (plain ES modules, no build step): web/index.html at /.
+            Mount("/", StaticFiles(directory=WEB_ROOT, html=True), name="web"),
         ],
         middleware=middleware,
         lifespan=lifespan,

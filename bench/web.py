@@ -1,0 +1,210 @@
+"""The web client in headless Chromium on the embedded default (SQLite + in-process pub/sub).
+
+    .venv/bin/python -m bench.web [--runs 5] [--sign-ups 100]
+
+Prints:
+- first meaningful paint of the activity list with 50 activities: from navigation start to the
+  frame after the 50 cards are in the DOM (`performance.mark("tx:list-painted")`), cold (first
+  visit, empty cache) and warm (median of --runs reloads); baseline: first contentful paint of
+  GET /healthz in the same browser (the leanest endpoint there is), printed as a ratio;
+- total JavaScript the page loaded (uncompressed bytes, from the Resource Timing entries) and
+  the same figure summed from web/ on disk;
+- slot-card update delay from a sign-up's commit to the card's text changing in the page,
+  p50/p99 over --sign-ups sequential sign-ups through the API (150 ms apart, past the server's
+  100 ms coalescing interval, so each sign-up is its own frame); baseline: a bare
+  graphql-transport-ws socket in Python subscribed to the same activity. The commit happens
+  between the request's send and its response (the event is published before the response is
+  written, so it often beats the response): both bounds are printed; the upper bound
+  (request sent→DOM) includes the sign-up's own transaction.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import websockets
+from websockets.typing import Subprotocol
+
+from bench.common import JWT_SECRET, ROOT, migrate, percentile, start_tongxin
+
+SIGN_UP = "mutation S($id: ID!) { signUp(activityId: $id) { status } }"
+SLOTS = "subscription W($id: ID!) { slotCount(activityId: $id) { confirmed remaining } }"
+WATCH = """
+const card = document.querySelector(`article.card[data-id="${arguments[0]}"] .remaining`);
+window.__changes = [];
+new MutationObserver(() => window.__changes.push([Date.now(), Number(card.dataset.remaining)]))
+  .observe(card, { childList: true, characterData: true, subtree: true });
+"""
+
+
+async def seed(database_url: str, activities: int, volunteers: int, capacity: int) -> tuple[int, list[int]]:
+    from tortoise import Tortoise
+
+    from models.activity import Activity, ActivityStatus
+    from models.config import tortoise_config
+    from models.team import Team
+    from tests.activity.clients import bulk_volunteers
+
+    await Tortoise.init(config=tortoise_config(database_url))
+    try:
+        people = await bulk_volunteers(volunteers + 1, "bench-no-login", prefix="压测")
+        admin = people[0]
+        team = await Team.create(name="压测队", type="COMMUNITY", district="朝阳区", created_by=admin)
+        starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+        ids = []
+        for index in range(activities):
+            at = starts + timedelta(hours=index * 3)
+            activity = await Activity.create(
+                team=team, created_by=admin, title=f"社区服务活动{index + 1}", description="打扫楼道，陪伴老人。",
+                category=["助老", "环保", "扶幼"][index % 3], district=["朝阳区", "海淀区"][index % 2],
+                address=f"朝阳区某小区{index + 1}号楼", starts_at=at, ends_at=at + timedelta(hours=2),
+                sign_up_deadline=at, capacity=capacity if index == 0 else 20, waitlist_limit=5,
+                hours_credit=2, status=ActivityStatus.PUBLISHED, published_at=datetime.now(UTC))
+            ids.append(activity.id)
+        return ids[0], [p.id for p in people[1:]]
+    finally:
+        await Tortoise.close_connections()
+
+
+def paint(driver: Any, url: str, mark: str | None) -> float:
+    driver.get("about:blank")
+    driver.get(url)
+    if mark:
+        return float(driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "const poll = () => { const e = performance.getEntriesByName(arguments[0]);"
+            " e.length ? done(e[0].startTime) : setTimeout(poll, 5); }; poll();", mark))
+    return float(driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "const poll = () => { const e = performance.getEntriesByName('first-contentful-paint');"
+        " e.length ? done(e[0].startTime) : setTimeout(poll, 5); }; poll();"))
+
+
+class RawSubscriber:
+    """The baseline: a bare graphql-transport-ws socket recording (arrival ms, remaining)."""
+
+    def __init__(self) -> None:
+        self.changes: list[tuple[float, int]] = []
+        self.ready = asyncio.Event()
+
+    async def run(self, ws_url: str, activity_gid: str, stop: asyncio.Event) -> None:
+        async with websockets.connect(ws_url, subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
+            await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+            await ws.recv()
+            await ws.send(json.dumps({"id": "1", "type": "subscribe",
+                                      "payload": {"query": SLOTS, "variables": {"id": activity_gid}}}))
+            while not stop.is_set():
+                try:
+                    message = json.loads(await asyncio.wait_for(ws.recv(), 0.5))
+                except TimeoutError:
+                    continue
+                if message.get("type") == "next":
+                    self.changes.append((time.time() * 1000, message["payload"]["data"]["slotCount"]["remaining"]))
+                    self.ready.set()
+
+
+async def sign_ups(url: str, ws_url: str, activity_gid: str,
+                   tokens: list[str]) -> tuple[dict[int, tuple[float, float]], RawSubscriber]:
+    raw = RawSubscriber()
+    stop = asyncio.Event()
+    reader = asyncio.create_task(raw.run(ws_url, activity_gid, stop))
+    await asyncio.wait_for(raw.ready.wait(), 10)
+    committed: dict[int, tuple[float, float]] = {}  # k-th sign-up -> (request sent, response arrived) ms
+    async with httpx.AsyncClient(timeout=30) as client:
+        for token in tokens:
+            sent = time.time() * 1000
+            answer = await client.post(url, json={"query": SIGN_UP, "variables": {"id": activity_gid}},
+                                       headers={"Authorization": f"Bearer {token}"})
+            arrived = time.time() * 1000
+            assert answer.json()["data"]["signUp"]["status"] == "CONFIRMED", answer.text
+            committed[len(committed) + 1] = (sent, arrived)
+            await asyncio.sleep(0.15)  # past the 100 ms flush interval: one change per frame
+    await asyncio.sleep(1)
+    stop.set()
+    await reader
+    return committed, raw
+
+
+def delays(committed: dict[int, tuple[float, float]], changes: list[tuple[float, int]], capacity: int,
+           bound: int) -> list[float]:
+    """Per sign-up, the change's arrival minus the request's send (bound 0) or response (bound 1)."""
+    first_seen: dict[int, float] = {}
+    for at, remaining in changes:
+        first_seen.setdefault(remaining, at)
+    return [first_seen[capacity - k] - times[bound] for k, times in committed.items()
+            if capacity - k in first_seen]
+
+
+def main() -> None:
+    from schema.relay import to_global_id
+    from tests.web.browser import browser_problem, new_driver, quit_driver
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--sign-ups", type=int, default=100)
+    args = parser.parse_args()
+    if problem := browser_problem():
+        raise SystemExit(f"bench.web needs Chromium: {problem}")
+    capacity = args.sign_ups + 50
+    workdir = Path(tempfile.mkdtemp(prefix="tongxin-bench-web-"))
+    database_url = f"sqlite://{workdir / 'bench.sqlite3'}"
+    os.environ.pop("REDIS_URL", None)
+    os.environ["TONGXIN_DATA_DIR"] = str(workdir)
+    migrate(database_url)
+    first_id, volunteer_ids = asyncio.run(seed(database_url, 50, args.sign_ups, capacity))
+    server = start_tongxin(database_url, REDIS_URL="", TONGXIN_DATA_DIR=str(workdir))
+    base = server.url.removesuffix("/graphql")
+    driver = new_driver(1280, 900)
+    try:
+        cold = paint(driver, f"{base}/", "tx:list-painted")
+        assert len(driver.find_elements("css selector", "article.card")) == 50
+        warm = statistics.median(paint(driver, f"{base}/", "tx:list-painted") for _ in range(args.runs))
+        scripts = driver.execute_script(
+            "return performance.getEntriesByType('resource').filter(e => e.name.endsWith('.js'))"
+            ".map(e => [e.name, e.decodedBodySize, e.transferSize])")
+        js_loaded = sum(int(size) for _, size, _ in scripts)
+        js_on_disk = sum(p.stat().st_size for p in (ROOT / "web").rglob("*.js"))
+        baseline = statistics.median(paint(driver, f"{base}/healthz", None) for _ in range(args.runs))
+
+        driver.get(f"{base}/")
+        paint(driver, f"{base}/", "tx:list-painted")
+        gid = str(to_global_id("Activity", first_id))
+        time.sleep(0.5)  # let the 50 subscriptions settle on the socket
+        driver.execute_script(WATCH, gid)
+        tokens = [jwt.encode({"sub": str(v), "exp": 2_000_000_000}, JWT_SECRET, algorithm="HS256")
+                  for v in volunteer_ids]
+        committed, raw = asyncio.run(sign_ups(server.url, server.url.replace("http", "ws"), gid, tokens))
+        changes = [(float(a), int(r)) for a, r in driver.execute_script("return window.__changes")]
+    finally:
+        quit_driver(driver)
+        server.stop()
+
+    print(f"first meaningful paint, 50-activity list (embedded default): cold {cold:.0f} ms, "
+          f"warm median of {args.runs} {warm:.0f} ms; baseline /healthz first paint {baseline:.0f} ms "
+          f"→ ratio {warm / baseline:.2f}")
+    print(f"JavaScript loaded by the page: {js_loaded} bytes uncompressed ({js_loaded / 1024:.1f} KiB, "
+          f"{len(scripts)} modules); web/**/*.js on disk: {js_on_disk} bytes ({js_on_disk / 1024:.1f} KiB)")
+    # The commit lies between the request's send and its response: print both bounds.
+    for bound, label in ((0, "request sent"), (1, "response arrived")):
+        dom = delays(committed, changes, capacity, bound)
+        bare = delays(committed, raw.changes, capacity, bound)
+        print(f"slot card update, {label}→DOM over {len(dom)}/{len(committed)} sign-ups: "
+              f"p50 {percentile(dom, 0.5):.1f} ms, p99 {percentile(dom, 0.99):.1f} ms; baseline bare "
+              f"socket p50 {percentile(bare, 0.5):.1f} ms, p99 {percentile(bare, 0.99):.1f} ms"
+              + (f" → ratio p50 {percentile(dom, 0.5) / percentile(bare, 0.5):.2f}, "
+                 f"p99 {percentile(dom, 0.99) / percentile(bare, 0.99):.2f}" if bound == 0 else ""))
+
+
+if __name__ == "__main__":
+    main()

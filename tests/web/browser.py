@@ -1,0 +1,81 @@
+"""Headless Chromium through Selenium, using the system browser and driver only.
+
+Debian's `chromium` and `chromium-driver` packages (installed by .ci/run). Selenium Manager is
+never asked for anything: the driver path is passed explicitly, so nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+DRIVER_CANDIDATES = ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver")
+_PROFILES: dict[int, Path] = {}
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage", "--hide-scrollbars", "--lang=zh-CN")
+
+
+def find_browser() -> tuple[str, str] | None:
+    browser = os.environ.get("CHROMIUM_BIN") or next((p for p in CHROMIUM_CANDIDATES if os.path.exists(p)), None)
+    driver = os.environ.get("CHROMEDRIVER_BIN") or next((p for p in DRIVER_CANDIDATES if os.path.exists(p)), None)
+    return (browser, driver) if browser and driver else None
+
+
+def browser_problem() -> str | None:
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "the selenium package is not installed"
+    if find_browser() is None:
+        return "no chromium/chromedriver (apt-get install chromium chromium-driver)"
+    return None
+
+
+def new_driver(width: int = 412, height: int = 915) -> Any:
+    """A fresh browser (own profile: own localStorage and cookies), phone-sized by default."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    found = find_browser()
+    assert found is not None, browser_problem()
+    browser, driver_path = found
+    profile = Path(tempfile.mkdtemp(prefix="tongxin-chromium-"))
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={profile}")
+    options.add_argument(f"--window-size={width},{height}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver: Any = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    driver.set_script_timeout(30)
+    _PROFILES[id(driver)] = profile
+    return driver
+
+
+def quit_driver(driver: Any) -> None:
+    """Quit the browser and remove its throw-away profile."""
+    try:
+        driver.quit()
+    finally:
+        shutil.rmtree(_PROFILES.pop(id(driver), ""), ignore_errors=True)
+
+
+def wait_for(driver: Any, condition: Callable[[Any], Any], timeout: float = 10, message: str = "") -> Any:
+    """Poll until the condition holds; on timeout say what the page showed and logged."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        return WebDriverWait(driver, timeout, poll_frequency=0.05).until(condition, message)
+    except TimeoutException as exc:
+        page = driver.execute_script("return document.body ? document.body.innerText : ''")
+        logs = [entry["message"] for entry in driver.get_log("browser")]
+        raise AssertionError(f"{message or 'condition'} not met in {timeout}s at {driver.current_url}\n"
+                             f"page:\n{page}\nconsole:\n" + "\n".join(logs)) from exc

@@ -1,0 +1,81 @@
+// Shell: header, language toggle, hash router, toast, connection status.
+import { gql, session, setToken, onSession } from "./api.js";
+import { h, mount } from "./dom.js";
+import { lang, setLang, t } from "./i18n.js";
+import { onConnection } from "./ws.js";
+
+const routes = {
+  activities: () => import("./views/activities.js"),
+  login: () => import("./views/auth.js"),
+  register: () => import("./views/auth.js"),
+  me: () => import("./views/me.js"),
+  help: () => import("./views/help.js"),
+  forum: () => import("./views/forum.js"),
+  hours: () => import("./views/hours.js"),
+};
+
+let cleanup = null;
+const main = document.getElementById("main");
+const header = document.getElementById("top");
+const status = document.getElementById("conn");
+
+export function toast(message) {
+  const box = document.getElementById("toast");
+  box.textContent = message;
+  box.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { box.hidden = true; }, 4000);
+}
+
+export function go(hash) { location.hash = hash; }
+
+export async function loadMe() {
+  if (!session.token) return null;
+  if (session.me) return session.me;
+  try {
+    const data = await gql("{ me { id displayName isPlatformAdmin } }");
+    session.me = data.me;
+  } catch { session.me = null; }
+  return session.me;
+}
+
+function renderHeader() {
+  const current = (location.hash.slice(2).split("/")[0]) || "activities";
+  const link = (name, label) => h("a", { href: `#/${name}`, "aria-current": current === name ? "page" : null }, label);
+  const signedIn = !!session.token;
+  mount(header,
+    h("a.brand", { href: "#/activities" }, t("brand")),
+    h("nav", { "aria-label": "main" },
+      link("activities", t("navActivities")), link("help", t("navHelp")), link("forum", t("navForum")),
+      signedIn ? link("me", t("navMe")) : null, signedIn ? link("hours", t("navHours")) : null,
+      signedIn ? null : link("login", t("navLogin")), signedIn ? null : link("register", t("navRegister")),
+      signedIn ? h("button.link", { type: "button", onclick: () => { setToken(null); go("#/login"); } }, t("logout")) : null),
+    h("button.lang", { type: "button", "aria-label": t("langLabel"), "data-testid": "lang",
+      onclick: () => { setLang(lang === "zh" ? "en" : "zh"); route(); } }, t("lang")));
+  document.title = t("brand");
+  document.querySelector(".skip").textContent = t("skip");
+}
+
+async function route() {
+  renderHeader();
+  const [name, ...params] = (location.hash.slice(2) || "activities").split("/");
+  const loader = routes[name] || routes.activities;
+  cleanup?.();
+  cleanup = null;
+  const view = await loader();
+  const token = (route.seq = (route.seq || 0) + 1);
+  const result = await view.render(main, { name, params: params.map(decodeURIComponent) });
+  if (token !== route.seq) { result?.(); return; }
+  cleanup = typeof result === "function" ? result : null;
+}
+
+onConnection((up) => {
+  status.textContent = up ? t("live") : t("offline");
+  status.className = up ? "conn up" : "conn down";
+});
+onSession(() => renderHeader());
+window.addEventListener("hashchange", () => {
+  if (location.hash && !location.hash.startsWith("#/")) return; // in-page anchors such as the skip link
+  route(); main.focus({ preventScroll: true }); });
+setLang(lang);
+route();

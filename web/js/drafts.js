@@ -1,0 +1,48 @@
+// Server drafts with a local copy: every keystroke lands in localStorage at once, the server copy
+// follows after a pause, and an unsynced local copy is pushed again when the connection returns.
+import { gql } from "./api.js";
+import { t } from "./i18n.js";
+import { onConnection } from "./ws.js";
+
+const GET = `query Draft($key: String!) { draft(key: $key) }`;
+const SAVE = `mutation Save($key: String!, $body: String!) { saveDraft(key: $key, body: $body) }`;
+const local = (key) => { try { return JSON.parse(localStorage.getItem(`tx.draft.${key}`)); } catch { return null; } };
+const keep = (key, body, synced) => localStorage.setItem(`tx.draft.${key}`, JSON.stringify({ body, synced }));
+
+export async function attachDraft(input, key, status) {
+  let timer = null;
+  const push = async () => {
+    const body = input.value;
+    try {
+      await gql(SAVE, { key, body });
+      if (input.value === body) keep(key, body, true);
+      status.textContent = body ? t("draftSaved") : "";
+      status.dataset.state = "saved";
+    } catch {
+      status.textContent = t("draftLocal");
+      status.dataset.state = "local";
+    }
+  };
+  const stored = local(key);
+  let server = null;
+  try { server = (await gql(GET, { key })).draft; } catch { /* offline: the local copy is all we have */ }
+  const restored = stored && !stored.synced ? stored.body : (server ?? stored?.body ?? "");
+  if (restored && !input.value) {
+    input.value = restored;
+    status.textContent = t("draftRestored");
+    status.dataset.state = "restored";
+    if (stored && !stored.synced) push();
+  }
+  input.addEventListener("input", () => {
+    keep(key, input.value, false);
+    clearTimeout(timer);
+    timer = setTimeout(push, 500);
+  });
+  const retry = () => { const s = local(key); if (s && !s.synced) push(); };
+  window.addEventListener("online", retry);
+  const off = onConnection((up) => up && retry());
+  return {
+    clear() { clearTimeout(timer); localStorage.removeItem(`tx.draft.${key}`); status.textContent = ""; },
+    stop() { clearTimeout(timer); off(); window.removeEventListener("online", retry); },
+  };
+}

@@ -1,0 +1,42 @@
+// Organiser view: the hours approval queue of every team the viewer administers.
+import { gql, nodes, session } from "../api.js";
+import { h, mount } from "../dom.js";
+import { fmtDate, t } from "../i18n.js";
+import { go } from "../app.js";
+
+const TEAMS = `{ me { teams(first: 50) { edges { node { id name viewerIsAdmin } } } } }`;
+const QUEUE = `query Queue($team: ID!) { serviceRecords(teamId: $team, status: PENDING, first: 50) { edges { node {
+  id hours hoursClaimed createdAt volunteer { displayName } activity { title startsAt } } } } }`;
+const APPROVE = `mutation Approve($id: ID!) { approveHours(recordId: $id) { id status } }`;
+const REJECT = `mutation Reject($id: ID!, $reason: String!) { rejectHours(recordId: $id, reason: $reason) { id status } }`;
+
+function row(record) {
+  const result = h("span.result", { role: "status" });
+  const reason = h("input", { type: "text", "aria-label": t("rejectReason"), placeholder: t("rejectReason") });
+  const act = (fn, done) => async () => {
+    try { await fn(); result.textContent = done; item.classList.add("done"); }
+    catch (error) { result.textContent = t("error", { msg: error.message }); }
+  };
+  const item = h("li.card",
+    h("h3", `${record.volunteer.displayName} · ${record.activity.title}`),
+    h("p.meta", `${fmtDate(record.activity.startsAt)} · ${t("hours", { n: record.hoursClaimed || record.hours })}`),
+    h("div.actions",
+      h("button.primary", { type: "button", onclick: act(() => gql(APPROVE, { id: record.id }), t("approved")) }, t("approve")),
+      reason,
+      h("button", { type: "button", onclick: act(() => gql(REJECT, { id: record.id, reason: reason.value || "—" }), t("rejected")) }, t("reject")),
+      result));
+  return item;
+}
+
+export async function render(main) {
+  if (!session.token) { go("#/login"); return; }
+  mount(main, h("p", t("loading")));
+  const teams = nodes((await gql(TEAMS)).me.teams).filter((team) => team.viewerIsAdmin);
+  const sections = [];
+  for (const team of teams) {
+    const records = nodes((await gql(QUEUE, { team: team.id })).serviceRecords);
+    sections.push(h("section.panel", h("h2", team.name),
+      records.length ? h("ul.plain", records.map(row)) : h("p", t("empty"))));
+  }
+  mount(main, h("h1", t("hoursQueue")), sections.length ? sections : h("p", t("noAdminTeams")));
+}

@@ -1,0 +1,41 @@
+// "Me": hours, star level, points, sign-ups, teams, and issuing a certificate.
+import { gql, nodes, session } from "../api.js";
+import { h, mount } from "../dom.js";
+import { fmtDate, t } from "../i18n.js";
+import { go } from "../app.js";
+
+const ME = `{ me { id displayName volunteerNumber district approvedHours starLevel points phoneMasked
+  teams(first: 20) { edges { node { id name viewerIsAdmin } } }
+  signUps(first: 20) { edges { node { status waitlistPosition activity { id title startsAt } } } } } }`;
+const ISSUE = `mutation { issueCertificate { code serialNumber totalHours issuedAt } }`;
+
+export async function render(main) {
+  if (!session.token) { go("#/login"); return; }
+  mount(main, h("p", t("loading")));
+  const { me } = await gql(ME);
+  const certResult = h("p.result", { role: "status", "aria-live": "polite" });
+  const stat = (label, value, key) => h("div.stat", h("dt", label), h("dd", { "data-stat": key }, value));
+  mount(main,
+    h("h1", t("me")),
+    h("section.panel", { "aria-labelledby": "me-name" },
+      h("h2", { id: "me-name" }, me.displayName),
+      h("dl.stats",
+        stat(t("volunteerNumber"), me.volunteerNumber, "number"),
+        stat(t("approvedHours"), t("hours", { n: me.approvedHours }), "hours"),
+        stat(t("star"), `${"★".repeat(me.starLevel) || "☆"} ${me.starLevel}`, "star"),
+        stat(t("points"), me.points, "points"),
+        stat(t("district"), me.district, "district")),
+      h("button", { type: "button", onclick: async (event) => {
+        event.target.disabled = true;
+        try {
+          const { issueCertificate: c } = await gql(ISSUE);
+          certResult.textContent = t("certIssued", { serial: c.serialNumber, code: c.code });
+        } catch (error) { certResult.textContent = t("error", { msg: error.message }); }
+        event.target.disabled = false;
+      } }, t("issueCert")), certResult),
+    h("section.panel", h("h2", t("mySignUps")),
+      h("ul.plain", nodes(me.signUps).map((s) => h("li", `${fmtDate(s.activity.startsAt)} ${s.activity.title} · `
+        + (s.status === "WAITLISTED" ? t("waitlisted", { n: s.waitlistPosition }) : s.status === "CONFIRMED" ? t("signedUp") : t("cancelled")))))),
+    h("section.panel", h("h2", t("teams")),
+      h("ul.plain", nodes(me.teams).map((team) => h("li", team.name)))));
+}
