@@ -150,7 +150,7 @@ def _walk(value: Any, type_: GraphQLInputType, coordinate: str, name: str, field
                           f"{field}.{key}" if field else key)
         return
     if isinstance(value, str) and isinstance(type_, GraphQLScalarType):
-        check_text_value(value, bound_for(coordinate, name, type_), field or name)
+        check_text_value(value, bound_for(coordinate, name, type_), field)
 
 
 def _argument_sites(schema: GraphQLSchema, document: DocumentNode) -> list[_ArgumentSite]:
@@ -195,9 +195,7 @@ def check_document_inputs(schema: GraphQLSchema, document: DocumentNode,
     """Raises BadInput for the first argument value past its bound (literals and variables)."""
     for site in _plan(schema, document):
         raw = value_from_ast_untyped(site.value, variables or {})
-        is_input_object = isinstance(get_named_type(site.type), GraphQLInputObjectType)
-        field = "" if site.name == "input" and is_input_object else site.name
-        _walk(raw, site.type, site.coordinate, site.name, field)
+        _walk(raw, site.type, site.coordinate, site.name, site.name)
 
 
 class InputGuard(SchemaExtension):

@@ -22,7 +22,8 @@ export class GqlError extends Error {
     this.errors = errors;
     const ext = errors[0]?.extensions || {};
     this.code = ext.code || "INTERNAL";
-    this.field = ext.field || null;
+    // "input.realName" names the realName field of the form the input came from
+    this.field = ext.field ? ext.field.replace(/^input\./, "") : null;
     this.reason = ext.reason || null;
     this.extensions = ext;
   }
