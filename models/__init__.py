@@ -9,5 +9,6 @@ MODEL_MODULES = [
     "models.helprequest",
     "models.draft",
     "models.stats",
+    "models.training",
     "forum.models",
 ]

@@ -58,6 +58,10 @@ class Activity(Model):
     cancel_reason = fields.CharField(max_length=500, null=True)
     check_in_code = fields.CharField(max_length=20, null=True)
     check_in_radius_m = fields.IntField(null=True)
+    # Requirements (resolvers/requirements.py): the flag is true when the activity lists
+    # required qualifications or a minimum age, so sign-ups for the others skip the check.
+    has_requirements = fields.BooleanField(default=False)
+    minimum_age = fields.IntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     # Set again when a draft is published: the feed dates activities by publication.
     published_at = fields.DatetimeField(auto_now_add=True, db_index=True)

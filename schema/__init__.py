@@ -60,6 +60,16 @@ from schema.notification import (
 )
 from schema.stats import StatsQuery
 from schema.team import Team, TeamMutation, TeamQuery
+from schema.training import (
+    Assessment,
+    AssessmentResult,
+    Course,
+    CourseEnrollment,
+    Lesson,
+    Qualification,
+    TrainingMutation,
+    TrainingQuery,
+)
 from schema.volunteer import Volunteer, VolunteerMutation, VolunteerQuery
 
 MAX_DEPTH = 10
@@ -68,16 +78,19 @@ MAX_TOKENS = 2000
 
 QUERIES: tuple[type, ...] = (NodeQuery, VolunteerQuery, TeamQuery, NotificationQuery,
                              ActivityQuery, ForumQuery, DraftQuery, FeedQuery, HoursQuery,
-                             HelpRequestQuery, CallOutQuery, LeaderboardQuery, StatsQuery)
+                             HelpRequestQuery, CallOutQuery, LeaderboardQuery, StatsQuery,
+                             TrainingQuery)
 MUTATIONS: tuple[type, ...] = (VolunteerMutation, TeamMutation, NotificationMutation,
                                ActivityMutation, ForumMutation, DraftMutation, HoursMutation,
-                               HelpRequestMutation, CallOutMutation, ImporterMutation)
+                               HelpRequestMutation, CallOutMutation, ImporterMutation,
+                               TrainingMutation)
 SUBSCRIPTIONS: tuple[type, ...] = (NotificationSubscription, ActivitySubscription,
                                    ForumSubscription, HelpRequestSubscription,
                                    CallOutSubscription)
 EXTRA_TYPES: list[type] = [Volunteer, Team, Notification, Activity, SignUp, SlotCount,
                            Board, Thread, Post, Report, ModerationLog, ExperiencePost,
-                           ServiceRecord, Certificate, HelpRequest, CallOut]
+                           ServiceRecord, Certificate, HelpRequest, CallOut, Course, Lesson,
+                           Assessment, CourseEnrollment, Qualification, AssessmentResult]
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)

@@ -40,6 +40,7 @@ from subscriptions.slots import SlotState, slot_hub
 if TYPE_CHECKING:
     from forum.schema import ExperiencePost
     from schema.team import Team
+    from schema.training import ActivityRequirements
 
 if TYPE_CHECKING:
     ActivityStatus: TypeAlias = ActivityStatusModel
@@ -114,6 +115,15 @@ class Activity(Node):
         from schema.team import Team, team_loader
 
         return Team.from_model(await team_loader(info).load(self.model.team_id))
+
+    @strawberry.field(description="What a volunteer needs to sign up: qualifications (all of "
+                                  "them) and a minimum age; empty when anyone may.")
+    async def requirements(
+        self, info: Info
+    ) -> Annotated[ActivityRequirements, strawberry.lazy("schema.training")]:
+        from schema.training import activity_requirements
+
+        return await activity_requirements(info, self.model)
 
     @strawberry.field(description="The signed-in volunteer's sign-up, if any (null if anonymous).")
     async def my_sign_up(self, info: Info) -> SignUp | None:
