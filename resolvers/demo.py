@@ -187,3 +187,12 @@ async def seed_activities(people: dict[str, Volunteer], teams: dict[str, Team]) 
 
 
 EXTRA_STEPS.append(seed_activities)
+
+
+def _training_step() -> DemoStep:
+    from resolvers.demo_training import seed_training
+
+    return seed_training
+
+
+EXTRA_STEPS.append(_training_step())

@@ -1,0 +1,75 @@
+"""Demo data for training: a platform first-aid course with a quiz, a rescue team course with an
+organiser-recorded exam, qualified volunteers and an activity that requires the qualification."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from models.team import Team
+from models.training import AssessmentKind
+from models.volunteer import Volunteer
+from resolvers.auth import Viewer
+
+ADMIN_PHONE = "13800000000"
+
+
+async def seed_training(people: dict[str, Volunteer], teams: dict[str, Team]) -> None:
+    from resolvers.activity import ActivityData, do_create_activity, do_publish_activity
+    from resolvers.requirements import do_set_requirements
+    from resolvers.signup import do_sign_up
+    from resolvers.training import (
+        CourseData,
+        LessonData,
+        QuestionData,
+        do_add_lesson,
+        do_complete_lesson,
+        do_create_course,
+        do_enroll,
+        do_record_assessment,
+        do_set_assessment,
+        do_submit_quiz,
+    )
+
+    admin = Viewer(people[ADMIN_PHONE])
+    first_aid = await do_create_course(admin, CourseData(
+        title="急救员培训（红十字标准课程）", qualification="急救员", validity_months=36,
+        description="心肺复苏、AED 使用、止血包扎与骨折固定。通过考核获得急救员资格，有效期三年。"))
+    lessons = [await do_add_lesson(admin, first_aid.id, LessonData(
+        title=title, video_url=f"https://video.example.cn/first-aid/{index}.mp4",
+        material_url=f"https://docs.example.cn/first-aid/{index}.pdf"))
+        for index, title in enumerate(("心肺复苏与 AED", "止血与包扎", "骨折固定与搬运"), 1)]
+    quiz = await do_set_assessment(admin, first_aid.id, AssessmentKind.QUIZ, 60, [
+        QuestionData("成人胸外按压的深度是？", ["2–3 厘米", "5–6 厘米", "8–10 厘米"], 1),
+        QuestionData("成人胸外按压的频率是每分钟？", ["60–80 次", "100–120 次", "150 次以上"], 1),
+        QuestionData("发现有人倒地，第一步应当？", ["确认现场环境安全", "立即搬动伤员"], 0),
+    ])
+    rescue = await do_create_course(admin, CourseData(
+        title="应急救援队员训练", qualification="应急救援", validity_months=12,
+        team_id=teams["rescue"].id, description="绳索、水域与城市搜救基础训练，线下考核。"))
+    exam = await do_set_assessment(admin, rescue.id, AssessmentKind.RECORDED, 70, None)
+    guide = await do_create_course(admin, CourseData(
+        title="医院导诊志愿者培训", qualification="导诊", team_id=teams["chaoyang"].id,
+        description="门诊流程、自助机使用与文明用语。"))
+    await do_add_lesson(admin, guide.id, LessonData(title="门诊流程与分诊"))
+
+    medic = Viewer(people["13800000001"])  # 李明: passes the quiz
+    await do_enroll(medic, first_aid.id)
+    for lesson in lessons:
+        await do_complete_lesson(medic, lesson.id)
+    await do_submit_quiz(medic, quiz.id, [1, 1, 0])
+    learner = Viewer(people["13800000005"])  # 陈静: halfway through
+    await do_enroll(learner, first_aid.id)
+    await do_complete_lesson(learner, lessons[0].id)
+    rescuer = people["13800000006"]  # 杨磊: offline exam recorded by the organiser
+    await do_enroll(Viewer(rescuer), rescue.id)
+    await do_record_assessment(admin, exam.id, rescuer.id, True, 86)
+
+    starts = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=9)
+    marathon = await do_create_activity(admin, teams["rescue"].id, ActivityData(
+        title="城市马拉松医疗保障", description="赛道沿线医疗点值守，需持有效急救员资格、年满 18 周岁。",
+        category="应急", district="朝阳区", address="朝阳公园南门", latitude=39.9339,
+        longitude=116.4732, starts_at=starts, ends_at=starts + timedelta(hours=6), capacity=40,
+        hours_credit=6.0, skills=["急救"]))
+    await do_set_requirements(admin, marathon.id, ["急救员"], 18)
+    await do_publish_activity(admin, marathon.id)
+    await do_sign_up(medic, marathon.id)
