@@ -2,6 +2,7 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
+from models.project import Frequency, TallySubject
 from models.training import AssessmentKind
 from tortoise.fields.base import OnDelete
 from tortoise import fields
@@ -102,6 +103,74 @@ class Migration(migrations.Migration):
             bases=['Model'],
         ),
         ops.CreateModel(
+            name='Project',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('team', fields.ForeignKeyField('models.Team', source_field='team_id', db_constraint=True, to_field='id', related_name='projects', on_delete=OnDelete.RESTRICT)),
+                ('created_by', fields.ForeignKeyField('models.Volunteer', source_field='created_by_id', db_constraint=True, to_field='id', related_name='created_projects', on_delete=OnDelete.RESTRICT)),
+                ('name', fields.CharField(max_length=200)),
+                ('category', fields.CharField(db_index=True, max_length=50)),
+                ('district', fields.CharField(db_index=True, max_length=50)),
+                ('description', fields.TextField(unique=False)),
+                ('cover_image_url', fields.CharField(null=True, max_length=500)),
+                ('activities_held', fields.IntField(default=0)),
+                ('volunteers_served', fields.IntField(default=0)),
+                ('approved_hours', fields.FloatField(default=0)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'project', 'app': 'models', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Position',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('project', fields.ForeignKeyField('models.Project', source_field='project_id', db_constraint=True, to_field='id', related_name='positions', on_delete=OnDelete.CASCADE)),
+                ('name', fields.CharField(max_length=200)),
+                ('address', fields.CharField(null=True, max_length=200)),
+                ('latitude', fields.FloatField(null=True)),
+                ('longitude', fields.FloatField(null=True)),
+                ('capacity_per_shift', fields.IntField()),
+                ('qualifications', fields.CharField(default='', max_length=700)),
+                ('minimum_age', fields.IntField(null=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'position', 'app': 'models', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='ProjectSeries',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('project', fields.ForeignKeyField('models.Project', source_field='project_id', db_constraint=True, to_field='id', related_name='series', on_delete=OnDelete.CASCADE)),
+                ('position', fields.ForeignKeyField('models.Position', source_field='position_id', null=True, db_constraint=True, to_field='id', related_name='series', on_delete=OnDelete.CASCADE)),
+                ('title', fields.CharField(max_length=200)),
+                ('frequency', fields.CharEnumField(description='WEEKLY: WEEKLY\nMONTHLY: MONTHLY', enum_type=Frequency, max_length=8)),
+                ('weekdays', fields.CharField(default='', max_length=20)),
+                ('day_of_month', fields.IntField(null=True)),
+                ('start_time', fields.CharField(max_length=5)),
+                ('duration_minutes', fields.IntField()),
+                ('capacity', fields.IntField()),
+                ('first_date', fields.DateField()),
+                ('last_date', fields.DateField()),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'project_series', 'app': 'models', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='ProjectTally',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('project', fields.ForeignKeyField('models.Project', source_field='project_id', db_constraint=True, to_field='id', related_name='tallies', on_delete=OnDelete.CASCADE)),
+                ('subject', fields.CharEnumField(description='VOLUNTEER: VOLUNTEER\nACTIVITY: ACTIVITY', enum_type=TallySubject, max_length=10)),
+                ('subject_id', fields.IntField()),
+                ('records', fields.IntField(default=0)),
+            ],
+            options={'table': 'project_tally', 'app': 'models', 'unique_together': (('project', 'subject', 'subject_id'),), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='Qualification',
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
@@ -114,6 +183,17 @@ class Migration(migrations.Migration):
             options={'table': 'qualification', 'app': 'models', 'unique_together': (('volunteer', 'name'),), 'indexes': [Index(fields=['name', 'expires_at'])], 'pk_attr': 'id'},
             bases=['Model'],
         ),
+        ops.CreateModel(
+            name='SeriesOccurrence',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('series', fields.ForeignKeyField('models.ProjectSeries', source_field='series_id', db_constraint=True, to_field='id', related_name='occurrences', on_delete=OnDelete.CASCADE)),
+                ('activity', fields.OneToOneField('models.Activity', source_field='activity_id', db_constraint=True, to_field='id', related_name='occurrence', on_delete=OnDelete.CASCADE)),
+                ('day', fields.DateField()),
+            ],
+            options={'table': 'series_occurrence', 'app': 'models', 'unique_together': (('series', 'day'),), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
         ops.AddField(
             model_name='Activity',
             name='has_requirements',
@@ -123,5 +203,15 @@ class Migration(migrations.Migration):
             model_name='Activity',
             name='minimum_age',
             field=fields.IntField(null=True),
+        ),
+        ops.AddField(
+            model_name='Activity',
+            name='position',
+            field=fields.ForeignKeyField('models.Position', source_field='position_id', null=True, db_constraint=True, to_field='id', related_name='shifts', on_delete=OnDelete.SET_NULL),
+        ),
+        ops.AddField(
+            model_name='Activity',
+            name='project',
+            field=fields.ForeignKeyField('models.Project', source_field='project_id', null=True, db_constraint=True, to_field='id', related_name='activities', on_delete=OnDelete.SET_NULL),
         ),
     ]

@@ -10,5 +10,6 @@ MODEL_MODULES = [
     "models.draft",
     "models.stats",
     "models.training",
+    "models.project",
     "forum.models",
 ]

@@ -7,6 +7,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 if TYPE_CHECKING:
+    from models.project import Position, Project
     from models.team import Team
     from models.volunteer import Volunteer
 
@@ -62,6 +63,15 @@ class Activity(Model):
     # required qualifications or a minimum age, so sign-ups for the others skip the check.
     has_requirements = fields.BooleanField(default=False)
     minimum_age = fields.IntField(null=True)
+    # Project library (models/project.py): the programme and fixed post a shift belongs to.
+    project: fields.ForeignKeyNullableRelation[Project] = fields.ForeignKeyField(
+        "models.Project", related_name="activities", null=True, on_delete=fields.SET_NULL
+    )
+    project_id: int | None
+    position: fields.ForeignKeyNullableRelation[Position] = fields.ForeignKeyField(
+        "models.Position", related_name="shifts", null=True, on_delete=fields.SET_NULL
+    )
+    position_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
     # Set again when a draft is published: the feed dates activities by publication.
     published_at = fields.DatetimeField(auto_now_add=True, db_index=True)

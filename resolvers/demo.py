@@ -195,4 +195,11 @@ def _training_step() -> DemoStep:
     return seed_training
 
 
+def _project_step() -> DemoStep:
+    from resolvers.demo_training import seed_projects
+
+    return seed_projects
+
+
 EXTRA_STEPS.append(_training_step())
+EXTRA_STEPS.append(_project_step())

@@ -73,3 +73,34 @@ async def seed_training(people: dict[str, Volunteer], teams: dict[str, Team]) ->
     await do_set_requirements(admin, marathon.id, ["急救员"], 18)
     await do_publish_activity(admin, marathon.id)
     await do_sign_up(medic, marathon.id)
+
+
+async def seed_projects(people: dict[str, Volunteer], teams: dict[str, Team]) -> None:
+    """The U爱·公交文明引导 project with two bus-stop posts and a weekly series of shifts."""
+    from models.project import Frequency
+    from resolvers.project import (
+        PositionData,
+        ProjectData,
+        SeriesData,
+        do_create_position,
+        do_create_project,
+        do_schedule_series,
+    )
+
+    lead = Viewer(people["13800000001"])  # admin of 朝阳区志愿服务总队
+    project = await do_create_project(lead, teams["chaoyang"].id, ProjectData(
+        name="U爱·公交文明引导", category="文明交通", district="朝阳区",
+        description="早晚高峰在公交站台引导乘客排队候车、先下后上，协助老人和残障乘客上下车。",
+        cover_image_url="https://img.example.cn/projects/bus-guide.jpg"))
+    await do_create_project(lead, teams["chaoyang"].id, ProjectData(
+        name="社区助老·爱心午餐", category="助老", district="朝阳区",
+        description="为社区独居老人送午餐并陪伴聊天。"))
+    first = datetime.now(UTC).date() + timedelta(days=1)
+    for name, address, lat, lon in (("1路 国贸站", "建国门外大街国贸站台", 39.9087, 116.4605),
+                                    ("37路 团结湖站", "团结湖路团结湖站台", 39.9339, 116.4620)):
+        post = await do_create_position(lead, project.id, PositionData(
+            name=name, capacity_per_shift=3, address=address, latitude=lat, longitude=lon,
+            qualifications=[], minimum_age=16))
+        await do_schedule_series(lead, project.id, post.id, SeriesData(
+            frequency=Frequency.WEEKLY, weekdays=[1, 3, 5], start_time="07:30",
+            duration_minutes=120, first_date=first, last_date=first + timedelta(days=27)))

@@ -58,6 +58,7 @@ from schema.notification import (
     NotificationQuery,
     NotificationSubscription,
 )
+from schema.project import Position, Project, ProjectMutation, ProjectQuery, ProjectSeries
 from schema.stats import StatsQuery
 from schema.team import Team, TeamMutation, TeamQuery
 from schema.training import (
@@ -79,18 +80,19 @@ MAX_TOKENS = 2000
 QUERIES: tuple[type, ...] = (NodeQuery, VolunteerQuery, TeamQuery, NotificationQuery,
                              ActivityQuery, ForumQuery, DraftQuery, FeedQuery, HoursQuery,
                              HelpRequestQuery, CallOutQuery, LeaderboardQuery, StatsQuery,
-                             TrainingQuery)
+                             TrainingQuery, ProjectQuery)
 MUTATIONS: tuple[type, ...] = (VolunteerMutation, TeamMutation, NotificationMutation,
                                ActivityMutation, ForumMutation, DraftMutation, HoursMutation,
                                HelpRequestMutation, CallOutMutation, ImporterMutation,
-                               TrainingMutation)
+                               TrainingMutation, ProjectMutation)
 SUBSCRIPTIONS: tuple[type, ...] = (NotificationSubscription, ActivitySubscription,
                                    ForumSubscription, HelpRequestSubscription,
                                    CallOutSubscription)
 EXTRA_TYPES: list[type] = [Volunteer, Team, Notification, Activity, SignUp, SlotCount,
                            Board, Thread, Post, Report, ModerationLog, ExperiencePost,
                            ServiceRecord, Certificate, HelpRequest, CallOut, Course, Lesson,
-                           Assessment, CourseEnrollment, Qualification, AssessmentResult]
+                           Assessment, CourseEnrollment, Qualification, AssessmentResult,
+                           Project, Position, ProjectSeries]
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)

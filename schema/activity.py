@@ -39,6 +39,7 @@ from subscriptions.slots import SlotState, slot_hub
 
 if TYPE_CHECKING:
     from forum.schema import ExperiencePost
+    from schema.project import Position, Project
     from schema.team import Team
     from schema.training import ActivityRequirements
 
@@ -124,6 +125,20 @@ class Activity(Node):
         from schema.training import activity_requirements
 
         return await activity_requirements(info, self.model)
+
+    @strawberry.field(description="The project (项目) this activity belongs to, if any.")
+    async def project(self, info: Info) -> Annotated[Project, strawberry.lazy("schema.project")] | None:
+        from schema.project import activity_project
+
+        return await activity_project(info, self.model)
+
+    @strawberry.field(description="The fixed post (岗位) this shift is for, if any.")
+    async def position(
+        self, info: Info
+    ) -> Annotated[Position, strawberry.lazy("schema.project")] | None:
+        from schema.project import activity_position
+
+        return await activity_position(info, self.model)
 
     @strawberry.field(description="The signed-in volunteer's sign-up, if any (null if anonymous).")
     async def my_sign_up(self, info: Info) -> SignUp | None:

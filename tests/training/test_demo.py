@@ -13,3 +13,15 @@ async def test_demo_has_courses_qualified_volunteers_and_a_gated_activity(db):
     assert gated.has_requirements and gated.minimum_age == 18
     assert await SignUp.filter(activity_id=gated.id).count() == 1
     assert await seed_demo() is False
+
+
+async def test_demo_has_the_bus_guide_project_with_weekly_shifts(db):
+    from models.project import Position, Project
+
+    # when
+    assert await seed_demo() is True
+    # then
+    project = await Project.get(name="U爱·公交文明引导")
+    assert await Position.filter(project_id=project.id).count() == 2
+    shifts = await Activity.filter(project_id=project.id)
+    assert len(shifts) >= 20 and all(a.minimum_age == 16 for a in shifts)
