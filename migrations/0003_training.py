@@ -3,6 +3,7 @@ from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
 from models.project import Frequency, TallySubject
+from models.servicepoint import ServicePointKind
 from models.training import AssessmentKind
 from tortoise.fields.base import OnDelete
 from tortoise import fields
@@ -22,6 +23,18 @@ class Migration(migrations.Migration):
                 ('name', fields.CharField(max_length=50)),
             ],
             options={'table': 'activity_qualification', 'app': 'models', 'unique_together': (('activity', 'name'),), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Community',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('name', fields.CharField(max_length=100)),
+                ('district', fields.CharField(db_index=True, max_length=50)),
+                ('latitude', fields.FloatField()),
+                ('longitude', fields.FloatField()),
+            ],
+            options={'table': 'community', 'app': 'models', 'unique_together': (('district', 'name'),), 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -194,6 +207,23 @@ class Migration(migrations.Migration):
             options={'table': 'series_occurrence', 'app': 'models', 'unique_together': (('series', 'day'),), 'pk_attr': 'id'},
             bases=['Model'],
         ),
+        ops.CreateModel(
+            name='ServicePoint',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('name', fields.CharField(max_length=200)),
+                ('kind', fields.CharEnumField(db_index=True, description='STATION: STATION\nSCHOOL: SCHOOL\nHUB: HUB\nLIBRARY: LIBRARY\nPARK: PARK\nCOMMUNITY_CENTRE: COMMUNITY_CENTRE', enum_type=ServicePointKind, max_length=16)),
+                ('district', fields.CharField(db_index=True, max_length=50)),
+                ('address', fields.CharField(null=True, max_length=200)),
+                ('latitude', fields.FloatField()),
+                ('longitude', fields.FloatField()),
+                ('opening_hours', fields.CharField(default='', max_length=200)),
+                ('team', fields.ForeignKeyField('models.Team', source_field='team_id', null=True, db_constraint=True, to_field='id', related_name='service_points', on_delete=OnDelete.SET_NULL)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'service_point', 'app': 'models', 'indexes': [Index(fields=['latitude', 'longitude'])], 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
         ops.AddField(
             model_name='Activity',
             name='has_requirements',
@@ -213,5 +243,15 @@ class Migration(migrations.Migration):
             model_name='Activity',
             name='project',
             field=fields.ForeignKeyField('models.Project', source_field='project_id', null=True, db_constraint=True, to_field='id', related_name='activities', on_delete=OnDelete.SET_NULL),
+        ),
+        ops.AddField(
+            model_name='Activity',
+            name='service_point',
+            field=fields.ForeignKeyField('models.ServicePoint', source_field='service_point_id', null=True, db_constraint=True, to_field='id', related_name='activities', on_delete=OnDelete.SET_NULL),
+        ),
+        ops.AddField(
+            model_name='HelpRequest',
+            name='service_point',
+            field=fields.ForeignKeyField('models.ServicePoint', source_field='service_point_id', null=True, db_constraint=True, to_field='id', related_name='help_requests', on_delete=OnDelete.SET_NULL),
         ),
     ]

@@ -11,5 +11,6 @@ MODEL_MODULES = [
     "models.stats",
     "models.training",
     "models.project",
+    "models.servicepoint",
     "forum.models",
 ]

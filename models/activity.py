@@ -8,6 +8,7 @@ from tortoise.models import Model
 
 if TYPE_CHECKING:
     from models.project import Position, Project
+    from models.servicepoint import ServicePoint
     from models.team import Team
     from models.volunteer import Volunteer
 
@@ -72,6 +73,10 @@ class Activity(Model):
         "models.Position", related_name="shifts", null=True, on_delete=fields.SET_NULL
     )
     position_id: int | None
+    service_point: fields.ForeignKeyNullableRelation[ServicePoint] = fields.ForeignKeyField(
+        "models.ServicePoint", related_name="activities", null=True, on_delete=fields.SET_NULL
+    )
+    service_point_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
     # Set again when a draft is published: the feed dates activities by publication.
     published_at = fields.DatetimeField(auto_now_add=True, db_index=True)

@@ -201,5 +201,12 @@ def _project_step() -> DemoStep:
     return seed_projects
 
 
+def _service_point_step() -> DemoStep:
+    from resolvers.demo_training import seed_service_points
+
+    return seed_service_points
+
+
 EXTRA_STEPS.append(_training_step())
 EXTRA_STEPS.append(_project_step())
+EXTRA_STEPS.append(_service_point_step())

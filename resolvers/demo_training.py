@@ -104,3 +104,39 @@ async def seed_projects(people: dict[str, Volunteer], teams: dict[str, Team]) ->
         await do_schedule_series(lead, project.id, post.id, SeriesData(
             frequency=Frequency.WEEKLY, weekdays=[1, 3, 5], start_time="07:30",
             duration_minutes=120, first_date=first, last_date=first + timedelta(days=27)))
+
+
+async def seed_service_points(people: dict[str, Volunteer], teams: dict[str, Team]) -> None:
+    """Service points (服务阵地) and communities, so the 15-minute circle has something to show."""
+    from models.servicepoint import ServicePointKind
+    from resolvers.servicepoint import (
+        ServicePointData,
+        do_create_community,
+        do_create_service_point,
+    )
+
+    admin = Viewer(people[ADMIN_PHONE])
+    points = [
+        ("国贸地铁站志愿服务驿站", ServicePointKind.STATION, "朝阳区", 39.9087, 116.4605,
+         "每日 7:00–20:00", "chaoyang"),
+        ("团结湖社区新时代文明实践站", ServicePointKind.COMMUNITY_CENTRE, "朝阳区", 39.9339,
+         116.4620, "周一至周六 9:00–18:00", "chaoyang"),
+        ("朝阳公园志愿服务站", ServicePointKind.PARK, "朝阳区", 39.9339, 116.4732,
+         "每日 6:00–21:00", "rescue"),
+        ("中关村青年志愿者之家", ServicePointKind.HUB, "海淀区", 39.9834, 116.3162,
+         "周一至周五 9:00–17:00", "haidian"),
+        ("海淀区图书馆志愿服务岗", ServicePointKind.LIBRARY, "海淀区", 39.9593, 116.2985,
+         "周二至周日 9:00–20:30", "haidian"),
+        ("人大附中志愿服务点", ServicePointKind.SCHOOL, "海淀区", 39.9750, 116.3110,
+         "上学日 7:00–18:00", None),
+    ]
+    for name, kind, district, lat, lon, hours, team_key in points:
+        await do_create_service_point(admin, ServicePointData(
+            name=name, kind=kind, district=district, latitude=lat, longitude=lon,
+            address=f"{district}{name}", opening_hours=hours,
+            team_id=teams[team_key].id if team_key else None))
+    for name, district, lat, lon in (
+            ("建外街道社区", "朝阳区", 39.9070, 116.4580), ("团结湖社区", "朝阳区", 39.9320, 116.4650),
+            ("望京西园社区", "朝阳区", 40.0020, 116.4700), ("中关村社区", "海淀区", 39.9800, 116.3200),
+            ("紫竹院社区", "海淀区", 39.9430, 116.3130), ("东华门社区", "东城区", 39.9140, 116.4010)):
+        await do_create_community(admin, name, district, lat, lon)

@@ -59,6 +59,12 @@ from schema.notification import (
     NotificationSubscription,
 )
 from schema.project import Position, Project, ProjectMutation, ProjectQuery, ProjectSeries
+from schema.servicepoint import (
+    Community,
+    ServicePoint,
+    ServicePointMutation,
+    ServicePointQuery,
+)
 from schema.stats import StatsQuery
 from schema.team import Team, TeamMutation, TeamQuery
 from schema.training import (
@@ -80,11 +86,11 @@ MAX_TOKENS = 2000
 QUERIES: tuple[type, ...] = (NodeQuery, VolunteerQuery, TeamQuery, NotificationQuery,
                              ActivityQuery, ForumQuery, DraftQuery, FeedQuery, HoursQuery,
                              HelpRequestQuery, CallOutQuery, LeaderboardQuery, StatsQuery,
-                             TrainingQuery, ProjectQuery)
+                             TrainingQuery, ProjectQuery, ServicePointQuery)
 MUTATIONS: tuple[type, ...] = (VolunteerMutation, TeamMutation, NotificationMutation,
                                ActivityMutation, ForumMutation, DraftMutation, HoursMutation,
                                HelpRequestMutation, CallOutMutation, ImporterMutation,
-                               TrainingMutation, ProjectMutation)
+                               TrainingMutation, ProjectMutation, ServicePointMutation)
 SUBSCRIPTIONS: tuple[type, ...] = (NotificationSubscription, ActivitySubscription,
                                    ForumSubscription, HelpRequestSubscription,
                                    CallOutSubscription)
@@ -92,7 +98,7 @@ EXTRA_TYPES: list[type] = [Volunteer, Team, Notification, Activity, SignUp, Slot
                            Board, Thread, Post, Report, ModerationLog, ExperiencePost,
                            ServiceRecord, Certificate, HelpRequest, CallOut, Course, Lesson,
                            Assessment, CourseEnrollment, Qualification, AssessmentResult,
-                           Project, Position, ProjectSeries]
+                           Project, Position, ProjectSeries, ServicePoint, Community]
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)

@@ -40,6 +40,7 @@ from subscriptions.slots import SlotState, slot_hub
 if TYPE_CHECKING:
     from forum.schema import ExperiencePost
     from schema.project import Position, Project
+    from schema.servicepoint import ServicePoint
     from schema.team import Team
     from schema.training import ActivityRequirements
 
@@ -139,6 +140,14 @@ class Activity(Node):
         from schema.project import activity_position
 
         return await activity_position(info, self.model)
+
+    @strawberry.field(description="The service point (服务阵地) it takes place at, if named.")
+    async def service_point(
+        self, info: Info
+    ) -> Annotated[ServicePoint, strawberry.lazy("schema.servicepoint")] | None:
+        from schema.servicepoint import activity_service_point
+
+        return await activity_service_point(info, self.model)
 
     @strawberry.field(description="The signed-in volunteer's sign-up, if any (null if anonymous).")
     async def my_sign_up(self, info: Info) -> SignUp | None:

@@ -25,3 +25,13 @@ async def test_demo_has_the_bus_guide_project_with_weekly_shifts(db):
     assert await Position.filter(project_id=project.id).count() == 2
     shifts = await Activity.filter(project_id=project.id)
     assert len(shifts) >= 20 and all(a.minimum_age == 16 for a in shifts)
+
+
+async def test_demo_has_service_points_and_a_partial_coverage(db):
+    from resolvers.servicepoint import coverage
+
+    # when
+    assert await seed_demo() is True
+    # then
+    report = await coverage(15)
+    assert report.communities == 6 and 0 < report.covered < 6
