@@ -2,6 +2,7 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
+from models.honour import AnnouncementStatus, NominationStatus
 from models.project import Frequency, TallySubject
 from models.servicepoint import ServicePointKind
 from models.training import AssessmentKind
@@ -23,6 +24,40 @@ class Migration(migrations.Migration):
                 ('name', fields.CharField(max_length=50)),
             ],
             options={'table': 'activity_qualification', 'app': 'models', 'unique_together': (('activity', 'name'),), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Announcement',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('team', fields.ForeignKeyField('models.Team', source_field='team_id', null=True, db_constraint=True, to_field='id', related_name='announcements', on_delete=OnDelete.CASCADE)),
+                ('author', fields.ForeignKeyField('models.Volunteer', source_field='author_id', db_constraint=True, to_field='id', related_name='announcements', on_delete=OnDelete.RESTRICT)),
+                ('title', fields.CharField(max_length=200)),
+                ('body', fields.TextField(unique=False)),
+                ('attachments', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('pinned', fields.BooleanField(default=False)),
+                ('status', fields.CharEnumField(default=AnnouncementStatus.DRAFT, description='DRAFT: DRAFT\nPUBLISHED: PUBLISHED', enum_type=AnnouncementStatus, max_length=10)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('published_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'announcement', 'app': 'models', 'indexes': [Index(fields=['status', 'team_id', 'published_at'])], 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Award',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('name', fields.CharField(max_length=100)),
+                ('tier', fields.IntField()),
+                ('min_period_hours', fields.FloatField(default=0)),
+                ('min_star_level', fields.IntField(default=0)),
+                ('period_start', fields.DateField()),
+                ('period_end', fields.DateField()),
+                ('district', fields.CharField(null=True, max_length=50)),
+                ('created_by', fields.ForeignKeyField('models.Volunteer', source_field='created_by_id', db_constraint=True, to_field='id', related_name='created_awards', on_delete=OnDelete.RESTRICT)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'award', 'app': 'models', 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -113,6 +148,35 @@ class Migration(migrations.Migration):
                 ('completed_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
             options={'table': 'lesson_completion', 'app': 'models', 'unique_together': (('lesson', 'volunteer'),), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Nomination',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('award', fields.ForeignKeyField('models.Award', source_field='award_id', db_constraint=True, to_field='id', related_name='nominations', on_delete=OnDelete.CASCADE)),
+                ('volunteer', fields.ForeignKeyField('models.Volunteer', source_field='volunteer_id', db_constraint=True, to_field='id', related_name='nominations', on_delete=OnDelete.CASCADE)),
+                ('period_hours', fields.FloatField()),
+                ('star_level', fields.IntField()),
+                ('status', fields.CharEnumField(default=NominationStatus.NOMINATED, description='NOMINATED: NOMINATED\nAWARDED: AWARDED\nDECLINED: DECLINED', enum_type=NominationStatus, max_length=10)),
+                ('decided_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'nomination', 'app': 'models', 'unique_together': (('award', 'volunteer'),), 'indexes': [Index(fields=['volunteer_id', 'status'])], 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='NominationAudit',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('nomination', fields.ForeignKeyField('models.Nomination', source_field='nomination_id', db_constraint=True, to_field='id', related_name='audit', on_delete=OnDelete.CASCADE)),
+                ('actor', fields.ForeignKeyField('models.Volunteer', source_field='actor_id', db_constraint=True, to_field='id', related_name='nomination_decisions', on_delete=OnDelete.RESTRICT)),
+                ('status_before', fields.CharField(max_length=10)),
+                ('status_after', fields.CharField(max_length=10)),
+                ('reason', fields.CharField(null=True, max_length=500)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'nomination_audit', 'app': 'models', 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(

@@ -12,5 +12,6 @@ MODEL_MODULES = [
     "models.training",
     "models.project",
     "models.servicepoint",
+    "models.honour",
     "forum.models",
 ]

@@ -207,6 +207,13 @@ def _service_point_step() -> DemoStep:
     return seed_service_points
 
 
+def _honour_step() -> DemoStep:
+    from resolvers.demo_training import seed_honours
+
+    return seed_honours
+
+
 EXTRA_STEPS.append(_training_step())
 EXTRA_STEPS.append(_project_step())
 EXTRA_STEPS.append(_service_point_step())
+EXTRA_STEPS.append(_honour_step())

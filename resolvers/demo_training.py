@@ -140,3 +140,28 @@ async def seed_service_points(people: dict[str, Volunteer], teams: dict[str, Tea
             ("望京西园社区", "朝阳区", 40.0020, 116.4700), ("中关村社区", "海淀区", 39.9800, 116.3200),
             ("紫竹院社区", "海淀区", 39.9430, 116.3130), ("东华门社区", "东城区", 39.9140, 116.4010)):
         await do_create_community(admin, name, district, lat, lon)
+
+
+async def seed_honours(people: dict[str, Volunteer], teams: dict[str, Team]) -> None:
+    """A pinned platform announcement, a team news brief, and a 五星志愿者 award with its list."""
+    from resolvers.honour import (
+        AnnouncementData,
+        AwardData,
+        do_create_announcement,
+        do_create_award,
+        do_nominate,
+    )
+
+    admin = Viewer(people[ADMIN_PHONE])
+    await do_create_announcement(admin, AnnouncementData(
+        title="关于开展“学雷锋志愿服务月”活动的通知",
+        body="三月为学雷锋志愿服务月，请各队伍结合项目库和服务阵地组织常态化服务。",
+        attachments=["https://docs.example.cn/notice/2026-03.pdf"], pinned=True))
+    await do_create_announcement(Viewer(people["13800000001"]), AnnouncementData(
+        title="朝阳区志愿服务简报（第 12 期）", team_id=teams["chaoyang"].id,
+        body="本月开展公交文明引导 24 班次，服务乘客逾万人次。"))
+    today = datetime.now(UTC).date()
+    award = await do_create_award(admin, AwardData(
+        name="五星志愿者", tier=1, period_start=today.replace(month=1, day=1), period_end=today,
+        min_period_hours=2))
+    await do_nominate(admin, award.id)

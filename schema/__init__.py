@@ -48,6 +48,7 @@ from schema.helprequest import (
     HelpRequestQuery,
     HelpRequestSubscription,
 )
+from schema.honour import Announcement, Award, HonourMutation, HonourQuery, Nomination
 from schema.hours import Certificate, HoursMutation, HoursQuery, ServiceRecord
 from schema.importer import ImporterMutation
 from schema.leaderboard import LeaderboardQuery
@@ -86,11 +87,12 @@ MAX_TOKENS = 2000
 QUERIES: tuple[type, ...] = (NodeQuery, VolunteerQuery, TeamQuery, NotificationQuery,
                              ActivityQuery, ForumQuery, DraftQuery, FeedQuery, HoursQuery,
                              HelpRequestQuery, CallOutQuery, LeaderboardQuery, StatsQuery,
-                             TrainingQuery, ProjectQuery, ServicePointQuery)
+                             TrainingQuery, ProjectQuery, ServicePointQuery, HonourQuery)
 MUTATIONS: tuple[type, ...] = (VolunteerMutation, TeamMutation, NotificationMutation,
                                ActivityMutation, ForumMutation, DraftMutation, HoursMutation,
                                HelpRequestMutation, CallOutMutation, ImporterMutation,
-                               TrainingMutation, ProjectMutation, ServicePointMutation)
+                               TrainingMutation, ProjectMutation, ServicePointMutation,
+                               HonourMutation)
 SUBSCRIPTIONS: tuple[type, ...] = (NotificationSubscription, ActivitySubscription,
                                    ForumSubscription, HelpRequestSubscription,
                                    CallOutSubscription)
@@ -98,7 +100,8 @@ EXTRA_TYPES: list[type] = [Volunteer, Team, Notification, Activity, SignUp, Slot
                            Board, Thread, Post, Report, ModerationLog, ExperiencePost,
                            ServiceRecord, Certificate, HelpRequest, CallOut, Course, Lesson,
                            Assessment, CourseEnrollment, Qualification, AssessmentResult,
-                           Project, Position, ProjectSeries, ServicePoint, Community]
+                           Project, Position, ProjectSeries, ServicePoint, Community,
+                           Announcement, Award, Nomination]
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)

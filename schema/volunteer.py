@@ -17,6 +17,7 @@ from schema.relay import BY_ID, Connection, Node, build_connection, check_first,
 
 if TYPE_CHECKING:
     from schema.activity import SignUp
+    from schema.honour import Nomination
     from schema.hours import ServiceRecord
     from schema.team import Team
     from schema.training import CourseEnrollment, Qualification
@@ -129,6 +130,14 @@ class Volunteer(Node):
         from schema.training import volunteer_qualifications
 
         return await volunteer_qualifications(info, self.db_id)
+
+    @strawberry.field(description="Honours awarded (表彰), latest decision first.")
+    async def honours(
+        self, info: Info
+    ) -> list[Annotated[Nomination, strawberry.lazy("schema.honour")]]:
+        from schema.honour import volunteer_honours
+
+        return await volunteer_honours(info, self.db_id)
 
     @strawberry.field(description="Course enrolments, newest first. Self, platform admins and "
                                   "admins of the volunteer's teams (others: FORBIDDEN).")

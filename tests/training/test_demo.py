@@ -35,3 +35,13 @@ async def test_demo_has_service_points_and_a_partial_coverage(db):
     # then
     report = await coverage(15)
     assert report.communities == 6 and 0 < report.covered < 6
+
+
+async def test_demo_has_announcements_and_a_nomination_list(db):
+    from models.honour import Announcement, Nomination
+
+    # when
+    assert await seed_demo() is True
+    # then
+    assert await Announcement.filter(pinned=True).count() == 1
+    assert await Nomination.all().count() >= 1
