@@ -291,7 +291,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Activity',
             name='has_requirements',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddField(
             model_name='Activity',

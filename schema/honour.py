@@ -17,10 +17,13 @@ from models.honour import NominationStatus as NominationStatusModel
 from resolvers import honour as rules
 from schema.context import Info
 from schema.relay import (
+    BY_ID,
     NEWEST_FIRST,
     Connection,
     Node,
     Order,
+    build_connection,
+    check_first,
     decode_id,
     decode_optional_id,
     paginate,
@@ -41,7 +44,6 @@ else:
                                        description="NOMINATED, then AWARDED or DECLINED.")
 
 PINNED_FIRST = Order(fields=(("pinned", True), ("published_at", True)), id_descending=True)
-BY_HOURS = Order(fields=(("period_hours", True),))
 
 
 @strawberry.type(description="An announcement or news brief (公告/简报) of the platform or a team.")
@@ -98,19 +100,29 @@ class Award(Node):
                    period_start=model.period_start, period_end=model.period_end,
                    district=model.district)
 
-    @strawberry.field(description="Nominations, most period hours first. Platform admins see "
-                                  "every status; others the AWARDED ones.")
+    @strawberry.field(description="Nominations in nomination order (each nomination run adds "
+                                  "the newly eligible, most period hours first). Platform admins "
+                                  "see every status; others the AWARDED ones.")
     async def nominations(
         self, info: Info, first: int | None = None, after: str | None = None,
         status: NominationStatus | None = None,
     ) -> Connection[Nomination]:
-        query = NominationModel.filter(award_id=self.db_id)
-        if not info.context.viewer.is_platform_admin:
-            query = query.filter(status=NominationStatusModel.AWARDED)
-        if status is not None:
-            query = query.filter(status=NominationStatusModel(status))
-        return await paginate(query, first, after, convert=Nomination.from_model,
-                              order=BY_HOURS)
+        statuses = [s.value for s in NominationStatusModel
+                    if (status is None or s == status)
+                    and (info.context.viewer.is_platform_admin
+                         or s == NominationStatusModel.AWARDED)]
+        size = check_first(first)
+        loaders = info.context.loaders
+        key = ("award.nominations", tuple(statuses))
+        rows = await loaders.windowed(key, NominationModel, "award_id", size + 1, after, BY_ID,
+                                      status=statuses).load(self.db_id) if statuses else []
+        counter = loaders.counts(key, NominationModel, "award_id", status__in=statuses)
+
+        async def count() -> int:
+            return await counter.load(self.db_id) if statuses else 0
+
+        return build_connection(rows, size, BY_ID, count, convert=Nomination.from_model,
+                                started_after=bool(after))
 
 
 @strawberry.type(description="One award decision in the audit trail.")

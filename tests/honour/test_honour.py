@@ -12,7 +12,7 @@ from models.hours import HoursStatus, ServiceRecord
 from models.volunteer import Volunteer
 from schema.relay import to_global_id
 from tests.activity.factory import make_activity
-from tests.helpers import add_member, execute, make_team, make_volunteer
+from tests.helpers import add_member, count_statements, execute, make_team, make_volunteer
 
 CREATE = """
 mutation A($input: AnnouncementInput!) { createAnnouncement(input: $input) { id status pinned team { name } } }"""
@@ -159,3 +159,32 @@ async def test_award_criteria_are_validated(db):
     # then
     for field, result in results.items():
         assert [e["extensions"].get("field") for e in result.errors] == [field]
+
+
+AWARDS = """
+query A($first: Int) { awards(first: $first) { edges { node { name
+  nominations(first: 5) { totalCount edges { node { status volunteer { displayName } } } } } } } }"""
+
+
+async def test_award_lists_statements_do_not_grow_with_the_page(db):
+    # given
+    from models.honour import Award, Nomination, NominationStatus
+
+    platform = await make_volunteer("平台", platform_admin=True)
+    people = [await make_volunteer(f"志愿者{i}") for i in range(3)]
+    for index in range(6):
+        award = await Award.create(name=f"奖项{index}", tier=2, period_start=date(2026, 1, 1),
+                                   period_end=date(2026, 12, 31), created_by=platform)
+        for person in people:
+            await Nomination.create(award=award, volunteer=person, period_hours=10, star_level=0,
+                                    status=NominationStatus.AWARDED)
+
+    async def statements_for(first: int) -> int:
+        with count_statements() as statements:
+            edges = (await execute(AWARDS, {"first": first})).ok()["awards"]["edges"]
+        assert len(edges) == first
+        assert all(e["node"]["nominations"]["totalCount"] == 3 for e in edges)
+        return len(statements)
+
+    # when / then
+    assert await statements_for(2) == await statements_for(6)
