@@ -37,11 +37,13 @@ KINDS = ["STATION", "SCHOOL", "HUB", "LIBRARY", "PARK", "COMMUNITY_CENTRE"]
 
 async def seed(database_url: str, count: int) -> None:
     from tortoise import Tortoise
+    from tortoise.backends.base.executor import EXECUTOR_CACHE
 
     from models.config import tortoise_config
     from models.servicepoint import ServicePoint, ServicePointKind
 
     rng = random.Random(575)
+    EXECUTOR_CACHE.clear()  # cached INSERTs are per connection name, not per dialect
     await Tortoise.init(config=tortoise_config(database_url))
     try:
         await ServicePoint.bulk_create([ServicePoint(
