@@ -7,7 +7,9 @@ Decisions where the issue was silent (docs/training.md):
 - A course is complete when every lesson is complete; the date is recorded once. A quiz may
   be taken only once the course is complete; an organiser may record a result for any
   enrolled volunteer (offline exams).
-- A quiz is scored 0–100 (share of correct answers, rounded down); every attempt is kept.
+- A quiz is scored 0–100 (share of correct answers, rounded down); every attempt is kept;
+  at most 5 attempts per volunteer and quiz in 24 hours (RATE_LIMITED), so the score cannot
+  be used to find the answers by trial.
 - A pass grants or renews the qualification: expiry = pass time + the course's validity
   in months (none: never expires); a renewal never shortens an expiry already held.
 """
@@ -38,6 +40,7 @@ from models.training import (
 from models.volunteer import Volunteer
 from resolvers.auth import Viewer
 from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
+from resolvers.services import services
 from resolvers.team import is_team_admin
 from resolvers.validation import (
     LONG_TEXT_MAX,
@@ -53,6 +56,7 @@ LESSONS_MAX = 200
 QUESTIONS_MAX = 100
 OPTIONS_MAX = 10
 URL_MAX = 500
+QUIZ_ATTEMPTS, QUIZ_WINDOW_SECONDS = 5, 24 * 3600  # per volunteer and quiz
 
 
 @dataclass
@@ -299,6 +303,9 @@ async def do_submit_quiz(viewer: Viewer, assessment_id: int,
     questions: list[dict[str, Any]] = list(assessment.questions or [])
     if len(answers) != len(questions):
         raise BadInput("answers", f"Give one answer per question ({len(questions)}).")
+    # The score is feedback; without a cap it would reveal the answers by trial.
+    await services().limiter.hit(f"quiz:{volunteer.id}:{assessment.id}", QUIZ_ATTEMPTS,
+                                 QUIZ_WINDOW_SECONDS)
     correct = sum(1 for question, answer in zip(questions, answers, strict=True)
                   if answer == question["answer"])
     score = correct * 100 // len(questions)

@@ -251,3 +251,21 @@ async def test_course_list_statements_do_not_grow_with_the_page(db):
 def test_months_are_calendar_months():
     assert add_months(datetime(2026, 1, 31, tzinfo=UTC), 1) == datetime(2026, 2, 28, tzinfo=UTC)
     assert add_months(datetime(2026, 11, 15, tzinfo=UTC), 14) == datetime(2028, 1, 15, tzinfo=UTC)
+
+
+async def test_quiz_attempts_are_capped_so_scores_cannot_reveal_the_answers(db):
+    # given
+    admin = await make_volunteer("队长")
+    team = await make_team(admin)
+    student = await make_volunteer("学员")
+    course, lessons, quiz = await _quiz_course(admin, team)
+    (await execute(ENROLL, {"id": course["id"]}, as_=student)).ok()
+    for lesson in lessons:
+        (await execute(COMPLETE, {"id": lesson["id"]}, as_=student)).ok()
+    # when
+    tries = [await execute(SUBMIT, {"id": quiz["id"], "answers": [0, 1]}, as_=student)
+             for _ in range(6)]
+    # then
+    assert [t.codes for t in tries[:5]] == [[]] * 5
+    assert tries[5].codes == ["RATE_LIMITED"]
+    assert await AssessmentResult.filter(volunteer_id=student.id).count() == 5
