@@ -331,6 +331,10 @@ def cmd_rebuild_stats(_: argparse.Namespace) -> int:
     print(f"stats rebuilt from service records in {report.seconds:.1f} s: "
           f"{report.months} district-month rows, {report.volunteers_changed} volunteers' "
           "last approval corrected")
+    from resolvers.project import rebuild_project_stats
+
+    projects = asyncio.run(_with_db(rebuild_project_stats))
+    print(f"project statistics rebuilt: {projects} projects with approved hours")
     return 0
 
 

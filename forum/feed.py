@@ -1,9 +1,10 @@
 """The personal feed: new activities of the volunteer's teams, experience posts of those
-teams, open help requests in their district and replies to their threads, newest first.
+teams, open help requests in their district, replies to their threads and announcements of
+the platform and their teams, newest first.
 
 Each source is one keyset query (its time: publication for activities, creation otherwise;
 then a fixed kind rank, then id, all descending) fetching one page + 1; the page is the
-merge of the four. Items inserted while a client pages are newer than its cursor, so they
+merge of the five. Items inserted while a client pages are newer than its cursor, so they
 never shift or repeat later pages."""
 
 from __future__ import annotations
@@ -19,16 +20,19 @@ from core.cursors import open_cursor, seal_cursor
 from forum.models import ExperiencePost, Post
 from models.activity import Activity, ActivityStatus
 from models.helprequest import HelpRequest, HelpRequestStatus
+from models.honour import Announcement, AnnouncementStatus
 from models.team import Membership, MembershipStatus
 from models.volunteer import Volunteer
 from resolvers.auth import Viewer
 from resolvers.errors import BadInput
 
 # At equal times, higher ranks come first; the rank is part of the cursor.
-RANKS: dict[str, int] = {"Activity": 4, "ExperiencePost": 3, "HelpRequest": 2, "Post": 1}
-# An activity enters the feed when it is published; everything else when it is created.
-TIME_FIELD: dict[str, str] = {"Activity": "published_at", "ExperiencePost": "created_at",
-                              "HelpRequest": "created_at", "Post": "created_at"}
+RANKS: dict[str, int] = {"Announcement": 5, "Activity": 4, "ExperiencePost": 3,
+                         "HelpRequest": 2, "Post": 1}
+# Activities and announcements enter the feed when published; everything else when created.
+TIME_FIELD: dict[str, str] = {"Announcement": "published_at", "Activity": "published_at",
+                              "ExperiencePost": "created_at", "HelpRequest": "created_at",
+                              "Post": "created_at"}
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,9 @@ def _sources(volunteer: Volunteer) -> dict[str, Any]:
         "Activity": Activity.filter(
             team_id__in=my_teams, status__in=[ActivityStatus.PUBLISHED, ActivityStatus.FINISHED]),
         "ExperiencePost": ExperiencePost.filter(team_id__in=my_teams),
+        "Announcement": Announcement.filter(
+            Q(team_id__isnull=True) | Q(team_id__in=my_teams),
+            status=AnnouncementStatus.PUBLISHED),
         "HelpRequest": HelpRequest.filter(district=volunteer.district,
                                           status=HelpRequestStatus.OPEN),
         "Post": Post.filter(thread__author_id=volunteer.id, is_opening=False, hidden=False,
@@ -89,7 +96,7 @@ def _sources(volunteer: Volunteer) -> dict[str, Any]:
 
 async def feed_page(viewer: Viewer, size: int, after: str | None
                     ) -> tuple[list[FeedEntry], bool]:
-    """One query per source (four in all), merged; returns the page and whether more follow."""
+    """One query per source (five in all), merged; returns the page and whether more follow."""
     volunteer = viewer.require()
     cursor = decode_cursor(after) if after else None
     if size == 0:

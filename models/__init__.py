@@ -9,5 +9,9 @@ MODEL_MODULES = [
     "models.helprequest",
     "models.draft",
     "models.stats",
+    "models.training",
+    "models.project",
+    "models.servicepoint",
+    "models.honour",
     "forum.models",
 ]

@@ -7,6 +7,8 @@ from tortoise import fields
 from tortoise.models import Model
 
 if TYPE_CHECKING:
+    from models.project import Position, Project
+    from models.servicepoint import ServicePoint
     from models.team import Team
     from models.volunteer import Volunteer
 
@@ -58,6 +60,24 @@ class Activity(Model):
     cancel_reason = fields.CharField(max_length=500, null=True)
     check_in_code = fields.CharField(max_length=20, null=True)
     check_in_radius_m = fields.IntField(null=True)
+    # Requirements (resolvers/requirements.py): the flag is true when the activity lists
+    # required qualifications or a minimum age, so sign-ups for the others skip the check.
+    # db_default too: hand-written INSERTs (benches, other helpers' SQL) need not name it.
+    has_requirements = fields.BooleanField(default=False, db_default=False)
+    minimum_age = fields.IntField(null=True)
+    # Project library (models/project.py): the programme and fixed post a shift belongs to.
+    project: fields.ForeignKeyNullableRelation[Project] = fields.ForeignKeyField(
+        "models.Project", related_name="activities", null=True, on_delete=fields.SET_NULL
+    )
+    project_id: int | None
+    position: fields.ForeignKeyNullableRelation[Position] = fields.ForeignKeyField(
+        "models.Position", related_name="shifts", null=True, on_delete=fields.SET_NULL
+    )
+    position_id: int | None
+    service_point: fields.ForeignKeyNullableRelation[ServicePoint] = fields.ForeignKeyField(
+        "models.ServicePoint", related_name="activities", null=True, on_delete=fields.SET_NULL
+    )
+    service_point_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
     # Set again when a draft is published: the feed dates activities by publication.
     published_at = fields.DatetimeField(auto_now_add=True, db_index=True)

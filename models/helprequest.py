@@ -7,6 +7,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 if TYPE_CHECKING:
+    from models.servicepoint import ServicePoint
     from models.team import Team
     from models.volunteer import Volunteer
 
@@ -44,6 +45,10 @@ class HelpRequest(Model):
     claimed_team: fields.ForeignKeyNullableRelation[Team] = fields.ForeignKeyField(
         "models.Team", related_name="claimed_help_requests", null=True, on_delete=fields.SET_NULL
     )
+    service_point: fields.ForeignKeyNullableRelation[ServicePoint] = fields.ForeignKeyField(
+        "models.ServicePoint", related_name="help_requests", null=True, on_delete=fields.SET_NULL
+    )
+    service_point_id: int | None
     created_by_id: int
     claimed_by_id: int | None
     claimed_team_id: int | None

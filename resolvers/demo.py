@@ -187,3 +187,33 @@ async def seed_activities(people: dict[str, Volunteer], teams: dict[str, Team]) 
 
 
 EXTRA_STEPS.append(seed_activities)
+
+
+def _training_step() -> DemoStep:
+    from resolvers.demo_training import seed_training
+
+    return seed_training
+
+
+def _project_step() -> DemoStep:
+    from resolvers.demo_training import seed_projects
+
+    return seed_projects
+
+
+def _service_point_step() -> DemoStep:
+    from resolvers.demo_training import seed_service_points
+
+    return seed_service_points
+
+
+def _honour_step() -> DemoStep:
+    from resolvers.demo_training import seed_honours
+
+    return seed_honours
+
+
+EXTRA_STEPS.append(_training_step())
+EXTRA_STEPS.append(_project_step())
+EXTRA_STEPS.append(_service_point_step())
+EXTRA_STEPS.append(_honour_step())

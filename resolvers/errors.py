@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+
+
+@dataclass(frozen=True)
+class GlobalRef:
+    """An object reference in `extensions`; the schema renders it as the object's global ID."""
+
+    type_name: str
+    db_id: int
 
 
 class DomainError(Exception):
@@ -26,6 +35,20 @@ class Forbidden(DomainError):
 
     def __init__(self, message: str = "You are not allowed to do that.") -> None:
         super().__init__(message)
+
+
+class NotQualified(DomainError):
+    """Sign-up refused: a requirement of the activity is not met (FORBIDDEN, reason
+    NOT_QUALIFIED, which requirement, and a course that grants it when there is one)."""
+
+    code = "FORBIDDEN"
+
+    def __init__(self, message: str, requirement: dict[str, Any],
+                 course: GlobalRef | None = None) -> None:
+        extra: dict[str, Any] = {"reason": "NOT_QUALIFIED", "requirement": requirement}
+        if course is not None:
+            extra["courseId"] = course
+        super().__init__(message, **extra)
 
 
 class NotFound(DomainError):

@@ -38,6 +38,7 @@ from resolvers.notification import (
     create_notification,
     notify_created,
 )
+from resolvers.project import record_project_hours
 from resolvers.services import services
 from resolvers.team import check_team_admin, is_team_admin
 from resolvers.validation import check_coordinates, check_optional_text, check_text
@@ -306,6 +307,8 @@ async def _apply(
                 "id", "approved_hours").get()
             stars_after = star_level(person.approved_hours)
             stars_before = star_level(person.approved_hours - delta)
+    await record_project_hours(conn, activity, record.volunteer_id, was_counted, is_counted,
+                               delta)
     if is_counted and not was_counted:
         await stats.track_latest_approval(conn, record.volunteer_id, counted_at)
     elif was_counted and not is_counted:

@@ -25,6 +25,7 @@ from models.notification import Notification
 from resolvers.auth import Viewer
 from resolvers.errors import Conflict, NotFound
 from resolvers.notification import create_notification, notify_created
+from resolvers.requirements import check_requirements
 from resolvers.services import services
 from subscriptions import channels
 from subscriptions.slots import SlotState
@@ -126,9 +127,10 @@ async def check_sign_up(viewer: Viewer, activity_id: int) -> tuple[Activity, Sig
     if existing is not None and existing.status != SignUpStatus.CANCELLED:
         return activity, existing
     if activity.status != ActivityStatus.PUBLISHED:
-        raise Conflict(f"This activity is {activity.status.value.lower()} and takes no sign-ups.")
+        raise Conflict(f"This activity is {activity.status.value.lower()} and takes no sign-ups.",
+                       reason="NOT_OPEN")
     if activity.sign_up_deadline <= datetime.now(UTC):
-        raise Conflict("The sign-up deadline has passed.")
+        raise Conflict("The sign-up deadline has passed.", reason="DEADLINE_PASSED")
     return activity, existing
 
 
@@ -137,6 +139,8 @@ async def do_sign_up(viewer: Viewer, activity_id: int) -> SignUp:
     activity, existing = await check_sign_up(viewer, activity_id)
     if existing is not None and existing.status != SignUpStatus.CANCELLED:
         return existing
+    # Reads only, before the transaction: no lock, nothing for the lock order to see.
+    await check_requirements(viewer.require(), activity)
     volunteer_id = viewer.require().id
     attempts = 0
 
@@ -157,7 +161,8 @@ async def do_sign_up(viewer: Viewer, activity_id: int) -> SignUp:
         # A concurrent request of the same volunteer won: return its sign-up (idempotent).
         winner = await SignUp.get_or_none(activity_id=activity_id, volunteer_id=volunteer_id)
         if winner is None or winner.status == SignUpStatus.CANCELLED:
-            raise Conflict("Your sign-up changed at the same moment; try again.") from None
+            raise Conflict("Your sign-up changed at the same moment; try again.",
+                           reason="RETRY") from None
         return winner
     await publish_slots(state)
     return sign_up
@@ -167,7 +172,8 @@ async def _sign_up_in(conn: BaseDBAsyncClient, activity: Activity, volunteer_id:
                       revive: SignUp | None) -> tuple[SignUp, SlotState]:
     """Precondition: inside a transaction. Holds the activity row from the UPDATE to commit."""
     if await _holds_overlapping(conn, volunteer_id, activity):
-        raise Conflict("You already have a confirmed sign-up at an overlapping time.")
+        raise Conflict("You already have a confirmed sign-up at an overlapping time.",
+                       reason="OVERLAP")
     now = datetime.now(UTC)
     rows = await _rows(
         conn,
@@ -188,9 +194,12 @@ async def _sign_up_in(conn: BaseDBAsyncClient, activity: Activity, volunteer_id:
         )
         if not rows:
             current = await Activity.get(id=activity.id, using_db=conn)
-            if current.status != ActivityStatus.PUBLISHED or current.sign_up_deadline <= now:
-                raise Conflict("This activity no longer takes sign-ups.")
-            raise Conflict("This activity and its waitlist are full.")
+            if current.status != ActivityStatus.PUBLISHED:
+                raise Conflict("This activity no longer takes sign-ups.", reason="NOT_OPEN")
+            if current.sign_up_deadline <= now:
+                raise Conflict("This activity no longer takes sign-ups.",
+                               reason="DEADLINE_PASSED")
+            raise Conflict("This activity and its waitlist are full.", reason="FULL")
         status, seq = SignUpStatus.WAITLISTED, int(rows[0]["waitlist_seq"])
     if revive is not None:
         changed = await SignUp.filter(id=revive.id, status=SignUpStatus.CANCELLED).using_db(

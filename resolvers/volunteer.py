@@ -158,8 +158,10 @@ async def search_volunteers(
     district: str | None = None,
     skill: str | None = None,
     search: str | None = None,
+    qualification: str | None = None,
 ) -> QuerySet[Volunteer]:
-    """Platform admins search everyone; team admins search the people of their teams."""
+    """Platform admins search everyone; team admins search the people of their teams.
+    `qualification` keeps holders of that qualification valid now (expired ones do not count)."""
     volunteer = viewer.require()
     query = Volunteer.all()
     if not volunteer.is_platform_admin:
@@ -175,6 +177,12 @@ async def search_volunteers(
     if search:
         term = check_text(search, "search", max_len=SHORT_TEXT_MAX)
         query = query.filter(Q(display_name__icontains=term) | Q(real_name__icontains=term))
+    if qualification:
+        from resolvers.training import valid_qualification_holders
+
+        name = check_text(qualification, "qualification", max_len=NAME_MAX)
+        holders = valid_qualification_holders(name).values("volunteer_id")
+        query = query.filter(id__in=Subquery(holders))
     return query
 
 

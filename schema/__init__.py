@@ -48,6 +48,7 @@ from schema.helprequest import (
     HelpRequestQuery,
     HelpRequestSubscription,
 )
+from schema.honour import Announcement, Award, HonourMutation, HonourQuery, Nomination
 from schema.hours import Certificate, HoursMutation, HoursQuery, ServiceRecord
 from schema.importer import ImporterMutation
 from schema.leaderboard import LeaderboardQuery
@@ -59,8 +60,25 @@ from schema.notification import (
     NotificationQuery,
     NotificationSubscription,
 )
+from schema.project import Position, Project, ProjectMutation, ProjectQuery, ProjectSeries
+from schema.servicepoint import (
+    Community,
+    ServicePoint,
+    ServicePointMutation,
+    ServicePointQuery,
+)
 from schema.stats import StatsQuery
 from schema.team import Team, TeamMutation, TeamQuery
+from schema.training import (
+    Assessment,
+    AssessmentResult,
+    Course,
+    CourseEnrollment,
+    Lesson,
+    Qualification,
+    TrainingMutation,
+    TrainingQuery,
+)
 from schema.volunteer import Volunteer, VolunteerMutation, VolunteerQuery
 
 MAX_DEPTH = 10
@@ -69,16 +87,22 @@ MAX_TOKENS = 2000
 
 QUERIES: tuple[type, ...] = (NodeQuery, VolunteerQuery, TeamQuery, NotificationQuery,
                              ActivityQuery, ForumQuery, DraftQuery, FeedQuery, HoursQuery,
-                             HelpRequestQuery, CallOutQuery, LeaderboardQuery, StatsQuery)
+                             HelpRequestQuery, CallOutQuery, LeaderboardQuery, StatsQuery,
+                             TrainingQuery, ProjectQuery, ServicePointQuery, HonourQuery)
 MUTATIONS: tuple[type, ...] = (VolunteerMutation, TeamMutation, NotificationMutation,
                                ActivityMutation, ForumMutation, DraftMutation, HoursMutation,
-                               HelpRequestMutation, CallOutMutation, ImporterMutation)
+                               HelpRequestMutation, CallOutMutation, ImporterMutation,
+                               TrainingMutation, ProjectMutation, ServicePointMutation,
+                               HonourMutation)
 SUBSCRIPTIONS: tuple[type, ...] = (NotificationSubscription, ActivitySubscription,
                                    ForumSubscription, HelpRequestSubscription,
                                    CallOutSubscription)
 EXTRA_TYPES: list[type] = [Volunteer, Team, Notification, Activity, SignUp, SlotCount,
                            Board, Thread, Post, Report, ModerationLog, ExperiencePost,
-                           ServiceRecord, Certificate, HelpRequest, CallOut]
+                           ServiceRecord, Certificate, HelpRequest, CallOut, Course, Lesson,
+                           Assessment, CourseEnrollment, Qualification, AssessmentResult,
+                           Project, Position, ProjectSeries, ServicePoint, Community,
+                           Announcement, Award, Nomination]
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)

@@ -39,7 +39,10 @@ from subscriptions.slots import SlotState, slot_hub
 
 if TYPE_CHECKING:
     from forum.schema import ExperiencePost
+    from schema.project import Position, Project
+    from schema.servicepoint import ServicePoint
     from schema.team import Team
+    from schema.training import ActivityRequirements
 
 if TYPE_CHECKING:
     ActivityStatus: TypeAlias = ActivityStatusModel
@@ -114,6 +117,37 @@ class Activity(Node):
         from schema.team import Team, team_loader
 
         return Team.from_model(await team_loader(info).load(self.model.team_id))
+
+    @strawberry.field(description="What a volunteer needs to sign up: qualifications (all of "
+                                  "them) and a minimum age; empty when anyone may.")
+    async def requirements(
+        self, info: Info
+    ) -> Annotated[ActivityRequirements, strawberry.lazy("schema.training")]:
+        from schema.training import activity_requirements
+
+        return await activity_requirements(info, self.model)
+
+    @strawberry.field(description="The project (项目) this activity belongs to, if any.")
+    async def project(self, info: Info) -> Annotated[Project, strawberry.lazy("schema.project")] | None:
+        from schema.project import activity_project
+
+        return await activity_project(info, self.model)
+
+    @strawberry.field(description="The fixed post (岗位) this shift is for, if any.")
+    async def position(
+        self, info: Info
+    ) -> Annotated[Position, strawberry.lazy("schema.project")] | None:
+        from schema.project import activity_position
+
+        return await activity_position(info, self.model)
+
+    @strawberry.field(description="The service point (服务阵地) it takes place at, if named.")
+    async def service_point(
+        self, info: Info
+    ) -> Annotated[ServicePoint, strawberry.lazy("schema.servicepoint")] | None:
+        from schema.servicepoint import activity_service_point
+
+        return await activity_service_point(info, self.model)
 
     @strawberry.field(description="The signed-in volunteer's sign-up, if any (null if anonymous).")
     async def my_sign_up(self, info: Info) -> SignUp | None:

@@ -13,7 +13,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from resolvers.errors import DomainError
+from resolvers.errors import DomainError, GlobalRef
 
 log = logging.getLogger("tongxin.errors")
 
@@ -27,13 +27,21 @@ def error_code(error: GraphQLError) -> tuple[str, dict[str, Any]]:
     while isinstance(original, GraphQLError) and original.original_error is not None:
         original = original.original_error
     if isinstance(original, DomainError):
-        return original.code, dict(original.extensions)
+        return original.code, {key: _render(value) for key, value in original.extensions.items()}
     if original is None or isinstance(original, GraphQLError):
         if TOO_COMPLEX.search(error.message):
             return "QUERY_TOO_COMPLEX", {}
         # Parse and validation errors, variable coercion errors: the client sent bad input.
         return "BAD_USER_INPUT", {}
     return "INTERNAL", {}
+
+
+def _render(value: Any) -> Any:
+    if isinstance(value, GlobalRef):
+        from schema.relay import to_global_id
+
+        return str(to_global_id(value.type_name, value.db_id))
+    return value
 
 
 def format_error(error: GraphQLError, request_id: str | None) -> GraphQLError:

@@ -11,15 +11,17 @@ from forum.schema import ExperiencePost, Post
 from schema.activity import Activity
 from schema.context import Info
 from schema.helprequest import HelpRequest
+from schema.honour import Announcement
 from schema.relay import Connection, Edge, PageInfo, check_first
 
 FeedItem = Annotated[
-    Activity | ExperiencePost | HelpRequest | Post,
+    Activity | Announcement | ExperiencePost | HelpRequest | Post,
     strawberry.union("FeedItem", description="One entry of the personal feed."),
 ]
 
 _CONVERT: dict[str, Any] = {
     "Activity": Activity.from_model,
+    "Announcement": Announcement.from_model,
     "ExperiencePost": ExperiencePost.from_model,
     "HelpRequest": HelpRequest.from_model,
     "Post": Post.from_model,
@@ -29,8 +31,9 @@ _CONVERT: dict[str, Any] = {
 @strawberry.type
 class FeedQuery:
     @strawberry.field(description="Your timeline, newest first: new activities of your teams, "
-                                  "their experience posts, open help requests in your district "
-                                  "and replies to your threads.")
+                                  "their experience posts, open help requests in your district, "
+                                  "replies to your threads and announcements of the platform "
+                                  "and your teams.")
     async def feed(self, info: Info, first: int | None = None,
                    after: str | None = None) -> Connection[FeedItem]:
         viewer = info.context.viewer

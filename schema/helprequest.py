@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from tortoise.queryset import QuerySet
@@ -33,6 +33,9 @@ from schema.relay import (
 )
 from schema.team import Team, team_loader
 from schema.volunteer import Volunteer, load_volunteer
+
+if TYPE_CHECKING:
+    from schema.servicepoint import ServicePoint
 
 # Registers the models' enums as GraphQL enums (same classes, so values pass through).
 HelpRequestStatus = HelpRequestStatusModel
@@ -71,6 +74,14 @@ class HelpRequest(Node):
         author = await load_volunteer(info, self.model.created_by_id)
         assert author is not None
         return author
+
+    @strawberry.field(description="The service point (服务阵地) nearest the need, if named.")
+    async def service_point(
+        self, info: Info
+    ) -> Annotated[ServicePoint, strawberry.lazy("schema.servicepoint")] | None:
+        from schema.servicepoint import help_request_service_point
+
+        return await help_request_service_point(info, self.model)
 
     @strawberry.field(description="The volunteer who claimed it, if claimed.")
     async def claimed_by(self, info: Info) -> Volunteer | None:

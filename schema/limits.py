@@ -84,6 +84,11 @@ BOUNDS_BY_NAME: dict[str, Bound] = {
     "query": Bound(100), "search": SHORT, "key": Bound(100), "draftKey": Bound(100),
     "code": Bound(64), "checkInCode": Bound(20), "after": Bound(200),
     "photoUrls": Bound(500, max_items=9), "ids": Bound(100, max_items=100),
+    # training, projects, announcements
+    "videoUrl": Bound(500), "materialUrl": Bound(500), "coverImageUrl": Bound(500),
+    "attachments": Bound(500, max_items=10), "qualification": NAME,
+    "qualifications": Bound(50, max_items=10), "questions": Bound(200, max_items=100),
+    "options": Bound(200, max_items=10), "openingHours": SHORT,
 }
 
 BOUNDS_BY_COORDINATE: dict[str, Bound] = {

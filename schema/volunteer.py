@@ -17,8 +17,10 @@ from schema.relay import BY_ID, Connection, Node, build_connection, check_first,
 
 if TYPE_CHECKING:
     from schema.activity import SignUp
+    from schema.honour import Nomination
     from schema.hours import ServiceRecord
     from schema.team import Team
+    from schema.training import CourseEnrollment, Qualification
 
 
 @strawberry.type(description="A real-name volunteer. Contact data is visible only to themself.")
@@ -119,6 +121,33 @@ class Volunteer(Node):
 
         return await volunteer_sign_ups(info, self.db_id, first, after)
 
+    @strawberry.field(description="Qualifications held (expired ones included, marked). "
+                                  "Self, platform admins and admins of the volunteer's teams; "
+                                  "null for others.")
+    async def qualifications(
+        self, info: Info
+    ) -> list[Annotated[Qualification, strawberry.lazy("schema.training")]] | None:
+        from schema.training import volunteer_qualifications
+
+        return await volunteer_qualifications(info, self.db_id)
+
+    @strawberry.field(description="Honours awarded (表彰), latest decision first.")
+    async def honours(
+        self, info: Info
+    ) -> list[Annotated[Nomination, strawberry.lazy("schema.honour")]]:
+        from schema.honour import volunteer_honours
+
+        return await volunteer_honours(info, self.db_id)
+
+    @strawberry.field(description="Course enrolments, newest first. Self, platform admins and "
+                                  "admins of the volunteer's teams (others: FORBIDDEN).")
+    async def courses(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[CourseEnrollment, strawberry.lazy("schema.training")]]:
+        from schema.training import volunteer_courses
+
+        return await volunteer_courses(info, self.db_id, first, after)
+
     @strawberry.field(description="Service records, newest first: all for the volunteer "
                                   "themself and platform admins, approved ones for others.")
     async def service_records(
@@ -194,9 +223,12 @@ class VolunteerQuery:
         district: str | None = None,
         skill: str | None = None,
         search: str | None = None,
+        qualification: Annotated[str | None, strawberry.argument(
+            description="Only holders of this qualification, valid now (e.g. 急救员).")] = None,
     ) -> Connection[Volunteer]:
         query = await rules.search_volunteers(
-            info.context.viewer, district=district, skill=skill, search=search
+            info.context.viewer, district=district, skill=skill, search=search,
+            qualification=qualification,
         )
         return await paginate(query, first, after, convert=Volunteer.from_model)
 
