@@ -27,7 +27,13 @@ def error_code(error: GraphQLError) -> tuple[str, dict[str, Any]]:
     while isinstance(original, GraphQLError) and original.original_error is not None:
         original = original.original_error
     if isinstance(original, DomainError):
-        return original.code, {key: _render(value) for key, value in original.extensions.items()}
+        extensions = {key: _render(value) for key, value in original.extensions.items()}
+        field = extensions.get("field")
+        if isinstance(field, str) and field.startswith("input."):
+            # One convention for every domain: a field of the `input` argument is named bare
+            # (`title`, `near.latitude`), as the form that sent it names it.
+            extensions["field"] = field.removeprefix("input.")
+        return original.code, extensions
     if original is None or isinstance(original, GraphQLError):
         if TOO_COMPLEX.search(error.message):
             return "QUERY_TOO_COMPLEX", {}

@@ -76,9 +76,9 @@ async def test_only_platform_and_emergency_admins_call_out(db):
 
 async def test_bad_input_gets_its_field_and_writes_nothing(db):
     s = await rescue_setup()
-    cases = [({"message": ""}, "input.message"), ({"districts": []}, "input.districts"),
-             ({"needed": 0}, "input.needed"), ({"needed": 10_001}, "input.needed"),
-             ({"skills": ["x" * 31]}, "input.skills"), ({"teamId": "bm9wZTox"}, "input.teamId")]
+    cases = [({"message": ""}, "message"), ({"districts": []}, "districts"),
+             ({"needed": 0}, "needed"), ({"needed": 10_001}, "needed"),
+             ({"skills": ["x" * 31]}, "skills"), ({"teamId": "bm9wZTox"}, "teamId")]
     for overrides, field in cases:
         result = await execute(CALL, {"input": call_input(**overrides)}, as_=s["chief"])
         assert result.codes == ["BAD_USER_INPUT"], overrides

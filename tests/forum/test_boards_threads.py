@@ -93,11 +93,11 @@ async def test_bad_board_input_is_refused_and_writes_nothing(db):
     admin = await make_volunteer("平台管理员", platform_admin=True)
     await make_board(admin, "fangyi", "防疫志愿")
     cases = [
-        ({"slug": "Bad Slug!", "name": "x", "category": "c"}, "BAD_USER_INPUT", "input.slug"),
-        ({"slug": "ok-slug", "name": " ", "category": "c"}, "BAD_USER_INPUT", "input.name"),
+        ({"slug": "Bad Slug!", "name": "x", "category": "c"}, "BAD_USER_INPUT", "slug"),
+        ({"slug": "ok-slug", "name": " ", "category": "c"}, "BAD_USER_INPUT", "name"),
         ({"slug": "ok-slug", "name": "n", "category": "c" * 51}, "BAD_USER_INPUT",
-         "input.category"),
-        ({"slug": "fangyi", "name": "重复", "category": "c"}, "CONFLICT", "input.slug"),
+         "category"),
+        ({"slug": "fangyi", "name": "重复", "category": "c"}, "CONFLICT", "slug"),
     ]
     for data, code, field in cases:
         # when

@@ -83,8 +83,8 @@ async def test_top_level_emergency_teams_are_for_platform_admins(db):
         ({"name": ""}, "BAD_USER_INPUT", "name"),
         ({"name": "队" * 101}, "BAD_USER_INPUT", "name"),
         ({"district": "区" * 51}, "BAD_USER_INPUT", "district"),
-        ({"parentId": "not-an-id"}, "BAD_USER_INPUT", "input.parentId"),
-        ({"parentId": to_global_id("Volunteer", 1)}, "BAD_USER_INPUT", "input.parentId"),
+        ({"parentId": "not-an-id"}, "BAD_USER_INPUT", "parentId"),
+        ({"parentId": to_global_id("Volunteer", 1)}, "BAD_USER_INPUT", "parentId"),
         ({"parentId": to_global_id("Team", 999_999)}, "NOT_FOUND", None),
     ],
 )

@@ -22,8 +22,7 @@ export class GqlError extends Error {
     this.errors = errors;
     const ext = errors[0]?.extensions || {};
     this.code = ext.code || "INTERNAL";
-    // "input.realName" names the realName field of the form the input came from
-    this.field = ext.field ? ext.field.replace(/^input\./, "") : null;
+    this.field = ext.field || null;
     this.reason = ext.reason || null;
     this.extensions = ext;
   }
