@@ -37,6 +37,8 @@ class Settings:
     disable_introspection: bool = False
     star_thresholds: tuple[float, ...] = (100, 300, 600, 1000, 1500)
     points_per_hour: int = 10
+    # Points expire this many months after they were earned (FIFO); 0 = never (default).
+    points_expire_months: int = 0
     login_attempts_per_phone: int = 5
     login_attempts_per_address: int = 30
     login_window_seconds: int = 300
@@ -69,6 +71,7 @@ def get_settings() -> Settings:
         disable_introspection=env.get("DISABLE_INTROSPECTION") == "1",
         star_thresholds=_floats(env.get("STAR_THRESHOLDS", "100,300,600,1000,1500")),
         points_per_hour=int(env.get("POINTS_PER_HOUR", 10)),
+        points_expire_months=int(env.get("POINTS_EXPIRE_MONTHS", 0)),
         login_attempts_per_phone=int(env.get("LOGIN_ATTEMPTS_PER_PHONE", 5)),
         login_attempts_per_address=int(env.get("LOGIN_ATTEMPTS_PER_ADDRESS", 30)),
         login_window_seconds=int(env.get("LOGIN_WINDOW_SECONDS", 300)),

@@ -9,5 +9,6 @@ MODEL_MODULES = [
     "models.helprequest",
     "models.draft",
     "models.stats",
+    "models.timebank",
     "forum.models",
 ]

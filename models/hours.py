@@ -8,6 +8,7 @@ from tortoise.models import Model
 
 if TYPE_CHECKING:
     from models.activity import Activity, SignUp
+    from models.timebank import PointsTransfer, Redemption
     from models.volunteer import Volunteer
 
 
@@ -72,8 +73,17 @@ class HoursAudit(Model):
         table = "hours_audit"
 
 
+class PointsKind(StrEnum):
+    EARN = "EARN"  # approved hours (or an adjustment of them; negative when taken back)
+    REDEEM = "REDEEM"
+    DONATE_OUT = "DONATE_OUT"
+    DONATE_IN = "DONATE_IN"
+    EXPIRE = "EXPIRE"
+
+
 class PointsEntry(Model):
-    # The points ledger: the balance is SUM(delta), never a bare counter.
+    # The points ledger, append-only: the balance is SUM(delta), never a bare counter.
+    # `balance_after` is the running balance right after this entry (per volunteer).
 
     id = fields.IntField(primary_key=True)
     volunteer: fields.ForeignKeyRelation[Volunteer] = fields.ForeignKeyField(
@@ -85,10 +95,25 @@ class PointsEntry(Model):
         "models.ServiceRecord", related_name="points_entries_for_record", null=True,
         on_delete=fields.RESTRICT,
     )
+    kind = fields.CharEnumField(PointsKind, max_length=10, default=PointsKind.EARN)
+    balance_after = fields.IntField(default=0)
+    actor: fields.ForeignKeyNullableRelation[Volunteer] = fields.ForeignKeyField(
+        "models.Volunteer", related_name="points_entries_made", null=True,
+        on_delete=fields.RESTRICT,
+    )
+    redemption: fields.ForeignKeyNullableRelation[Redemption] = fields.ForeignKeyField(
+        "models.Redemption", related_name="entries", null=True, on_delete=fields.RESTRICT,
+    )
+    transfer: fields.ForeignKeyNullableRelation[PointsTransfer] = fields.ForeignKeyField(
+        "models.PointsTransfer", related_name="entries", null=True, on_delete=fields.RESTRICT,
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
 
     volunteer_id: int
     record_id: int | None
+    actor_id: int | None
+    redemption_id: int | None
+    transfer_id: int | None
 
     class Meta:
         table = "points_entry"

@@ -23,11 +23,11 @@ from tortoise.transactions import in_transaction
 from core.geo import Circle
 from core.settings import get_settings
 from models.activity import Activity, ActivityStatus, SignUp, SignUpStatus
-from models.hours import HoursAudit, HoursStatus, PointsEntry, ServiceRecord
+from models.hours import HoursAudit, HoursStatus, PointsEntry, PointsKind, ServiceRecord
 from models.notification import Notification
 from models.team import Team
 from models.volunteer import Volunteer, VolunteerStatus
-from resolvers import leaderboard, stats
+from resolvers import leaderboard, stats, timebank
 from resolvers.auth import Viewer
 from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
 from resolvers.notification import (
@@ -292,9 +292,10 @@ async def _apply(
     )
     points = points_for(new_counted) - points_for(old_counted)
     if points:
-        await PointsEntry.create(
-            volunteer_id=record.volunteer_id, record_id=record.id, delta=points,
-            reason=f"{action.lower()} hours: {activity.title}"[:200], using_db=conn)
+        await timebank.post_entry(
+            conn, record.volunteer_id, points, PointsKind.EARN,
+            f"{action.lower()} hours: {activity.title}", actor_id=actor.id, record_id=record.id,
+            overdraw=True)
     stars_before = stars_after = 0
     if delta:
         await Volunteer.filter(id=record.volunteer_id).using_db(conn).update(

@@ -60,6 +60,7 @@ from schema.notification import (
 )
 from schema.stats import StatsQuery
 from schema.team import Team, TeamMutation, TeamQuery
+from schema.timebank import Redemption, RewardItem, TimebankMutation, TimebankQuery
 from schema.volunteer import Volunteer, VolunteerMutation, VolunteerQuery
 
 MAX_DEPTH = 10
@@ -68,16 +69,19 @@ MAX_TOKENS = 2000
 
 QUERIES: tuple[type, ...] = (NodeQuery, VolunteerQuery, TeamQuery, NotificationQuery,
                              ActivityQuery, ForumQuery, DraftQuery, FeedQuery, HoursQuery,
-                             HelpRequestQuery, CallOutQuery, LeaderboardQuery, StatsQuery)
+                             HelpRequestQuery, CallOutQuery, LeaderboardQuery, StatsQuery,
+                             TimebankQuery)
 MUTATIONS: tuple[type, ...] = (VolunteerMutation, TeamMutation, NotificationMutation,
                                ActivityMutation, ForumMutation, DraftMutation, HoursMutation,
-                               HelpRequestMutation, CallOutMutation, ImporterMutation)
+                               HelpRequestMutation, CallOutMutation, ImporterMutation,
+                               TimebankMutation)
 SUBSCRIPTIONS: tuple[type, ...] = (NotificationSubscription, ActivitySubscription,
                                    ForumSubscription, HelpRequestSubscription,
                                    CallOutSubscription)
 EXTRA_TYPES: list[type] = [Volunteer, Team, Notification, Activity, SignUp, SlotCount,
                            Board, Thread, Post, Report, ModerationLog, ExperiencePost,
-                           ServiceRecord, Certificate, HelpRequest, CallOut]
+                           ServiceRecord, Certificate, HelpRequest, CallOut, RewardItem,
+                           Redemption]
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)
