@@ -95,8 +95,9 @@ class PointsEntry(Model):
         "models.ServiceRecord", related_name="points_entries_for_record", null=True,
         on_delete=fields.RESTRICT,
     )
-    kind = fields.CharEnumField(PointsKind, max_length=10, default=PointsKind.EARN)
-    balance_after = fields.IntField(default=0)
+    kind = fields.CharEnumField(PointsKind, max_length=10, default=PointsKind.EARN,
+                                db_default=PointsKind.EARN.value)
+    balance_after = fields.IntField(default=0, db_default=0)
     actor: fields.ForeignKeyNullableRelation[Volunteer] = fields.ForeignKeyField(
         "models.Volunteer", related_name="points_entries_made", null=True,
         on_delete=fields.RESTRICT,
