@@ -308,6 +308,14 @@ def cmd_rebuild_stats(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_expire_points(args: argparse.Namespace) -> int:
+    from resolvers.timebank import do_expire_points
+
+    expired = asyncio.run(_with_db(lambda: do_expire_points(months=args.months)))
+    print(f"{expired} points expired")
+    return 0
+
+
 def cmd_drain_sms(args: argparse.Namespace) -> int:
     from resolvers.notification import drain_sms_outbox
 
@@ -412,6 +420,10 @@ def main(argv: list[str] | None = None) -> int:
     importer.set_defaults(func=cmd_import_volunteers)
     commands.add_parser("rebuild-leaderboards", help="rebuild the Redis leaderboards from the "
                         "database").set_defaults(func=cmd_rebuild_leaderboards)
+    expire = commands.add_parser("expire-points", help="expire time-bank points older than "
+                                 "POINTS_EXPIRE_MONTHS (off when 0, the default)")
+    expire.add_argument("--months", type=int, default=None, help="override the setting")
+    expire.set_defaults(func=cmd_expire_points)
     commands.add_parser("rebuild-stats", help="recompute the stats summaries from the service "
                         "records").set_defaults(func=cmd_rebuild_stats)
     args = parser.parse_args(argv)

@@ -278,7 +278,7 @@ class Donation:
 
 
 async def _recipient(donor: Volunteer, volunteer_id: int | None,
-                     help_request_id: int | None) -> tuple[int, int | None]:
+                     help_request_id: int | None) -> tuple[Volunteer, int | None]:
     if (volunteer_id is None) == (help_request_id is None):
         raise BadInput("toVolunteerId", "Give exactly one of toVolunteerId and helpRequestId.")
     if help_request_id is not None:
@@ -294,7 +294,7 @@ async def _recipient(donor: Volunteer, volunteer_id: int | None,
     recipient = await Volunteer.get_or_none(id=volunteer_id)
     if recipient is None or recipient.status != VolunteerStatus.ACTIVE:
         raise NotFound("Volunteer")
-    return volunteer_id, help_request_id
+    return recipient, help_request_id
 
 
 async def do_donate_points(
@@ -316,7 +316,8 @@ async def do_donate_points(
         earlier = await PointsTransfer.get_or_none(from_volunteer_id=donor.id, idempotency_key=key)
         if earlier is not None:
             return Donation(earlier)
-    recipient_id, request_id = await _recipient(donor, to_volunteer_id, help_request_id)
+    recipient, request_id = await _recipient(donor, to_volunteer_id, help_request_id)
+    recipient_id = recipient.id
     try:
         async with in_transaction() as conn:
             await _lock_accounts(conn, sorted({donor.id, recipient_id}))
@@ -325,7 +326,7 @@ async def do_donate_points(
                 help_request_id=request_id, points=points, note=note, idempotency_key=key,
                 using_db=conn)
             debit = await post_entry(conn, donor.id, -points, PointsKind.DONATE_OUT,
-                                     f"捐赠给 {recipient_id}", actor_id=donor.id,
+                                     f"捐赠给 {recipient.display_name}", actor_id=donor.id,
                                      transfer_id=transfer.id)
             if debit is None:
                 raise Conflict("Your points balance does not cover this donation.",
