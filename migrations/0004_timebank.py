@@ -4,6 +4,7 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
+from models.attendance import AttendanceKind
 from models.hours import PointsKind
 from models.timebank import RewardKind
 from tortoise.fields.base import OnDelete
@@ -33,6 +34,21 @@ class Migration(migrations.Migration):
     initial = False
 
     operations = [
+        ops.CreateModel(
+            name='AttendanceEvent',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('device_id', fields.CharField(max_length=64)),
+                ('client_id', fields.CharField(max_length=64)),
+                ('sign_up', fields.ForeignKeyField('models.SignUp', source_field='sign_up_id', db_constraint=True, to_field='id', related_name='attendance_events', on_delete=OnDelete.CASCADE)),
+                ('kind', fields.CharEnumField(description='CHECK_IN: CHECK_IN\nCHECK_OUT: CHECK_OUT', enum_type=AttendanceKind, max_length=10)),
+                ('device_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('uploaded_by', fields.ForeignKeyField('models.Volunteer', source_field='uploaded_by_id', db_constraint=True, to_field='id', related_name='attendance_uploads', on_delete=OnDelete.RESTRICT)),
+                ('received_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'attendance_event', 'app': 'models', 'unique_together': (('device_id', 'client_id'),), 'indexes': [Index(fields=['sign_up_id', 'kind'])], 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
         ops.CreateModel(
             name='PointsAccount',
             fields=[

@@ -10,5 +10,6 @@ MODEL_MODULES = [
     "models.draft",
     "models.stats",
     "models.timebank",
+    "models.attendance",
     "forum.models",
 ]

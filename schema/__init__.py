@@ -38,6 +38,7 @@ from schema.activity import (
     SignUp,
     SlotCount,
 )
+from schema.attendance import AttendanceMutation
 from schema.callout import CallOut, CallOutMutation, CallOutQuery, CallOutSubscription
 from schema.draft import DraftMutation, DraftQuery
 from schema.errors import CodedSchema, OperationName
@@ -74,7 +75,7 @@ QUERIES: tuple[type, ...] = (NodeQuery, VolunteerQuery, TeamQuery, NotificationQ
 MUTATIONS: tuple[type, ...] = (VolunteerMutation, TeamMutation, NotificationMutation,
                                ActivityMutation, ForumMutation, DraftMutation, HoursMutation,
                                HelpRequestMutation, CallOutMutation, ImporterMutation,
-                               TimebankMutation)
+                               TimebankMutation, AttendanceMutation)
 SUBSCRIPTIONS: tuple[type, ...] = (NotificationSubscription, ActivitySubscription,
                                    ForumSubscription, HelpRequestSubscription,
                                    CallOutSubscription)
