@@ -4,6 +4,7 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
+from models.activity import SignUpStatus
 from models.attendance import AttendanceKind
 from models.hours import PointsKind
 from models.timebank import RewardKind
@@ -123,6 +124,11 @@ class Migration(migrations.Migration):
             bases=['Model'],
         ),
         ops.AddField(
+            model_name='Activity',
+            name='offered_count',
+            field=fields.IntField(default=0, db_default=0),
+        ),
+        ops.AddField(
             model_name='PointsEntry',
             name='actor',
             field=fields.ForeignKeyField('models.Volunteer', source_field='actor_id', null=True, db_constraint=True, to_field='id', related_name='points_entries_made', on_delete=OnDelete.RESTRICT),
@@ -146,6 +152,16 @@ class Migration(migrations.Migration):
             model_name='PointsEntry',
             name='transfer',
             field=fields.ForeignKeyField('models.PointsTransfer', source_field='transfer_id', null=True, db_constraint=True, to_field='id', related_name='entries', on_delete=OnDelete.RESTRICT),
+        ),
+        ops.AlterField(
+            model_name='SignUp',
+            name='status',
+            field=fields.CharEnumField(description='CONFIRMED: CONFIRMED\nWAITLISTED: WAITLISTED\nOFFERED: OFFERED\nCANCELLED: CANCELLED', enum_type=SignUpStatus, max_length=10),
+        ),
+        ops.AddField(
+            model_name='SignUp',
+            name='offer_expires_at',
+            field=fields.DatetimeField(null=True, db_index=True, auto_now=False, auto_now_add=False),
         ),
         ops.RunPython(backfill_ledger, ops.RunPython.noop),
     ]

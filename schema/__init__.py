@@ -59,6 +59,7 @@ from schema.notification import (
     NotificationQuery,
     NotificationSubscription,
 )
+from schema.offers import OfferMutation
 from schema.stats import StatsQuery
 from schema.team import Team, TeamMutation, TeamQuery
 from schema.timebank import Redemption, RewardItem, TimebankMutation, TimebankQuery
@@ -75,7 +76,7 @@ QUERIES: tuple[type, ...] = (NodeQuery, VolunteerQuery, TeamQuery, NotificationQ
 MUTATIONS: tuple[type, ...] = (VolunteerMutation, TeamMutation, NotificationMutation,
                                ActivityMutation, ForumMutation, DraftMutation, HoursMutation,
                                HelpRequestMutation, CallOutMutation, ImporterMutation,
-                               TimebankMutation, AttendanceMutation)
+                               TimebankMutation, AttendanceMutation, OfferMutation)
 SUBSCRIPTIONS: tuple[type, ...] = (NotificationSubscription, ActivitySubscription,
                                    ForumSubscription, HelpRequestSubscription,
                                    CallOutSubscription)
