@@ -33,6 +33,7 @@ from models.config import tortoise_config
 from resolvers import services as service_registry
 from resolvers.auth import bearer_token, viewer_from_token
 from resolvers.errors import DomainError
+from resolvers.jobs import start_jobs
 from schema import build_schema
 from schema.context import Context
 
@@ -169,9 +170,12 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
     current = await service_registry.build(settings.redis_url)
     service_registry.install(current)
+    jobs = start_jobs()
     try:
         yield
     finally:
+        if jobs is not None:
+            await jobs.stop()
         await service_registry.shutdown(current)
         await Tortoise.close_connections()
 

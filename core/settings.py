@@ -43,6 +43,8 @@ class Settings:
     # offer_hold_minutes instead of promoting them at once; 0 = always promote at once.
     offer_window_hours: float = 24.0
     offer_hold_minutes: float = 30.0
+    # Open check-ins are closed (as PENDING hours flagged for review) this long after the end.
+    auto_close_grace_minutes: float = 120.0
     login_attempts_per_phone: int = 5
     login_attempts_per_address: int = 30
     login_window_seconds: int = 300
@@ -78,6 +80,7 @@ def get_settings() -> Settings:
         points_expire_months=int(env.get("POINTS_EXPIRE_MONTHS", 0)),
         offer_window_hours=float(env.get("OFFER_WINDOW_HOURS", 24)),
         offer_hold_minutes=float(env.get("OFFER_HOLD_MINUTES", 30)),
+        auto_close_grace_minutes=float(env.get("AUTO_CLOSE_GRACE_MINUTES", 120)),
         login_attempts_per_phone=int(env.get("LOGIN_ATTEMPTS_PER_PHONE", 5)),
         login_attempts_per_address=int(env.get("LOGIN_ATTEMPTS_PER_ADDRESS", 30)),
         login_window_seconds=int(env.get("LOGIN_WINDOW_SECONDS", 300)),

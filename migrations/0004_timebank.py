@@ -51,6 +51,16 @@ class Migration(migrations.Migration):
             bases=['Model'],
         ),
         ops.CreateModel(
+            name='JobLease',
+            fields=[
+                ('name', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=50)),
+                ('holder', fields.CharField(max_length=100)),
+                ('expires_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'job_lease', 'app': 'models', 'pk_attr': 'name'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='PointsAccount',
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
@@ -152,6 +162,11 @@ class Migration(migrations.Migration):
             model_name='PointsEntry',
             name='transfer',
             field=fields.ForeignKeyField('models.PointsTransfer', source_field='transfer_id', null=True, db_constraint=True, to_field='id', related_name='entries', on_delete=OnDelete.RESTRICT),
+        ),
+        ops.AddField(
+            model_name='ServiceRecord',
+            name='needs_review',
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AlterField(
             model_name='SignUp',

@@ -11,5 +11,6 @@ MODEL_MODULES = [
     "models.stats",
     "models.timebank",
     "models.attendance",
+    "models.jobs",
     "forum.models",
 ]

@@ -36,6 +36,9 @@ class ServiceRecord(Model):
         "models.Volunteer", related_name="approved_records", null=True, on_delete=fields.SET_NULL
     )
     approved_at = fields.DatetimeField(null=True, db_index=True)
+    # Set when the record was not claimed by a check-out (the attendance job closed a forgotten
+    # check-in): organisers should look before approving.
+    needs_review = fields.BooleanField(default=False, db_default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     sign_up_id: int

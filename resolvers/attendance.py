@@ -236,3 +236,51 @@ async def _write(batch: _Batch, entry: SyncEntry, client_id: str, activity: Acti
                 reason=f"offline check-out uploaded from device {batch.device_id}",
                 using_db=conn)
     return True
+
+
+AUTO_CLOSED = "ATTENDANCE_AUTO_CLOSED"
+AUTO_CLOSE_BATCH = 500
+
+
+async def do_auto_close(now: datetime | None = None) -> int:
+    """Closes check-ins still open `auto_close_grace_minutes` after the activity's end: time
+    on site counts until the end, the record is PENDING with `needs_review` (never approved
+    here), audited as AUTO_CLOSE. Idempotent and safe to race (the `checked_out_at IS NULL`
+    UPDATE decides); the job runner still keeps it to one runner. Returns records created."""
+    from core.settings import get_settings
+    from resolvers.notification import create_notification, notify_created
+
+    moment = now or datetime.now(UTC)
+    cutoff = moment - timedelta(minutes=get_settings().auto_close_grace_minutes)
+    open_ones = await SignUp.filter(
+        status=SignUpStatus.CONFIRMED, checked_in_at__not_isnull=True, checked_out_at=None,
+        activity__ends_at__lte=cutoff,
+    ).order_by("id").limit(AUTO_CLOSE_BATCH)
+    closed = 0
+    for sign_up in open_ones:
+        activity = await Activity.get(id=sign_up.activity_id)
+        assert sign_up.checked_in_at is not None
+        until = max(activity.ends_at, sign_up.checked_in_at)
+        hours = claimed_hours(activity, sign_up.checked_in_at, until)
+        async with in_transaction() as conn:
+            changed = await SignUp.filter(
+                id=sign_up.id, checked_out_at=None, status=SignUpStatus.CONFIRMED
+            ).using_db(conn).update(checked_out_at=until)
+            if not changed:
+                continue
+            record = await ServiceRecord.create(
+                sign_up_id=sign_up.id, activity_id=activity.id,
+                volunteer_id=sign_up.volunteer_id, hours_claimed=hours, hours=hours,
+                status=HoursStatus.PENDING, needs_review=True, using_db=conn)
+            await HoursAudit.create(
+                record=record, actor_id=None, action="AUTO_CLOSE", hours_before=None,
+                hours_after=hours, status_before=None, status_after=HoursStatus.PENDING,
+                reason="no check-out: closed at the activity's end by the attendance job",
+                using_db=conn)
+            notice = await create_notification(
+                sign_up.volunteer_id, AUTO_CLOSED, f"已自动签退：{activity.title}",
+                f"您在「{activity.title}」未签退，系统已按活动结束时间记录 {hours:g} 小时，"
+                "待组织者审核。", subject=("ServiceRecord", record.id), using=conn)
+        closed += 1
+        await notify_created([notice])
+    return closed
