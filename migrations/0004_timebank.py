@@ -139,6 +139,11 @@ class Migration(migrations.Migration):
             field=fields.IntField(default=0, db_default=0),
         ),
         ops.AddField(
+            model_name='CallOut',
+            name='activity',
+            field=fields.ForeignKeyField('models.Activity', source_field='activity_id', null=True, db_constraint=True, to_field='id', related_name='call_outs', on_delete=OnDelete.SET_NULL),
+        ),
+        ops.AddField(
             model_name='PointsEntry',
             name='actor',
             field=fields.ForeignKeyField('models.Volunteer', source_field='actor_id', null=True, db_constraint=True, to_field='id', related_name='points_entries_made', on_delete=OnDelete.RESTRICT),
