@@ -143,6 +143,11 @@ class Migration(migrations.Migration):
             name='activity',
             field=fields.ForeignKeyField('models.Activity', source_field='activity_id', null=True, db_constraint=True, to_field='id', related_name='call_outs', on_delete=OnDelete.SET_NULL),
         ),
+        ops.AlterField(
+            model_name='HoursAudit',
+            name='created_at',
+            field=fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=True),
+        ),
         ops.AddField(
             model_name='PointsEntry',
             name='actor',

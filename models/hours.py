@@ -67,7 +67,8 @@ class HoursAudit(Model):
     status_before = fields.CharField(max_length=10, null=True)
     status_after = fields.CharField(max_length=10)
     reason = fields.CharField(max_length=500, null=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
+    # Indexed: leaderboard rebuilds read the last minutes' changes (resolvers/leaderboard.py).
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
 
     record_id: int
     actor_id: int | None

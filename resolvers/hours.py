@@ -224,6 +224,7 @@ class HoursChange:
     team_id: int = 0
     district: str = ""
     counted_at: datetime | None = None
+    audit_id: int | None = None  # identifies the leaderboard delta (counted exactly once)
     notifications: list[Notification] = field(default_factory=list)
 
 
@@ -285,11 +286,12 @@ async def _apply(
         conn, activity.district,
         removed=(approved_before, hours_before) if was_counted else None,
         added=(counted_at, new_hours) if is_counted else None)
-    await HoursAudit.create(
+    audit = await HoursAudit.create(
         record_id=record.id, actor_id=actor.id, action=action, hours_before=hours_before,
         hours_after=new_hours, status_before=status_before.value, status_after=new_status.value,
         reason=reason, using_db=conn,
     )
+    change.audit_id = audit.id
     points = points_for(new_counted) - points_for(old_counted)
     if points:
         await timebank.post_entry(
@@ -391,7 +393,8 @@ async def notify_hours_change(change: HoursChange, volunteer_id: int) -> None:
     if change.delta and change.counted_at is not None:
         try:
             await leaderboard.notify_hours_changed(
-                volunteer_id, change.team_id, change.district, change.delta, change.counted_at)
+                volunteer_id, change.team_id, change.district, change.delta, change.counted_at,
+                change.audit_id)
         except Exception:
             log.exception("leaderboard update failed for record %s", change.record.id)
 
