@@ -163,9 +163,9 @@ async def _end_offer(conn: BaseDBAsyncClient, activity_id: int, sign_up_id: int,
     await _rows(conn, "UPDATE activity SET confirmed_count = confirmed_count - 1, "
                       "offered_count = offered_count - 1 WHERE id = ? RETURNING id", activity_id)
     notifications: list[Notification] = []
-    if expired:
+    activity = await Activity.get(id=activity_id, using_db=conn)
+    if expired and activity.status == ActivityStatus.PUBLISHED:
         sign_up = await SignUp.get(id=sign_up_id, using_db=conn)
-        activity = await Activity.get(id=activity_id, using_db=conn)
         notifications.append(await create_notification(
             sign_up.volunteer_id, OFFER_EXPIRED, f"候补名额已过期：{activity.title}",
             f"您未在保留时间内确认活动「{activity.title}」的名额，名额已顺延给下一位候补。",

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from models.activity import Activity, SignUp, SignUpStatus
 from models.notification import Notification
 from resolvers import offers
+from resolvers.activity import KIND_CANCELLED, do_cancel_activity
 from resolvers.auth import Viewer
 from resolvers.errors import Conflict
 from resolvers.offers import do_accept_offer, expire_due_offers
@@ -26,8 +27,9 @@ query C($id: ID!) { node(id: $id) { ... on Activity {
 """
 
 
-async def _full_activity(starts_in: timedelta, capacity: int = 2, waiting: int = 3):
-    admin = await make_volunteer("队长")
+async def _full_activity(starts_in: timedelta, capacity: int = 2, waiting: int = 3,
+                         admin=None):
+    admin = admin or await make_volunteer("队长")
     team = await make_team(admin)
     activity = await make_activity(team, admin, capacity=capacity, waitlist_limit=10,
                                    starts_in=starts_in)
@@ -176,3 +178,18 @@ async def test_accept_racing_expiry_leaves_consistent_counts(db):
         assert (first, second) in {(SignUpStatus.CONFIRMED, SignUpStatus.WAITLISTED),
                                    (SignUpStatus.CANCELLED, SignUpStatus.OFFERED)}
         await assert_counts_match_rows(activity.id)
+
+
+async def test_a_cancelled_activity_tells_the_offered_and_frees_the_hold_quietly(db):
+    # given
+    admin = await make_volunteer("队长")
+    activity, confirmed, waitlisted = await _full_activity(timedelta(hours=5), admin=admin)
+    await do_cancel_sign_up(Viewer(confirmed[0]), activity.id)
+    # when
+    await do_cancel_activity(Viewer(admin), activity.id, "暴雨预警")
+    await expire_due_offers(datetime.now(UTC) + timedelta(minutes=31))
+    # then
+    assert await Notification.filter(volunteer_id=waitlisted[0].id,
+                                     kind=KIND_CANCELLED).count() == 1
+    assert await Notification.filter(kind=offers.OFFER_EXPIRED).count() == 0
+    assert (await assert_counts_match_rows(activity.id)).offered_count == 0
