@@ -15,6 +15,8 @@ from resolvers.auth import Viewer
 from resolvers.errors import Conflict
 from resolvers.offers import do_accept_offer, expire_due_offers
 from resolvers.signup import do_cancel_sign_up, do_sign_up, slot_state
+from schema import schema
+from schema.context import Context
 from schema.relay import to_global_id
 from tests.activity.factory import make_activity
 from tests.helpers import execute, make_team, make_volunteer
@@ -193,3 +195,34 @@ async def test_a_cancelled_activity_tells_the_offered_and_frees_the_hold_quietly
                                      kind=KIND_CANCELLED).count() == 1
     assert await Notification.filter(kind=offers.OFFER_EXPIRED).count() == 0
     assert (await assert_counts_match_rows(activity.id)).offered_count == 0
+
+
+LIVE_SLOTS = """
+subscription Slots($id: ID!) { slotCount(activityId: $id) { confirmed offered waitlisted remaining } }
+"""
+
+
+async def test_live_slot_counts_show_the_held_place_until_it_is_accepted(db):
+    # given
+    activity, confirmed, waitlisted = await _full_activity(timedelta(hours=5))
+    gid = to_global_id("Activity", activity.id)
+    stream = await schema.subscribe(LIVE_SLOTS, variable_values={"id": gid},
+                                    context_value=Context(viewer=Viewer()))
+
+    async def until(wanted: dict) -> None:
+        while True:
+            result = await asyncio.wait_for(stream.__anext__(), 5)
+            assert not result.errors, result.errors
+            if result.data["slotCount"] == wanted:
+                return
+
+    try:
+        await until({"confirmed": 2, "offered": 0, "waitlisted": 3, "remaining": 0})
+        # when / then: the freed place is held, not free
+        await do_cancel_sign_up(Viewer(confirmed[0]), activity.id)
+        await until({"confirmed": 1, "offered": 1, "waitlisted": 2, "remaining": 0})
+        # when / then: accepted
+        await do_accept_offer(Viewer(waitlisted[0]), activity.id)
+        await until({"confirmed": 2, "offered": 0, "waitlisted": 2, "remaining": 0})
+    finally:
+        await stream.aclose()
