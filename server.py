@@ -36,6 +36,7 @@ from models.config import tortoise_config
 from resolvers import services as service_registry
 from resolvers.auth import bearer_token, viewer_from_token
 from resolvers.errors import DomainError
+from resolvers.jobs import start_jobs
 from schema import build_schema
 from schema.context import Context
 from subscriptions.protocols import CheckedLegacyWSHandler, CheckedTransportWSHandler
@@ -193,9 +194,12 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
     current = await service_registry.build(settings.redis_url)
     service_registry.install(current)
+    jobs = start_jobs()
     try:
         yield
     finally:
+        if jobs is not None:
+            await jobs.stop()
         await service_registry.shutdown(current)
         await Tortoise.close_connections()
 
@@ -338,6 +342,14 @@ def cmd_rebuild_stats(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_expire_points(args: argparse.Namespace) -> int:
+    from resolvers.timebank import do_expire_points
+
+    expired = asyncio.run(_with_db(lambda: do_expire_points(months=args.months)))
+    print(f"{expired} points expired")
+    return 0
+
+
 def cmd_drain_sms(args: argparse.Namespace) -> int:
     from resolvers.notification import drain_sms_outbox
 
@@ -442,6 +454,10 @@ def main(argv: list[str] | None = None) -> int:
     importer.set_defaults(func=cmd_import_volunteers)
     commands.add_parser("rebuild-leaderboards", help="rebuild the Redis leaderboards from the "
                         "database").set_defaults(func=cmd_rebuild_leaderboards)
+    expire = commands.add_parser("expire-points", help="expire time-bank points older than "
+                                 "POINTS_EXPIRE_MONTHS (off when 0, the default)")
+    expire.add_argument("--months", type=int, default=None, help="override the setting")
+    expire.set_defaults(func=cmd_expire_points)
     commands.add_parser("rebuild-stats", help="recompute the stats summaries from the service "
                         "records").set_defaults(func=cmd_rebuild_stats)
     args = parser.parse_args(argv)

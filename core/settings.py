@@ -37,6 +37,14 @@ class Settings:
     disable_introspection: bool = False
     star_thresholds: tuple[float, ...] = (100, 300, 600, 1000, 1500)
     points_per_hour: int = 10
+    # Points expire this many months after they were earned (FIFO); 0 = never (default).
+    points_expire_months: int = 0
+    # A place freed this close to the start is offered to the next waitlisted volunteer for
+    # offer_hold_minutes instead of promoting them at once; 0 = always promote at once.
+    offer_window_hours: float = 24.0
+    offer_hold_minutes: float = 30.0
+    # Open check-ins are closed (as PENDING hours flagged for review) this long after the end.
+    auto_close_grace_minutes: float = 120.0
     login_attempts_per_phone: int = 5
     login_attempts_per_address: int = 30
     login_window_seconds: int = 300
@@ -69,6 +77,10 @@ def get_settings() -> Settings:
         disable_introspection=env.get("DISABLE_INTROSPECTION") == "1",
         star_thresholds=_floats(env.get("STAR_THRESHOLDS", "100,300,600,1000,1500")),
         points_per_hour=int(env.get("POINTS_PER_HOUR", 10)),
+        points_expire_months=int(env.get("POINTS_EXPIRE_MONTHS", 0)),
+        offer_window_hours=float(env.get("OFFER_WINDOW_HOURS", 24)),
+        offer_hold_minutes=float(env.get("OFFER_HOLD_MINUTES", 30)),
+        auto_close_grace_minutes=float(env.get("AUTO_CLOSE_GRACE_MINUTES", 120)),
         login_attempts_per_phone=int(env.get("LOGIN_ATTEMPTS_PER_PHONE", 5)),
         login_attempts_per_address=int(env.get("LOGIN_ATTEMPTS_PER_ADDRESS", 30)),
         login_window_seconds=int(env.get("LOGIN_WINDOW_SECONDS", 300)),

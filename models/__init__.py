@@ -13,5 +13,8 @@ MODEL_MODULES = [
     "models.project",
     "models.servicepoint",
     "models.honour",
+    "models.timebank",
+    "models.attendance",
+    "models.jobs",
     "forum.models",
 ]

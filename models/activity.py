@@ -23,6 +23,8 @@ class ActivityStatus(StrEnum):
 class SignUpStatus(StrEnum):
     CONFIRMED = "CONFIRMED"
     WAITLISTED = "WAITLISTED"
+    # A freed place held for this waitlisted volunteer until offer_expires_at (resolvers/offers.py).
+    OFFERED = "OFFERED"
     CANCELLED = "CANCELLED"
 
 
@@ -53,6 +55,8 @@ class Activity(Model):
     waitlist_count = fields.IntField(default=0)
     waitlist_limit = fields.IntField()
     waitlist_seq = fields.IntField(default=0)
+    # Held waitlist offers; they are also counted in confirmed_count (the places taken).
+    offered_count = fields.IntField(default=0, db_default=0)
     version = fields.IntField(default=0)
     hours_credit = fields.FloatField()
     skills = fields.CharField(max_length=700, default="")
@@ -102,6 +106,8 @@ class SignUp(Model):
     waitlist_seq = fields.IntField(null=True)
     checked_in_at = fields.DatetimeField(null=True)
     checked_out_at = fields.DatetimeField(null=True)
+    # Set while OFFERED: the stored timer the offer job fires on (survives restarts).
+    offer_expires_at = fields.DatetimeField(null=True, db_index=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

@@ -7,6 +7,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 if TYPE_CHECKING:
+    from models.activity import Activity
     from models.servicepoint import ServicePoint
     from models.team import Team
     from models.volunteer import Volunteer
@@ -77,8 +78,13 @@ class CallOut(Model):
     team: fields.ForeignKeyNullableRelation[Team] = fields.ForeignKeyField(
         "models.Team", related_name="call_outs", null=True, on_delete=fields.SET_NULL
     )
+    # The activity people are called to, if any: whoever is checked in there is not pushed.
+    activity: fields.ForeignKeyNullableRelation[Activity] = fields.ForeignKeyField(
+        "models.Activity", related_name="call_outs", null=True, on_delete=fields.SET_NULL
+    )
     created_by_id: int
     team_id: int | None
+    activity_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
 
     class Meta:

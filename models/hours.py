@@ -8,6 +8,7 @@ from tortoise.models import Model
 
 if TYPE_CHECKING:
     from models.activity import Activity, SignUp
+    from models.timebank import PointsTransfer, Redemption
     from models.volunteer import Volunteer
 
 
@@ -35,6 +36,9 @@ class ServiceRecord(Model):
         "models.Volunteer", related_name="approved_records", null=True, on_delete=fields.SET_NULL
     )
     approved_at = fields.DatetimeField(null=True, db_index=True)
+    # Set when the record was not claimed by a check-out (the attendance job closed a forgotten
+    # check-in): organisers should look before approving.
+    needs_review = fields.BooleanField(default=False, db_default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     sign_up_id: int
@@ -63,7 +67,8 @@ class HoursAudit(Model):
     status_before = fields.CharField(max_length=10, null=True)
     status_after = fields.CharField(max_length=10)
     reason = fields.CharField(max_length=500, null=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
+    # Indexed: leaderboard rebuilds read the last minutes' changes (resolvers/leaderboard.py).
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
 
     record_id: int
     actor_id: int | None
@@ -72,8 +77,17 @@ class HoursAudit(Model):
         table = "hours_audit"
 
 
+class PointsKind(StrEnum):
+    EARN = "EARN"  # approved hours (or an adjustment of them; negative when taken back)
+    REDEEM = "REDEEM"
+    DONATE_OUT = "DONATE_OUT"
+    DONATE_IN = "DONATE_IN"
+    EXPIRE = "EXPIRE"
+
+
 class PointsEntry(Model):
-    # The points ledger: the balance is SUM(delta), never a bare counter.
+    # The points ledger, append-only: the balance is SUM(delta), never a bare counter.
+    # `balance_after` is the running balance right after this entry (per volunteer).
 
     id = fields.IntField(primary_key=True)
     volunteer: fields.ForeignKeyRelation[Volunteer] = fields.ForeignKeyField(
@@ -85,10 +99,26 @@ class PointsEntry(Model):
         "models.ServiceRecord", related_name="points_entries_for_record", null=True,
         on_delete=fields.RESTRICT,
     )
+    kind = fields.CharEnumField(PointsKind, max_length=10, default=PointsKind.EARN,
+                                db_default=PointsKind.EARN.value)
+    balance_after = fields.IntField(default=0, db_default=0)
+    actor: fields.ForeignKeyNullableRelation[Volunteer] = fields.ForeignKeyField(
+        "models.Volunteer", related_name="points_entries_made", null=True,
+        on_delete=fields.RESTRICT,
+    )
+    redemption: fields.ForeignKeyNullableRelation[Redemption] = fields.ForeignKeyField(
+        "models.Redemption", related_name="entries", null=True, on_delete=fields.RESTRICT,
+    )
+    transfer: fields.ForeignKeyNullableRelation[PointsTransfer] = fields.ForeignKeyField(
+        "models.PointsTransfer", related_name="entries", null=True, on_delete=fields.RESTRICT,
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
 
     volunteer_id: int
     record_id: int | None
+    actor_id: int | None
+    redemption_id: int | None
+    transfer_id: int | None
 
     class Meta:
         table = "points_entry"

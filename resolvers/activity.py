@@ -271,7 +271,8 @@ async def do_update_activity(viewer: Viewer, activity_id: int, data: ActivityDat
 
 async def _signed_up(activity_id: int, conn: BaseDBAsyncClient) -> list[int]:
     rows = await SignUp.filter(
-        activity_id=activity_id, status__in=[SignUpStatus.CONFIRMED, SignUpStatus.WAITLISTED]
+        activity_id=activity_id, status__in=[SignUpStatus.CONFIRMED, SignUpStatus.WAITLISTED,
+                                          SignUpStatus.OFFERED]
     ).using_db(conn).order_by("id").values("volunteer_id")
     return [int(row["volunteer_id"]) for row in rows]
 

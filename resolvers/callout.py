@@ -11,6 +11,7 @@ from tortoise.expressions import F, Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from models.activity import Activity, ActivityStatus, SignUp, SignUpStatus
 from models.helprequest import CallOut, CallOutAnswer
 from models.notification import Notification, SmsOutbox
 from models.team import Team, TeamType
@@ -35,6 +36,7 @@ class CallOutData:
     skills: list[str]
     needed: int
     team_id: int | None = None
+    activity_id: int | None = None
 
 
 async def check_caller(viewer: Viewer, team_id: int | None) -> Team | None:
@@ -69,6 +71,26 @@ def targets(districts: list[str], skills: list[str]) -> QuerySet[Volunteer]:
     return query
 
 
+def _on_site(activity_ids: list[int]) -> QuerySet[SignUp]:
+    """Checked in (and not out) at these activities: already there, so a call-out to the
+    activity is not pushed to them (DOMAIN: whoever is on site is not re-recruited)."""
+    return SignUp.filter(activity_id__in=activity_ids, status=SignUpStatus.CONFIRMED,
+                         checked_in_at__not_isnull=True, checked_out_at=None)
+
+
+async def on_site_volunteers(activity_id: int | None) -> set[int]:
+    if activity_id is None:
+        return set()
+    rows = await _on_site([activity_id]).values_list("volunteer_id", flat=True)
+    return {int(v) for v in rows}  # type: ignore[call-overload]
+
+
+async def activities_on_site(volunteer_id: int, activity_ids: list[int]) -> set[int]:
+    rows = await _on_site(activity_ids).filter(volunteer_id=volunteer_id).values_list(
+        "activity_id", flat=True)
+    return {int(a) for a in rows}  # type: ignore[call-overload]
+
+
 def is_target(volunteer: Volunteer, call_out: CallOut) -> bool:
     if volunteer.status != VolunteerStatus.ACTIVE:
         return False
@@ -89,13 +111,19 @@ async def do_call_out(viewer: Viewer, data: CallOutData) -> tuple[CallOut, list[
         raise BadInput("input.needed", f"needed must be between 1 and {NEEDED_MAX}.")
     team = await check_caller(viewer, data.team_id)
     caller = viewer.require()
+    if data.activity_id is not None:
+        activity = await Activity.get_or_none(id=data.activity_id)
+        if activity is None or activity.status == ActivityStatus.DRAFT:
+            raise NotFound("Activity")
+    there = await on_site_volunteers(data.activity_id)
     async with in_transaction() as connection:
         call_out = await CallOut.create(
             created_by=caller, message=message, districts=encode_tags(districts),
-            skills=encode_tags(skills), needed=data.needed, team=team, using_db=connection,
+            skills=encode_tags(skills), needed=data.needed, team=team,
+            activity_id=data.activity_id, using_db=connection,
         )
-        target_ids = await targets(districts, skills).exclude(id=caller.id).using_db(
-            connection).values_list("id", flat=True)
+        target_ids = [vid for vid in await targets(districts, skills).exclude(
+            id=caller.id).using_db(connection).values_list("id", flat=True) if vid not in there]
         title = f"紧急召集：{message[:60]}"
         await Notification.bulk_create(
             [Notification(volunteer_id=vid, kind=CALL_OUT_KIND, title=title, body=message,
@@ -239,6 +267,7 @@ class CallOutWatch:
         self.caller_side = caller_side
         self._declined: set[int] = set()
         self._known: dict[int, bool] = {}
+        self._activity: dict[int, int] = {}
 
     @classmethod
     async def start(cls, viewer: Viewer, district: str | None) -> CallOutWatch:
@@ -275,4 +304,11 @@ class CallOutWatch:
                 call_out_id__in=unknown, volunteer_id=me, coming=False
             ).values_list("call_out_id", flat=True)
             self._declined.update(int(i) for i in declined)  # type: ignore[call-overload]
-        return sorted(i for i in latest if self._known.get(i) and i not in self._declined)
+            self._activity.update({row.id: row.activity_id for row in rows if row.activity_id})
+        wanted = [i for i in latest if self._known.get(i) and i not in self._declined]
+        linked = {self._activity[i] for i in wanted if i in self._activity}
+        if linked:  # checked in meanwhile? then no more pushes for that call-out
+            assert me is not None
+            there = await activities_on_site(me, sorted(linked))
+            wanted = [i for i in wanted if self._activity.get(i) not in there]
+        return sorted(wanted)

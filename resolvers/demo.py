@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 
 from models.team import Membership, MembershipRole, MembershipStatus, Team, TeamType
+from models.timebank import RewardKind
 from models.volunteer import Volunteer, VolunteerStatus
 from resolvers.auth import hash_password
 from resolvers.maintenance import make_id_number
@@ -217,3 +218,37 @@ EXTRA_STEPS.append(_training_step())
 EXTRA_STEPS.append(_project_step())
 EXTRA_STEPS.append(_service_point_step())
 EXTRA_STEPS.append(_honour_step())
+REWARD_CATALOGUE = [
+    ("爱心大米 5kg", "凭兑换记录到社区服务站领取。", RewardKind.REWARD, 50, 100),
+    ("社区理发一次", "社区便民理发点，周二、周四上午。", RewardKind.SERVICE, 20, 40),
+    ("家电义务维修", "上门检修小家电一次（不含配件）。", RewardKind.SERVICE, 80, 20),
+    ("公交卡充值 20 元", "到街道志愿服务站办理。", RewardKind.REWARD, 120, 50),
+    ("志愿者文化衫", "限量纪念款。", RewardKind.REWARD, 60, 30),
+]
+
+
+async def seed_timebank(people: dict[str, Volunteer], teams: dict[str, Team]) -> None:
+    """The 爱心银行 catalogue, one redemption and one donation (volunteers hold points from
+    the approved demo hours)."""
+    from resolvers.auth import Viewer
+    from resolvers.timebank import (
+        ItemInput,
+        account_balances,
+        do_create_reward_item,
+        do_donate_points,
+        do_redeem,
+    )
+
+    admin = Viewer(people[ADMIN_PHONE])
+    items = [await do_create_reward_item(admin, ItemInput(
+        title=title, description=description, kind=kind, cost_points=cost, stock=stock))
+        for title, description, kind, cost, stock in REWARD_CATALOGUE]
+    balances = await account_balances([person.id for person in people.values()])
+    points, rich = max(zip(balances, people.values(), strict=True), key=lambda pair: pair[0])
+    if points >= items[1].cost_points + 10:
+        await do_redeem(Viewer(rich), items[1].id, idempotency_key="demo-haircut")
+        await do_donate_points(Viewer(rich), 10, to_volunteer_id=people["13800000005"].id,
+                               note="谢谢您陪诊", idempotency_key="demo-gift")
+
+
+EXTRA_STEPS.append(seed_timebank)

@@ -23,11 +23,11 @@ from tortoise.transactions import in_transaction
 from core.geo import Circle
 from core.settings import get_settings
 from models.activity import Activity, ActivityStatus, SignUp, SignUpStatus
-from models.hours import HoursAudit, HoursStatus, PointsEntry, ServiceRecord
+from models.hours import HoursAudit, HoursStatus, PointsEntry, PointsKind, ServiceRecord
 from models.notification import Notification
 from models.team import Team
 from models.volunteer import Volunteer, VolunteerStatus
-from resolvers import leaderboard, stats
+from resolvers import leaderboard, stats, timebank
 from resolvers.auth import Viewer
 from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
 from resolvers.notification import (
@@ -225,6 +225,7 @@ class HoursChange:
     team_id: int = 0
     district: str = ""
     counted_at: datetime | None = None
+    audit_id: int | None = None  # identifies the leaderboard delta (counted exactly once)
     notifications: list[Notification] = field(default_factory=list)
 
 
@@ -286,16 +287,18 @@ async def _apply(
         conn, activity.district,
         removed=(approved_before, hours_before) if was_counted else None,
         added=(counted_at, new_hours) if is_counted else None)
-    await HoursAudit.create(
+    audit = await HoursAudit.create(
         record_id=record.id, actor_id=actor.id, action=action, hours_before=hours_before,
         hours_after=new_hours, status_before=status_before.value, status_after=new_status.value,
         reason=reason, using_db=conn,
     )
+    change.audit_id = audit.id
     points = points_for(new_counted) - points_for(old_counted)
     if points:
-        await PointsEntry.create(
-            volunteer_id=record.volunteer_id, record_id=record.id, delta=points,
-            reason=f"{action.lower()} hours: {activity.title}"[:200], using_db=conn)
+        await timebank.post_entry(
+            conn, record.volunteer_id, points, PointsKind.EARN,
+            f"{action.lower()} hours: {activity.title}", actor_id=actor.id, record_id=record.id,
+            overdraw=True)
     stars_before = stars_after = 0
     if delta:
         await Volunteer.filter(id=record.volunteer_id).using_db(conn).update(
@@ -393,7 +396,8 @@ async def notify_hours_change(change: HoursChange, volunteer_id: int) -> None:
     if change.delta and change.counted_at is not None:
         try:
             await leaderboard.notify_hours_changed(
-                volunteer_id, change.team_id, change.district, change.delta, change.counted_at)
+                volunteer_id, change.team_id, change.district, change.delta, change.counted_at,
+                change.audit_id)
         except Exception:
             log.exception("leaderboard update failed for record %s", change.record.id)
 

@@ -5,6 +5,16 @@ With Redis, each board is a sorted set (member = zero-padded id, score = centi-h
 are exact integers) kept current by `notify_hours_changed` and rebuilt from SQL when its
 marker key is missing. Without Redis (or when Redis fails) SQL answers directly. Ties: more
 hours first, then the lower id; equal hours share a rank (1, 2, 2, 4).
+
+Rebuilds racing approvals count every delta exactly once. Each delta carries its id (the
+hours-audit row written with it) and arrives after its commit. A rebuild first raises the
+board's `rebuilding` flag, then reads, in one snapshot, the board from SQL and the ids of the
+deltas committed in the last `SEEN_WINDOW` (`seen`). While the flag is up, deltas are also
+journalled. Installing (one Lua script) adds the journalled deltas the snapshot did not see,
+swaps the board in and keeps `seen`; later arrivals whose id is in `seen` are skipped, since
+the snapshot already counted them. So: committed before the snapshot → counted by SQL only;
+after it → by its increment only. (A delta whose notify comes more than SEEN_WINDOW after its
+commit and after a rebuild could count twice; notifies follow commits within milliseconds.)
 """
 
 from __future__ import annotations
@@ -39,6 +49,9 @@ ALL_DISTRICTS = "*"
 # Old period boards expire; the current ones are refreshed by use.
 TTL_SECONDS = {"WEEK": 70 * 86400, "MONTH": 400 * 86400, "YEAR": 800 * 86400, "ALL_TIME": None}
 REBUILD_LOCK_SECONDS = 300
+SEEN_WINDOW = timedelta(minutes=15)
+# Hours-audit actions that move approved hours (and so the boards).
+BOARD_ACTIONS = ("APPROVE", "ADJUST", "REJECT")
 # Whole-table GROUP BYs hash-aggregate in memory instead of walking an index in key order
 # (at 5M records: 3.6 s instead of 15.6 s with PostgreSQL's default 4 MB).
 AGGREGATE_WORK_MEM = os.environ.get("AGGREGATE_WORK_MEM", "64MB")
@@ -107,15 +120,18 @@ def centi(hours: float) -> int:
     return round(hours * 100)
 
 
-# KEYS: board, marker, dirty (triples). ARGV: member, delta. Applies the delta to boards
-# that are ready; a board being rebuilt gets its dirty flag so the rebuild starts over.
+# KEYS: board, marker, rebuilding, journal, seen (groups of 5). ARGV: member, delta, delta id
+# ('' if unknown). A ready board gets the delta unless its last rebuild's snapshot already
+# counted it (`seen`); while a rebuild runs the delta is also journalled for the new board.
 _INCREMENT = """
-for i = 1, #KEYS, 3 do
-  if redis.call('EXISTS', KEYS[i + 1]) == 1 then
+for i = 1, #KEYS, 5 do
+  local counted = ARGV[3] ~= '' and redis.call('SISMEMBER', KEYS[i + 4], ARGV[3]) == 1
+  if redis.call('EXISTS', KEYS[i + 1]) == 1 and not counted then
     local score = redis.call('ZINCRBY', KEYS[i], ARGV[2], ARGV[1])
     if tonumber(score) <= 0 then redis.call('ZREM', KEYS[i], ARGV[1]) end
-  else
-    redis.call('SET', KEYS[i + 2], '1', 'EX', 600)
+  end
+  if redis.call('EXISTS', KEYS[i + 2]) == 1 then
+    redis.call('RPUSH', KEYS[i + 3], ARGV[1] .. ' ' .. ARGV[2] .. ' ' .. ARGV[3])
   end
 end
 return 1
@@ -141,15 +157,28 @@ for i = 1, #tied do table.insert(result, tied[i]) end
 return result
 """
 
-# KEYS: board, marker, dirty, staging. ARGV: ttl (0: none). Installs the staged board unless
-# an increment arrived during the rebuild (then the caller rebuilds again).
+# KEYS: board, marker, rebuilding, journal, staging, staged seen, seen. ARGV: ttl (0: none),
+# seen ttl. Adds the journalled deltas the snapshot did not count, then swaps the board in.
 _INSTALL = """
-if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('DEL', KEYS[4]); return 0 end
-if redis.call('EXISTS', KEYS[4]) == 1 then
-  redis.call('RENAME', KEYS[4], KEYS[1])
+local staged_seen = KEYS[6]
+for _, entry in ipairs(redis.call('LRANGE', KEYS[4], 0, -1)) do
+  local who, delta, id = string.match(entry, '^(%S+) (%S+) ?(%S*)$')
+  if id == '' or redis.call('SISMEMBER', staged_seen, id) == 0 then
+    redis.call('ZINCRBY', KEYS[5], delta, who)
+  end
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', 0)
+if redis.call('EXISTS', KEYS[5]) == 1 then
+  redis.call('RENAME', KEYS[5], KEYS[1])
 else
   redis.call('DEL', KEYS[1])
 end
+if redis.call('EXISTS', staged_seen) == 1 then
+  redis.call('RENAME', staged_seen, KEYS[7]); redis.call('EXPIRE', KEYS[7], ARGV[2])
+else
+  redis.call('DEL', KEYS[7])
+end
+redis.call('DEL', KEYS[3], KEYS[4])
 redis.call('SET', KEYS[2], '1')
 local ttl = tonumber(ARGV[1])
 if ttl > 0 then
@@ -160,12 +189,14 @@ return 1
 
 
 async def notify_hours_changed(
-    volunteer_id: int, team_id: int, district: str, delta: float, approved_at: datetime
+    volunteer_id: int, team_id: int, district: str, delta: float, approved_at: datetime,
+    delta_id: int | None = None,
 ) -> None:
     """After commit of an approval/adjustment/rejection: apply `delta` hours to the boards.
 
     `district` is the activity's district and `approved_at` the record's approval time as
-    stored (a rejection of approved hours passes the old approval time and a negative delta)."""
+    stored (a rejection of approved hours passes the old approval time and a negative delta).
+    `delta_id` is the hours-audit row written with the change (see the module docstring)."""
     redis = services().redis
     amount = centi(delta)
     if redis is None or amount == 0:
@@ -177,8 +208,10 @@ async def notify_hours_changed(
             for period in Period:
                 for where in (None, district):
                     key = board_key(scope, period, approved_at, where)
-                    keys.extend((key, f"{key}:ready", f"{key}:dirty"))
-            await script(keys=keys, args=[member(entity_id), amount])
+                    keys.extend((key, f"{key}:ready", f"{key}:rebuilding", f"{key}:journal",
+                                 f"{key}:seen"))
+            await script(keys=keys, args=[member(entity_id), amount,
+                                          "" if delta_id is None else str(delta_id)])
     except RedisError:
         log.warning("leaderboard update failed; boards rebuild from SQL when flushed",
                     exc_info=True)
@@ -229,9 +262,8 @@ def _ranked(rows: Sequence[tuple[int, int]]) -> list[Standing]:
     return standings
 
 
-async def board_rows(scope: Scope, period: Period, moment: datetime, district: str | None,
-                     *, limit: int | None = None) -> list[tuple[int, int]]:
-    """(entity id, centi-hours) from the database, best first, ties by id."""
+def _board_sql(scope: Scope, period: Period, moment: datetime, district: str | None,
+               limit: int | None) -> tuple[str, list[Any]]:
     param = SqlParams()
     entity = "sr.volunteer_id" if scope == Scope.VOLUNTEERS else "a.team_id"
     where = [f"sr.status = {param('APPROVED')}"]
@@ -249,8 +281,36 @@ async def board_rows(scope: Scope, period: Period, moment: datetime, district: s
            f"WHERE {' AND '.join(where)} GROUP BY {entity} HAVING {total} > 0")
     if limit is not None:
         sql += f" ORDER BY score DESC, entity ASC LIMIT {int(limit)}"
-    rows = await run_aggregate(sql, param.values)
+    return sql, param.values
+
+
+def _scores(rows: list[dict[str, Any]]) -> list[tuple[int, int]]:
     return [(int(row["entity"]), round(float(row["score"]))) for row in rows]
+
+
+async def board_rows(scope: Scope, period: Period, moment: datetime, district: str | None,
+                     *, limit: int | None = None) -> list[tuple[int, int]]:
+    """(entity id, centi-hours) from the database, best first, ties by id."""
+    return _scores(await run_aggregate(*_board_sql(scope, period, moment, district, limit)))
+
+
+async def board_snapshot(scope: Scope, period: Period, moment: datetime,
+                         district: str | None) -> tuple[list[tuple[int, int]], list[int]]:
+    """The whole board and the ids of recently committed deltas, read in one snapshot
+    (PostgreSQL REPEATABLE READ; SQLite's write transaction holds writers off)."""
+    sql, values = _board_sql(scope, period, moment, district, None)
+    recent = SqlParams()
+    seen_sql = (f"SELECT id FROM hours_audit WHERE created_at >= "
+                f"{recent(datetime.now(timezone.utc) - SEEN_WINDOW)} AND action IN "
+                f"({recent.many(BOARD_ACTIONS)})")
+    async with in_transaction() as transaction:
+        if transaction.capabilities.dialect == "postgres":
+            await transaction.execute_script(
+                "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; "
+                f"SET LOCAL work_mem = '{AGGREGATE_WORK_MEM}'")
+        rows = await transaction.execute_query_dict(sql, values)
+        seen = await transaction.execute_query_dict(seen_sql, recent.values)
+    return _scores(rows), [int(row["id"]) for row in seen]
 
 
 async def run_aggregate(sql: str, values: list[Any]) -> list[dict[str, Any]]:
@@ -277,16 +337,19 @@ async def rebuild_board(scope: Scope, period: Period, moment: datetime,
     try:
         install = redis.register_script(_INSTALL)
         ttl = TTL_SECONDS[period.value] or 0
-        for _ in range(5):
-            await redis.delete(f"{key}:dirty")
-            rows = await board_rows(scope, period, moment, district)
-            staging = f"{key}:staging:{token}"
-            for offset in range(0, len(rows), 10_000):
-                chunk = rows[offset:offset + 10_000]
-                await redis.zadd(staging, {member(entity): score for entity, score in chunk})
-            if await install(keys=[key, f"{key}:ready", f"{key}:dirty", staging], args=[ttl]):
-                return True
-        return False
+        rebuilding, journal = f"{key}:rebuilding", f"{key}:journal"
+        await redis.delete(journal)
+        await redis.set(rebuilding, token, ex=REBUILD_LOCK_SECONDS)
+        rows, seen = await board_snapshot(scope, period, moment, district)
+        staging, staged_seen = f"{key}:staging:{token}", f"{key}:seen:{token}"
+        for offset in range(0, len(rows), 10_000):
+            chunk = rows[offset:offset + 10_000]
+            await redis.zadd(staging, {member(entity): score for entity, score in chunk})
+        for offset in range(0, len(seen), 10_000):
+            await redis.sadd(staged_seen, *seen[offset:offset + 10_000])
+        await install(keys=[key, f"{key}:ready", rebuilding, journal, staging, staged_seen,
+                            f"{key}:seen"], args=[ttl, int(SEEN_WINDOW.total_seconds())])
+        return True
     finally:
         if await redis.get(lock) == token.encode():
             await redis.delete(lock)

@@ -22,6 +22,7 @@ from tortoise.transactions import in_transaction
 
 from models.activity import Activity, ActivityStatus, SignUp, SignUpStatus
 from models.notification import Notification
+from resolvers import offers
 from resolvers.auth import Viewer
 from resolvers.errors import Conflict, NotFound
 from resolvers.notification import create_notification, notify_created
@@ -82,7 +83,8 @@ async def _with_retries(work: Callable[[], Awaitable[T]]) -> T:
 
 
 # Counts columns returned by every conditional UPDATE on the activity row.
-_COUNTS = "capacity, confirmed_count, waitlist_count, waitlist_seq, version, status"
+_COUNTS = ("capacity, confirmed_count, waitlist_count, waitlist_seq, version, status, "
+           "offered_count")
 
 _BUSY_SQL = (
     "SELECT 1 AS busy FROM sign_up s JOIN activity a ON a.id = s.activity_id "
@@ -114,7 +116,7 @@ async def _holds_overlapping(conn: BaseDBAsyncClient, volunteer_id: int,
 def _state(activity_id: int, row: dict[str, Any]) -> SlotState:
     return SlotState(activity_id, int(row["capacity"]), int(row["confirmed_count"]),
                      int(row["waitlist_count"]), ActivityStatus(row["status"]),
-                     int(row["version"]), datetime.now(UTC))
+                     int(row["version"]), datetime.now(UTC), int(row["offered_count"]))
 
 
 async def check_sign_up(viewer: Viewer, activity_id: int) -> tuple[Activity, SignUp | None]:
@@ -252,6 +254,8 @@ async def do_cancel_sign_up(viewer: Viewer, activity_id: int) -> SignUp:
 async def _cancel_in(conn: BaseDBAsyncClient, activity_id: int,
                      sign_up: SignUp) -> list[Notification]:
     """Precondition: inside a transaction. Activity row first, then sign-up rows."""
+    if sign_up.status == SignUpStatus.OFFERED:
+        return await offers.decline_in(conn, activity_id, sign_up)
     if sign_up.status == SignUpStatus.CONFIRMED:
         counter = "confirmed_count = confirmed_count - 1"
     else:
@@ -266,7 +270,7 @@ async def _cancel_in(conn: BaseDBAsyncClient, activity_id: int,
     sign_up.status = SignUpStatus.CANCELLED
     sign_up.updated_at = now
     if counter.startswith("confirmed"):
-        return await promote_waitlisted(activity_id, conn)
+        return await offers.fill_freed_places(activity_id, conn)
     return []
 
 
@@ -317,7 +321,7 @@ async def slot_state(activity_id: int) -> SlotState | None:
         return None
     return SlotState(activity.id, activity.capacity, activity.confirmed_count,
                      activity.waitlist_count, ActivityStatus(activity.status), activity.version,
-                     datetime.now(UTC))
+                     datetime.now(UTC), activity.offered_count)
 
 
 async def publish_slots(state: SlotState) -> None:

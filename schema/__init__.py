@@ -38,6 +38,7 @@ from schema.activity import (
     SignUp,
     SlotCount,
 )
+from schema.attendance import AttendanceMutation
 from schema.callout import CallOut, CallOutMutation, CallOutQuery, CallOutSubscription
 from schema.draft import DraftMutation, DraftQuery
 from schema.errors import CodedSchema, OperationName
@@ -60,6 +61,7 @@ from schema.notification import (
     NotificationQuery,
     NotificationSubscription,
 )
+from schema.offers import OfferMutation
 from schema.project import Position, Project, ProjectMutation, ProjectQuery, ProjectSeries
 from schema.servicepoint import (
     Community,
@@ -69,6 +71,7 @@ from schema.servicepoint import (
 )
 from schema.stats import StatsQuery
 from schema.team import Team, TeamMutation, TeamQuery
+from schema.timebank import Redemption, RewardItem, TimebankMutation, TimebankQuery
 from schema.training import (
     Assessment,
     AssessmentResult,
@@ -88,12 +91,13 @@ MAX_TOKENS = 2000
 QUERIES: tuple[type, ...] = (NodeQuery, VolunteerQuery, TeamQuery, NotificationQuery,
                              ActivityQuery, ForumQuery, DraftQuery, FeedQuery, HoursQuery,
                              HelpRequestQuery, CallOutQuery, LeaderboardQuery, StatsQuery,
-                             TrainingQuery, ProjectQuery, ServicePointQuery, HonourQuery)
+                             TrainingQuery, ProjectQuery, ServicePointQuery, HonourQuery,
+                             TimebankQuery)
 MUTATIONS: tuple[type, ...] = (VolunteerMutation, TeamMutation, NotificationMutation,
                                ActivityMutation, ForumMutation, DraftMutation, HoursMutation,
                                HelpRequestMutation, CallOutMutation, ImporterMutation,
                                TrainingMutation, ProjectMutation, ServicePointMutation,
-                               HonourMutation)
+                               HonourMutation, TimebankMutation, AttendanceMutation, OfferMutation)
 SUBSCRIPTIONS: tuple[type, ...] = (NotificationSubscription, ActivitySubscription,
                                    ForumSubscription, HelpRequestSubscription,
                                    CallOutSubscription)
@@ -102,7 +106,8 @@ EXTRA_TYPES: list[type] = [Volunteer, Team, Notification, Activity, SignUp, Slot
                            ServiceRecord, Certificate, HelpRequest, CallOut, Course, Lesson,
                            Assessment, CourseEnrollment, Qualification, AssessmentResult,
                            Project, Position, ProjectSeries, ServicePoint, Community,
-                           Announcement, Award, Nomination]
+                           Announcement, Award, Nomination,
+                           RewardItem, Redemption]
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)

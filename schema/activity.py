@@ -84,6 +84,9 @@ class Activity(Node):
     sign_up_deadline: datetime = strawberry.field(description="Sign-ups close at this time.")
     capacity: int = strawberry.field(description="Confirmed places (1–10,000).")
     confirmed_count: int = strawberry.field(description="Confirmed sign-ups now.")
+    offered_count: int = strawberry.field(
+        description="Freed places held for waitlisted volunteers until they accept or the "
+                    "offer expires (not free, not yet confirmed).")
     waitlist_count: int = strawberry.field(description="Waitlisted sign-ups now.")
     waitlist_limit: int = strawberry.field(description="Maximum waitlist length.")
     remaining: int = strawberry.field(description="Free confirmed places (0 unless published).")
@@ -103,8 +106,10 @@ class Activity(Node):
             category=model.category, district=model.district, address=model.address,
             latitude=model.latitude, longitude=model.longitude, starts_at=model.starts_at,
             ends_at=model.ends_at, sign_up_deadline=model.sign_up_deadline,
-            capacity=model.capacity, confirmed_count=model.confirmed_count,
-            waitlist_count=model.waitlist_count, waitlist_limit=model.waitlist_limit,
+            capacity=model.capacity,
+            confirmed_count=model.confirmed_count - model.offered_count,
+            offered_count=model.offered_count, waitlist_count=model.waitlist_count,
+            waitlist_limit=model.waitlist_limit,
             remaining=max(0, model.capacity - model.confirmed_count)
             if status == ActivityStatusModel.PUBLISHED else 0,
             hours_credit=model.hours_credit, skills=decode_tags(model.skills), status=status,
@@ -201,7 +206,11 @@ class Activity(Node):
 @strawberry.type(description="A volunteer's sign-up for an activity.")
 class SignUp(Node):
     model: strawberry.Private[SignUpModel]
-    status: SignUpStatus = strawberry.field(description="CONFIRMED, WAITLISTED or CANCELLED.")
+    status: SignUpStatus = strawberry.field(
+        description="CONFIRMED, WAITLISTED, OFFERED (a freed place is held for you until "
+                    "offerExpiresAt: acceptOffer or declineOffer) or CANCELLED.")
+    offer_expires_at: datetime | None = strawberry.field(
+        description="While OFFERED: when the held place passes to the next in line.")
     created_at: datetime = strawberry.field(description="When the volunteer signed up.")
     checked_in_at: datetime | None = strawberry.field(description="Check-in time on site.")
     checked_out_at: datetime | None = strawberry.field(description="Check-out time.")
@@ -209,6 +218,7 @@ class SignUp(Node):
     @classmethod
     def from_model(cls, model: SignUpModel) -> SignUp:
         return cls(db_id=model.id, model=model, status=SignUpStatusModel(model.status),
+                   offer_expires_at=model.offer_expires_at,
                    created_at=model.created_at, checked_in_at=model.checked_in_at,
                    checked_out_at=model.checked_out_at)
 
@@ -239,6 +249,8 @@ class SlotCount:
     activity_id: strawberry.ID = strawberry.field(description="Global ID of the activity.")
     capacity: int = strawberry.field(description="Confirmed places.")
     confirmed: int = strawberry.field(description="Confirmed sign-ups.")
+    offered: int = strawberry.field(
+        description="Places held for waitlisted volunteers (time-limited offers).")
     waitlisted: int = strawberry.field(description="Waitlisted sign-ups.")
     remaining: int = strawberry.field(description="Free places (0 unless published).")
     status: ActivityStatus = strawberry.field(description="Lifecycle state of the activity.")
@@ -250,7 +262,8 @@ class SlotCount:
         from schema.relay import to_global_id
 
         return cls(activity_id=to_global_id("Activity", state.activity_id),
-                   capacity=state.capacity, confirmed=state.confirmed,
+                   capacity=state.capacity, confirmed=state.confirmed - state.offered,
+                   offered=state.offered,
                    waitlisted=state.waitlisted, remaining=state.remaining,
                    status=state.status, version=state.version, at=state.at)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -27,6 +28,11 @@ from schema.team import Team, team_loader
 from schema.volunteer import Volunteer, load_volunteer
 from subscriptions import channels
 from subscriptions.broker import RESYNC
+
+if TYPE_CHECKING:
+    from schema.activity import Activity
+
+ActivityRef = Annotated["Activity", strawberry.lazy("schema.activity")]
 
 
 @strawberry.enum(description="A volunteer's answer to a call-out.")
@@ -70,6 +76,15 @@ class CallOut(Node):
         team = await team_loader(info).load(self.model.team_id)
         return Team.from_model(team) if team else None
 
+    @strawberry.field(description="The activity people are called to, if any.")
+    async def activity(self, info: Info) -> ActivityRef | None:
+        from schema.activity import Activity, activity_loader
+
+        if self.model.activity_id is None:
+            return None
+        model = await activity_loader(info).load(self.model.activity_id)
+        return Activity.from_model(model) if model else None
+
     @strawberry.field(description="The signed-in volunteer's answer, if any.")
     async def my_answer(self, info: Info) -> CallOutAnswerKind | None:
         viewer_id = info.context.viewer.id
@@ -100,6 +115,9 @@ class CallOutInput:
     team_id: strawberry.ID | None = strawberry.field(
         default=None, description="The emergency team calling (default: your first one)."
     )
+    activity_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The activity people are called to: volunteers checked in "
+                                  "there (and not out) are not pushed.")
 
 
 @strawberry.type
@@ -124,6 +142,8 @@ class CallOutMutation:
                 message=input.message, districts=input.districts, skills=input.skills,
                 needed=input.needed,
                 team_id=decode_optional_id(input.team_id, "Team", "input.teamId"),
+                activity_id=decode_optional_id(input.activity_id, "Activity",
+                                               "input.activityId"),
             ),
         )
         await rules.notify_call_out(model, notifications)

@@ -64,7 +64,8 @@ async def _may_review(info: Info, record: ServiceRecordModel) -> bool:
 @strawberry.type(description="One entry of a record's append-only audit trail.")
 class HoursAuditEntry:
     model: strawberry.Private[HoursAuditModel]
-    action: str = strawberry.field(description="CLAIM, APPROVE, ADJUST or REJECT.")
+    action: str = strawberry.field(
+        description="CLAIM, CLOSE_OUT, OFFLINE_CLAIM, AUTO_CLOSE, APPROVE, ADJUST or REJECT.")
     hours_before: float | None = strawberry.field(description="Hours before the change.")
     hours_after: float | None = strawberry.field(description="Hours after the change.")
     status_before: HoursStatus | None = strawberry.field(description="Status before the change.")
@@ -98,11 +99,15 @@ class ServiceRecord(Node):
     approved_at: datetime | None = strawberry.field(
         description="When the hours were approved (the moment they started to count).")
     created_at: datetime = strawberry.field(description="When the volunteer checked out.")
+    needs_review: bool = strawberry.field(
+        description="No check-out was recorded: the attendance job closed the check-in at the "
+                    "activity's end. Look before approving.")
 
     @classmethod
     def from_model(cls, model: ServiceRecordModel) -> ServiceRecord:
         return cls(
             db_id=model.id, model=model, hours=round(model.hours, 2),
+            needs_review=bool(model.needs_review),
             hours_claimed=round(model.hours_claimed, 2), status=HoursStatusModel(model.status),
             approved_at=model.approved_at, created_at=model.created_at,
         )
@@ -271,9 +276,13 @@ class HoursQuery:
         status: HoursStatus | None = None,
         first: int | None = None,
         after: str | None = None,
+        needs_review: Annotated[bool | None, strawberry.argument(
+            description="true: only records the attendance job closed.")] = None,
     ) -> Connection[ServiceRecord]:
         query = await rules.list_team_records(
             info.context.viewer, decode_id(team_id, "Team", "teamId"), status)
+        if needs_review is not None:
+            query = query.filter(needs_review=needs_review)
         return await paginate(query, first, after, convert=ServiceRecord.from_model,
                               order=NEWEST_FIRST)
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from schema.honour import Nomination
     from schema.hours import ServiceRecord
     from schema.team import Team
+    from schema.timebank import PointsEntry
     from schema.training import CourseEnrollment, Qualification
 
 
@@ -112,6 +113,15 @@ class Volunteer(Node):
         from schema.hours import volunteer_points
 
         return await volunteer_points(info, self.db_id)
+
+    @strawberry.field(description="Points statement (爱心银行), newest first, each entry with the "
+                                  "running balance. The volunteer themself and platform admins.")
+    async def points_statement(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[PointsEntry, strawberry.lazy("schema.timebank")]]:
+        from schema.timebank import volunteer_statement
+
+        return await volunteer_statement(info, self.db_id, first, after)
 
     @strawberry.field(description="Sign-ups, newest first. The volunteer themself only.")
     async def sign_ups(

@@ -55,6 +55,7 @@ class SlotState:
     status: ActivityStatus
     version: int
     at: datetime
+    offered: int = 0  # held waitlist offers, included in `confirmed` (places taken)
 
     @property
     def remaining(self) -> int:
@@ -65,14 +66,16 @@ class SlotState:
     def to_message(self) -> dict[str, Any]:
         return {"activityId": self.activity_id, "capacity": self.capacity,
                 "confirmed": self.confirmed, "waitlisted": self.waitlisted,
-                "status": self.status.value, "version": self.version, "at": self.at.isoformat()}
+                "status": self.status.value, "version": self.version, "at": self.at.isoformat(),
+                "offered": self.offered}
 
     @classmethod
     def from_message(cls, message: dict[str, Any]) -> SlotState:
         return cls(activity_id=int(message["activityId"]), capacity=int(message["capacity"]),
                    confirmed=int(message["confirmed"]), waitlisted=int(message["waitlisted"]),
                    status=ActivityStatus(message["status"]), version=int(message["version"]),
-                   at=datetime.fromisoformat(message["at"]))
+                   at=datetime.fromisoformat(message["at"]),
+                   offered=int(message.get("offered", 0)))
 
 
 LoadState = Callable[[int], Awaitable[SlotState | None]]

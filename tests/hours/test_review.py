@@ -60,7 +60,7 @@ def board_updates(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
     calls: list[tuple[Any, ...]] = []
 
     async def record(volunteer_id: int, team_id: int, district: str, delta: float,
-                     approved_at: datetime) -> None:
+                     approved_at: datetime, delta_id: int | None = None) -> None:
         calls.append((volunteer_id, team_id, district, delta, approved_at))
 
     monkeypatch.setattr(leaderboard, "notify_hours_changed", record)

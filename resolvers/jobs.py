@@ -1,0 +1,115 @@
+"""Background jobs run inside every server process (started from server.py's lifespan).
+
+- `offers` (every 5 s, every worker): ends due waitlist offers; each offer is ended by one
+  conditional UPDATE, so several workers firing together still fire it once.
+- `attendance` (every 60 s, one runner): closes forgotten check-ins (resolvers/attendance.py).
+- `points-expiry` (every 6 h, one runner, only if POINTS_EXPIRE_MONTHS > 0).
+
+One runner across workers and machines = a lease row in `job_lease`, taken by a conditional
+UPDATE (`expires_at < now OR holder = me`): no Redis needed, works on SQLite with several
+workers, and a crashed holder's lease lapses after `ttl`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from tortoise import connections
+
+from core.settings import get_settings
+from resolvers.sql import SqlParams
+
+log = logging.getLogger("tongxin.jobs")
+
+HOLDER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+async def take_lease(name: str, ttl: timedelta, *, holder: str = HOLDER,
+                     now: datetime | None = None) -> bool:
+    """True if `holder` now holds the lease on `name` until now + ttl."""
+    moment = now or datetime.now(UTC)
+    conn = connections.get("default")
+    insert = SqlParams(conn)
+    await conn.execute_query(
+        f"INSERT INTO job_lease (name, holder, expires_at) VALUES ({insert(name)}, "
+        f"{insert('')}, {insert(moment - timedelta(seconds=1))}) ON CONFLICT (name) DO NOTHING",
+        insert.values)
+    update = SqlParams(conn)
+    rows = await conn.execute_query_dict(
+        f"UPDATE job_lease SET holder = {update(holder)}, expires_at = {update(moment + ttl)} "
+        f"WHERE name = {update(name)} AND (expires_at < {update(moment)} OR holder = "
+        f"{update(holder)}) RETURNING name", update.values)
+    return bool(rows)
+
+
+@dataclass
+class Job:
+    name: str
+    interval: float
+    run: Callable[[], Awaitable[int]]
+    single_runner: bool
+
+
+def default_jobs() -> list[Job]:
+    from resolvers.attendance import do_auto_close
+    from resolvers.offers import expire_due_offers
+    from resolvers.timebank import do_expire_points
+
+    jobs = [Job("offers", 5, expire_due_offers, False),
+            Job("attendance", 60, do_auto_close, True)]
+    if get_settings().points_expire_months > 0:
+        jobs.append(Job("points-expiry", 6 * 3600, do_expire_points, True))
+    return jobs
+
+
+class JobRunner:
+    def __init__(self, jobs: list[Job]) -> None:
+        self.jobs = jobs
+        self.tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self.tasks = [asyncio.create_task(self._loop(job), name=f"job:{job.name}")
+                      for job in self.jobs]
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def run_once(self, job: Job) -> int | None:
+        """One tick: None if another holder has the lease."""
+        if job.single_runner and not await take_lease(
+                job.name, timedelta(seconds=max(30.0, job.interval * 2))):
+            return None
+        return await job.run()
+
+    async def _loop(self, job: Job) -> None:
+        while True:
+            try:
+                done = await self.run_once(job)
+                if done:
+                    log.info("job %s: %d done", job.name, done)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("job %s failed; retrying next interval", job.name)
+            await asyncio.sleep(job.interval)
+
+
+def start_jobs() -> JobRunner | None:
+    """The lifespan's entry point; JOBS=0 turns the loops off (e.g. a dedicated API fleet)."""
+    if os.environ.get("JOBS", "1") == "0":
+        return None
+    runner = JobRunner(default_jobs())
+    runner.start()
+    return runner
