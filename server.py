@@ -35,6 +35,7 @@ from resolvers.auth import bearer_token, viewer_from_token
 from resolvers.errors import DomainError
 from schema import build_schema
 from schema.context import Context
+from subscriptions.protocols import SharedGraphQLWSHandler, SharedTransportWSHandler
 
 log = logging.getLogger("tongxin.request")
 
@@ -50,7 +51,12 @@ class AuthFailed(Exception):
 
 
 class TongxinGraphQL(GraphQL):
-    """Strawberry's ASGI app plus auth, request ids, per-request logs and JSON-shaped errors."""
+    """Strawberry's ASGI app plus auth, request ids, per-request logs and JSON-shaped errors.
+    Both WebSocket protocols run with shared (execute-once) subscriptions where the document
+    allows it (subscriptions/fanout.py)."""
+
+    graphql_transport_ws_handler_class = SharedTransportWSHandler
+    graphql_ws_handler_class = SharedGraphQLWSHandler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -88,6 +94,12 @@ class TongxinGraphQL(GraphQL):
             except DomainError as error:
                 raise AuthFailed(error) from None
         return context
+
+    def shared_context(self, context: Context) -> Context:
+        """The context a shared subscription group executes with: the first member's viewer,
+        nothing tied to its connection (the group outlives it)."""
+        return Context(viewer=context.viewer, client_address=context.client_address,
+                       connection_params=context.connection_params)
 
     async def on_ws_connect(self, context: Context) -> Any:  # type: ignore[override]
         params = context.connection_params if isinstance(context.connection_params, dict) else {}
