@@ -20,6 +20,7 @@ import os
 import struct
 import sys
 import time
+from typing import cast
 from urllib.parse import urlsplit
 
 SLOTS = "subscription W($id: ID!) { slotCount(activityId: $id) { confirmed waitlisted version } }"
@@ -39,8 +40,9 @@ def _frame(payload: bytes, opcode: int = 0x1) -> bytes:
 
 
 class Subscriber(asyncio.Protocol):
-    def __init__(self, host: str, path: str, activity: str) -> None:
+    def __init__(self, host: str, path: str, activity: str, subscribe: bool = True) -> None:
         self.host, self.path, self.activity = host, path, activity
+        self.subscribe = subscribe
         self.buffer = b""
         self.upgraded = False
         self.received: list[tuple[float, bytes]] = []
@@ -48,10 +50,9 @@ class Subscriber(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         key = base64.b64encode(os.urandom(16)).decode()
-        transport.write((f"GET {self.path} HTTP/1.1\r\nHost: {self.host}\r\nUpgrade: websocket\r\n"
+        self.transport.write((f"GET {self.path} HTTP/1.1\r\nHost: {self.host}\r\nUpgrade: websocket\r\n"
                          f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
                          "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: graphql-transport-ws"
                          "\r\n\r\n").encode())
@@ -97,6 +98,9 @@ class Subscriber(asyncio.Protocol):
 
     def on_text(self, now: float, payload: bytes) -> None:
         if b'"connection_ack"' in payload[:40]:
+            if not self.subscribe:  # connection only (memory baseline)
+                self.primed.set_result(None)
+                return
             self.send({"id": "1", "type": "subscribe", "payload": {
                 "query": SLOTS, "variables": {"id": self.activity}}})
             return
@@ -121,6 +125,8 @@ async def main() -> None:
     parser.add_argument("--activity", required=True)
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--connect-only", action="store_true",
+                        help="connection_init but no subscription (memory of a bare connection)")
     args = parser.parse_args()
     parts = urlsplit(args.url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
@@ -131,7 +137,8 @@ async def main() -> None:
         batch = []
         for _ in range(min(200, args.count - first)):
             _, protocol = await loop.create_connection(
-                lambda: Subscriber(f"{host}:{port}", parts.path or "/", args.activity), host, port)
+                lambda: Subscriber(f"{host}:{port}", parts.path or "/", args.activity,
+                                   not args.connect_only), host, port)
             batch.append(protocol)
         await asyncio.wait_for(asyncio.gather(*(s.primed for s in batch)), 120)
         subscribers += batch

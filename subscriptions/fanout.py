@@ -236,23 +236,37 @@ class Envelope:
 
 
 class Member:
-    """One subscriber of a group: its envelope and its unsent payloads (bounded)."""
+    """One subscriber of a group: its envelope and its unsent payloads (bounded).
 
-    __slots__ = ("_pending", "_ready", "envelope", "group", "sending")
+    Kept small (10,000 of them per process): STATE members hold one payload in a slot, only
+    EVENTS members get a queue, and the wake-up future exists only while waiting."""
+
+    __slots__ = ("_queue", "_slot", "_waiter", "envelope", "group", "sending")
 
     def __init__(self, group: Group, envelope: Envelope) -> None:
         self.group = group
         self.envelope = envelope
-        maxlen = 1 if group.plan.mode is ShareMode.STATE else EVENT_QUEUE
-        self._pending: deque[str] = deque(maxlen=maxlen)
-        self._ready = asyncio.Event()
+        self._slot: str | None = None
+        self._queue: deque[str] | None = (
+            deque(maxlen=EVENT_QUEUE) if group.plan.mode is ShareMode.EVENTS else None)
+        self._waiter: asyncio.Future[None] | None = None
         self.sending = False
 
+    def _has_pending(self) -> bool:
+        return bool(self._queue) if self._queue is not None else self._slot is not None
+
+    def pending(self) -> int:
+        return len(self._queue) if self._queue is not None else int(self._slot is not None)
+
     def offer(self, payload: str) -> bool:
-        """Queue a payload; False when the member is still busy with an earlier one."""
-        idle = not self._pending and not self.sending
-        self._pending.append(payload)
-        self._ready.set()
+        """Queue a payload (a STATE member keeps only the newest); False when the member is
+        still busy with an earlier one."""
+        idle = not self.sending and not self._has_pending()
+        if self._queue is not None:
+            self._queue.append(payload)
+        else:
+            self._slot = payload
+        self.wake()
         return idle
 
     async def next(self) -> str | None:
@@ -260,16 +274,26 @@ class Member:
         if self.sending:
             self.sending = False
             self.group.written()
-        while not self._pending:
+        while not self._has_pending():
             if self.group.ended:
                 return None
-            self._ready.clear()
-            await self._ready.wait()
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        payload: str | None
+        if self._queue is not None:
+            payload = self._queue.popleft()
+        else:
+            payload, self._slot = self._slot, None
+        assert payload is not None
         self.sending = True
-        return self.envelope.wrap(self._pending.popleft())
+        return self.envelope.wrap(payload)
 
     def wake(self) -> None:
-        self._ready.set()
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
 
 class Group:
