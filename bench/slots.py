@@ -30,7 +30,6 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
 import httpx
 import jwt
 
@@ -39,6 +38,7 @@ from bench.common import (
     REDIS_URL,
     ROOT,
     Process,
+    connect,
     percentile,
     scratch_database,
     start_tongxin,
@@ -49,7 +49,7 @@ SIGN_UP = "mutation S($id: ID!) { signUp(activityId: $id) { status } }"
 
 
 async def make_activity(database_url: str, crowd: int) -> int:
-    conn = await asyncpg.connect(database_url)
+    conn = await connect(database_url)
     try:
         admin = await conn.fetchval("SELECT min(id) FROM volunteer")
         team = await conn.fetchval(
@@ -142,7 +142,7 @@ async def sign_ups(url: str, gid: str, volunteer_ids: list[int], concurrency: in
 
 
 async def final_counts(database_url: str, activity_id: int) -> tuple[int, int]:
-    conn = await asyncpg.connect(database_url)
+    conn = await connect(database_url)
     try:
         row = await conn.fetchrow("SELECT confirmed_count, waitlist_count FROM activity "
                                   "WHERE id = $1", activity_id)
