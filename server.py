@@ -95,6 +95,11 @@ class TongxinGraphQL(GraphQL):
                 raise AuthFailed(error) from None
         return context
 
+    def __init__(self, *args: Any, shared_subscriptions: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not shared_subscriptions:  # SHARED_SUBSCRIPTIONS=0: every subscriber executes alone
+            self.shared_context = None  # type: ignore[assignment,method-assign]
+
     def shared_context(self, context: Context) -> Context:
         """The context a shared subscription group executes with: the first member's viewer,
         nothing tied to its connection (the group outlives it)."""
@@ -226,6 +231,7 @@ def create_app() -> Starlette:
         connection_init_wait_timeout=timedelta(seconds=5),
         keep_alive=True,
         keep_alive_interval=15,
+        shared_subscriptions=settings.shared_subscriptions,
     )
     middleware = [Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)]
     if settings.cors_origins:

@@ -48,7 +48,7 @@ from bench.signup import seed
 SIGN_UP = "mutation S($id: ID!) { signUp(activityId: $id) { status } }"
 
 
-async def make_activity(database_url: str, crowd: int) -> int:
+async def make_activity(database_url: str, crowd: int, day: int = 1) -> int:
     conn = await connect(database_url)
     try:
         admin = await conn.fetchval("SELECT min(id) FROM volunteer")
@@ -56,7 +56,7 @@ async def make_activity(database_url: str, crowd: int) -> int:
             "INSERT INTO team (name, type, district, path, created_by_id, approved_hours, "
             "created_at) VALUES ('压测队', 'COMMUNITY', '朝阳区', '/', $1, 0, now()) RETURNING id",
             admin)
-        starts = datetime.now(UTC) + timedelta(days=1)
+        starts = datetime.now(UTC) + timedelta(days=day)  # another day: no overlap refusals
         return int(await conn.fetchval(
             "INSERT INTO activity (team_id, created_by_id, title, description, category, "
             "district, starts_at, ends_at, sign_up_deadline, capacity, confirmed_count, "
@@ -152,7 +152,7 @@ async def final_counts(database_url: str, activity_id: int) -> tuple[int, int]:
 
 
 def run(server: Process, database_url: str, activity_id: int, volunteer_ids: list[int],
-        subscribers: int, concurrency: int, client_cpu: str | None) -> None:
+        subscribers: int, concurrency: int, client_cpu: str | None) -> tuple[float, float]:
     from schema.relay import to_global_id
 
     gid = to_global_id("Activity", activity_id)
@@ -193,6 +193,7 @@ def run(server: Process, database_url: str, activity_id: int, volunteer_ids: lis
     print(f"messages per subscriber: mean {statistics.fmean(counts):.1f}  min {min(counts)}  "
           f"max {max(counts)} (for {len(committed)} changes)")
     print(f"final value equals the database for {matching}/{subscribers} subscribers")
+    return percentile(delays, 0.5), percentile(delays, 0.99)
 
 
 def main() -> None:
@@ -201,20 +202,32 @@ def main() -> None:
     parser.add_argument("--sign-ups", type=int, default=600)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--baseline", action="store_true",
+                        help="also run the per-subscriber path (SHARED_SUBSCRIPTIONS=0) in the "
+                        "same run, on a fresh activity, and print the ratios")
     parser.add_argument("--client-cpu", default=None,
                         help="pin the subscriber process to this CPU (taskset -c), e.g. 1")
     args = parser.parse_args()
+    modes = [("shared (execute once per event)", "1")]
+    if args.baseline:
+        modes.append(("per-subscriber (SHARED_SUBSCRIPTIONS=0)", "0"))
+    figures: dict[str, tuple[float, float]] = {}
     with scratch_database() as database_url:
         volunteer_ids = asyncio.run(seed(database_url, args.sign_ups))
-        activity_id = asyncio.run(make_activity(database_url, args.sign_ups))
-        server = start_tongxin(database_url, workers=args.workers, REDIS_URL=REDIS_URL)
-        try:
-            print(f"{args.workers} workers, PostgreSQL + Redis; one activity, capacity "
-                  f"{args.sign_ups // 2}, waitlist {args.sign_ups // 4}")
-            run(server, database_url, activity_id, volunteer_ids, args.subscribers,
-                args.concurrency, args.client_cpu)
-        finally:
-            server.stop()
+        for day, (name, shared) in enumerate(modes, start=1):
+            activity_id = asyncio.run(make_activity(database_url, args.sign_ups, day))
+            server = start_tongxin(database_url, workers=args.workers, REDIS_URL=REDIS_URL,
+                                   SHARED_SUBSCRIPTIONS=shared)
+            try:
+                print(f"--- {name}: {args.workers} workers, PostgreSQL + Redis; one activity, "
+                      f"capacity {args.sign_ups // 2}, waitlist {args.sign_ups // 4}")
+                figures[name] = run(server, database_url, activity_id, volunteer_ids,
+                                    args.subscribers, args.concurrency, args.client_cpu)
+            finally:
+                server.stop()
+    if len(figures) == 2:
+        (p50, p99), (base50, base99) = figures.values()
+        print(f"ratio shared/per-subscriber delay: p50 {p50 / base50:.2f}  p99 {p99 / base99:.2f}")
 
 
 if __name__ == "__main__":
