@@ -30,8 +30,8 @@ Who may share is declared next to the field (`share(ShareRule(...))`):
 
 The group's stream is the only consumer of the broker/coalescer for its key, so versions
 stay monotonic and RESYNC after a broker reconnect works as on the per-subscriber path. The
-group waits (at most `DRAIN_WAIT`) until its subscribers have written the current payload
-before it asks the stream for the next one; the coalescer measures that drain time and
+group waits (at most `DRAIN_WAIT`) until 99 % of its subscribers have written the current
+payload before it asks the stream for the next one; the coalescer measures that drain time and
 spaces its flushes accordingly, so thousands of sockets cannot starve the writers.
 When the last subscriber leaves, the group's stream is closed (and with it the broker
 subscription).
@@ -308,6 +308,7 @@ class Group:
         self.fallback = False  # the stream refused before executing: per-subscriber path
         self.payloads = 0
         self._outstanding = 0
+        self._stragglers = 0
         self._drained = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
 
@@ -317,9 +318,11 @@ class Group:
             member.offer(self.latest)
 
     def written(self) -> None:
+        # Drained once all but the slowest 1 % wrote it: one stuck socket must not hold the
+        # next payload back from everyone (it gets the latest when it can write again).
         if self._outstanding > 0:
             self._outstanding -= 1
-            if self._outstanding == 0:
+            if self._outstanding <= self._stragglers:
                 self._drained.set()
 
     async def run(self) -> None:
@@ -356,7 +359,8 @@ class Group:
         self.payloads += 1
         self._drained.clear()
         self._outstanding = sum(member.offer(payload) for member in list(self.members))
-        if self._outstanding == 0:
+        self._stragglers = self._outstanding // 100
+        if self._outstanding <= self._stragglers:
             self._drained.set()
 
     async def _wait_drained(self) -> None:
