@@ -48,6 +48,18 @@ def scratch_database(prefix: str = "tongxin_bench") -> Iterator[str]:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+async def connect(database_url: str, attempts: int = 30) -> asyncpg.Connection:
+    """asyncpg.connect, waiting while the shared PostgreSQL is at max_connections."""
+    for attempt in range(attempts):
+        try:
+            return await asyncpg.connect(database_url)
+        except asyncpg.TooManyConnectionsError:
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(1)
+    raise AssertionError("unreachable")
+
+
 def bench_env(database_url: str, **extra: str) -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": database_url, "JWT_SECRET": JWT_SECRET,
             "TONGXIN_NAMESPACE": f"bench{uuid.uuid4().hex[:6]}", "LOG_LEVEL": "warning", **extra}

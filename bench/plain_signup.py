@@ -1,6 +1,6 @@
 """Baseline for bench/signup.py: plain Starlette + asyncpg running the same sign-up SQL as
-resolvers/signup.py (token check, pre-reads, volunteer lock + overlap check, conditional
-UPDATEs, INSERT, publish after commit) with no GraphQL and no ORM."""
+resolvers/signup.py (token check, the same three reads, the same one-statement sign-up
+SIGN_UP_STATEMENT imported from it, publish after commit) with no GraphQL and no ORM."""
 
 from __future__ import annotations
 
@@ -18,10 +18,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from resolvers.signup import SIGN_UP_STATEMENT
+
 pool: asyncpg.Pool | None = None
 redis: Redis | None = None
 NAMESPACE = os.environ.get("TONGXIN_NAMESPACE", "tx")
-COUNTS = "capacity, confirmed_count, waitlist_count, waitlist_seq, version, status"
 
 
 @contextlib.asynccontextmanager
@@ -60,33 +61,11 @@ async def sign_up(request: Request) -> JSONResponse:
             return JSONResponse({"data": {"signUp": {"status": existing["status"]}}})
         if activity["status"] != "PUBLISHED" or activity["sign_up_deadline"] <= now:
             return error("CONFLICT")
-        async with conn.transaction():
-            busy = await conn.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM sign_up s JOIN activity a ON a.id = s.activity_id "
-                "WHERE s.volunteer_id = v.id AND s.status = 'CONFIRMED' AND a.id <> $2 "
-                "AND a.status IN ('PUBLISHED', 'FINISHED') AND a.starts_at < $3 "
-                "AND a.ends_at > $4) FROM volunteer v WHERE v.id = $1 FOR UPDATE OF v",
-                volunteer_id, activity_id, activity["ends_at"], activity["starts_at"])
-            if busy:
-                return error("CONFLICT")
-            row = await conn.fetchrow(
-                "UPDATE activity SET confirmed_count = confirmed_count + 1, version = version + 1 "
-                "WHERE id = $1 AND status = 'PUBLISHED' AND sign_up_deadline > $2 "
-                f"AND confirmed_count < capacity RETURNING {COUNTS}", activity_id, now)
-            status, seq = "CONFIRMED", None
-            if row is None:
-                row = await conn.fetchrow(
-                    "UPDATE activity SET waitlist_count = waitlist_count + 1, "
-                    "waitlist_seq = waitlist_seq + 1, version = version + 1 "
-                    "WHERE id = $1 AND status = 'PUBLISHED' AND sign_up_deadline > $2 "
-                    f"AND waitlist_count < waitlist_limit RETURNING {COUNTS}", activity_id, now)
-                if row is None:
-                    return error("CONFLICT")
-                status, seq = "WAITLISTED", row["waitlist_seq"]
-            await conn.execute(
-                "INSERT INTO sign_up (activity_id, volunteer_id, status, waitlist_seq, "
-                "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
-                activity_id, volunteer_id, status, seq, now)
+        row = await conn.fetchrow(SIGN_UP_STATEMENT, volunteer_id, activity_id, now,
+                                  activity["ends_at"], activity["starts_at"])
+        if row is None or row["busy"] or row["sign_up_id"] is None:
+            return error("CONFLICT")
+        status = "CONFIRMED" if row["confirm"] else "WAITLISTED"
     if redis is not None:
         await redis.publish(f"{NAMESPACE}:slots:{activity_id}", json.dumps({
             "activityId": activity_id, "capacity": row["capacity"],

@@ -17,7 +17,6 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 import httpx
 import jwt
 
@@ -25,6 +24,7 @@ from bench.common import (
     JWT_SECRET,
     REDIS_URL,
     bench_env,
+    connect,
     free_port,
     percentile,
     scratch_database,
@@ -52,7 +52,7 @@ async def seed(database_url: str, volunteers: int) -> list[int]:
 
 async def make_activities(database_url: str, count: int, crowd: int) -> list[int]:
     """Fresh activities for one run; the crowd per activity decides capacity and waitlist."""
-    conn = await asyncpg.connect(database_url)
+    conn = await connect(database_url)
     try:
         await conn.execute("DELETE FROM sign_up")
         await conn.execute("DELETE FROM activity")
@@ -79,7 +79,7 @@ async def make_activities(database_url: str, count: int, crowd: int) -> list[int
 
 async def verify(database_url: str) -> str:
     """Zero overbooking: counters within limits and equal to the rows, for every activity."""
-    conn = await asyncpg.connect(database_url)
+    conn = await connect(database_url)
     try:
         rows = await conn.fetch(
             "SELECT a.id, a.capacity, a.waitlist_limit, a.confirmed_count, a.waitlist_count, "

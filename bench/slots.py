@@ -2,6 +2,12 @@
 the server's workers (kernel accept balancing), while volunteers race to sign up.
 
     .venv/bin/python -m bench.slots [--subscribers 2000] [--sign-ups 600] [--workers 2]
+                                    [--client-cpu 1]
+
+The subscribers run in their own process (bench/wsclient.py, a raw asyncio WebSocket client
+that only timestamps frames during the run), pinned to one core with --client-cpu, so their
+CPU does not hide inside the server's figures. Also prints the server's resident memory
+per idle subscriber (all worker processes, before vs. after the subscribers connected).
 
 Prints, per (subscriber, committed sign-up): the delay from the sign-up's commit to the first
 message that includes it (p50/p99/max); messages per subscriber; and whether every
@@ -15,32 +21,42 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-import asyncpg
 import httpx
 import jwt
-import websockets
-from websockets.typing import Subprotocol
 
-from bench.common import JWT_SECRET, REDIS_URL, percentile, scratch_database, start_tongxin
+from bench.common import (
+    JWT_SECRET,
+    REDIS_URL,
+    ROOT,
+    Process,
+    connect,
+    percentile,
+    scratch_database,
+    start_tongxin,
+)
 from bench.signup import seed
 
 SIGN_UP = "mutation S($id: ID!) { signUp(activityId: $id) { status } }"
-SLOTS = "subscription W($id: ID!) { slotCount(activityId: $id) { confirmed waitlisted version } }"
 
 
-async def make_activity(database_url: str, crowd: int) -> int:
-    conn = await asyncpg.connect(database_url)
+async def make_activity(database_url: str, crowd: int, day: int = 1) -> int:
+    conn = await connect(database_url)
     try:
         admin = await conn.fetchval("SELECT min(id) FROM volunteer")
         team = await conn.fetchval(
             "INSERT INTO team (name, type, district, path, created_by_id, approved_hours, "
             "created_at) VALUES ('压测队', 'COMMUNITY', '朝阳区', '/', $1, 0, now()) RETURNING id",
             admin)
-        starts = datetime.now(UTC) + timedelta(days=1)
+        starts = datetime.now(UTC) + timedelta(days=day)  # another day: no overlap refusals
         return int(await conn.fetchval(
             "INSERT INTO activity (team_id, created_by_id, title, description, category, "
             "district, starts_at, ends_at, sign_up_deadline, capacity, confirmed_count, "
@@ -52,47 +68,58 @@ async def make_activity(database_url: str, crowd: int) -> int:
         await conn.close()
 
 
-class Subscriber:
-    def __init__(self) -> None:
-        self.received: list[tuple[float, int]] = []  # (time, confirmed + waitlisted)
-        self.last: tuple[int, int] | None = None
-        self.ready = asyncio.Event()
-
-    async def run(self, url: str, activity_gid: str) -> None:
-        async with websockets.connect(url, subprotocols=[Subprotocol("graphql-transport-ws")],
-                                      open_timeout=60, max_queue=None,
-                                      ping_interval=None) as socket:
-            await socket.send(json.dumps({"type": "connection_init", "payload": {}}))
-            await socket.recv()
-            await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
-                "query": SLOTS, "variables": {"id": activity_gid}}}))
-            async for raw in socket:
-                now = time.perf_counter()
-                message = json.loads(raw)
-                if message.get("type") != "next":
-                    continue
-                counts = message["payload"]["data"]["slotCount"]
-                self.last = (counts["confirmed"], counts["waitlisted"])
-                self.received.append((now, counts["confirmed"] + counts["waitlisted"]))
-                self.ready.set()
+def rss_kib(pid: int) -> int:
+    """Resident memory of a process and all its descendants (uvicorn workers), in KiB."""
+    total = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            with open(f"/proc/{current}/status") as status:
+                total += next(int(line.split()[1]) for line in status if line.startswith("VmRSS"))
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    pending += [int(child) for child in children.read().split()]
+        except (FileNotFoundError, StopIteration, ProcessLookupError):
+            continue
+    return total
 
 
-async def run(url: str, ws_url: str, database_url: str, activity_id: int,
-              volunteer_ids: list[int], subscribers: int, concurrency: int) -> None:
-    from schema.relay import to_global_id
+class Clients:
+    """The subscriber process (bench/wsclient.py), optionally pinned to one core."""
 
-    gid = to_global_id("Activity", activity_id)
-    watchers = [Subscriber() for _ in range(subscribers)]
-    tasks: list[asyncio.Task[None]] = []
-    opened = time.perf_counter()
-    for start in range(0, subscribers, 100):
-        batch = watchers[start:start + 100]
-        tasks += [asyncio.create_task(w.run(ws_url, gid)) for w in batch]
-        await asyncio.wait_for(asyncio.gather(*(w.ready.wait() for w in batch)), 120)
-    print(f"{subscribers} subscribers connected and primed in {time.perf_counter() - opened:.1f}s")
-    for w in watchers:
-        w.received.clear()
+    def __init__(self, ws_url: str, gid: str, count: int, cpu: str | None) -> None:
+        self.out = tempfile.NamedTemporaryFile(suffix=".json", delete=False).name
+        command = [sys.executable, "-m", "bench.wsclient", "--url", ws_url, "--activity", gid,
+                   "--count", str(count), "--out", self.out]
+        if cpu is not None:
+            command = ["taskset", "-c", cpu, *command]
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        text=True, cwd=ROOT)
 
+    def expect(self, word: str) -> str:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line.startswith(word):
+            raise RuntimeError(f"subscriber process said {line!r}, expected {word}")
+        return line
+
+    def say(self, line: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+
+    def results(self, final: tuple[int, int]) -> list[dict[str, Any]]:
+        self.say(f"final {final[0]} {final[1]}")
+        self.expect("done")
+        with open(self.out) as source:
+            results: list[dict[str, Any]] = json.load(source)
+        os.unlink(self.out)
+        self.process.wait(timeout=30)
+        return results
+
+
+async def sign_ups(url: str, gid: str, volunteer_ids: list[int], concurrency: int) -> tuple[list[float], float]:
     tokens = [jwt.encode({"sub": str(v), "exp": 2_000_000_000}, JWT_SECRET, algorithm="HS256")
               for v in volunteer_ids]
     committed: list[float] = []
@@ -111,36 +138,52 @@ async def run(url: str, ws_url: str, database_url: str, activity_id: int,
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        crowd_seconds = time.perf_counter() - started
+        return committed, time.perf_counter() - started
 
-    conn = await asyncpg.connect(database_url)
+
+async def final_counts(database_url: str, activity_id: int) -> tuple[int, int]:
+    conn = await connect(database_url)
     try:
         row = await conn.fetchrow("SELECT confirmed_count, waitlist_count FROM activity "
                                   "WHERE id = $1", activity_id)
     finally:
         await conn.close()
-    final = (row["confirmed_count"], row["waitlist_count"])
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if all(w.last == final for w in watchers):
-            break
-        await asyncio.sleep(0.1)
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    return row["confirmed_count"], row["waitlist_count"]
+
+
+def run(server: Process, database_url: str, activity_id: int, volunteer_ids: list[int],
+        subscribers: int, concurrency: int, client_cpu: str | None) -> tuple[float, float]:
+    from schema.relay import to_global_id
+
+    gid = to_global_id("Activity", activity_id)
+    before = rss_kib(server.process.pid)
+    clients = Clients(server.url.replace("http://", "ws://"), gid, subscribers, client_cpu)
+    primed = clients.expect("ready").split()[1]
+    time.sleep(2)  # let connection set-up garbage settle before measuring idle memory
+    idle = rss_kib(server.process.pid)
+    print(f"{subscribers} subscribers connected and primed in {primed}s "
+          f"(client process{' pinned to CPU ' + client_cpu if client_cpu else ''})")
+    print(f"server memory: {before / 1024:.0f} MiB before, {idle / 1024:.0f} MiB with the idle "
+          f"subscribers: {(idle - before) / subscribers:.1f} KiB per idle subscriber")
+    clients.say("clear")
+    clients.expect("cleared")
+    committed, crowd_seconds = asyncio.run(sign_ups(server.url, gid, volunteer_ids, concurrency))
+    final = asyncio.run(final_counts(database_url, activity_id))
+    results = clients.results(final)
 
     committed.sort()
     delays: list[float] = []
-    for w in watchers:
+    for result in results:
+        received = result["seen"]
         index = 0
         for k, commit_time in enumerate(committed, start=1):
-            while index < len(w.received) and w.received[index][1] < k:
+            while index < len(received) and received[index][1] < k:
                 index += 1
-            if index == len(w.received):
+            if index == len(received):
                 break
-            delays.append(max(0.0, w.received[index][0] - commit_time) * 1000)
-    counts = [len(w.received) for w in watchers]
-    matching = sum(1 for w in watchers if w.last == final)
+            delays.append(max(0.0, received[index][0] - commit_time) * 1000)
+    counts = [len(result["seen"]) for result in results]
+    matching = sum(1 for result in results if tuple(result["last"] or ()) == final)
     print(f"{len(committed)} sign-ups committed in {crowd_seconds:.1f}s "
           f"({len(committed) / crowd_seconds:.0f}/s); database final confirmed={final[0]} "
           f"waitlisted={final[1]}")
@@ -150,6 +193,7 @@ async def run(url: str, ws_url: str, database_url: str, activity_id: int,
     print(f"messages per subscriber: mean {statistics.fmean(counts):.1f}  min {min(counts)}  "
           f"max {max(counts)} (for {len(committed)} changes)")
     print(f"final value equals the database for {matching}/{subscribers} subscribers")
+    return percentile(delays, 0.5), percentile(delays, 0.99)
 
 
 def main() -> None:
@@ -158,18 +202,32 @@ def main() -> None:
     parser.add_argument("--sign-ups", type=int, default=600)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--baseline", action="store_true",
+                        help="also run the per-subscriber path (SHARED_SUBSCRIPTIONS=0) in the "
+                        "same run, on a fresh activity, and print the ratios")
+    parser.add_argument("--client-cpu", default=None,
+                        help="pin the subscriber process to this CPU (taskset -c), e.g. 1")
     args = parser.parse_args()
+    modes = [("shared (execute once per event)", "1")]
+    if args.baseline:
+        modes.append(("per-subscriber (SHARED_SUBSCRIPTIONS=0)", "0"))
+    figures: dict[str, tuple[float, float]] = {}
     with scratch_database() as database_url:
         volunteer_ids = asyncio.run(seed(database_url, args.sign_ups))
-        activity_id = asyncio.run(make_activity(database_url, args.sign_ups))
-        server = start_tongxin(database_url, workers=args.workers, REDIS_URL=REDIS_URL)
-        try:
-            print(f"{args.workers} workers, PostgreSQL + Redis; one activity, capacity "
-                  f"{args.sign_ups // 2}, waitlist {args.sign_ups // 4}")
-            asyncio.run(run(server.url, server.url.replace("http://", "ws://"), database_url,
-                            activity_id, volunteer_ids, args.subscribers, args.concurrency))
-        finally:
-            server.stop()
+        for day, (name, shared) in enumerate(modes, start=1):
+            activity_id = asyncio.run(make_activity(database_url, args.sign_ups, day))
+            server = start_tongxin(database_url, workers=args.workers, REDIS_URL=REDIS_URL,
+                                   SHARED_SUBSCRIPTIONS=shared)
+            try:
+                print(f"--- {name}: {args.workers} workers, PostgreSQL + Redis; one activity, "
+                      f"capacity {args.sign_ups // 2}, waitlist {args.sign_ups // 4}")
+                figures[name] = run(server, database_url, activity_id, volunteer_ids,
+                                    args.subscribers, args.concurrency, args.client_cpu)
+            finally:
+                server.stop()
+    if len(figures) == 2:
+        (p50, p99), (base50, base99) = figures.values()
+        print(f"ratio shared/per-subscriber delay: p50 {p50 / base50:.2f}  p99 {p99 / base99:.2f}")
 
 
 if __name__ == "__main__":

@@ -51,6 +51,9 @@ class Settings:
     posts_per_minute: int = 10
     post_body_max_chars: int = 10_000
     db_pool_max: int = 20
+    shared_subscriptions: bool = True
+    gc_freeze_seconds: float = 10.0
+    gc_full_seconds: float = 900.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -74,6 +77,9 @@ def get_settings() -> Settings:
         jwt_ttl_seconds=int(env.get("JWT_TTL_SECONDS", 7 * 24 * 3600)),
         cors_origins=tuple(o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip()),
         max_body_bytes=int(env.get("MAX_BODY_BYTES", 1_000_000)),
+        shared_subscriptions=env.get("SHARED_SUBSCRIPTIONS", "1") != "0",
+        gc_freeze_seconds=float(env.get("GC_FREEZE_SECONDS", 10)),
+        gc_full_seconds=float(env.get("GC_FULL_SECONDS", 900)),
         disable_introspection=env.get("DISABLE_INTROSPECTION") == "1",
         star_thresholds=_floats(env.get("STAR_THRESHOLDS", "100,300,600,1000,1500")),
         points_per_hour=int(env.get("POINTS_PER_HOUR", 10)),

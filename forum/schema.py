@@ -5,7 +5,7 @@ call forum/rules.py; lists go through per-request loaders."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Hashable
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
@@ -25,9 +25,9 @@ from forum.models import Post as PostModel
 from forum.models import ReactionKind as ReactionKindModel
 from forum.models import Report as ReportModel
 from forum.models import Thread as ThreadModel
-from resolvers.errors import BadInput
+from resolvers.errors import BadInput, DomainError
 from resolvers.services import services
-from schema.context import Info
+from schema.context import Context, Info
 from schema.relay import (
     BY_ID,
     NEWEST_FIRST,
@@ -47,6 +47,7 @@ from schema.relay import (
 from schema.volunteer import Volunteer, load_volunteer, volunteer_loader
 from subscriptions import channels
 from subscriptions.broker import RESYNC
+from subscriptions.fanout import ShareMode, ShareRule, share
 
 if TYPE_CHECKING:
     from schema.activity import Activity
@@ -664,6 +665,32 @@ class ForumSubscription:
                         yield Post.from_model(post)
         finally:
             await subscription.close()
+
+
+async def _board_activity_group(context: Context, args: dict[str, Any]) -> Hashable | None:
+    """Which posts arrive (hidden ones reach moderators only) depends on whether the viewer
+    moderates the board: one group per (board, moderator or not). Fields that depend on who
+    the viewer is (author details, own reactions) are not in the shared set at all."""
+    try:
+        db_id = decode_id(args["boardId"], "Board", "boardId")
+        await rules.check_board(db_id)
+    except DomainError:
+        return None
+    return "moderator" if await rules.is_moderator(context.viewer, db_id) else "reader"
+
+
+share(ShareRule(
+    field="boardActivity",
+    fields={
+        "Post": frozenset({"id", "body", "hidden", "isOpening", "createdAt", "reactions",
+                           "thread"}),
+        "ReactionCount": frozenset({"kind", "count"}),
+        "Thread": frozenset({"id", "title", "pinned", "locked", "hidden", "createdAt",
+                             "lastPostAt", "replyCount"}),
+    },
+    group_key=_board_activity_group,
+    mode=ShareMode.EVENTS,
+))
 
 
 __all__ = ["Board", "ExperiencePost", "ForumMutation", "ForumQuery", "ForumSubscription",

@@ -113,6 +113,52 @@ async def _holds_overlapping(conn: BaseDBAsyncClient, volunteer_id: int,
     return bool(rows)
 
 
+# PostgreSQL: the whole sign-up (volunteer lock + overlap check, the conditional count update,
+# the sign-up row) in one statement, i.e. one round trip and an implicit transaction whose
+# activity-row lock is held only for this statement and its commit. `cur` locks the activity
+# row and decides CONFIRMED vs WAITLISTED on the row as it is once locked (READ COMMITTED
+# re-checks the WHERE on the newest version after waiting), so one UPDATE changes it; the
+# INSERT takes the status and the waitlist number from that UPDATE, and its arrival time
+# (clock_timestamp(): when it got the row, so arrival order is waitlist order). No row from `upd`: the
+# volunteer is busy elsewhere, or the activity is closed or full (told apart afterwards).
+# $1 volunteer, $2 activity, $3 now, $4 activity ends_at, $5 activity starts_at.
+SIGN_UP_STATEMENT = """
+WITH me AS (
+  SELECT EXISTS (SELECT 1 FROM sign_up s JOIN activity a ON a.id = s.activity_id
+                 WHERE s.volunteer_id = v.id AND s.status = 'CONFIRMED' AND a.id <> $2
+                   AND a.status IN ('PUBLISHED', 'FINISHED') AND a.starts_at < $4
+                   AND a.ends_at > $5) AS busy
+  FROM volunteer v WHERE v.id = $1 FOR UPDATE OF v
+), cur AS (
+  SELECT a.id, a.confirmed_count < a.capacity AS confirm
+  FROM activity a, me
+  WHERE a.id = $2 AND NOT me.busy AND a.status = 'PUBLISHED' AND a.sign_up_deadline > $3
+    AND (a.confirmed_count < a.capacity OR a.waitlist_count < a.waitlist_limit)
+  FOR UPDATE OF a
+), upd AS (
+  UPDATE activity a SET
+    confirmed_count = a.confirmed_count + CASE WHEN cur.confirm THEN 1 ELSE 0 END,
+    waitlist_count = a.waitlist_count + CASE WHEN cur.confirm THEN 0 ELSE 1 END,
+    waitlist_seq = a.waitlist_seq + CASE WHEN cur.confirm THEN 0 ELSE 1 END,
+    version = a.version + 1
+  FROM cur WHERE a.id = cur.id
+  RETURNING a.capacity, a.confirmed_count, a.waitlist_count, a.waitlist_seq, a.version,
+            a.status, a.offered_count, cur.confirm
+), ins AS (
+  INSERT INTO sign_up (activity_id, volunteer_id, status, waitlist_seq, created_at, updated_at)
+  SELECT $2, $1, CASE WHEN upd.confirm THEN 'CONFIRMED' ELSE 'WAITLISTED' END,
+         CASE WHEN upd.confirm THEN NULL ELSE upd.waitlist_seq END,
+         clock_timestamp(), clock_timestamp()
+  FROM upd
+  RETURNING id, created_at
+)
+SELECT me.busy, upd.capacity, upd.confirmed_count, upd.waitlist_count, upd.waitlist_seq,
+       upd.version, upd.status, upd.offered_count, upd.confirm, ins.id AS sign_up_id,
+       ins.created_at
+FROM me LEFT JOIN upd ON TRUE LEFT JOIN ins ON TRUE
+"""
+
+
 def _state(activity_id: int, row: dict[str, Any]) -> SlotState:
     return SlotState(activity_id, int(row["capacity"]), int(row["confirmed_count"]),
                      int(row["waitlist_count"]), ActivityStatus(row["status"]),
@@ -137,13 +183,28 @@ async def check_sign_up(viewer: Viewer, activity_id: int) -> tuple[Activity, Sig
 
 
 async def do_sign_up(viewer: Viewer, activity_id: int) -> SignUp:
-    """Confirmed if a slot is free, else waitlisted, else CONFLICT. Repeats return the same row."""
+    """Confirmed if a slot is free, else waitlisted, else CONFLICT. Repeats return the same row.
+
+    Two steps with a clear boundary: `check_sign_up` (rules on what was read: account state,
+    visibility, idempotency, open for sign-ups; checks about the volunteer, such as
+    requirements, belong there or right after it) decides whether to try; then the write
+    (`_sign_up_at_once` on PostgreSQL, `_sign_up_in` in a transaction otherwise) decides the
+    outcome under the row locks."""
     activity, existing = await check_sign_up(viewer, activity_id)
     if existing is not None and existing.status != SignUpStatus.CANCELLED:
         return existing
     # Reads only, before the transaction: no lock, nothing for the lock order to see.
     await check_requirements(viewer.require(), activity)
     volunteer_id = viewer.require().id
+    conn = connections.get("default")
+    if existing is None and _dialect(conn) == "postgres":
+        try:
+            sign_up, state = await _with_retries(
+                lambda: _sign_up_at_once(conn, activity, volunteer_id))
+        except IntegrityError:
+            return await _winner(activity_id, volunteer_id)
+        await publish_slots(state)
+        return sign_up
     attempts = 0
 
     async def attempt() -> tuple[SignUp, SlotState]:
@@ -160,14 +221,52 @@ async def do_sign_up(viewer: Viewer, activity_id: int) -> SignUp:
     try:
         sign_up, state = await _with_retries(attempt)
     except (_Raced, IntegrityError):
-        # A concurrent request of the same volunteer won: return its sign-up (idempotent).
-        winner = await SignUp.get_or_none(activity_id=activity_id, volunteer_id=volunteer_id)
-        if winner is None or winner.status == SignUpStatus.CANCELLED:
-            raise Conflict("Your sign-up changed at the same moment; try again.",
-                           reason="RETRY") from None
-        return winner
+        return await _winner(activity_id, volunteer_id)
     await publish_slots(state)
     return sign_up
+
+
+async def _winner(activity_id: int, volunteer_id: int) -> SignUp:
+    """A concurrent request of the same volunteer won: return its sign-up (idempotent)."""
+    winner = await SignUp.get_or_none(activity_id=activity_id, volunteer_id=volunteer_id)
+    if winner is None or winner.status == SignUpStatus.CANCELLED:
+        raise Conflict("Your sign-up changed at the same moment; try again.",
+                       reason="RETRY") from None
+    return winner
+
+
+async def _refusal(activity_id: int, now: datetime, conn: BaseDBAsyncClient) -> Conflict:
+    """Why the conditional updates found no place: closed, past the deadline, or full."""
+    current = await Activity.get(id=activity_id, using_db=conn)
+    if current.status != ActivityStatus.PUBLISHED:
+        return Conflict("This activity no longer takes sign-ups.", reason="NOT_OPEN")
+    if current.sign_up_deadline <= now:
+        return Conflict("This activity no longer takes sign-ups.", reason="DEADLINE_PASSED")
+    return Conflict("This activity and its waitlist are full.", reason="FULL")
+
+
+async def _sign_up_at_once(conn: BaseDBAsyncClient, activity: Activity,
+                           volunteer_id: int) -> tuple[SignUp, SlotState]:
+    """PostgreSQL, a first sign-up (no row to revive): SIGN_UP_STATEMENT, one round trip."""
+    now = datetime.now(UTC)
+    rows = await conn.execute_query_dict(SIGN_UP_STATEMENT, [
+        volunteer_id, activity.id, now, activity.ends_at, activity.starts_at])
+    if not rows:
+        raise NotFound("Volunteer")
+    row = rows[0]
+    if row["busy"]:
+        raise Conflict("You already have a confirmed sign-up at an overlapping time.",
+                       reason="OVERLAP")
+    if row["sign_up_id"] is None:
+        raise await _refusal(activity.id, now, conn)
+    confirmed = bool(row["confirm"])
+    sign_up = SignUp(id=int(row["sign_up_id"]), activity_id=activity.id, volunteer_id=volunteer_id,
+                     status=SignUpStatus.CONFIRMED if confirmed else SignUpStatus.WAITLISTED,
+                     waitlist_seq=None if confirmed else int(row["waitlist_seq"]),
+                     checked_in_at=None, checked_out_at=None, created_at=row["created_at"],
+                     updated_at=row["created_at"])
+    sign_up._saved_in_db = True
+    return sign_up, _state(activity.id, row)
 
 
 async def _sign_up_in(conn: BaseDBAsyncClient, activity: Activity, volunteer_id: int,
@@ -195,13 +294,7 @@ async def _sign_up_in(conn: BaseDBAsyncClient, activity: Activity, volunteer_id:
             activity.id, now,
         )
         if not rows:
-            current = await Activity.get(id=activity.id, using_db=conn)
-            if current.status != ActivityStatus.PUBLISHED:
-                raise Conflict("This activity no longer takes sign-ups.", reason="NOT_OPEN")
-            if current.sign_up_deadline <= now:
-                raise Conflict("This activity no longer takes sign-ups.",
-                               reason="DEADLINE_PASSED")
-            raise Conflict("This activity and its waitlist are full.", reason="FULL")
+            raise await _refusal(activity.id, now, conn)
         status, seq = SignUpStatus.WAITLISTED, int(rows[0]["waitlist_seq"])
     if revive is not None:
         changed = await SignUp.filter(id=revive.id, status=SignUpStatus.CANCELLED).using_db(

@@ -3,7 +3,7 @@ fields. Rules live in resolvers/activity.py and resolvers/signup.py."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Hashable
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
@@ -16,10 +16,10 @@ from models.activity import SignUp as SignUpModel
 from models.activity import SignUpStatus as SignUpStatusModel
 from resolvers import activity as rules
 from resolvers import signup as signup_rules
-from resolvers.errors import Forbidden, NotFound
+from resolvers.errors import DomainError, Forbidden, NotFound
 from resolvers.services import services
 from resolvers.validation import decode_tags
-from schema.context import Info, administered_teams
+from schema.context import Context, Info, administered_teams
 from schema.geo import GeoInput
 from schema.relay import (
     Connection,
@@ -35,6 +35,7 @@ from schema.relay import (
     register_node,
 )
 from schema.volunteer import Volunteer, load_volunteer
+from subscriptions.fanout import ShareRule, share
 from subscriptions.slots import SlotState, slot_hub
 
 if TYPE_CHECKING:
@@ -482,6 +483,35 @@ class ActivitySubscription:
                 yield SlotCount.from_state(state)
         finally:
             await watcher.close()
+
+
+async def _slot_count_group(context: Context, args: dict[str, Any]) -> Hashable | None:
+    """Every SlotCount field is the same for everyone allowed to watch the activity, so all
+    of them share one group; those who may not see it (a draft, to outsiders) take the
+    per-subscriber path, which answers NOT_FOUND as before."""
+    from resolvers.volunteer import administered_team_ids
+
+    try:
+        db_id = decode_id(args["activityId"], "Activity", "activityId")
+    except DomainError:
+        return None
+    model = await ActivityModel.get_or_none(id=db_id)
+    if model is None:
+        return None
+    if model.status == ActivityStatusModel.DRAFT:
+        viewer = context.viewer
+        if not viewer.is_platform_admin and (
+                viewer.id is None or model.team_id not in await administered_team_ids(viewer.id)):
+            return None
+    return "visible"
+
+
+share(ShareRule(
+    field="slotCount",
+    fields={"SlotCount": frozenset({"activityId", "capacity", "confirmed", "waitlisted",
+                                    "remaining", "status", "version", "at"})},
+    group_key=_slot_count_group,
+))
 
 
 __all__ = [

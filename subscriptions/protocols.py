@@ -1,16 +1,40 @@
-"""Both WebSocket subprotocols with every client frame checked for shape before strawberry's
-handlers index into it: a frame that is not an object with the fields its type needs closes
-the socket with 4400 (graphql-transport-ws's code for an invalid message, used for the legacy
-protocol too), instead of an exception that kills the connection task."""
+"""Strawberry's two WebSocket protocol handlers, extended with the shared (execute-once) path,
+and with every client frame checked for shape before strawberry's handlers index into it: a
+frame that is not an object with the fields its type needs closes the socket with 4400
+(graphql-transport-ws's code for an invalid message, used for the legacy protocol too) instead
+of an exception that kills the connection task.
+
+Everything about the protocols (connection_init, ack, ping/pong, ids, limits, close codes,
+complete/stop) stays strawberry's; only the per-operation result loop changes. A subscribe /
+start whose document is shareable (`subscriptions.fanout`) joins its group and writes the
+group's pre-serialized frames; anything else, or a group whose stream refused the document
+before executing it, runs strawberry's own per-subscriber loop unchanged.
+
+The view supplies `shared_context(context)`: the context a group's single execution runs
+with (built from the first subscriber's connection context; the group key guarantees every
+member would have seen the same result).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
 from typing import Any
 
+from starlette.websockets import WebSocketDisconnect
+from strawberry.http.async_base_view import AsyncWebSocketAdapter
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
+    Operation,
 )
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import CompleteMessage
+
+from subscriptions.fanout import FanoutHub, Member, Plan, fanout_hub, plan_for
+
+log = logging.getLogger("tongxin.fanout")
 
 OPERATION_ID_MAX = 100
 
@@ -42,7 +66,47 @@ def frame_problem(message: Any, operation_types: tuple[str, ...]) -> str | None:
     return None
 
 
-class CheckedTransportWSHandler(BaseGraphQLTransportWSHandler):
+async def send_text(websocket: AsyncWebSocketAdapter, text: str) -> None:
+    ws = getattr(websocket, "ws", None)
+    if ws is None:  # another adapter: let it encode (same JSON, one extra parse)
+        await websocket.send_json(json.loads(text))
+        return
+    try:
+        await ws.send_text(text)
+    except WebSocketDisconnect as exc:
+        raise WebSocketDisconnected from exc
+
+
+async def _plan(handler: Any, query: str, variables: dict[str, Any] | None,
+                operation_name: str | None) -> Plan | None:
+    if getattr(handler.view, "shared_context", None) is None or not isinstance(query, str):
+        return None
+    try:
+        return await plan_for(handler.schema, query, variables, operation_name, handler.context)
+    except Exception:
+        # The per-subscriber path reports whatever went wrong, with the usual error codes.
+        log.debug("not shared: planning failed", exc_info=True)
+        return None
+
+
+async def _pump(handler: Any, plan: Plan, message: dict[str, Any]) -> tuple[Member, bool]:
+    """Join the plan's group and write its frames until it ends; (member, anything sent)."""
+    hub: FanoutHub = fanout_hub(handler.view.encode_json_string)
+    member = await hub.join(plan, handler.schema,
+                            lambda: handler.view.shared_context(handler.context), message)
+    sent = False
+    try:
+        while (frame := await member.next()) is not None:
+            await send_text(handler.websocket, frame)
+            sent = True
+    finally:
+        await hub.leave(member)
+    return member, sent
+
+
+class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
+    """graphql-transport-ws with shared execution for shareable subscriptions."""
+
     async def handle_message(self, message: Any) -> None:
         problem = frame_problem(message, ("subscribe",))
         if problem is not None:
@@ -50,11 +114,52 @@ class CheckedTransportWSHandler(BaseGraphQLTransportWSHandler):
             return
         await super().handle_message(message)
 
+    async def run_operation(self, operation: Operation[Any, Any]) -> None:
+        plan = await _plan(self, operation.query, operation.variables, operation.operation_name)
+        if plan is not None:
+            try:
+                member, sent = await _pump(self, plan, {"id": operation.id, "type": "next",
+                                                        "payload": None})
+            except WebSocketDisconnected:
+                return
+            if not (member.group.fallback and not sent):
+                await operation.send_operation_message({"id": operation.id, "type": "complete"})
+                return
+        await super().run_operation(operation)
 
-class CheckedLegacyWSHandler(BaseGraphQLWSHandler):
+
+class SharedGraphQLWSHandler(BaseGraphQLWSHandler[Any, Any]):
+    """graphql-ws (legacy subscriptions-transport-ws) with shared execution."""
+
     async def handle_message(self, message: Any) -> None:
         problem = frame_problem(message, ("start",))
         if problem is not None:
             await self.websocket.close(code=4400, reason=problem)
             return
         await super().handle_message(message)
+
+    async def handle_async_results(self, operation_id: str, query: str,
+                                   operation_name: str | None,
+                                   variables: dict[str, object] | None) -> None:
+        plan = await _plan(self, query, variables, operation_name)
+        if plan is not None:
+            fallback = False
+            try:
+                member, sent = await _pump(self, plan, {"type": "data", "id": operation_id,
+                                                        "payload": None})
+                fallback = member.group.fallback and not sent
+                if not fallback:
+                    await self.send_message(CompleteMessage(type="complete", id=operation_id))
+            except asyncio.CancelledError:  # stop: strawberry answers it with complete
+                await self.send_message(CompleteMessage(type="complete", id=operation_id))
+            except WebSocketDisconnected:
+                pass
+            finally:
+                if not fallback:
+                    self.tasks.pop(operation_id, None)
+            if not fallback:
+                return
+        await super().handle_async_results(operation_id, query, operation_name, variables)
+
+
+__all__ = ["SharedGraphQLWSHandler", "SharedTransportWSHandler", "frame_problem", "send_text"]
