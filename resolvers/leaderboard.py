@@ -19,13 +19,12 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from resolvers.errors import BadInput
-from resolvers.services import services
+from resolvers.services import RedisClient, services
 from resolvers.sql import SqlParams
 from resolvers.validation import NAME_MAX, check_text
 from subscriptions.channels import NAMESPACE
@@ -96,7 +95,11 @@ def bucket(period: Period, moment: datetime) -> str:
 
 
 def board_key(scope: Scope, period: Period, moment: datetime, district: str | None) -> str:
-    return f"{NAMESPACE}:lb:{scope.value}:{bucket(period, moment)}:{district or ALL_DISTRICTS}"
+    """The board's sorted set. The part in braces is a Redis Cluster hash tag: the board and
+    its `:ready`, `:dirty`, `:lock` and `:staging:*` keys hash to one slot, so each script
+    below (which touches one board's keys) runs on one shard."""
+    board = f"{scope.value}:{bucket(period, moment)}:{district or ALL_DISTRICTS}"
+    return f"{NAMESPACE}:lb:{{{board}}}"
 
 
 def member(entity_id: int) -> str:
@@ -107,7 +110,8 @@ def centi(hours: float) -> int:
     return round(hours * 100)
 
 
-# KEYS: board, marker, dirty (triples). ARGV: member, delta. Applies the delta to boards
+# KEYS: board, marker, dirty (one board: one slot on a cluster). ARGV: member, delta.
+# Applies the delta to boards
 # that are ready; a board being rebuilt gets its dirty flag so the rebuild starts over.
 _INCREMENT = """
 for i = 1, #KEYS, 3 do
@@ -173,12 +177,11 @@ async def notify_hours_changed(
     try:
         script = redis.register_script(_INCREMENT)
         for scope, entity_id in ((Scope.VOLUNTEERS, volunteer_id), (Scope.TEAMS, team_id)):
-            keys: list[str] = []
             for period in Period:
                 for where in (None, district):
                     key = board_key(scope, period, approved_at, where)
-                    keys.extend((key, f"{key}:ready", f"{key}:dirty"))
-            await script(keys=keys, args=[member(entity_id), amount])
+                    await script(keys=[key, f"{key}:ready", f"{key}:dirty"],
+                                 args=[member(entity_id), amount])
     except RedisError:
         log.warning("leaderboard update failed; boards rebuild from SQL when flushed",
                     exc_info=True)
@@ -207,7 +210,7 @@ async def leaderboard(period: Period, district: str | None = None, teams: bool =
     return _ranked(await board_rows(scope, period, moment, where, limit=size))
 
 
-async def _from_redis(redis: Redis, scope: Scope, period: Period, moment: datetime,
+async def _from_redis(redis: RedisClient, scope: Scope, period: Period, moment: datetime,
                       district: str | None, size: int) -> list[Standing]:
     key = board_key(scope, period, moment, district)
     top = redis.register_script(_TOP)
