@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
+from models.routing import read_connection, read_connection_name, replica_reads
 from resolvers.errors import BadInput
 from resolvers.services import RedisClient, services
 from resolvers.sql import SqlParams
@@ -257,11 +258,12 @@ async def board_rows(scope: Scope, period: Period, moment: datetime, district: s
 
 
 async def run_aggregate(sql: str, values: list[Any]) -> list[dict[str, Any]]:
-    """A read-only aggregate; on PostgreSQL with a larger `work_mem` for its transaction."""
-    connection = connections.get("default")
+    """A read-only aggregate; on PostgreSQL with a larger `work_mem` for its transaction.
+    On the read replica inside `replica_reads()` (the leaderboard query's SQL fallback)."""
+    connection = read_connection()
     if connection.capabilities.dialect != "postgres":
         return list(await connection.execute_query_dict(sql, values))
-    async with in_transaction() as transaction:
+    async with in_transaction(read_connection_name()) as transaction:
         await transaction.execute_script(f"SET LOCAL work_mem = '{AGGREGATE_WORK_MEM}'")
         return list(await transaction.execute_query_dict(sql, values))
 
@@ -282,7 +284,10 @@ async def rebuild_board(scope: Scope, period: Period, moment: datetime,
         ttl = TTL_SECONDS[period.value] or 0
         for _ in range(5):
             await redis.delete(f"{key}:dirty")
-            rows = await board_rows(scope, period, moment, district)
+            # From the primary: a replica lagging behind increments already applied to Redis
+            # (and not flagged dirty) would install a board missing them until the next rebuild.
+            with replica_reads(False):
+                rows = await board_rows(scope, period, moment, district)
             staging = f"{key}:staging:{token}"
             for offset in range(0, len(rows), 10_000):
                 chunk = rows[offset:offset + 10_000]

@@ -59,6 +59,7 @@ from schema.notification import (
     NotificationQuery,
     NotificationSubscription,
 )
+from schema.replica import ReplicaReads
 from schema.stats import StatsQuery
 from schema.team import Team, TeamMutation, TeamQuery
 from schema.volunteer import Volunteer, VolunteerMutation, VolunteerQuery
@@ -106,6 +107,7 @@ def build_schema(*, introspection: bool | None = None) -> CodedSchema:
         functools.partial(ParserCache, maxsize=1000),
         functools.partial(ValidationCache, maxsize=1000),
         InputGuard,  # after ValidationCache: checks argument values of documents that validated
+        ReplicaReads,  # DATABASE_READ_URL: replica-safe queries read the replica
     ]
     if not introspection:
         extensions.append(DisableIntrospection)

@@ -306,8 +306,9 @@ class Cluster:
         env.update(self.app_env)
         return env
 
-    def start_app(self, index: int) -> Proc:
-        port = free_port()
+    def start_app(self, index: int, port: int | None = None) -> Proc:
+        """Starts app node `index` (again, on its old port when given: haproxy knows it)."""
+        port = port or free_port()
         env = self.app_environment(port)
         if index > 0 or self.app:
             env["SKIP_MIGRATIONS"] = "1"  # the first node migrated the database
@@ -319,6 +320,18 @@ class Cluster:
             self.app.append(proc)
         wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60, proc=proc)
         return proc
+
+    def restart_redis(self, port: int) -> None:
+        """Starts a stopped Redis node again with its nodes.conf: it rejoins as a replica."""
+        old = next(p for p in self.procs if p.port == port and p.name.startswith("redis-"))
+        self.procs.remove(old)
+        self._spawn(f"redis-{port}", port, [str(a) for a in old.process.args])  # type: ignore[union-attr]
+        wait_port(port)
+
+    def kill_redis(self, port: int) -> None:
+        proc = next(p for p in self.procs if p.port == port and p.alive)
+        os.kill(proc.process.pid, signal.SIGKILL)
+        proc.process.wait(10)
 
     def kill_app(self, index: int) -> None:
         """Kills an app node the hard way (SIGKILL: no graceful WebSocket close)."""

@@ -37,9 +37,9 @@ from urllib.parse import parse_qs, urlsplit
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
-from redis.retry import Retry
 
 from subscriptions.broker import RESYNC, SUBSCRIBE_CONFIRM_SECONDS, Broker
 
