@@ -7,19 +7,15 @@ these tests loudly; under CI=true they fail the run."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from redis.asyncio.cluster import RedisCluster
 
+from scripts.cluster import Cluster, missing_binaries
+from subscriptions.cluster import cluster_client
 from tests.conftest import IN_CI
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-from cluster import Cluster, missing_binaries  # noqa: E402
-
-from subscriptions.cluster import cluster_client  # noqa: E402
 
 
 def _require_binaries() -> None:
