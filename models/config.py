@@ -67,6 +67,9 @@ def tortoise_config(url: str | None = None, read_url: str | None = None) -> dict
     connections: dict[str, Any] = {"default": connection_config(primary)}
     extra: dict[str, Any] = {}
     if replica:
+        from models.routing import default_transactions
+
+        default_transactions()
         connections["replica"] = connection_config(replica)
         extra["routers"] = ["models.routing.ReadReplicaRouter"]
     return {

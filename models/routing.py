@@ -21,6 +21,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from tortoise import connections
+from tortoise import transactions as tortoise_transactions
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 
 REPLICA = "replica"
@@ -70,3 +71,23 @@ class ReadReplicaRouter:
 
     def db_for_write(self, model: Any) -> str | None:
         return None
+
+
+def default_transactions() -> None:
+    """`in_transaction()` / `@atomic()` without a connection name mean the primary.
+
+    Tortoise refuses a bare `in_transaction()` once a second connection exists ("You are
+    running with multiple databases..."), and the code base (and every branch adding to it)
+    writes bare ones: the replica must not turn each of them into an INTERNAL error. So,
+    once, at configuration time, the name defaults to "default" - the only connection writes
+    ever use. Pinned by the scale-out tests (every sign-up there runs in one)."""
+    module: Any = tortoise_transactions
+    if getattr(module._get_connection, "_tongxin_default", False):
+        return
+    original = module._get_connection
+
+    def get_connection(connection_name: str | None) -> BaseDBAsyncClient:
+        return original(connection_name or "default")  # type: ignore[no-any-return]
+
+    get_connection._tongxin_default = True  # type: ignore[attr-defined]
+    module._get_connection = get_connection

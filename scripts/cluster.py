@@ -111,6 +111,7 @@ class Cluster:
     pg_replica_port: int = 0
     lb_port: int = 0
     database: str = "tongxin"
+    pg_dir: Path | None = None
 
     # ------------------------------------------------------------------ urls
 
@@ -147,8 +148,7 @@ class Cluster:
         try:
             self.start_postgres()
             self.start_redis()
-            for index in range(self.nodes):
-                self.start_app(index)
+            self.start_apps()
             self.start_haproxy()
         except BaseException:
             self.stop()
@@ -165,16 +165,16 @@ class Cluster:
         return proc
 
     def start_postgres(self) -> None:
-        pg_dir = self.base / "pg"
-        pg_dir.mkdir(exist_ok=True)
+        # Its own directory right under /tmp: as root the server runs as `postgres`, which
+        # must reach it (the working directory may sit in a private 0700 temp dir).
+        pg_dir = self.pg_dir = Path(tempfile.mkdtemp(prefix="tongxin-pg-"))
         uid = pwd.getpwnam(PG_USER).pw_uid if os.geteuid() == 0 else None
         user = PG_USER if uid is not None else None
         if uid is not None:
             os.chown(pg_dir, uid, -1)
-            os.chmod(self.base, 0o755)
         primary, replica = pg_dir / "primary", pg_dir / "replica"
         subprocess.run([str(PG_BIN / "initdb"), "-D", str(primary), "-U", "root", "--auth=trust",
-                        "-E", "UTF8", "--locale=C.UTF-8"], check=True, user=user,
+                        "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"], check=True, user=user,
                        capture_output=True)
         with open(primary / "postgresql.conf", "a") as conf:
             conf.write("wal_level = replica\nmax_wal_senders = 5\nfsync = off\n"
@@ -192,7 +192,8 @@ class Cluster:
                        check=True, capture_output=True)
         subprocess.run([str(PG_BIN / "pg_basebackup"), "-h", "127.0.0.1", "-p",
                         str(self.pg_primary_port), "-U", "root", "-D", str(replica), "-R",
-                        "-X", "stream"], check=True, user=user, capture_output=True)
+                        "-X", "stream", "--checkpoint=fast", "--no-sync"],
+                       check=True, user=user, capture_output=True)
         self.pg_replica_port = free_port()
         self._spawn("pg-replica", self.pg_replica_port,
                     [str(PG_BIN / "postgres"), "-D", str(replica), "-p", str(self.pg_replica_port),
@@ -306,19 +307,28 @@ class Cluster:
         env.update(self.app_env)
         return env
 
-    def start_app(self, index: int, port: int | None = None) -> Proc:
+    def start_apps(self) -> None:
+        """Migrates the database once, then starts the app nodes side by side."""
+        subprocess.run([sys.executable, str(ROOT / "server.py"), "migrate"], cwd=ROOT,
+                       env=self.app_environment(0), check=True, capture_output=True, timeout=300)
+        for index in range(self.nodes):
+            self.start_app(index, wait=False)
+        for proc in self.app:
+            wait_http(f"http://127.0.0.1:{proc.port}/healthz", timeout=60, proc=proc)
+
+    def start_app(self, index: int, port: int | None = None, *, wait: bool = True) -> Proc:
         """Starts app node `index` (again, on its old port when given: haproxy knows it)."""
         port = port or free_port()
         env = self.app_environment(port)
-        if index > 0 or self.app:
-            env["SKIP_MIGRATIONS"] = "1"  # the first node migrated the database
+        env["SKIP_MIGRATIONS"] = "1"  # start_apps migrated the database
         proc = self._spawn(f"app-{index}", port, [sys.executable, str(ROOT / "server.py"), "serve"],
                            env=env, cwd=ROOT)
         if index < len(self.app):
             self.app[index] = proc
         else:
             self.app.append(proc)
-        wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60, proc=proc)
+        if wait:
+            wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60, proc=proc)
         return proc
 
     def restart_redis(self, port: int) -> None:
@@ -383,6 +393,9 @@ backend apps
                     os.kill(proc.process.pid, signal.SIGKILL)
                 proc.process.wait(5)
         self.procs.clear()
+        if self.pg_dir is not None:
+            shutil.rmtree(self.pg_dir, ignore_errors=True)
+            self.pg_dir = None
 
 
 def wait_http(url: str, timeout: float = 30.0, proc: Proc | None = None) -> None:

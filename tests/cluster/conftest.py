@@ -51,8 +51,7 @@ def scale_out(cluster_set_up: Cluster) -> Cluster:
     cluster = cluster_set_up
     if not cluster.app:
         cluster.start_postgres()
-        for index in range(cluster.nodes):
-            cluster.start_app(index)
+        cluster.start_apps()
         cluster.start_haproxy()
     cluster.wait_redis_ok()
     return cluster

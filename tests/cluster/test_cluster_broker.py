@@ -136,6 +136,16 @@ async def test_a_dead_primary_resyncs_after_its_replica_is_promoted(redis_cluste
             await asyncio.to_thread(redis_cluster.wait_redis_ok)
 
 
+async def test_a_cluster_url_builds_the_sharded_broker(redis_cluster):
+    services = await service_registry.build(redis_cluster.redis_url)
+    try:
+        assert isinstance(services.broker, ClusterBroker)
+        assert isinstance(services.redis, RedisCluster)
+        assert await services.redis.ping()
+    finally:
+        await service_registry.shutdown(services)
+
+
 @pytest.mark.redis
 async def test_leaderboard_and_rate_limits_work_on_the_cluster(db, redis_cluster):
     # given: Redis-backed services on the cluster (the database has no hours at all)
