@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint schema fuzz clean
+.PHONY: run test lint schema fuzz cluster bench-cluster clean
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required (set PYTHON=...)"; exit 1; }
@@ -33,6 +33,14 @@ test: $(STAMP) lint
 # Long hostile-input run on both backends: prints operations tried, fields covered, failures.
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES_PER_FIELD=$${FUZZ_EXAMPLES_PER_FIELD:-60} $(PY) -m pytest tests/fuzz/test_schema_fuzz.py -s -q -p no:randomly
+
+# The scale-out set-up on this machine (PostgreSQL primary + streaming replica, 6-node Redis
+# Cluster, 3 app nodes, haproxy) on free ports; Ctrl-C stops every process it started.
+cluster: $(STAMP)
+	$(PY) scripts/cluster.py --nodes $${NODES:-3}
+
+bench-cluster: $(STAMP)
+	$(PY) -m bench.cluster
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
