@@ -371,6 +371,7 @@ frontend tongxin
     default_backend apps
 backend apps
     balance roundrobin
+    option forwardfor
     option httpchk GET /healthz
 {servers}
 """)
