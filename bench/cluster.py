@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.cluster [--sign-ups 600] [--subscribers 60] [--channels 1000]
 
 1. sign-ups/s and slot fan-out delay (commit -> subscriber, p50/p99) with 1, 2 and 3 app
-   nodes, the crowd and the WebSocket subscribers spread round-robin over the nodes in use;
+   nodes, the crowd and the WebSocket subscribers spread round-robin over the nodes in use
+   (connected to the nodes directly, so haproxy is not part of this measurement);
    the ratio against 1 node is printed. The app nodes, PostgreSQL (primary + replica), the six
    redis-servers, haproxy and this client share one machine's cores, so the ratio shows what
    is left after the database and the client take theirs, not what separate machines give.
