@@ -9,9 +9,16 @@ import pytest
 from graphql import parse
 from redis.crc import key_slot
 from redis.exceptions import RedisClusterException, RedisError
+from tortoise import connections
+from tortoise.transactions import in_transaction
 
 from models.config import tortoise_config
-from models.routing import ReadReplicaRouter, read_connection, replica_reads
+from models.routing import (
+    ReadReplicaRouter,
+    _in_primary_transaction,
+    read_connection,
+    replica_reads,
+)
 from models.volunteer import Volunteer
 from resolvers.leaderboard import Period, Scope, board_key
 from resolvers.services import build
@@ -104,4 +111,12 @@ async def test_without_a_replica_replica_reads_use_the_primary(db):
         connection = read_connection()
     # then
     assert chosen is None and router.db_for_write(Volunteer) is None
-    assert connection is read_connection()
+    assert connection is connections.get("default")
+
+
+async def test_replica_reads_never_apply_inside_a_primary_transaction(db):
+    # given / when / then: a transaction must read its own writes, whatever the flag says
+    assert not _in_primary_transaction()
+    async with in_transaction():
+        assert _in_primary_transaction()  # reading_from_replica() is False in here
+    assert not _in_primary_transaction()
