@@ -7,6 +7,7 @@ these tests loudly; under CI=true they fail the run."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -27,10 +28,12 @@ def _require_binaries() -> None:
         pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def cluster_set_up(tmp_root: Path) -> Iterator[Cluster]:
     _require_binaries()
-    cluster = Cluster(tmp_root / "cluster")
+    # Package scope: the dozen processes stop once the last cluster test ran, they do not
+    # sit on the shared cores while the rest of the suite runs.
+    cluster = Cluster(Path(tempfile.mkdtemp(prefix="cluster-", dir=tmp_root)))
     try:
         cluster.base.mkdir(parents=True, exist_ok=True)
         cluster.start_redis()
@@ -39,13 +42,13 @@ def cluster_set_up(tmp_root: Path) -> Iterator[Cluster]:
         cluster.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def redis_cluster(cluster_set_up: Cluster) -> Cluster:
     cluster_set_up.wait_redis_ok()
     return cluster_set_up
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def scale_out(cluster_set_up: Cluster) -> Cluster:
     """Everything: PostgreSQL primary + replica, Redis Cluster, 3 app nodes, haproxy."""
     cluster = cluster_set_up

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import subprocess
@@ -28,6 +29,7 @@ from tests.activity.clients import SIGN_UP, SLOTS
 pytestmark = pytest.mark.cluster
 
 ROOT = Path(__file__).resolve().parents[2]
+ANSWERED: list[float] = []  # when each sign-up got its answer (the longest gap is printed)
 TITLES = "{ activities(first: 5) { edges { node { id title } } } }"
 TITLE_BY_ID = "query T($id: ID!) { node(id: $id) { ... on Activity { title } } }"
 
@@ -156,6 +158,7 @@ async def _sign_up(client: httpx.AsyncClient, url: str, token: str, gid: str,
         status = body["errors"][0]["extensions"]["code"] if body.get("errors") \
             else body["data"]["signUp"]["status"]
         done.append(status)
+        ANSWERED.append(time.perf_counter())
         return str(status)
     done.append("LOST")
     return "LOST"
@@ -183,13 +186,19 @@ async def test_flash_crowd_survives_a_dead_app_node_and_a_redis_failover(scale_o
             # when: mid-run, app node 1 dies (SIGKILL) and the channel's Redis primary fails over
             while len(done) < 30:  # noqa: ASYNC110 - progress of the crowd, polled
                 await asyncio.sleep(0.01)
-            failover = asyncio.create_task(asyncio.to_thread(cluster.failover, owner))
+            marks: dict[str, int] = {"failover_started": len(done)}
+
+            def fail_over() -> int:
+                port = cluster.failover(owner)
+                marks["failover_done"] = len(done)
+                return port
+
+            failover = asyncio.create_task(asyncio.to_thread(fail_over))
             while len(done) < 60:  # noqa: ASYNC110
                 await asyncio.sleep(0.01)
             cluster.kill_app(1)
             killed_at = len(done)
             new_owner = await failover
-            failed_over_at = len(done)
             outcomes = await crowd
         # then: nobody lost, nobody overbooked
         counts = {status: outcomes.count(status) for status in set(outcomes)}
@@ -211,6 +220,7 @@ async def test_flash_crowd_survives_a_dead_app_node_and_a_redis_failover(scale_o
         assert volunteers  # one row per volunteer: retries did not double-book
         assert counts.get("CONFIRMED", 0) <= 50 and counts.get("WAITLISTED", 0) <= 100
         assert new_owner != owner
+        assert marks["failover_done"] < len(tokens), "the failover was not mid-run"
         # every watcher ends at the database's value, those of the dead node via another node
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and any(w.last != (50, 100) for w in watchers):  # noqa: ASYNC110
@@ -219,8 +229,11 @@ async def test_flash_crowd_survives_a_dead_app_node_and_a_redis_failover(scale_o
         assert all(c["confirmed"] <= 50 for w in watchers for c in w.seen)
         orphans = [w for w in watchers if w.url == ws[1]]
         assert all(w.reconnects >= 1 and w.first_after_reconnect for w in orphans)
-        print(f"\n300 sign-ups on {cluster.nodes} nodes; node 1 killed after {killed_at} answers, "
-              f"shard {owner} -> {new_owner} done after {failed_over_at}: {counts}; "
+        gap = max(b - a for a, b in itertools.pairwise(ANSWERED))
+        print(f"\nlongest pause between two sign-up answers {gap:.2f}s")
+        print(f"300 sign-ups on {cluster.nodes} nodes; node 1 killed after {killed_at} answers, "
+              f"shard {owner} -> {new_owner} failed over between answers {marks['failover_started']} and "
+              f"{marks['failover_done']}: {counts}; "
               f"watcher messages {[len(w.seen) for w in watchers]}")
     finally:
         for watcher in watchers:
