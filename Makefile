@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint schema fuzz screenshots clean
+.PHONY: run test lint schema fuzz screenshots cluster bench-cluster clean
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required (set PYTHON=...)"; exit 1; }
@@ -37,6 +37,14 @@ fuzz: $(STAMP)
 # docs/screenshots/*.png from the demo data, in headless Chromium (apt-get install chromium chromium-driver)
 screenshots: $(STAMP)
 	$(PY) -m tests.web.screenshots
+
+# The scale-out set-up on this machine (PostgreSQL primary + streaming replica, 6-node Redis
+# Cluster, 3 app nodes, haproxy) on free ports; Ctrl-C stops every process it started.
+cluster: $(STAMP)
+	$(PY) scripts/cluster.py --nodes $${NODES:-3}
+
+bench-cluster: $(STAMP)
+	$(PY) -m bench.cluster
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -53,9 +53,28 @@ def connection_config(url: str) -> dict[str, Any] | str:
     return url
 
 
-def tortoise_config(url: str | None = None) -> dict[str, Any]:
+def read_database_url() -> str | None:
+    """DATABASE_READ_URL: a streaming replica of DATABASE_URL (optional, PostgreSQL)."""
+    return os.environ.get("DATABASE_READ_URL") or None
+
+
+def tortoise_config(url: str | None = None, read_url: str | None = None) -> dict[str, Any]:
+    """`read_url` (default: DATABASE_READ_URL, only next to a PostgreSQL primary) adds a
+    "replica" connection and the router of models/routing.py."""
+    primary = url or database_url()
+    postgres = urlsplit(primary).scheme in ("postgres", "postgresql")
+    replica = read_url or (read_database_url() if postgres else None)
+    connections: dict[str, Any] = {"default": connection_config(primary)}
+    extra: dict[str, Any] = {}
+    if replica:
+        from models.routing import default_transactions
+
+        default_transactions()
+        connections["replica"] = connection_config(replica)
+        extra["routers"] = ["models.routing.ReadReplicaRouter"]
     return {
-        "connections": {"default": connection_config(url or database_url())},
+        **extra,
+        "connections": connections,
         "apps": {
             "models": {
                 "models": MODEL_MODULES,

@@ -29,13 +29,13 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
+from models.routing import read_connection, read_connection_name, replica_reads
 from resolvers.errors import BadInput
-from resolvers.services import services
+from resolvers.services import RedisClient, services
 from resolvers.sql import SqlParams
 from resolvers.validation import NAME_MAX, check_text
 from subscriptions.channels import NAMESPACE
@@ -109,7 +109,11 @@ def bucket(period: Period, moment: datetime) -> str:
 
 
 def board_key(scope: Scope, period: Period, moment: datetime, district: str | None) -> str:
-    return f"{NAMESPACE}:lb:{scope.value}:{bucket(period, moment)}:{district or ALL_DISTRICTS}"
+    """The board's sorted set. The part in braces is a Redis Cluster hash tag: the board and
+    its `:ready`, `:dirty`, `:lock` and `:staging:*` keys hash to one slot, so each script
+    below (which touches one board's keys) runs on one shard."""
+    board = f"{scope.value}:{bucket(period, moment)}:{district or ALL_DISTRICTS}"
+    return f"{NAMESPACE}:lb:{{{board}}}"
 
 
 def member(entity_id: int) -> str:
@@ -120,7 +124,8 @@ def centi(hours: float) -> int:
     return round(hours * 100)
 
 
-# KEYS: board, marker, rebuilding, journal, seen (groups of 5). ARGV: member, delta, delta id
+# KEYS: board, marker, rebuilding, journal, seen (groups of 5; one board's keys share its hash
+# tag, so one call per board stays on one slot of a cluster). ARGV: member, delta, delta id
 # ('' if unknown). A ready board gets the delta unless its last rebuild's snapshot already
 # counted it (`seen`); while a rebuild runs the delta is also journalled for the new board.
 _INCREMENT = """
@@ -204,14 +209,13 @@ async def notify_hours_changed(
     try:
         script = redis.register_script(_INCREMENT)
         for scope, entity_id in ((Scope.VOLUNTEERS, volunteer_id), (Scope.TEAMS, team_id)):
-            keys: list[str] = []
             for period in Period:
                 for where in (None, district):
                     key = board_key(scope, period, approved_at, where)
-                    keys.extend((key, f"{key}:ready", f"{key}:rebuilding", f"{key}:journal",
-                                 f"{key}:seen"))
-            await script(keys=keys, args=[member(entity_id), amount,
-                                          "" if delta_id is None else str(delta_id)])
+                    await script(keys=[key, f"{key}:ready", f"{key}:rebuilding",
+                                       f"{key}:journal", f"{key}:seen"],
+                                 args=[member(entity_id), amount,
+                                       "" if delta_id is None else str(delta_id)])
     except RedisError:
         log.warning("leaderboard update failed; boards rebuild from SQL when flushed",
                     exc_info=True)
@@ -240,7 +244,7 @@ async def leaderboard(period: Period, district: str | None = None, teams: bool =
     return _ranked(await board_rows(scope, period, moment, where, limit=size))
 
 
-async def _from_redis(redis: Redis, scope: Scope, period: Period, moment: datetime,
+async def _from_redis(redis: RedisClient, scope: Scope, period: Period, moment: datetime,
                       district: str | None, size: int) -> list[Standing]:
     key = board_key(scope, period, moment, district)
     top = redis.register_script(_TOP)
@@ -314,11 +318,12 @@ async def board_snapshot(scope: Scope, period: Period, moment: datetime,
 
 
 async def run_aggregate(sql: str, values: list[Any]) -> list[dict[str, Any]]:
-    """A read-only aggregate; on PostgreSQL with a larger `work_mem` for its transaction."""
-    connection = connections.get("default")
+    """A read-only aggregate; on PostgreSQL with a larger `work_mem` for its transaction.
+    On the read replica inside `replica_reads()` (the leaderboard query's SQL fallback)."""
+    connection = read_connection()
     if connection.capabilities.dialect != "postgres":
         return list(await connection.execute_query_dict(sql, values))
-    async with in_transaction() as transaction:
+    async with in_transaction(read_connection_name()) as transaction:
         await transaction.execute_script(f"SET LOCAL work_mem = '{AGGREGATE_WORK_MEM}'")
         return list(await transaction.execute_query_dict(sql, values))
 
@@ -340,7 +345,10 @@ async def rebuild_board(scope: Scope, period: Period, moment: datetime,
         rebuilding, journal = f"{key}:rebuilding", f"{key}:journal"
         await redis.delete(journal)
         await redis.set(rebuilding, token, ex=REBUILD_LOCK_SECONDS)
-        rows, seen = await board_snapshot(scope, period, moment, district)
+        # From the primary: a replica lagging behind increments already applied to Redis
+        # would install a board missing them.
+        with replica_reads(False):
+            rows, seen = await board_snapshot(scope, period, moment, district)
         staging, staged_seen = f"{key}:staging:{token}", f"{key}:seen:{token}"
         for offset in range(0, len(rows), 10_000):
             chunk = rows[offset:offset + 10_000]

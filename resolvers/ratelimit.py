@@ -6,6 +6,7 @@ import time
 from typing import Protocol
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from resolvers.errors import RateLimited
 from subscriptions.channels import NAMESPACE
@@ -43,7 +44,7 @@ class MemoryLimiter:
 
 
 class RedisLimiter:
-    def __init__(self, redis: Redis, prefix: str | None = None) -> None:
+    def __init__(self, redis: Redis | RedisCluster, prefix: str | None = None) -> None:
         self._redis = redis
         self._prefix = prefix or f"{NAMESPACE}:rl:"
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
+
+from models.routing import read_connection
 
 
 class SqlParams:
-    """Collects values and hands out `$n` (PostgreSQL) or `?` (SQLite) placeholders in order."""
+    """Collects values and hands out `$n` (PostgreSQL) or `?` (SQLite) placeholders in order.
+    Without an explicit connection: the read replica inside `replica_reads()`, else the primary."""
 
     def __init__(self, connection: BaseDBAsyncClient | None = None) -> None:
-        self.connection = connection or connections.get("default")
+        self.connection = connection or read_connection()
         self.postgres = self.connection.capabilities.dialect == "postgres"
         self.values: list[Any] = []
 

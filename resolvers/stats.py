@@ -32,6 +32,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models.hours import HoursStatus, ServiceRecord
+from models.routing import read_connection
 from models.team import Team
 from models.volunteer import Volunteer
 from resolvers.auth import Viewer
@@ -160,7 +161,7 @@ async def compute_stats(district: str | None, now: datetime | None = None) -> Pl
     """Four independent grouped reads; on PostgreSQL they run at once on separate pool
     connections, so the wall time is the slowest of them (the people pass)."""
     moment = now or datetime.now(timezone.utc)
-    connection = connections.get("default")
+    connection = read_connection()  # the replica for the stats query (DATABASE_READ_URL)
     postgres = connection.capabilities.dialect == "postgres"
     today = moment.astimezone(TIME_ZONE).date()
     statements = [

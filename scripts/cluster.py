@@ -1,0 +1,452 @@
+"""A whole scale-out deployment on one machine, from existing engines only.
+
+    python scripts/cluster.py [--nodes 3] [--dir DIR]    (what `make cluster` runs)
+
+starts, on free local ports under one temporary directory:
+
+* a PostgreSQL primary (its own `initdb`, never the system server) and a streaming replica of
+  it made with `pg_basebackup -R` (so the replica follows the primary's WAL);
+* a Redis Cluster of 3 primaries with 1 replica each (6 `redis-server` processes, joined with
+  `redis-cli --cluster create`), so a primary can fail over;
+* N app processes (`server.py serve`, REDIS_URL=redis+cluster://..., DATABASE_URL = primary,
+  DATABASE_READ_URL = replica);
+* haproxy (Debian package) in front of the app processes, round robin, health-checked on
+  /healthz, WebSocket upgrades tunnelled.
+
+It prints the URLs, waits for Ctrl-C (or SIGTERM) and then stops exactly the processes it
+started, by their process ids. Tests and bench/cluster.py use `Cluster` from here directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.error import URLError
+from urllib.request import urlopen
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+REDIS_CLI = shutil.which("redis-cli") or "/usr/bin/redis-cli"
+HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
+PG_USER = "postgres"  # the server refuses to run as root; the OS user only, roles are trust
+
+
+def missing_binaries() -> list[str]:
+    wanted = [PG_BIN / "initdb", PG_BIN / "postgres", PG_BIN / "pg_basebackup",
+              Path(REDIS_SERVER), Path(REDIS_CLI), Path(HAPROXY)]
+    return [str(path) for path in wanted if not path.exists()]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def free_redis_port() -> int:
+    """A free port whose cluster bus port (port + 10000) is a valid free port too."""
+    for _ in range(200):
+        port = free_port()
+        if port + 10000 > 65535:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port pair for a Redis Cluster node")
+
+
+def wait_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on port {port} after {timeout}s")
+
+
+def redis_cli(port: int, *args: str, check: bool = True) -> str:
+    done = subprocess.run([REDIS_CLI, "-p", str(port), *args], capture_output=True, text=True,
+                          timeout=60, check=check)
+    return done.stdout
+
+
+@dataclass
+class Proc:
+    name: str
+    process: subprocess.Popen[bytes]
+    port: int
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+
+@dataclass
+class Cluster:
+    """Processes of one deployment; `start()` then `stop()` (or use it as a context manager)."""
+
+    base: Path
+    nodes: int = 3
+    redis_primaries: int = 3
+    app_env: dict[str, str] = field(default_factory=dict)
+    procs: list[Proc] = field(default_factory=list)
+    redis_ports: list[int] = field(default_factory=list)
+    app: list[Proc] = field(default_factory=list)
+    pg_primary_port: int = 0
+    pg_replica_port: int = 0
+    lb_port: int = 0
+    database: str = "tongxin"
+    pg_dir: Path | None = None
+
+    # ------------------------------------------------------------------ urls
+
+    @property
+    def database_url(self) -> str:
+        return f"postgres://root@127.0.0.1:{self.pg_primary_port}/{self.database}"
+
+    @property
+    def read_url(self) -> str:
+        return f"postgres://root@127.0.0.1:{self.pg_replica_port}/{self.database}"
+
+    @property
+    def redis_url(self) -> str:
+        return "redis+cluster://" + ",".join(f"127.0.0.1:{p}" for p in self.redis_ports)
+
+    @property
+    def lb_url(self) -> str:
+        return f"http://127.0.0.1:{self.lb_port}/graphql"
+
+    def node_url(self, index: int) -> str:
+        return f"http://127.0.0.1:{self.app[index].port}/graphql"
+
+    # ------------------------------------------------------------- lifecycle
+
+    def __enter__(self) -> Cluster:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self.base.mkdir(parents=True, exist_ok=True)
+        try:
+            self.start_postgres()
+            self.start_redis()
+            self.start_apps()
+            self.start_haproxy()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _spawn(self, name: str, port: int, argv: list[str], *, env: dict[str, str] | None = None,
+               user: str | None = None, cwd: Path | None = None) -> Proc:
+        log = open(self.base / f"{name}.log", "ab")
+        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                   user=user, cwd=cwd, start_new_session=True)
+        log.close()
+        proc = Proc(name, process, port)
+        self.procs.append(proc)
+        return proc
+
+    def start_postgres(self) -> None:
+        # Its own directory right under /tmp: as root the server runs as `postgres`, which
+        # must reach it (the working directory may sit in a private 0700 temp dir).
+        pg_dir = self.pg_dir = Path(tempfile.mkdtemp(prefix="tongxin-pg-"))
+        uid = pwd.getpwnam(PG_USER).pw_uid if os.geteuid() == 0 else None
+        user = PG_USER if uid is not None else None
+        if uid is not None:
+            os.chown(pg_dir, uid, -1)
+        primary, replica = pg_dir / "primary", pg_dir / "replica"
+        subprocess.run([str(PG_BIN / "initdb"), "-D", str(primary), "-U", "root", "--auth=trust",
+                        "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"], check=True, user=user,
+                       capture_output=True)
+        with open(primary / "postgresql.conf", "a") as conf:
+            conf.write("wal_level = replica\nmax_wal_senders = 5\nfsync = off\n"
+                       "synchronous_commit = off\nfull_page_writes = off\n"
+                       "max_connections = 200\nshared_buffers = 64MB\n")
+        with open(primary / "pg_hba.conf", "a") as hba:
+            hba.write("host replication all 127.0.0.1/32 trust\n")
+        self.pg_primary_port = free_port()
+        self._spawn("pg-primary", self.pg_primary_port,
+                    [str(PG_BIN / "postgres"), "-D", str(primary), "-p", str(self.pg_primary_port),
+                     "-k", str(pg_dir), "-c", "listen_addresses=127.0.0.1"], user=user)
+        self._wait_pg(self.pg_primary_port)
+        subprocess.run([str(PG_BIN / "psql"), "-h", "127.0.0.1", "-p", str(self.pg_primary_port),
+                        "-U", "root", "-d", "postgres", "-qc", f"CREATE DATABASE {self.database}"],
+                       check=True, capture_output=True)
+        subprocess.run([str(PG_BIN / "pg_basebackup"), "-h", "127.0.0.1", "-p",
+                        str(self.pg_primary_port), "-U", "root", "-D", str(replica), "-R",
+                        "-X", "stream", "--checkpoint=fast", "--no-sync"],
+                       check=True, user=user, capture_output=True)
+        self.pg_replica_port = free_port()
+        self._spawn("pg-replica", self.pg_replica_port,
+                    [str(PG_BIN / "postgres"), "-D", str(replica), "-p", str(self.pg_replica_port),
+                     "-k", str(pg_dir), "-c", "listen_addresses=127.0.0.1",
+                     "-c", "hot_standby=on"], user=user)
+        self._wait_pg(self.pg_replica_port)
+
+    def _wait_pg(self, port: int) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            done = subprocess.run([str(PG_BIN / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
+                                  capture_output=True)
+            if done.returncode == 0:
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"PostgreSQL on {port} did not start")
+
+    def start_redis(self) -> None:
+        count = self.redis_primaries * 2
+        for _ in range(count):
+            port = free_redis_port()
+            node_dir = self.base / f"redis-{port}"
+            node_dir.mkdir()
+            self._spawn(f"redis-{port}", port, [
+                REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(node_dir),
+                "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                # Fast failure detection for a one-machine test cluster (default 15 s).
+                "--cluster-node-timeout", "1500", "--save", "", "--appendonly", "no",
+                "--protected-mode", "no"])
+            self.redis_ports.append(port)
+        for port in self.redis_ports:
+            wait_port(port)
+        subprocess.run([REDIS_CLI, "--cluster", "create",
+                        *[f"127.0.0.1:{p}" for p in self.redis_ports],
+                        "--cluster-replicas", "1", "--cluster-yes"],
+                       check=True, capture_output=True, timeout=60)
+        self.wait_redis_ok()
+
+    def wait_redis_ok(self, timeout: float = 30.0) -> None:
+        """Every live node reports cluster_state:ok and all 16384 slots on live primaries."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            live = [p for p in self.redis_ports if self._redis_alive(p)]
+            states = [redis_cli(p, "cluster", "info", check=False) for p in live]
+            if live and all("cluster_state:ok" in s for s in states) and \
+                    len(self.redis_primary_ports()) == self.redis_primaries:
+                return
+            time.sleep(0.2)
+        raise TimeoutError("redis cluster not ok")
+
+    def _redis_alive(self, port: int) -> bool:
+        return any(p.port == port and p.alive for p in self.procs)
+
+    def redis_primary_ports(self) -> list[int]:
+        """Ports of live primaries, as the live nodes see them."""
+        for port in self.redis_ports:
+            if not self._redis_alive(port):
+                continue
+            out = redis_cli(port, "cluster", "nodes", check=False)
+            ports = []
+            for line in out.splitlines():
+                parts = line.split()
+                if len(parts) > 2 and "master" in parts[2] and "fail" not in parts[2] \
+                        and len(parts) > 8:
+                    ports.append(int(parts[1].split("@")[0].rsplit(":", 1)[1]))
+            return sorted(ports)
+        return []
+
+    def replica_of(self, primary_port: int) -> int:
+        out = redis_cli(primary_port, "cluster", "nodes")
+        my_id = next(line.split()[0] for line in out.splitlines() if "myself" in line)
+        for line in out.splitlines():
+            parts = line.split()
+            if parts[3] == my_id and "slave" in parts[2]:
+                return int(parts[1].split("@")[0].rsplit(":", 1)[1])
+        raise LookupError(f"no replica of {primary_port}")
+
+    def failover(self, primary_port: int) -> int:
+        """Manual failover of one shard (CLUSTER FAILOVER on its replica); returns the new
+        primary's port once the cluster agrees."""
+        replica = self.replica_of(primary_port)
+        deadline = time.monotonic() + 30
+        while "master_link_status:up" not in redis_cli(replica, "info", "replication"):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"replica {replica} never synced")
+            time.sleep(0.1)
+        asked = 0.0
+        while time.monotonic() < deadline:
+            if "role:master" in redis_cli(replica, "info", "replication"):
+                self.wait_redis_ok()
+                return replica
+            if time.monotonic() - asked > 3:  # a refused or timed-out attempt is retried
+                redis_cli(replica, "cluster", "failover", check=False)
+                asked = time.monotonic()
+            time.sleep(0.1)
+        raise TimeoutError("failover did not complete")
+
+    def app_environment(self, port: int) -> dict[str, str]:
+        env = {key: value for key, value in os.environ.items()
+               if not key.startswith(("PYTEST", "TONGXIN_DATA_DIR"))}
+        env.update({
+            "DATABASE_URL": self.database_url,
+            "DATABASE_READ_URL": self.read_url,
+            "REDIS_URL": self.redis_url,
+            "JWT_SECRET": env.get("JWT_SECRET", "cluster-demo-secret"),
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "LOG_LEVEL": "warning",
+            "TONGXIN_DATA_DIR": str(self.base / f"app-{port}"),
+        })
+        env.update(self.app_env)
+        return env
+
+    def start_apps(self) -> None:
+        """Migrates the database once, then starts the app nodes side by side."""
+        subprocess.run([sys.executable, str(ROOT / "server.py"), "migrate"], cwd=ROOT,
+                       env=self.app_environment(0), check=True, capture_output=True, timeout=300)
+        for index in range(self.nodes):
+            self.start_app(index, wait=False)
+        for proc in self.app:
+            wait_http(f"http://127.0.0.1:{proc.port}/healthz", timeout=60, proc=proc)
+
+    def start_app(self, index: int, port: int | None = None, *, wait: bool = True) -> Proc:
+        """Starts app node `index` (again, on its old port when given: haproxy knows it)."""
+        port = port or free_port()
+        env = self.app_environment(port)
+        env["SKIP_MIGRATIONS"] = "1"  # start_apps migrated the database
+        proc = self._spawn(f"app-{index}", port, [sys.executable, str(ROOT / "server.py"), "serve"],
+                           env=env, cwd=ROOT)
+        if index < len(self.app):
+            self.app[index] = proc
+        else:
+            self.app.append(proc)
+        if wait:
+            wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60, proc=proc)
+        return proc
+
+    def restart_redis(self, port: int) -> None:
+        """Starts a stopped Redis node again with its nodes.conf: it rejoins as a replica."""
+        old = next(p for p in self.procs if p.port == port and p.name.startswith("redis-"))
+        self.procs.remove(old)
+        self._spawn(f"redis-{port}", port, [str(a) for a in old.process.args])  # type: ignore[union-attr]
+        wait_port(port)
+
+    def kill_redis(self, port: int) -> None:
+        proc = next(p for p in self.procs if p.port == port and p.alive)
+        os.kill(proc.process.pid, signal.SIGKILL)
+        proc.process.wait(10)
+
+    def kill_app(self, index: int) -> None:
+        """Kills an app node the hard way (SIGKILL: no graceful WebSocket close)."""
+        proc = self.app[index]
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc.process.pid, signal.SIGKILL)
+        proc.process.wait(10)
+
+    def start_haproxy(self) -> None:
+        self.lb_port = free_port()
+        servers = "\n".join(
+            f"    server app{i} 127.0.0.1:{proc.port} check inter 500 fall 2 rise 2"
+            for i, proc in enumerate(self.app))
+        config = self.base / "haproxy.cfg"
+        config.write_text(f"""global
+    maxconn 4096
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 60s
+    timeout server 60s
+    timeout tunnel 1h
+    option redispatch
+    retries 2
+frontend tongxin
+    bind 127.0.0.1:{self.lb_port}
+    default_backend apps
+backend apps
+    balance roundrobin
+    option forwardfor
+    option httpchk GET /healthz
+{servers}
+""")
+        self._spawn("haproxy", self.lb_port, [HAPROXY, "-db", "-f", str(config)])
+        wait_port(self.lb_port)
+
+    def stop(self) -> None:
+        """Stops what this object started, newest first, by process id."""
+        for proc in reversed(self.procs):
+            if proc.alive:
+                # postgres: SIGINT = fast shutdown; others exit on SIGTERM.
+                sig = signal.SIGINT if proc.name.startswith("pg-") else signal.SIGTERM
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(proc.process.pid, sig)
+        for proc in reversed(self.procs):
+            try:
+                proc.process.wait(15)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(proc.process.pid, signal.SIGKILL)
+                proc.process.wait(5)
+        self.procs.clear()
+        if self.pg_dir is not None:
+            shutil.rmtree(self.pg_dir, ignore_errors=True)
+            self.pg_dir = None
+
+
+def wait_http(url: str, timeout: float = 30.0, proc: Proc | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and not proc.alive:
+            raise RuntimeError(f"{proc.name} exited with {proc.process.returncode}")
+        with contextlib.suppress(URLError, OSError), urlopen(url, timeout=2) as response:
+            if response.status == 200:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} not healthy after {timeout}s")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--nodes", type=int, default=3)
+    parser.add_argument("--dir", help="working directory (default: a new temporary one)")
+    args = parser.parse_args()
+    missing = missing_binaries()
+    if missing:
+        print("missing: " + ", ".join(missing), file=sys.stderr)
+        return 1
+    base = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="tongxin-cluster-"))
+    cluster = Cluster(base, nodes=args.nodes)
+    stop = False
+
+    def on_signal(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    cluster.start()
+    try:
+        print(f"working directory  {base}")
+        print(f"load balancer      {cluster.lb_url}")
+        for index in range(cluster.nodes):
+            print(f"app node {index}         {cluster.node_url(index)}")
+        print(f"REDIS_URL          {cluster.redis_url}")
+        print(f"DATABASE_URL       {cluster.database_url}")
+        print(f"DATABASE_READ_URL  {cluster.read_url}")
+        print("Ctrl-C stops everything started here.", flush=True)
+        while not stop:
+            time.sleep(0.5)
+    finally:
+        cluster.stop()
+        print("stopped.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
