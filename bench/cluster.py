@@ -32,15 +32,44 @@ from typing import Any
 import asyncpg
 import httpx
 import jwt
+import websockets
 from redis.asyncio import Redis
+from websockets.typing import Subprotocol
 
 from bench.common import JWT_SECRET, percentile
 from bench.signup import seed
-from bench.slots import SIGN_UP, Subscriber, make_activity
+from bench.slots import SIGN_UP, make_activity
+from bench.wsclient import SLOTS
 from scripts.cluster import Cluster, redis_cli
 from subscriptions.cluster import ClusterBroker, cluster_client
 
 STATS = "query S($d: String) { stats(district: $d) { teams } }"
+
+
+class Subscriber:
+    """One graphql-transport-ws `slotCount` watcher recording when each count arrived."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[float, int]] = []  # (time, confirmed + waitlisted)
+        self.last: tuple[int, int] | None = None
+        self.ready = asyncio.Event()
+
+    async def run(self, url: str, activity_gid: str) -> None:
+        async with websockets.connect(url, subprotocols=[Subprotocol("graphql-transport-ws")],
+                                      open_timeout=60, max_queue=None, ping_interval=None) as socket:
+            await socket.send(json.dumps({"type": "connection_init", "payload": {}}))
+            await socket.recv()
+            await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
+                "query": SLOTS, "variables": {"id": activity_gid}}}))
+            async for raw in socket:
+                now = time.perf_counter()
+                message = json.loads(raw)
+                if message.get("type") != "next":
+                    continue
+                counts = message["payload"]["data"]["slotCount"]
+                self.last = (counts["confirmed"], counts["waitlisted"])
+                self.received.append((now, counts["confirmed"] + counts["waitlisted"]))
+                self.ready.set()
 
 
 async def crowd_round(cluster: Cluster, nodes: int, volunteer_ids: list[int], subscribers: int,
