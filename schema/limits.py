@@ -106,7 +106,7 @@ def bound_for(coordinate: str, name: str, scalar: GraphQLNamedType) -> Bound:
         return found
     if scalar.name == "ID":
         return DEFAULT_ID
-    if scalar.name == "DateTime":
+    if scalar.name in ("DateTime", "Date"):
         return DEFAULT_DATETIME
     return DEFAULT_STRING
 

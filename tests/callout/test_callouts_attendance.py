@@ -51,7 +51,7 @@ async def test_unknown_activity_is_refused(db):
                           as_=s["chief"])
     # then
     assert result.codes == ["NOT_FOUND"]
-    assert wrong.errors[0]["extensions"]["field"] == "input.activityId"
+    assert wrong.errors[0]["extensions"]["field"] == "activityId"
 
 
 async def test_live_pushes_skip_whoever_is_on_site(db):

@@ -84,13 +84,13 @@ async def test_certificate_never_changes_after_issue(db):
     assert again["code"] != issued["code"] and again["serialNumber"] != issued["serialNumber"]
 
 
-async def test_unknown_codes_verify_to_null(db):
+async def test_unknown_codes_verify_to_null_and_oversized_ones_are_refused(db):
     # when
     unknown = await execute(VERIFY, {"code": "not-a-real-code"})
     huge = await execute(VERIFY, {"code": "x" * 500})
-    # then
+    # then: codes are at most 64 characters (the input boundary says so in the schema)
     assert unknown.ok()["verifyCertificate"] is None
-    assert huge.ok()["verifyCertificate"] is None
+    assert [e["extensions"] for e in huge.errors] == [{"field": "code", "code": "BAD_USER_INPUT"}]
 
 
 async def test_issuing_needs_a_signed_in_volunteer_and_is_throttled(db):

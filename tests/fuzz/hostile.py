@@ -71,6 +71,22 @@ def datetime_literals() -> st.SearchStrategy[graphql.StringValueNode]:
         lambda hours: graphql.StringValueNode(value=(now + timedelta(hours=hours)).isoformat()))
 
 
+def date_literals() -> st.SearchStrategy[graphql.StringValueNode]:
+    today = datetime.now(UTC).date()
+    return st.integers(min_value=-400, max_value=400).map(
+        lambda days: graphql.StringValueNode(value=(today + timedelta(days=days)).isoformat()))
+
+
+def custom_scalars(schema: GraphQLSchema) -> dict[str, st.SearchStrategy[Any]]:
+    """Literals for every custom scalar: dates and times near today, other text as strings."""
+    strategies: dict[str, st.SearchStrategy[Any]] = {"DateTime": datetime_literals(), "Date": date_literals()}
+    builtin = {"String", "Int", "Float", "Boolean", "ID"}
+    for name, type_ in schema.type_map.items():
+        if isinstance(type_, graphql.GraphQLScalarType) and name not in builtin and name not in strategies:
+            strategies[name] = st.text(max_size=20).map(lambda text: graphql.StringValueNode(value=text))
+    return strategies
+
+
 def hostile_value(value: Any, type_: GraphQLInputType, draw: Draw, id_pool: list[str]) -> Any:
     """`value` (plain JSON) for `type_`, or a hostile replacement for it or for its parts."""
     if isinstance(type_, GraphQLNonNull):
@@ -100,7 +116,7 @@ def hostile_value(value: Any, type_: GraphQLInputType, draw: Draw, id_pool: list
         return draw(st.sampled_from(HOSTILE_INTS))
     if name == "Float":
         return draw(st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([-1e308, 1e308])))
-    if name == "DateTime":
+    if name in ("DateTime", "Date"):
         return draw(st.sampled_from(HOSTILE_DATETIMES))
     return value
 
@@ -206,6 +222,8 @@ def _plausible(type_: GraphQLInputType, name: str, ids: dict[str, str]) -> str:
         return json.dumps(ids.get(kind) or next(iter(ids.values())))
     if scalar == "DateTime":
         return json.dumps((datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0).isoformat())
+    if scalar == "Date":
+        return json.dumps((datetime.now(UTC) + timedelta(days=1)).date().isoformat())
     return {"Int": "1", "Float": "1.5", "Boolean": "true"}.get(scalar, json.dumps("测试"))
 
 
@@ -314,7 +332,7 @@ def fuzz_root_field(schema: GraphQLSchema, root_field: str, *, mode: Mode, examp
                     roles: list[str], id_pool: list[str], report: FuzzReport) -> None:
     """Random operations on one root field (hypothesis-graphql), made hostile."""
     strategy = from_schema(schema, fields=[root_field], mode=mode, print_ast=lambda node: node,
-                           custom_scalars={"DateTime": datetime_literals()})
+                           custom_scalars=custom_scalars(schema))
     try:
         fuzz_documents(schema, root_field, strategy, examples=examples, send=send, roles=roles,
                        id_pool=id_pool, report=report)
