@@ -92,22 +92,21 @@ _BUSY_SQL = (
     "AND a.status IN ('PUBLISHED', 'FINISHED') AND a.starts_at < ? AND a.ends_at > ? LIMIT 1"
 )
 
-# PostgreSQL: the same check in the statement that takes the volunteer's row lock.
-_LOCKED_BUSY_SQL = (
-    "SELECT EXISTS (SELECT 1 FROM sign_up s JOIN activity a ON a.id = s.activity_id "
-    "WHERE s.volunteer_id = v.id AND s.status = 'CONFIRMED' AND a.id <> $2 "
-    "AND a.status IN ('PUBLISHED', 'FINISHED') AND a.starts_at < $3 AND a.ends_at > $4) AS busy "
-    "FROM volunteer v WHERE v.id = $1 FOR UPDATE OF v"
-)
+# PostgreSQL: take the volunteer's row lock with a new row version (a concurrent one-statement
+# sign-up of the same person compares versions, see SIGN_UP_STATEMENT). The overlap check then
+# runs as the next statement: under READ COMMITTED a statement's snapshot predates any lock
+# wait inside it, so a check in the locking statement itself misses a sign-up committed while
+# it waited (two simultaneous overlapping sign-ups of one person both confirmed).
+_LOCK_VOLUNTEER_SQL = "UPDATE volunteer SET updated_at = updated_at WHERE id = $1 RETURNING id"
 
 
 async def _holds_overlapping(conn: BaseDBAsyncClient, volunteer_id: int,
                              activity: Activity) -> bool:
-    """Locks the volunteer row first (PostgreSQL) so their own concurrent sign-ups serialise."""
+    """Precondition: inside a transaction. Locks the volunteer row first (PostgreSQL; SQLite's
+    write transaction already excludes every other writer) so their own sign-ups serialise,
+    then checks with a snapshot taken after the lock."""
     if _dialect(conn) == "postgres":
-        rows = await _rows(conn, _LOCKED_BUSY_SQL, volunteer_id, activity.id, activity.ends_at,
-                           activity.starts_at)
-        return bool(rows and rows[0]["busy"])
+        await _rows(conn, _LOCK_VOLUNTEER_SQL, volunteer_id)
     rows = await _rows(conn, _BUSY_SQL, volunteer_id, activity.id, activity.ends_at,
                        activity.starts_at)
     return bool(rows)
@@ -121,14 +120,22 @@ async def _holds_overlapping(conn: BaseDBAsyncClient, volunteer_id: int,
 # INSERT takes the status and the waitlist number from that UPDATE, and its arrival time
 # (clock_timestamp(): when it got the row, so arrival order is waitlist order). No row from `upd`: the
 # volunteer is busy elsewhere, or the activity is closed or full (told apart afterwards).
+# The overlap check reads the statement's snapshot, taken before `me` waits for the volunteer's
+# row lock; `me` therefore updates that row only if its version (xmin) is still the one the
+# snapshot saw. Every overlap-checked sign-up writes a new version of its volunteer's row, so
+# a sign-up of the same person committed meanwhile makes `me` empty (`busy` NULL): the caller
+# runs the statement again with a fresh snapshot, which sees it.
 # $1 volunteer, $2 activity, $3 now, $4 activity ends_at, $5 activity starts_at.
 SIGN_UP_STATEMENT = """
-WITH me AS (
-  SELECT EXISTS (SELECT 1 FROM sign_up s JOIN activity a ON a.id = s.activity_id
-                 WHERE s.volunteer_id = v.id AND s.status = 'CONFIRMED' AND a.id <> $2
-                   AND a.status IN ('PUBLISHED', 'FINISHED') AND a.starts_at < $4
-                   AND a.ends_at > $5) AS busy
-  FROM volunteer v WHERE v.id = $1 FOR UPDATE OF v
+WITH seen AS (
+  SELECT v.xmin AS row_version FROM volunteer v WHERE v.id = $1
+), me AS (
+  UPDATE volunteer v SET updated_at = v.updated_at FROM seen
+  WHERE v.id = $1 AND v.xmin = seen.row_version
+  RETURNING EXISTS (SELECT 1 FROM sign_up s JOIN activity a ON a.id = s.activity_id
+                    WHERE s.volunteer_id = v.id AND s.status = 'CONFIRMED' AND a.id <> $2
+                      AND a.status IN ('PUBLISHED', 'FINISHED') AND a.starts_at < $4
+                      AND a.ends_at > $5) AS busy
 ), cur AS (
   SELECT a.id, a.confirmed_count < a.capacity AS confirm
   FROM activity a, me
@@ -152,11 +159,13 @@ WITH me AS (
   FROM upd
   RETURNING id, created_at
 )
-SELECT me.busy, upd.capacity, upd.confirmed_count, upd.waitlist_count, upd.waitlist_seq,
-       upd.version, upd.status, upd.offered_count, upd.confirm, ins.id AS sign_up_id,
-       ins.created_at
-FROM me LEFT JOIN upd ON TRUE LEFT JOIN ins ON TRUE
+SELECT EXISTS (SELECT 1 FROM seen) AS found, me.busy, upd.capacity, upd.confirmed_count,
+       upd.waitlist_count, upd.waitlist_seq, upd.version, upd.status, upd.offered_count,
+       upd.confirm, ins.id AS sign_up_id, ins.created_at
+FROM (SELECT 1) AS one LEFT JOIN me ON TRUE LEFT JOIN upd ON TRUE LEFT JOIN ins ON TRUE
 """
+
+SIGN_UP_STATEMENT_ATTEMPTS = 20
 
 
 def _state(activity_id: int, row: dict[str, Any]) -> SlotState:
@@ -247,13 +256,19 @@ async def _refusal(activity_id: int, now: datetime, conn: BaseDBAsyncClient) -> 
 
 async def _sign_up_at_once(conn: BaseDBAsyncClient, activity: Activity,
                            volunteer_id: int) -> tuple[SignUp, SlotState]:
-    """PostgreSQL, a first sign-up (no row to revive): SIGN_UP_STATEMENT, one round trip."""
-    now = datetime.now(UTC)
-    rows = await conn.execute_query_dict(SIGN_UP_STATEMENT, [
-        volunteer_id, activity.id, now, activity.ends_at, activity.starts_at])
-    if not rows:
-        raise NotFound("Volunteer")
-    row = rows[0]
+    """PostgreSQL, a first sign-up (no row to revive): SIGN_UP_STATEMENT, one round trip
+    (again only when another sign-up of the same person committed while it waited)."""
+    for _ in range(SIGN_UP_STATEMENT_ATTEMPTS):
+        now = datetime.now(UTC)
+        rows = await conn.execute_query_dict(SIGN_UP_STATEMENT, [
+            volunteer_id, activity.id, now, activity.ends_at, activity.starts_at])
+        row = rows[0]
+        if not row["found"]:
+            raise NotFound("Volunteer")
+        if row["busy"] is not None:
+            break
+    else:
+        raise Conflict("Your sign-up changed at the same moment; try again.", reason="RETRY")
     if row["busy"]:
         raise Conflict("You already have a confirmed sign-up at an overlapping time.",
                        reason="OVERLAP")

@@ -1,3 +1,4 @@
+import asyncio
 from datetime import timedelta
 
 from models.activity import Activity, SignUp, SignUpStatus
@@ -99,3 +100,21 @@ async def test_sign_up_statement_count_is_flat(db):
     # then
     assert len(statements) <= 9, statements
     assert (await SignUp.get(volunteer_id=person.id)).status == SignUpStatus.CONFIRMED
+
+
+async def test_simultaneous_overlapping_sign_ups_of_one_person_confirm_at_most_one(db):
+    # given: pairs of activities at overlapping times, one person per pair
+    admin, team, _ = await _setup()
+    pairs = []
+    for index in range(12):
+        first = await make_activity(team, admin, title=f"上午场{index}", starts_in=timedelta(days=3 + index))
+        second = await make_activity(team, admin, title=f"重叠场{index}",
+                                     starts_in=timedelta(days=3 + index, hours=1))
+        pairs.append((await make_volunteer(f"志愿者{index}"), first, second))
+    # when: each person signs up for both at the same moment
+    await asyncio.gather(*(execute(SIGN_UP, {"id": to_global_id("Activity", activity.id)}, as_=person)
+                           for person, first, second in pairs for activity in (first, second)))
+    # then: nobody holds two confirmed places at overlapping times
+    for person, _, _ in pairs:
+        confirmed = await SignUp.filter(volunteer_id=person.id, status=SignUpStatus.CONFIRMED).count()
+        assert confirmed == 1, f"{person.display_name} confirmed {confirmed} overlapping sign-ups"
