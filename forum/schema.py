@@ -44,7 +44,7 @@ from schema.relay import (
     parse_global_id,
     register_node,
 )
-from schema.volunteer import Volunteer, load_volunteer, volunteer_loader
+from schema.volunteer import Volunteer, load_volunteer, require_volunteer, volunteer_loader
 from subscriptions import channels
 from subscriptions.broker import RESYNC
 from subscriptions.fanout import ShareMode, ShareRule, share
@@ -119,9 +119,7 @@ async def visible_post(info: Info, post_id: int) -> PostModel | None:
 
 
 async def _author(info: Info, volunteer_id: int) -> Volunteer:
-    person = await load_volunteer(info, volunteer_id)
-    assert person is not None  # authors are RESTRICTed from deletion
-    return person
+    return await require_volunteer(info, volunteer_id)
 
 
 # --- types -----------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from schema.relay import (
     parse_cursor,
     register_node,
 )
-from schema.volunteer import Volunteer, load_volunteer
+from schema.volunteer import Volunteer, require_volunteer
 from subscriptions.fanout import ShareRule, share
 from subscriptions.slots import SlotState, slot_hub
 
@@ -229,9 +229,7 @@ class SignUp(Node):
 
     @strawberry.field(description="The volunteer who signed up.")
     async def volunteer(self, info: Info) -> Volunteer:
-        volunteer = await load_volunteer(info, self.model.volunteer_id)
-        assert volunteer is not None
-        return volunteer
+        return await require_volunteer(info, self.model.volunteer_id)
 
     @strawberry.field(description="1 for the next to be promoted; null unless WAITLISTED.")
     async def waitlist_position(self, info: Info) -> int | None:

@@ -32,7 +32,7 @@ from schema.relay import (
     register_node,
 )
 from schema.team import Team, team_loader
-from schema.volunteer import Volunteer, load_volunteer
+from schema.volunteer import Volunteer, load_volunteer, require_volunteer
 
 if TYPE_CHECKING:
     from schema.servicepoint import ServicePoint
@@ -71,9 +71,7 @@ class HelpRequest(Node):
 
     @strawberry.field(description="Who posted it (real-name platform).")
     async def author(self, info: Info) -> Volunteer:
-        author = await load_volunteer(info, self.model.created_by_id)
-        assert author is not None
-        return author
+        return await require_volunteer(info, self.model.created_by_id)
 
     @strawberry.field(description="The service point (服务阵地) nearest the need, if named.")
     async def service_point(

@@ -74,11 +74,9 @@ class Announcement(Node):
 
     @strawberry.field(description="Who wrote it.")
     async def author(self, info: Info) -> Annotated[Volunteer, strawberry.lazy("schema.volunteer")]:
-        from schema.volunteer import load_volunteer
+        from schema.volunteer import require_volunteer
 
-        author = await load_volunteer(info, self.model.author_id)
-        assert author is not None
-        return author
+        return await require_volunteer(info, self.model.author_id)
 
 
 @strawberry.type(description="An honour (表彰) with the criteria its nominations are computed by.")
@@ -157,11 +155,9 @@ class Nomination(Node):
 
     @strawberry.field(description="The nominated volunteer.")
     async def volunteer(self, info: Info) -> Annotated[Volunteer, strawberry.lazy("schema.volunteer")]:
-        from schema.volunteer import load_volunteer
+        from schema.volunteer import require_volunteer
 
-        volunteer = await load_volunteer(info, self.model.volunteer_id)
-        assert volunteer is not None
-        return volunteer
+        return await require_volunteer(info, self.model.volunteer_id)
 
     @strawberry.field(description="Decisions, oldest first (platform admins; others: empty).")
     async def audit(self, info: Info) -> list[NominationDecision]:

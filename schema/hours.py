@@ -27,7 +27,7 @@ from schema.relay import (
     paginate,
     register_node,
 )
-from schema.volunteer import Volunteer, load_volunteer
+from schema.volunteer import Volunteer, load_volunteer, require_volunteer
 
 if TYPE_CHECKING:
     from schema.activity import Activity, SignUp
@@ -120,9 +120,7 @@ class ServiceRecord(Node):
 
     @strawberry.field(description="The volunteer who served.")
     async def volunteer(self, info: Info) -> Volunteer:
-        volunteer = await load_volunteer(info, self.model.volunteer_id)
-        assert volunteer is not None
-        return volunteer
+        return await require_volunteer(info, self.model.volunteer_id)
 
     @strawberry.field(description="The admin who approved the hours; null unless APPROVED.")
     async def approved_by(self, info: Info) -> Volunteer | None:

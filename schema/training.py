@@ -201,11 +201,9 @@ class CourseEnrollment(Node):
 
     @strawberry.field(description="The enrolled volunteer.")
     async def volunteer(self, info: Info) -> Annotated[Volunteer, strawberry.lazy("schema.volunteer")]:
-        from schema.volunteer import load_volunteer
+        from schema.volunteer import require_volunteer
 
-        volunteer = await load_volunteer(info, self.model.volunteer_id)
-        assert volunteer is not None
-        return volunteer
+        return await require_volunteer(info, self.model.volunteer_id)
 
 
 @strawberry.type(description="A qualification (资格) a volunteer holds, e.g. 急救员.")

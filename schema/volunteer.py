@@ -179,6 +179,13 @@ async def load_volunteer(info: Info, volunteer_id: int | None) -> Volunteer | No
     return Volunteer.from_model(model) if model is not None else None
 
 
+async def require_volunteer(info: Info, volunteer_id: int) -> Volunteer:
+    """A volunteer a foreign key guarantees (authors, sign-ups, records are RESTRICTed)."""
+    volunteer = await load_volunteer(info, volunteer_id)
+    assert volunteer is not None
+    return volunteer
+
+
 async def _node(info: Info, db_id: int) -> Volunteer | None:
     return await load_volunteer(info, db_id)
 
