@@ -231,6 +231,11 @@ class Cluster:
                         "--cluster-replicas", "1", "--cluster-yes"],
                        check=True, capture_output=True, timeout=60)
         self.wait_redis_ok()
+        # `--cluster create` returns before every replica has attached and synced; failover
+        # tests (and a real failover) need each primary's replica to be up first.
+        for primary in self.redis_primary_ports():
+            replica = self.replica_of(primary)
+            self.wait_replica_synced(replica)
 
     def wait_redis_ok(self, timeout: float = 30.0) -> None:
         """Every live node reports cluster_state:ok and all 16384 slots on live primaries."""
@@ -262,24 +267,34 @@ class Cluster:
             return sorted(ports)
         return []
 
-    def replica_of(self, primary_port: int) -> int:
-        out = redis_cli(primary_port, "cluster", "nodes")
-        my_id = next(line.split()[0] for line in out.splitlines() if "myself" in line)
-        for line in out.splitlines():
-            parts = line.split()
-            if parts[3] == my_id and "slave" in parts[2]:
-                return int(parts[1].split("@")[0].rsplit(":", 1)[1])
-        raise LookupError(f"no replica of {primary_port}")
+    def replica_of(self, primary_port: int, timeout: float = 30.0) -> int:
+        """The port of the primary's replica, once the primary's view of the cluster shows
+        one (gossip takes a moment after `--cluster create` or a restart)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            out = redis_cli(primary_port, "cluster", "nodes")
+            my_id = next(line.split()[0] for line in out.splitlines() if "myself" in line)
+            for line in out.splitlines():
+                parts = line.split()
+                if parts[3] == my_id and "slave" in parts[2] and "fail" not in parts[2]:
+                    return int(parts[1].split("@")[0].rsplit(":", 1)[1])
+            if time.monotonic() > deadline:
+                raise LookupError(f"no replica of {primary_port}")
+            time.sleep(0.1)
+
+    def wait_replica_synced(self, replica: int, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while "master_link_status:up" not in redis_cli(replica, "info", "replication"):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"replica {replica} never synced")
+            time.sleep(0.1)
 
     def failover(self, primary_port: int) -> int:
         """Manual failover of one shard (CLUSTER FAILOVER on its replica); returns the new
         primary's port once the cluster agrees."""
         replica = self.replica_of(primary_port)
+        self.wait_replica_synced(replica)
         deadline = time.monotonic() + 30
-        while "master_link_status:up" not in redis_cli(replica, "info", "replication"):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"replica {replica} never synced")
-            time.sleep(0.1)
         asked = 0.0
         while time.monotonic() < deadline:
             if "role:master" in redis_cli(replica, "info", "replication"):

@@ -117,6 +117,8 @@ async def test_a_dead_primary_resyncs_after_its_replica_is_promoted(redis_cluste
         assert victim is not None
         moved = [ch for ch in CHANNELS if broker.shard_of(ch) == victim]
         killed = int(victim.split(":")[1])
+        # (an earlier failover may have left this primary's replica still syncing)
+        await asyncio.to_thread(redis_cluster.wait_replica_synced, redis_cluster.replica_of(killed))
         # when: the primary process dies (SIGKILL); the cluster promotes its replica
         redis_cluster.kill_redis(killed)
         # then
