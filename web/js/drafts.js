@@ -23,6 +23,13 @@ export async function attachDraft(input, key, status) {
       status.dataset.state = "local";
     }
   };
+  // Listen before asking the server for its copy: what is typed while that request is out
+  // must be kept too (the form is already on the page).
+  input.addEventListener("input", () => {
+    keep(key, input.value, false);
+    clearTimeout(timer);
+    timer = setTimeout(push, 500);
+  });
   const stored = local(key);
   let server = null;
   try { server = (await gql(GET, { key })).draft; } catch { /* offline: the local copy is all we have */ }
@@ -33,11 +40,6 @@ export async function attachDraft(input, key, status) {
     status.dataset.state = "restored";
     if (stored && !stored.synced) push();
   }
-  input.addEventListener("input", () => {
-    keep(key, input.value, false);
-    clearTimeout(timer);
-    timer = setTimeout(push, 500);
-  });
   const retry = () => { const s = local(key); if (s && !s.synced) push(); };
   window.addEventListener("online", retry);
   const off = onConnection((up) => up && retry());
