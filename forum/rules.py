@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import cast
-from urllib.parse import urlsplit
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
@@ -40,14 +39,13 @@ from resolvers.auth import Viewer
 from resolvers.draft import discard_draft
 from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
 from resolvers.services import services
-from resolvers.validation import NAME_MAX, SHORT_TEXT_MAX, check_aware, check_text
+from resolvers.validation import NAME_MAX, SHORT_TEXT_MAX, check_aware, check_text, check_url
 from subscriptions import channels
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,49}$")
 BOARD_DESCRIPTION_MAX = 2_000
 REASON_MAX = 500
 PHOTOS_MAX = 9
-PHOTO_URL_MAX = 500
 SUSPENSION_MAX = timedelta(days=3650)
 POST_WINDOW_SECONDS = 60
 
@@ -456,16 +454,9 @@ class ExperienceData:
 
 
 def check_photo_urls(raw: list[str] | None, field: str = "input.photoUrls") -> list[str]:
-    urls = [(url or "").strip() for url in raw or []]
-    if len(urls) > PHOTOS_MAX:
+    if len(raw or []) > PHOTOS_MAX:
         raise BadInput(field, f"At most {PHOTOS_MAX} photos.")
-    for url in urls:
-        if not url or len(url) > PHOTO_URL_MAX or any(ch.isspace() for ch in url):
-            raise BadInput(field, f"Photo URLs must be 1–{PHOTO_URL_MAX} characters, no spaces.")
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise BadInput(field, "Photo URLs must be http or https links.")
-    return urls
+    return [str(check_url(url, field, required=True)) for url in raw or []]
 
 
 async def check_served(volunteer_id: int, activity: Activity) -> None:

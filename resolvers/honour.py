@@ -40,7 +40,14 @@ from resolvers.hours import star_level
 from resolvers.requirements import BEIJING
 from resolvers.sql import SqlParams
 from resolvers.team import is_team_admin
-from resolvers.validation import LONG_TEXT_MAX, NAME_MAX, SHORT_TEXT_MAX, check_optional_text, check_text
+from resolvers.validation import (
+    LONG_TEXT_MAX,
+    NAME_MAX,
+    SHORT_TEXT_MAX,
+    check_optional_text,
+    check_text,
+    check_url,
+)
 
 ATTACHMENTS_MAX = 10
 REASON_MAX = 500
@@ -80,9 +87,8 @@ async def _may_announce(viewer: Viewer, team_id: int | None) -> bool:
 def _check_attachments(urls: list[str] | None) -> list[str]:
     clean = []
     for raw in urls or []:
-        url = check_text(raw, "attachments", max_len=500)
-        if not url.startswith(("https://", "http://")):
-            raise BadInput("attachments", "attachments must be http(s) URLs.")
+        url = check_url(raw, "attachments", required=True)
+        assert url is not None
         clean.append(url)
     if len(clean) > ATTACHMENTS_MAX:
         raise BadInput("attachments", f"At most {ATTACHMENTS_MAX} attachments.")

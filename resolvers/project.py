@@ -49,6 +49,7 @@ from resolvers.validation import (
     check_coordinates,
     check_optional_text,
     check_text,
+    check_url,
     decode_tags,
     encode_tags,
 )
@@ -93,13 +94,6 @@ class SeriesData:
     publish: bool = True
 
 
-def _check_url(raw: str | None, field: str) -> str | None:
-    value = check_optional_text(raw, field, max_len=500)
-    if value is not None and not value.startswith(("https://", "http://")):
-        raise BadInput(field, f"{field} must be an http(s) URL.")
-    return value
-
-
 async def check_project_admin(viewer: Viewer, project_id: int) -> Project:
     viewer.require()
     project = await Project.get_or_none(id=project_id)
@@ -121,7 +115,7 @@ async def do_create_project(viewer: Viewer, team_id: int, data: ProjectData) -> 
         district=check_text(data.district, "district", max_len=NAME_MAX),
         description=check_text(data.description, "description", max_len=LONG_TEXT_MAX,
                                required=False),
-        cover_image_url=_check_url(data.cover_image_url, "coverImageUrl"))
+        cover_image_url=check_url(data.cover_image_url, "coverImageUrl"))
 
 
 async def do_create_position(viewer: Viewer, project_id: int, data: PositionData) -> Position:

@@ -46,8 +46,8 @@ from resolvers.validation import (
     LONG_TEXT_MAX,
     NAME_MAX,
     SHORT_TEXT_MAX,
-    check_optional_text,
     check_text,
+    check_url,
 )
 from resolvers.volunteer import administered_team_ids
 
@@ -55,7 +55,6 @@ VALIDITY_MAX_MONTHS = 120
 LESSONS_MAX = 200
 QUESTIONS_MAX = 100
 OPTIONS_MAX = 10
-URL_MAX = 500
 QUIZ_ATTEMPTS, QUIZ_WINDOW_SECONDS = 5, 24 * 3600  # per volunteer and quiz
 
 
@@ -88,13 +87,6 @@ def add_months(moment: datetime, months: int) -> datetime:
     year, month = moment.year + index // 12, index % 12 + 1
     day = min(moment.day, calendar.monthrange(year, month)[1])
     return moment.replace(year=year, month=month, day=day)
-
-
-def _check_url(raw: str | None, field: str) -> str | None:
-    value = check_optional_text(raw, field, max_len=URL_MAX)
-    if value is not None and not value.startswith(("https://", "http://")):
-        raise BadInput(field, f"{field} must be an http(s) URL.")
-    return value
 
 
 async def may_manage_course(viewer: Viewer, course: Course) -> bool:
@@ -146,8 +138,8 @@ async def do_add_lesson(viewer: Viewer, course_id: int, data: LessonData) -> Les
     """Appends a lesson. Volunteers who had completed the course stay complete (dated)."""
     course = await check_course_admin(viewer, course_id)
     title = check_text(data.title, "title", max_len=SHORT_TEXT_MAX)
-    video = _check_url(data.video_url, "videoUrl")
-    material = _check_url(data.material_url, "materialUrl")
+    video = check_url(data.video_url, "videoUrl")
+    material = check_url(data.material_url, "materialUrl")
     for _ in range(3):  # two admins appending at once: the unique position decides, retry
         last = await Lesson.filter(course_id=course.id).order_by("-position").first()
         position = (last.position + 1) if last else 1

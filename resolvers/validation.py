@@ -6,6 +6,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from urllib.parse import urlsplit
 
 from resolvers.errors import BadInput
 
@@ -76,6 +77,23 @@ def check_text(
         raise BadInput(field, f"{field} must be at least {min_len} characters.")
     if len(value) > max_len:
         raise BadInput(field, f"{field} must be at most {max_len} characters.")
+    return value
+
+
+URL_MAX = 500
+
+
+def check_url(raw: str | None, field: str, *, required: bool = False) -> str | None:
+    """An http(s) link with a host and no whitespace, at most URL_MAX characters."""
+    value = (raw or "").strip()
+    if not value:
+        if required:
+            raise BadInput(field, f"{field} is required.")
+        return None
+    parts = urlsplit(value)
+    if (len(value) > URL_MAX or any(ch.isspace() for ch in value)
+            or parts.scheme not in ("http", "https") or not parts.hostname):
+        raise BadInput(field, f"{field} must be an http(s) link of at most {URL_MAX} characters.")
     return value
 
 
