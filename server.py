@@ -39,6 +39,7 @@ from resolvers.errors import DomainError
 from resolvers.jobs import start_jobs
 from schema import build_schema
 from schema.context import Context
+from subscriptions.direct import RawSendMiddleware
 from subscriptions.protocols import SharedGraphQLWSHandler, SharedTransportWSHandler
 
 log = logging.getLogger("tongxin.request")
@@ -257,9 +258,11 @@ def create_app() -> Starlette:
         keep_alive_interval=15,
         shared_subscriptions=settings.shared_subscriptions,
     )
-    middleware = [Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)]
+    # RawSendMiddleware first: it must see the server's own `send` (subscriptions/direct.py).
+    middleware = [Middleware(RawSendMiddleware),
+                  Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)]
     if settings.cors_origins:
-        middleware.insert(0, Middleware(
+        middleware.insert(1, Middleware(
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST", "OPTIONS"],
@@ -458,6 +461,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ws_ping_timeout=20,
         # Messages are small JSON frames: compressing each costs CPU per subscriber, saves little.
         ws_per_message_deflate=False,
+        ws=get_settings().ws_protocol,
         timeout_graceful_shutdown=5,
         access_log=False,
     )

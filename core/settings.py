@@ -43,6 +43,8 @@ class Settings:
     # offer_hold_minutes instead of promoting them at once; 0 = always promote at once.
     offer_window_hours: float = 24.0
     offer_hold_minutes: float = 30.0
+    # How often each process looks for offers that are due (expired or to be made).
+    offer_check_seconds: float = 5.0
     # Open check-ins are closed (as PENDING hours flagged for review) this long after the end.
     auto_close_grace_minutes: float = 120.0
     login_attempts_per_phone: int = 5
@@ -52,6 +54,10 @@ class Settings:
     post_body_max_chars: int = 10_000
     db_pool_max: int = 20
     shared_subscriptions: bool = True
+    # uvicorn's WebSocket implementation. websockets-sansio: no tasks per connection and a
+    # synchronous send underneath, which the shared path writes to directly
+    # (subscriptions/direct.py); "websockets" or "wsproto" work too, on the awaiting path.
+    ws_protocol: str = "websockets-sansio"
     gc_freeze_seconds: float = 10.0
     gc_full_seconds: float = 900.0
     extra: dict[str, str] = field(default_factory=dict)
@@ -59,6 +65,12 @@ class Settings:
     @property
     def embedded(self) -> bool:
         return not self.database_url or self.database_url.startswith("sqlite")
+
+
+def _choice(value: str, name: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise RuntimeError(f"{name} must be one of {', '.join(allowed)} (got {value!r})")
+    return value
 
 
 @lru_cache(maxsize=1)
@@ -78,6 +90,8 @@ def get_settings() -> Settings:
         cors_origins=tuple(o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip()),
         max_body_bytes=int(env.get("MAX_BODY_BYTES", 1_000_000)),
         shared_subscriptions=env.get("SHARED_SUBSCRIPTIONS", "1") != "0",
+        ws_protocol=_choice(env.get("WS_PROTOCOL", "websockets-sansio"), "WS_PROTOCOL",
+                            ("websockets-sansio", "websockets", "wsproto")),
         gc_freeze_seconds=float(env.get("GC_FREEZE_SECONDS", 10)),
         gc_full_seconds=float(env.get("GC_FULL_SECONDS", 900)),
         disable_introspection=env.get("DISABLE_INTROSPECTION") == "1",
@@ -86,6 +100,7 @@ def get_settings() -> Settings:
         points_expire_months=int(env.get("POINTS_EXPIRE_MONTHS", 0)),
         offer_window_hours=float(env.get("OFFER_WINDOW_HOURS", 24)),
         offer_hold_minutes=float(env.get("OFFER_HOLD_MINUTES", 30)),
+        offer_check_seconds=float(env.get("OFFER_CHECK_SECONDS", 5)),
         auto_close_grace_minutes=float(env.get("AUTO_CLOSE_GRACE_MINUTES", 120)),
         login_attempts_per_phone=int(env.get("LOGIN_ATTEMPTS_PER_PHONE", 5)),
         login_attempts_per_address=int(env.get("LOGIN_ATTEMPTS_PER_ADDRESS", 30)),

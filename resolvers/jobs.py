@@ -63,7 +63,7 @@ def default_jobs() -> list[Job]:
     from resolvers.offers import expire_due_offers
     from resolvers.timebank import do_expire_points
 
-    jobs = [Job("offers", 5, expire_due_offers, False),
+    jobs = [Job("offers", get_settings().offer_check_seconds, expire_due_offers, False),
             Job("attendance", 60, do_auto_close, True)]
     if get_settings().points_expire_months > 0:
         jobs.append(Job("points-expiry", 6 * 3600, do_expire_points, True))

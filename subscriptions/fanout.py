@@ -69,6 +69,8 @@ from graphql import (
 from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.utilities import get_operation_ast
 
+from subscriptions.direct import Sink
+
 log = logging.getLogger("tongxin.fanout")
 
 # The longest a group waits for its subscribers to write a payload before it takes the next
@@ -241,11 +243,12 @@ class Member:
     Kept small (10,000 of them per process): STATE members hold one payload in a slot, only
     EVENTS members get a queue, and the wake-up future exists only while waiting."""
 
-    __slots__ = ("_queue", "_slot", "_waiter", "envelope", "group", "sending")
+    __slots__ = ("_queue", "_slot", "_waiter", "envelope", "group", "sending", "sink")
 
-    def __init__(self, group: Group, envelope: Envelope) -> None:
+    def __init__(self, group: Group, envelope: Envelope, sink: Sink | None = None) -> None:
         self.group = group
         self.envelope = envelope
+        self.sink = sink
         self._slot: str | None = None
         self._queue: deque[str] | None = (
             deque(maxlen=EVENT_QUEUE) if group.plan.mode is ShareMode.EVENTS else None)
@@ -257,6 +260,14 @@ class Member:
 
     def pending(self) -> int:
         return len(self._queue) if self._queue is not None else int(self._slot is not None)
+
+    def write_now(self, payload: str, frames: dict[tuple[str, str], bytes]) -> bool:
+        """Writes the payload's frame synchronously when nothing of this member's is queued or
+        on its way (order is kept) and its connection takes it now; False otherwise."""
+        if self.sink is None or self.sending or self._has_pending():
+            return False
+        envelope = self.envelope
+        return self.sink.write(envelope.head, payload, envelope.tail, frames)
 
     def offer(self, payload: str) -> bool:
         """Queue a payload (a STATE member keeps only the newest); False when the member is
@@ -358,7 +369,14 @@ class Group:
         self.latest = payload
         self.payloads += 1
         self._drained.clear()
-        self._outstanding = sum(member.offer(payload) for member in list(self.members))
+        # Most members take the frame right here, synchronously (subscriptions/direct.py);
+        # the rest (no direct sink, backpressure, busy) get it through their coroutine.
+        frames: dict[tuple[str, str], bytes] = {}
+        outstanding = 0
+        for member in list(self.members):
+            if not member.write_now(payload, frames):
+                outstanding += member.offer(payload)
+        self._outstanding = outstanding
         self._stragglers = self._outstanding // 100
         if self._outstanding <= self._stragglers:
             self._drained.set()
@@ -387,13 +405,13 @@ class FanoutHub:
         self.started = 0
 
     async def join(self, plan: Plan, schema: Any, context_factory: Callable[[], Any],
-                   message: dict[str, Any]) -> Member:
+                   message: dict[str, Any], sink: Sink | None = None) -> Member:
         group = self.groups.get(plan.key)
         if group is None or group.ended:
             group = self.groups[plan.key] = Group(self, plan, schema, context_factory())
             group.task = asyncio.create_task(group.run(), name=f"fanout-{plan.key[3]}")
             self.started += 1
-        member = Member(group, Envelope(self.encode, message))
+        member = Member(group, Envelope(self.encode, message), sink)
         group.add(member)
         return member
 

@@ -32,6 +32,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import CompleteMessage
 
+from subscriptions.direct import sink_for
 from subscriptions.fanout import FanoutHub, Member, Plan, fanout_hub, plan_for
 
 log = logging.getLogger("tongxin.fanout")
@@ -92,8 +93,10 @@ async def _plan(handler: Any, query: str, variables: dict[str, Any] | None,
 async def _pump(handler: Any, plan: Plan, message: dict[str, Any]) -> tuple[Member, bool]:
     """Join the plan's group and write its frames until it ends; (member, anything sent)."""
     hub: FanoutHub = fanout_hub(handler.view.encode_json_string)
+    ws = getattr(handler.websocket, "ws", None)
     member = await hub.join(plan, handler.schema,
-                            lambda: handler.view.shared_context(handler.context), message)
+                            lambda: handler.view.shared_context(handler.context), message,
+                            sink_for(getattr(ws, "scope", None)))
     sent = False
     try:
         while (frame := await member.next()) is not None:

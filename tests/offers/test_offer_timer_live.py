@@ -19,13 +19,15 @@ from tests.offers.test_offers import _full_activity, assert_counts_match_rows
 
 pytestmark = pytest.mark.e2e
 
+TICK = {"OFFER_CHECK_SECONDS": "0.5"}  # the offers job's interval (5 s by default)
+
 
 async def test_a_stored_offer_fires_once_after_a_restart(db):
     # given: an offer due in a few seconds, and a server that stops before it is due
     activity, confirmed, waitlisted = await _full_activity(timedelta(hours=5))
     await do_cancel_sign_up(Viewer(confirmed[0]), activity.id)
-    first = start_server(db)
-    await asyncio.sleep(6)  # at least one job tick: the offer is not due yet
+    first = start_server(db, env=TICK)
+    await asyncio.sleep(1.5)  # at least one job tick: the offer is not due yet
     first.stop()
     held = await SignUp.get(activity_id=activity.id, volunteer_id=waitlisted[0].id)
     assert held.status == SignUpStatus.OFFERED
@@ -33,7 +35,7 @@ async def test_a_stored_offer_fires_once_after_a_restart(db):
     await SignUp.filter(id=held.id).update(offer_expires_at=datetime.now(UTC) - timedelta(
         seconds=1))
     # when: a two-worker server starts after the offer is due
-    second = start_server(db, workers=2)
+    second = start_server(db, workers=2, env=TICK)
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -41,7 +43,7 @@ async def test_a_stored_offer_fires_once_after_a_restart(db):
             if nxt.status == SignUpStatus.OFFERED:
                 break
             await asyncio.sleep(0.2)
-        await asyncio.sleep(6)  # another job tick in each worker
+        await asyncio.sleep(1.5)  # another job tick in each worker
     finally:
         second.stop()
     # then

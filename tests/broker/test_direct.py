@@ -1,0 +1,161 @@
+"""The shared path's synchronous writes (subscriptions/direct.py).
+
+Over a real socket: a subscriber of the shared path on uvicorn's sansio protocol receives
+byte for byte the frames a server without sharing sends for the same event. In process: a
+member whose connection is paused by backpressure, busy with an earlier frame, or closing is
+not written to directly; it gets the newest state through its coroutine later, in order."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
+
+from schema.relay import to_global_id
+from subscriptions.direct import Sink
+from subscriptions.fanout import Envelope, FanoutHub, Group, Member, Plan, ShareMode
+from tests.activity.clients import SIGN_UP, bulk_volunteers, call
+from tests.activity.factory import make_activity
+from tests.helpers import PASSWORD_HASH, make_team, make_volunteer, token_for
+from tests.live import start_server
+
+SLOTS = ("subscription Slots($id: ID!) { slotCount(activityId: $id) "
+         "{ confirmed waitlisted remaining version } }")
+
+
+async def _frames_until(url: str, gid: str, done: Any, ready: asyncio.Event) -> list[str]:
+    """Raw text frames of one graphql-transport-ws subscriber, until `done(payload)`."""
+    frames: list[str] = []
+    async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": "7", "type": "subscribe",
+                                  "payload": {"query": SLOTS, "variables": {"id": gid}}}))
+        while True:
+            text = await asyncio.wait_for(ws.recv(), 15)
+            assert isinstance(text, str)
+            frames.append(text)
+            ready.set()
+            if done(json.loads(text)["payload"]["data"]["slotCount"]):
+                return frames
+
+
+@pytest.mark.e2e
+async def test_direct_frames_equal_the_per_subscriber_bytes_over_a_real_socket(db):
+    # given: the same subscription on a sharing server and on one that executes per subscriber
+    admin = await make_volunteer("队长")
+    activity = await make_activity(await make_team(admin), admin, capacity=3, waitlist_limit=2)
+    gid = to_global_id("Activity", activity.id)
+    people = await bulk_volunteers(4, PASSWORD_HASH)
+    sharing = start_server(db)
+    alone = start_server(db, env={"SHARED_SUBSCRIPTIONS": "0"})
+    try:
+        def final(counts: dict[str, int]) -> bool:
+            return (counts["confirmed"], counts["waitlisted"]) == (3, 1)
+
+        ready = [asyncio.Event(), asyncio.Event()]
+        watchers = [asyncio.create_task(_frames_until(server.ws_url, gid, final, event))
+                    for server, event in zip((sharing, alone), ready, strict=True)]
+        await asyncio.wait_for(asyncio.gather(*(event.wait() for event in ready)), 15)
+        # when
+        async with httpx.AsyncClient(timeout=30) as client:
+            for person in people:
+                await call(client, sharing.url, token_for(person), SIGN_UP, {"id": gid}, "signUp")
+        shared_frames, alone_frames = await asyncio.wait_for(asyncio.gather(*watchers), 20)
+    finally:
+        sharing.stop()
+        alone.stop()
+    # then: the first and the final frame are the same text on both paths
+    assert shared_frames[0] == alone_frames[0]
+    assert shared_frames[-1] == alone_frames[-1]
+    assert json.loads(shared_frames[-1])["id"] == "7"
+
+
+# ------------------------------------------------------------------ in process
+
+
+class _Transport:
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+
+class _Conn:
+    state = State.OPEN
+    extensions: list[Any] = []
+
+
+class _Protocol:
+    """The attributes of uvicorn's WebSocketsSansIOProtocol that a Sink reads."""
+
+    def __init__(self) -> None:
+        self.disconnected = False
+        self.close_sent = False
+        self.handshake_complete = True
+        self.initial_response = None
+        self.writable = asyncio.Event()
+        self.writable.set()
+        self.transport = _Transport()
+        self.conn = _Conn()
+
+
+def _frame(text: str) -> bytes:
+    return Frame(Opcode.TEXT, text.encode()).serialize(mask=False, extensions=[])
+
+
+def _group() -> Group:
+    hub = FanoutHub(lambda value: json.dumps(value, separators=(",", ":")))
+    plan = Plan(key=("q", None, "{}", "slotCount", "public"), mode=ShareMode.STATE, query="q",
+                variables=None, operation_name=None)
+    return Group(hub, plan, schema=None, context=None)
+
+
+def _member(group: Group, protocol: _Protocol, operation_id: str) -> Member:
+    envelope = Envelope(group.hub.encode, {"id": operation_id, "type": "next", "payload": None})
+    member = Member(group, envelope, Sink(protocol))
+    group.add(member)
+    return member
+
+
+async def test_paused_busy_and_closing_members_get_the_latest_state_through_their_coroutine():
+    group = _group()
+    ready, paused, closing = _Protocol(), _Protocol(), _Protocol()
+    paused.writable.clear()  # the transport's buffer is over its high-water mark
+    closing.close_sent = True
+    members = [_member(group, p, str(i)) for i, p in enumerate((ready, paused, closing))]
+
+    group.publish('{"data":1}')
+    group.publish('{"data":2}')
+
+    # the writable connection got both frames directly, in order, as the library frames them
+    assert ready.transport.written == [_frame('{"id":"0","type":"next","payload":{"data":1}}'),
+                                       _frame('{"id":"0","type":"next","payload":{"data":2}}')]
+    assert paused.transport.written == [] and closing.transport.written == []
+    # the others were not written to: their coroutine sends only the newest state
+    assert await members[1].next() == '{"id":"1","type":"next","payload":{"data":2}}'
+    # while that frame is on its way, newer payloads queue behind it instead of overtaking it
+    paused.writable.set()
+    group.publish('{"data":3}')
+    assert paused.transport.written == []
+    assert await members[1].next() == '{"id":"1","type":"next","payload":{"data":3}}'
+
+
+async def test_members_sharing_an_envelope_share_one_serialized_frame():
+    group = _group()
+    protocols = [_Protocol() for _ in range(3)]
+    for protocol in protocols:
+        _member(group, protocol, "1")
+
+    group.publish('{"data":1}')
+
+    frames = [protocol.transport.written[0] for protocol in protocols]
+    assert frames[0] == _frame('{"id":"1","type":"next","payload":{"data":1}}')
+    assert frames[0] is frames[1] is frames[2]  # serialized once for the three
