@@ -1,5 +1,6 @@
-"""Flash-crowd sign-ups: Tongxin (GraphQL, 2 workers, PostgreSQL + Redis) against a plain
-Starlette + asyncpg endpoint running the same sign-up SQL (bench/plain_signup.py), same run.
+"""Flash-crowd sign-ups: Tongxin (GraphQL, 2 workers, PostgreSQL + Redis) against the leanest
+hand-written endpoint for the same job (bench/plain_signup.py: Starlette + asyncpg, one round
+trip into a PL/pgSQL function written independently of Tongxin's SQL), same run.
 
     .venv/bin/python -m bench.signup [--volunteers 3000] [--activities 4] [--concurrency 64]
 

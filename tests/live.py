@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,10 +85,30 @@ def start_server(backend: Backend, *, workers: int = 1, env: dict[str, str] | No
 
 
 @pytest.fixture
-async def live_server(db: Backend) -> AsyncIterator[LiveServer]:
+def live_server(db: Backend) -> Iterator[LiveServer]:
     """A one-worker server on the test's database (and Redis, on the PostgreSQL backend)."""
     server = start_server(db)
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def _module_server(backend: Backend) -> Iterator[LiveServer]:
+    server = start_server(backend)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def http_server(db: Backend, _module_server: LiveServer) -> LiveServer:
+    """Like live_server, but one process shared by the module's tests on a backend (a start
+    costs ~2 s); the database is still wiped before each test. Only for plain HTTP tests: a
+    process's live state (slot feeds, subscription groups keyed by ids that restart with each
+    wipe) would leak from one WebSocket test into the next."""
+    if _module_server.process.poll() is not None:
+        raise RuntimeError(f"the module's server died:\n{_module_server.log()}")
+    return _module_server

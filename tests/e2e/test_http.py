@@ -28,12 +28,12 @@ mutation Register($input: RegisterInput!) { register(input: $input) { token volu
 LOGIN = "mutation Login($phone: String!, $password: String!) { login(phone: $phone, password: $password) { token } }"
 
 
-async def test_me_over_http(live_server):
+async def test_me_over_http(http_server):
     # given
     person = await make_volunteer("王芳")
     # when
     async with httpx.AsyncClient() as client:
-        response = await client.post(live_server.url, json={"query": ME},
+        response = await client.post(http_server.url, json={"query": ME},
                                      headers={"Authorization": f"Bearer {token_for(person)}"})
     # then
     assert response.status_code == 200
@@ -41,15 +41,15 @@ async def test_me_over_http(live_server):
         "displayName": "王芳", "phoneMasked": person.phone[:3] + "****" + person.phone[7:]}
 
 
-async def test_transport_errors_are_graphql_shaped(live_server):
+async def test_transport_errors_are_graphql_shaped(http_server):
     async with httpx.AsyncClient() as client:
         # malformed JSON
-        malformed = await client.post(live_server.url, content=b"{not json",
+        malformed = await client.post(http_server.url, content=b"{not json",
                                       headers={"content-type": "application/json"})
         # body over the limit
-        huge = await client.post(live_server.url, json={"query": "{ me { id } }", "pad": "x" * 1_100_000})
+        huge = await client.post(http_server.url, json={"query": "{ me { id } }", "pad": "x" * 1_100_000})
         # a bad token
-        bad_token = await client.post(live_server.url, json={"query": ME},
+        bad_token = await client.post(http_server.url, json={"query": ME},
                                       headers={"Authorization": "Bearer not-a-token"})
     assert malformed.status_code == 400
     assert malformed.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
@@ -59,11 +59,11 @@ async def test_transport_errors_are_graphql_shaped(live_server):
     assert bad_token.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
-async def test_graphiql_healthz_and_get_queries(live_server):
+async def test_graphiql_healthz_and_get_queries(http_server):
     async with httpx.AsyncClient() as client:
-        page = await client.get(live_server.url, headers={"accept": "text/html"})
-        health = await client.get(live_server.url.replace("/graphql", "/healthz"))
-        via_get = await client.get(live_server.url, params={"query": "{ me { id } }"})
+        page = await client.get(http_server.url, headers={"accept": "text/html"})
+        health = await client.get(http_server.url.replace("/graphql", "/healthz"))
+        via_get = await client.get(http_server.url, params={"query": "{ me { id } }"})
     assert page.status_code == 200 and "graphiql" in page.text.lower()
     assert health.status_code == 200 and health.json()["status"] == "ok"
     assert via_get.json() == {"data": {"me": None}}
@@ -109,10 +109,10 @@ async def test_request_logs_carry_ids_and_outcomes_but_never_personal_data(db):
         assert secret not in log
 
 
-async def test_gql_client_over_http(live_server):
+async def test_gql_client_over_http(http_server):
     # given
     admin = await make_volunteer("平台管理员", platform_admin=True)
-    transport = HTTPXAsyncTransport(url=live_server.url,
+    transport = HTTPXAsyncTransport(url=http_server.url,
                                     headers={"Authorization": f"Bearer {token_for(admin)}"})
     # when
     async with Client(transport=transport) as session:
