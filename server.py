@@ -463,6 +463,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ws_per_message_deflate=False,
         ws=get_settings().ws_protocol,
         timeout_graceful_shutdown=5,
+        # Idle HTTP keep-alive connections stay open 75 s (uvicorn's default is 5 s). A client
+        # or load balancer reusing a pooled connection at the moment the server closes it gets
+        # a reset (httpx.ReadError in the flash-crowd test and bench after a pause of a few
+        # seconds); the server's idle timeout must outlast theirs (nginx 75 s, ALB 60 s).
+        timeout_keep_alive=75,
         access_log=False,
     )
     return 0

@@ -112,30 +112,41 @@ async def _holds_overlapping(conn: BaseDBAsyncClient, volunteer_id: int,
     return bool(rows)
 
 
-# PostgreSQL: the whole sign-up (volunteer lock + overlap check, the conditional count update,
-# the sign-up row) in one statement, i.e. one round trip and an implicit transaction whose
-# activity-row lock is held only for this statement and its commit. `cur` locks the activity
-# row and decides CONFIRMED vs WAITLISTED on the row as it is once locked (READ COMMITTED
-# re-checks the WHERE on the newest version after waiting), so one UPDATE changes it; the
-# INSERT takes the status and the waitlist number from that UPDATE, and its arrival time
-# (clock_timestamp(): when it got the row, so arrival order is waitlist order). No row from `upd`: the
-# volunteer is busy elsewhere, or the activity is closed or full (told apart afterwards).
+# PostgreSQL: the whole sign-up (the activity's preconditions, volunteer lock + overlap check,
+# the conditional count update, the sign-up row) in one statement, i.e. one round trip and an
+# implicit transaction whose activity-row lock is held only for this statement and its commit.
+# `act` is the activity as the statement's snapshot sees it, only when a first sign-up may go
+# ahead without any other read: published, before the deadline, no requirements left to check
+# ($4: the caller already checked them), and no sign-up row of this person (a repeat, a revival
+# or any refusal is explained by the caller's reads, on that path only). `cur` locks the
+# activity row and decides CONFIRMED vs WAITLISTED on the row as it is once locked (READ
+# COMMITTED re-checks the WHERE on the newest version after waiting), so one UPDATE changes
+# it; the INSERT takes the status and the waitlist number from that UPDATE, and its arrival
+# time (clock_timestamp(): when it got the row, so arrival order is waitlist order). No row
+# from `upd`: the volunteer is busy elsewhere, or the activity closed or filled meanwhile.
 # The overlap check reads the statement's snapshot, taken before `me` waits for the volunteer's
 # row lock; `me` therefore updates that row only if its version (xmin) is still the one the
 # snapshot saw. Every overlap-checked sign-up writes a new version of its volunteer's row, so
 # a sign-up of the same person committed meanwhile makes `me` empty (`busy` NULL): the caller
 # runs the statement again with a fresh snapshot, which sees it.
-# $1 volunteer, $2 activity, $3 now, $4 activity ends_at, $5 activity starts_at.
+# $1 volunteer, $2 activity, $3 now, $4 requirements already checked.
 SIGN_UP_STATEMENT = """
-WITH seen AS (
-  SELECT v.xmin AS row_version FROM volunteer v WHERE v.id = $1
+WITH act AS (
+  SELECT a.starts_at, a.ends_at,
+         a.confirmed_count >= a.capacity AND a.waitlist_count >= a.waitlist_limit AS was_full
+  FROM activity a
+  WHERE a.id = $2 AND a.status = 'PUBLISHED' AND a.sign_up_deadline > $3
+    AND ($4 OR NOT a.has_requirements)
+    AND NOT EXISTS (SELECT 1 FROM sign_up s WHERE s.activity_id = $2 AND s.volunteer_id = $1)
+), seen AS (
+  SELECT v.xmin AS row_version FROM volunteer v, act WHERE v.id = $1
 ), me AS (
-  UPDATE volunteer v SET updated_at = v.updated_at FROM seen
+  UPDATE volunteer v SET updated_at = v.updated_at FROM seen, act
   WHERE v.id = $1 AND v.xmin = seen.row_version
   RETURNING EXISTS (SELECT 1 FROM sign_up s JOIN activity a ON a.id = s.activity_id
                     WHERE s.volunteer_id = v.id AND s.status = 'CONFIRMED' AND a.id <> $2
-                      AND a.status IN ('PUBLISHED', 'FINISHED') AND a.starts_at < $4
-                      AND a.ends_at > $5) AS busy
+                      AND a.status IN ('PUBLISHED', 'FINISHED') AND a.starts_at < act.ends_at
+                      AND a.ends_at > act.starts_at) AS busy
 ), cur AS (
   SELECT a.id, a.confirmed_count < a.capacity AS confirm
   FROM activity a, me
@@ -159,9 +170,10 @@ WITH seen AS (
   FROM upd
   RETURNING id, created_at
 )
-SELECT EXISTS (SELECT 1 FROM seen) AS found, me.busy, upd.capacity, upd.confirmed_count,
-       upd.waitlist_count, upd.waitlist_seq, upd.version, upd.status, upd.offered_count,
-       upd.confirm, ins.id AS sign_up_id, ins.created_at
+SELECT EXISTS (SELECT 1 FROM act) AS eligible, (SELECT was_full FROM act) AS was_full,
+       EXISTS (SELECT 1 FROM seen) AS found, me.busy,
+       upd.capacity, upd.confirmed_count, upd.waitlist_count, upd.waitlist_seq, upd.version,
+       upd.status, upd.offered_count, upd.confirm, ins.id AS sign_up_id, ins.created_at
 FROM (SELECT 1) AS one LEFT JOIN me ON TRUE LEFT JOIN upd ON TRUE LEFT JOIN ins ON TRUE
 """
 
@@ -198,22 +210,38 @@ async def do_sign_up(viewer: Viewer, activity_id: int) -> SignUp:
     visibility, idempotency, open for sign-ups; checks about the volunteer, such as
     requirements, belong there or right after it) decides whether to try; then the write
     (`_sign_up_at_once` on PostgreSQL, `_sign_up_in` in a transaction otherwise) decides the
-    outcome under the row locks."""
+    outcome under the row locks. On PostgreSQL a first sign-up to an open activity without
+    requirements skips the reads: SIGN_UP_STATEMENT checks those preconditions itself, and
+    only when they do not hold are the reads made, to give the exact answer."""
+    volunteer_id = viewer.require_active("sign up").id
+    conn = connections.get("default")
+    postgres = _dialect(conn) == "postgres"
+    if postgres:
+        try:
+            done = await _with_retries(
+                lambda: _sign_up_at_once(conn, activity_id, volunteer_id, False))
+        except IntegrityError:
+            return await _winner(activity_id, volunteer_id)
+        if done is not None:
+            await publish_slots(done[1])
+            return done[0]
     activity, existing = await check_sign_up(viewer, activity_id)
     if existing is not None and existing.status != SignUpStatus.CANCELLED:
         return existing
     # Reads only, before the transaction: no lock, nothing for the lock order to see.
     await check_requirements(viewer.require(), activity)
-    volunteer_id = viewer.require().id
-    conn = connections.get("default")
-    if existing is None and _dialect(conn) == "postgres":
+    if existing is None and postgres:
         try:
-            sign_up, state = await _with_retries(
-                lambda: _sign_up_at_once(conn, activity, volunteer_id))
+            done = await _with_retries(
+                lambda: _sign_up_at_once(conn, activity.id, volunteer_id, True))
         except IntegrityError:
             return await _winner(activity_id, volunteer_id)
-        await publish_slots(state)
-        return sign_up
+        if done is None:  # closed, or a sign-up of this person appeared, since the reads
+            if await SignUp.exists(activity_id=activity_id, volunteer_id=volunteer_id):
+                return await _winner(activity_id, volunteer_id)
+            raise await _refusal(activity_id, datetime.now(UTC), conn)
+        await publish_slots(done[1])
+        return done[0]
     attempts = 0
 
     async def attempt() -> tuple[SignUp, SlotState]:
@@ -251,18 +279,25 @@ async def _refusal(activity_id: int, now: datetime, conn: BaseDBAsyncClient) -> 
         return Conflict("This activity no longer takes sign-ups.", reason="NOT_OPEN")
     if current.sign_up_deadline <= now:
         return Conflict("This activity no longer takes sign-ups.", reason="DEADLINE_PASSED")
+    return _full()
+
+
+def _full() -> Conflict:
     return Conflict("This activity and its waitlist are full.", reason="FULL")
 
 
-async def _sign_up_at_once(conn: BaseDBAsyncClient, activity: Activity,
-                           volunteer_id: int) -> tuple[SignUp, SlotState]:
+async def _sign_up_at_once(conn: BaseDBAsyncClient, activity_id: int, volunteer_id: int,
+                           requirements_checked: bool) -> tuple[SignUp, SlotState] | None:
     """PostgreSQL, a first sign-up (no row to revive): SIGN_UP_STATEMENT, one round trip
-    (again only when another sign-up of the same person committed while it waited)."""
+    (again only when another sign-up of the same person committed while it waited). None when
+    its preconditions did not hold (see the statement): nothing was written."""
     for _ in range(SIGN_UP_STATEMENT_ATTEMPTS):
         now = datetime.now(UTC)
         rows = await conn.execute_query_dict(SIGN_UP_STATEMENT, [
-            volunteer_id, activity.id, now, activity.ends_at, activity.starts_at])
+            volunteer_id, activity_id, now, requirements_checked])
         row = rows[0]
+        if not row["eligible"]:
+            return None
         if not row["found"]:
             raise NotFound("Volunteer")
         if row["busy"] is not None:
@@ -273,15 +308,17 @@ async def _sign_up_at_once(conn: BaseDBAsyncClient, activity: Activity,
         raise Conflict("You already have a confirmed sign-up at an overlapping time.",
                        reason="OVERLAP")
     if row["sign_up_id"] is None:
-        raise await _refusal(activity.id, now, conn)
+        if row["was_full"]:  # full in the snapshot already: no read needed to say why
+            raise _full()
+        raise await _refusal(activity_id, now, conn)
     confirmed = bool(row["confirm"])
-    sign_up = SignUp(id=int(row["sign_up_id"]), activity_id=activity.id, volunteer_id=volunteer_id,
+    sign_up = SignUp(id=int(row["sign_up_id"]), activity_id=activity_id, volunteer_id=volunteer_id,
                      status=SignUpStatus.CONFIRMED if confirmed else SignUpStatus.WAITLISTED,
                      waitlist_seq=None if confirmed else int(row["waitlist_seq"]),
                      checked_in_at=None, checked_out_at=None, created_at=row["created_at"],
                      updated_at=row["created_at"])
     sign_up._saved_in_db = True
-    return sign_up, _state(activity.id, row)
+    return sign_up, _state(activity_id, row)
 
 
 async def _sign_up_in(conn: BaseDBAsyncClient, activity: Activity, volunteer_id: int,
