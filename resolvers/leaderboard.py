@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -55,6 +56,44 @@ BOARD_ACTIONS = ("APPROVE", "ADJUST", "REJECT")
 # Whole-table GROUP BYs hash-aggregate in memory instead of walking an index in key order
 # (at 5M records: 3.6 s instead of 15.6 s with PostgreSQL's default 4 MB).
 AGGREGATE_WORK_MEM = os.environ.get("AGGREGATE_WORK_MEM", "64MB")
+
+
+# The rows (volunteers, teams) shown on boards are kept per process this long: the top of a
+# board is the most read list of the platform, and its hours come fresh from Redis anyway; a
+# renamed volunteer shows under the new name on boards within this time.
+BOARD_ROWS_TTL_SECONDS = float(os.environ.get("BOARD_ROWS_TTL_SECONDS", "5"))
+BOARD_ROWS_MAX = 5_000
+_board_rows: dict[tuple[str, int], tuple[float, Any]] = {}
+
+
+def recent_board_rows(kind: str, ids: Sequence[int]) -> tuple[dict[int, Any], list[int]]:
+    """Rows of `kind` read for a board less than BOARD_ROWS_TTL_SECONDS ago, and the ids
+    that must be read again."""
+    now = time.monotonic()
+    found: dict[int, Any] = {}
+    missing: list[int] = []
+    for entity_id in ids:
+        cached = _board_rows.get((kind, entity_id))
+        if cached is not None and cached[0] > now:
+            found[entity_id] = cached[1]
+        else:
+            missing.append(entity_id)
+    return found, missing
+
+
+def remember_board_rows(kind: str, rows: dict[int, Any]) -> None:
+    if BOARD_ROWS_TTL_SECONDS <= 0:
+        return
+    if len(_board_rows) + len(rows) > BOARD_ROWS_MAX:
+        _board_rows.clear()
+    expires = time.monotonic() + BOARD_ROWS_TTL_SECONDS
+    for entity_id, row in rows.items():
+        _board_rows[kind, entity_id] = (expires, row)
+
+
+def forget_board_rows() -> None:
+    """Drops the cached board rows (after a database reset, e.g. between tests)."""
+    _board_rows.clear()
 
 
 class Period(StrEnum):

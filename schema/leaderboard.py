@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 
 from models.team import Team as TeamModel
@@ -36,12 +38,28 @@ class LeaderboardQuery:
     ) -> list[LeaderboardEntry]:
         standings = await rules.leaderboard(rules.Period(period), district, bool(teams), first)
         ids = [standing.entity_id for standing in standings]
+        model = TeamModel if teams else VolunteerModel
+        rows = await _board_rows(info, model, ids)
         if teams:
-            team_rows = await info.context.loaders.by_id(TeamModel).load_many(ids)
             return [LeaderboardEntry(rank=s.rank, hours=s.hours, volunteer=None,
                                      team=Team.from_model(row) if row else None)
-                    for s, row in zip(standings, team_rows, strict=True)]
-        people = await info.context.loaders.by_id(VolunteerModel).load_many(ids)
+                    for s, row in zip(standings, rows, strict=True)]
         return [LeaderboardEntry(rank=s.rank, hours=s.hours, team=None,
                                  volunteer=Volunteer.from_model(row) if row else None)
-                for s, row in zip(standings, people, strict=True)]
+                for s, row in zip(standings, rows, strict=True)]
+
+
+async def _board_rows(info: Info, model: type[Any], ids: list[int]) -> list[Any]:
+    """The board's rows: recently shown ones from the process cache (rules.recent_board_rows),
+    the rest in one batch through the request's loader, which is primed with all of them so
+    the rest of the request sees the same objects."""
+    loader = info.context.loaders.by_id(model)
+    found, missing = rules.recent_board_rows(model.__name__, ids)
+    if missing:
+        loaded = await loader.load_many(missing)
+        fresh = {entity_id: row for entity_id, row in zip(missing, loaded, strict=True)
+                 if row is not None}
+        rules.remember_board_rows(model.__name__, fresh)
+        found.update(fresh)
+    loader.prime_many(found)
+    return [found.get(entity_id) for entity_id in ids]

@@ -31,6 +31,7 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE  # noqa: E402
 
 from models.config import tortoise_config  # noqa: E402
 from resolvers import services as service_registry  # noqa: E402
+from resolvers.leaderboard import forget_board_rows  # noqa: E402
 from resolvers.ratelimit import MemoryLimiter, RedisLimiter  # noqa: E402
 from subscriptions.broker import MemoryBroker, RedisBroker  # noqa: E402
 from subscriptions.channels import NAMESPACE  # noqa: E402
@@ -202,6 +203,7 @@ async def _wipe(chosen: Backend) -> None:
 async def db(backend: Backend) -> AsyncIterator[Backend]:
     """An empty database (all tables wiped before the test) on the current backend."""
     await _wipe(backend)
+    forget_board_rows()  # cached rows of ids that the wipe just made mean someone else
     limiter = service_registry.services().limiter
     if isinstance(limiter, MemoryLimiter):
         limiter._windows.clear()

@@ -2,11 +2,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from models.volunteer import Volunteer
 from resolvers import leaderboard as boards_module
 from resolvers.leaderboard import Period, leaderboard, rebuild_all
 from resolvers.services import services
 from subscriptions.channels import NAMESPACE
-from tests.helpers import execute, make_team, make_volunteer
+from tests.helpers import count_statements, execute, make_team, make_volunteer
 from tests.leaderboard.factory import approve, make_activity, reject
 
 # A Wednesday noon in Beijing; the week began Monday 2026-03-16 00:00 +08:00.
@@ -150,3 +151,27 @@ async def test_graphql_board_with_names_and_bad_input(boards):
         result = await execute(BOARD, {"period": "WEEK", **variables})
         assert result.codes == ["BAD_USER_INPUT"]
         assert result.errors[0]["extensions"]["field"] == field
+
+
+async def test_board_rows_are_read_once_per_ttl_and_a_rename_shows_after_it(boards, monkeypatch):
+    # given: a board with one person, read once, and a clock we move
+    clock = [1000.0]
+    monkeypatch.setattr(boards_module.time, "monotonic", lambda: clock[0])
+    admin = await make_volunteer("管理员")
+    person = await make_volunteer("李明")
+    await approve(person, await make_activity(await make_team(admin, "朝阳队")), 3.0,
+                  datetime.now(timezone.utc) - timedelta(minutes=1))
+    await execute(BOARD, {"period": "ALL_TIME"})
+    # when: read again within the TTL, after a rename
+    await Volunteer.filter(id=person.id).update(display_name="李小明")
+    with count_statements() as statements:
+        again = (await execute(BOARD, {"period": "ALL_TIME"})).ok()["leaderboard"]
+    # then: no volunteer row read; the hours are current, the name the one shown moments ago
+    assert not [s for s in statements if '"volunteer"' in s], statements
+    assert again[0]["volunteer"] == {"displayName": "李明"}
+    # when: the TTL has passed
+    clock[0] += boards_module.BOARD_ROWS_TTL_SECONDS + 0.1
+    later = (await execute(BOARD, {"period": "ALL_TIME"})).ok()["leaderboard"]
+    # then
+    assert later == [{"rank": 1, "hours": 3.0, "volunteer": {"displayName": "李小明"},
+                      "team": None}]
