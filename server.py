@@ -259,7 +259,7 @@ def create_app() -> Starlette:
         shared_subscriptions=settings.shared_subscriptions,
     )
     # RawSendMiddleware first: it must see the server's own `send` (subscriptions/direct.py).
-    middleware = [Middleware(RawSendMiddleware),
+    middleware = [Middleware(RawSendMiddleware, websocket_paths={"/graphql": graphql_app}),
                   Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)]
     if settings.cors_origins:
         middleware.insert(1, Middleware(
@@ -432,6 +432,9 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
+WS_PROTOCOLS = {"lean-sansio": "subscriptions.direct:LeanSansIOProtocol"}
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -461,7 +464,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ws_ping_timeout=20,
         # Messages are small JSON frames: compressing each costs CPU per subscriber, saves little.
         ws_per_message_deflate=False,
-        ws=get_settings().ws_protocol,
+        ws=WS_PROTOCOLS.get(get_settings().ws_protocol, get_settings().ws_protocol),
         timeout_graceful_shutdown=5,
         # Idle HTTP keep-alive connections stay open 75 s (uvicorn's default is 5 s). A client
         # or load balancer reusing a pooled connection at the moment the server closes it gets

@@ -54,10 +54,11 @@ class Settings:
     post_body_max_chars: int = 10_000
     db_pool_max: int = 20
     shared_subscriptions: bool = True
-    # uvicorn's WebSocket implementation. websockets-sansio: no tasks per connection and a
-    # synchronous send underneath, which the shared path writes to directly
-    # (subscriptions/direct.py); "websockets" or "wsproto" work too, on the awaiting path.
-    ws_protocol: str = "websockets-sansio"
+    # uvicorn's WebSocket implementation. "lean-sansio" (subscriptions/direct.py) is uvicorn's
+    # websockets-sansio with lighter per-connection state; both have no tasks per connection
+    # and a synchronous send underneath, which the shared path writes to directly.
+    # "websockets" or "wsproto" work too, on the awaiting path.
+    ws_protocol: str = "lean-sansio"
     gc_freeze_seconds: float = 10.0
     gc_full_seconds: float = 900.0
     extra: dict[str, str] = field(default_factory=dict)
@@ -90,8 +91,8 @@ def get_settings() -> Settings:
         cors_origins=tuple(o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip()),
         max_body_bytes=int(env.get("MAX_BODY_BYTES", 1_000_000)),
         shared_subscriptions=env.get("SHARED_SUBSCRIPTIONS", "1") != "0",
-        ws_protocol=_choice(env.get("WS_PROTOCOL", "websockets-sansio"), "WS_PROTOCOL",
-                            ("websockets-sansio", "websockets", "wsproto")),
+        ws_protocol=_choice(env.get("WS_PROTOCOL", "lean-sansio"), "WS_PROTOCOL",
+                            ("lean-sansio", "websockets-sansio", "websockets", "wsproto")),
         gc_freeze_seconds=float(env.get("GC_FREEZE_SECONDS", 10)),
         gc_full_seconds=float(env.get("GC_FULL_SECONDS", 900)),
         disable_introspection=env.get("DISABLE_INTROSPECTION") == "1",

@@ -18,7 +18,7 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
 from schema.relay import to_global_id
-from subscriptions.direct import Sink
+from subscriptions.direct import Sink, _Flag, _Inbox
 from subscriptions.fanout import Envelope, FanoutHub, Group, Member, Plan, ShareMode
 from tests.activity.clients import SIGN_UP, bulk_volunteers, call
 from tests.activity.factory import make_activity
@@ -159,3 +159,25 @@ async def test_members_sharing_an_envelope_share_one_serialized_frame():
     frames = [protocol.transport.written[0] for protocol in protocols]
     assert frames[0] == _frame('{"id":"1","type":"next","payload":{"data":1}}')
     assert frames[0] is frames[1] is frames[2]  # serialized once for the three
+
+
+async def test_the_lean_protocols_inbox_and_writable_flag_behave_like_asyncio_s():
+    inbox = _Inbox()
+    reader = asyncio.create_task(inbox.get())
+    await asyncio.sleep(0)
+    assert not reader.done()  # waits for a message
+    inbox.put_nowait({"type": "websocket.connect"})
+    inbox.put_nowait({"type": "websocket.receive", "text": "1"})
+    assert await reader == {"type": "websocket.connect"}
+    assert not inbox.empty() and inbox.qsize() == 1
+    assert await inbox.get() == {"type": "websocket.receive", "text": "1"}
+    assert inbox.empty()
+
+    flag = _Flag(True)
+    assert await flag.wait()  # set: returns at once
+    flag.clear()  # paused by backpressure
+    writers = [asyncio.create_task(flag.wait()) for _ in range(2)]
+    await asyncio.sleep(0)
+    assert not any(w.done() for w in writers) and not flag.is_set()
+    flag.set()  # resumed: every waiting writer goes on
+    assert await asyncio.gather(*writers) == [True, True]
