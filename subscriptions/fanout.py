@@ -377,7 +377,9 @@ class Group:
             if not member.write_now(payload, frames):
                 outstanding += member.offer(payload)
         self._outstanding = outstanding
-        self._stragglers = self._outstanding // 100
+        # 1 % of all members may lag: members written directly are done, so the ones left
+        # are exactly the slow ones (paused, busy) and must not hold the next payload back
+        self._stragglers = len(self.members) // 100
         if self._outstanding <= self._stragglers:
             self._drained.set()
 

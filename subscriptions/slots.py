@@ -8,7 +8,7 @@ latest-only watchers.
 - A feed flushes at once when it has been quiet for the interval, else at the end of it
   (leading + trailing edge): at most one message per activity per interval per process, and
   the last state of a burst is always delivered. The interval stretches with the fan-out
-  cost (1.75× the time the last flush took to reach every watcher) so that thousands of
+  cost (1.5× the time the last flush took to reach every watcher) so that thousands of
   subscribers cannot starve the sign-ups that produce the changes.
 - Watchers hold only the newest state: a slow client skips stale values, memory stays flat.
 - The database is the truth: a watcher starts from a fresh read, a broker RESYNC (Redis
@@ -39,7 +39,7 @@ FLUSH_INTERVAL = 0.05
 SETTLE_SECONDS = 1.0
 # Fan-out may take at most 1/FANOUT_SHARE of a worker's time: the gap between flushes is at
 # least FANOUT_SHARE × the time the last flush took to drain to every watcher (capped).
-FANOUT_SHARE = 1.75
+FANOUT_SHARE = 1.5
 MAX_GAP = 2.0
 # With the in-process broker, other worker processes' changes never arrive as messages: each
 # watched activity is re-read this often instead (one indexed row read per activity).
