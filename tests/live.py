@@ -95,7 +95,8 @@ def live_server(db: Backend) -> Iterator[LiveServer]:
 
 
 @pytest.fixture(scope="module")
-def _module_server(backend: Backend) -> Iterator[LiveServer]:
+def module_server(backend: Backend) -> Iterator[LiveServer]:
+    """One server per module and backend, on the backend's database as it is (no wipe)."""
     server = start_server(backend)
     try:
         yield server
@@ -104,11 +105,11 @@ def _module_server(backend: Backend) -> Iterator[LiveServer]:
 
 
 @pytest.fixture
-def http_server(db: Backend, _module_server: LiveServer) -> LiveServer:
+def http_server(db: Backend, module_server: LiveServer) -> LiveServer:
     """Like live_server, but one process shared by the module's tests on a backend (a start
     costs ~2 s); the database is still wiped before each test. Only for plain HTTP tests: a
     process's live state (slot feeds, subscription groups keyed by ids that restart with each
     wipe) would leak from one WebSocket test into the next."""
-    if _module_server.process.poll() is not None:
-        raise RuntimeError(f"the module's server died:\n{_module_server.log()}")
-    return _module_server
+    if module_server.process.poll() is not None:
+        raise RuntimeError(f"the module's server died:\n{module_server.log()}")
+    return module_server

@@ -4,7 +4,6 @@ each class is refused at the boundary with a coded error and the process stays h
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -17,19 +16,15 @@ from schema.relay import to_global_id
 from tests.activity.factory import make_activity
 from tests.conftest import Backend
 from tests.helpers import make_team, make_volunteer, token_for, unique_id_number, unique_phone
-from tests.live import LiveServer, start_server
+from tests.live import LiveServer
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def server(backend: Backend) -> Iterator[LiveServer]:
+def server(module_server: LiveServer) -> LiveServer:
     """One server per backend for this module: these tests only send requests."""
-    live = start_server(backend)
-    try:
-        yield live
-    finally:
-        live.stop()
+    return module_server
 
 REGISTER = "mutation Register($input: RegisterInput!) { register(input: $input) { token } }"
 SEARCH = "query Search($q: String) { volunteers(search: $q) { totalCount } }"
