@@ -138,6 +138,11 @@ class TongxinGraphQL(GraphQL):
             context.viewer = await viewer_from_token(token)
         except DomainError as error:
             raise ConnectionRejectionError({"message": error.message, "code": error.code}) from None
+        if isinstance(context.request, WebSocket):
+            # Nothing reads a WebSocket's handshake headers after this point: released rather
+            # than kept (with Starlette's parsed copy) for the connection's whole life.
+            context.request.scope["headers"] = []
+            context.request.__dict__.pop("_headers", None)
         return None
 
 

@@ -19,7 +19,7 @@ for its whole life (~2.5 KiB each at 10,000 connections).
 `LeanSansIOProtocol` is uvicorn's sansio protocol with the per-connection objects an idle
 connection does not need made smaller: a one-consumer inbox instead of an `asyncio.Queue`
 (four deques), a writable flag whose waiter list exists only while someone waits, and the
-parsed handshake request/response dropped once the connection is accepted.
+parsed handshake request (its headers) and response dropped once the connection is accepted.
 
 The frame bytes are the websockets library's: `Frame.serialize` once per distinct text when
 no extension was negotiated (an unmasked server frame is the same bytes on every
@@ -177,7 +177,10 @@ if WebSocketsSansIOProtocol is not None:
 
         def handle_connect(self, event: Any) -> None:
             super().handle_connect(event)
-            self.request = None  # type: ignore[assignment]  # the scope has what the app needs
+            # The scope has a copy of what the app needs from the request; websockets' parser
+            # keeps the parsed request for the connection's life (a local of its generator).
+            self.request = None  # type: ignore[assignment]
+            event.headers.clear()
 
         async def send(self, message: Any) -> None:
             await super().send(message)

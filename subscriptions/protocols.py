@@ -90,13 +90,20 @@ async def _plan(handler: Any, query: str, variables: dict[str, Any] | None,
         return None
 
 
-async def _pump(handler: Any, plan: Plan, message: dict[str, Any]) -> tuple[Member, bool]:
-    """Join the plan's group and write its frames until it ends; (member, anything sent)."""
+async def _shared(handler: Any, query: str, variables: dict[str, Any] | None,
+                  operation_name: str | None,
+                  message: dict[str, Any]) -> tuple[Member, bool] | None:
+    """None when the document is not shared; else join its group and write the group's
+    frames until it ends: (member, anything sent)."""
+    plan = await _plan(handler, query, variables, operation_name)
+    if plan is None:
+        return None
     hub: FanoutHub = fanout_hub(handler.view.encode_json_string)
     ws = getattr(handler.websocket, "ws", None)
     member = await hub.join(plan, handler.schema,
                             lambda: handler.view.shared_context(handler.context), message,
                             sink_for(getattr(ws, "scope", None)))
+    del plan  # the group keeps its own; this one need not live as long as the subscription
     sent = False
     try:
         while (frame := await member.next()) is not None:
@@ -117,14 +124,21 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
             return
         await super().handle_message(message)
 
+    async def handle_connection_init(self, message: Any) -> None:
+        await super().handle_connection_init(message)
+        if self.connection_init_received:
+            # strawberry cancelled the init timeout: the finished task need not stay around
+            self.connection_init_timeout_task = None
+
     async def run_operation(self, operation: Operation[Any, Any]) -> None:
-        plan = await _plan(self, operation.query, operation.variables, operation.operation_name)
-        if plan is not None:
-            try:
-                member, sent = await _pump(self, plan, {"id": operation.id, "type": "next",
-                                                        "payload": None})
-            except WebSocketDisconnected:
-                return
+        try:
+            shared = await _shared(self, operation.query, operation.variables,
+                                   operation.operation_name,
+                                   {"id": operation.id, "type": "next", "payload": None})
+        except WebSocketDisconnected:
+            return
+        if shared is not None:
+            member, sent = shared
             if not (member.group.fallback and not sent):
                 await operation.send_operation_message({"id": operation.id, "type": "complete"})
                 return
@@ -144,25 +158,27 @@ class SharedGraphQLWSHandler(BaseGraphQLWSHandler[Any, Any]):
     async def handle_async_results(self, operation_id: str, query: str,
                                    operation_name: str | None,
                                    variables: dict[str, object] | None) -> None:
-        plan = await _plan(self, query, variables, operation_name)
-        if plan is not None:
-            fallback = False
-            try:
-                member, sent = await _pump(self, plan, {"type": "data", "id": operation_id,
-                                                        "payload": None})
+        shared: tuple[Member, bool] | None = None
+        fallback = False
+        try:
+            shared = await _shared(self, query, variables, operation_name,
+                                   {"type": "data", "id": operation_id, "payload": None})
+            if shared is None:
+                fallback = True
+            else:
+                member, sent = shared
                 fallback = member.group.fallback and not sent
                 if not fallback:
                     await self.send_message(CompleteMessage(type="complete", id=operation_id))
-            except asyncio.CancelledError:  # stop: strawberry answers it with complete
-                await self.send_message(CompleteMessage(type="complete", id=operation_id))
-            except WebSocketDisconnected:
-                pass
-            finally:
-                if not fallback:
-                    self.tasks.pop(operation_id, None)
+        except asyncio.CancelledError:  # stop: strawberry answers it with complete
+            await self.send_message(CompleteMessage(type="complete", id=operation_id))
+        except WebSocketDisconnected:
+            pass
+        finally:
             if not fallback:
-                return
-        await super().handle_async_results(operation_id, query, operation_name, variables)
+                self.tasks.pop(operation_id, None)
+        if fallback:
+            await super().handle_async_results(operation_id, query, operation_name, variables)
 
 
 __all__ = ["SharedGraphQLWSHandler", "SharedTransportWSHandler", "frame_problem", "send_text"]
