@@ -86,7 +86,7 @@ class Process:
 def start(args: list[str], env: dict[str, str], port: int, path: str = "/graphql",
           health: str = "/healthz") -> Process:
     process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                               stderr=open("/tmp/bench-server.err", "w") if os.environ.get("BENCH_SERVER_LOG") else subprocess.DEVNULL)
+                               stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:

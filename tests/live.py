@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -84,24 +85,28 @@ def start_server(backend: Backend, *, workers: int = 1, env: dict[str, str] | No
     raise RuntimeError(f"server did not become healthy:\n{server.log()}")
 
 
-@pytest.fixture
-def live_server(db: Backend) -> Iterator[LiveServer]:
-    """A one-worker server on the test's database (and Redis, on the PostgreSQL backend)."""
-    server = start_server(db)
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def module_server(backend: Backend) -> Iterator[LiveServer]:
-    """One server per module and backend, on the backend's database as it is (no wipe)."""
+@contextlib.contextmanager
+def serving(backend: Backend) -> Iterator[LiveServer]:
+    """start_server, stopped on the way out."""
     server = start_server(backend)
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def live_server(db: Backend) -> Iterator[LiveServer]:
+    """A one-worker server on the test's database (and Redis, on the PostgreSQL backend)."""
+    with serving(db) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def module_server(backend: Backend) -> Iterator[LiveServer]:
+    """One server per module and backend, on the backend's database as it is (no wipe)."""
+    with serving(backend) as server:
+        yield server
 
 
 @pytest.fixture
