@@ -34,7 +34,7 @@ from core.jsonguard import JSONTooDeep, loads_bounded
 from core.settings import get_settings
 from models.config import tortoise_config
 from resolvers import services as service_registry
-from resolvers.auth import bearer_token, viewer_from_token
+from resolvers.auth import bearer_token, deferred_viewer, viewer_from_token
 from resolvers.errors import DomainError
 from resolvers.jobs import start_jobs
 from schema import build_schema
@@ -81,6 +81,9 @@ class TongxinGraphQL(GraphQL):
             reason = getattr(exc, "reason", "Bad request.")
             response = graphql_error_response(reason, "BAD_USER_INPUT", status)
         context: Context | None = getattr(request.state, "context", None)
+        failure = context.viewer.load_failure if context is not None else None
+        if failure is not None:  # a deferred viewer whose account is gone: schema/viewer.py
+            response = graphql_error_response(failure.message, failure.code, 401)
         log.info(json.dumps({
             "requestId": context.request_id if context else None,
             "operation": context.operation_name if context else None,
@@ -112,7 +115,9 @@ class TongxinGraphQL(GraphQL):
         if isinstance(request, Request):
             request.state.context = context
             try:
-                context.viewer = await viewer_from_token(bearer_token(request.headers.get("authorization")))
+                # Deferred: the account is read by schema/viewer.py's LoadViewer, unless
+                # the operation is token-only.
+                context.viewer = deferred_viewer(bearer_token(request.headers.get("authorization")))
             except DomainError as error:
                 raise AuthFailed(error) from None
         return context

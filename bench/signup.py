@@ -19,7 +19,6 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import jwt
 
 from bench.common import (
@@ -33,6 +32,7 @@ from bench.common import (
     start,
     start_tongxin,
 )
+from bench.httpclient import LeanClient
 
 GRAPHQL = "mutation S($id: ID!) { signUp(activityId: $id) { status } }"
 
@@ -102,38 +102,42 @@ async def crowd(url: str, volunteer_ids: list[int], activity_ids: list[int], con
                 plain: bool) -> tuple[float, Counter[str], list[float]]:
     from schema.relay import to_global_id
 
-    tokens = [jwt.encode({"sub": str(v), "exp": 2_000_000_000}, JWT_SECRET, algorithm="HS256")
-              for v in volunteer_ids]
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    client = LeanClient(url)
+    requests = []
+    for index, volunteer in enumerate(volunteer_ids):
+        activity = activity_ids[index % len(activity_ids)]
+        variables = {"activityId": activity} if plain else {
+            "id": to_global_id("Activity", activity)}
+        token = jwt.encode({"sub": str(volunteer), "exp": 2_000_000_000}, JWT_SECRET,
+                           algorithm="HS256")
+        requests.append(client.request_bytes({"query": GRAPHQL, "variables": variables},
+                                             {"Authorization": f"Bearer {token}"}))
     outcomes: Counter[str] = Counter()
     latencies: list[float] = []
     queue = list(range(len(volunteer_ids)))
-    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+    await client.open(concurrency)
 
-        async def worker() -> None:
-            while queue:
-                index = queue.pop()
-                activity = activity_ids[index % len(activity_ids)]
-                variables = {"activityId": activity} if plain else {
-                    "id": to_global_id("Activity", activity)}
-                started = time.perf_counter()
-                try:
-                    response = await client.post(
-                        url, json={"query": GRAPHQL, "variables": variables},
-                        headers={"Authorization": f"Bearer {tokens[index]}"})
-                except httpx.TransportError as exc:
-                    outcomes[f"transport {type(exc).__name__}"] += 1
-                    continue
-                latencies.append((time.perf_counter() - started) * 1000)
-                body = response.json()
-                if body.get("errors"):
-                    outcomes[body["errors"][0]["extensions"]["code"]] += 1
-                else:
-                    outcomes[body["data"]["signUp"]["status"]] += 1
+    async def worker() -> None:
+        while queue:
+            index = queue.pop()
+            started = time.perf_counter()
+            try:
+                _, body = await client.post(requests[index])
+            except (OSError, RuntimeError) as exc:
+                outcomes[f"transport {type(exc).__name__}"] += 1
+                continue
+            latencies.append((time.perf_counter() - started) * 1000)
+            if body.get("errors"):
+                outcomes[body["errors"][0]["extensions"]["code"]] += 1
+            else:
+                outcomes[body["data"]["signUp"]["status"]] += 1
 
-        started = time.perf_counter()
+    started = time.perf_counter()
+    try:
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
+    finally:
+        client.close()
+    elapsed = time.perf_counter() - started
     return len(volunteer_ids) / elapsed, outcomes, latencies
 
 

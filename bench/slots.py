@@ -30,7 +30,6 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import jwt
 
 from bench.common import (
@@ -43,6 +42,7 @@ from bench.common import (
     scratch_database,
     start_tongxin,
 )
+from bench.httpclient import LeanClient
 from bench.signup import seed
 
 SIGN_UP = "mutation S($id: ID!) { signUp(activityId: $id) { status } }"
@@ -120,25 +120,28 @@ class Clients:
 
 
 async def sign_ups(url: str, gid: str, volunteer_ids: list[int], concurrency: int) -> tuple[list[float], float]:
-    tokens = [jwt.encode({"sub": str(v), "exp": 2_000_000_000}, JWT_SECRET, algorithm="HS256")
-              for v in volunteer_ids]
+    client = LeanClient(url)
+    requests = [client.request_bytes(
+        {"query": SIGN_UP, "variables": {"id": gid}},
+        {"Authorization": "Bearer " + jwt.encode({"sub": str(v), "exp": 2_000_000_000},
+                                                 JWT_SECRET, algorithm="HS256")})
+        for v in volunteer_ids]
     committed: list[float] = []
-    queue = list(range(len(tokens)))
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+    queue = list(range(len(requests)))
+    await client.open(concurrency)
 
-        async def worker() -> None:
-            while queue:
-                token = tokens[queue.pop()]
-                response = await client.post(url, json={"query": SIGN_UP,
-                                                        "variables": {"id": gid}},
-                                             headers={"Authorization": f"Bearer {token}"})
-                if not response.json().get("errors"):
-                    committed.append(time.perf_counter())
+    async def worker() -> None:
+        while queue:
+            _, body = await client.post(requests[queue.pop()])
+            if not body.get("errors"):
+                committed.append(time.perf_counter())
 
-        started = time.perf_counter()
+    started = time.perf_counter()
+    try:
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return committed, time.perf_counter() - started
+    finally:
+        client.close()
+    return committed, time.perf_counter() - started
 
 
 async def final_counts(database_url: str, activity_id: int) -> tuple[int, int]:

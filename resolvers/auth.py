@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
 
 import jwt
 from argon2 import PasswordHasher
@@ -19,24 +18,84 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("tongxin-dummy-password")
 
 
-@dataclass
-class Viewer:
-    """Who is calling. `volunteer` is None for anonymous callers."""
+class ViewerNotLoaded(RuntimeError):
+    """A programming error: something read a deferred viewer's account before `load()`."""
 
-    volunteer: Volunteer | None = None
+
+class Viewer:
+    """Who is calling. `volunteer` is None for anonymous callers.
+
+    A *deferred* viewer (`Viewer.deferred(id)`, HTTP requests) holds only the subject of a
+    verified token: the account row is read by `load()`, which the schema does before any
+    operation runs except those declared token-only (schema/viewer.py), whose use cases check
+    the account in the statement that writes. Reading a deferred viewer's account before it is
+    loaded raises ViewerNotLoaded, never answers as if anonymous."""
+
+    __slots__ = ("_volunteer", "_pending", "load_failure")
+
+    def __init__(self, volunteer: Volunteer | None = None) -> None:
+        self._volunteer = volunteer
+        self._pending: int | None = None
+        # Why load() refused (the token was valid, the account is not): server.py answers 401.
+        self.load_failure: Unauthenticated | None = None
+
+    @classmethod
+    def deferred(cls, volunteer_id: int) -> Viewer:
+        viewer = cls()
+        viewer._pending = volunteer_id
+        return viewer
+
+    def __repr__(self) -> str:
+        if self._pending is not None:
+            return f"Viewer(deferred={self._pending})"
+        return f"Viewer({self._volunteer!r})"
+
+    @property
+    def loaded(self) -> bool:
+        return self._pending is None
+
+    @property
+    def claimed_id(self) -> int | None:
+        """The token's subject, loaded or not: only for statements that check the account
+        themselves (active, consenting) in the same round trip."""
+        return self._pending if self._pending is not None else self.id
+
+    async def load(self) -> Viewer:
+        """Reads the account of a deferred viewer (once); the checks of viewer_from_token."""
+        if self._pending is not None:
+            volunteer = await Volunteer.get_or_none(id=self._pending)
+            if volunteer is None or volunteer.status == VolunteerStatus.PENDING_CONSENT:
+                self.load_failure = Unauthenticated(
+                    "Your session token is invalid or expired; sign in again.")
+                raise self.load_failure
+            self._volunteer, self._pending = volunteer, None
+        return self
+
+    @property
+    def volunteer(self) -> Volunteer | None:
+        if self._pending is not None:
+            raise ViewerNotLoaded("the viewer's account was read before Viewer.load()")
+        return self._volunteer
+
+    @volunteer.setter
+    def volunteer(self, volunteer: Volunteer | None) -> None:
+        self._volunteer, self._pending = volunteer, None
 
     @property
     def id(self) -> int | None:
-        return self.volunteer.id if self.volunteer else None
+        volunteer = self.volunteer
+        return volunteer.id if volunteer else None
 
     @property
     def is_platform_admin(self) -> bool:
-        return bool(self.volunteer and self.volunteer.is_platform_admin)
+        volunteer = self.volunteer
+        return bool(volunteer and volunteer.is_platform_admin)
 
     def require(self) -> Volunteer:
-        if self.volunteer is None:
+        volunteer = self.volunteer
+        if volunteer is None:
             raise Unauthenticated()
-        return self.volunteer
+        return volunteer
 
     def require_active(self, doing: str = "do that") -> Volunteer:
         """Signed in and ACTIVE: suspended (or not yet consenting) people act on nothing."""
@@ -84,14 +143,16 @@ def bearer_token(header: str | None) -> str | None:
     return token.strip()
 
 
-async def viewer_from_token(token: str | None) -> Viewer:
-    """Invalid or expired tokens raise; a missing token is an anonymous viewer."""
+def deferred_viewer(token: str | None) -> Viewer:
+    """The token verified (signature, expiry), the account not read yet: see Viewer."""
     if token is None:
         return Viewer()
     subject = token_subject(token)
     if subject is None:
         raise Unauthenticated("Your session token is invalid or expired; sign in again.")
-    volunteer = await Volunteer.get_or_none(id=subject)
-    if volunteer is None or volunteer.status == VolunteerStatus.PENDING_CONSENT:
-        raise Unauthenticated("Your session token is invalid or expired; sign in again.")
-    return Viewer(volunteer)
+    return Viewer.deferred(subject)
+
+
+async def viewer_from_token(token: str | None) -> Viewer:
+    """Invalid or expired tokens raise; a missing token is an anonymous viewer."""
+    return await deferred_viewer(token).load()

@@ -22,9 +22,10 @@ from tortoise.transactions import in_transaction
 
 from models.activity import Activity, ActivityStatus, SignUp, SignUpStatus
 from models.notification import Notification
+from models.volunteer import Volunteer, VolunteerStatus
 from resolvers import offers
 from resolvers.auth import Viewer
-from resolvers.errors import Conflict, NotFound
+from resolvers.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from resolvers.notification import create_notification, notify_created
 from resolvers.requirements import check_requirements
 from resolvers.services import services
@@ -139,7 +140,7 @@ WITH act AS (
     AND ($4 OR NOT a.has_requirements)
     AND NOT EXISTS (SELECT 1 FROM sign_up s WHERE s.activity_id = $2 AND s.volunteer_id = $1)
 ), seen AS (
-  SELECT v.xmin AS row_version FROM volunteer v, act WHERE v.id = $1
+  SELECT v.xmin AS row_version FROM volunteer v, act WHERE v.id = $1 AND v.status = 'ACTIVE'
 ), me AS (
   UPDATE volunteer v SET updated_at = v.updated_at FROM seen, act
   WHERE v.id = $1 AND v.xmin = seen.row_version
@@ -213,7 +214,12 @@ async def do_sign_up(viewer: Viewer, activity_id: int) -> SignUp:
     outcome under the row locks. On PostgreSQL a first sign-up to an open activity without
     requirements skips the reads: SIGN_UP_STATEMENT checks those preconditions itself, and
     only when they do not hold are the reads made, to give the exact answer."""
-    volunteer_id = viewer.require_active("sign up").id
+    # A deferred viewer (schema/viewer.py: signUp is token-only) is loaded only off the fast
+    # path: SIGN_UP_STATEMENT itself requires the account to exist and be ACTIVE.
+    volunteer_id = viewer.claimed_id if not viewer.loaded else \
+        viewer.require_active("sign up").id
+    if volunteer_id is None:
+        raise Unauthenticated()
     conn = connections.get("default")
     postgres = _dialect(conn) == "postgres"
     if postgres:
@@ -225,6 +231,7 @@ async def do_sign_up(viewer: Viewer, activity_id: int) -> SignUp:
         if done is not None:
             await publish_slots(done[1])
             return done[0]
+    await viewer.load()
     activity, existing = await check_sign_up(viewer, activity_id)
     if existing is not None and existing.status != SignUpStatus.CANCELLED:
         return existing
@@ -236,9 +243,12 @@ async def do_sign_up(viewer: Viewer, activity_id: int) -> SignUp:
                 lambda: _sign_up_at_once(conn, activity.id, volunteer_id, True))
         except IntegrityError:
             return await _winner(activity_id, volunteer_id)
-        if done is None:  # closed, or a sign-up of this person appeared, since the reads
+        if done is None:  # closed, a sign-up of this person appeared, or the account was
+            # suspended, since the reads
             if await SignUp.exists(activity_id=activity_id, volunteer_id=volunteer_id):
                 return await _winner(activity_id, volunteer_id)
+            if not await Volunteer.exists(id=volunteer_id, status=VolunteerStatus.ACTIVE):
+                raise Forbidden("Your account cannot sign up right now.")
             raise await _refusal(activity_id, datetime.now(UTC), conn)
         await publish_slots(done[1])
         return done[0]
@@ -298,8 +308,8 @@ async def _sign_up_at_once(conn: BaseDBAsyncClient, activity_id: int, volunteer_
         row = rows[0]
         if not row["eligible"]:
             return None
-        if not row["found"]:
-            raise NotFound("Volunteer")
+        if not row["found"]:  # no such ACTIVE account: the caller's reads say why
+            return None
         if row["busy"] is not None:
             break
     else:
@@ -470,12 +480,11 @@ async def slot_state(activity_id: int) -> SlotState | None:
 
 
 async def publish_slots(state: SlotState) -> None:
-    """After commit. A failed publish loses nothing: subscribers re-read on resync."""
-    try:
-        await services().broker.publish(channels.slots(state.activity_id), state.to_message())
-    except Exception:
-        log.warning("slot count publish failed for activity %s", state.activity_id,
-                    exc_info=True)
+    """After commit; the caller does not wait for the broker (Broker.publish_latest: the
+    newest state per activity, batched). A lost publish loses nothing: subscribers re-read
+    on resync and after every burst."""
+    services().broker.publish_latest(channels.slots(state.activity_id), state.to_message(),
+                                     state.version)
 
 
 async def notify_slots(activity_id: int) -> None:

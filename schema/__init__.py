@@ -64,6 +64,7 @@ from schema.notification import (
 from schema.offers import OfferMutation
 from schema.project import Position, Project, ProjectMutation, ProjectQuery, ProjectSeries
 from schema.replica import ReplicaReads
+from schema.viewer import LoadViewer
 from schema.servicepoint import (
     Community,
     ServicePoint,
@@ -136,6 +137,7 @@ def build_schema(*, introspection: bool | None = None) -> CodedSchema:
         functools.partial(ParserCache, maxsize=1000),
         functools.partial(ValidationCache, maxsize=1000),
         InputGuard,  # after ValidationCache: checks argument values of documents that validated
+        LoadViewer,  # reads the viewer's account (on the primary) unless token-only
         ReplicaReads,  # DATABASE_READ_URL: replica-safe queries read the replica
     ]
     if not introspection:

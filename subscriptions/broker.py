@@ -79,15 +79,57 @@ class Subscription:
 class Broker:
     def __init__(self) -> None:
         self._local: dict[str, set[Subscription]] = {}
+        # publish_latest(): the newest unsent (version, message) per channel, and the task
+        # sending them.
+        self._outbox: dict[str, tuple[int, dict[str, Any]]] = {}
+        self._sender: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         return None
 
     async def close(self) -> None:
+        await self.flush()
         self._local.clear()
 
     async def publish(self, channel: str, message: dict[str, Any]) -> None:
         raise NotImplementedError
+
+    async def publish_many(self, items: list[tuple[str, dict[str, Any]]]) -> None:
+        for channel, message in items:
+            await self.publish(channel, message)
+
+    def publish_latest(self, channel: str, message: dict[str, Any], version: int) -> None:
+        """Publishes soon, without the caller waiting: for state whose newest version is all
+        a listener needs (slot counts). A message not yet sent is replaced by a newer one on
+        the same channel, and everything waiting goes out together (one pipeline on Redis)
+        while the previous batch is on the wire: under a flash crowd the broker carries one
+        message per activity per round trip instead of one per sign-up. Never raises; a lost
+        publish costs what any lost publish costs (the listeners re-read the database)."""
+        waiting = self._outbox.get(channel)
+        if waiting is None or version > waiting[0]:
+            self._outbox[channel] = (version, message)
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.get_running_loop().create_task(
+                self._send_outbox(), name="broker-outbox")
+
+    async def _send_outbox(self) -> None:
+        while self._outbox:
+            batch, self._outbox = self._outbox, {}
+            try:
+                await self.publish_many([(channel, message)
+                                         for channel, (_, message) in batch.items()])
+            except Exception:
+                log.warning("publish of %d channels failed", len(batch), exc_info=True)
+
+    async def flush(self) -> None:
+        """Returns once everything given to publish_latest() was sent (or failed)."""
+        sender = self._sender
+        if sender is not None and not sender.done() and \
+                sender.get_loop() is asyncio.get_running_loop():
+            await asyncio.shield(sender)
+        self._sender = None
+        if self._outbox:
+            await self._send_outbox()
 
     async def subscribe(
         self, channel: str, *, latest_only: bool = False, maxsize: int = 256
@@ -161,6 +203,15 @@ class RedisBroker(Broker):
 
     async def publish(self, channel: str, message: dict[str, Any]) -> None:
         await self._redis.publish(channel, json.dumps(message, separators=(",", ":")))
+
+    async def publish_many(self, items: list[tuple[str, dict[str, Any]]]) -> None:
+        if len(items) == 1:
+            await self.publish(*items[0])
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for channel, message in items:
+                pipe.publish(channel, json.dumps(message, separators=(",", ":")))
+            await pipe.execute()
 
     async def _channel_opened(self, channel: str) -> None:
         """Returns once Redis confirmed the subscription: SUBSCRIBE only being *sent* is not

@@ -184,3 +184,59 @@ async def test_an_event_published_right_after_subscribing_is_never_lost(db):
             assert await next_message(subscription, timeout=2.0) == {"n": index}
         finally:
             await subscription.close()
+
+
+async def test_publish_latest_sends_the_newest_state_per_channel_without_waiting(db):
+    # given: a subscriber that keeps every message it receives
+    broker = services().broker
+    channels = [f"{NAMESPACE}:test:outbox:{n}" for n in range(3)]
+    listeners = [await broker.subscribe(channel) for channel in channels]
+    try:
+        # when: a burst of versions, out of order on the last channel, without awaiting
+        for version in range(1, 21):
+            broker.publish_latest(channels[0], {"version": version}, version)
+        broker.publish_latest(channels[1], {"version": 7}, 7)
+        broker.publish_latest(channels[2], {"version": 9}, 9)
+        broker.publish_latest(channels[2], {"version": 8}, 8)  # older: never replaces 9
+        await broker.flush()
+        await asyncio.sleep(0.2)
+        received = [[] for _ in channels]
+        for index, listener in enumerate(listeners):
+            while (message := listener.get_nowait()) is not None:
+                received[index].append(message["version"])
+        # then: each channel's last message is its newest version, and versions only rise
+        assert [r[-1] for r in received] == [20, 7, 9]
+        assert all(r == sorted(set(r)) for r in received), received
+        assert len(received[0]) < 20  # the burst was coalesced, not sent 20 times
+    finally:
+        for listener in listeners:
+            await listener.close()
+
+
+async def test_a_failing_publish_latest_loses_only_that_batch(db, monkeypatch, caplog):
+    # given: the broker refuses the first batch
+    broker = services().broker
+    channel = f"{NAMESPACE}:test:outbox-failure"
+    listener = await broker.subscribe(channel)
+    real = broker.publish_many
+    calls = 0
+
+    async def flaky(items):
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ConnectionError("broker down")
+        await real(items)
+
+    monkeypatch.setattr(broker, "publish_many", flaky)
+    try:
+        # when
+        broker.publish_latest(channel, {"version": 1}, 1)
+        await broker.flush()
+        broker.publish_latest(channel, {"version": 2}, 2)
+        await broker.flush()
+        # then: logged, not raised, and the next state goes out
+        assert await next_message(listener) == {"version": 2}
+        assert "publish of 1 channels failed" in caplog.text
+    finally:
+        await listener.close()

@@ -10,7 +10,7 @@ import httpx
 from gql import Client, gql
 from gql.transport.httpx import HTTPXAsyncTransport
 
-from models.volunteer import Volunteer
+from models.volunteer import Volunteer, VolunteerStatus
 from tests.helpers import (
     PASSWORD,
     execute,
@@ -57,6 +57,24 @@ async def test_transport_errors_are_graphql_shaped(http_server):
     assert huge.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert bad_token.status_code == 401
     assert bad_token.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_a_valid_token_of_a_vanished_account_is_401_even_for_token_only_sign_up(http_server):
+    # given: tokens that verify, of an account deleted and of one not yet consenting
+    gone = await make_volunteer()
+    await gone.delete()
+    unconsented = await make_volunteer(status=VolunteerStatus.PENDING_CONSENT)
+    sign_up = "mutation S($id: ID!) { signUp(activityId: $id) { status } }"  # token-only
+    responses = []
+    async with httpx.AsyncClient() as client:
+        for person in (gone, unconsented):
+            for query, variables in ((ME, None), (sign_up, {"id": "QWN0aXZpdHk6MQ=="})):
+                responses.append(await client.post(
+                    http_server.url, json={"query": query, "variables": variables},
+                    headers={"Authorization": f"Bearer {token_for(person)}"}))
+    # then: the same answer as a bad token, whichever path read the account
+    assert [r.status_code for r in responses] == [401] * 4
+    assert {r.json()["errors"][0]["extensions"]["code"] for r in responses} == {"UNAUTHENTICATED"}
 
 
 async def test_graphiql_healthz_and_get_queries(http_server):
