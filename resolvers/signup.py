@@ -130,6 +130,9 @@ async def _holds_overlapping(conn: BaseDBAsyncClient, volunteer_id: int,
 # snapshot saw. Every overlap-checked sign-up writes a new version of its volunteer's row, so
 # a sign-up of the same person committed meanwhile makes `me` empty (`busy` NULL): the caller
 # runs the statement again with a fresh snapshot, which sees it.
+# `found`: the account exists and is ACTIVE (the caller may not have read it: a deferred viewer,
+# schema/viewer.py); only then, and only if the activity was not already full in the snapshot
+# (refused at once, nothing locked or written), does `me` lock and write anything.
 # $1 volunteer, $2 activity, $3 now, $4 requirements already checked.
 SIGN_UP_STATEMENT = """
 WITH act AS (
@@ -140,14 +143,21 @@ WITH act AS (
     AND ($4 OR NOT a.has_requirements)
     AND NOT EXISTS (SELECT 1 FROM sign_up s WHERE s.activity_id = $2 AND s.volunteer_id = $1)
 ), seen AS (
-  SELECT v.xmin AS row_version FROM volunteer v, act WHERE v.id = $1 AND v.status = 'ACTIVE'
+  SELECT v.xmin AS row_version, v.status = 'ACTIVE' AS active FROM volunteer v, act
+  WHERE v.id = $1
 ), me AS (
   UPDATE volunteer v SET updated_at = v.updated_at FROM seen, act
-  WHERE v.id = $1 AND v.xmin = seen.row_version
+  WHERE v.id = $1 AND v.xmin = seen.row_version AND seen.active AND NOT act.was_full
   RETURNING EXISTS (SELECT 1 FROM sign_up s JOIN activity a ON a.id = s.activity_id
                     WHERE s.volunteer_id = v.id AND s.status = 'CONFIRMED' AND a.id <> $2
                       AND a.status IN ('PUBLISHED', 'FINISHED') AND a.starts_at < act.ends_at
                       AND a.ends_at > act.starts_at) AS busy
+), full_busy AS (
+  SELECT EXISTS (SELECT 1 FROM sign_up s JOIN activity a ON a.id = s.activity_id
+                 WHERE s.volunteer_id = $1 AND s.status = 'CONFIRMED' AND a.id <> $2
+                   AND a.status IN ('PUBLISHED', 'FINISHED') AND a.starts_at < act.ends_at
+                   AND a.ends_at > act.starts_at) AS busy
+  FROM act WHERE act.was_full
 ), cur AS (
   SELECT a.id, a.confirmed_count < a.capacity AS confirm
   FROM activity a, me
@@ -172,7 +182,8 @@ WITH act AS (
   RETURNING id, created_at
 )
 SELECT EXISTS (SELECT 1 FROM act) AS eligible, (SELECT was_full FROM act) AS was_full,
-       EXISTS (SELECT 1 FROM seen) AS found, me.busy,
+       (SELECT busy FROM full_busy) AS busy_when_full,
+       EXISTS (SELECT 1 FROM seen WHERE active) AS found, me.busy,
        upd.capacity, upd.confirmed_count, upd.waitlist_count, upd.waitlist_seq, upd.version,
        upd.status, upd.offered_count, upd.confirm, ins.id AS sign_up_id, ins.created_at
 FROM (SELECT 1) AS one LEFT JOIN me ON TRUE LEFT JOIN upd ON TRUE LEFT JOIN ins ON TRUE
@@ -296,6 +307,11 @@ def _full() -> Conflict:
     return Conflict("This activity and its waitlist are full.", reason="FULL")
 
 
+def _overlap() -> Conflict:
+    return Conflict("You already have a confirmed sign-up at an overlapping time.",
+                    reason="OVERLAP")
+
+
 async def _sign_up_at_once(conn: BaseDBAsyncClient, activity_id: int, volunteer_id: int,
                            requirements_checked: bool) -> tuple[SignUp, SlotState] | None:
     """PostgreSQL, a first sign-up (no row to revive): SIGN_UP_STATEMENT, one round trip
@@ -310,16 +326,18 @@ async def _sign_up_at_once(conn: BaseDBAsyncClient, activity_id: int, volunteer_
             return None
         if not row["found"]:  # no such ACTIVE account: the caller's reads say why
             return None
+        if row["was_full"]:  # full in the snapshot: refused with nothing locked or written,
+            # for the same reason, in the same order, as _sign_up_in (overlap first)
+            if row["busy_when_full"]:
+                raise _overlap()
+            raise _full()
         if row["busy"] is not None:
             break
     else:
         raise Conflict("Your sign-up changed at the same moment; try again.", reason="RETRY")
     if row["busy"]:
-        raise Conflict("You already have a confirmed sign-up at an overlapping time.",
-                       reason="OVERLAP")
+        raise _overlap()
     if row["sign_up_id"] is None:
-        if row["was_full"]:  # full in the snapshot already: no read needed to say why
-            raise _full()
         raise await _refusal(activity_id, now, conn)
     confirmed = bool(row["confirm"])
     sign_up = SignUp(id=int(row["sign_up_id"]), activity_id=activity_id, volunteer_id=volunteer_id,
@@ -335,8 +353,7 @@ async def _sign_up_in(conn: BaseDBAsyncClient, activity: Activity, volunteer_id:
                       revive: SignUp | None) -> tuple[SignUp, SlotState]:
     """Precondition: inside a transaction. Holds the activity row from the UPDATE to commit."""
     if await _holds_overlapping(conn, volunteer_id, activity):
-        raise Conflict("You already have a confirmed sign-up at an overlapping time.",
-                       reason="OVERLAP")
+        raise _overlap()
     now = datetime.now(UTC)
     rows = await _rows(
         conn,

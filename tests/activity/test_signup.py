@@ -3,6 +3,7 @@ from datetime import timedelta
 
 from models.activity import Activity, SignUp, SignUpStatus
 from models.notification import Notification
+from models.volunteer import VolunteerStatus
 from schema.relay import to_global_id
 from tests.activity.factory import make_activity
 from tests.helpers import count_statements, execute, make_team, make_volunteer
@@ -88,6 +89,28 @@ async def test_overlapping_confirmed_sign_up_is_refused(db):
     assert result.codes == ["CONFLICT"]
     assert not await SignUp.exists(activity_id=other.id)
     assert (await Activity.get(id=other.id)).confirmed_count == 0
+
+
+async def test_a_full_activity_names_the_first_rule_broken_and_writes_nothing(db):
+    # given: a full activity, a person busy at the same time elsewhere, a free person, and a
+    # suspended one
+    admin, team, activity = await _setup(capacity=1, waitlist_limit=0)
+    (await execute(SIGN_UP, {"id": to_global_id("Activity", activity.id)},
+                   as_=await make_volunteer("先到"))).ok()
+    elsewhere = await make_activity(team, admin, title="同一时间的另一活动",
+                                    starts_in=timedelta(days=3, hours=1))
+    busy, free = await make_volunteer("忙碌"), await make_volunteer("空闲")
+    suspended = await make_volunteer("停用", status=VolunteerStatus.SUSPENDED)
+    (await execute(SIGN_UP, {"id": to_global_id("Activity", elsewhere.id)}, as_=busy)).ok()
+    gid = to_global_id("Activity", activity.id)
+    # when
+    results = {name: await execute(SIGN_UP, {"id": gid}, as_=person)
+               for name, person in (("busy", busy), ("free", free), ("suspended", suspended))}
+    # then: the same answers on both backends, in the order of the rules
+    assert {name: (r.codes, r.errors[0]["extensions"].get("reason")) for name, r in results.items()} == {
+        "busy": (["CONFLICT"], "OVERLAP"), "free": (["CONFLICT"], "FULL"),
+        "suspended": (["FORBIDDEN"], None)}
+    assert await SignUp.filter(activity_id=activity.id).count() == 1
 
 
 async def test_sign_up_statement_count_is_flat(db):

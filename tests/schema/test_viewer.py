@@ -128,3 +128,26 @@ async def test_do_sign_up_with_a_deferred_viewer_is_idempotent(db):
     # then
     assert first.id == again.id and again.status == SignUpStatus.CONFIRMED
     assert await SignUp.filter(activity_id=activity.id).count() == 1
+
+
+def test_a_verified_token_is_remembered_but_its_expiry_still_applies(monkeypatch):
+    import time as clock
+
+    import jwt
+
+    from core.settings import get_settings
+    from resolvers import auth
+
+    now = clock.time()
+    token = jwt.encode({"sub": "42", "exp": int(now) + 60}, get_settings().jwt_secret,
+                       algorithm="HS256")
+    forged = jwt.encode({"sub": "42", "exp": int(now) + 60}, "not-our-secret-" * 3,
+                        algorithm="HS256")
+    assert auth.token_subject(token) == 42
+    assert token in auth._VERIFIED  # the second use skips the signature check...
+    assert auth.token_subject(token) == 42
+    assert auth.token_subject(forged) is None and forged not in auth._VERIFIED
+    # ...but not the expiry
+    monkeypatch.setattr(auth.time, "time", lambda: now + 120)
+    assert auth.token_subject(token) is None
+    assert token not in auth._VERIFIED
