@@ -51,6 +51,18 @@ def graphql_error_response(message: str, code: str, status: int) -> JSONResponse
                         status_code=status)
 
 
+def log_request(context: Context | None, started: float, status: int) -> None:
+    """The one-line request log."""
+    if log.isEnabledFor(logging.INFO):
+        log.info(json.dumps({
+            "requestId": context.request_id if context else None,
+            "operation": context.operation_name if context else None,
+            "ms": round((time.perf_counter() - started) * 1000, 2),
+            "status": status,
+            "outcome": context.outcome if context else "BAD_USER_INPUT",
+        }))
+
+
 class AuthFailed(Exception):
     def __init__(self, error: DomainError) -> None:
         self.error = error
@@ -84,13 +96,7 @@ class TongxinGraphQL(GraphQL):
         failure = context.viewer.load_failure if context is not None else None
         if failure is not None:  # a deferred viewer whose account is gone: schema/viewer.py
             response = graphql_error_response(failure.message, failure.code, 401)
-        log.info(json.dumps({
-            "requestId": context.request_id if context else None,
-            "operation": context.operation_name if context else None,
-            "ms": round((time.perf_counter() - started) * 1000, 2),
-            "status": response.status_code,
-            "outcome": context.outcome if context else "BAD_USER_INPUT",
-        }))
+        log_request(context, started, response.status_code)
         await response(scope, receive, send)
 
     def decode_json(self, data: str | bytes) -> object:
@@ -149,6 +155,119 @@ class TongxinGraphQL(GraphQL):
             context.request.scope["headers"] = []
             context.request.__dict__.pop("_headers", None)
         return None
+
+
+class PreparedRequests:
+    """POST /graphql requests for a prepared operation (schema/prepared.py), answered without
+    the layers in between: Starlette's routing and exception middleware, CORS, strawberry's
+    HTTP view. Everything else, and any request these conditions do not fully cover, passes
+    on untouched (the body it read is replayed): a plain JSON POST (no Origin header, so CORS
+    has nothing to add; no streaming Accept), a declared body of at most PREPARED_MAX_BODY
+    bytes, a token that verifies, a document that is prepared, variables that coerce, inputs
+    within bounds. The response is built by the same strawberry methods (process_result,
+    encode_json) with the same status and headers as Starlette's Response would send, and
+    logged by the same request log: tests/e2e/test_prepared.py compares the bytes of both
+    paths."""
+
+    PREPARED_MAX_BODY = 16 * 1024
+
+    def __init__(self, app: ASGIApp, graphql_app: TongxinGraphQL, path: str = "/graphql") -> None:
+        self.app = app
+        self.graphql_app = graphql_app
+        self.prepared = graphql_app.schema.prepared
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != self.path:
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        length = authorization = None
+        plain = True
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                length = value
+            elif name == b"authorization":
+                authorization = value
+            elif name == b"content-type":
+                plain = plain and b"application/json" in value
+            elif name == b"origin" or (name == b"accept" and (b"text/event-stream" in value
+                                                               or b"multipart" in value)):
+                plain = False
+        if not plain or length is None or not length.isdigit() or \
+                int(length) > self.PREPARED_MAX_BODY:
+            await self.app(scope, receive, send)
+            return
+        body = b""
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away: let the app see it
+                await self.app(scope, _replay(body, message, receive), send)
+                return
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        answered = await self._answer(scope, body, authorization, started, send)
+        if not answered:
+            await self.app(scope, _replay(body, None, receive), send)
+
+    async def _answer(self, scope: Scope, body: bytes, authorization: bytes | None,
+                      started: float, send: Send) -> bool:
+        try:
+            data = self.graphql_app.decode_json(body)
+        except (ValueError, JSONTooDeep):
+            return False
+        if not isinstance(data, dict):
+            return False
+        query, variables = data.get("query"), data.get("variables")
+        operation_name = data.get("operationName")
+        if not isinstance(query, str) or not isinstance(variables, dict | None) or \
+                not isinstance(operation_name, str | None) or data.get("extensions") is not None:
+            return False
+        plan = self.prepared.plan(query, operation_name)
+        if plan is None:
+            return False
+        try:
+            viewer = deferred_viewer(bearer_token(authorization.decode("latin-1"))
+                                     if authorization is not None else None)
+        except DomainError:
+            return False  # the general path answers 401
+        context = Context(viewer=viewer)
+        client = scope.get("client")
+        context.client_address = client[0] if client else "unknown"
+        result = await self.prepared.execute(plan, variables, context)
+        if result is None:
+            return False
+        failure = viewer.load_failure
+        if failure is not None:
+            response: Response = graphql_error_response(failure.message, failure.code, 401)
+            status, content = 401, response.body
+        else:
+            content = self.graphql_app.encode_json(
+                await self.graphql_app.process_result(None, result))  # type: ignore[arg-type]
+            if isinstance(content, str):
+                content = content.encode()
+            status = 200
+        await send({"type": "http.response.start", "status": status, "headers": [
+            (b"content-length", str(len(content)).encode()),
+            (b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": content})
+        log_request(context, started, status)
+        return True
+
+
+def _replay(body: bytes, last: Message | None, receive: Receive) -> Receive:
+    """A receive that gives the app the body already read, then the real channel."""
+    pending: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
+    if last is not None:
+        pending = [last] if not body else [pending[0], last]
+
+    async def replay() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replay
 
 
 class BodySizeLimit:
@@ -271,8 +390,10 @@ def create_app() -> Starlette:
     # RawSendMiddleware first: it must see the server's own `send` (subscriptions/direct.py).
     middleware = [Middleware(RawSendMiddleware, websocket_paths={"/graphql": graphql_app}),
                   Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)]
+    if settings.prepared_operations:
+        middleware.insert(1, Middleware(PreparedRequests, graphql_app=graphql_app))
     if settings.cors_origins:
-        middleware.insert(1, Middleware(
+        middleware.insert(len(middleware) - 1, Middleware(
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST", "OPTIONS"],

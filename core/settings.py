@@ -54,6 +54,9 @@ class Settings:
     post_body_max_chars: int = 10_000
     db_pool_max: int = 20
     shared_subscriptions: bool = True
+    # schema/prepared.py + server.PreparedRequests: hot token-only mutations skip the general
+    # HTTP/extension layers (same answers; tests compare). 0 turns it off.
+    prepared_operations: bool = True
     # uvicorn's WebSocket implementation. "lean-sansio" (subscriptions/direct.py) is uvicorn's
     # websockets-sansio with lighter per-connection state; both have no tasks per connection
     # and a synchronous send underneath, which the shared path writes to directly.
@@ -91,6 +94,7 @@ def get_settings() -> Settings:
         cors_origins=tuple(o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip()),
         max_body_bytes=int(env.get("MAX_BODY_BYTES", 1_000_000)),
         shared_subscriptions=env.get("SHARED_SUBSCRIPTIONS", "1") != "0",
+        prepared_operations=env.get("PREPARED_OPERATIONS", "1") != "0",
         ws_protocol=_choice(env.get("WS_PROTOCOL", "lean-sansio"), "WS_PROTOCOL",
                             ("lean-sansio", "websockets-sansio", "websockets", "wsproto")),
         gc_freeze_seconds=float(env.get("GC_FREEZE_SECONDS", 10)),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import os
 
-from graphql.validation import ASTValidationRule
+from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -63,6 +63,7 @@ from schema.notification import (
 )
 from schema.offers import OfferMutation
 from schema.project import Position, Project, ProjectMutation, ProjectQuery, ProjectSeries
+from schema.prepared import PreparedOperations
 from schema.replica import ReplicaReads
 from schema.viewer import LoadViewer
 from schema.servicepoint import (
@@ -151,6 +152,8 @@ def build_schema(*, introspection: bool | None = None) -> CodedSchema:
         config=StrawberryConfig(disable_field_suggestions=True),
     )
     describe_bounds(built._schema)
+    rules = [*LIMIT_RULES, *([] if introspection else [NoSchemaIntrospectionCustomRule])]
+    built.prepared = PreparedOperations(built, max_tokens=MAX_TOKENS, rules=rules)
     return built
 
 

@@ -110,6 +110,8 @@ class CodedSchema(strawberry.Schema):
     """A schema whose every result, on every path (parse, validation, execution,
     subscription events), carries `extensions.code` as API.md requires."""
 
+    prepared: Any = None  # schema/prepared.py's PreparedOperations, set by build_schema
+
     def process_errors(self, errors: list[GraphQLError],
                        execution_context: Any | None = None) -> None:
         """Strawberry calls this on every path, before masking: see log_unexpected."""

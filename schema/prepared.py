@@ -1,0 +1,140 @@
+"""Prepared operations: the hottest documents executed without strawberry's per-request
+extension machinery, with the same result.
+
+A sign-up crowd sends one document thousands of times a second. For each request the general
+path builds an execution context and runs nine schema extensions' hooks (parser and
+validation caches, token/depth/alias limits, input bounds, the viewer, replica routing, the
+operation name) around graphql-core's executor; at ~1,100 sign-ups/s that machinery cost as
+much CPU as the sign-up itself. Here a document is *prepared* once per query text (parsed with
+the token limit, validated with every rule the schema applies) and each request then runs
+only the per-request part of what those extensions do, in the same order, then graphql-core's
+`execute` with the same arguments strawberry passes (same resolvers, same errors), then the
+same error processing and coding (`CodedSchema`).
+
+Only token-only operations are prepared (schema/viewer.py: mutations whose root fields and
+leaves are listed in TOKEN_ONLY): they never load the viewer, never read a replica and cannot
+hold introspection, so of the extensions' per-request effects only the input bounds
+(InputGuard) and the operation name remain. Anything else, and any request whose variables do
+not coerce or whose inputs are out of bounds, is answered by the general path, which reports
+the exact error: `execute` returns None then, before anything ran. If the schema gains an
+extension this module does not know, preparing switches itself off (a test guards that the
+production schema is prepared), so a new per-request rule can never be skipped silently.
+
+`PREPARED_OPERATIONS=0` turns it off (the differential tests compare both paths).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    parse,
+    specified_rules,
+    validate,
+)
+from graphql.execution.values import get_variable_values
+from strawberry.execution import optimized_is_awaitable
+from strawberry.schema._graphql_core import execution_context_class_kwargs
+from strawberry.types.execution import ExecutionResult
+
+from resolvers.errors import BadInput
+from schema.errors import CodedSchema, finish_result
+from schema.limits import check_document_inputs
+from schema.viewer import token_only
+
+log = logging.getLogger("tongxin.prepared")
+
+# The schema extensions whose per-request effects `execute` reproduces (see the docstring).
+KNOWN_EXTENSIONS = frozenset({
+    "OperationName", "MaxTokensLimiter", "QueryLimits", "ParserCache", "ValidationCache",
+    "InputGuard", "LoadViewer", "ReplicaReads", "DisableIntrospection",
+})
+PLANS_KEPT = 1000
+
+
+@dataclass(frozen=True)
+class Plan:
+    document: DocumentNode
+    operation: OperationDefinitionNode
+    operation_name: str | None
+
+
+class PreparedOperations:
+    def __init__(self, schema: CodedSchema, *, max_tokens: int,
+                 rules: list[type] | tuple[type, ...]) -> None:
+        self.schema = schema
+        self.max_tokens = max_tokens
+        self.rules = [*specified_rules, *rules]
+        self._plans: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
+        extensions = schema.get_extensions()
+        unknown = sorted({type(e).__name__ for e in extensions} - KNOWN_EXTENSIONS)
+        resolving = [type(e).__name__ for e in extensions if e._implements_resolve()]
+        self.enabled = not unknown and not resolving and not schema.directives
+        if not self.enabled:
+            log.warning("prepared operations off: extensions %s not accounted for",
+                        unknown or resolving or "directives")
+
+    def plan(self, query: str, operation_name: str | None) -> Plan | None:
+        """The prepared form of a document, or None (the general path answers it)."""
+        key = (query, operation_name)
+        if key in self._plans:
+            return self._plans[key]
+        plan = self._prepare(query, operation_name) if self.enabled else None
+        self._plans[key] = plan
+        if len(self._plans) > PLANS_KEPT:
+            self._plans.popitem(last=False)
+        return plan
+
+    def _prepare(self, query: str, operation_name: str | None) -> Plan | None:
+        try:
+            document = parse(query, max_tokens=self.max_tokens)
+        except GraphQLError:
+            return None
+        if not token_only(document, operation_name):
+            return None
+        if validate(self.schema._schema, document, self.rules):
+            return None
+        operation = next(d for d in document.definitions
+                         if isinstance(d, OperationDefinitionNode)
+                         and (operation_name is None or (d.name and d.name.value == operation_name)))
+        return Plan(document, operation, operation_name)
+
+    async def execute(self, plan: Plan, variables: dict[str, Any] | None,
+                      context: Any) -> ExecutionResult | None:
+        """The operation's result as `CodedSchema.execute` would give it; None when the
+        general path must answer (nothing was executed)."""
+        schema = self.schema
+        graphql_schema = schema._schema
+        coerced = get_variable_values(graphql_schema, plan.operation.variable_definitions or (),
+                                      variables or {})
+        if isinstance(coerced, list):  # variable errors: worded by the general path
+            return None
+        try:  # InputGuard
+            check_document_inputs(graphql_schema, plan.document, variables)
+        except BadInput:
+            return None
+        context.operation_name = plan.operation_name  # OperationName
+        result = await schema._get_execute_function()(
+            graphql_schema,
+            plan.document,
+            root_value=None,
+            middleware=schema._get_middleware_manager([]),
+            variable_values=variables,
+            operation_name=plan.operation_name,
+            context_value=context,
+            is_awaitable=optimized_is_awaitable,
+            **execution_context_class_kwargs(schema.execution_context_class),
+            **schema._get_custom_context_kwargs(None),
+        )
+        if result.errors:
+            schema._process_errors(result.errors, SimpleNamespace(context=context))
+        finished = ExecutionResult(data=result.data, errors=result.errors, extensions=None)
+        finish_result(finished, context)
+        return finished
