@@ -93,9 +93,9 @@ class TongxinGraphQL(GraphQL):
             reason = getattr(exc, "reason", "Bad request.")
             response = graphql_error_response(reason, "BAD_USER_INPUT", status)
         context: Context | None = getattr(request.state, "context", None)
-        failure = context.viewer.load_failure if context is not None else None
-        if failure is not None:  # a deferred viewer whose account is gone: schema/viewer.py
-            response = graphql_error_response(failure.message, failure.code, 401)
+        refused = context.viewer.load_failure if context is not None else None
+        if refused is not None:  # a deferred viewer whose account is gone: schema/viewer.py
+            response = graphql_error_response(refused.message, refused.code, 401)
         log_request(context, started, response.status_code)
         await response(scope, receive, send)
 
@@ -174,7 +174,7 @@ class PreparedRequests:
     def __init__(self, app: ASGIApp, graphql_app: TongxinGraphQL, path: str = "/graphql") -> None:
         self.app = app
         self.graphql_app = graphql_app
-        self.prepared = graphql_app.schema.prepared
+        self.prepared = graphql_app.schema.prepared  # type: ignore[attr-defined]
         self.path = path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -238,15 +238,15 @@ class PreparedRequests:
         result = await self.prepared.execute(plan, variables, context)
         if result is None:
             return False
-        failure = viewer.load_failure
-        if failure is not None:
-            response: Response = graphql_error_response(failure.message, failure.code, 401)
-            status, content = 401, response.body
+        refused = viewer.load_failure
+        content: bytes
+        if refused is not None:
+            status = 401
+            content = bytes(graphql_error_response(refused.message, refused.code, 401).body)
         else:
-            content = self.graphql_app.encode_json(
+            encoded = self.graphql_app.encode_json(
                 await self.graphql_app.process_result(None, result))  # type: ignore[arg-type]
-            if isinstance(content, str):
-                content = content.encode()
+            content = encoded.encode() if isinstance(encoded, str) else encoded
             status = 200
         await send({"type": "http.response.start", "status": status, "headers": [
             (b"content-length", str(len(content)).encode()),

@@ -33,7 +33,7 @@ class Viewer:
     the account in the statement that writes. Reading a deferred viewer's account before it is
     loaded raises ViewerNotLoaded, never answers as if anonymous."""
 
-    __slots__ = ("_volunteer", "_pending", "load_failure")
+    __slots__ = ("_pending", "_volunteer", "load_failure")
 
     def __init__(self, volunteer: Volunteer | None = None) -> None:
         self._volunteer = volunteer

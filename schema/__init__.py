@@ -62,10 +62,9 @@ from schema.notification import (
     NotificationSubscription,
 )
 from schema.offers import OfferMutation
-from schema.project import Position, Project, ProjectMutation, ProjectQuery, ProjectSeries
 from schema.prepared import PreparedOperations
+from schema.project import Position, Project, ProjectMutation, ProjectQuery, ProjectSeries
 from schema.replica import ReplicaReads
-from schema.viewer import LoadViewer
 from schema.servicepoint import (
     Community,
     ServicePoint,
@@ -85,6 +84,7 @@ from schema.training import (
     TrainingMutation,
     TrainingQuery,
 )
+from schema.viewer import LoadViewer
 from schema.volunteer import Volunteer, VolunteerMutation, VolunteerQuery
 
 MAX_DEPTH = 10

@@ -134,7 +134,7 @@ class PreparedOperations:
             **schema._get_custom_context_kwargs(None),
         )
         if result.errors:
-            schema._process_errors(result.errors, SimpleNamespace(context=context))
+            schema._process_errors(result.errors, SimpleNamespace(context=context))  # type: ignore[arg-type]
         finished = ExecutionResult(data=result.data, errors=result.errors, extensions=None)
         finish_result(finished, context)
         return finished

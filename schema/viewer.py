@@ -23,7 +23,6 @@ from collections.abc import AsyncIterator
 from graphql import DocumentNode, FieldNode, OperationDefinitionNode, OperationType
 from strawberry.extensions import SchemaExtension
 
-
 SIGN_UP_LEAVES = frozenset({"id", "status", "createdAt", "offerExpiresAt", "checkedInAt",
                             "checkedOutAt", "waitlistPosition", "__typename"})
 TOKEN_ONLY: dict[str, frozenset[str]] = {"signUp": SIGN_UP_LEAVES}
