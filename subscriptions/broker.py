@@ -79,11 +79,10 @@ class Subscription:
 class Broker:
     def __init__(self) -> None:
         self._local: dict[str, set[Subscription]] = {}
-        # publish_latest(): the newest unsent (version, message) per channel, whether a batch
-        # is due at the end of this loop turn, and the batches on their way.
+        # publish_latest(): the newest unsent (version, message) per channel, and the task
+        # sending them.
         self._outbox: dict[str, tuple[int, dict[str, Any]]] = {}
-        self._batch_scheduled = False
-        self._sending: set[asyncio.Task[None]] = set()
+        self._sender: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         return None
@@ -101,46 +100,36 @@ class Broker:
 
     def publish_latest(self, channel: str, message: dict[str, Any], version: int) -> None:
         """Publishes soon, without the caller waiting: for state whose newest version is all
-        a listener needs (slot counts). What is given during one turn of the event loop goes
-        out together at the end of it (one pipeline on Redis), the newest version per channel
-        only: under a flash crowd the broker carries one message per activity per turn
-        instead of one per sign-up. A batch never waits for the previous one's reply (which
-        a busy loop may read late), so listeners can see batches out of order: they keep the
-        highest version. Never raises; a lost publish costs what any lost publish costs (the
-        listeners re-read the database)."""
+        a listener needs (slot counts). A message not yet sent is replaced by a newer one on
+        the same channel, and everything waiting goes out together (one pipeline on Redis)
+        while the previous batch is on the wire: under a flash crowd the broker carries one
+        message per activity per round trip instead of one per sign-up. Never raises; a lost
+        publish costs what any lost publish costs (the listeners re-read the database)."""
         waiting = self._outbox.get(channel)
         if waiting is None or version > waiting[0]:
             self._outbox[channel] = (version, message)
-        if not self._batch_scheduled:
-            self._batch_scheduled = True
-            asyncio.get_running_loop().call_soon(self._start_batch)
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.get_running_loop().create_task(
+                self._send_outbox(), name="broker-outbox")
 
-    def _start_batch(self) -> None:
-        self._batch_scheduled = False
-        if not self._outbox:
-            return
-        batch, self._outbox = self._outbox, {}
-        task = asyncio.get_running_loop().create_task(self._send(batch), name="broker-outbox")
-        self._sending.add(task)
-        task.add_done_callback(self._sending.discard)
-
-    async def _send(self, batch: dict[str, tuple[int, dict[str, Any]]]) -> None:
-        try:
-            await self.publish_many([(channel, message)
-                                     for channel, (_, message) in batch.items()])
-        except Exception:
-            log.warning("publish of %d channels failed", len(batch), exc_info=True)
+    async def _send_outbox(self) -> None:
+        while self._outbox:
+            batch, self._outbox = self._outbox, {}
+            try:
+                await self.publish_many([(channel, message)
+                                         for channel, (_, message) in batch.items()])
+            except Exception:
+                log.warning("publish of %d channels failed", len(batch), exc_info=True)
 
     async def flush(self) -> None:
         """Returns once everything given to publish_latest() was sent (or failed)."""
-        self._batch_scheduled = False
+        sender = self._sender
+        if sender is not None and not sender.done() and \
+                sender.get_loop() is asyncio.get_running_loop():
+            await asyncio.shield(sender)
+        self._sender = None
         if self._outbox:
-            batch, self._outbox = self._outbox, {}
-            await self._send(batch)
-        running = asyncio.get_running_loop()
-        sending = [task for task in self._sending if task.get_loop() is running]
-        if sending:
-            await asyncio.gather(*sending, return_exceptions=True)
+            await self._send_outbox()
 
     async def subscribe(
         self, channel: str, *, latest_only: bool = False, maxsize: int = 256
