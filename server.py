@@ -37,6 +37,7 @@ from resolvers import services as service_registry
 from resolvers.auth import bearer_token, deferred_viewer, viewer_from_token
 from resolvers.errors import DomainError
 from resolvers.jobs import start_jobs
+from resolvers.signup import install_sign_up_function
 from schema import build_schema
 from schema.context import Context
 from subscriptions.direct import RawSendMiddleware
@@ -359,6 +360,7 @@ async def freeze_long_lived(freeze_seconds: float, full_seconds: float) -> None:
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     settings = get_settings()
     await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
+    await install_sign_up_function()  # PostgreSQL: the one-round-trip sign-up (resolvers/signup.py)
     current = await service_registry.build(settings.redis_url)
     service_registry.install(current)
     jobs = start_jobs()

@@ -33,6 +33,7 @@ from models.config import tortoise_config  # noqa: E402
 from resolvers import services as service_registry  # noqa: E402
 from resolvers.leaderboard import forget_board_rows  # noqa: E402
 from resolvers.ratelimit import MemoryLimiter, RedisLimiter  # noqa: E402
+from resolvers.signup import install_sign_up_function  # noqa: E402
 from subscriptions.broker import MemoryBroker, RedisBroker  # noqa: E402
 from subscriptions.channels import NAMESPACE  # noqa: E402
 from tests.helpers import DB_HOOKS  # noqa: E402
@@ -145,6 +146,7 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
     EXECUTOR_CACHE.clear()  # cached INSERT statements are per connection name, not per dialect
     await Tortoise.init(config=tortoise_config(chosen.database_url), _enable_global_fallback=True)
     await Tortoise.generate_schemas(safe=True)
+    await install_sign_up_function()
     for hook in DB_HOOKS:
         await hook(chosen.postgres)
     if chosen.redis_url:

@@ -1,6 +1,8 @@
 import asyncio
 from datetime import timedelta
 
+import pytest
+
 from models.activity import Activity, SignUp, SignUpStatus
 from models.notification import Notification
 from models.volunteer import VolunteerStatus
@@ -141,3 +143,21 @@ async def test_simultaneous_overlapping_sign_ups_of_one_person_confirm_at_most_o
     for person, _, _ in pairs:
         confirmed = await SignUp.filter(volunteer_id=person.id, status=SignUpStatus.CONFIRMED).count()
         assert confirmed == 1, f"{person.display_name} confirmed {confirmed} overlapping sign-ups"
+
+
+async def test_a_database_without_the_sign_up_function_gets_it_on_first_use(db):
+    # given: a PostgreSQL database set up by someone else's tooling (no start-up install)
+    if not db.postgres:
+        pytest.skip("the function exists on PostgreSQL only; SQLite takes the transactional path")
+    from tortoise import connections
+
+    await connections.get("default").execute_script(
+        "DROP FUNCTION IF EXISTS tongxin_sign_up_v1(int, int, timestamptz, boolean)")
+    _, _, activity = await _setup(capacity=1)
+    person = await make_volunteer()
+    # when
+    result = await execute(SIGN_UP, {"id": to_global_id("Activity", activity.id)}, as_=person)
+    # then
+    assert result.ok()["signUp"]["status"] == "CONFIRMED"
+    await activity.refresh_from_db()
+    assert activity.confirmed_count == 1

@@ -98,7 +98,7 @@ async def test_sign_up_selecting_only_its_own_leaves_reads_no_account_on_postgre
     assert data["signUp"]["waitlistPosition"] is None
     assert nested["signUp"] == {"status": "WAITLISTED", "activity": {"title": activity.title}}
     reads_account = [s for s in statements if 'FROM "volunteer"' in s]
-    if db.postgres:  # one statement: SIGN_UP_STATEMENT checks the account itself
+    if db.postgres:  # one round trip: SIGN_UP_FUNCTION checks the account itself
         assert len(statements) == 1 and not reads_account, statements
     else:  # SQLite has no one-statement path: the viewer is loaded first
         assert reads_account, statements
