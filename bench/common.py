@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -135,3 +136,10 @@ def percentile(values: list[float], fraction: float) -> float:
 def summary(values: list[float]) -> str:
     return (f"p50 {percentile(values, 0.5):.1f} ms, p99 {percentile(values, 0.99):.1f} ms, "
             f"mean {statistics.fmean(values) if values else float('nan'):.1f} ms")
+
+
+def sign_up_outcome(body: dict[str, Any]) -> str:
+    """A signUp response's outcome: the error code, or the sign-up's status."""
+    if body.get("errors"):
+        return str(body["errors"][0]["extensions"]["code"])
+    return str(body["data"]["signUp"]["status"])

@@ -23,7 +23,14 @@ import asyncpg
 import httpx
 import jwt
 
-from bench.common import JWT_SECRET, REDIS_URL, percentile, scratch_database, start_tongxin
+from bench.common import (
+    JWT_SECRET,
+    REDIS_URL,
+    percentile,
+    scratch_database,
+    sign_up_outcome,
+    start_tongxin,
+)
 from bench.signup import GRAPHQL, make_activities, seed, verify
 
 
@@ -82,10 +89,7 @@ async def mixed_crowd(url: str, volunteer_ids: list[int], off: list[int], on: li
                     outcomes[f"failed {type(exc).__name__}"] += 1
                     continue
                 latencies.append((time.perf_counter() - started) * 1000)
-                if body.get("errors"):
-                    outcomes[body["errors"][0]["extensions"]["code"]] += 1
-                else:
-                    outcomes[body["data"]["signUp"]["status"]] += 1
+                outcomes[sign_up_outcome(body)] += 1
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
     return results

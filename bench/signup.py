@@ -29,6 +29,7 @@ from bench.common import (
     free_port,
     percentile,
     scratch_database,
+    sign_up_outcome,
     start,
     start_tongxin,
 )
@@ -127,10 +128,7 @@ async def crowd(url: str, volunteer_ids: list[int], activity_ids: list[int], con
                 outcomes[f"transport {type(exc).__name__}"] += 1
                 continue
             latencies.append((time.perf_counter() - started) * 1000)
-            if body.get("errors"):
-                outcomes[body["errors"][0]["extensions"]["code"]] += 1
-            else:
-                outcomes[body["data"]["signUp"]["status"]] += 1
+            outcomes[sign_up_outcome(body)] += 1
 
     started = time.perf_counter()
     try:

@@ -47,6 +47,7 @@ from strawberry.types.execution import ExecutionResult
 from resolvers.errors import BadInput
 from schema.errors import CodedSchema, finish_result
 from schema.limits import check_document_inputs
+from schema.replica import chosen_operation
 from schema.viewer import token_only
 
 log = logging.getLogger("tongxin.prepared")
@@ -101,9 +102,8 @@ class PreparedOperations:
             return None
         if validate(self.schema._schema, document, self.rules):
             return None
-        operation = next(d for d in document.definitions
-                         if isinstance(d, OperationDefinitionNode)
-                         and (operation_name is None or (d.name and d.name.value == operation_name)))
+        operation = chosen_operation(document, operation_name)
+        assert operation is not None  # token_only() found it
         return Plan(document, operation, operation_name)
 
     async def execute(self, plan: Plan, variables: dict[str, Any] | None,

@@ -43,14 +43,22 @@ class _FieldNames(Visitor):
         self.names.add(node.name.value)
 
 
-def replica_safe(document: DocumentNode, operation_name: str | None) -> bool:
-    """True when the operation may read from the replica (see the module docstring)."""
+def chosen_operation(document: DocumentNode,
+                     operation_name: str | None) -> OperationDefinitionNode | None:
+    """The operation a request runs, as graphql-core picks it; None when ambiguous or absent
+    (execution then fails with its own error)."""
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     chosen = [op for op in operations
               if operation_name is None or (op.name and op.name.value == operation_name)]
-    if len(chosen) != 1 or chosen[0].operation != OperationType.QUERY:
+    return chosen[0] if len(chosen) == 1 else None
+
+
+def replica_safe(document: DocumentNode, operation_name: str | None) -> bool:
+    """True when the operation may read from the replica (see the module docstring)."""
+    operation = chosen_operation(document, operation_name)
+    if operation is None or operation.operation != OperationType.QUERY:
         return False
-    roots = chosen[0].selection_set.selections
+    roots = operation.selection_set.selections
     if not roots or not all(isinstance(s, FieldNode) and s.name.value in REPLICA_FIELDS
                             for s in roots):
         return False  # fragment spreads at the root: not worth resolving, primary

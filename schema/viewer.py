@@ -20,8 +20,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from graphql import DocumentNode, FieldNode, OperationDefinitionNode, OperationType
+from graphql import DocumentNode, FieldNode, OperationType
 from strawberry.extensions import SchemaExtension
+
+from schema.replica import chosen_operation
 
 SIGN_UP_LEAVES = frozenset({"id", "status", "createdAt", "offerExpiresAt", "checkedInAt",
                             "checkedOutAt", "waitlistPosition", "__typename"})
@@ -37,12 +39,10 @@ def _leaves_only(field: FieldNode, allowed: frozenset[str]) -> bool:
 
 def token_only(document: DocumentNode, operation_name: str | None) -> bool:
     """True when the operation chosen may run on a deferred viewer (see the module docstring)."""
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    chosen = [op for op in operations
-              if operation_name is None or (op.name and op.name.value == operation_name)]
-    if len(chosen) != 1 or chosen[0].operation != OperationType.MUTATION:
+    operation = chosen_operation(document, operation_name)
+    if operation is None or operation.operation != OperationType.MUTATION:
         return False
-    roots = chosen[0].selection_set.selections
+    roots = operation.selection_set.selections
     return bool(roots) and all(
         isinstance(root, FieldNode) and root.name.value in TOKEN_ONLY
         and _leaves_only(root, TOKEN_ONLY[root.name.value]) for root in roots)
