@@ -84,6 +84,55 @@ class Process:
             self.process.kill()
 
 
+def _ticks(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:  # gone meanwhile
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            return [int(c) for c in children.read().split()]
+    except OSError:
+        return []
+
+
+def cpu_seconds(trees: dict[str, int], services: tuple[str, ...] = ("postgres", "redis-server"),
+                ) -> dict[str, float]:
+    """CPU time used so far (user + system, seconds): "client" is this process alone, each
+    named tree a process and its descendants, and each service every process of that name on
+    the machine (PostgreSQL's backends come and go with the pools). Two readings subtracted
+    give a run's CPU split (`cpu_split`)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {"client": _ticks(os.getpid()) / tick}
+    for name, root in trees.items():
+        pending, total = [root], 0
+        while pending:
+            pid = pending.pop()
+            total += _ticks(pid)
+            pending.extend(_children(pid))
+        used[name] = total / tick
+    by_name = dict.fromkeys(services, 0)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError), open(f"/proc/{entry}/comm") as comm:
+                name = comm.read().strip()
+                if name in by_name:
+                    by_name[name] += _ticks(int(entry))
+    used.update({name: ticks / tick for name, ticks in by_name.items()})
+    return used
+
+
+def cpu_split(before: dict[str, float], after: dict[str, float], count: int) -> str:
+    """Milliseconds of CPU per operation in each process tree between two readings."""
+    return "  ".join(f"{name} {(after[name] - before[name]) * 1000 / count:.2f}"
+                     for name in after)
+
+
 def start(args: list[str], env: dict[str, str], port: int, path: str = "/graphql",
           health: str = "/healthz") -> Process:
     process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,

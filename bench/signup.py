@@ -26,6 +26,8 @@ from bench.common import (
     REDIS_URL,
     bench_env,
     connect,
+    cpu_seconds,
+    cpu_split,
     free_port,
     percentile,
     scratch_database,
@@ -149,7 +151,7 @@ def main() -> None:
                         help="Tongxin and the baseline alternate this many times; the ratio "
                         "printed is the median of the rounds' ratios")
     args = parser.parse_args()
-    results: dict[str, list[tuple[float, Counter[str], list[float], str]]] = {}
+    results: dict[str, list[tuple[float, Counter[str], list[float], str, str]]] = {}
     with scratch_database() as database_url:
         volunteer_ids = asyncio.run(seed(database_url, args.volunteers))
         warm = volunteer_ids[:200]
@@ -170,10 +172,13 @@ def main() -> None:
                     ids = asyncio.run(make_activities(database_url, activities, 60))
                     asyncio.run(crowd(url, warm, ids, args.concurrency, is_plain))  # warm-up
                     ids = asyncio.run(make_activities(database_url, activities, per_activity))
+                    roots = {"server": (plain if is_plain else tongxin).process.pid}
+                    before = cpu_seconds(roots)
                     rate, outcomes, latencies = asyncio.run(
                         crowd(url, crowd_ids, ids, args.concurrency, is_plain))
+                    split = cpu_split(before, cpu_seconds(roots), len(crowd_ids))
                     results.setdefault(name, []).append(
-                        (rate, outcomes, latencies, asyncio.run(verify(database_url))))
+                        (rate, outcomes, latencies, asyncio.run(verify(database_url)), split))
         finally:
             tongxin.stop()
             plain.stop()
@@ -181,9 +186,10 @@ def main() -> None:
           f"{args.concurrency}, {args.workers} workers each, PostgreSQL + Redis publish, "
           f"{args.rounds} alternating rounds")
     for name, runs in results.items():
-        for rate, outcomes, latencies, check in runs:
+        for rate, outcomes, latencies, check, split in runs:
             print(f"{name:16s}: {rate:7.1f} sign-ups/s  p50 {percentile(latencies, 0.5):6.1f} ms  "
-                  f"p99 {percentile(latencies, 0.99):6.1f} ms  {dict(outcomes)}  {check}")
+                  f"p99 {percentile(latencies, 0.99):6.1f} ms  {dict(outcomes)}  {check}\n"
+                  f"{'':18s}CPU ms per sign-up: {split}")
     for label, ours, theirs in (("", "tongxin", "plain"),
                                 (" (one row)", "tongxin one-row", "plain one-row")):
         ratios = [a[0] / b[0] for a, b in zip(results[ours], results[theirs], strict=True)]

@@ -45,6 +45,7 @@ from strawberry.schema._graphql_core import execution_context_class_kwargs
 from strawberry.types.execution import ExecutionResult
 
 from resolvers.errors import BadInput
+from schema.compiled import CompiledField, compile_plan, run
 from schema.errors import CodedSchema, finish_result
 from schema.limits import check_document_inputs
 from schema.replica import chosen_operation
@@ -65,6 +66,7 @@ class Plan:
     document: DocumentNode
     operation: OperationDefinitionNode
     operation_name: str | None
+    compiled: CompiledField | None  # schema/compiled.py: run without graphql-core's executor
 
 
 class PreparedOperations:
@@ -73,6 +75,7 @@ class PreparedOperations:
         self.schema = schema
         self.max_tokens = max_tokens
         self.rules = [*specified_rules, *rules]
+        self.compile = True  # False: every plan runs through graphql-core (differential tests)
         self._plans: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
         extensions = schema.get_extensions()
         unknown = sorted({type(e).__name__ for e in extensions} - KNOWN_EXTENSIONS)
@@ -104,7 +107,8 @@ class PreparedOperations:
             return None
         operation = chosen_operation(document, operation_name)
         assert operation is not None  # token_only() found it
-        return Plan(document, operation, operation_name)
+        compiled = compile_plan(self.schema._schema, operation) if self.compile else None
+        return Plan(document, operation, operation_name, compiled)
 
     async def execute(self, plan: Plan, variables: dict[str, Any] | None,
                       context: Any) -> ExecutionResult | None:
@@ -121,6 +125,10 @@ class PreparedOperations:
         except BadInput:
             return None
         context.operation_name = plan.operation_name  # OperationName
+        if plan.compiled is not None:
+            data, errors = await run(plan.compiled, graphql_schema, plan.operation, coerced,
+                                     context)
+            return self._finish(data, errors or None, context)
         result = await schema._get_execute_function()(
             graphql_schema,
             plan.document,
@@ -133,8 +141,12 @@ class PreparedOperations:
             **execution_context_class_kwargs(schema.execution_context_class),
             **schema._get_custom_context_kwargs(None),
         )
-        if result.errors:
-            schema._process_errors(result.errors, SimpleNamespace(context=context))  # type: ignore[arg-type]
-        finished = ExecutionResult(data=result.data, errors=result.errors, extensions=None)
+        return self._finish(result.data, result.errors, context)
+
+    def _finish(self, data: dict[str, Any] | None, errors: list[GraphQLError] | None,
+                context: Any) -> ExecutionResult:
+        if errors:
+            self.schema._process_errors(errors, SimpleNamespace(context=context))  # type: ignore[arg-type]
+        finished = ExecutionResult(data=data, errors=errors, extensions=None)
         finish_result(finished, context)
         return finished

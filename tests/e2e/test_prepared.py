@@ -40,8 +40,19 @@ class Counting:
         await self.app(scope, receive, send)
 
 
+@pytest.fixture(params=[True, False], ids=["compiled", "graphql-core"])
+def compiled(request):
+    """Prepared plans run compiled (schema/compiled.py) or through graphql-core's executor."""
+    prepared = schema.prepared
+    prepared.compile = request.param
+    prepared._plans.clear()
+    yield request.param
+    prepared.compile = True
+    prepared._plans.clear()
+
+
 @pytest.fixture
-def paths(db):
+def paths(db, compiled):
     general = TongxinGraphQL(schema)
     behind = Counting(general)
     prepared = PreparedRequests(behind, graphql_app=general)
@@ -201,6 +212,9 @@ def test_documents_are_prepared_once_and_only_token_only_ones():
     prepared = schema.prepared
     plan = prepared.plan(SIGN_UP, None)
     assert plan is not None and prepared.plan(SIGN_UP, None) is plan
+    assert plan.compiled is not None  # the hot document skips graphql-core's executor
+    assert [leaf.key for leaf in plan.compiled.leaves] == ["id", "status", "createdAt",
+                                                           "__typename"]
     assert prepared.plan("{ me { id } }", None) is None
     too_long = "mutation { signUp(activityId: 1) { " + " ".join(
         f"a{i}: status" for i in range(1000)) + " } }"  # past the token limit
