@@ -38,6 +38,7 @@ from bench.common import (
     ROOT,
     Process,
     connect,
+    cpu_seconds,
     percentile,
     scratch_database,
     start_tongxin,
@@ -170,8 +171,11 @@ def run(server: Process, database_url: str, activity_id: int, volunteer_ids: lis
           f"subscribers: {(idle - before) / subscribers:.1f} KiB per idle subscriber")
     clients.say("clear")
     clients.expect("cleared")
+    trees = {"server": server.process.pid, "subscribers": clients.process.pid}
+    cpu_before, wall_before = cpu_seconds(trees), time.monotonic()
     committed, crowd_seconds = asyncio.run(sign_ups(server.url, gid, volunteer_ids, concurrency))
     final = asyncio.run(final_counts(database_url, activity_id))
+    cpu_after, cpu_wall = cpu_seconds(trees), time.monotonic() - wall_before
     results = clients.results(final)
 
     committed.sort()
@@ -196,6 +200,8 @@ def run(server: Process, database_url: str, activity_id: int, volunteer_ids: lis
     print(f"messages per subscriber: mean {statistics.fmean(counts):.1f}  min {min(counts)}  "
           f"max {max(counts)} (for {len(committed)} changes)")
     print(f"final value equals the database for {matching}/{subscribers} subscribers")
+    print("CPU while the sign-ups ran (cores busy; 'client' is the sign-up driver): " + "  ".join(
+        f"{name} {(cpu_after[name] - cpu_before[name]) / cpu_wall:.2f}" for name in cpu_after))
     return percentile(delays, 0.5), percentile(delays, 0.99)
 
 
