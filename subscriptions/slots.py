@@ -8,8 +8,9 @@ latest-only watchers.
 - A feed flushes at once when it has been quiet for the interval, else at the end of it
   (leading + trailing edge): at most one message per activity per interval per process, and
   the last state of a burst is always delivered. The interval stretches with the fan-out
-  cost (1.5× the time the last flush took to reach every watcher) so that thousands of
-  subscribers cannot starve the sign-ups that produce the changes.
+  cost (1.5× the time the last flush took to reach every watcher, or 1.5× the process's
+  recent shared publish loop, `fanout.publish_cost`, whichever is longer) so that thousands
+  of subscribers cannot starve the sign-ups that produce the changes.
 - Watchers hold only the newest state: a slow client skips stale values, memory stays flat.
 - The database is the truth: a watcher starts from a fresh read, a broker RESYNC (Redis
   reconnect) re-reads, and a feed re-reads once after each burst goes quiet, so a lost
@@ -32,6 +33,7 @@ from typing import Any
 from models.activity import ActivityStatus
 from subscriptions import channels
 from subscriptions.broker import RESYNC, Broker, MemoryBroker, Subscription
+from subscriptions.fanout import publish_cost
 
 log = logging.getLogger("tongxin.slots")
 
@@ -163,7 +165,8 @@ class ActivityFeed:
         self.latest = state
         now = time.monotonic()
         if self._flush_handle is None:
-            gap = max(self.hub.flush_interval, min(MAX_GAP, FANOUT_SHARE * self.drain_seconds))
+            cost = max(self.drain_seconds, self.hub.delivery_cost())
+            gap = max(self.hub.flush_interval, min(MAX_GAP, FANOUT_SHARE * cost))
             wait = self._last_flush + gap - now
             if wait <= 0:
                 self._flush()
@@ -234,8 +237,10 @@ class SlotHub:
     def __init__(self, broker: Broker, load_state: LoadState, *,
                  flush_interval: float = FLUSH_INTERVAL,
                  settle_seconds: float = SETTLE_SECONDS,
-                 poll_seconds: float | None = None) -> None:
+                 poll_seconds: float | None = None,
+                 delivery_cost: Callable[[], float] = publish_cost.seconds) -> None:
         self.broker = broker
+        self.delivery_cost = delivery_cost  # seconds the process's fan-out writes take
         self.load_state = load_state
         self.flush_interval = flush_interval
         self.settle_seconds = settle_seconds

@@ -1,4 +1,5 @@
 import asyncio
+import itertools
 import time
 from datetime import UTC, datetime
 
@@ -9,6 +10,7 @@ from schema.context import Context
 from schema.relay import to_global_id
 from subscriptions.broker import RESYNC, MemoryBroker
 from subscriptions.channels import slots
+from subscriptions.fanout import PublishCost
 from subscriptions.slots import SlotHub, SlotState
 from tests.activity.factory import make_activity
 from tests.helpers import execute, make_team, make_volunteer
@@ -85,6 +87,39 @@ async def test_drafts_cannot_be_watched_by_outsiders(db):
     await stream.aclose()
     # then
     assert result.errors and result.errors[0].extensions["code"] == "NOT_FOUND"
+
+
+async def test_flushes_stay_apart_by_the_processs_fan_out_cost():
+    # given: this process's shared publish loops take 0.2 s (10,000 members, say)
+    broker = MemoryBroker()
+
+    async def load(activity_id: int) -> SlotState:
+        return _state(1, 1)
+
+    hub = SlotHub(broker, load, flush_interval=0.01, settle_seconds=5,
+                  delivery_cost=lambda: 0.2)
+    watcher = await hub.watch(7)
+    await watcher.next()
+    # when: changes keep arriving
+    arrivals = []
+    for version in range(2, 6):
+        await broker.publish(slots(7), _state(version, version).to_message())
+        arrivals.append(await asyncio.wait_for(watcher.next(), 2))
+        arrivals[-1] = (arrivals[-1].version, time.monotonic())
+    # then: every change arrives, flushes 1.5 x 0.2 s apart rather than every 10 ms, so the
+    # writes take at most two thirds of the worker and the sign-ups keep their share
+    assert [version for version, _ in arrivals] == [2, 3, 4, 5]
+    gaps = [b - a for (_, a), (_, b) in itertools.pairwise(arrivals)]
+    assert all(gap >= 0.28 for gap in gaps), gaps
+    await watcher.close()
+
+
+def test_the_publish_cost_is_the_longest_recent_loop_and_fades():
+    cost = PublishCost()
+    cost.record(0.1, now=100.0)
+    cost.record(0.02, now=100.0)
+    assert cost.seconds(100.0) == 0.1  # a short loop does not hide a long one just before
+    assert cost.seconds(101.0) == 0.05 and cost.seconds(110.0) < 0.001  # then it fades
 
 
 def _state(version: int, confirmed: int) -> SlotState:
