@@ -412,6 +412,9 @@ class Group:
         self._stragglers = len(self.members) // 100
         if self._outstanding <= self._stragglers:
             self._drained.set()
+        # Wall time, not CPU time: the loop holds the event loop, preempted or not, and the
+        # budget is a share of the loop's time (measured both ways: at 10,000 members wall
+        # time gave p99 < 500 ms in 7 runs of 8, CPU time in 7 of 10; at 2,000 the same).
         done = time.monotonic()
         publish_cost.record(done - started, done)
 
