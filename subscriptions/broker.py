@@ -77,8 +77,15 @@ class Subscription:
 
 
 class Broker:
+    # Whether other processes listen through this broker (Redis): MemoryBroker has nobody
+    # but this process's own listeners to reach.
+    remote = True
+
     def __init__(self) -> None:
         self._local: dict[str, set[Subscription]] = {}
+        # Tags what publish_latest() sends, so that this broker's reader skips the echo of what
+        # it already delivered to its own listeners.
+        self.origin = uuid.uuid4().hex
         # publish_latest(): the newest unsent (version, message) per channel, and the task
         # sending them.
         self._outbox: dict[str, tuple[int, dict[str, Any]]] = {}
@@ -99,15 +106,21 @@ class Broker:
             await self.publish(channel, message)
 
     def publish_latest(self, channel: str, message: dict[str, Any], version: int) -> None:
-        """Publishes soon, without the caller waiting: for state whose newest version is all
-        a listener needs (slot counts). A message not yet sent is replaced by a newer one on
-        the same channel, and everything waiting goes out together (one pipeline on Redis)
-        while the previous batch is on the wire: under a flash crowd the broker carries one
-        message per activity per round trip instead of one per sign-up. Never raises; a lost
-        publish costs what any lost publish costs (the listeners re-read the database)."""
+        """Publishes without the caller waiting: for state whose newest version is all a
+        listener needs (slot counts). This process's own listeners get it at once; the other
+        processes soon, through the broker: a message not yet sent is replaced by a newer one
+        on the same channel, and everything waiting goes out together (one pipeline on Redis)
+        while the previous batch is on the wire, so under a flash crowd the broker carries
+        one message per activity per round trip instead of one per sign-up. The echo of what
+        this process sent is skipped by its reader (`_from` = this broker's origin). Never
+        raises; a lost publish costs what any lost publish costs (the listeners re-read the
+        database)."""
+        self._fan_out(channel, message)
+        if not self.remote:
+            return
         waiting = self._outbox.get(channel)
         if waiting is None or version > waiting[0]:
-            self._outbox[channel] = (version, message)
+            self._outbox[channel] = (version, {**message, "_from": self.origin})
         if self._sender is None or self._sender.done():
             self._sender = asyncio.get_running_loop().create_task(
                 self._send_outbox(), name="broker-outbox")
@@ -160,6 +173,14 @@ class Broker:
         for subscription in list(self._local.get(channel, ())):
             subscription.deliver(message)
 
+    def _received(self, channel: str, payload: Any) -> None:
+        """A message read from the broker: to the local listeners, unless this broker's own
+        publish_latest() sent it (they had it at once)."""
+        if isinstance(payload, dict) and "_from" in payload:
+            if payload.pop("_from") == self.origin:
+                return
+        self._fan_out(channel, payload)
+
     async def _channel_opened(self, channel: str) -> None:
         return None
 
@@ -168,6 +189,8 @@ class Broker:
 
 
 class MemoryBroker(Broker):
+    remote = False
+
     async def publish(self, channel: str, message: dict[str, Any]) -> None:
         self._fan_out(channel, message)
 
@@ -257,7 +280,7 @@ class RedisBroker(Broker):
                 except (TypeError, ValueError):
                     log.warning("dropped a malformed message on %s", channel)
                     continue
-                self._fan_out(channel, payload)
+                self._received(channel, payload)
             except asyncio.CancelledError:
                 raise
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:

@@ -154,7 +154,7 @@ class _Shard:
             except (TypeError, ValueError):
                 log.warning("dropped a malformed message on %s", channel)
                 return
-            self.broker._fan_out(channel, payload)
+            self.broker._received(channel, payload)
         elif kind == "ssubscribe":
             waiting = self.confirmations.pop(channel, None)
             if waiting is not None:

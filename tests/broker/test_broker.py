@@ -1,6 +1,7 @@
 """The broker on both backends: delivery, bounded queues, cleanup, cross-process, reconnect."""
 
 import asyncio
+import contextlib
 import subprocess
 import sys
 import textwrap
@@ -186,57 +187,85 @@ async def test_an_event_published_right_after_subscribing_is_never_lost(db):
             await subscription.close()
 
 
-async def test_publish_latest_sends_the_newest_state_per_channel_without_waiting(db):
-    # given: a subscriber that keeps every message it receives
+@contextlib.asynccontextmanager
+async def _other_process(db):
+    """A broker of its own, as another worker process has (Redis backend only)."""
+    redis = Redis.from_url(db.redis_url)
+    other = RedisBroker(redis)
+    await other.start()
+    try:
+        yield other
+    finally:
+        await other.close()
+        await redis.aclose()
+
+
+def _drain(listener) -> list[int]:
+    versions = []
+    while (message := listener.get_nowait()) is not None:
+        versions.append(message["version"])
+    return versions
+
+
+async def test_publish_latest_reaches_this_process_at_once_and_others_coalesced(db):
+    # given: listeners in this process, and (on Redis) in another process
     broker = services().broker
     channels = [f"{NAMESPACE}:test:outbox:{n}" for n in range(3)]
     listeners = [await broker.subscribe(channel) for channel in channels]
-    try:
-        # when: a burst of versions, out of order on the last channel, without awaiting
-        for version in range(1, 21):
-            broker.publish_latest(channels[0], {"version": version}, version)
-        broker.publish_latest(channels[1], {"version": 7}, 7)
-        broker.publish_latest(channels[2], {"version": 9}, 9)
-        broker.publish_latest(channels[2], {"version": 8}, 8)  # older: never replaces 9
-        await broker.flush()
-        await asyncio.sleep(0.2)
-        received = [[] for _ in channels]
-        for index, listener in enumerate(listeners):
-            while (message := listener.get_nowait()) is not None:
-                received[index].append(message["version"])
-        # then: each channel's last message is its newest version, and versions only rise
-        assert [r[-1] for r in received] == [20, 7, 9]
-        assert all(r == sorted(set(r)) for r in received), received
-        assert len(received[0]) < 20  # the burst was coalesced, not sent 20 times
-    finally:
-        for listener in listeners:
-            await listener.close()
+    async with contextlib.AsyncExitStack() as stack:
+        other = await stack.enter_async_context(_other_process(db)) if db.redis_url else None
+        remote = [await other.subscribe(channel) for channel in channels] if other else []
+        try:
+            # when: a burst of versions, out of order on the last channel, without awaiting
+            for version in range(1, 21):
+                broker.publish_latest(channels[0], {"version": version}, version)
+            broker.publish_latest(channels[1], {"version": 7}, 7)
+            broker.publish_latest(channels[2], {"version": 9}, 9)
+            broker.publish_latest(channels[2], {"version": 8}, 8)  # older: never replaces 9
+            # then: this process's listeners had every one at once, before any round trip
+            local = [_drain(listener) for listener in listeners]
+            assert local == [list(range(1, 21)), [7], [9, 8]]
+            await broker.flush()
+            await asyncio.sleep(0.2)
+            # and never again as the broker's echo
+            assert [_drain(listener) for listener in listeners] == [[], [], []]
+            if other:
+                # and another process gets each channel's newest, coalesced, only rising
+                received = [_drain(listener) for listener in remote]
+                assert [r[-1] for r in received] == [20, 7, 9]
+                assert all(r == sorted(set(r)) for r in received), received
+                assert len(received[0]) < 20  # the burst was coalesced, not sent 20 times
+        finally:
+            for listener in listeners + remote:
+                await listener.close()
 
 
+@pytest.mark.redis
 async def test_a_failing_publish_latest_loses_only_that_batch(db, monkeypatch, caplog):
-    # given: the broker refuses the first batch
+    # given: another process listening, and a broker that refuses the first batch
     broker = services().broker
     channel = f"{NAMESPACE}:test:outbox-failure"
-    listener = await broker.subscribe(channel)
-    real = broker.publish_many
-    calls = 0
+    async with _other_process(db) as other:
+        listener = await other.subscribe(channel)
+        real = broker.publish_many
+        calls = 0
 
-    async def flaky(items):
-        nonlocal calls
-        calls += 1
-        if calls == 1:
-            raise ConnectionError("broker down")
-        await real(items)
+        async def flaky(items):
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                raise ConnectionError("broker down")
+            await real(items)
 
-    monkeypatch.setattr(broker, "publish_many", flaky)
-    try:
-        # when
-        broker.publish_latest(channel, {"version": 1}, 1)
-        await broker.flush()
-        broker.publish_latest(channel, {"version": 2}, 2)
-        await broker.flush()
-        # then: logged, not raised, and the next state goes out
-        assert await next_message(listener) == {"version": 2}
-        assert "publish of 1 channels failed" in caplog.text
-    finally:
-        await listener.close()
+        monkeypatch.setattr(broker, "publish_many", flaky)
+        try:
+            # when
+            broker.publish_latest(channel, {"version": 1}, 1)
+            await broker.flush()
+            broker.publish_latest(channel, {"version": 2}, 2)
+            await broker.flush()
+            # then: logged, not raised, and the next state goes out (without the origin tag)
+            assert await next_message(listener) == {"version": 2}
+            assert "publish of 1 channels failed" in caplog.text
+        finally:
+            await listener.close()
