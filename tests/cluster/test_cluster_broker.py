@@ -88,6 +88,24 @@ async def test_channels_are_sharded_and_subscribed_once_per_process(redis_cluste
         await _close(broker)
 
 
+async def test_publish_latest_reaches_its_own_process_once_and_the_other_untagged(redis_cluster):
+    # given: two processes' brokers listening on one channel
+    first, second = await _broker(redis_cluster.redis_url), await _broker(redis_cluster.redis_url)
+    try:
+        mine, theirs = await first.subscribe(CHANNELS[3]), await second.subscribe(CHANNELS[3])
+        # when
+        first.publish_latest(CHANNELS[3], {"version": 4}, 4)
+        # then: this process had it at once, the other through its shard, without the tag
+        assert mine.get_nowait() == {"version": 4}
+        assert await _next(theirs, 5) == {"version": 4}
+        await first.flush()
+        await asyncio.sleep(0.3)
+        assert mine.get_nowait() is None  # the shard's echo was skipped
+    finally:
+        await _close(first)
+        await _close(second)
+
+
 async def test_manual_failover_resyncs_that_shards_channels_and_delivery_goes_on(redis_cluster):
     # given
     broker = await _broker(redis_cluster.redis_url)
