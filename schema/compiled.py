@@ -38,12 +38,13 @@ from graphql import (
     FieldNode,
     GraphQLError,
     GraphQLField,
-    GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
     OperationDefinitionNode,
     default_field_resolver,
+    get_nullable_type,
     is_leaf_type,
+    is_non_null_type,
     is_object_type,
     located_error,
 )
@@ -77,12 +78,6 @@ class CompiledField:
     leaves: tuple[Leaf, ...]
 
 
-def _unwrap(output_type: Any) -> tuple[bool, Any]:
-    if isinstance(output_type, GraphQLNonNull):
-        return True, output_type.of_type
-    return False, output_type
-
-
 def compile_plan(schema: GraphQLSchema,
                  operation: OperationDefinitionNode) -> CompiledField | None:
     """The operation's one root field, resolved against the schema; None when the operation
@@ -97,7 +92,7 @@ def compile_plan(schema: GraphQLSchema,
     definition = schema.get_field(parent, root.name.value)
     if definition is None or definition.resolve is None:
         return None
-    non_null, object_type = _unwrap(definition.type)
+    non_null, object_type = is_non_null_type(definition.type), get_nullable_type(definition.type)
     if not is_object_type(object_type):
         return None
     leaves: list[Leaf] = []
@@ -108,7 +103,7 @@ def compile_plan(schema: GraphQLSchema,
         leaf = schema.get_field(object_type, node.name.value)
         if leaf is None or leaf.args:
             return None
-        leaf_non_null, leaf_type = _unwrap(leaf.type)
+        leaf_non_null, leaf_type = is_non_null_type(leaf.type), get_nullable_type(leaf.type)
         if not is_leaf_type(leaf_type):
             return None
         key = node.alias.value if node.alias else node.name.value
