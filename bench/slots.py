@@ -179,6 +179,9 @@ def run(server: Process, database_url: str, activity_id: int, volunteer_ids: lis
     results = clients.results(final)
 
     committed.sort()
+    if os.environ.get("BENCH_DUMP"):
+        with open(os.environ["BENCH_DUMP"], "w") as dump:
+            json.dump({"committed": committed, "results": results}, dump)
     delays: list[float] = []
     for result in results:
         received = result["seen"]

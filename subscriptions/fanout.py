@@ -45,6 +45,7 @@ import enum
 import json
 import logging
 import time
+import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass
@@ -70,7 +71,7 @@ from graphql import (
 from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.utilities import get_operation_ast
 
-from subscriptions.direct import Sink
+from subscriptions.direct import GatedSink, Sink
 
 log = logging.getLogger("tongxin.fanout")
 
@@ -223,9 +224,11 @@ async def plan_for(schema: Any, query: str, variables: dict[str, Any] | None,
 
 
 class Envelope:
-    """A subscriber's pre-encoded frame around a payload: `head + payload + tail`."""
+    """A subscriber's pre-encoded frame around a payload: `head + payload + tail`. The hub
+    shares one object between subscribers whose envelopes are equal (the same operation id),
+    so a publish serializes one frame per distinct envelope, looked up by identity."""
 
-    __slots__ = ("head", "tail")
+    __slots__ = ("__weakref__", "head", "tail")
 
     def __init__(self, encode: Callable[[object], str], message: dict[str, Any]) -> None:
         # The payload slot is filled with a marker that cannot appear in the envelope's own
@@ -246,7 +249,8 @@ class Member:
 
     __slots__ = ("_queue", "_slot", "_waiter", "envelope", "group", "sending", "sink")
 
-    def __init__(self, group: Group, envelope: Envelope, sink: Sink | None = None) -> None:
+    def __init__(self, group: Group, envelope: Envelope,
+                 sink: Sink | GatedSink | None = None) -> None:
         self.group = group
         self.envelope = envelope
         self.sink = sink
@@ -262,13 +266,15 @@ class Member:
     def pending(self) -> int:
         return len(self._queue) if self._queue is not None else int(self._slot is not None)
 
-    def write_now(self, payload: str, frames: dict[tuple[str, str], bytes]) -> bool:
+    def write_now(self, payload: str, frames: dict[Envelope, bytes]) -> bool:
         """Writes the payload's frame synchronously when nothing of this member's is queued or
         on its way (order is kept) and its connection takes it now; False otherwise."""
-        if self.sink is None or self.sending or self._has_pending():
+        sink = self.sink
+        # `_slot` is a STATE member's pending payload, `_queue` an EVENTS member's (the other
+        # is None): _has_pending() inlined, this runs for every member of every publish
+        if sink is None or self.sending or self._slot is not None or self._queue:
             return False
-        envelope = self.envelope
-        return self.sink.write(envelope.head, payload, envelope.tail, frames)
+        return sink.write(self.envelope, payload, frames)
 
     def offer(self, payload: str) -> bool:
         """Queue a payload (a STATE member keeps only the newest); False when the member is
@@ -309,28 +315,44 @@ class Member:
 
 
 class PublishCost:
-    """How long this process's shared publish loops take (seconds): the longest recent one,
-    halving every second once nothing refreshes it. The slot feeds stretch their flush gap by
-    it (subscriptions/slots.py): a group's watcher is consumed as soon as the group's stream
-    has executed, before `publish` writes to every member, so the feed's own drain measure
-    misses the loop (~6 ms measured against 100–130 ms of writes at 10,000 members) and,
-    without this, flushed again at once: back-to-back loops starved the sign-ups."""
+    """How long this process's shared publish loops take (seconds). The slot feeds stretch
+    their flush gap by it (subscriptions/slots.py): a group's watcher is consumed as soon as
+    the group's stream has executed, before `publish` writes to every member, so the feed's
+    own drain measure misses the loop (~6 ms measured against 100–130 ms of writes at 10,000
+    members) and, without this, flushed again at once: back-to-back loops starved the
+    sign-ups.
 
-    __slots__ = ("_at", "_seconds")
+    Per group, the median of its last three loops (one loop preempted on a loaded machine,
+    143 ms of wall time against a usual 30–40, must not triple the gap for the next second:
+    it did while this was the longest recent loop of the process); the process's cost is the
+    sum over its groups, since one change reaches every group watching the activity. A
+    group's figure halves every second once it stops looping, and a group that ended drops
+    out."""
+
+    __slots__ = ("_groups",)
 
     def __init__(self) -> None:
-        self._seconds = 0.0
-        self._at = 0.0
+        self._groups: dict[int, tuple[deque[float], float]] = {}
 
-    def record(self, seconds: float, now: float) -> None:
-        self._seconds = max(seconds, self.seconds(now))
-        self._at = now
+    def record(self, seconds: float, now: float, key: int = 0) -> None:
+        entry = self._groups.get(key)
+        if entry is None:
+            entry = (deque(maxlen=3), now)
+        entry[0].append(seconds)
+        self._groups[key] = (entry[0], now)
+
+    def forget(self, key: int) -> None:
+        self._groups.pop(key, None)
 
     def seconds(self, now: float | None = None) -> float:
-        if not self._seconds:
+        if not self._groups:
             return 0.0
         now = time.monotonic() if now is None else now
-        return self._seconds * 0.5 ** max(0.0, now - self._at)
+        total = 0.0
+        for loops, at in self._groups.values():
+            ordered = sorted(loops)
+            total += ordered[len(ordered) // 2] * 0.5 ** max(0.0, now - at)
+        return total
 
 
 publish_cost = PublishCost()
@@ -391,6 +413,7 @@ class Group:
             log.exception("shared subscription stream failed: %s", self.plan.key[3])
         finally:
             self.ended = True
+            publish_cost.forget(id(self))
             for member in list(self.members):
                 member.wake()
 
@@ -401,7 +424,7 @@ class Group:
         self._drained.clear()
         # Most members take the frame right here, synchronously (subscriptions/direct.py);
         # the rest (no direct sink, backpressure, busy) get it through their coroutine.
-        frames: dict[tuple[str, str], bytes] = {}
+        frames: dict[Envelope, bytes] = {}
         outstanding = 0
         for member in list(self.members):
             if not member.write_now(payload, frames):
@@ -416,7 +439,7 @@ class Group:
         # budget is a share of the loop's time (measured both ways: at 10,000 members wall
         # time gave p99 < 500 ms in 7 runs of 8, CPU time in 7 of 10; at 2,000 the same).
         done = time.monotonic()
-        publish_cost.record(done - started, done)
+        publish_cost.record(done - started, done, id(self))
 
     async def _wait_drained(self) -> None:
         with contextlib.suppress(TimeoutError):
@@ -440,15 +463,22 @@ class FanoutHub:
         self.encode = encode
         self.groups: dict[tuple[Hashable, ...], Group] = {}
         self.started = 0
+        self._envelopes: weakref.WeakValueDictionary[tuple[str, str], Envelope] = (
+            weakref.WeakValueDictionary())
+
+    def envelope(self, message: dict[str, Any]) -> Envelope:
+        """The shared envelope for this message (one per distinct operation id)."""
+        made = Envelope(self.encode, message)
+        return self._envelopes.setdefault((made.head, made.tail), made)
 
     async def join(self, plan: Plan, schema: Any, context_factory: Callable[[], Any],
-                   message: dict[str, Any], sink: Sink | None = None) -> Member:
+                   message: dict[str, Any], sink: Sink | GatedSink | None = None) -> Member:
         group = self.groups.get(plan.key)
         if group is None or group.ended:
             group = self.groups[plan.key] = Group(self, plan, schema, context_factory())
             group.task = asyncio.create_task(group.run(), name=f"fanout-{plan.key[3]}")
             self.started += 1
-        member = Member(group, Envelope(self.encode, message), sink)
+        member = Member(group, self.envelope(message), sink)
         group.add(member)
         return member
 

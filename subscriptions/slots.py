@@ -125,10 +125,14 @@ class ActivityFeed:
         self.watchers: set[SlotWatcher] = set()
         self.latest: SlotState | None = None
         self._subscription: Subscription | None = None
-        self._reader: asyncio.Task[None] | None = None
+        self._refreshers: set[asyncio.Task[None]] = set()
         self._last_flush = 0.0
         self._flush_handle: asyncio.TimerHandle | None = None
-        self._settle: asyncio.Task[None] | None = None
+        # The re-read once a burst has been quiet for settle_seconds: one timer, pushed back
+        # by each message (not a task cancelled and made anew per message: under a flash
+        # crowd that was a task creation and a cancellation on the loop per sign-up)
+        self._settle_at = 0.0
+        self._settle: asyncio.TimerHandle | None = None
         self._poller: asyncio.Task[None] | None = None
         self._opened = asyncio.Event()
         self._outstanding = 0
@@ -137,9 +141,11 @@ class ActivityFeed:
 
     async def open(self) -> None:
         try:
+            # Messages are accepted as they arrive (from the broker's reader, or from this
+            # process's own publish_latest), not by a task of the feed's own waiting for its
+            # turn: on a loop busy with a flash crowd each such turn cost 5–50 ms.
             self._subscription = await self.hub.broker.subscribe(
-                channels.slots(self.activity_id), latest_only=False, maxsize=4096)
-            self._reader = asyncio.create_task(self._read(), name=f"slots-{self.activity_id}")
+                channels.slots(self.activity_id), on_message=self._received)
             if self.hub.poll_seconds:
                 self._poller = asyncio.create_task(self._poll(self.hub.poll_seconds))
         finally:
@@ -148,16 +154,19 @@ class ActivityFeed:
     async def wait_open(self) -> None:
         await self._opened.wait()
 
-    async def _read(self) -> None:
-        assert self._subscription is not None
-        async for message in self._subscription:
-            if message is RESYNC or message.get("__resync__"):
-                await self.refresh()
-                continue
-            try:
-                self.accept(SlotState.from_message(message))
-            except (KeyError, TypeError, ValueError):
-                log.warning("dropped a malformed slot message for %s", self.activity_id)
+    def _received(self, message: dict[str, Any]) -> None:
+        if message is RESYNC or message.get("__resync__"):
+            self._refresh_soon()  # always a new read: one under way may predate the reconnect
+            return
+        try:
+            self.accept(SlotState.from_message(message))
+        except (KeyError, TypeError, ValueError):
+            log.warning("dropped a malformed slot message for %s", self.activity_id)
+
+    def _refresh_soon(self) -> None:
+        task = asyncio.get_running_loop().create_task(self.refresh())
+        self._refreshers.add(task)
+        task.add_done_callback(self._refreshers.discard)
 
     def accept(self, state: SlotState) -> None:
         if self.latest is not None and state.version <= self.latest.version:
@@ -190,18 +199,23 @@ class ActivityFeed:
                 self.drain_seconds = time.monotonic() - self._drain_started
 
     def _schedule_settle(self) -> None:
-        if self._settle is not None and not self._settle.done():
-            self._settle.cancel()
-        self._settle = asyncio.create_task(self._settle_later())
+        self._settle_at = time.monotonic() + self.hub.settle_seconds
+        if self._settle is None:
+            self._settle = asyncio.get_running_loop().call_later(
+                self.hub.settle_seconds, self._settle_due)
+
+    def _settle_due(self) -> None:
+        wait = self._settle_at - time.monotonic()
+        if wait > 0:  # messages came meanwhile: quiet for the whole interval first
+            self._settle = asyncio.get_running_loop().call_later(wait, self._settle_due)
+            return
+        self._settle = None
+        self._refresh_soon()
 
     async def _poll(self, seconds: float) -> None:
         while True:
             await asyncio.sleep(seconds)
             await self.refresh()
-
-    async def _settle_later(self) -> None:
-        await asyncio.sleep(self.hub.settle_seconds)
-        await self.refresh()
 
     async def refresh(self) -> None:
         """Re-read the database and push the result to every watcher (now, not coalesced)."""
@@ -220,13 +234,14 @@ class ActivityFeed:
             await self.hub._drop(self)
 
     async def close(self) -> None:
-        for task in (self._reader, self._settle, self._poller):
+        for handle in (self._flush_handle, self._settle):
+            if handle is not None:
+                handle.cancel()
+        for task in (*self._refreshers, self._poller):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()
         if self._subscription is not None:
             await self._subscription.close()
 

@@ -18,8 +18,8 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
 from schema.relay import to_global_id
-from subscriptions.direct import Sink, _Flag, _Inbox
-from subscriptions.fanout import Envelope, FanoutHub, Group, Member, Plan, ShareMode
+from subscriptions.direct import GatedSink, Sink, _Flag, _Inbox
+from subscriptions.fanout import FanoutHub, Group, Member, Plan, ShareMode
 from tests.activity.clients import SIGN_UP, bulk_volunteers, call
 from tests.activity.factory import make_activity
 from tests.helpers import PASSWORD_HASH, make_team, make_volunteer, token_for
@@ -119,7 +119,7 @@ def _group() -> Group:
 
 
 def _member(group: Group, protocol: _Protocol, operation_id: str) -> Member:
-    envelope = Envelope(group.hub.encode, {"id": operation_id, "type": "next", "payload": None})
+    envelope = group.hub.envelope({"id": operation_id, "type": "next", "payload": None})
     member = Member(group, envelope, Sink(protocol))
     group.add(member)
     return member
@@ -159,6 +159,80 @@ async def test_members_sharing_an_envelope_share_one_serialized_frame():
     frames = [protocol.transport.written[0] for protocol in protocols]
     assert frames[0] == _frame('{"id":"1","type":"next","payload":{"data":1}}')
     assert frames[0] is frames[1] is frames[2]  # serialized once for the three
+    # one envelope object for the three, a distinct one for another operation id
+    envelope = group.hub.envelope({"id": "1", "type": "next", "payload": None})
+    assert all(member.envelope is envelope for member in group.members)
+    assert group.hub.envelope({"id": "2", "type": "next", "payload": None}) is not envelope
+
+
+class _LeanTransport(_Transport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.closing = False
+
+    def get_extra_info(self, name: str) -> Any:
+        return ("127.0.0.1", 40000) if name in ("sockname", "peername") else None
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def close(self) -> None:
+        self.closing = True
+
+
+async def _lean_protocol() -> tuple[Any, _LeanTransport]:
+    from uvicorn.config import Config
+    from uvicorn.server import ServerState
+
+    from subscriptions.direct import LeanSansIOProtocol
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:  # pragma: no cover - never run
+        return None
+
+    config = Config(app=app, ws_per_message_deflate=False, log_level="warning")
+    config.load()
+    protocol = LeanSansIOProtocol(config, ServerState(), {}, _loop=asyncio.get_running_loop())
+    transport = _LeanTransport()
+    protocol.connection_made(transport)  # type: ignore[arg-type]
+    return protocol, transport
+
+
+async def test_the_lean_protocols_sink_opens_and_shuts_with_the_connection_state():
+    protocol, transport = await _lean_protocol()
+    sink = protocol.direct_sink()
+    assert isinstance(sink, GatedSink) and protocol.direct_sink() is sink  # one per connection
+    group = _group()
+    member = Member(group, group.hub.envelope({"id": "1", "type": "next", "payload": None}), sink)
+    group.add(member)
+
+    def written_now(payload: str) -> bool:
+        before = len(transport.written)
+        group.publish(payload)
+        member._slot = None  # forget what fell back to the coroutine, as if it had sent it
+        return len(transport.written) > before
+
+    assert not written_now('{"data":0}')  # before the handshake completed: never directly
+    protocol.handshake_complete = True
+    assert written_now('{"data":1}')
+    assert transport.written[-1] == _frame('{"id":"1","type":"next","payload":{"data":1}}')
+    protocol.pause_writing()  # the transport's buffer is over its high-water mark
+    assert not written_now('{"data":2}')
+    protocol.resume_writing()
+    assert written_now('{"data":3}')
+    transport.closing = True  # the peer's close frame closed the transport
+    assert not written_now('{"data":4}')
+    transport.closing = False
+    protocol.close_sent = True  # our own close frame went out: nothing may follow it
+    assert not written_now('{"data":5}')
+    protocol.close_sent = False
+    protocol.initial_response = (403, [], b"")  # an HTTP response instead of the upgrade
+    assert not written_now('{"data":6}')
+    protocol.initial_response = None
+    assert written_now('{"data":7}')
+    protocol.connection_lost(None)
+    assert not written_now('{"data":8}')
+    # uvicorn's own code reads the same attributes through the gate
+    assert protocol.disconnected and protocol.handshake_complete and not protocol.close_sent
 
 
 async def test_the_lean_protocols_inbox_and_writable_flag_behave_like_asyncio_s():
