@@ -14,6 +14,9 @@ message that includes it (p50/p99/max); messages per subscriber; and whether eve
 subscriber's final value equals the database. A sign-up's commit time is taken as the moment
 its HTTP response arrived (k-th response ↔ k-th increment of confirmed+waitlisted), which is
 after the commit, so delays are if anything understated by one response's transit.
+
+BENCH_DUMP=path writes the raw commit times and every subscriber's receipts there as JSON,
+for decomposing a tail (which sign-ups, which rounds) after the run.
 """
 
 from __future__ import annotations
