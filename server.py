@@ -31,7 +31,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from tortoise import Tortoise, connections
 
 from core.jsonguard import JSONTooDeep, loads_bounded
-from core.settings import get_settings
+from core.settings import ConfigurationError, get_settings
 from models.config import tortoise_config
 from resolvers import services as service_registry
 from resolvers.auth import bearer_token, deferred_viewer, viewer_from_token
@@ -657,6 +657,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except KeyboardInterrupt:
         return 130
+    except ConfigurationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

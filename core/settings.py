@@ -15,6 +15,10 @@ def _floats(raw: str) -> tuple[float, ...]:
     return tuple(float(part) for part in raw.split(",") if part.strip())
 
 
+class ConfigurationError(RuntimeError):
+    """The environment asks for something the server cannot start with; the message says how to fix it."""
+
+
 def _embedded_jwt_secret() -> str:
     """The embedded default generates one secret per data directory and keeps it there."""
     DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -73,8 +77,11 @@ class Settings:
 
 def _choice(value: str, name: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
-        raise RuntimeError(f"{name} must be one of {', '.join(allowed)} (got {value!r})")
+        raise ConfigurationError(f"{name} must be one of {', '.join(allowed)} (got {value!r})")
     return value
+
+
+MIN_JWT_SECRET_BYTES = 32
 
 
 @lru_cache(maxsize=1)
@@ -84,8 +91,13 @@ def get_settings() -> Settings:
     secret = env.get("JWT_SECRET")
     if not secret:
         if database_url and not database_url.startswith("sqlite"):
-            raise RuntimeError("JWT_SECRET must be set when DATABASE_URL points at a shared database")
+            raise ConfigurationError("JWT_SECRET must be set when DATABASE_URL points at a shared database")
         secret = _embedded_jwt_secret()
+    if len(secret.encode()) < MIN_JWT_SECRET_BYTES:
+        # HS256 tokens signed with a short key can be brute-forced offline from any one token.
+        raise ConfigurationError(
+            f"JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes (RFC 7518 §3.2); generate one "
+            "with: python3 -c 'import secrets; print(secrets.token_urlsafe(48))'")
     return Settings(
         database_url=database_url,
         redis_url=env.get("REDIS_URL") or None,

@@ -23,6 +23,7 @@ import argparse
 import contextlib
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import socket
@@ -111,6 +112,8 @@ class Cluster:
     pg_replica_port: int = 0
     lb_port: int = 0
     database: str = "tongxin"
+    # shared by every app node of this cluster when JWT_SECRET is not set
+    jwt_secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))
     pg_dir: Path | None = None
 
     # ------------------------------------------------------------------ urls
@@ -313,7 +316,7 @@ class Cluster:
             "DATABASE_URL": self.database_url,
             "DATABASE_READ_URL": self.read_url,
             "REDIS_URL": self.redis_url,
-            "JWT_SECRET": env.get("JWT_SECRET", "cluster-demo-secret"),
+            "JWT_SECRET": env.get("JWT_SECRET") or self.jwt_secret,
             "HOST": "127.0.0.1",
             "PORT": str(port),
             "LOG_LEVEL": "warning",

@@ -20,7 +20,7 @@ RUN_ID = uuid.uuid4().hex[:8]
 _TMP = Path(tempfile.mkdtemp(prefix=f"tongxin-test-{RUN_ID}-"))
 os.environ["TONGXIN_NAMESPACE"] = f"txtest{RUN_ID}"
 os.environ["TONGXIN_DATA_DIR"] = str(_TMP)
-os.environ.setdefault("JWT_SECRET", "test-secret-" + RUN_ID)
+os.environ.setdefault("JWT_SECRET", "test-secret-" + uuid.uuid4().hex)
 os.environ.setdefault("LOGIN_ATTEMPTS_PER_ADDRESS", "1000")
 
 import asyncpg  # noqa: E402

@@ -1,0 +1,58 @@
+"""Start-up settings a deployer can get wrong."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+
+import jwt
+import pytest
+
+from core.settings import MIN_JWT_SECRET_BYTES, ConfigurationError, get_settings
+
+
+@pytest.fixture
+def fresh_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    get_settings.cache_clear()
+    yield monkeypatch
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+def test_a_short_jwt_secret_is_refused_at_start_up_with_how_to_make_one(
+        fresh_settings: pytest.MonkeyPatch) -> None:
+    fresh_settings.setenv("JWT_SECRET", "changeme")
+    with pytest.raises(ConfigurationError, match=f"at least {MIN_JWT_SECRET_BYTES} bytes.*token_urlsafe"):
+        get_settings()
+
+
+def test_a_shared_database_without_a_jwt_secret_is_refused(
+        fresh_settings: pytest.MonkeyPatch) -> None:
+    fresh_settings.delenv("JWT_SECRET", raising=False)
+    fresh_settings.setenv("DATABASE_URL", "postgres://root@127.0.0.1:5432/test")
+    with pytest.raises(RuntimeError, match="JWT_SECRET must be set"):
+        get_settings()
+
+
+def test_the_embedded_default_generates_a_secret_pyjwt_accepts_without_warning(
+        fresh_settings: pytest.MonkeyPatch) -> None:
+    fresh_settings.delenv("JWT_SECRET", raising=False)
+    fresh_settings.delenv("DATABASE_URL", raising=False)
+    secret = get_settings().jwt_secret
+    assert len(secret.encode()) >= MIN_JWT_SECRET_BYTES
+    get_settings.cache_clear()
+    assert get_settings().jwt_secret == secret  # kept in the data directory across restarts
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        jwt.encode({"sub": "1"}, secret, algorithm="HS256")
+    assert [str(w.message) for w in caught] == []
+
+
+def test_the_server_command_prints_the_configuration_error_instead_of_a_traceback(
+        fresh_settings: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import server
+
+    fresh_settings.setenv("JWT_SECRET", "changeme")
+    assert server.main(["migrate"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: JWT_SECRET must be at least") and "Traceback" not in err
