@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
@@ -26,10 +25,11 @@ from tortoise.transactions import in_transaction
 from core.settings import get_settings
 from models.activity import Activity, ActivityStatus, SignUp, SignUpStatus
 from models.notification import Notification
+from resolvers import waitlist
 from resolvers.auth import Viewer
 from resolvers.errors import Conflict, NotFound
 from resolvers.notification import create_notification, notify_created
-from resolvers.sql import SqlParams
+from resolvers.sql import run_sql
 
 log = logging.getLogger("tongxin.offers")
 
@@ -72,14 +72,6 @@ class _NotHeld(Exception):
     """The offer was accepted, declined or expired by someone else first: roll back."""
 
 
-async def _rows(conn: BaseDBAsyncClient, sql: str, *values: Any) -> list[dict[str, Any]]:
-    param = SqlParams(conn)
-    parts = sql.split("?")
-    text = parts[0] + "".join(param(value) + part for value, part in zip(values, parts[1:],
-                                                                          strict=True))
-    return await conn.execute_query_dict(text, param.values)
-
-
 def offers_apply(activity: Activity, now: datetime) -> bool:
     window = get_settings().offer_window_hours
     return (window > 0 and activity.status == ActivityStatus.PUBLISHED
@@ -94,15 +86,9 @@ async def _busy(conn: BaseDBAsyncClient, volunteer_id: int, activity: Activity, 
         # NO KEY UPDATE: conflicts with sign-ups' FOR UPDATE of the same person, but not with
         # the KEY SHARE lock a notification insert for this person takes (an expiry holding
         # the activity row would otherwise deadlock with us).
-        await _rows(conn, "SELECT id FROM volunteer WHERE id = ? FOR NO KEY UPDATE",
-                    volunteer_id)
-    rows = await _rows(
-        conn,
-        "SELECT 1 AS busy FROM sign_up s JOIN activity a ON a.id = s.activity_id "
-        "WHERE s.volunteer_id = ? AND s.status = 'CONFIRMED' AND a.id <> ? "
-        "AND a.status IN ('PUBLISHED', 'FINISHED') AND a.starts_at < ? AND a.ends_at > ? "
-        "LIMIT 1", volunteer_id, activity.id, activity.ends_at, activity.starts_at)
-    return bool(rows)
+        await run_sql(conn, "SELECT id FROM volunteer WHERE id = ? FOR NO KEY UPDATE",
+                      volunteer_id)
+    return await waitlist.holds_overlapping(conn, volunteer_id, activity)
 
 
 async def fill_freed_places(activity_id: int, conn: BaseDBAsyncClient, *,
@@ -117,34 +103,25 @@ async def fill_freed_places(activity_id: int, conn: BaseDBAsyncClient, *,
         return await promote_waitlisted(activity_id, conn)
     expires = min(moment + timedelta(minutes=get_settings().offer_hold_minutes),
                   activity.starts_at)
-    free = activity.capacity - activity.confirmed_count
     notifications: list[Notification] = []
-    last_seq = -1
-    while free > 0:
-        candidates = await SignUp.filter(
-            activity_id=activity_id, status=SignUpStatus.WAITLISTED, waitlist_seq__gt=last_seq
-        ).using_db(conn).order_by("waitlist_seq").limit(free + 5)
-        if not candidates:
-            break
-        for candidate in candidates:
-            last_seq = candidate.waitlist_seq or last_seq
-            if free <= 0:
-                break
-            if await _busy(conn, candidate.volunteer_id, activity):
-                continue
-            await SignUp.filter(id=candidate.id).using_db(conn).update(
-                status=SignUpStatus.OFFERED, offer_expires_at=expires, updated_at=moment)
-            await _rows(conn, "UPDATE activity SET confirmed_count = confirmed_count + 1, "
-                              "waitlist_count = waitlist_count - 1, "
-                              "offered_count = offered_count + 1, version = version + 1 "
-                              "WHERE id = ? RETURNING id", activity_id)
-            free -= 1
-            until = (expires + BEIJING).strftime("%H:%M")
-            notifications.append(await create_notification(
-                candidate.volunteer_id, OFFER_MADE, f"候补名额待确认：{activity.title}",
-                f"活动「{activity.title}」有名额空出，为您保留至北京时间 {until}。"
-                "请在此之前确认，逾期将顺延给下一位候补。",
-                subject=("Activity", activity_id), sms=True, using=conn))
+
+    async def busy(volunteer_id: int) -> bool:
+        return await _busy(conn, volunteer_id, activity)
+
+    async for candidate in waitlist.next_in_line(
+            conn, activity, activity.capacity - activity.confirmed_count, busy):
+        await SignUp.filter(id=candidate.id).using_db(conn).update(
+            status=SignUpStatus.OFFERED, offer_expires_at=expires, updated_at=moment)
+        await run_sql(conn, "UPDATE activity SET confirmed_count = confirmed_count + 1, "
+                            "waitlist_count = waitlist_count - 1, "
+                            "offered_count = offered_count + 1, version = version + 1 "
+                            "WHERE id = ? RETURNING id", activity_id)
+        until = (expires + BEIJING).strftime("%H:%M")
+        notifications.append(await create_notification(
+            candidate.volunteer_id, OFFER_MADE, f"候补名额待确认：{activity.title}",
+            f"活动「{activity.title}」有名额空出，为您保留至北京时间 {until}。"
+            "请在此之前确认，逾期将顺延给下一位候补。",
+            subject=("Activity", activity_id), sms=True, using=conn))
     return notifications
 
 
@@ -152,15 +129,15 @@ async def _end_offer(conn: BaseDBAsyncClient, activity_id: int, sign_up_id: int,
                      expired: bool, now: datetime) -> list[Notification]:
     """Precondition: inside a transaction. Activity row first (the version bump is the
     lock), then the conditional UPDATE that only one caller can win; raises _NotHeld."""
-    await _rows(conn, "UPDATE activity SET version = version + 1 WHERE id = ? RETURNING id",
-                activity_id)
+    await run_sql(conn, "UPDATE activity SET version = version + 1 WHERE id = ? RETURNING id",
+                  activity_id)
     query = SignUp.filter(id=sign_up_id, status=SignUpStatus.OFFERED)
     if expired:
         query = query.filter(offer_expires_at__lte=now)
     if not await query.using_db(conn).update(status=SignUpStatus.CANCELLED,
                                              offer_expires_at=None, updated_at=now):
         raise _NotHeld()
-    await _rows(conn, "UPDATE activity SET confirmed_count = confirmed_count - 1, "
+    await run_sql(conn, "UPDATE activity SET confirmed_count = confirmed_count - 1, "
                       "offered_count = offered_count - 1 WHERE id = ? RETURNING id", activity_id)
     notifications: list[Notification] = []
     activity = await Activity.get(id=activity_id, using_db=conn)
@@ -213,7 +190,7 @@ async def do_accept_offer(viewer: Viewer, activity_id: int, *,
         if await _busy(conn, sign_up.volunteer_id, activity, lock=True):
             raise Conflict("You already have a confirmed sign-up at an overlapping time; "
                            "decline this offer or cancel the other one.")
-        await _rows(conn, "UPDATE activity SET offered_count = offered_count - 1, "
+        await run_sql(conn, "UPDATE activity SET offered_count = offered_count - 1, "
                           "version = version + 1 WHERE id = ? RETURNING id", activity_id)
         changed = await SignUp.filter(
             id=sign_up.id, status=SignUpStatus.OFFERED, offer_expires_at__gt=moment

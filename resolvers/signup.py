@@ -24,12 +24,13 @@ from tortoise.transactions import in_transaction
 from models.activity import Activity, ActivityStatus, SignUp, SignUpStatus
 from models.notification import Notification
 from models.volunteer import Volunteer, VolunteerStatus
-from resolvers import offers
+from resolvers import offers, waitlist
 from resolvers.auth import Viewer
 from resolvers.errors import Conflict, Forbidden, NotFound, Unauthenticated
 from resolvers.notification import create_notification, notify_created
 from resolvers.requirements import check_requirements
 from resolvers.services import services
+from resolvers.sql import run_sql
 from subscriptions import channels
 from subscriptions.slots import SlotState
 
@@ -46,19 +47,6 @@ class _Raced(Exception):
 
 def _dialect(conn: BaseDBAsyncClient) -> str:
     return str(conn.capabilities.dialect)
-
-
-def _sql(conn: BaseDBAsyncClient, sql: str) -> str:
-    """Write statements with `?`; PostgreSQL wants `$1, $2, ...`."""
-    if _dialect(conn) != "postgres":
-        return sql
-    parts = sql.split("?")
-    return "".join(part + (f"${index + 1}" if index < len(parts) - 1 else "")
-                   for index, part in enumerate(parts))
-
-
-async def _rows(conn: BaseDBAsyncClient, sql: str, *values: Any) -> list[dict[str, Any]]:
-    return await conn.execute_query_dict(_sql(conn, sql), list(values))
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -88,18 +76,12 @@ async def _with_retries(work: Callable[[], Awaitable[T]]) -> T:
 _COUNTS = ("capacity, confirmed_count, waitlist_count, waitlist_seq, version, status, "
            "offered_count")
 
-_BUSY_SQL = (
-    "SELECT 1 AS busy FROM sign_up s JOIN activity a ON a.id = s.activity_id "
-    "WHERE s.volunteer_id = ? AND s.status = 'CONFIRMED' AND a.id <> ? "
-    "AND a.status IN ('PUBLISHED', 'FINISHED') AND a.starts_at < ? AND a.ends_at > ? LIMIT 1"
-)
-
 # PostgreSQL: take the volunteer's row lock (it conflicts with SIGN_UP_FUNCTION's FOR UPDATE of
 # the same row, so one person's sign-ups on both paths serialise). The overlap check then
 # runs as the next statement: under READ COMMITTED a statement's snapshot predates any lock
 # wait inside it, so a check in the locking statement itself misses a sign-up committed while
 # it waited (two simultaneous overlapping sign-ups of one person both confirmed).
-_LOCK_VOLUNTEER_SQL = "UPDATE volunteer SET updated_at = updated_at WHERE id = $1 RETURNING id"
+_LOCK_VOLUNTEER_SQL = "UPDATE volunteer SET updated_at = updated_at WHERE id = ? RETURNING id"
 
 
 async def _holds_overlapping(conn: BaseDBAsyncClient, volunteer_id: int,
@@ -108,10 +90,8 @@ async def _holds_overlapping(conn: BaseDBAsyncClient, volunteer_id: int,
     write transaction already excludes every other writer) so their own sign-ups serialise,
     then checks with a snapshot taken after the lock."""
     if _dialect(conn) == "postgres":
-        await _rows(conn, _LOCK_VOLUNTEER_SQL, volunteer_id)
-    rows = await _rows(conn, _BUSY_SQL, volunteer_id, activity.id, activity.ends_at,
-                       activity.starts_at)
-    return bool(rows)
+        await run_sql(conn, _LOCK_VOLUNTEER_SQL, volunteer_id)
+    return await waitlist.holds_overlapping(conn, volunteer_id, activity)
 
 
 # PostgreSQL: the whole first sign-up in one round trip, a PL/pgSQL function (the activity's
@@ -408,7 +388,7 @@ async def _sign_up_in(conn: BaseDBAsyncClient, activity: Activity, volunteer_id:
     if await _holds_overlapping(conn, volunteer_id, activity):
         raise _overlap()
     now = datetime.now(UTC)
-    rows = await _rows(
+    rows = await run_sql(
         conn,
         "UPDATE activity SET confirmed_count = confirmed_count + 1, version = version + 1 "
         "WHERE id = ? AND status = 'PUBLISHED' AND sign_up_deadline > ? "
@@ -417,7 +397,7 @@ async def _sign_up_in(conn: BaseDBAsyncClient, activity: Activity, volunteer_id:
     )
     status, seq = SignUpStatus.CONFIRMED, None
     if not rows:
-        rows = await _rows(
+        rows = await run_sql(
             conn,
             "UPDATE activity SET waitlist_count = waitlist_count + 1, "
             "waitlist_seq = waitlist_seq + 1, version = version + 1 "
@@ -485,7 +465,7 @@ async def _cancel_in(conn: BaseDBAsyncClient, activity_id: int,
         counter = "confirmed_count = confirmed_count - 1"
     else:
         counter = "waitlist_count = waitlist_count - 1"
-    await _rows(conn, f"UPDATE activity SET {counter}, version = version + 1 WHERE id = ? "
+    await run_sql(conn, f"UPDATE activity SET {counter}, version = version + 1 WHERE id = ? "
                       "RETURNING id", activity_id)
     now = datetime.now(UTC)
     changed = await SignUp.filter(id=sign_up.id, status=sign_up.status).using_db(conn).update(
@@ -512,31 +492,24 @@ async def promote_waitlisted(activity_id: int, conn: BaseDBAsyncClient) -> list[
     hold an overlapping confirmed sign-up. Precondition: the caller holds the activity row."""
     notifications: list[Notification] = []
     activity = await Activity.get(id=activity_id, using_db=conn)
-    free = activity.capacity - activity.confirmed_count
-    last_seq = -1
-    while free > 0 and activity.status == ActivityStatus.PUBLISHED:
-        candidates = await SignUp.filter(
-            activity_id=activity_id, status=SignUpStatus.WAITLISTED, waitlist_seq__gt=last_seq
-        ).using_db(conn).order_by("waitlist_seq").limit(free + 5)
-        if not candidates:
-            break
-        for candidate in candidates:
-            last_seq = candidate.waitlist_seq or last_seq
-            if free <= 0:
-                break
-            if await _holds_overlapping(conn, candidate.volunteer_id, activity):
-                continue
-            await SignUp.filter(id=candidate.id).using_db(conn).update(
-                status=SignUpStatus.CONFIRMED, updated_at=datetime.now(UTC))
-            await _rows(conn, "UPDATE activity SET confirmed_count = confirmed_count + 1, "
-                              "waitlist_count = waitlist_count - 1, version = version + 1 "
-                              "WHERE id = ? RETURNING id", activity_id)
-            free -= 1
-            notifications.append(await create_notification(
-                candidate.volunteer_id, "WAITLIST_PROMOTED", f"候补转正：{activity.title}",
-                f"有名额空出，您在活动「{activity.title}」的候补报名已转为正式报名。",
-                subject=("Activity", activity_id), sms=True, using=conn,
-            ))
+    if activity.status != ActivityStatus.PUBLISHED:
+        return notifications
+
+    async def busy(volunteer_id: int) -> bool:
+        return await _holds_overlapping(conn, volunteer_id, activity)
+
+    async for candidate in waitlist.next_in_line(
+            conn, activity, activity.capacity - activity.confirmed_count, busy):
+        await SignUp.filter(id=candidate.id).using_db(conn).update(
+            status=SignUpStatus.CONFIRMED, updated_at=datetime.now(UTC))
+        await run_sql(conn, "UPDATE activity SET confirmed_count = confirmed_count + 1, "
+                            "waitlist_count = waitlist_count - 1, version = version + 1 "
+                            "WHERE id = ? RETURNING id", activity_id)
+        notifications.append(await create_notification(
+            candidate.volunteer_id, "WAITLIST_PROMOTED", f"候补转正：{activity.title}",
+            f"有名额空出，您在活动「{activity.title}」的候补报名已转为正式报名。",
+            subject=("Activity", activity_id), sms=True, using=conn,
+        ))
     return notifications
 
 
@@ -570,7 +543,7 @@ async def waitlist_positions(sign_up_ids: list[int]) -> dict[int, int]:
         return {}
     conn = connections.get("default")
     marks = ", ".join("?" for _ in sign_up_ids)
-    rows = await _rows(
+    rows = await run_sql(
         conn,
         "SELECT s.id AS id, (SELECT COUNT(*) FROM sign_up w WHERE w.activity_id = s.activity_id "
         "AND w.status = 'WAITLISTED' AND w.waitlist_seq < s.waitlist_seq) + 1 AS position "

@@ -25,3 +25,12 @@ class SqlParams:
     def many(self, values: Any) -> str:
         """A comma-separated placeholder list for IN (...); NULL when empty (matches nothing)."""
         return ", ".join(self(value) for value in values) or "NULL"
+
+
+async def run_sql(conn: BaseDBAsyncClient, sql: str, *values: Any) -> list[dict[str, Any]]:
+    """Run `sql`, written with `?` placeholders, on `conn` in its own placeholder style."""
+    param = SqlParams(conn)
+    parts = sql.split("?")
+    text = parts[0] + "".join(param(value) + part for value, part in zip(values, parts[1:],
+                                                                          strict=True))
+    return await conn.execute_query_dict(text, param.values)

@@ -38,7 +38,7 @@ from models.volunteer import Volunteer, VolunteerStatus
 from resolvers.auth import Viewer
 from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
 from resolvers.notification import create_notification, notify_created
-from resolvers.sql import SqlParams
+from resolvers.sql import run_sql
 from resolvers.validation import check_optional_text, check_text
 
 log = logging.getLogger("tongxin.timebank")
@@ -55,15 +55,6 @@ COST_MAX = 1_000_000
 STOCK_MAX = 1_000_000
 QUANTITY_MAX = 20
 DONATION_MAX = 100_000
-
-
-async def _rows(conn: BaseDBAsyncClient, sql: str, *values: Any) -> list[dict[str, Any]]:
-    """`sql` written with `?`; rewritten to `$n` for PostgreSQL."""
-    param = SqlParams(conn)
-    parts = sql.split("?")
-    text = parts[0] + "".join(param(value) + part for value, part in zip(values, parts[1:],
-                                                                          strict=True))
-    return await conn.execute_query_dict(text, param.values)
 
 
 async def post_entry(
@@ -84,14 +75,14 @@ async def post_entry(
     (taking back approved hours records the truth even if the points were already spent)."""
     now = datetime.now(UTC)
     if delta >= 0 or overdraw:
-        rows = await _rows(
+        rows = await run_sql(
             conn,
             "INSERT INTO points_account (volunteer_id, balance, updated_at) VALUES (?, ?, ?) "
             "ON CONFLICT (volunteer_id) DO UPDATE SET balance = points_account.balance + "
             "excluded.balance, updated_at = excluded.updated_at RETURNING balance",
             volunteer_id, delta, now)
     else:
-        rows = await _rows(
+        rows = await run_sql(
             conn,
             "UPDATE points_account SET balance = balance + ?, updated_at = ? "
             "WHERE volunteer_id = ? AND balance + ? >= 0 RETURNING balance",
@@ -236,7 +227,7 @@ async def do_redeem(viewer: Viewer, item_id: int, quantity: int = 1,
         raise NotFound("Reward item")
     try:
         async with in_transaction() as conn:
-            rows = await _rows(
+            rows = await run_sql(
                 conn,
                 "UPDATE reward_item SET stock = stock - ?, updated_at = ? "
                 "WHERE id = ? AND active = ? AND stock >= ? RETURNING cost_points",
@@ -350,13 +341,13 @@ async def _lock_accounts(conn: BaseDBAsyncClient, volunteer_ids: list[int]) -> N
     """Create missing accounts, then lock them in the given (ascending) order."""
     now = datetime.now(UTC)
     for volunteer_id in volunteer_ids:
-        await _rows(conn, "INSERT INTO points_account (volunteer_id, balance, updated_at) "
-                          "VALUES (?, 0, ?) ON CONFLICT (volunteer_id) DO NOTHING",
-                    volunteer_id, now)
+        await run_sql(conn, "INSERT INTO points_account (volunteer_id, balance, updated_at) "
+                            "VALUES (?, 0, ?) ON CONFLICT (volunteer_id) DO NOTHING",
+                      volunteer_id, now)
     if conn.capabilities.dialect == "postgres":
         marks = ", ".join("?" for _ in volunteer_ids)
-        await _rows(conn, f"SELECT id FROM points_account WHERE volunteer_id IN ({marks}) "
-                          "ORDER BY volunteer_id FOR UPDATE", *volunteer_ids)
+        await run_sql(conn, f"SELECT id FROM points_account WHERE volunteer_id IN ({marks}) "
+                            "ORDER BY volunteer_id FOR UPDATE", *volunteer_ids)
 
 
 async def notify_donation(donation: Donation) -> None:
@@ -404,10 +395,10 @@ async def do_expire_points(now: datetime | None = None, *, months: int | None = 
     for candidate in candidates:
         volunteer_id = int(candidate)  # type: ignore[call-overload]
         async with in_transaction() as conn:
-            locked = await _rows(conn, "UPDATE points_account SET balance = balance "
-                                       "WHERE volunteer_id = ? RETURNING balance", volunteer_id)
+            locked = await run_sql(conn, "UPDATE points_account SET balance = balance "
+                                         "WHERE volunteer_id = ? RETURNING balance", volunteer_id)
             balance = int(locked[0]["balance"]) if locked else 0
-            sums = await _rows(
+            sums = await run_sql(
                 conn,
                 "SELECT COALESCE(SUM(CASE WHEN delta > 0 AND created_at < ? THEN delta END), 0) "
                 "AS old_credits, COALESCE(SUM(CASE WHEN delta < 0 THEN -delta END), 0) AS debits "
