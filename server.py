@@ -33,6 +33,7 @@ from tortoise import Tortoise, connections
 from core.jsonguard import JSONTooDeep, loads_bounded
 from core.settings import ConfigurationError, get_settings
 from models.config import tortoise_config
+from models.routing import replica_configured, replica_health
 from resolvers import services as service_registry
 from resolvers.auth import bearer_token, deferred_viewer, viewer_from_token
 from resolvers.errors import DomainError
@@ -328,6 +329,8 @@ async def healthz(request: Request) -> Response:
         except Exception as exc:
             checks["redis"] = type(exc).__name__
     healthy = all(value == "ok" for value in checks.values())
+    if replica_configured():  # informational: while it is down, reads go to the primary
+        checks["replica"] = "ok" if replica_health.usable() else "unreachable: reading the primary"
     return JSONResponse({"status": "ok" if healthy else "unavailable", **checks},
                         status_code=200 if healthy else 503)
 

@@ -70,7 +70,10 @@ def tortoise_config(url: str | None = None, read_url: str | None = None) -> dict
         from models.routing import default_transactions
 
         default_transactions()
-        connections["replica"] = connection_config(replica)
+        replica_config = connection_config(replica)
+        if isinstance(replica_config, dict) and replica_config["engine"] == "models.asyncpg_pooled":
+            replica_config["engine"] = "models.asyncpg_replica"  # falls back to the primary
+        connections["replica"] = replica_config
         extra["routers"] = ["models.routing.ReadReplicaRouter"]
     return {
         **extra,

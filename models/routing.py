@@ -11,11 +11,18 @@ fields; raw SQL (stats, leaderboard fallback) asks `read_connection()`.
 Inside a transaction the router is never consulted for the replica: a transaction's reads
 must see its own writes, so `replica_reads()` is ignored while one is open on the primary
 (Tortoise's `in_transaction` binds "default" in the context; we check for that).
+
+A replica that cannot be reached (down, restarting, network) must not fail reads the primary
+can answer: its client (models/asyncpg_replica) runs such a read on the primary and marks the
+replica down, and while it is marked down (REPLICA_RETRY_SECONDS) every read goes to the
+primary without trying it; the first read after that tries the replica again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
+import time
 from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
@@ -25,7 +32,39 @@ from tortoise import transactions as tortoise_transactions
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 
 REPLICA = "replica"
+REPLICA_RETRY_SECONDS = 5.0
 _replica_reads: ContextVar[bool] = ContextVar("tongxin_replica_reads", default=False)
+log = logging.getLogger("tongxin.replica")
+
+
+class _ReplicaHealth:
+    """This process's view of the replica: reachable, or down until a moment (monotonic)."""
+
+    def __init__(self) -> None:
+        self.down_until = 0.0
+        self.down_since: float | None = None
+
+    def usable(self) -> bool:
+        return self.down_until <= time.monotonic()
+
+    def unreachable(self, error: BaseException) -> None:
+        now = time.monotonic()
+        if self.down_since is None:
+            self.down_since = now
+            log.warning("read replica unreachable (%s: %s); reads go to the primary, trying "
+                        "the replica again every %.0f s", type(error).__name__, error,
+                        REPLICA_RETRY_SECONDS)
+        self.down_until = now + REPLICA_RETRY_SECONDS
+
+    def answered(self) -> None:
+        if self.down_since is not None:
+            log.warning("read replica answering again after %.1f s; replica reads resume",
+                        time.monotonic() - self.down_since)
+            self.down_since = None
+            self.down_until = 0.0
+
+
+replica_health = _ReplicaHealth()
 
 
 def replica_configured() -> bool:
@@ -41,7 +80,8 @@ def _in_primary_transaction() -> bool:
 
 
 def reading_from_replica() -> bool:
-    return _replica_reads.get() and replica_configured() and not _in_primary_transaction()
+    return (_replica_reads.get() and replica_health.usable() and replica_configured()
+            and not _in_primary_transaction())
 
 
 @contextlib.contextmanager

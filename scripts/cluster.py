@@ -50,23 +50,35 @@ def missing_binaries() -> list[str]:
     return [str(path) for path in wanted if not path.exists()]
 
 
+# Ports handed out by this process: the kernel may offer a port again until the server it was
+# meant for has bound it (seen: two Redis nodes of one cluster given the same port).
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    for _ in range(200):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
+    raise RuntimeError("no free port")
 
 
 def free_redis_port() -> int:
     """A free port whose cluster bus port (port + 10000) is a valid free port too."""
     for _ in range(200):
         port = free_port()
-        if port + 10000 > 65535:
+        bus = port + 10000
+        if bus > 65535 or bus in _handed_out:
             continue
         with socket.socket() as sock:
             try:
-                sock.bind(("127.0.0.1", port + 10000))
+                sock.bind(("127.0.0.1", bus))
             except OSError:
                 continue
+        _handed_out.add(bus)
         return port
     raise RuntimeError("no free port pair for a Redis Cluster node")
 
@@ -198,11 +210,24 @@ class Cluster:
                         "-X", "stream", "--checkpoint=fast", "--no-sync"],
                        check=True, user=user, capture_output=True)
         self.pg_replica_port = free_port()
+        self.start_replica()
+
+    def start_replica(self) -> None:
+        """The streaming replica (again, on the same port, after `stop_replica`)."""
+        assert self.pg_dir is not None
+        user = PG_USER if os.geteuid() == 0 else None
         self._spawn("pg-replica", self.pg_replica_port,
-                    [str(PG_BIN / "postgres"), "-D", str(replica), "-p", str(self.pg_replica_port),
-                     "-k", str(pg_dir), "-c", "listen_addresses=127.0.0.1",
-                     "-c", "hot_standby=on"], user=user)
+                    [str(PG_BIN / "postgres"), "-D", str(self.pg_dir / "replica"), "-p",
+                     str(self.pg_replica_port), "-k", str(self.pg_dir), "-c",
+                     "listen_addresses=127.0.0.1", "-c", "hot_standby=on"], user=user)
         self._wait_pg(self.pg_replica_port)
+
+    def stop_replica(self) -> None:
+        """Fast shutdown (SIGINT: open connections are cut, as when the server goes away)."""
+        for proc in [p for p in self.procs if p.name == "pg-replica" and p.alive]:
+            proc.process.send_signal(signal.SIGINT)
+            proc.process.wait(timeout=30)
+            self.procs.remove(proc)
 
     def _wait_pg(self, port: int) -> None:
         deadline = time.monotonic() + 30

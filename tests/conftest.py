@@ -223,8 +223,10 @@ def tmp_root() -> Iterator[Path]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[Any]) -> None:
-    # Redis-only tests have nothing to test on the embedded backend: deselect, don't skip.
-    embedded_redis = [i for i in items if i.get_closest_marker("redis") and "[sqlite" in i.nodeid]
+    # Redis-only and PostgreSQL-only tests have nothing to test on the embedded backend:
+    # deselect, don't skip.
+    embedded_redis = [i for i in items if "[sqlite" in i.nodeid and (
+        i.get_closest_marker("redis") or i.get_closest_marker("postgres"))]
     if embedded_redis:
         config.hook.pytest_deselected(items=embedded_redis)
         items[:] = [i for i in items if i not in embedded_redis]

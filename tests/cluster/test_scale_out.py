@@ -91,6 +91,47 @@ async def test_public_lists_read_the_replica_and_own_reads_the_primary(scale_out
         await primary.close()
 
 
+async def test_public_lists_survive_the_replica_going_down_and_use_it_again_once_back(scale_out):
+    # given an activity every node lists from the replica
+    data = await asyncio.to_thread(seed, scale_out, 0, 5, 0)
+    title = {"id": data["gid"]}
+    async with httpx.AsyncClient(timeout=30) as client:
+        for _ in range(100):
+            body = await gql(client, scale_out.lb_url, TITLES)
+            if any(e["node"]["id"] == title["id"] for e in body["data"]["activities"]["edges"]):
+                break
+            await asyncio.sleep(0.1)
+        try:
+            # when the replica goes down (fast shutdown: the nodes' pooled connections are cut)
+            await asyncio.to_thread(scale_out.stop_replica)
+            # then every node still answers public lists, from the primary, and says so
+            for index in range(scale_out.nodes):
+                for _ in range(2):  # the first read meets the dead replica, the second skips it
+                    listed = await gql(client, scale_out.node_url(index), TITLES)
+                    assert "errors" not in listed, listed
+                    assert title["id"] in [e["node"]["id"]
+                                           for e in listed["data"]["activities"]["edges"]]
+                health = (await client.get(scale_out.node_url(index).replace("/graphql",
+                                                                             "/healthz"))).json()
+                assert health["status"] == "ok"
+                assert health["replica"] == "unreachable: reading the primary", health
+        finally:
+            await asyncio.to_thread(scale_out.start_replica)
+        # when it is back: after the retry wait, the nodes read it again
+        deadline = time.monotonic() + 30
+        back: set[int] = set()
+        while time.monotonic() < deadline and len(back) < scale_out.nodes:
+            for index in set(range(scale_out.nodes)) - back:
+                listed = await gql(client, scale_out.node_url(index), TITLES)
+                assert "errors" not in listed, listed
+                health = (await client.get(scale_out.node_url(index).replace("/graphql",
+                                                                             "/healthz"))).json()
+                if health["replica"] == "ok":
+                    back.add(index)
+            await asyncio.sleep(0.5)
+        assert back == set(range(scale_out.nodes))
+
+
 @dataclass
 class Watcher:
     """slotCount over WebSocket; when its node dies it reconnects through the load balancer

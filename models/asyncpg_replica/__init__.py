@@ -1,0 +1,79 @@
+"""The read replica's client (DATABASE_READ_URL): a read the replica cannot answer because it
+cannot be reached, or because a hot standby cancelled it (conflict with recovery), runs on the
+primary instead, so a replica outage costs freshness nothing and availability nothing; the
+replica is then left alone for a while (models.routing.replica_health).
+
+Only "cannot reach it" errors fall back. A query error (bad SQL, a constraint) would be the
+same on either server and is raised as it is. A timeout counts as unreachable, the command
+timeout (30 s) included: a replica that slow is not serving web requests, and the next reads
+go to the primary without waiting for it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+from tortoise import connections
+
+from models.asyncpg_pooled import PooledAsyncpgClient
+from models.routing import replica_health
+
+# Connection refused / reset / host unreachable, a timeout (TimeoutError is an OSError), the
+# connection lost mid-query, the server shutting down, starting up or crashed.
+UNREACHABLE: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+)
+
+
+def _cancelled_by_recovery(error: BaseException) -> bool:
+    """A hot standby cancels reads that conflict with WAL it must replay (SQLSTATE 40001,
+    "canceling statement due to conflict with recovery"): the primary can answer them."""
+    return isinstance(error, asyncpg.SerializationError)
+
+
+def _unreachable(error: BaseException) -> bool:
+    seen: BaseException | None = error
+    while seen is not None:  # tortoise wraps some driver errors (OperationalError(cause))
+        if isinstance(seen, UNREACHABLE):
+            return True
+        seen = seen.__cause__
+    return False
+
+
+class ReplicaAsyncpgClient(PooledAsyncpgClient):
+    async def execute_query(self, query: str, values: list[Any] | None = None
+                            ) -> tuple[int, list[Any]]:
+        try:
+            result = await super().execute_query(query, values)
+        except Exception as error:
+            if not self._falls_back(error):
+                raise
+            return await connections.get("default").execute_query(query, values)
+        replica_health.answered()
+        return result
+
+    async def execute_query_dict(self, query: str, values: list[Any] | None = None
+                                 ) -> list[dict[str, Any]]:
+        try:
+            rows = await super().execute_query_dict(query, values)
+        except Exception as error:
+            if not self._falls_back(error):
+                raise
+            return await connections.get("default").execute_query_dict(query, values)
+        replica_health.answered()
+        return rows
+
+    @staticmethod
+    def _falls_back(error: BaseException) -> bool:
+        if _unreachable(error):
+            replica_health.unreachable(error)
+            return True
+        return _cancelled_by_recovery(error) or _cancelled_by_recovery(error.__cause__ or error)
+
+
+client_class = ReplicaAsyncpgClient
