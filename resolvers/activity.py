@@ -19,6 +19,7 @@ from models.team import Team
 from resolvers.auth import Viewer
 from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
 from resolvers.notification import create_notification, notify_created
+from resolvers.offers import fill_freed_places
 from resolvers.team import check_team_admin, is_team_admin
 from resolvers.validation import (
     LONG_TEXT_MAX,
@@ -202,9 +203,10 @@ async def do_cancel_activity(viewer: Viewer, activity_id: int, reason: str) -> A
 
 
 async def do_update_activity(viewer: Viewer, activity_id: int, data: ActivityData) -> Activity:
-    """Edit a draft or published activity. A capacity increase promotes waitlisted volunteers;
-    a time change notifies everyone signed up. Holds the activity row for the whole change."""
-    from resolvers.signup import lock_activity, promote_waitlisted
+    """Edit a draft or published activity. A capacity increase fills the new places from the
+    waitlist as a freed place is filled (offered near the start, else promoted at once); a
+    time change notifies everyone signed up. Holds the activity row for the whole change."""
+    from resolvers.signup import lock_activity
 
     activity = await check_activity_admin(viewer, activity_id)
     if activity.status not in (ActivityStatus.DRAFT, ActivityStatus.PUBLISHED):
@@ -250,7 +252,7 @@ async def do_update_activity(viewer: Viewer, activity_id: int, data: ActivityDat
             **clean, version=F("version") + (1 if counts_changed else 0)
         )
         if clean["capacity"] > current.capacity and current.status == ActivityStatus.PUBLISHED:
-            notifications += await promote_waitlisted(current.id, conn)
+            notifications += await fill_freed_places(current.id, conn)
         time_changed = (clean["starts_at"] != current.starts_at
                         or clean["ends_at"] != current.ends_at)
         if time_changed and current.status == ActivityStatus.PUBLISHED:

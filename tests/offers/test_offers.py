@@ -226,3 +226,21 @@ async def test_live_slot_counts_show_the_held_place_until_it_is_accepted(db):
         await until({"confirmed": 2, "offered": 0, "waitlisted": 2, "remaining": 0})
     finally:
         await stream.aclose()
+
+
+async def test_more_places_near_the_start_are_offered_like_freed_ones(db):
+    # given: full, three waiting, five hours before the start
+    admin = await make_volunteer("队长")
+    activity, _confirmed, waitlisted = await _full_activity(timedelta(hours=5), admin=admin)
+    # when: the organiser adds two places
+    update = """mutation U($id: ID!, $input: ActivityUpdateInput!) {
+      updateActivity(id: $id, input: $input) { capacity confirmedCount offeredCount remaining } }"""
+    result = (await execute(update, {"id": to_global_id("Activity", activity.id),
+                                     "input": {"capacity": 4}}, as_=admin)).ok()
+    # then: the first two in line are asked (held for them), not confirmed without asking
+    assert result["updateActivity"] == {"capacity": 4, "confirmedCount": 2, "offeredCount": 2,
+                                        "remaining": 0}
+    assert [await _status(activity, p) for p in waitlisted] == [
+        SignUpStatus.OFFERED, SignUpStatus.OFFERED, SignUpStatus.WAITLISTED]
+    assert await Notification.filter(kind=offers.OFFER_MADE).count() == 2
+    await assert_counts_match_rows(activity.id)
