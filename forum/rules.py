@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
@@ -237,6 +237,48 @@ async def notify_new_post(board_id: int, post_id: int) -> None:
     await services().broker.publish(channels.board(board_id), {"post": post_id})
 
 
+@dataclass(frozen=True)
+class Visibility:
+    """A HIDE or RESTORE on a board: of one reply (`post_id`), or of a whole thread."""
+
+    log_id: int
+    hidden: bool
+    thread_id: int
+    post_id: int | None
+
+    def message(self) -> dict[str, Any]:
+        return {"change": "HIDDEN" if self.hidden else "RESTORED", "log": self.log_id,
+                "thread": self.thread_id, "post": self.post_id}
+
+    @classmethod
+    def from_message(cls, message: dict[str, Any]) -> Visibility:
+        post = message.get("post")
+        return cls(int(message["log"]), message["change"] == "HIDDEN", int(message["thread"]),
+                   int(post) if post is not None else None)
+
+
+async def notify_visibility(board_id: int, change: Visibility) -> None:
+    """After commit: readers watching the board withdraw (or get back) the content live."""
+    await services().broker.publish(channels.board(board_id), change.message())
+
+
+async def latest_moderation_id() -> int:
+    newest = await ModerationLog.all().order_by("-id").first()
+    return newest.id if newest else 0
+
+
+async def visibility_changes_since(board_id: int, after_id: int,
+                                   limit: int = 100) -> list[Visibility]:
+    """HIDE/RESTORE actions a subscriber may have missed while the broker reconnected."""
+    logs = await ModerationLog.filter(
+        id__gt=after_id, board_id=board_id,
+        action__in=[ModerationAction.HIDE, ModerationAction.RESTORE], thread_id__isnull=False,
+    ).order_by("id").limit(limit).prefetch_related("post")
+    return [Visibility(log.id, log.action == ModerationAction.HIDE, cast(int, log.thread_id),
+                       log.post_id if log.post is not None and not log.post.is_opening else None)
+            for log in logs]
+
+
 # --- reactions and reports -------------------------------------------------------------
 
 
@@ -439,6 +481,9 @@ async def do_moderate(viewer: Viewer, data: ModerateData) -> ModerationLog:
         elif thread is not None and action in (ModerationAction.HIDE, ModerationAction.RESTORE):
             await reports.filter(post__thread_id=thread.id).update(resolved=True,
                                                                    resolution_id=log.id)
+    if thread is not None and action in (ModerationAction.HIDE, ModerationAction.RESTORE):
+        await notify_visibility(resolved.board_id, Visibility(
+            log.id, action == ModerationAction.HIDE, thread.id, post.id if post else None))
     return log
 
 

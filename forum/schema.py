@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import AsyncGenerator, Hashable
 from datetime import datetime
+from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
 import strawberry
@@ -43,6 +44,7 @@ from schema.relay import (
     paginate,
     parse_global_id,
     register_node,
+    to_global_id,
 )
 from schema.volunteer import Volunteer, load_volunteer, require_volunteer, volunteer_loader
 from subscriptions import channels
@@ -636,6 +638,50 @@ class ForumMutation:
         return ExperiencePost.from_model(post)
 
 
+@strawberry.enum(description="What happened on a board.")
+class BoardChangeKind(Enum):
+    POSTED = "POSTED"
+    HIDDEN = "HIDDEN"
+    RESTORED = "RESTORED"
+
+
+@strawberry.type(description="One change on a board, live: a new post, or content a moderator "
+                             "hid or restored. A reader's client withdraws hidden content at "
+                             "once; `post` is what this viewer may see of it.")
+class BoardChange:
+    kind: BoardChangeKind = strawberry.field(description="What happened.")
+    thread_id: strawberry.ID = strawberry.field(description="The thread it happened in.")
+    post_id: strawberry.ID | None = strawberry.field(
+        description="The post; null when a whole thread was hidden or restored.")
+    post: Post | None = strawberry.field(
+        description="POSTED/RESTORED: the post. HIDDEN: the post marked hidden for the board's "
+                    "moderators, null for everyone else.")
+
+
+async def _board_change(info: Info, board_id: int, message: Any) -> BoardChange | None:
+    """What this viewer is told of one broker message on the board (None: nothing)."""
+    if "change" not in message:  # a new post: only if this viewer may see it, on this board
+        post = await visible_post(info, int(message.get("post", 0)))
+        if post is None:
+            return None
+        thread = await thread_loader(info).load(post.thread_id)
+        if thread is None or thread.board_id != board_id:
+            return None
+        return BoardChange(kind=BoardChangeKind.POSTED,
+                           thread_id=to_global_id("Thread", post.thread_id),
+                           post_id=to_global_id("Post", post.id),
+                           post=Post.from_model(post))
+    change = rules.Visibility.from_message(message)
+    post = await visible_post(info, change.post_id) if change.post_id is not None else None
+    if not change.hidden and change.post_id is not None and post is None:
+        return None  # restored, but still not visible to this viewer (its thread is hidden)
+    return BoardChange(
+        kind=BoardChangeKind.HIDDEN if change.hidden else BoardChangeKind.RESTORED,
+        thread_id=to_global_id("Thread", change.thread_id),
+        post_id=to_global_id("Post", change.post_id) if change.post_id else None,
+        post=Post.from_model(post) if post is not None else None)
+
+
 @strawberry.type
 class ForumSubscription:
     @strawberry.subscription(description="New visible posts on a board, live.")
@@ -651,6 +697,8 @@ class ForumSubscription:
                 info.context.fresh_loaders()
                 if message == RESYNC:
                     post_ids = await rules.post_ids_since(db_id, last_seen)
+                elif "change" in message:  # a HIDE/RESTORE: boardChanges carries those
+                    continue
                 else:
                     post_ids = [int(message.get("post", 0))]
                 for post_id in post_ids:
@@ -661,6 +709,39 @@ class ForumSubscription:
                     thread = await thread_loader(info).load(post.thread_id)
                     if thread is not None and thread.board_id == db_id:
                         yield Post.from_model(post)
+        finally:
+            await subscription.close()
+
+
+    @strawberry.subscription(description="Everything a reader's open board or thread needs to "
+                                         "stay true, live: new posts, and content hidden or "
+                                         "restored by a moderator (withdraw it at once).")
+    async def board_changes(self, info: Info,
+                            board_id: strawberry.ID) -> AsyncGenerator[BoardChange, None]:
+        db_id = decode_id(board_id, "Board", "boardId")
+        await rules.check_board(db_id)
+        subscription = await services().broker.subscribe(channels.board(db_id))
+        try:
+            # Subscribed first, so nothing written after these reads is missed.
+            last_post, last_log = await rules.latest_post_id(), await rules.latest_moderation_id()
+            async for message in subscription:
+                info.context.fresh_loaders()
+                messages: list[Any] = [message]
+                if message == RESYNC:  # what the reconnect may have lost, in order
+                    messages = [{"post": post_id} for post_id in
+                                await rules.post_ids_since(db_id, last_post)]
+                    messages += [change.message() for change in
+                                 await rules.visibility_changes_since(db_id, last_log)]
+                for each in messages:
+                    if "change" in each:
+                        if each["log"] <= last_log:
+                            continue
+                        last_log = each["log"]
+                    else:
+                        last_post = max(last_post, int(each.get("post", 0)))
+                    change = await _board_change(info, db_id, each)
+                    if change is not None:
+                        yield change
         finally:
             await subscription.close()
 
@@ -691,6 +772,6 @@ share(ShareRule(
 ))
 
 
-__all__ = ["Board", "ExperiencePost", "ForumMutation", "ForumQuery", "ForumSubscription",
-           "ModerationLog", "Post", "ReactionCount", "Report", "Thread",
+__all__ = ["Board", "BoardChange", "BoardChangeKind", "ExperiencePost", "ForumMutation",
+           "ForumQuery", "ForumSubscription", "ModerationLog", "Post", "ReactionCount", "Report", "Thread",
            "experience_posts_of_activity"]

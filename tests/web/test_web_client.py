@@ -150,9 +150,9 @@ async def test_a_reply_being_typed_survives_a_reload(live_server: LiveServer, br
     assert page.find_element(By.CSS_SELECTOR, ".draft-status").text == "已恢复草稿"
 
 
-async def test_a_moderator_hides_a_post_and_the_other_browser_no_longer_sees_it(
+async def test_a_moderator_hides_a_post_and_the_readers_open_page_withdraws_it_live(
         live_server: LiveServer, browsers: list[Any]) -> None:
-    # given a board with a moderator, a thread with a rude reply, and a reader
+    # given a board with a moderator, a thread with a rude reply, and a reader looking at it
     admin = await make_volunteer("平台管理员", platform_admin=True)
     moderator = await make_volunteer("版主甲")
     board = await make_board(admin, "fangyi", "防疫志愿", moderators=(moderator,))
@@ -164,6 +164,7 @@ async def test_a_moderator_hides_a_post_and_the_other_browser_no_longer_sees_it(
     mod_page, reader_page = browsers
     open_as(reader_page, live_server, reader, route)
     wait_for(reader_page, lambda d: d.find_elements(By.CSS_SELECTOR, post_css), message="reader sees the reply")
+    reader_page.execute_script("window.__notReloaded = true")
 
     # when the moderator hides it from the page
     open_as(mod_page, live_server, moderator, route)
@@ -172,10 +173,22 @@ async def test_a_moderator_hides_a_post_and_the_other_browser_no_longer_sees_it(
     hide.click()
     wait_for(mod_page, lambda d: d.find_elements(By.CSS_SELECTOR, f'{post_css} button[data-moderate="RESTORE"]'))
 
-    # then the reader, opening the thread again, no longer sees it (the opening post is still there)
-    reader_page.refresh()
-    wait_for(reader_page, lambda d: d.find_elements(By.CSS_SELECTOR, "article.post"))
-    assert reader_page.find_elements(By.CSS_SELECTOR, post_css) == []
+    # then the reader's open page drops it without a reload (the opening post stays)
+    wait_for(reader_page, lambda d: not d.find_elements(By.CSS_SELECTOR, post_css), message="withdrawn live")
+    assert reader_page.execute_script("return window.__notReloaded") is True
     assert "低价代办" not in reader_page.find_element(By.TAG_NAME, "main").text
+    assert reader_page.find_elements(By.CSS_SELECTOR, "article.post")
 
+    # and when the moderator restores it, it comes back in its place, still without a reload
+    restore = mod_page.find_element(By.CSS_SELECTOR, f'{post_css} button[data-moderate="RESTORE"]')
+    restore.click()
+    wait_for(reader_page, lambda d: d.find_elements(By.CSS_SELECTOR, f"article.post:last-child{post_css[len('article.post'):]}"),
+             message="restored live, after the opening post")
 
+    # and when the whole thread is hidden, the reader's page says so instead of showing it
+    wait_for(mod_page, lambda d: d.find_elements(By.CSS_SELECTOR, f'{post_css} button[data-moderate="HIDE"]'))
+    mod_page.find_element(By.CSS_SELECTOR, 'div.mod button[data-moderate="HIDE"]').click()
+    notice = wait_for(reader_page, lambda d: d.find_element(By.CSS_SELECTOR, "p.notice"))
+    assert notice.text == "此帖已被版主隐藏。"
+    assert reader_page.find_elements(By.CSS_SELECTOR, "article.post") == []
+    assert reader_page.execute_script("return window.__notReloaded") is True

@@ -24,7 +24,10 @@ const REACT = `mutation React($post: ID!, $kind: ReactionKind!) { react(postId: 
 const REPORT = `mutation Report($post: ID!, $reason: String!) { report(postId: $post, reason: $reason) { id } }`;
 const MODERATE = `mutation Moderate($action: ModerationAction!, $target: ID!, $reason: String!) {
   moderate(action: $action, targetId: $target, reason: $reason) { id action } }`;
-const LIVE = `subscription Live($board: ID!) { boardActivity(boardId: $board) { ${POST_FIELDS} thread { id } } }`;
+// New posts, and content a moderator hides or restores: a reader's open page withdraws it at
+// once (the server tells readers only which post or thread; moderators get it marked hidden).
+const LIVE = `subscription Live($board: ID!) { boardChanges(boardId: $board) { kind threadId postId
+  post { ${POST_FIELDS} } } }`;
 
 const safeKey = (s) => s.replace(/[^A-Za-z0-9_.:/-]/g, "_");
 
@@ -41,7 +44,7 @@ function searchForm(initial = "") {
 }
 
 function threadItem(thread) {
-  return h("li.card", h("h3", h("a", { href: `#/forum/t/${encodeURIComponent(thread.id)}` }, thread.title)),
+  return h("li.card", { dataset: { thread: thread.id } }, h("h3", h("a", { href: `#/forum/t/${encodeURIComponent(thread.id)}` }, thread.title)),
     h("p.meta", [thread.pinned ? h("span.badge", t("pinned")) : null, thread.locked ? h("span.badge", t("locked")) : null,
       `${thread.author.displayName} · ${t("replies", { n: thread.replyCount })} · ${fmtDate(thread.lastPostAt)}`,
       thread.board ? ` · ${thread.board.name}` : null]));
@@ -88,7 +91,13 @@ async function board(main, slug) {
   }
   mount(main, h("p", h("a", { href: "#/forum" }, `← ${t("boards")}`)), h("h1", b.name), h("p", b.description),
     queue, h("ul.plain", nodes(b.threads).map(threadItem)), session.token ? form : null);
-  if (!session.token) return;
+  const live = subscribe(LIVE, { board: b.id }, { next: ({ data }) => {
+    const change = data?.boardChanges;
+    if (change?.kind === "HIDDEN" && !change.postId && !b.viewerIsModerator) {
+      main.querySelector(`[data-thread="${CSS.escape(change.threadId)}"]`)?.remove();
+    }
+  } });
+  if (!session.token) return live;
   const draft = await attachDraft(form.elements.body, safeKey(`thread:${b.id}`), status);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -99,11 +108,11 @@ async function board(main, slug) {
       go(`#/forum/t/${encodeURIComponent(createThread.id)}`);
     } catch (error) { toast(t("error", { msg: error.message })); }
   });
-  return () => draft.stop();
+  return () => { live(); draft.stop(); };
 }
 
 function postItem(post, moderator, refresh) {
-  const el = h("article.post", { dataset: { id: post.id }, "aria-label": post.author.displayName });
+  const el = h("article.post", { dataset: { id: post.id, created: post.createdAt }, "aria-label": post.author.displayName });
   const draw = (p) => {
     const reactions = ["LIKE", "THANKS", "HUG"].map((kind) => {
       const count = p.reactions.find((r) => r.kind === kind)?.count || 0;
@@ -161,9 +170,28 @@ async function thread(main, id) {
   mount(main, h("p", h("a", { href: `#/forum/b/${th.board.slug}` }, `← ${th.board.name}`)),
     h("h1", th.title, th.pinned ? h("span.badge", t("pinned")) : null, th.locked ? h("span.badge", t("locked")) : null),
     tools, posts, session.token && !th.locked ? form : null);
+  const shown = (postId) => posts.querySelector(`[data-id="${CSS.escape(postId)}"]`);
+  const place = (p) => {  // in time order, replacing the copy on the page if there is one
+    const item = postItem(p, mod, refresh);
+    const old = shown(p.id);
+    if (old) { old.replaceWith(item); return; }
+    const later = [...posts.children].find((el) => Date.parse(el.dataset.created) > Date.parse(p.createdAt));
+    if (later) later.before(item); else posts.append(item);
+  };
   const stops = [subscribe(LIVE, { board: th.board.id }, { next: ({ data }) => {
-    const p = data?.boardActivity;
-    if (p && p.thread.id === th.id && !posts.querySelector(`[data-id="${CSS.escape(p.id)}"]`)) posts.append(postItem(p, mod, refresh));
+    const change = data?.boardChanges;
+    if (!change || change.threadId !== th.id) return;
+    if (!change.postId) {  // the whole thread hidden or restored
+      if (mod || change.kind === "RESTORED") { refresh(); return; }
+      mount(main, h("p", h("a", { href: `#/forum/b/${th.board.slug}` }, `← ${th.board.name}`)),
+        h("p.notice", { role: "status" }, t("threadWithdrawn")));
+      return;
+    }
+    if (change.kind === "HIDDEN" && !change.post) {
+      if (shown(change.postId)) { shown(change.postId).remove(); toast(t("postWithdrawn")); }
+      return;
+    }
+    if (change.post) place(change.post);
   } })];
   if (session.token && !th.locked) {
     const draft = await attachDraft(form.elements.body, key, status);
@@ -174,7 +202,7 @@ async function thread(main, id) {
         const { reply } = await gql(REPLY, { thread: th.id, body: form.elements.body.value, key });
         draft.clear();
         form.elements.body.value = "";
-        if (!posts.querySelector(`[data-id="${CSS.escape(reply.id)}"]`)) posts.append(postItem(reply, mod, refresh));
+        if (!shown(reply.id)) place(reply);
       } catch (error) { toast(t("error", { msg: error.message })); }
     });
   }
