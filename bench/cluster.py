@@ -37,6 +37,7 @@ from redis.asyncio import Redis
 from websockets.typing import Subprotocol
 
 from bench.common import JWT_SECRET, percentile
+from bench.httpclient import LeanClient
 from bench.signup import seed
 from bench.slots import SIGN_UP, make_activity
 from bench.wsclient import SLOTS
@@ -90,21 +91,27 @@ async def crowd_round(cluster: Cluster, nodes: int, volunteer_ids: list[int], su
               for v in volunteer_ids]
     committed: list[float] = []
     queue = list(range(len(tokens)))
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+    clients = [LeanClient(url) for url in urls]
+    requests = [[client.request_bytes({"query": SIGN_UP, "variables": {"id": gid}},
+                                      {"Authorization": f"Bearer {token}"}) for token in tokens]
+                for client in clients]
+    for node, client in enumerate(clients):
+        await client.open(len(range(node, concurrency, nodes)))
 
-        async def worker(index: int) -> None:
-            url = urls[index % nodes]
-            while queue:
-                token = tokens[queue.pop()]
-                response = await client.post(url, json={"query": SIGN_UP, "variables": {"id": gid}},
-                                             headers={"Authorization": f"Bearer {token}"})
-                if not response.json().get("errors"):
-                    committed.append(time.perf_counter())
+    async def worker(index: int) -> None:
+        node = index % nodes
+        while queue:
+            _, body = await clients[node].post(requests[node][queue.pop()])
+            if not body.get("errors"):
+                committed.append(time.perf_counter())
 
+    try:
         started = time.perf_counter()
         await asyncio.gather(*(worker(i) for i in range(concurrency)))
         seconds = time.perf_counter() - started
+    finally:
+        for client in clients:
+            client.close()
     conn = await asyncpg.connect(cluster.database_url)
     try:
         row = await conn.fetchrow("SELECT confirmed_count, waitlist_count FROM activity WHERE id = $1",

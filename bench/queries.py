@@ -13,8 +13,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from typing import Any
+
 import asyncpg
-import httpx
 import jwt
 
 from bench.common import (
@@ -29,6 +30,7 @@ from bench.common import (
     start_tongxin,
     summary,
 )
+from bench.httpclient import LeanClient
 
 QUERY = "{ me { displayName teams(first: 10) { edges { node { name } } } } }"
 
@@ -69,19 +71,18 @@ def main() -> None:
         plain = start([sys.executable, "-m", "uvicorn", "bench.plain_queries:app", "--port", str(port),
                        "--log-level", "warning"], bench_env(database_url), port, path="/me")
         try:
-            async def graphql(client: httpx.AsyncClient, _: int) -> None:
-                response = await client.post(tongxin.url, json={"query": QUERY}, headers=headers)
-                assert len(response.json()["data"]["me"]["teams"]["edges"]) == 10
+            def ten_teams(status: int, body: Any) -> None:
+                assert status == 200 and len(body["data"]["me"]["teams"]["edges"]) == 10, body
 
-            async def baseline(client: httpx.AsyncClient, _: int) -> None:
-                response = await client.post(plain.url, headers=headers)
-                assert len(response.json()["data"]["me"]["teams"]["edges"]) == 10
-
+            runs = {"tongxin": (tongxin.url, LeanClient(tongxin.url).request_bytes(
+                        {"query": QUERY}, headers)),
+                    "plain": (plain.url, LeanClient(plain.url).request_bytes({}, headers))}
             results = {}
-            for name, call in (("warm-up tongxin", graphql), ("warm-up plain", baseline),
-                               ("tongxin", graphql), ("plain", baseline)):
+            for name in ("warm-up tongxin", "warm-up plain", "tongxin", "plain"):
+                url, request = runs[name.removeprefix("warm-up ")]
                 seconds = 2 if name.startswith("warm") else args.seconds
-                results[name] = asyncio.run(measure(call, seconds=seconds, concurrency=args.concurrency))
+                results[name] = asyncio.run(measure(url, [request], ten_teams, seconds=seconds,
+                                                    concurrency=args.concurrency))
         finally:
             tongxin.stop()
             plain.stop()

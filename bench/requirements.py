@@ -20,7 +20,6 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-import httpx
 import jwt
 
 from bench.common import (
@@ -31,6 +30,7 @@ from bench.common import (
     sign_up_outcome,
     start_tongxin,
 )
+from bench.httpclient import LeanClient
 from bench.signup import GRAPHQL, make_activities, seed, verify
 
 
@@ -70,28 +70,30 @@ async def mixed_crowd(url: str, volunteer_ids: list[int], off: list[int], on: li
     results: dict[str, tuple[list[float], Counter[str]]] = {
         "off": ([], Counter()), "on": ([], Counter())}
     queue = list(range(len(volunteer_ids)))
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=120) as client:
+    client = LeanClient(url)
+    requests = [client.request_bytes(
+        {"query": GRAPHQL, "variables": {"id": to_global_id("Activity", plan[index][1])}},
+        {"Authorization": f"Bearer {tokens[index]}"}) for index in queue]
+    await client.open(concurrency)
 
-        async def worker() -> None:
-            while queue:
-                index = queue.pop()
-                variant, activity = plan[index]
-                latencies, outcomes = results[variant]
-                started = time.perf_counter()
-                try:
-                    response = await client.post(
-                        url, json={"query": GRAPHQL,
-                                   "variables": {"id": to_global_id("Activity", activity)}},
-                        headers={"Authorization": f"Bearer {tokens[index]}"})
-                    body = response.json()
-                except (httpx.TransportError, ValueError) as exc:
-                    outcomes[f"failed {type(exc).__name__}"] += 1
-                    continue
-                latencies.append((time.perf_counter() - started) * 1000)
-                outcomes[sign_up_outcome(body)] += 1
+    async def worker() -> None:
+        while queue:
+            index = queue.pop()
+            variant, _ = plan[index]
+            latencies, outcomes = results[variant]
+            started = time.perf_counter()
+            try:
+                _, body = await client.post(requests[index])
+            except (OSError, ValueError) as exc:
+                outcomes[f"failed {type(exc).__name__}"] += 1
+                continue
+            latencies.append((time.perf_counter() - started) * 1000)
+            outcomes[sign_up_outcome(body)] += 1
 
+    try:
         await asyncio.gather(*(worker() for _ in range(concurrency)))
+    finally:
+        client.close()
     return results
 
 

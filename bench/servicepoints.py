@@ -15,8 +15,7 @@ import random
 import sys
 import tempfile
 from pathlib import Path
-
-import httpx
+from typing import Any
 
 from bench.common import (
     bench_env,
@@ -28,6 +27,7 @@ from bench.common import (
     start,
     start_tongxin,
 )
+from bench.httpclient import LeanClient
 
 QUERY = ("query N($near: WalkingCircleInput!) { servicePoints(near: $near, first: 20) "
          "{ totalCount edges { node { name kind distanceMetres } } } }")
@@ -63,25 +63,23 @@ def run(name: str, database_url: str, args: argparse.Namespace) -> dict[str, tup
                    str(port), "--log-level", "warning"], bench_env(database_url), port,
                   path="/near")
     rng = random.Random(15)
+    centres = [{"lat": rng.uniform(BOX[0], BOX[1]), "lng": rng.uniform(BOX[2], BOX[3]),
+                "minutes": 15} for _ in range(2000)]
 
-    def centre() -> dict[str, float | int]:
-        return {"lat": rng.uniform(BOX[0], BOX[1]), "lng": rng.uniform(BOX[2], BOX[3]),
-                "minutes": 15}
+    def answered(status: int, body: Any) -> None:
+        assert status == 200 and "errors" not in body, body
 
     try:
-        async def graphql(client: httpx.AsyncClient, _: int) -> None:
-            response = await client.post(tongxin.url, json={"query": QUERY,
-                                                            "variables": {"near": centre()}})
-            assert "errors" not in response.json(), response.text
-
-        async def baseline(client: httpx.AsyncClient, _: int) -> None:
-            response = await client.post(plain.url, json=centre())
-            assert response.status_code == 200
-
+        graphql = LeanClient(tongxin.url)
+        baseline = LeanClient(plain.url)
+        runs = {"plain": (plain.url, [baseline.request_bytes(c) for c in centres]),
+                "tongxin": (tongxin.url, [graphql.request_bytes(
+                    {"query": QUERY, "variables": {"near": c}}) for c in centres])}
         results = {}
-        for label, call in (("plain", baseline), ("tongxin", graphql)):
-            asyncio.run(measure(call, seconds=1, concurrency=args.concurrency))  # warm-up
-            results[label] = asyncio.run(measure(call, seconds=args.seconds,
+        for label, (url, requests) in runs.items():
+            asyncio.run(measure(url, requests, answered, seconds=1,
+                                concurrency=args.concurrency))  # warm-up
+            results[label] = asyncio.run(measure(url, requests, answered, seconds=args.seconds,
                                                  concurrency=args.concurrency))
         return results
     finally:

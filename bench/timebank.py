@@ -16,10 +16,10 @@ import time
 from collections import Counter
 
 import asyncpg
-import httpx
 import jwt
 
 from bench.common import JWT_SECRET, bench_env, free_port, percentile, scratch_database, start, start_tongxin
+from bench.httpclient import LeanClient
 
 GRAPHQL = "mutation R($id: ID!) { redeem(itemId: $id) { points } }"
 COST = 20
@@ -84,26 +84,29 @@ async def crowd(url: str, volunteer_ids: list[int], item_id: int, concurrency: i
     tokens = [jwt.encode({"sub": str(v), "exp": 2_000_000_000}, JWT_SECRET, algorithm="HS256")
               for v in volunteer_ids]
     variables = {"itemId": item_id} if plain else {"id": to_global_id("RewardItem", item_id)}
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    client = LeanClient(url)
+    requests = [client.request_bytes({"query": GRAPHQL, "variables": variables},
+                                     {"Authorization": f"Bearer {token}"}) for token in tokens]
     outcomes: Counter[str] = Counter()
     latencies: list[float] = []
     queue = list(range(len(volunteer_ids)))
-    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+    await client.open(concurrency)
 
-        async def worker() -> None:
-            while queue:
-                index = queue.pop()
-                started = time.perf_counter()
-                response = await client.post(url, json={"query": GRAPHQL, "variables": variables},
-                                             headers={"Authorization": f"Bearer {tokens[index]}"})
-                latencies.append((time.perf_counter() - started) * 1000)
-                body = response.json()
-                outcomes[body["errors"][0]["extensions"]["code"] if body.get("errors")
-                         else "REDEEMED"] += 1
+    async def worker() -> None:
+        while queue:
+            index = queue.pop()
+            started = time.perf_counter()
+            _, body = await client.post(requests[index])
+            latencies.append((time.perf_counter() - started) * 1000)
+            outcomes[body["errors"][0]["extensions"]["code"] if body.get("errors")
+                     else "REDEEMED"] += 1
 
+    try:
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
+    finally:
+        client.close()
     return len(volunteer_ids) / elapsed, outcomes, latencies
 
 
