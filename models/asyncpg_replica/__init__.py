@@ -11,7 +11,7 @@ go to the primary without waiting for it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 from tortoise import connections
@@ -48,25 +48,21 @@ def _unreachable(error: BaseException) -> bool:
 class ReplicaAsyncpgClient(PooledAsyncpgClient):
     async def execute_query(self, query: str, values: list[Any] | None = None
                             ) -> tuple[int, list[Any]]:
-        try:
-            result = await super().execute_query(query, values)
-        except Exception as error:
-            if not self._falls_back(error):
-                raise
-            return await connections.get("default").execute_query(query, values)
-        replica_health.answered()
-        return result
+        return cast(tuple[int, list[Any]], await self._read("execute_query", query, values))
 
     async def execute_query_dict(self, query: str, values: list[Any] | None = None
                                  ) -> list[dict[str, Any]]:
+        return cast(list[dict[str, Any]], await self._read("execute_query_dict", query, values))
+
+    async def _read(self, method: str, query: str, values: list[Any] | None) -> Any:
         try:
-            rows = await super().execute_query_dict(query, values)
+            result = await getattr(super(), method)(query, values)
         except Exception as error:
             if not self._falls_back(error):
                 raise
-            return await connections.get("default").execute_query_dict(query, values)
+            return await getattr(connections.get("default"), method)(query, values)
         replica_health.answered()
-        return rows
+        return result
 
     @staticmethod
     def _falls_back(error: BaseException) -> bool:
