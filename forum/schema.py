@@ -497,7 +497,7 @@ async def search_threads(info: Info, query: str, first: int | None, after: str |
                                                 include_hidden=False, board_ids=boards)
     found = {t.id: t for t in await ThreadModel.filter(id__in=page.thread_ids)} if page.thread_ids \
         else {}
-    edges = [Edge(cursor=_search_cursor(offset + index + 1), node=Thread.from_model(found[tid]))
+    edges = [Edge(position=_search_cursor(offset + index + 1), node=Thread.from_model(found[tid]))
              for index, tid in enumerate(page.thread_ids) if tid in found]
 
     async def count() -> int:
@@ -506,8 +506,7 @@ async def search_threads(info: Info, query: str, first: int | None, after: str |
     return Connection(
         edges=edges,
         page_info=PageInfo(has_next_page=page.has_next, has_previous_page=offset > 0,
-                           start_cursor=edges[0].cursor if edges else None,
-                           end_cursor=edges[-1].cursor if edges else None),
+                           edges=edges),
         count_fn=count,
     )
 

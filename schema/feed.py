@@ -39,7 +39,7 @@ class FeedQuery:
         viewer = info.context.viewer
         size = check_first(first)
         entries, has_next = await rules.feed_page(viewer, size, after)
-        edges = [Edge(cursor=rules.encode_cursor(entry), node=_CONVERT[entry.kind](entry.model))
+        edges = [Edge(position=rules.encode_cursor(entry), node=_CONVERT[entry.kind](entry.model))
                  for entry in entries]
 
         async def count() -> int:
@@ -48,8 +48,7 @@ class FeedQuery:
         return Connection(
             edges=edges,
             page_info=PageInfo(has_next_page=has_next, has_previous_page=bool(after),
-                               start_cursor=edges[0].cursor if edges else None,
-                               end_cursor=edges[-1].cursor if edges else None),
+                               edges=edges),
             count_fn=count,
         )
 
