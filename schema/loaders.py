@@ -36,7 +36,7 @@ class Loaders:
         """`<Model>ByIdLoader`: one `WHERE id IN (...)`, results in key order."""
 
         async def batch(ids: list[int]) -> list[ModelT | None]:
-            rows = {row.pk: row for row in await model.filter(id__in=ids)}
+            rows = {row.pk: row for row in await rows_by_id(model, ids)}
             return [rows.get(i) for i in ids]
 
         return self.get(("by_id", model), batch)
@@ -99,6 +99,23 @@ class Loaders:
             return [groups.get(i, []) for i in parent_ids]
 
         return self.get(("window", key, model, parent_column, limit, after_id), batch)
+
+
+async def rows_by_id(model: type[ModelT], ids: Sequence[int]) -> list[ModelT]:
+    """`model.filter(id__in=ids)` without building the statement each time (the most used
+    loader: nodes, authors, teams). PostgreSQL gets one statement text for any number of ids
+    (`= ANY($1)`, so asyncpg's statement cache hits); the primary or, inside
+    `replica_reads()`, the replica, as the ORM's router would choose."""
+    param = SqlParams()
+    table = model._meta.db_table
+    if param.postgres:
+        sql = f'SELECT * FROM "{table}" WHERE "id" = ANY($1)'
+        values: list[Any] = [[int(i) for i in ids]]
+    else:
+        sql = f'SELECT * FROM "{table}" WHERE "id" IN ({param.many(int(i) for i in ids)})'
+        values = param.values
+    _, rows = await param.connection.execute_query(sql, values)
+    return [model._init_from_db(**dict(row)) for row in rows]
 
 
 async def window_query(
