@@ -104,7 +104,9 @@ async def _holds_overlapping(conn: BaseDBAsyncClient, volunteer_id: int,
 # WAITLISTED on the row as it is. The INSERT's arrival time is clock_timestamp() (when it got
 # the row: arrival order is waitlist order).
 # Columns: `eligible` — a first sign-up (no row of this person) to a published activity
-# before its deadline, no requirements left to check (p_checked: the caller checked them);
+# before its deadline whose requirements (minimum age, qualifications) the person meets, or
+# that the caller checked (p_checked); a person who does not meet them is refused by the
+# caller's reads, which name the missing requirement;
 # otherwise nothing happened and the caller's reads explain why. `found` — the account exists
 # and is ACTIVE (the caller may not have read it: a deferred viewer, schema/viewer.py).
 # `was_full` — full when read: refused with nothing locked or written, `busy_when_full`
@@ -133,7 +135,18 @@ DECLARE
 BEGIN
   SELECT * INTO act FROM activity a
    WHERE a.id = p_activity AND a.status = 'PUBLISHED' AND a.sign_up_deadline > p_now
-     AND (p_checked OR NOT a.has_requirements)
+     AND (p_checked OR NOT a.has_requirements OR (
+          -- resolvers/requirements.check_requirements, when it holds: old enough on the
+          -- start's date in Beijing, every required qualification valid at the start
+          (a.minimum_age IS NULL OR EXISTS (
+             SELECT 1 FROM volunteer v WHERE v.id = p_volunteer AND v.birth_date <=
+               ((a.starts_at AT TIME ZONE INTERVAL '+08:00')::date
+                - make_interval(years => a.minimum_age))::date))
+          AND NOT EXISTS (
+             SELECT 1 FROM activity_qualification r WHERE r.activity_id = a.id
+                AND NOT EXISTS (SELECT 1 FROM qualification q
+                                 WHERE q.volunteer_id = p_volunteer AND q.name = r.name
+                                   AND (q.expires_at IS NULL OR q.expires_at > a.starts_at)))))
      AND NOT EXISTS (SELECT 1 FROM sign_up s
                       WHERE s.activity_id = p_activity AND s.volunteer_id = p_volunteer);
   IF NOT FOUND THEN

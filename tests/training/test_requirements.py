@@ -110,6 +110,44 @@ async def test_minimum_age_counts_on_the_start_date(db):
     assert _refusal(refused)["requirement"] == {"kind": "MINIMUM_AGE", "minimumAge": 18}
 
 
+async def test_the_one_statement_sign_up_and_the_python_rule_agree_on_age(db):
+    # given: activities starting just after midnight Beijing time (the day before in UTC),
+    # one of them on a leap day, and people born on either side of turning 18 that day
+    admin, team, _ = await _setup()
+    cases = []
+    for start_utc, births in (
+            (datetime(2027, 2, 28, 16, 30, tzinfo=UTC),  # 2027-03-01 00:30 in Beijing
+             [date(2009, 3, 1), date(2009, 3, 2), date(2009, 2, 28), date(2008, 2, 29)]),
+            (datetime(2028, 2, 28, 16, 30, tzinfo=UTC),  # 2028-02-29 00:30 in Beijing
+             [date(2010, 2, 28), date(2010, 3, 1), date(2010, 2, 27)])):
+        for birth in births:
+            activity = await make_activity(team, admin, starts_in=timedelta(days=400))
+            await Activity.filter(id=activity.id).update(
+                starts_at=start_utc, ends_at=start_utc + timedelta(hours=3),
+                sign_up_deadline=start_utc)
+            await require(activity.id, minimum_age=18)
+            activity = await Activity.get(id=activity.id)
+            cases.append((activity, await make_volunteer(birth=birth), birth))
+    # when
+    outcomes = []
+    for activity, person, _ in cases:
+        with count_statements() as statements:
+            result = await execute(SIGN_UP, {"id": to_global_id("Activity", activity.id)},
+                                   as_=person)
+        outcomes.append((result, len(statements)))
+    # then: the same answer as age_on on the Beijing start date, in one statement on
+    # PostgreSQL whenever the person is old enough
+    for (activity, _, birth), (result, statements) in zip(cases, outcomes, strict=True):
+        old_enough = age_on(birth, activity_day(activity)) >= 18
+        if old_enough:
+            assert result.ok()["signUp"]["status"] == "CONFIRMED", birth
+            assert statements == 1 or not db.postgres, (birth, statements)
+        else:
+            assert _refusal(result)["requirement"]["kind"] == "MINIMUM_AGE", birth
+    assert [age_on(b, activity_day(a)) >= 18 for a, _, b in cases] == [
+        True, False, True, True, True, False, True]
+
+
 def test_age_is_whole_years():
     assert age_on(date(2008, 3, 1), date(2026, 3, 1)) == 18
     assert age_on(date(2008, 3, 2), date(2026, 3, 1)) == 17
@@ -183,10 +221,9 @@ async def test_activities_without_requirements_pay_no_statement(db):
         counts.append(len(statements))
     # then: one more statement (the qualification check) only where there are requirements
     if db.postgres:
-        # the first sign-up to an open activity without requirements is one statement; with
-        # requirements that statement declines, then the activity and sign-up reads, the
-        # qualification check and the statement again
-        assert counts == [1, 5], counts
+        # the first sign-up to an open activity is one statement, requirements included
+        # (SIGN_UP_FUNCTION checks them when the person meets them)
+        assert counts == [1, 1], counts
     else:
         assert counts[1] == counts[0] + 1, counts
 
