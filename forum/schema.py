@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import AsyncGenerator, Hashable
+from contextlib import aclosing
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
@@ -681,68 +682,60 @@ async def _board_change(info: Info, board_id: int, message: Any) -> BoardChange 
         post=Post.from_model(post) if post is not None else None)
 
 
+async def _board_changes(info: Info, board_id: strawberry.ID,
+                         visibility: bool) -> AsyncGenerator[BoardChange, None]:
+    """The board's changes as this viewer may see them: new posts, and with `visibility` the
+    HIDE/RESTOREs too. After a broker reconnect, what it may have lost is re-read from the
+    database (posts, moderation log) and delivered once."""
+    db_id = decode_id(board_id, "Board", "boardId")
+    await rules.check_board(db_id)
+    subscription = await services().broker.subscribe(channels.board(db_id))
+    try:
+        # Subscribed first, so nothing written after these reads is missed.
+        last_post = await rules.latest_post_id()
+        last_log = await rules.latest_moderation_id() if visibility else 0
+        async for message in subscription:
+            info.context.fresh_loaders()
+            messages: list[Any] = [message]
+            if message == RESYNC:
+                messages = [{"post": post_id} for post_id in
+                            await rules.post_ids_since(db_id, last_post)]
+                if visibility:
+                    messages += [change.message() for change in
+                                 await rules.visibility_changes_since(db_id, last_log)]
+            for each in messages:
+                if "change" in each:
+                    if not visibility or each["log"] <= last_log:
+                        continue
+                    last_log = each["log"]
+                else:
+                    last_post = max(last_post, int(each.get("post", 0)))
+                change = await _board_change(info, db_id, each)
+                if change is not None:
+                    yield change
+    finally:
+        await subscription.close()
+
+
 @strawberry.type
 class ForumSubscription:
     @strawberry.subscription(description="New visible posts on a board, live.")
     async def board_activity(self, info: Info,
                              board_id: strawberry.ID) -> AsyncGenerator[Post, None]:
-        db_id = decode_id(board_id, "Board", "boardId")
-        await rules.check_board(db_id)
-        subscription = await services().broker.subscribe(channels.board(db_id))
-        try:
-            # Subscribed first, so nothing written after this read is missed.
-            last_seen = await rules.latest_post_id()
-            async for message in subscription:
-                info.context.fresh_loaders()
-                if message == RESYNC:
-                    post_ids = await rules.post_ids_since(db_id, last_seen)
-                elif "change" in message:  # a HIDE/RESTORE: boardChanges carries those
-                    continue
-                else:
-                    post_ids = [int(message.get("post", 0))]
-                for post_id in post_ids:
-                    last_seen = max(last_seen, post_id)
-                    post = await visible_post(info, post_id)
-                    if post is None:
-                        continue
-                    thread = await thread_loader(info).load(post.thread_id)
-                    if thread is not None and thread.board_id == db_id:
-                        yield Post.from_model(post)
-        finally:
-            await subscription.close()
-
+        # aclosing: unsubscribing closes the inner stream (its broker subscription) at once
+        async with aclosing(_board_changes(info, board_id, visibility=False)) as changes:
+            async for change in changes:
+                if change.post is not None:  # POSTED only: a new post always carries it
+                    yield change.post
 
     @strawberry.subscription(description="Everything a reader's open board or thread needs to "
                                          "stay true, live: new posts, and content hidden or "
                                          "restored by a moderator (withdraw it at once).")
     async def board_changes(self, info: Info,
                             board_id: strawberry.ID) -> AsyncGenerator[BoardChange, None]:
-        db_id = decode_id(board_id, "Board", "boardId")
-        await rules.check_board(db_id)
-        subscription = await services().broker.subscribe(channels.board(db_id))
-        try:
-            # Subscribed first, so nothing written after these reads is missed.
-            last_post, last_log = await rules.latest_post_id(), await rules.latest_moderation_id()
-            async for message in subscription:
-                info.context.fresh_loaders()
-                messages: list[Any] = [message]
-                if message == RESYNC:  # what the reconnect may have lost, in order
-                    messages = [{"post": post_id} for post_id in
-                                await rules.post_ids_since(db_id, last_post)]
-                    messages += [change.message() for change in
-                                 await rules.visibility_changes_since(db_id, last_log)]
-                for each in messages:
-                    if "change" in each:
-                        if each["log"] <= last_log:
-                            continue
-                        last_log = each["log"]
-                    else:
-                        last_post = max(last_post, int(each.get("post", 0)))
-                    change = await _board_change(info, db_id, each)
-                    if change is not None:
-                        yield change
-        finally:
-            await subscription.close()
+        async with aclosing(_board_changes(info, board_id, visibility=True)) as changes:
+            async for change in changes:
+                yield change
 
 
 async def _board_activity_group(context: Context, args: dict[str, Any]) -> Hashable | None:

@@ -159,3 +159,21 @@ async def test_board_changes_of_a_missing_board(db, board):
     stream = await subscribe(CHANGES, None, {"board": board})
     result = await next_event(stream)
     assert result.errors and result.errors[0].extensions["code"] in ("NOT_FOUND", "BAD_USER_INPUT")
+
+
+@pytest.mark.parametrize("query", [CHANGES, BOARD_ACTIVITY])
+async def test_closing_a_board_stream_unsubscribes_from_the_broker_at_once(db, query):
+    # given: a live board stream that has delivered something
+    forum = await make_forum()
+    thread = await open_thread(forum.member, forum.board, "周末活动")
+    channel = channels.board(forum.board.id)
+    stream = await subscribe(query, forum.member, {"board": gid("Board", forum.board.id)})
+    first = asyncio.ensure_future(next_event(stream))
+    await asyncio.sleep(0.3)
+    await _announce(forum.member, thread, "你好")
+    await first
+    assert services().broker._local.get(channel)
+    # when
+    await stream.aclose()
+    # then: no subscription left behind waiting for garbage collection
+    assert not services().broker._local.get(channel)
