@@ -30,16 +30,15 @@ UNREACHABLE: tuple[type[BaseException], ...] = (
 )
 
 
-def _cancelled_by_recovery(error: BaseException) -> bool:
-    """A hot standby cancels reads that conflict with WAL it must replay (SQLSTATE 40001,
-    "canceling statement due to conflict with recovery"): the primary can answer them."""
-    return isinstance(error, asyncpg.SerializationError)
+# A hot standby cancels reads that conflict with WAL it must replay (SQLSTATE 40001,
+# "canceling statement due to conflict with recovery"): the primary can answer them.
+CANCELLED_BY_RECOVERY: tuple[type[BaseException], ...] = (asyncpg.SerializationError,)
 
 
-def _unreachable(error: BaseException) -> bool:
+def _caused_by(error: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
     seen: BaseException | None = error
     while seen is not None:  # tortoise wraps some driver errors (OperationalError(cause))
-        if isinstance(seen, UNREACHABLE):
+        if isinstance(seen, kinds):
             return True
         seen = seen.__cause__
     return False
@@ -66,10 +65,10 @@ class ReplicaAsyncpgClient(PooledAsyncpgClient):
 
     @staticmethod
     def _falls_back(error: BaseException) -> bool:
-        if _unreachable(error):
+        if _caused_by(error, UNREACHABLE):
             replica_health.unreachable(error)
             return True
-        return _cancelled_by_recovery(error) or _cancelled_by_recovery(error.__cause__ or error)
+        return _caused_by(error, CANCELLED_BY_RECOVERY)
 
 
 client_class = ReplicaAsyncpgClient
