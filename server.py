@@ -32,8 +32,8 @@ from tortoise import Tortoise, connections
 
 from core.jsonguard import JSONTooDeep, loads_bounded
 from core.settings import ConfigurationError, get_settings
-from models.config import tortoise_config
-from models.routing import replica_configured, replica_health
+from db.config import tortoise_config
+from db.routing import replica_configured, replica_health
 from resolvers import services as service_registry
 from resolvers.auth import bearer_token, deferred_viewer, viewer_from_token
 from resolvers.errors import DomainError

@@ -24,9 +24,9 @@ from tortoise import Tortoise
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from bench.common import scratch_database
+from db.config import tortoise_config
 from forum.models import Board, Post, Thread
 from forum.search import install_search_index, segment_document
-from models.config import tortoise_config
 from models.volunteer import Volunteer
 from resolvers.auth import Viewer
 from schema import schema

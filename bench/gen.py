@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import asyncpg
 from tortoise import Tortoise
 
-from models.config import tortoise_config
+from db.config import tortoise_config
 from resolvers.stats import rebuild_stats
 from resolvers.validation import id_check_char
 

@@ -34,7 +34,7 @@ import uvloop
 from tortoise import Tortoise
 
 from bench.common import REDIS_URL, percentile
-from models.config import tortoise_config
+from db.config import tortoise_config
 from models.volunteer import Volunteer
 from resolvers import services as service_registry
 from resolvers import stats as stats_rules

@@ -39,7 +39,7 @@ async def seed(database_url: str, count: int) -> None:
     from tortoise import Tortoise
     from tortoise.backends.base.executor import EXECUTOR_CACHE
 
-    from models.config import tortoise_config
+    from db.config import tortoise_config
     from models.servicepoint import ServicePoint, ServicePointKind
 
     rng = random.Random(575)

@@ -43,7 +43,7 @@ GRAPHQL = "mutation S($id: ID!) { signUp(activityId: $id) { status } }"
 async def seed(database_url: str, volunteers: int) -> list[int]:
     from tortoise import Tortoise
 
-    from models.config import tortoise_config
+    from db.config import tortoise_config
     from tests.activity.clients import bulk_volunteers
 
     await Tortoise.init(config=tortoise_config(database_url))

@@ -51,8 +51,8 @@ new MutationObserver(() => window.__changes.push([Date.now(), Number(card.datase
 async def seed(database_url: str, activities: int, volunteers: int, capacity: int) -> tuple[int, list[int]]:
     from tortoise import Tortoise
 
+    from db.config import tortoise_config
     from models.activity import Activity, ActivityStatus
-    from models.config import tortoise_config
     from models.team import Team
     from tests.activity.clients import bulk_volunteers
 

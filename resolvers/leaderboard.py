@@ -34,7 +34,7 @@ from redis.exceptions import RedisError
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
-from models.routing import read_connection, read_connection_name, replica_reads
+from db.routing import read_connection, read_connection_name, replica_reads
 from resolvers.errors import BadInput
 from resolvers.services import RedisClient, services
 from resolvers.sql import SqlParams

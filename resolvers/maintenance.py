@@ -8,7 +8,7 @@ from datetime import date, datetime, timezone
 from tortoise import Tortoise
 from tortoise.migrations.api import migrate
 
-from models.config import tortoise_config
+from db.config import tortoise_config
 from models.volunteer import Volunteer, VolunteerStatus
 from resolvers.auth import hash_password
 from resolvers.validation import (

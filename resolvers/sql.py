@@ -6,7 +6,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from models.routing import read_connection
+from db.routing import read_connection
 
 
 class SqlParams:

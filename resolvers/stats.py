@@ -31,16 +31,16 @@ from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClie
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from db.routing import read_connection
 from models.hours import HoursStatus, ServiceRecord
-from models.routing import read_connection
 from models.team import Team
 from models.volunteer import Volunteer
 from resolvers.auth import Viewer
 from resolvers.errors import BadInput, Forbidden
 from resolvers.leaderboard import AGGREGATE_WORK_MEM, TIME_ZONE
 from resolvers.services import services
+from resolvers.team import administered_team_ids
 from resolvers.validation import NAME_MAX, check_text
-from resolvers.volunteer import administered_team_ids
 from subscriptions.channels import NAMESPACE
 
 log = logging.getLogger("tongxin.stats")

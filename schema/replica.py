@@ -25,7 +25,7 @@ from graphql import FieldNode, OperationDefinitionNode, OperationType, visit
 from graphql.language import DocumentNode, Visitor
 from strawberry.extensions import SchemaExtension
 
-from models.routing import replica_configured, replica_reads
+from db.routing import replica_configured, replica_reads
 
 REPLICA_FIELDS = frozenset({
     "stats", "leaderboard", "searchForum", "feed", "activities", "teams", "boards", "board",

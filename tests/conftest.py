@@ -29,7 +29,7 @@ from redis.asyncio import Redis  # noqa: E402
 from tortoise import Tortoise, connections  # noqa: E402
 from tortoise.backends.base.executor import EXECUTOR_CACHE  # noqa: E402
 
-from models.config import tortoise_config  # noqa: E402
+from db.config import tortoise_config  # noqa: E402
 from resolvers import services as service_registry  # noqa: E402
 from resolvers.leaderboard import forget_board_rows  # noqa: E402
 from resolvers.ratelimit import MemoryLimiter, RedisLimiter  # noqa: E402

@@ -12,7 +12,7 @@ import sys
 
 from tortoise import Tortoise
 
-from models.config import tortoise_config
+from db.config import tortoise_config
 from schema.relay import to_global_id
 from tests import helpers
 from tests.activity.clients import bulk_volunteers

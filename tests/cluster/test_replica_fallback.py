@@ -1,5 +1,5 @@
 """A read replica that cannot be reached must not fail the reads the primary can answer
-(models/asyncpg_replica): the read runs on the primary, the replica is left alone for
+(db/asyncpg_replica): the read runs on the primary, the replica is left alone for
 REPLICA_RETRY_SECONDS, then tried again. Without a cluster: a replica client pointed at a
 port nobody listens on, then at the test database itself (a stand-in for a replica back up)."""
 
@@ -15,8 +15,8 @@ from tortoise import connections
 from tortoise.exceptions import OperationalError
 from tortoise.router import router
 
-from models.asyncpg_replica import ReplicaAsyncpgClient
-from models.routing import (
+from db.asyncpg_replica import ReplicaAsyncpgClient
+from db.routing import (
     REPLICA,
     ReadReplicaRouter,
     read_connection,

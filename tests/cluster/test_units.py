@@ -12,8 +12,8 @@ from redis.exceptions import RedisClusterException, RedisError
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
-from models.config import tortoise_config
-from models.routing import (
+from db.config import tortoise_config
+from db.routing import (
     ReadReplicaRouter,
     _in_primary_transaction,
     read_connection,
@@ -62,7 +62,7 @@ def test_replica_config_only_next_to_a_postgres_primary(monkeypatch):
     monkeypatch.setenv("DATABASE_READ_URL", "postgres://root@127.0.0.1:5999/x")
     pg = tortoise_config("postgres://root@127.0.0.1:5998/x")
     assert set(pg["connections"]) == {"default", "replica"}
-    assert pg["routers"] == ["models.routing.ReadReplicaRouter"]
+    assert pg["routers"] == ["db.routing.ReadReplicaRouter"]
     assert pg["connections"]["replica"]["credentials"]["port"] == 5999
     sqlite = tortoise_config("sqlite:///tmp/x.sqlite3")
     assert set(sqlite["connections"]) == {"default"} and "routers" not in sqlite

@@ -1,7 +1,7 @@
 """The read replica's client (DATABASE_READ_URL): a read the replica cannot answer because it
 cannot be reached, or because a hot standby cancelled it (conflict with recovery), runs on the
 primary instead, so a replica outage costs freshness nothing and availability nothing; the
-replica is then left alone for a while (models.routing.replica_health).
+replica is then left alone for a while (db.routing.replica_health).
 
 Only "cannot reach it" errors fall back. A query error (bad SQL, a constraint) would be the
 same on either server and is raised as it is. A timeout counts as unreachable, the command
@@ -16,8 +16,8 @@ from typing import Any, cast
 import asyncpg
 from tortoise import connections
 
-from models.asyncpg_pooled import PooledAsyncpgClient
-from models.routing import replica_health
+from db.asyncpg_pooled import PooledAsyncpgClient
+from db.routing import replica_health
 
 # Connection refused / reset / host unreachable, a timeout (TimeoutError is an OSError), the
 # connection lost mid-query, the server shutting down, starting up or crashed.

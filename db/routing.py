@@ -13,7 +13,7 @@ must see its own writes, so `replica_reads()` is ignored while one is open on th
 (Tortoise's `in_transaction` binds "default" in the context; we check for that).
 
 A replica that cannot be reached (down, restarting, network) must not fail reads the primary
-can answer: its client (models/asyncpg_replica) runs such a read on the primary and marks the
+can answer: its client (db/asyncpg_replica) runs such a read on the primary and marks the
 replica down, and while it is marked down (REPLICA_RETRY_SECONDS) every read goes to the
 primary without trying it; the first read after that tries the replica again.
 """

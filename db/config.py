@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from core.settings import DATA_DIR
+from db.routing import default_transactions
 from models import MODEL_MODULES
 
 
@@ -23,7 +24,7 @@ def connection_config(url: str) -> dict[str, Any] | str:
     if parts.scheme in ("postgres", "postgresql"):
         extra = {key: values[-1] for key, values in parse_qs(parts.query).items()}
         return {
-            "engine": "models.asyncpg_pooled",
+            "engine": "db.asyncpg_pooled",
             "credentials": {
                 "host": parts.hostname or "127.0.0.1",
                 "port": parts.port or 5432,
@@ -40,7 +41,7 @@ def connection_config(url: str) -> dict[str, Any] | str:
     if parts.scheme == "sqlite":
         path = url[len("sqlite://") :]
         return {
-            "engine": "models.sqlite_immediate",
+            "engine": "db.sqlite_immediate",
             "credentials": {
                 "file_path": path,
                 "journal_mode": "WAL",
@@ -60,21 +61,19 @@ def read_database_url() -> str | None:
 
 def tortoise_config(url: str | None = None, read_url: str | None = None) -> dict[str, Any]:
     """`read_url` (default: DATABASE_READ_URL, only next to a PostgreSQL primary) adds a
-    "replica" connection and the router of models/routing.py."""
+    "replica" connection and the router of db/routing.py."""
     primary = url or database_url()
     postgres = urlsplit(primary).scheme in ("postgres", "postgresql")
     replica = read_url or (read_database_url() if postgres else None)
     connections: dict[str, Any] = {"default": connection_config(primary)}
     extra: dict[str, Any] = {}
     if replica:
-        from models.routing import default_transactions
-
         default_transactions()
         replica_config = connection_config(replica)
-        if isinstance(replica_config, dict) and replica_config["engine"] == "models.asyncpg_pooled":
-            replica_config["engine"] = "models.asyncpg_replica"  # falls back to the primary
+        if isinstance(replica_config, dict) and replica_config["engine"] == "db.asyncpg_pooled":
+            replica_config["engine"] = "db.asyncpg_replica"  # falls back to the primary
         connections["replica"] = replica_config
-        extra["routers"] = ["models.routing.ReadReplicaRouter"]
+        extra["routers"] = ["db.routing.ReadReplicaRouter"]
     return {
         **extra,
         "connections": connections,
