@@ -20,7 +20,7 @@ from resolvers.auth import Viewer
 from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
 from resolvers.notification import create_notification, notify_created
 from resolvers.offers import fill_freed_places
-from resolvers.team import check_team_admin, is_team_admin
+from resolvers.team import administered_team_ids, check_team_admin, is_team_admin
 from resolvers.validation import (
     LONG_TEXT_MAX,
     NAME_MAX,
@@ -32,7 +32,6 @@ from resolvers.validation import (
     check_text,
     encode_tags,
 )
-from resolvers.volunteer import administered_team_ids
 
 CAPACITY_MAX = 10_000
 REASON_MAX = 500

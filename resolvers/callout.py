@@ -20,8 +20,8 @@ from resolvers.auth import Viewer
 from resolvers.errors import BadInput, Forbidden, NotFound
 from resolvers.notification import notify_created
 from resolvers.services import services
+from resolvers.team import administered_team_ids
 from resolvers.validation import check_tags, check_text, decode_tags, encode_tags, tag_pattern
-from resolvers.volunteer import administered_team_ids
 from subscriptions import channels
 
 CALL_OUT_KIND = "CALL_OUT"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
@@ -38,6 +39,20 @@ async def is_team_admin(viewer: Viewer, team: Team) -> bool:
         role=MembershipRole.ADMIN,
         status=MembershipStatus.APPROVED,
     )
+
+
+async def administered_team_ids(volunteer_id: int) -> set[int]:
+    """Teams the volunteer administers directly or through an ancestor team."""
+    direct = await Membership.filter(
+        volunteer_id=volunteer_id, role=MembershipRole.ADMIN, status=MembershipStatus.APPROVED
+    ).values_list("team_id", flat=True)
+    if not direct:
+        return set()
+    condition = Q()
+    for team_id in direct:
+        condition |= Q(path__contains=f"/{team_id}/")
+    ids: list[int] = await Team.filter(condition).values_list("id", flat=True)  # type: ignore[assignment]
+    return set(ids)
 
 
 async def check_team_admin(viewer: Viewer, team_id: int) -> Team:

@@ -37,11 +37,10 @@ from models.training import (
     LessonCompletion,
     Qualification,
 )
-from models.volunteer import Volunteer
 from resolvers.auth import Viewer
 from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
 from resolvers.services import services
-from resolvers.team import is_team_admin
+from resolvers.team import administered_team_ids, is_team_admin
 from resolvers.validation import (
     LONG_TEXT_MAX,
     NAME_MAX,
@@ -49,7 +48,6 @@ from resolvers.validation import (
     check_text,
     check_url,
 )
-from resolvers.volunteer import administered_team_ids
 
 VALIDITY_MAX_MONTHS = 120
 LESSONS_MAX = 200
@@ -356,6 +354,3 @@ def valid_qualification_holders(name: str, at: datetime | None = None) -> QueryS
     return Qualification.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=moment),
                                 name=name)
 
-
-async def volunteer_exists(volunteer_id: int) -> bool:
-    return await Volunteer.exists(id=volunteer_id)

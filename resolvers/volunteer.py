@@ -12,11 +12,13 @@ from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
 from core.settings import get_settings
-from models.team import Membership, MembershipRole, MembershipStatus, Team
+from models.team import Membership
 from models.volunteer import Volunteer, VolunteerStatus
 from resolvers.auth import Viewer, hash_password, issue_token, verify_password
 from resolvers.errors import BadInput, Conflict, Forbidden, Unauthenticated
 from resolvers.services import services
+from resolvers.team import administered_team_ids
+from resolvers.training import valid_qualification_holders
 from resolvers.validation import (
     NAME_MAX,
     SHORT_TEXT_MAX,
@@ -138,20 +140,6 @@ async def do_update_profile(viewer: Viewer, data: ProfileData) -> Volunteer:
     return volunteer
 
 
-async def administered_team_ids(volunteer_id: int) -> set[int]:
-    """Teams the volunteer administers directly or through an ancestor team."""
-    direct = await Membership.filter(
-        volunteer_id=volunteer_id, role=MembershipRole.ADMIN, status=MembershipStatus.APPROVED
-    ).values_list("team_id", flat=True)
-    if not direct:
-        return set()
-    condition = Q()
-    for team_id in direct:
-        condition |= Q(path__contains=f"/{team_id}/")
-    ids: list[int] = await Team.filter(condition).values_list("id", flat=True)  # type: ignore[assignment]
-    return set(ids)
-
-
 async def search_volunteers(
     viewer: Viewer,
     *,
@@ -178,8 +166,6 @@ async def search_volunteers(
         term = check_text(search, "search", max_len=SHORT_TEXT_MAX)
         query = query.filter(Q(display_name__icontains=term) | Q(real_name__icontains=term))
     if qualification:
-        from resolvers.training import valid_qualification_holders
-
         name = check_text(qualification, "qualification", max_len=NAME_MAX)
         holders = valid_qualification_holders(name).values("volunteer_id")
         query = query.filter(id__in=Subquery(holders))
