@@ -23,6 +23,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from core.settings import get_settings
+from db.routing import read_connection
 from models.honour import (
     Announcement,
     AnnouncementStatus,
@@ -38,7 +39,7 @@ from resolvers.draft import discard_draft
 from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
 from resolvers.hours import star_level
 from resolvers.requirements import BEIJING
-from resolvers.sql import SqlParams
+from resolvers.sql import Sql, fetch
 from resolvers.team import is_team_admin
 from resolvers.validation import (
     LONG_TEXT_MAX,
@@ -195,18 +196,17 @@ async def eligible(award: Award) -> list[tuple[int, float, int]]:
     grouped statement; the period is Beijing dates, inclusive."""
     start = datetime.combine(award.period_start, time(), BEIJING).astimezone(UTC)
     end = datetime.combine(award.period_end + timedelta(days=1), time(), BEIJING).astimezone(UTC)
-    param = SqlParams()
-    district = f"AND v.district = {param(award.district)} " if award.district else ""
-    sql = (
+    district = (Sql("AND v.district = :district", district=award.district) if award.district
+                else Sql())
+    rows = await fetch(read_connection(), Sql(
         "SELECT r.volunteer_id AS volunteer_id, SUM(r.hours) AS hours, "
         "MAX(v.approved_hours) AS total FROM service_record r "
         "JOIN activity a ON a.id = r.activity_id JOIN volunteer v ON v.id = r.volunteer_id "
-        f"WHERE r.status = 'APPROVED' AND a.starts_at >= {param(start)} "
-        f"AND a.starts_at < {param(end)} AND v.status = {param(VolunteerStatus.ACTIVE.value)} "
-        f"{district}GROUP BY r.volunteer_id HAVING SUM(r.hours) >= {param(award.min_period_hours)} "
-        "ORDER BY hours DESC, r.volunteer_id"
-    )
-    rows = await param.connection.execute_query_dict(sql, param.values)
+        "WHERE r.status = 'APPROVED' AND a.starts_at >= :start AND a.starts_at < :end "
+        "AND v.status = :active :district GROUP BY r.volunteer_id "
+        "HAVING SUM(r.hours) >= :min_hours ORDER BY hours DESC, r.volunteer_id",
+        start=start, end=end, active=VolunteerStatus.ACTIVE, district=district,
+        min_hours=award.min_period_hours))
     found = []
     for row in rows:
         stars = star_level(float(row["total"]))

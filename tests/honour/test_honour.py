@@ -147,6 +147,38 @@ async def test_nominations_are_computed_from_the_data_and_decisions_are_audited(
     assert await NominationAudit.all().count() == 1
 
 
+async def test_a_district_award_nominates_that_districts_volunteers_only(db):
+    # given: two volunteers with the same qualifying hours, in different districts
+    platform = await make_volunteer("平台", platform_admin=True)
+    admin = await make_volunteer("队长")
+    team = await make_team(admin)
+    activity = await make_activity(team, admin, starts_in=timedelta(days=-10),
+                                   length=timedelta(hours=30), status=ActivityStatus.FINISHED)
+    chaoyang = await make_volunteer("朝阳志愿者", district="朝阳区")
+    haidian = await make_volunteer("海淀志愿者", district="海淀区")
+    for person in (chaoyang, haidian):
+        await _approved(person, activity, 25)
+    today = datetime.now(UTC).date()
+    criteria = {"tier": 2, "periodStart": date(today.year - 1, 1, 1).isoformat(),
+                "periodEnd": today.isoformat(), "minPeriodHours": 20}
+    local = (await execute(AWARD, {"input": {**criteria, "name": "朝阳区优秀志愿者",
+                                             "district": "朝阳区"}}, as_=platform)).ok()
+    citywide = (await execute(AWARD, {"input": {**criteria, "name": "北京市优秀志愿者"}},
+                              as_=platform)).ok()
+    # when
+    nominated = {}
+    for award in (local, citywide):
+        award_id = award["createAward"]["id"]
+        (await execute(NOMINATE, {"id": award_id}, as_=platform)).ok()
+        listed = (await execute(NOMINATIONS, {"id": award_id}, as_=platform)).ok()
+        nominated[award["createAward"]["name"]] = sorted(
+            e["node"]["volunteer"]["displayName"]
+            for e in listed["node"]["nominations"]["edges"])
+    # then
+    assert nominated == {"朝阳区优秀志愿者": ["朝阳志愿者"],
+                         "北京市优秀志愿者": ["朝阳志愿者", "海淀志愿者"]}
+
+
 async def test_award_criteria_are_validated(db):
     # given
     platform = await make_volunteer("平台", platform_admin=True)
