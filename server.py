@@ -31,6 +31,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from tortoise import Tortoise, connections
 
 from core.jsonguard import JSONTooDeep, loads_bounded
+from core.logconfig import configure_logging, log_level, logging_config
 from core.settings import ConfigurationError, get_settings
 from db.config import tortoise_config
 from db.routing import replica_configured, replica_health
@@ -41,8 +42,8 @@ from resolvers.jobs import start_jobs
 from resolvers.signup import install_sign_up_function
 from schema import build_schema
 from schema.context import Context
-from subscriptions.direct import RawSendMiddleware
-from subscriptions.protocols import SharedGraphQLWSHandler, SharedTransportWSHandler
+from schema.live.direct import RawSendMiddleware
+from schema.live.protocols import SharedGraphQLWSHandler, SharedTransportWSHandler
 
 log = logging.getLogger("tongxin.request")
 WEB_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "web")
@@ -73,7 +74,7 @@ class AuthFailed(Exception):
 class TongxinGraphQL(GraphQL):
     """Strawberry's ASGI app plus auth, request ids, per-request logs and JSON-shaped errors.
     Both WebSocket protocols run with shared (execute-once) subscriptions where the document
-    allows it (subscriptions/fanout.py)."""
+    allows it (schema/live/fanout.py)."""
 
     graphql_transport_ws_handler_class = SharedTransportWSHandler
     graphql_ws_handler_class = SharedGraphQLWSHandler
@@ -392,7 +393,7 @@ def create_app() -> Starlette:
         keep_alive_interval=15,
         shared_subscriptions=settings.shared_subscriptions,
     )
-    # RawSendMiddleware first: it must see the server's own `send` (subscriptions/direct.py).
+    # RawSendMiddleware first: it must see the server's own `send` (schema/live/direct.py).
     middleware = [Middleware(RawSendMiddleware, websocket_paths={"/graphql": graphql_app}),
                   Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)]
     if settings.prepared_operations:
@@ -568,7 +569,7 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
-WS_PROTOCOLS = {"lean-sansio": "subscriptions.direct:LeanSansIOProtocol"}
+WS_PROTOCOLS = {"lean-sansio": "schema.live.direct:LeanSansIOProtocol"}
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -595,7 +596,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=host,
         port=port,
         workers=workers,
-        log_level=os.environ.get("LOG_LEVEL", "info").lower(),
+        log_config=logging_config(log_level()),  # applied in each worker: core/logconfig.py
+        log_level=log_level().lower(),
         ws_ping_interval=20,
         ws_ping_timeout=20,
         # Messages are small JSON frames: compressing each costs CPU per subscriber, saves little.
@@ -607,14 +609,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # a reset (httpx.ReadError in the flash-crowd test and bench after a pause of a few
         # seconds); the server's idle timeout must outlast theirs (nginx 75 s, ALB 60 s).
         timeout_keep_alive=75,
+        # A spawned worker answers uvicorn's health check only once it has imported the schema
+        # (~2.5 s of CPU): past uvicorn's default 5 s on a busy host the supervisor kills and
+        # respawns every worker in a loop, and none ever serves.
+        timeout_worker_healthcheck=30,
         access_log=False,
     )
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper(),
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(log_level())
     parser = argparse.ArgumentParser(prog="server.py", description="Tongxin GraphQL server")
     commands = parser.add_subparsers(dest="command")
     serve = commands.add_parser("serve", help="serve GraphQL (default)")
