@@ -37,7 +37,7 @@ from tortoise.transactions import in_transaction
 from db.routing import read_connection, read_connection_name, replica_reads
 from resolvers.errors import BadInput
 from resolvers.services import RedisClient, services
-from resolvers.sql import SqlParams
+from resolvers.sql import Sql, fetch
 from resolvers.validation import NAME_MAX, check_text
 from subscriptions.channels import NAMESPACE
 
@@ -306,25 +306,25 @@ def _ranked(rows: Sequence[tuple[int, int]]) -> list[Standing]:
 
 
 def _board_sql(scope: Scope, period: Period, moment: datetime, district: str | None,
-               limit: int | None) -> tuple[str, list[Any]]:
-    param = SqlParams()
+               limit: int | None) -> Sql:
     entity = "sr.volunteer_id" if scope == Scope.VOLUNTEERS else "a.team_id"
-    where = [f"sr.status = {param('APPROVED')}"]
+    where = [Sql("sr.status = :approved", approved="APPROVED")]
     start = period_start(period, moment)
     if start is not None:
-        end = period_end(period, start)
-        where.append(f"sr.approved_at >= {param(start.astimezone(timezone.utc))}")
-        where.append(f"sr.approved_at < {param(end.astimezone(timezone.utc))}")
+        where.append(Sql("sr.approved_at >= :start AND sr.approved_at < :end",
+                         start=start.astimezone(timezone.utc),
+                         end=period_end(period, start).astimezone(timezone.utc)))
     if district is not None:
-        where.append(f"a.district = {param(district)}")
+        where.append(Sql("a.district = :district", district=district))
     join = "JOIN activity a ON a.id = sr.activity_id" if (
         scope == Scope.TEAMS or district is not None) else ""
     total = "SUM(ROUND(sr.hours * 100))"
-    sql = (f"SELECT {entity} AS entity, {total} AS score FROM service_record sr {join} "
-           f"WHERE {' AND '.join(where)} GROUP BY {entity} HAVING {total} > 0")
+    sql = Sql(f"SELECT {entity} AS entity, {total} AS score FROM service_record sr {join} "
+              f"WHERE :where GROUP BY {entity} HAVING {total} > 0",
+              where=Sql.join(" AND ", where))
     if limit is not None:
         sql += f" ORDER BY score DESC, entity ASC LIMIT {int(limit)}"
-    return sql, param.values
+    return sql
 
 
 def _scores(rows: list[dict[str, Any]]) -> list[tuple[int, int]]:
@@ -334,37 +334,36 @@ def _scores(rows: list[dict[str, Any]]) -> list[tuple[int, int]]:
 async def board_rows(scope: Scope, period: Period, moment: datetime, district: str | None,
                      *, limit: int | None = None) -> list[tuple[int, int]]:
     """(entity id, centi-hours) from the database, best first, ties by id."""
-    return _scores(await run_aggregate(*_board_sql(scope, period, moment, district, limit)))
+    return _scores(await run_aggregate(_board_sql(scope, period, moment, district, limit)))
 
 
 async def board_snapshot(scope: Scope, period: Period, moment: datetime,
                          district: str | None) -> tuple[list[tuple[int, int]], list[int]]:
     """The whole board and the ids of recently committed deltas, read in one snapshot
     (PostgreSQL REPEATABLE READ; SQLite's write transaction holds writers off)."""
-    sql, values = _board_sql(scope, period, moment, district, None)
-    recent = SqlParams()
-    seen_sql = (f"SELECT id FROM hours_audit WHERE created_at >= "
-                f"{recent(datetime.now(timezone.utc) - SEEN_WINDOW)} AND action IN "
-                f"({recent.many(BOARD_ACTIONS)})")
+    board = _board_sql(scope, period, moment, district, None)
+    recent = Sql("SELECT id FROM hours_audit WHERE created_at >= :since AND :action",
+                 since=datetime.now(timezone.utc) - SEEN_WINDOW,
+                 action=Sql.one_of("action", BOARD_ACTIONS))
     async with in_transaction() as transaction:
         if transaction.capabilities.dialect == "postgres":
             await transaction.execute_script(
                 "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; "
                 f"SET LOCAL work_mem = '{AGGREGATE_WORK_MEM}'")
-        rows = await transaction.execute_query_dict(sql, values)
-        seen = await transaction.execute_query_dict(seen_sql, recent.values)
+        rows = await fetch(transaction, board)
+        seen = await fetch(transaction, recent)
     return _scores(rows), [int(row["id"]) for row in seen]
 
 
-async def run_aggregate(sql: str, values: list[Any]) -> list[dict[str, Any]]:
+async def run_aggregate(sql: Sql) -> list[dict[str, Any]]:
     """A read-only aggregate; on PostgreSQL with a larger `work_mem` for its transaction.
     On the read replica inside `replica_reads()` (the leaderboard query's SQL fallback)."""
     connection = read_connection()
     if connection.capabilities.dialect != "postgres":
-        return list(await connection.execute_query_dict(sql, values))
+        return await fetch(connection, sql)
     async with in_transaction(read_connection_name()) as transaction:
         await transaction.execute_script(f"SET LOCAL work_mem = '{AGGREGATE_WORK_MEM}'")
-        return list(await transaction.execute_query_dict(sql, values))
+        return await fetch(transaction, sql)
 
 
 async def rebuild_board(scope: Scope, period: Period, moment: datetime,

@@ -19,7 +19,6 @@ import asyncio
 import json
 import logging
 import os
-import re
 import time
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -39,6 +38,7 @@ from resolvers.auth import Viewer
 from resolvers.errors import BadInput, Forbidden
 from resolvers.leaderboard import AGGREGATE_WORK_MEM, TIME_ZONE
 from resolvers.services import services
+from resolvers.sql import Sql, execute, fetch
 from resolvers.team import administered_team_ids
 from resolvers.validation import NAME_MAX, check_text
 from subscriptions.channels import NAMESPACE
@@ -172,60 +172,48 @@ async def compute_stats(district: str | None, now: datetime | None = None) -> Pl
     ]
     if postgres and not isinstance(connection, TransactionalDBClient):
         people, hours, team_rows, activity_rows = await asyncio.gather(
-            *(connection.execute_query_dict(sql, values) for sql, values in statements))
+            *(fetch(connection, statement) for statement in statements))
     else:
         people, hours, team_rows, activity_rows = [
-            await connection.execute_query_dict(sql if postgres else _question_marks(sql), values)
-            for sql, values in statements]
+            await fetch(connection, statement) for statement in statements]
     return _assemble(people, hours, team_rows, activity_rows, today)
 
 
-Statement = tuple[str, list[Any]]
+def _in_district(district: str | None, keyword: str, column: str = "district") -> Sql:
+    """`<keyword> <column> = district`, or nothing for the whole city."""
+    if district is None:
+        return Sql()
+    return Sql(f"{keyword} {column} = :district", district=district)
 
 
-def _people_statement(district: str | None, today: date, active_since: datetime) -> Statement:
+def _people_statement(district: str | None, today: date, active_since: datetime) -> Sql:
     """One pass over volunteers grouped in the order of their covering index: cumulative
     counts per age-band boundary, and how many have approved hours since `active_since`."""
-    values: list[Any] = [_years_before(today, age) for _, age in AGE_BANDS[:-1]]
-    bands = ", ".join(f"COUNT(*) FILTER (WHERE birth_date <= ${i + 1}) AS b{i}"
-                      for i in range(len(values)))
-    values.append(active_since.astimezone(timezone.utc))
-    active = f"COUNT(*) FILTER (WHERE last_approved_at >= ${len(values)}) AS active"
-    where = ""
-    if district is not None:
-        values.append(district)
-        where = f"WHERE district = ${len(values)}"
-    return (f"SELECT district, status, gender, COUNT(*) AS n, {bands}, {active} "
-            f"FROM volunteer {where} GROUP BY district, status, gender", values)
+    bands = Sql.join(", ", (
+        Sql(f"COUNT(*) FILTER (WHERE birth_date <= :born) AS b{index}",
+            born=_years_before(today, age))
+        for index, (_, age) in enumerate(AGE_BANDS[:-1])))
+    return Sql("SELECT district, status, gender, COUNT(*) AS n, :bands, "
+               "COUNT(*) FILTER (WHERE last_approved_at >= :since) AS active "
+               "FROM volunteer :where GROUP BY district, status, gender",
+               bands=bands, since=active_since.astimezone(timezone.utc),
+               where=_in_district(district, "WHERE"))
 
 
-def _hours_statement(district: str | None) -> Statement:
-    if district is None:
-        return ("SELECT district, month, records AS n, hours AS h FROM stats_hours_month "
-                "WHERE records <> 0", [])
-    return ("SELECT district, month, records AS n, hours AS h FROM stats_hours_month "
-            "WHERE records <> 0 AND district = $1", [district])
+def _hours_statement(district: str | None) -> Sql:
+    return Sql("SELECT district, month, records AS n, hours AS h FROM stats_hours_month "
+               "WHERE records <> 0 :district", district=_in_district(district, "AND"))
 
 
-def _teams_statement(district: str | None) -> Statement:
-    if district is None:
-        return "SELECT type, COUNT(*) AS n, SUM(approved_hours) AS h FROM team GROUP BY 1", []
-    return ("SELECT type, COUNT(*) AS n, SUM(approved_hours) AS h FROM team "
-            "WHERE district = $1 GROUP BY 1", [district])
+def _teams_statement(district: str | None) -> Sql:
+    return Sql("SELECT type, COUNT(*) AS n, SUM(approved_hours) AS h FROM team :where "
+               "GROUP BY 1", where=_in_district(district, "WHERE"))
 
 
-def _activities_statement(district: str | None) -> Statement:
-    values: list[Any] = ["PUBLISHED", "FINISHED"]
-    where = ""
-    if district is not None:
-        values.append(district)
-        where = "AND district = $3"
-    return f"SELECT COUNT(*) AS n FROM activity WHERE status IN ($1, $2) {where}", values
-
-
-def _question_marks(sql: str) -> str:
-    """$n placeholders → SQLite's numbered ?n."""
-    return re.sub(r"\$(\d+)", r"?\1", sql)
+def _activities_statement(district: str | None) -> Sql:
+    return Sql("SELECT COUNT(*) AS n FROM activity WHERE status IN (:published, :finished) "
+               ":district", published="PUBLISHED", finished="FINISHED",
+               district=_in_district(district, "AND"))
 
 
 def _sqlite_offset() -> str:
@@ -300,7 +288,8 @@ def _last_months(today: date, count: int) -> list[str]:
 
 UNKNOWN_MONTH = ""  # approved records without an approval time count in totals, not in months
 _ADD_HOURS = (
-    "INSERT INTO stats_hours_month (district, month, hours, records) VALUES ($1, $2, $3, $4) "
+    "INSERT INTO stats_hours_month (district, month, hours, records) "
+    "VALUES (:district, :month, :hours, :records) "
     "ON CONFLICT (district, month) DO UPDATE SET "
     "hours = stats_hours_month.hours + excluded.hours, "
     "records = stats_hours_month.records + excluded.records"
@@ -329,11 +318,10 @@ async def record_hours_change(conn: BaseDBAsyncClient, district: str,
         entry = deltas.setdefault(stats_month(added[0]), [0.0, 0])
         entry[0] += added[1]
         entry[1] += 1
-    postgres = conn.capabilities.dialect == "postgres"
     for month, (hours, records) in sorted(deltas.items()):
         if records or abs(hours) > 1e-9:
-            await conn.execute_query(_ADD_HOURS if postgres else _question_marks(_ADD_HOURS),
-                                     [district, month, round(hours, 4), int(records)])
+            await execute(conn, Sql(_ADD_HOURS, district=district, month=month,
+                                    hours=round(hours, 4), records=int(records)))
 
 
 async def track_latest_approval(conn: BaseDBAsyncClient, volunteer_id: int,
@@ -357,21 +345,16 @@ async def recount_latest_approval(conn: BaseDBAsyncClient, volunteer_id: int) ->
     await Volunteer.filter(id=volunteer_id).using_db(conn).update(last_approved_at=latest)
 
 
-def source_hours_statement(postgres: bool, district: str | None = None) -> Statement:
+def source_hours_statement(postgres: bool, district: str | None = None) -> Sql:
     """The truth the summary is rebuilt from: approved records grouped by activity district
     and local month of approval (what `stats` computed on every read before the summary)."""
-    month = ("to_char(sr.approved_at AT TIME ZONE $2, 'YYYY-MM')" if postgres else
-             f"strftime('%Y-%m', sr.approved_at, '{_sqlite_offset()}')")
-    values: list[Any] = ["APPROVED", str(TIME_ZONE)] if postgres else ["APPROVED"]
-    where = ""
-    if district is not None:
-        values.append(district)
-        where = f"AND a.district = ${len(values)}"
-    sql = (f"SELECT a.district AS district, COALESCE({month}, '{UNKNOWN_MONTH}') AS month, "
-           f"COUNT(*) AS n, SUM(sr.hours) AS h "
-           f"FROM service_record sr JOIN activity a ON a.id = sr.activity_id "
-           f"WHERE sr.status = $1 {where} GROUP BY 1, 2")
-    return (sql if postgres else _question_marks(sql)), values
+    month = (Sql("to_char(sr.approved_at AT TIME ZONE :zone, 'YYYY-MM')", zone=str(TIME_ZONE))
+             if postgres else Sql(f"strftime('%Y-%m', sr.approved_at, '{_sqlite_offset()}')"))
+    return Sql(f"SELECT a.district AS district, COALESCE(:month, '{UNKNOWN_MONTH}') AS month, "
+               "COUNT(*) AS n, SUM(sr.hours) AS h "
+               "FROM service_record sr JOIN activity a ON a.id = sr.activity_id "
+               "WHERE sr.status = :approved :district GROUP BY 1, 2",
+               month=month, approved="APPROVED", district=_in_district(district, "AND", "a.district"))
 
 
 @dataclass
@@ -391,19 +374,14 @@ async def rebuild_stats() -> RebuildReport:
     started = time.perf_counter()
     connection = connections.get("default")
     postgres = connection.capabilities.dialect == "postgres"
-
-    def sql(text: str) -> str:
-        return text if postgres else _question_marks(text)
-
     async with in_transaction() as conn:
         if postgres:
             await conn.execute_query("LOCK TABLE stats_hours_month IN EXCLUSIVE MODE")
             await conn.execute_query(f"SET LOCAL work_mem = '{AGGREGATE_WORK_MEM}'")
         await conn.execute_query("DELETE FROM stats_hours_month")
-        source, values = source_hours_statement(postgres)
-        await conn.execute_query(
-            "INSERT INTO stats_hours_month (district, month, hours, records) "
-            f"SELECT district, month, h, n FROM ({source}) AS source", values)
+        await execute(conn, Sql("INSERT INTO stats_hours_month (district, month, hours, records) "
+                                "SELECT district, month, h, n FROM (:source) AS source",
+                                source=source_hours_statement(postgres)))
         months = (await conn.execute_query_dict("SELECT COUNT(*) AS n FROM stats_hours_month")
                   )[0]["n"]
         await conn.execute_query(
@@ -417,16 +395,17 @@ async def rebuild_stats() -> RebuildReport:
                )[0]["top"]
         changed = 0
         for low in range(0, int(top) + 1, VOLUNTEER_CHUNK):
-            bounds = [low, low + VOLUNTEER_CHUNK]
-            count, _ = await conn.execute_query(sql(
+            bounds = {"low": low, "high": low + VOLUNTEER_CHUNK}
+            count, _ = await execute(conn, Sql(
                 "UPDATE volunteer SET last_approved_at = stats_latest.m FROM stats_latest "
-                "WHERE volunteer.id = stats_latest.id AND volunteer.id >= $1 AND volunteer.id < $2 "
-                f"AND volunteer.last_approved_at {differs} stats_latest.m"), bounds)
-            cleared, _ = await conn.execute_query(sql(
-                "UPDATE volunteer SET last_approved_at = NULL WHERE id >= $1 AND id < $2 "
+                "WHERE volunteer.id = stats_latest.id "
+                "AND volunteer.id >= :low AND volunteer.id < :high "
+                f"AND volunteer.last_approved_at {differs} stats_latest.m", **bounds))
+            cleared, _ = await execute(conn, Sql(
+                "UPDATE volunteer SET last_approved_at = NULL WHERE id >= :low AND id < :high "
                 "AND last_approved_at IS NOT NULL "
-                "AND NOT EXISTS (SELECT 1 FROM stats_latest WHERE stats_latest.id = volunteer.id)"),
-                bounds)
+                "AND NOT EXISTS (SELECT 1 FROM stats_latest WHERE stats_latest.id = volunteer.id)",
+                **bounds))
             changed += count + cleared
         await conn.execute_query("DROP TABLE stats_latest")
     return RebuildReport(months=int(months), volunteers_changed=changed,

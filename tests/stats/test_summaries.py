@@ -24,6 +24,7 @@ from resolvers import stats as stats_rules
 from resolvers.auth import Viewer
 from resolvers.errors import BadInput
 from resolvers.hours import do_approve_hours, do_reject_hours
+from resolvers.sql import Sql, fetch
 from resolvers.stats import PlatformStats, compute_stats, rebuild_stats
 from tests.helpers import count_statements, make_team, make_volunteer
 from tests.hours.factory import make_activity, served, utc
@@ -45,8 +46,7 @@ async def maintained_summary() -> Summary:
 
 
 async def source_summary() -> Summary:
-    sql, values = stats_rules.source_hours_statement(_postgres())
-    rows = await connections.get("default").execute_query_dict(sql, values)
+    rows = await fetch(connections.get("default"), stats_rules.source_hours_statement(_postgres()))
     return {(r["district"], r["month"]): (int(r["n"]), round(float(r["h"]), 6)) for r in rows}
 
 
@@ -67,29 +67,20 @@ async def source_latest() -> dict[int, datetime | None]:
 async def plain_stats(district: str | None, now: datetime) -> PlatformStats:
     """`stats` the way it was computed before the summaries: hours grouped from the records,
     active volunteers by EXISTS over the records."""
-    postgres = _postgres()
     connection = connections.get("default")
-
-    def run(statement: tuple[str, list[Any]]) -> Any:
-        sql, values = statement
-        return connection.execute_query_dict(sql if postgres else stats_rules._question_marks(sql),
-                                             values)
-
     today = now.astimezone(stats_rules.TIME_ZONE).date()
     since = now - timedelta(days=365)
-    people = await run(stats_rules._people_statement(district, today, since))
-    hours = await connection.execute_query_dict(
-        *stats_rules.source_hours_statement(postgres, district))
-    teams = await run(stats_rules._teams_statement(district))
-    activities = await run(stats_rules._activities_statement(district))
+    people = await fetch(connection, stats_rules._people_statement(district, today, since))
+    hours = await fetch(connection, stats_rules.source_hours_statement(_postgres(), district))
+    teams = await fetch(connection, stats_rules._teams_statement(district))
+    activities = await fetch(connection, stats_rules._activities_statement(district))
     result = stats_rules._assemble(people, hours, teams, activities, today)
-    where, values = ("", ["APPROVED", since, "PENDING_CONSENT"])
-    if district is not None:
-        where, values = "AND v.district = $4", [*values, district]
-    active = await run((
-        f"SELECT COUNT(*) AS n FROM volunteer v WHERE v.status <> $3 {where} AND EXISTS "
-        "(SELECT 1 FROM service_record sr WHERE sr.volunteer_id = v.id AND sr.status = $1 "
-        "AND sr.approved_at >= $2)", values))
+    active = await fetch(connection, Sql(
+        "SELECT COUNT(*) AS n FROM volunteer v WHERE v.status <> :pending :district AND EXISTS "
+        "(SELECT 1 FROM service_record sr WHERE sr.volunteer_id = v.id "
+        "AND sr.status = :approved AND sr.approved_at >= :since)",
+        pending="PENDING_CONSENT", approved="APPROVED", since=since,
+        district=stats_rules._in_district(district, "AND", "v.district")))
     result.active = int(active[0]["n"])
     return result
 
