@@ -61,7 +61,7 @@ class Settings:
     # schema/prepared.py + server.PreparedRequests: hot token-only mutations skip the general
     # HTTP/extension layers (same answers; tests compare). 0 turns it off.
     prepared_operations: bool = True
-    # uvicorn's WebSocket implementation. "lean-sansio" (subscriptions/direct.py) is uvicorn's
+    # uvicorn's WebSocket implementation. "lean-sansio" (schema/live/direct.py) is uvicorn's
     # websockets-sansio with lighter per-connection state; both have no tasks per connection
     # and a synchronous send underneath, which the shared path writes to directly.
     # "websockets" or "wsproto" work too, on the awaiting path.

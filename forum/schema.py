@@ -30,6 +30,7 @@ from forum.models import Thread as ThreadModel
 from resolvers.errors import BadInput, DomainError
 from resolvers.services import services
 from schema.context import Context, Info
+from schema.live.fanout import ShareMode, ShareRule, share
 from schema.relay import (
     BY_ID,
     NEWEST_FIRST,
@@ -50,7 +51,6 @@ from schema.relay import (
 from schema.volunteer import Volunteer, load_volunteer, require_volunteer, volunteer_loader
 from subscriptions import channels
 from subscriptions.broker import RESYNC
-from subscriptions.fanout import ShareMode, ShareRule, share
 
 if TYPE_CHECKING:
     from schema.activity import Activity

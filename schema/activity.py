@@ -21,6 +21,7 @@ from resolvers.services import services
 from resolvers.validation import decode_tags
 from schema.context import Context, Info, administered_teams
 from schema.geo import GeoInput
+from schema.live.fanout import ShareRule, share
 from schema.relay import (
     Connection,
     Node,
@@ -35,7 +36,6 @@ from schema.relay import (
     register_node,
 )
 from schema.volunteer import Volunteer, require_volunteer
-from subscriptions.fanout import ShareRule, share
 from subscriptions.slots import SlotState, slot_hub
 
 if TYPE_CHECKING:

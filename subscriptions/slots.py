@@ -9,7 +9,7 @@ latest-only watchers.
   (leading + trailing edge): at most one message per activity per interval per process, and
   the last state of a burst is always delivered. The interval stretches with the fan-out
   cost (1.5× the time the last flush took to reach every watcher, or 1.5× the process's
-  recent shared publish loop, `fanout.publish_cost`, whichever is longer) so that thousands
+  recent shared publish loop, `subscriptions.cost`, whichever is longer) so that thousands
   of subscribers cannot starve the sign-ups that produce the changes.
 - Watchers hold only the newest state: a slow client skips stale values, memory stays flat.
 - The database is the truth: a watcher starts from a fresh read, a broker RESYNC (Redis
@@ -33,7 +33,7 @@ from typing import Any
 from models.activity import ActivityStatus
 from subscriptions import channels
 from subscriptions.broker import RESYNC, Broker, MemoryBroker, Subscription
-from subscriptions.fanout import publish_cost
+from subscriptions.cost import publish_cost
 
 log = logging.getLogger("tongxin.slots")
 

@@ -12,7 +12,7 @@ from schema.context import Context
 from schema.relay import to_global_id
 from subscriptions.broker import RESYNC, MemoryBroker
 from subscriptions.channels import slots
-from subscriptions.fanout import PublishCost
+from subscriptions.cost import PublishCost
 from subscriptions.slots import SlotHub, SlotState
 from tests.activity.factory import make_activity
 from tests.helpers import execute, make_team, make_volunteer

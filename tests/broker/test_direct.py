@@ -1,4 +1,4 @@
-"""The shared path's synchronous writes (subscriptions/direct.py).
+"""The shared path's synchronous writes (schema/live/direct.py).
 
 Over a real socket: a subscriber of the shared path on uvicorn's sansio protocol receives
 byte for byte the frames a server without sharing sends for the same event. In process: a
@@ -17,9 +17,9 @@ import websockets
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
+from schema.live.direct import GatedSink, Sink, _Flag, _Inbox
+from schema.live.fanout import FanoutHub, Group, Member, Plan, ShareMode
 from schema.relay import to_global_id
-from subscriptions.direct import GatedSink, Sink, _Flag, _Inbox
-from subscriptions.fanout import FanoutHub, Group, Member, Plan, ShareMode
 from tests.activity.clients import SIGN_UP, bulk_volunteers, call
 from tests.activity.factory import make_activity
 from tests.helpers import PASSWORD_HASH, make_team, make_volunteer, token_for
@@ -184,7 +184,7 @@ async def _lean_protocol() -> tuple[Any, _LeanTransport]:
     from uvicorn.config import Config
     from uvicorn.server import ServerState
 
-    from subscriptions.direct import LeanSansIOProtocol
+    from schema.live.direct import LeanSansIOProtocol
 
     async def app(scope: Any, receive: Any, send: Any) -> None:  # pragma: no cover - never run
         return None

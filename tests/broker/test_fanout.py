@@ -23,12 +23,12 @@ from models.activity import Activity, ActivityStatus
 from resolvers.services import services
 from schema import schema
 from schema.context import Context
+from schema.live.fanout import fanout_hub
+from schema.live.protocols import SharedGraphQLWSHandler, SharedTransportWSHandler
 from schema.relay import to_global_id
 from server import TongxinGraphQL
 from subscriptions import channels
 from subscriptions.broker import RESYNC
-from subscriptions.fanout import fanout_hub
-from subscriptions.protocols import SharedGraphQLWSHandler, SharedTransportWSHandler
 from subscriptions.slots import _hubs
 from tests.activity.factory import make_activity
 from tests.forum.common import make_forum, open_thread, write_reply

@@ -6,7 +6,7 @@ of an exception that kills the connection task.
 
 Everything about the protocols (connection_init, ack, ping/pong, ids, limits, close codes,
 complete/stop) stays strawberry's; only the per-operation result loop changes. A subscribe /
-start whose document is shareable (`subscriptions.fanout`) joins its group and writes the
+start whose document is shareable (`schema.live.fanout`) joins its group and writes the
 group's pre-serialized frames; anything else, or a group whose stream refused the document
 before executing it, runs strawberry's own per-subscriber loop unchanged.
 
@@ -32,8 +32,8 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import CompleteMessage
 
-from subscriptions.direct import sink_for
-from subscriptions.fanout import FanoutHub, Member, Plan, fanout_hub, plan_for
+from schema.live.direct import sink_for
+from schema.live.fanout import FanoutHub, Member, Plan, fanout_hub, plan_for
 
 log = logging.getLogger("tongxin.fanout")
 

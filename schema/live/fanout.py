@@ -70,8 +70,11 @@ from graphql import (
 )
 from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.utilities import get_operation_ast
+from strawberry.types.execution import PreExecutionError
+from strawberry.utils.aio import aclosing
 
-from subscriptions.direct import GatedSink, Sink
+from schema.live.direct import GatedSink, Sink
+from subscriptions.cost import publish_cost
 
 log = logging.getLogger("tongxin.fanout")
 
@@ -314,50 +317,6 @@ class Member:
             self._waiter.set_result(None)
 
 
-class PublishCost:
-    """How long this process's shared publish loops take (seconds). The slot feeds stretch
-    their flush gap by it (subscriptions/slots.py): a group's watcher is consumed as soon as
-    the group's stream has executed, before `publish` writes to every member, so the feed's
-    own drain measure misses the loop (~6 ms measured against 100–130 ms of writes at 10,000
-    members) and, without this, flushed again at once: back-to-back loops starved the
-    sign-ups.
-
-    Per group, the median of its last three loops (one loop preempted on a loaded machine,
-    143 ms of wall time against a usual 30–40, must not triple the gap for the next second:
-    it did while this was the longest recent loop of the process); the process's cost is the
-    sum over its groups, since one change reaches every group watching the activity. A
-    group's figure halves every second once it stops looping, and a group that ended drops
-    out."""
-
-    __slots__ = ("_groups",)
-
-    def __init__(self) -> None:
-        self._groups: dict[int, tuple[deque[float], float]] = {}
-
-    def record(self, seconds: float, now: float, key: int = 0) -> None:
-        entry = self._groups.get(key)
-        if entry is None:
-            entry = (deque(maxlen=3), now)
-        entry[0].append(seconds)
-        self._groups[key] = (entry[0], now)
-
-    def forget(self, key: int) -> None:
-        self._groups.pop(key, None)
-
-    def seconds(self, now: float | None = None) -> float:
-        if not self._groups:
-            return 0.0
-        now = time.monotonic() if now is None else now
-        total = 0.0
-        for loops, at in self._groups.values():
-            ordered = sorted(loops)
-            total += ordered[len(ordered) // 2] * 0.5 ** max(0.0, now - at)
-        return total
-
-
-publish_cost = PublishCost()
-
-
 class Group:
     def __init__(self, hub: FanoutHub, plan: Plan, schema: Any, context: Any) -> None:
         self.hub = hub
@@ -388,9 +347,6 @@ class Group:
                 self._drained.set()
 
     async def run(self) -> None:
-        from strawberry.types.execution import PreExecutionError
-        from strawberry.utils.aio import aclosing
-
         try:
             stream = await self.schema.stream(
                 self.plan.query, variable_values=self.plan.variables, context_value=self.context,
@@ -422,7 +378,7 @@ class Group:
         self.latest = payload
         self.payloads += 1
         self._drained.clear()
-        # Most members take the frame right here, synchronously (subscriptions/direct.py);
+        # Most members take the frame right here, synchronously (schema/live/direct.py);
         # the rest (no direct sink, backpressure, busy) get it through their coroutine.
         frames: dict[Envelope, bytes] = {}
         outstanding = 0
