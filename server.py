@@ -44,6 +44,7 @@ from schema import build_schema
 from schema.context import Context
 from schema.live.direct import RawSendMiddleware
 from schema.live.protocols import SharedGraphQLWSHandler, SharedTransportWSHandler
+from schema.reads.execute import encode_response
 
 log = logging.getLogger("tongxin.request")
 WEB_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "web")
@@ -102,6 +103,9 @@ class TongxinGraphQL(GraphQL):
         log_request(context, started, response.status_code)
         await response(scope, receive, send)
 
+    def encode_json(self, data: object) -> str:
+        return encode_response(data)
+
     def decode_json(self, data: str | bytes) -> object:
         """Bounded nesting for HTTP bodies, GET variables and WebSocket frames alike: a frame
         too deep is undecodable JSON, which graphql-transport-ws closes with 4400."""
@@ -123,6 +127,7 @@ class TongxinGraphQL(GraphQL):
         context.client_address = request.client.host if request.client else "unknown"
         if isinstance(request, Request):
             request.state.context = context
+            context.compiled_reads = True  # encode_json splices their JSON
             try:
                 # Deferred: the account is read by schema/viewer.py's LoadViewer, unless
                 # the operation is token-only.

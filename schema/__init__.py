@@ -64,6 +64,7 @@ from schema.notification import (
 from schema.offers import OfferMutation
 from schema.prepared import PreparedOperations
 from schema.project import Position, Project, ProjectMutation, ProjectQuery, ProjectSeries
+from schema.reads.execute import CompiledReads
 from schema.replica import ReplicaReads
 from schema.servicepoint import (
     Community,
@@ -154,6 +155,8 @@ def build_schema(*, introspection: bool | None = None) -> CodedSchema:
     describe_bounds(built._schema)
     rules = [*LIMIT_RULES, *([] if introspection else [NoSchemaIntrospectionCustomRule])]
     built.prepared = PreparedOperations(built, max_tokens=MAX_TOKENS, rules=rules)
+    if os.environ.get("COMPILED_READS") != "0":
+        built.reads = CompiledReads()
     return built
 
 

@@ -34,6 +34,9 @@ class Context:
     loaders: Loaders = field(default_factory=Loaders)
     operation_name: str | None = None
     outcome: str = "OK"
+    # HTTP queries may answer root fields with JSON text the database built (schema/reads):
+    # only a transport that splices it (server.py encode_json) turns this on.
+    compiled_reads: bool = False
 
     def fresh_loaders(self) -> Loaders:
         """A subscription calls this before each event so no event sees another's cache."""

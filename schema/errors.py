@@ -111,6 +111,11 @@ class CodedSchema(strawberry.Schema):
     subscription events), carries `extensions.code` as API.md requires."""
 
     prepared: Any = None  # schema/prepared.py's PreparedOperations, set by build_schema
+    reads: Any = None  # schema/reads/execute.py's CompiledReads, set by build_schema
+
+    def _get_execute_function(self) -> Any:
+        execute = super()._get_execute_function()
+        return self.reads.wrap(execute) if self.reads is not None else execute
 
     def process_errors(self, errors: list[GraphQLError],
                        execution_context: Any | None = None) -> None:

@@ -1,0 +1,492 @@
+"""Planning a root field's selection against the schema, and building its one SQL statement.
+
+`plan_root` runs once per document (schema/reads/execute.py caches it): it flattens the
+selection (fragments whose type condition applies, merged duplicate leaves) and checks every
+field against the declarations (schema/reads/declare.py) and the root readers (ROOTS below).
+Anything it cannot express raises NotCompilable and the root field stays on the general
+executor. `build_root` runs per request: it reads the arguments, applies the rules (the same
+Python checks the resolvers make: page bounds, cursor MACs, text bounds), and writes the SQL.
+A request it cannot answer exactly (an argument the resolver would reject, `first: 0`, a
+`near` filter) raises Fallback before anything ran, and the general executor answers it,
+errors included.
+
+Connection cursors are not sealed in the database (the key stays in Python): the statement
+writes a marker with the row's sort keys (`MARKER<shape>:<key>:<key>`) where a cursor goes,
+and execute.py seals each one with schema/relay.py's `make_cursor`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    SelectionSetNode,
+    get_named_type,
+    is_abstract_type,
+    is_object_type,
+)
+from graphql.execution.values import VariableValues, get_argument_values
+
+from resolvers.auth import Viewer
+from resolvers.errors import DomainError
+from schema.reads import pg
+from schema.reads.declare import (
+    READABLE,
+    Children,
+    Count,
+    Kind,
+    Managing,
+    Personal,
+    ToOne,
+    Value,
+    ViewersOwn,
+)
+from schema.relay import BY_ID, Order, check_first, parse_cursor
+
+
+class NotCompilable(Exception):
+    """The document has a shape the compiler does not express (plan time)."""
+
+
+class Fallback(Exception):
+    """This request's arguments or viewer need the general executor (request time)."""
+
+
+# A per-process secret prefix: a string in the data can never look like a cursor marker.
+MARKER = "c" + secrets.token_hex(10)
+
+
+@dataclass(frozen=True)
+class CursorShape:
+    order: Order
+    kinds: tuple[Kind, ...]  # of order.columns(): DATETIME keys travel as epoch microseconds
+
+
+CURSOR_SHAPES: list[CursorShape] = []
+
+
+def _shape_index(shape: CursorShape) -> int:
+    if shape not in CURSOR_SHAPES:
+        CURSOR_SHAPES.append(shape)
+    return CURSOR_SHAPES.index(shape)
+
+
+@dataclass(frozen=True)
+class Selected:
+    key: str
+    name: str
+    node: FieldNode
+    definition: GraphQLField | None  # None for __typename
+    parent: str  # the GraphQL type the field is on
+    type_name: str  # the field's named output type
+    children: tuple[Selected, ...] | None
+
+
+def collect(schema: GraphQLSchema, parent: GraphQLObjectType, selection_set: SelectionSetNode,
+            fragments: dict[str, FragmentDefinitionNode]) -> tuple[Selected, ...]:
+    """The fields selected on `parent`, fragments flattened, in response order."""
+    found: dict[str, Selected] = {}
+    _collect_into(schema, parent, selection_set, fragments, found)
+    return tuple(found.values())
+
+
+def _applies(schema: GraphQLSchema, parent: GraphQLObjectType, condition: str | None) -> bool:
+    if condition is None or condition == parent.name:
+        return True
+    named = schema.get_type(condition)
+    return named is not None and is_abstract_type(named) and \
+        schema.is_sub_type(named, parent)  # type: ignore[arg-type]
+
+
+def _collect_into(schema: GraphQLSchema, parent: GraphQLObjectType,
+                  selection_set: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode],
+                  found: dict[str, Selected]) -> None:
+    for selection in selection_set.selections:
+        if selection.directives:
+            raise NotCompilable("directives")
+        if isinstance(selection, FragmentSpreadNode):
+            fragment = fragments[selection.name.value]
+            if _applies(schema, parent, fragment.type_condition.name.value):
+                _collect_into(schema, parent, fragment.selection_set, fragments, found)
+            continue
+        if isinstance(selection, InlineFragmentNode):
+            condition = selection.type_condition.name.value if selection.type_condition else None
+            if _applies(schema, parent, condition):
+                _collect_into(schema, parent, selection.selection_set, fragments, found)
+            continue
+        assert isinstance(selection, FieldNode)
+        key = selection.alias.value if selection.alias else selection.name.value
+        name = selection.name.value
+        if name == "__typename":
+            item = Selected(key, name, selection, None, parent.name, "String", None)
+        else:
+            definition = parent.fields[name]
+            named = get_named_type(definition.type)
+            children = None
+            if selection.selection_set is not None:
+                if not is_object_type(named):
+                    raise NotCompilable("abstract type")
+                children = collect(schema, named, selection.selection_set,  # type: ignore[arg-type]
+                                   fragments)
+            item = Selected(key, name, selection, definition, parent.name, named.name, children)
+        if key in found:
+            previous = found[key]
+            if previous.children is not None or item.children is not None or \
+                    previous.name != item.name or previous.node.arguments or \
+                    item.node.arguments:
+                raise NotCompilable("merged selections")
+            continue
+        found[key] = item
+
+
+# ----------------------------------------------------------------- plan-time checks
+
+CONNECTION_FIELDS = frozenset({"edges", "pageInfo", "totalCount", "__typename"})
+EDGE_FIELDS = frozenset({"cursor", "node", "__typename"})
+PAGE_INFO_FIELDS = frozenset({"hasNextPage", "hasPreviousPage", "startCursor", "endCursor",
+                              "__typename"})
+
+
+def check_object(type_name: str, children: tuple[Selected, ...]) -> None:
+    readable = READABLE.get(type_name)
+    if readable is None:
+        raise NotCompilable(type_name)
+    for child in children:
+        if child.name in ("__typename", "id"):
+            continue
+        reading = readable.fields.get(child.name)
+        if reading is None:
+            raise NotCompilable(f"{type_name}.{child.name}")
+        if isinstance(reading, Children):
+            if {a.name.value for a in child.node.arguments or ()} - {"first", "after"}:
+                raise NotCompilable(f"{type_name}.{child.name} arguments")
+            assert child.children is not None
+            check_connection(reading.type_name, child.children)
+            continue
+        if child.node.arguments:
+            raise NotCompilable(f"{type_name}.{child.name} arguments")
+        if isinstance(reading, ToOne | ViewersOwn):
+            assert child.children is not None
+            check_object(reading.type_name, child.children)
+
+
+def check_connection(node_type: str, children: tuple[Selected, ...]) -> None:
+    for child in children:
+        if child.name not in CONNECTION_FIELDS:
+            raise NotCompilable(child.name)
+        if child.name == "edges":
+            assert child.children is not None
+            for edge_field in child.children:
+                if edge_field.name not in EDGE_FIELDS:
+                    raise NotCompilable(edge_field.name)
+                if edge_field.name == "node":
+                    assert edge_field.children is not None
+                    check_object(node_type, edge_field.children)
+        elif child.name == "pageInfo":
+            assert child.children is not None
+            if any(f.name not in PAGE_INFO_FIELDS for f in child.children):
+                raise NotCompilable("pageInfo")
+
+
+# ----------------------------------------------------------------- request-time SQL
+
+
+@dataclass
+class Build:
+    """One statement being written for one request: its parameters and the viewer's facts."""
+
+    viewer: Viewer
+    variables: VariableValues
+    administered: set[int] | None = None  # loaded before building when the plan needs it
+    params: list[Any] = field(default_factory=list)
+    cursors: bool = False  # the statement writes cursor markers
+    _aliases: Any = field(default_factory=itertools.count)
+
+    def param(self, value: Any, cast: str) -> str:
+        self.params.append(value)
+        return f"${len(self.params)}::{cast}"
+
+    def alias(self) -> str:
+        return f"r{next(self._aliases)}"
+
+    def arguments(self, selected: Selected) -> dict[str, Any]:
+        assert selected.definition is not None
+        try:
+            return get_argument_values(selected.definition, selected.node, self.variables)
+        except GraphQLError:
+            raise Fallback from None
+
+    async def load_administered(self) -> set[int]:
+        """The teams the viewer administers (the rule _may_manage uses), read once."""
+        from resolvers.volunteer import administered_team_ids
+
+        if self.administered is None:
+            viewer_id = self.viewer.id
+            self.administered = await administered_team_ids(viewer_id) \
+                if viewer_id is not None else set()
+        return self.administered
+
+    def viewer_id(self) -> str:
+        return self.param(self.viewer.id, "int")
+
+    def manages(self, team_sql: str) -> str:
+        if self.viewer.is_platform_admin:
+            return "TRUE"
+        if self.viewer.id is None:
+            return "FALSE"
+        assert self.administered is not None
+        return f"({team_sql} = ANY({self.param(sorted(self.administered), 'int[]')}))"
+
+
+def object_json(b: Build, type_name: str, children: tuple[Selected, ...], alias: str) -> str:
+    readable = READABLE[type_name]
+    pairs: list[str] = []
+    for child in children:
+        pairs.append(pg.literal(child.key))
+        pairs.append(_field(b, readable.fields.get(child.name), type_name, child, alias))
+    return f"json_build_object({', '.join(pairs)})"
+
+
+def _value(value: Value, alias: str) -> str:
+    return pg.json_value(value.sql.format(t=alias), value.kind)
+
+
+def _field(b: Build, reading: Any, type_name: str, child: Selected, alias: str) -> str:
+    if child.name == "__typename":
+        return pg.literal(type_name)
+    if child.name == "id" and reading is None:
+        return pg.global_id(type_name, f"{alias}.id")
+    if isinstance(reading, Value):
+        return _value(reading, alias)
+    if isinstance(reading, Managing):
+        manages = b.manages(f"{alias}.{reading.team_column}")
+        if reading.value is None:
+            return manages
+        return f"CASE WHEN {manages} THEN {_value(reading.value, alias)} END"
+    if isinstance(reading, Personal):
+        if b.viewer.id is None:
+            return "NULL"
+        allowed = f"{alias}.id = {b.viewer_id()}"
+        if not reading.self_only and b.viewer.is_platform_admin:
+            allowed = "TRUE"
+        return f"CASE WHEN {allowed} THEN {_value(reading.value, alias)} END"
+    if isinstance(reading, Count):
+        counted = b.alias()
+        return (f"(SELECT count(*) FROM {reading.table} {counted} WHERE "
+                f"{counted}.{reading.column} = {alias}.id AND {reading.where.format(c=counted)})")
+    assert child.children is not None
+    if isinstance(reading, ToOne):
+        inner = b.alias()
+        return (f"(SELECT {object_json(b, reading.type_name, child.children, inner)} "
+                f"FROM {reading.table} {inner} WHERE {inner}.id = {alias}.{reading.column})")
+    if isinstance(reading, ViewersOwn):
+        if b.viewer.id is None:
+            return "NULL"
+        inner = b.alias()
+        return (f"(SELECT {object_json(b, reading.type_name, child.children, inner)} "
+                f"FROM {reading.table} {inner} WHERE {inner}.{reading.column} = {alias}.id "
+                f"AND {inner}.{reading.volunteer_column} = {b.viewer_id()})")
+    if isinstance(reading, Children):
+        return _children(b, reading, child, alias)
+    raise AssertionError(reading)
+
+
+def _children(b: Build, reading: Children, child: Selected, alias: str) -> str:
+    arguments = b.arguments(child)
+    size, after = page_arguments(arguments)
+    after_values = after_keys(after, BY_ID)
+    row = b.alias()
+    where = [f"{row}.{reading.column} = {alias}.id", reading.where.format(c=row)]
+    source = f"{reading.table} {row}"
+    node = row
+    if reading.node_table is not None:
+        node = b.alias()
+        source += f" JOIN {reading.node_table} {node} ON {node}.id = {row}.{reading.node_column}"
+    assert child.children is not None
+    return connection(b, child.children, Page(
+        node_type=reading.type_name, source=source, node_alias=node, where=where,
+        keys=[(f"{row}.id", Kind.INT, False)], order=BY_ID, size=size, after=after_values))
+
+
+def page_arguments(arguments: dict[str, Any]) -> tuple[int, str | None]:
+    try:
+        size = check_first(arguments.get("first"))
+    except DomainError:
+        raise Fallback from None
+    if size == 0:  # the general path answers without reading the page
+        raise Fallback
+    return size, arguments.get("after") or None
+
+
+def after_keys(after: str | None, order: Order) -> list[Any] | None:
+    if after is None:
+        return None
+    try:
+        return parse_cursor(after, order)
+    except DomainError:
+        raise Fallback from None
+
+
+@dataclass
+class Page:
+    """A keyset page: rows of `source` matching `where`, ordered by `keys` (SQL, kind,
+    descending) as `order` describes them, the first `size` after `after`."""
+
+    node_type: str
+    source: str
+    node_alias: str
+    where: list[str]
+    keys: list[tuple[str, Kind, bool]]
+    order: Order
+    size: int
+    after: list[Any] | None
+
+
+def _after_predicate(b: Build, page: Page) -> str:
+    """(a, b, id) strictly after the cursor, as schema/relay.py's after_filter writes it."""
+    assert page.after is not None
+    values = [b.param(value, "timestamptz" if kind is Kind.DATETIME else "int")
+              for value, (_, kind, _) in zip(page.after, page.keys, strict=True)]
+    branches = []
+    for index, (sql, _, desc) in enumerate(page.keys):
+        parts = [f"{page.keys[i][0]} = {values[i]}" for i in range(index)]
+        parts.append(f"{sql} {'<' if desc else '>'} {values[index]}")
+        branches.append("(" + " AND ".join(parts) + ")")
+    return "(" + " OR ".join(branches) + ")"
+
+
+def connection(b: Build, children: tuple[Selected, ...], page: Page) -> str:
+    """The connection's JSON: one derived table of the page plus one row (hasNextPage)."""
+    where = list(page.where)
+    if page.after is not None:
+        where.append(_after_predicate(b, page))
+    order_sql = ", ".join(f"{sql}{' DESC' if desc else ''}" for sql, _, desc in page.keys)
+    key_columns = ", ".join(
+        f"{pg.epoch_micros(sql) if kind is Kind.DATETIME else sql} AS k{index}"
+        for index, (sql, kind, _) in enumerate(page.keys))
+    rows = (f"SELECT {page.node_alias}.*, {key_columns}, row_number() OVER (ORDER BY "
+            f"{order_sql}) AS rn FROM {page.source} WHERE {' AND '.join(where)} "
+            f"ORDER BY {order_sql} LIMIT {page.size + 1}")
+    p = b.alias()
+    shape = _shape_index(CursorShape(page.order, tuple(kind for _, kind, _ in page.keys)))
+    marker = f"'{MARKER}{shape}:' || " + " || ':' || ".join(
+        f"{p}.k{index}" for index in range(len(page.keys)))
+    in_page = f"FILTER (WHERE {p}.rn <= {page.size})"
+    pairs: list[str] = []
+    for child in children:
+        pairs.append(pg.literal(child.key))
+        if child.name == "__typename":
+            pairs.append(pg.literal(child.parent))
+        elif child.name == "totalCount":
+            pairs.append(f"(SELECT count(*) FROM {page.source} WHERE {' AND '.join(page.where)})")
+        elif child.name == "edges":
+            assert child.children is not None
+            edge: list[str] = []
+            for edge_field in child.children:
+                edge.append(pg.literal(edge_field.key))
+                if edge_field.name == "__typename":
+                    edge.append(pg.literal(edge_field.parent))
+                elif edge_field.name == "cursor":
+                    b.cursors = True
+                    edge.append(marker)
+                else:
+                    assert edge_field.children is not None
+                    edge.append(object_json(b, page.node_type, edge_field.children, p))
+            pairs.append(f"coalesce(json_agg(json_build_object({', '.join(edge)}) ORDER BY "
+                         f"{p}.rn) {in_page}, '[]'::json)")
+        else:  # pageInfo
+            assert child.children is not None
+            info: list[str] = []
+            for info_field in child.children:
+                info.append(pg.literal(info_field.key))
+                if info_field.name == "__typename":
+                    info.append(pg.literal(info_field.parent))
+                elif info_field.name == "hasNextPage":
+                    info.append(f"count(*) > {page.size}")
+                elif info_field.name == "hasPreviousPage":
+                    info.append("TRUE" if page.after is not None else "FALSE")
+                else:
+                    b.cursors = True
+                    direction = "" if info_field.name == "startCursor" else " DESC"
+                    info.append(f"(array_agg({marker} ORDER BY {p}.rn{direction}) {in_page})[1]")
+            pairs.append(f"json_build_object({', '.join(info)})")
+    return f"(SELECT json_build_object({', '.join(pairs)}) FROM ({rows}) {p})"
+
+
+def decode_marker(shape_index: int, keys: list[int]) -> tuple[dict[str, Any], Order]:
+    """The sort-key values a marker carries, by field name, and the order they belong to."""
+    shape = CURSOR_SHAPES[shape_index]
+    values = {name: EPOCH + timedelta(microseconds=key) if kind is Kind.DATETIME else key
+              for (name, _), kind, key in zip(shape.order.columns(), shape.kinds, keys,
+                                              strict=True)}
+    return values, shape.order
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+# ----------------------------------------------------------------- root readers
+
+RootBuilder = Callable[[Build, Selected], Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class RootReader:
+    """A root field the compiler answers: `check` its selection at plan time, `build` the
+    SQL (one JSON value) per request; `administered` when it needs the viewer's teams."""
+
+    check: Callable[[Selected], None]
+    build: RootBuilder
+
+
+ROOTS: dict[str, RootReader] = {}
+
+
+def root_reader(name: str, check: Callable[[Selected], None]) -> Callable[[RootBuilder], RootBuilder]:
+    def register(build: RootBuilder) -> RootBuilder:
+        ROOTS[name] = RootReader(check, build)
+        return build
+    return register
+
+
+def needs_administered(children: tuple[Selected, ...]) -> bool:
+    """Whether a selection may read a Managing field (then the viewer's teams are loaded):
+    by name over every declared type, which at worst loads them once too often."""
+    managing = {name for readable in READABLE.values()
+                for name, reading in readable.fields.items() if isinstance(reading, Managing)}
+    return any(child.name in managing or (child.children and needs_administered(child.children))
+               for child in children)
+
+
+def plan_root(selected: Selected) -> RootReader:
+    reader = ROOTS.get(selected.name)
+    if reader is None:
+        raise NotCompilable(selected.name)
+    reader.check(selected)
+    return reader
+
+
+__all__ = [
+    "ROOTS",
+    "Build",
+    "Fallback",
+    "NotCompilable",
+    "Page",
+    "Selected",
+    "collect",
+    "connection",
+    "plan_root",
+]

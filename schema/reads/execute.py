@@ -1,0 +1,248 @@
+"""Where compiled reads meet the general path: graphql-core's `execute`, wrapped.
+
+Strawberry runs every extension as before (parser and validation caches, the token, depth
+and alias limits, input bounds, loading the viewer, replica routing, the operation name) and
+then calls the execute function; `CompiledReads.wrap` gives it one that, for a query
+operation over HTTP (`Context.compiled_reads`) on PostgreSQL, answers each compilable root
+field with one SQL statement and hands the rest, as a document of just those root fields, to
+graphql-core's `execute`. The compiled fields' values are `RawJSON`: the bytes PostgreSQL
+built, spliced into the response by `encode_response` without becoming Python objects.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    FieldNode,
+    FragmentDefinitionNode,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+)
+from graphql.execution.values import get_variable_values
+from strawberry.utils.await_maybe import await_maybe
+
+from db.routing import read_connection
+from schema.reads import roots as _roots  # noqa: F401  (registers the root readers)
+from schema.reads import types as _types  # noqa: F401  (registers the declarations)
+from schema.reads.compiler import (
+    CURSOR_SHAPES,
+    MARKER,
+    Build,
+    Fallback,
+    NotCompilable,
+    RootReader,
+    Selected,
+    collect,
+    decode_marker,
+    needs_administered,
+    plan_root,
+)
+from schema.relay import make_cursor
+from schema.replica import chosen_operation
+
+log = logging.getLogger("tongxin.reads")
+PLANS_KEPT = 1000
+
+
+class RawJSON:
+    """A root field's value as JSON text the database wrote."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+@dataclass(frozen=True)
+class CompiledRoot:
+    selected: Selected
+    reader: RootReader
+    administered: bool  # the selection reads a field only team managers see
+
+
+@dataclass
+class OperationPlan:
+    operation: OperationDefinitionNode
+    fragments: tuple[FragmentDefinitionNode, ...]
+    keys: tuple[str, ...]  # the root response keys, in order
+    compiled: dict[str, CompiledRoot]
+    nodes: dict[str, FieldNode]
+    general: dict[frozenset[str], DocumentNode] = field(default_factory=dict)
+
+    def document_for(self, keys: frozenset[str]) -> DocumentNode:
+        """A document of just these root fields, for the general executor."""
+        document = self.general.get(keys)
+        if document is None:
+            selections = tuple(self.nodes[key] for key in self.keys if key in keys)
+            operation = OperationDefinitionNode(
+                operation=self.operation.operation, name=self.operation.name,
+                variable_definitions=self.operation.variable_definitions,
+                directives=self.operation.directives,
+                selection_set=SelectionSetNode(selections=selections))
+            document = DocumentNode(definitions=(operation, *self.fragments))
+            self.general[keys] = document
+        return document
+
+
+def plan_operation(schema: GraphQLSchema, document: DocumentNode,
+                   operation_name: str | None) -> OperationPlan | None:
+    """The document's query operation with the root fields that compile; None when nothing
+    compiles (or it is not a plain query), so graphql-core runs it untouched."""
+    operation = chosen_operation(document, operation_name)
+    if operation is None or operation.operation != OperationType.QUERY or operation.directives:
+        return None
+    query_type = schema.query_type
+    assert query_type is not None
+    fragments = {d.name.value: d for d in document.definitions
+                 if isinstance(d, FragmentDefinitionNode)}
+    nodes: dict[str, FieldNode] = {}
+    for selection in operation.selection_set.selections:
+        if not isinstance(selection, FieldNode) or selection.directives:
+            return None  # root fragments and @skip/@include: the general path
+        key = selection.alias.value if selection.alias else selection.name.value
+        if key in nodes:
+            return None  # merged root fields
+        nodes[key] = selection
+    compiled: dict[str, CompiledRoot] = {}
+    for key, node in nodes.items():
+        if node.name.value.startswith("__") or node.selection_set is None:
+            continue
+        try:
+            selected = collect(schema, query_type,
+                               SelectionSetNode(selections=(node,)), fragments)[0]
+            reader = plan_root(selected)
+        except NotCompilable as reason:
+            log.debug("root field %s not compiled: %s", key, reason)
+            continue
+        assert selected.children is not None
+        compiled[key] = CompiledRoot(selected, reader,
+                                     needs_administered(selected.children))
+    if not compiled:
+        return None
+    return OperationPlan(operation, tuple(fragments.values()), tuple(nodes), compiled, nodes)
+
+
+class CompiledReads:
+    def __init__(self) -> None:
+        self._plans: OrderedDict[tuple[int, str | None], tuple[DocumentNode,
+                                                                OperationPlan | None]] = \
+            OrderedDict()
+        self.compiled_roots = 0  # statements run and fallbacks taken, for tests and benches
+        self.fallbacks = 0
+
+    def plan(self, schema: GraphQLSchema, document: DocumentNode,
+             operation_name: str | None) -> OperationPlan | None:
+        # The parser cache hands out one DocumentNode per query text: identity is the key.
+        key = (id(document), operation_name)
+        cached = self._plans.get(key)
+        if cached is not None and cached[0] is document:
+            return cached[1]
+        plan = plan_operation(schema, document, operation_name)
+        self._plans[key] = (document, plan)
+        if len(self._plans) > PLANS_KEPT:
+            self._plans.popitem(last=False)
+        return plan
+
+    def wrap(self, execute: Callable[..., Any]) -> Callable[..., Any]:
+        def compiled_execute(schema: GraphQLSchema, document: DocumentNode,
+                             **kwargs: Any) -> Any:
+            context = kwargs.get("context_value")
+            if not getattr(context, "compiled_reads", False):
+                return execute(schema, document, **kwargs)
+            plan = self.plan(schema, document, kwargs.get("operation_name"))
+            if plan is None or read_connection().capabilities.dialect != "postgres":
+                return execute(schema, document, **kwargs)
+            return self.run(plan, execute, schema, document, kwargs)
+
+        return compiled_execute
+
+    async def run(self, plan: OperationPlan, execute: Callable[..., Any],
+                  schema: GraphQLSchema, document: DocumentNode,
+                  kwargs: dict[str, Any]) -> ExecutionResult:
+        coerced = get_variable_values(schema, plan.operation.variable_definitions or (),
+                                      kwargs.get("variable_values") or {})
+        if isinstance(coerced, list):  # worded by graphql-core, as always
+            return await await_maybe(execute(schema, document, **kwargs))
+        context = kwargs["context_value"]
+        values: dict[str, Any] = {}
+        administered: set[int] | None = None
+        for key, root in plan.compiled.items():
+            build = Build(context.viewer, coerced, administered)
+            try:
+                if root.administered:
+                    administered = await build.load_administered()
+                values[key] = RawJSON(await self._statement(build, root))
+                self.compiled_roots += 1
+            except Fallback:
+                self.fallbacks += 1
+            except Exception:  # the general path meets the same failure and reports it
+                log.debug("compiled root field %s failed; general path", key, exc_info=True)
+                self.fallbacks += 1
+            administered = build.administered
+        rest = frozenset(plan.keys) - values.keys()
+        if not rest:
+            return ExecutionResult(data={key: values[key] for key in plan.keys})
+        general_document = document if not values else plan.document_for(rest)
+        result = await await_maybe(execute(schema, general_document, **kwargs))
+        if result.data is None or not values:
+            return result  # type: ignore[no-any-return]
+        data = {key: values[key] if key in values else result.data[key] for key in plan.keys}
+        return ExecutionResult(data=data, errors=result.errors)
+
+    async def _statement(self, build: Build, root: CompiledRoot) -> str:
+        expression = await root.reader.build(build, root.selected)
+        sql = f"SELECT ({expression})::text"
+        _, rows = await read_connection().execute_query(sql, build.params)
+        text = rows[0][0]
+        if text is None:
+            return "null"
+        return seal_markers(text) if build.cursors else text  # type: ignore[no-any-return]
+
+
+_MARKERS = re.compile(f'"{MARKER}(\\d+):([-\\d:]+)"')
+
+
+def _sealed(match: re.Match[str]) -> str:
+    values, order = decode_marker(int(match.group(1)),
+                                  [int(key) for key in match.group(2).split(":")])
+    return json.dumps(make_cursor(SimpleNamespace(**values), order))
+
+
+def seal_markers(text: str) -> str:
+    """Each cursor marker the statement wrote, replaced by the signed cursor of its keys."""
+    return _MARKERS.sub(_sealed, text)
+
+
+def encode_response(data: object) -> str:
+    """The HTTP response body, compiled fields' JSON spliced in as the database wrote it."""
+    payload = data.get("data") if isinstance(data, dict) else None
+    if not isinstance(payload, dict) or not any(isinstance(v, RawJSON) for v in payload.values()):
+        return json.dumps(data, separators=(",", ":"))
+    spliced: dict[str, str] = {}
+    placeholders: dict[str, Any] = {}
+    for key, value in payload.items():
+        if isinstance(value, RawJSON):
+            token = f"{MARKER}raw{len(spliced)}"
+            spliced[json.dumps(token)] = value.text
+            placeholders[key] = token
+        else:
+            placeholders[key] = value
+    encoded = json.dumps({**data, "data": placeholders}, separators=(",", ":"))  # type: ignore[dict-item]
+    for token, text in spliced.items():
+        encoded = encoded.replace(token, text, 1)
+    return encoded
+
+
+__all__ = ["CURSOR_SHAPES", "CompiledReads", "RawJSON", "encode_response", "plan_operation"]

@@ -1,0 +1,56 @@
+"""PostgreSQL expressions that give a value exactly as strawberry serialises it.
+
+- DateTime: `datetime.isoformat()` of the UTC value Tortoise returns:
+  `2026-12-06T08:29:46.753982+00:00`, and no fraction when the microseconds are zero.
+- Float: Python's `json.dumps(float)` is `repr`: `2.0` where PostgreSQL writes `2`. Both write
+  the shortest round-tripping digits and the same exponent form below 1e-4; they differ from
+  1e15 up (PostgreSQL `1e+15`, Python `1000000000000000.0`), which no compiled float column
+  reaches (coordinates, hours of one activity).
+- Relay global ids: urlsafe base64 of `Type:id` without padding (schema/relay.py).
+- Tags: the comma-separated column as a JSON array, empty tags dropped (decode_tags).
+"""
+
+from __future__ import annotations
+
+from schema.reads.declare import Kind
+
+
+def datetime_text(sql: str) -> str:
+    utc = f"({sql}) AT TIME ZONE 'UTC'"
+    return (f"(to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN to_char({utc}, 'US') "
+            f"= '000000' THEN '' ELSE '.' || to_char({utc}, 'US') END || '+00:00')")
+
+
+def float_json(sql: str) -> str:
+    text = f"({sql})::float8::text"
+    return f"(CASE WHEN {text} ~ '[.enN]' THEN {text} ELSE {text} || '.0' END)::json"
+
+
+def tags_json(sql: str) -> str:
+    return ("(SELECT coalesce(json_agg(tag ORDER BY n), '[]'::json) FROM unnest(string_to_array("
+            f"{sql}, ',')) WITH ORDINALITY AS tags(tag, n) WHERE tag <> '')")
+
+
+def global_id(type_name: str, id_sql: str) -> str:
+    return (f"rtrim(translate(encode(convert_to('{type_name}:' || ({id_sql}), 'UTF8'), "
+            "'base64'), '+/', '-_'), '=')")
+
+
+def epoch_micros(sql: str) -> str:
+    """A timestamp as integer microseconds since 1970 (a cursor key, decoded in Python)."""
+    return f"(extract(epoch FROM {sql}) * 1000000)::bigint"
+
+
+def json_value(sql: str, kind: Kind) -> str:
+    """The SQL value as the JSON value of a field of that kind (null stays null)."""
+    if kind is Kind.DATETIME:
+        return datetime_text(sql)
+    if kind is Kind.FLOAT:
+        return float_json(sql)
+    if kind is Kind.TAGS:
+        return tags_json(sql)
+    return sql
+
+
+def literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
