@@ -47,6 +47,8 @@ from schema.reads.declare import (
     READABLE,
     Children,
     Count,
+    Embedded,
+    InPython,
     Kind,
     Managing,
     Personal,
@@ -76,6 +78,7 @@ class CursorShape:
 
 
 CURSOR_SHAPES: list[CursorShape] = []
+CONVERTERS: list[Callable[[str], Any]] = []  # InPython.convert, by the index markers carry
 
 
 def _shape_index(shape: CursorShape) -> int:
@@ -93,6 +96,8 @@ class Selected:
     parent: str  # the GraphQL type the field is on
     type_name: str  # the field's named output type
     children: tuple[Selected, ...] | None
+    # For a field of an interface or union type: the selection per declared object type.
+    variants: dict[str, tuple[Selected, ...]] | None = None
 
 
 def collect(schema: GraphQLSchema, parent: GraphQLObjectType, selection_set: SelectionSetNode,
@@ -136,12 +141,17 @@ def _collect_into(schema: GraphQLSchema, parent: GraphQLObjectType,
             definition = parent.fields[name]
             named = get_named_type(definition.type)
             children = None
-            if selection.selection_set is not None:
-                if not is_object_type(named):
-                    raise NotCompilable("abstract type")
+            variants = None
+            if selection.selection_set is not None and is_object_type(named):
                 children = collect(schema, named, selection.selection_set,  # type: ignore[arg-type]
                                    fragments)
-            item = Selected(key, name, selection, definition, parent.name, named.name, children)
+            elif selection.selection_set is not None:
+                variants = {
+                    possible.name: collect(schema, possible, selection.selection_set, fragments)
+                    for possible in schema.get_possible_types(named)  # type: ignore[arg-type]
+                    if possible.name in READABLE}
+            item = Selected(key, name, selection, definition, parent.name, named.name, children,
+                            variants)
         if key in found:
             previous = found[key]
             if previous.children is not None or item.children is not None or \
@@ -178,8 +188,9 @@ def check_object(type_name: str, children: tuple[Selected, ...]) -> None:
             continue
         if child.node.arguments:
             raise NotCompilable(f"{type_name}.{child.name} arguments")
-        if isinstance(reading, ToOne | ViewersOwn):
-            assert child.children is not None
+        if isinstance(reading, ToOne | ViewersOwn | Embedded):
+            if child.children is None:
+                raise NotCompilable(f"{type_name}.{child.name} is abstract")
             check_object(reading.type_name, child.children)
 
 
@@ -212,7 +223,7 @@ class Build:
     variables: VariableValues
     administered: set[int] | None = None  # loaded before building when the plan needs it
     params: list[Any] = field(default_factory=list)
-    cursors: bool = False  # the statement writes cursor markers
+    markers: bool = False  # the statement writes markers Python replaces (cursors, InPython)
     _aliases: Any = field(default_factory=itertools.count)
 
     def param(self, value: Any, cast: str) -> str:
@@ -271,6 +282,12 @@ def _field(b: Build, reading: Any, type_name: str, child: Selected, alias: str) 
         return pg.global_id(type_name, f"{alias}.id")
     if isinstance(reading, Value):
         return _value(reading, alias)
+    if isinstance(reading, InPython):
+        b.markers = True
+        if reading.convert not in CONVERTERS:
+            CONVERTERS.append(reading.convert)
+        return (f"'{MARKER}v{CONVERTERS.index(reading.convert)}:' || "
+                f"({reading.sql.format(t=alias)})::text")
     if isinstance(reading, Managing):
         manages = b.manages(f"{alias}.{reading.team_column}")
         if reading.value is None:
@@ -288,6 +305,8 @@ def _field(b: Build, reading: Any, type_name: str, child: Selected, alias: str) 
         return (f"(SELECT count(*) FROM {reading.table} {counted} WHERE "
                 f"{counted}.{reading.column} = {alias}.id AND {reading.where.format(c=counted)})")
     assert child.children is not None
+    if isinstance(reading, Embedded):
+        return object_json(b, reading.type_name, child.children, alias)
     if isinstance(reading, ToOne):
         inner = b.alias()
         return (f"(SELECT {object_json(b, reading.type_name, child.children, inner)} "
@@ -400,7 +419,7 @@ def connection(b: Build, children: tuple[Selected, ...], page: Page) -> str:
                 if edge_field.name == "__typename":
                     edge.append(pg.literal(edge_field.parent))
                 elif edge_field.name == "cursor":
-                    b.cursors = True
+                    b.markers = True
                     edge.append(marker)
                 else:
                     assert edge_field.children is not None
@@ -419,7 +438,7 @@ def connection(b: Build, children: tuple[Selected, ...], page: Page) -> str:
                 elif info_field.name == "hasPreviousPage":
                     info.append("TRUE" if page.after is not None else "FALSE")
                 else:
-                    b.cursors = True
+                    b.markers = True
                     direction = "" if info_field.name == "startCursor" else " DESC"
                     info.append(f"(array_agg({marker} ORDER BY {p}.rn{direction}) {in_page})[1]")
             pairs.append(f"json_build_object({', '.join(info)})")
@@ -467,7 +486,9 @@ def needs_administered(children: tuple[Selected, ...]) -> bool:
     by name over every declared type, which at worst loads them once too often."""
     managing = {name for readable in READABLE.values()
                 for name, reading in readable.fields.items() if isinstance(reading, Managing)}
-    return any(child.name in managing or (child.children and needs_administered(child.children))
+    return any(child.name in managing
+               or (child.children is not None and needs_administered(child.children))
+               or any(needs_administered(variant) for variant in (child.variants or {}).values())
                for child in children)
 
 

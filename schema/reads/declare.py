@@ -12,8 +12,10 @@ by schema/reads/pg.py as strawberry serialises them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 
 class Kind(Enum):
@@ -37,6 +39,16 @@ class Value:
     @classmethod
     def column(cls, name: str, kind: Kind = Kind.TEXT) -> Value:
         return cls("{t}." + name, kind)
+
+
+@dataclass(frozen=True)
+class InPython:
+    """A value the database reads and Python finishes: `convert` gets the SQL value's text
+    (`{t}`-formatted `sql`, never null) and returns the field's value. For what SQL cannot
+    reproduce exactly: Python's float rounding, thresholds from the deployment's settings."""
+
+    sql: str
+    convert: Callable[[str], Any]
 
 
 @dataclass(frozen=True)
@@ -65,6 +77,13 @@ class ToOne:
     type_name: str
     table: str
     column: str
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """An object type built from the same row (an activity's `requirements`)."""
+
+    type_name: str
 
 
 @dataclass(frozen=True)
@@ -102,7 +121,7 @@ class Children:
     node_column: str | None = None
 
 
-Reading = Value | Managing | Personal | ToOne | ViewersOwn | Count | Children
+Reading = Value | InPython | Managing | Personal | ToOne | Embedded | ViewersOwn | Count | Children
 
 
 @dataclass(frozen=True)

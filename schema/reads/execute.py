@@ -37,6 +37,7 @@ from db.routing import read_connection
 from schema.reads import roots as _roots  # noqa: F401  (registers the root readers)
 from schema.reads import types as _types  # noqa: F401  (registers the declarations)
 from schema.reads.compiler import (
+    CONVERTERS,
     CURSOR_SHAPES,
     MARKER,
     Build,
@@ -126,9 +127,7 @@ def plan_operation(schema: GraphQLSchema, document: DocumentNode,
         except NotCompilable as reason:
             log.debug("root field %s not compiled: %s", key, reason)
             continue
-        assert selected.children is not None
-        compiled[key] = CompiledRoot(selected, reader,
-                                     needs_administered(selected.children))
+        compiled[key] = CompiledRoot(selected, reader, needs_administered((selected,)))
     if not compiled:
         return None
     return OperationPlan(operation, tuple(fragments.values()), tuple(nodes), compiled, nodes)
@@ -208,21 +207,24 @@ class CompiledReads:
         text = rows[0][0]
         if text is None:
             return "null"
-        return seal_markers(text) if build.cursors else text  # type: ignore[no-any-return]
+        return replace_markers(text) if build.markers else text  # type: ignore[no-any-return]
 
 
-_MARKERS = re.compile(f'"{MARKER}(\\d+):([-\\d:]+)"')
+_MARKERS = re.compile(f'"{MARKER}(?:(\\d+):([-\\d:]+)|v(\\d+):([^"]*))"')
 
 
-def _sealed(match: re.Match[str]) -> str:
-    values, order = decode_marker(int(match.group(1)),
-                                  [int(key) for key in match.group(2).split(":")])
+def _replacement(match: re.Match[str]) -> str:
+    shape, keys, converter, value = match.groups()
+    if converter is not None:
+        return json.dumps(CONVERTERS[int(converter)](value))
+    values, order = decode_marker(int(shape), [int(key) for key in keys.split(":")])
     return json.dumps(make_cursor(SimpleNamespace(**values), order))
 
 
-def seal_markers(text: str) -> str:
-    """Each cursor marker the statement wrote, replaced by the signed cursor of its keys."""
-    return _MARKERS.sub(_sealed, text)
+def replace_markers(text: str) -> str:
+    """Each marker the statement wrote, replaced: a cursor by the signed cursor of its keys,
+    an InPython value by its converted value."""
+    return _MARKERS.sub(_replacement, text)
 
 
 def encode_response(data: object) -> str:

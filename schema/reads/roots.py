@@ -3,6 +3,8 @@
 - `activities` (schema/activity.py, rules in resolvers/activity.py `list_activities`): the
   same filters in the same order of checks; `near` (distance in Python) is not compiled.
 - `me` (schema/volunteer.py): the viewer's own row, null when anonymous.
+- `node(id:)` (schema/relay.py) for an Activity (hidden while a draft from those who may not
+  manage it, as schema/activity.py `_activity_node`) or a Team; other types are not compiled.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from schema.reads.compiler import (
     root_reader,
 )
 from schema.reads.declare import Kind
+from schema.relay import parse_global_id
 
 ACTIVITY_ARGUMENTS = frozenset({"first", "after", "status", "district", "category",
                                 "hasOpenSlots", "startsAfter", "near"})
@@ -95,3 +98,47 @@ async def me(b: Build, selected: Selected) -> str:
     assert selected.children is not None
     return (f"(SELECT {object_json(b, 'Volunteer', selected.children, row)} FROM volunteer {row} "
             f"WHERE {row}.id = {b.viewer_id()})")
+
+
+# The types `node` answers in SQL, each with the rule its registered resolver applies.
+NODE_VISIBLE = {
+    "Activity": lambda b, row: f"({row}.status <> 'DRAFT' OR {b.manages(f'{row}.team_id')})",
+    "Team": lambda b, row: "TRUE",
+}
+NODE_TABLES = {"Activity": "activity", "Team": "team"}
+
+
+def _node_variants(selected: Selected) -> dict[str, tuple[Selected, ...]]:
+    """The node types whose selection compiles."""
+    compiled = {}
+    for type_name, children in (selected.variants or {}).items():
+        if type_name not in NODE_VISIBLE:
+            continue
+        try:
+            check_object(type_name, children)
+        except NotCompilable:
+            continue
+        compiled[type_name] = children
+    return compiled
+
+
+def _check_node(selected: Selected) -> None:
+    if not _node_variants(selected):
+        raise NotCompilable("node types")
+
+
+@root_reader("node", _check_node)
+async def node(b: Build, selected: Selected) -> str:
+    try:
+        type_name, db_id = parse_global_id(b.arguments(selected)["id"], "id")
+    except DomainError:
+        raise Fallback from None
+    children = _node_variants(selected).get(type_name)
+    if children is None:
+        raise Fallback
+    if type_name == "Activity" and b.viewer.id is not None:
+        await b.load_administered()
+    row = b.alias()
+    return (f"(SELECT {object_json(b, type_name, children, row)} FROM {NODE_TABLES[type_name]} "
+            f"{row} WHERE {row}.id = {b.param(db_id, 'int')} AND "
+            f"{NODE_VISIBLE[type_name](b, row)})")

@@ -3,19 +3,24 @@ their arguments and descriptions are the strawberry types in schema/activity.py,
 volunteer.py). Each entry is the SQL twin of that field's resolver or `from_model` line; the
 property test (tests/reads) runs both paths on the same data and viewers.
 
-Not declared, so not compiled (the root field runs on the general executor):
-- `approvedHours`: Python rounds the float (`round(x, 2)`), PostgreSQL's numeric rounding
-  of the same double can differ in the last digit;
-- `starLevel`, requirements, project, position, service point, experience posts, sign-up
-  lists, waitlist positions, a team's activities/members/children: rules not (yet) written
-  as SQL here.
+`approvedHours` and `starLevel` are finished in Python (InPython): Python rounds the float
+(`round(x, 2)`) where PostgreSQL's numeric rounding of the same double can differ in the last
+digit, and the star thresholds are deployment settings.
+
+Not declared, so not compiled (the root field runs on the general executor): an activity's
+project, position, service point, experience posts and sign-up list, waitlist positions, a
+sign-up's volunteer, a team's activities, members, applicants and children, and most of a
+volunteer's lists (service records, sign-ups, points statement, courses, qualifications).
 """
 
 from __future__ import annotations
 
+from resolvers.hours import star_level
 from schema.reads.declare import (
     Children,
     Count,
+    Embedded,
+    InPython,
     Kind,
     Managing,
     Personal,
@@ -25,6 +30,15 @@ from schema.reads.declare import (
     readable,
     same,
 )
+
+
+def _hours(text: str) -> float:
+    return round(float(text), 2)
+
+
+def _star_level(text: str) -> int:
+    return star_level(float(text))
+
 
 readable("Activity", "activity", {
     **same(Kind.TEXT, "title", "description", "category", "district", "address", "status",
@@ -42,6 +56,16 @@ readable("Activity", "activity", {
     "checkInCode": Managing("team_id", Value.column("check_in_code")),
     "viewerCanManage": Managing("team_id"),
     "mySignUp": ViewersOwn("SignUp", "sign_up", "activity_id"),
+    "requirements": Embedded("ActivityRequirements"),
+})
+
+# schema/training.py activity_requirements: nothing unless the activity has requirements;
+# names in name order (resolvers/requirements.py requirements_of).
+readable("ActivityRequirements", "activity", {
+    "qualifications": Value("CASE WHEN {t}.has_requirements THEN (SELECT coalesce(json_agg("
+                            "q.name ORDER BY q.name), '[]'::json) FROM activity_qualification q "
+                            "WHERE q.activity_id = {t}.id) ELSE '[]'::json END"),
+    "minimumAge": Value("CASE WHEN {t}.has_requirements THEN {t}.minimum_age END", Kind.INT),
 })
 
 readable("SignUp", "sign_up", {
@@ -53,6 +77,7 @@ readable("SignUp", "sign_up", {
 readable("Team", "team", {
     **same(Kind.TEXT, "name", "type", "district"),
     "parent": ToOne("Team", "team", "parent_id"),
+    "approvedHours": InPython("{t}.approved_hours", _hours),
     "memberCount": Count("membership", "team_id", "{c}.status = 'APPROVED'"),
     # resolvers/team.py is_team_admin: admins of the team or an ancestor, platform admins.
     "viewerIsAdmin": Managing("id"),
@@ -62,6 +87,11 @@ readable("Volunteer", "volunteer", {
     **same(Kind.TEXT, "display_name", "district", "volunteer_number"),
     "skills": Value.column("skills", Kind.TAGS),
     "isPlatformAdmin": Value.column("is_platform_admin", Kind.BOOL),
+    "approvedHours": InPython("{t}.approved_hours", _hours),
+    "starLevel": InPython("{t}.approved_hours", _star_level),
+    # resolvers/hours.py points_balances: the ledger's sum, public.
+    "points": Value("(SELECT coalesce(sum(entry.delta), 0) FROM points_entry entry "
+                    "WHERE entry.volunteer_id = {t}.id)", Kind.INT),
     # resolvers/validation.py mask_phone / mask_id_number; resolvers/volunteer.py can_see_pii.
     "phone": Personal(Value.column("phone"), self_only=True),
     "phoneMasked": Personal(Value("left({t}.phone, 3) || '****' || substr({t}.phone, 8)")),

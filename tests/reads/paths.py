@@ -24,7 +24,12 @@ async def answer(query: str, variables: dict[str, Any] | None, as_: Volunteer | 
 
 
 def canonical(body: str) -> str:
-    return json.dumps(json.loads(body), sort_keys=True, ensure_ascii=False)
+    """Key order aside (PostgreSQL writes selection order too, but spaced differently), and
+    without the per-request id an INTERNAL error carries."""
+    decoded = json.loads(body)
+    for error in decoded.get("errors") or []:
+        error.get("extensions", {}).pop("requestId", None)
+    return json.dumps(decoded, sort_keys=True, ensure_ascii=False)
 
 
 def compiled_count() -> int:
