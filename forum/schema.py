@@ -9,7 +9,7 @@ from collections.abc import AsyncGenerator, Hashable
 from contextlib import aclosing
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import strawberry
 from strawberry.dataloader import DataLoader
@@ -27,8 +27,10 @@ from forum.models import Post as PostModel
 from forum.models import ReactionKind as ReactionKindModel
 from forum.models import Report as ReportModel
 from forum.models import Thread as ThreadModel
+from models.activity import Activity as ActivityModel
 from resolvers.errors import BadInput, DomainError
 from resolvers.services import services
+from schema.activity import Activity
 from schema.context import Context, Info
 from schema.live.fanout import ShareMode, ShareRule, share
 from schema.relay import (
@@ -51,9 +53,6 @@ from schema.relay import (
 from schema.volunteer import Volunteer, load_volunteer, require_volunteer, volunteer_loader
 from subscriptions import channels
 from subscriptions.broker import RESYNC
-
-if TYPE_CHECKING:
-    from schema.activity import Activity
 
 if TYPE_CHECKING:
     ReactionKind: TypeAlias = ReactionKindModel
@@ -393,13 +392,27 @@ class ExperiencePost(Node):
         return cls(db_id=model.id, model=model, title=model.title, body=model.body,
                    photo_urls=list(model.photo_urls or []), created_at=model.created_at)
 
+    @classmethod
+    async def of_activity(
+        cls, info: Info, activity_id: int, first: int | None, after: str | None
+    ) -> Connection[ExperiencePost]:
+        """`Activity.experiencePosts`: newest first, one windowed statement for many activities."""
+        size = check_first(first)
+        loaders = info.context.loaders
+        rows = await loaders.windowed("forum.activity.experience", ExperiencePostModel,
+                                      "activity_id", size + 1, after, NEWEST_FIRST).load(activity_id)
+        counter = loaders.counts("forum.activity.experience", ExperiencePostModel, "activity_id")
+
+        async def count() -> int:
+            return await counter.load(activity_id)
+
+        return build_connection(rows, size, NEWEST_FIRST, count, convert=cls.from_model,
+                                started_after=bool(after))
+
     @strawberry.field(description="The activity it is about.")
     async def activity(
         self, info: Info
-    ) -> Annotated[Activity, strawberry.lazy("schema.activity")]:
-        from models.activity import Activity as ActivityModel
-        from schema.activity import Activity
-
+    ) -> Activity:
         activity = await info.context.loaders.by_id(ActivityModel).load(self.model.activity_id)
         assert activity is not None
         return Activity.from_model(activity)
@@ -407,23 +420,6 @@ class ExperiencePost(Node):
     @strawberry.field(description="Who wrote it.")
     async def author(self, info: Info) -> Volunteer:
         return await _author(info, self.model.author_id)
-
-
-async def experience_posts_of_activity(
-    info: Info, activity_id: int, first: int | None, after: str | None
-) -> Connection[ExperiencePost]:
-    """`Activity.experiencePosts`: newest first, one windowed statement for many activities."""
-    size = check_first(first)
-    loaders = info.context.loaders
-    rows = await loaders.windowed("forum.activity.experience", ExperiencePostModel,
-                                  "activity_id", size + 1, after, NEWEST_FIRST).load(activity_id)
-    counter = loaders.counts("forum.activity.experience", ExperiencePostModel, "activity_id")
-
-    async def count() -> int:
-        return await counter.load(activity_id)
-
-    return build_connection(rows, size, NEWEST_FIRST, count, convert=ExperiencePost.from_model,
-                            started_after=bool(after))
 
 
 # --- node(id:) -------------------------------------------------------------------------
@@ -765,5 +761,4 @@ share(ShareRule(
 
 
 __all__ = ["Board", "BoardChange", "BoardChangeKind", "ExperiencePost", "ForumMutation",
-           "ForumQuery", "ForumSubscription", "ModerationLog", "Post", "ReactionCount", "Report", "Thread",
-           "experience_posts_of_activity"]
+           "ForumQuery", "ForumSubscription", "ModerationLog", "Post", "ReactionCount", "Report", "Thread"]

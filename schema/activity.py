@@ -19,9 +19,12 @@ from resolvers import signup as signup_rules
 from resolvers.errors import DomainError, Forbidden, NotFound
 from resolvers.services import services
 from resolvers.validation import decode_tags
+from resolvers.volunteer import administered_team_ids
 from schema.context import Context, Info, administered_teams
 from schema.geo import GeoInput
+from schema.lazy import lazy_class
 from schema.live.fanout import ShareRule, share
+from schema.project import Position, Project, activity_position, activity_project
 from schema.relay import (
     Connection,
     Node,
@@ -34,16 +37,19 @@ from schema.relay import (
     paginate,
     parse_cursor,
     register_node,
+    to_global_id,
 )
+from schema.servicepoint import ServicePoint, activity_service_point
+from schema.team import Team, team_loader
+from schema.training import ActivityRequirements, activity_requirements
 from schema.volunteer import Volunteer, require_volunteer
 from subscriptions.slots import SlotState, slot_hub
 
 if TYPE_CHECKING:
     from forum.schema import ExperiencePost
-    from schema.project import Position, Project
-    from schema.servicepoint import ServicePoint
-    from schema.team import Team
-    from schema.training import ActivityRequirements
+
+# The forum loads after this module (schema/lazy.py).
+ExperiencePostRef = Annotated["ExperiencePost", strawberry.lazy("forum.schema")]
 
 if TYPE_CHECKING:
     ActivityStatus: TypeAlias = ActivityStatusModel
@@ -119,40 +125,30 @@ class Activity(Node):
         )
 
     @strawberry.field(description="The organising team.")
-    async def team(self, info: Info) -> Annotated[Team, strawberry.lazy("schema.team")]:
-        from schema.team import Team, team_loader
-
+    async def team(self, info: Info) -> Team:
         return Team.from_model(await team_loader(info).load(self.model.team_id))
 
     @strawberry.field(description="What a volunteer needs to sign up: qualifications (all of "
                                   "them) and a minimum age; empty when anyone may.")
     async def requirements(
         self, info: Info
-    ) -> Annotated[ActivityRequirements, strawberry.lazy("schema.training")]:
-        from schema.training import activity_requirements
-
+    ) -> ActivityRequirements:
         return await activity_requirements(info, self.model)
 
     @strawberry.field(description="The project (项目) this activity belongs to, if any.")
-    async def project(self, info: Info) -> Annotated[Project, strawberry.lazy("schema.project")] | None:
-        from schema.project import activity_project
-
+    async def project(self, info: Info) -> Project | None:
         return await activity_project(info, self.model)
 
     @strawberry.field(description="The fixed post (岗位) this shift is for, if any.")
     async def position(
         self, info: Info
-    ) -> Annotated[Position, strawberry.lazy("schema.project")] | None:
-        from schema.project import activity_position
-
+    ) -> Position | None:
         return await activity_position(info, self.model)
 
     @strawberry.field(description="The service point (服务阵地) it takes place at, if named.")
     async def service_point(
         self, info: Info
-    ) -> Annotated[ServicePoint, strawberry.lazy("schema.servicepoint")] | None:
-        from schema.servicepoint import activity_service_point
-
+    ) -> ServicePoint | None:
         return await activity_service_point(info, self.model)
 
     @strawberry.field(description="The signed-in volunteer's sign-up, if any (null if anonymous).")
@@ -198,10 +194,31 @@ class Activity(Node):
     @strawberry.field(description="Experience posts (心得) about this activity, newest first.")
     async def experience_posts(
         self, info: Info, first: int | None = None, after: str | None = None
-    ) -> Connection[Annotated[ExperiencePost, strawberry.lazy("forum.schema")]]:
-        from forum.schema import experience_posts_of_activity
+    ) -> Connection[ExperiencePostRef]:
+        return await lazy_class(ExperiencePostRef).of_activity(info, self.db_id, first, after)
 
-        return await experience_posts_of_activity(info, self.db_id, first, after)
+    @classmethod
+    async def of_team(
+        cls, info: Info, team_id: int, first: int | None, after: str | None,
+        status: ActivityStatusModel | None,
+    ) -> Connection[Activity]:
+        """`Team.activities`: newest first, one windowed statement for all teams of the request."""
+        size = check_first(first)
+        statuses = [s for s in ActivityStatusModel if status is None or s == status]
+        if not await _may_manage(info, team_id):
+            statuses = [s for s in statuses if s != ActivityStatusModel.DRAFT]
+        loader = info.context.loaders.windowed(("team.activities", tuple(statuses)), ActivityModel,
+                                               "team_id", size + 1, after, NEWEST_FIRST,
+                                               status=[s.value for s in statuses])
+        rows = await loader.load(team_id) if statuses else []
+        counter = info.context.loaders.counts(("team.activities", tuple(statuses)), ActivityModel,
+                                              "team_id", status__in=statuses)
+
+        async def count() -> int:
+            return await counter.load(team_id) if statuses else 0
+
+        return build_connection(rows, size, NEWEST_FIRST, count, convert=cls.from_model,
+                                started_after=bool(after))
 
 
 @strawberry.type(description="A volunteer's sign-up for an activity.")
@@ -222,6 +239,25 @@ class SignUp(Node):
                    offer_expires_at=model.offer_expires_at,
                    created_at=model.created_at, checked_in_at=model.checked_in_at,
                    checked_out_at=model.checked_out_at)
+
+    @classmethod
+    async def of_volunteer(
+        cls, info: Info, volunteer_id: int, first: int | None, after: str | None
+    ) -> Connection[SignUp]:
+        """`Volunteer.signUps`: the volunteer themself only; newest first, one windowed query."""
+        if info.context.viewer.id != volunteer_id:
+            raise Forbidden("Only the volunteer themself sees their sign-ups.")
+        size = check_first(first)
+        loaders = info.context.loaders
+        rows = await loaders.windowed("volunteer.sign_ups", SignUpModel, "volunteer_id", size + 1,
+                                      after, NEWEST_FIRST).load(volunteer_id)
+        counter = loaders.counts("volunteer.sign_ups", SignUpModel, "volunteer_id")
+
+        async def count() -> int:
+            return await counter.load(volunteer_id)
+
+        return build_connection(rows, size, NEWEST_FIRST, count, convert=cls.from_model,
+                                started_after=bool(after))
 
     @strawberry.field(description="The activity.")
     async def activity(self, info: Info) -> Activity:
@@ -258,8 +294,6 @@ class SlotCount:
 
     @classmethod
     def from_state(cls, state: SlotState) -> SlotCount:
-        from schema.relay import to_global_id
-
         return cls(activity_id=to_global_id("Activity", state.activity_id),
                    capacity=state.capacity, confirmed=state.confirmed - state.offered,
                    offered=state.offered,
@@ -289,29 +323,6 @@ async def _sign_up_node(info: Info, db_id: int) -> SignUp | None:
 
 register_node("Activity", _activity_node)
 register_node("SignUp", _sign_up_node)
-
-
-async def team_activities(
-    info: Info, team_id: int, first: int | None, after: str | None,
-    status: ActivityStatusModel | None,
-) -> Connection[Activity]:
-    """Newest first, one windowed statement for all teams of the request."""
-    size = check_first(first)
-    statuses = [s for s in ActivityStatusModel if status is None or s == status]
-    if not await _may_manage(info, team_id):
-        statuses = [s for s in statuses if s != ActivityStatusModel.DRAFT]
-    loader = info.context.loaders.windowed(("team.activities", tuple(statuses)), ActivityModel,
-                                           "team_id", size + 1, after, NEWEST_FIRST,
-                                           status=[s.value for s in statuses])
-    rows = await loader.load(team_id) if statuses else []
-    counter = info.context.loaders.counts(("team.activities", tuple(statuses)), ActivityModel,
-                                          "team_id", status__in=statuses)
-
-    async def count() -> int:
-        return await counter.load(team_id) if statuses else 0
-
-    return build_connection(rows, size, NEWEST_FIRST, count, convert=Activity.from_model,
-                            started_after=bool(after))
 
 
 async def _paginate_near(query: Any, circle: Circle, first: int | None, after: str | None,
@@ -487,8 +498,6 @@ async def _slot_count_group(context: Context, args: dict[str, Any]) -> Hashable 
     """Every SlotCount field is the same for everyone allowed to watch the activity, so all
     of them share one group; those who may not see it (a draft, to outsiders) take the
     per-subscriber path, which answers NOT_FOUND as before."""
-    from resolvers.volunteer import administered_team_ids
-
     try:
         db_id = decode_id(args["activityId"], "Activity", "activityId")
     except DomainError:
@@ -514,5 +523,5 @@ share(ShareRule(
 
 __all__ = [
     "Activity", "ActivityMutation", "ActivityQuery", "ActivityStatus", "ActivitySubscription",
-    "SignUp", "SignUpStatus", "SlotCount", "activity_loader", "team_activities",
+    "SignUp", "SignUpStatus", "SlotCount", "activity_loader",
 ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -14,6 +13,7 @@ from models.helprequest import CallOutAnswer
 from resolvers import callout as rules
 from resolvers.services import services
 from resolvers.validation import decode_tags
+from schema.activity import Activity, activity_loader
 from schema.context import Info
 from schema.relay import (
     NEWEST_FIRST,
@@ -28,11 +28,6 @@ from schema.team import Team, team_loader
 from schema.volunteer import Volunteer, load_volunteer
 from subscriptions import channels
 from subscriptions.broker import RESYNC
-
-if TYPE_CHECKING:
-    from schema.activity import Activity
-
-ActivityRef = Annotated["Activity", strawberry.lazy("schema.activity")]
 
 
 @strawberry.enum(description="A volunteer's answer to a call-out.")
@@ -77,9 +72,7 @@ class CallOut(Node):
         return Team.from_model(team) if team else None
 
     @strawberry.field(description="The activity people are called to, if any.")
-    async def activity(self, info: Info) -> ActivityRef | None:
-        from schema.activity import Activity, activity_loader
-
+    async def activity(self, info: Info) -> Activity | None:
         if self.model.activity_id is None:
             return None
         model = await activity_loader(info).load(self.model.activity_id)

@@ -10,6 +10,7 @@ from typing import Any
 from strawberry.types import Info as StrawberryInfo
 
 from resolvers.auth import Viewer
+from resolvers.volunteer import administered_team_ids
 from schema.loaders import Loaders
 
 # Request ids: 16 hex digits, a random per-process prefix and a counter. Unique across the
@@ -49,8 +50,6 @@ Info = StrawberryInfo[Context, None]
 
 async def administered_teams(info: Info) -> set[int]:
     """Team ids the viewer administers (directly or through an ancestor), once per request."""
-    from resolvers.volunteer import administered_team_ids
-
     viewer_id = info.context.viewer.id
     if viewer_id is None:
         return set()

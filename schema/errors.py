@@ -14,6 +14,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from resolvers.errors import DomainError, GlobalRef
+from schema.relay import to_global_id
 
 log = logging.getLogger("tongxin.errors")
 
@@ -44,8 +45,6 @@ def error_code(error: GraphQLError) -> tuple[str, dict[str, Any]]:
 
 def _render(value: Any) -> Any:
     if isinstance(value, GlobalRef):
-        from schema.relay import to_global_id
-
         return str(to_global_id(value.type_name, value.db_id))
     return value
 

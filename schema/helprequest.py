@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any
 
 import strawberry
 from tortoise.queryset import QuerySet
@@ -31,11 +31,9 @@ from schema.relay import (
     parse_cursor,
     register_node,
 )
+from schema.servicepoint import ServicePoint, help_request_service_point
 from schema.team import Team, team_loader
 from schema.volunteer import Volunteer, load_volunteer, require_volunteer
-
-if TYPE_CHECKING:
-    from schema.servicepoint import ServicePoint
 
 # Registers the models' enums as GraphQL enums (same classes, so values pass through).
 HelpRequestStatus = HelpRequestStatusModel
@@ -76,9 +74,7 @@ class HelpRequest(Node):
     @strawberry.field(description="The service point (服务阵地) nearest the need, if named.")
     async def service_point(
         self, info: Info
-    ) -> Annotated[ServicePoint, strawberry.lazy("schema.servicepoint")] | None:
-        from schema.servicepoint import help_request_service_point
-
+    ) -> ServicePoint | None:
         return await help_request_service_point(info, self.model)
 
     @strawberry.field(description="The volunteer who claimed it, if claimed.")

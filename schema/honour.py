@@ -4,7 +4,7 @@ Rules live in resolvers/honour.py."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 import strawberry
 
@@ -28,11 +28,10 @@ from schema.relay import (
     decode_optional_id,
     paginate,
     register_node,
+    to_global_id,
 )
-
-if TYPE_CHECKING:
-    from schema.team import Team
-    from schema.volunteer import Volunteer
+from schema.team import Team, team_loader
+from schema.volunteer import Volunteer, require_volunteer
 
 if TYPE_CHECKING:
     AnnouncementStatus: TypeAlias = AnnouncementStatusModel
@@ -64,18 +63,14 @@ class Announcement(Node):
                    published_at=model.published_at)
 
     @strawberry.field(description="The team it is from; null for a platform announcement.")
-    async def team(self, info: Info) -> Annotated[Team, strawberry.lazy("schema.team")] | None:
-        from schema.team import Team, team_loader
-
+    async def team(self, info: Info) -> Team | None:
         if self.model.team_id is None:
             return None
         row = await team_loader(info).load(self.model.team_id)
         return Team.from_model(row) if row else None
 
     @strawberry.field(description="Who wrote it.")
-    async def author(self, info: Info) -> Annotated[Volunteer, strawberry.lazy("schema.volunteer")]:
-        from schema.volunteer import require_volunteer
-
+    async def author(self, info: Info) -> Volunteer:
         return await require_volunteer(info, self.model.author_id)
 
 
@@ -147,6 +142,14 @@ class Nomination(Node):
                    star_level=model.star_level, status=NominationStatusModel(model.status),
                    decided_at=model.decided_at)
 
+    @classmethod
+    async def honours_of(cls, info: Info, volunteer_id: int) -> list[Nomination]:
+        """`Volunteer.honours`: awarded nominations, latest decision first."""
+        rows = await info.context.loaders.grouped(
+            "volunteer.honours", NominationModel, "volunteer_id", ("-decided_at", "id"),
+            status=NominationStatusModel.AWARDED).load(volunteer_id)
+        return [cls.from_model(row) for row in rows]
+
     @strawberry.field(description="The award.")
     async def award(self, info: Info) -> Award:
         row = await info.context.loaders.by_id(AwardModel).load(self.model.award_id)
@@ -154,15 +157,11 @@ class Nomination(Node):
         return Award.from_model(row)
 
     @strawberry.field(description="The nominated volunteer.")
-    async def volunteer(self, info: Info) -> Annotated[Volunteer, strawberry.lazy("schema.volunteer")]:
-        from schema.volunteer import require_volunteer
-
+    async def volunteer(self, info: Info) -> Volunteer:
         return await require_volunteer(info, self.model.volunteer_id)
 
     @strawberry.field(description="Decisions, oldest first (platform admins; others: empty).")
     async def audit(self, info: Info) -> list[NominationDecision]:
-        from schema.relay import to_global_id
-
         if not info.context.viewer.is_platform_admin:
             return []
         rows = await info.context.loaders.grouped("nomination.audit", NominationAuditModel,
@@ -172,13 +171,6 @@ class Nomination(Node):
             status_after=NominationStatusModel(r.status_after), reason=r.reason,
             created_at=r.created_at, actor_id=to_global_id("Volunteer", r.actor_id))
             for r in rows]
-
-
-async def volunteer_honours(info: Info, volunteer_id: int) -> list[Nomination]:
-    rows = await info.context.loaders.grouped(
-        "volunteer.honours", NominationModel, "volunteer_id", ("-decided_at", "id"),
-        status=NominationStatusModel.AWARDED).load(volunteer_id)
-    return [Nomination.from_model(row) for row in rows]
 
 
 async def _announcement_node(info: Info, db_id: int) -> Announcement | None:
@@ -304,5 +296,4 @@ class HonourMutation:
         return Nomination.from_model(model)
 
 
-__all__ = ["Announcement", "Award", "HonourMutation", "HonourQuery", "Nomination",
-           "volunteer_honours"]
+__all__ = ["Announcement", "Award", "HonourMutation", "HonourQuery", "Nomination"]

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
 import strawberry
 
-from models.activity import SignUp as SignUpModel
 from models.hours import Certificate as CertificateModel
 from models.hours import HoursAudit as HoursAuditModel
 from models.hours import HoursStatus as HoursStatusModel
@@ -15,6 +14,7 @@ from models.hours import ServiceRecord as ServiceRecordModel
 from resolvers import certificate as certificates
 from resolvers import hours as rules
 from resolvers.errors import Forbidden
+from schema.activity import Activity, SignUp, activity_loader
 from schema.context import Info, administered_teams
 from schema.relay import (
     NEWEST_FIRST,
@@ -30,18 +30,12 @@ from schema.relay import (
 from schema.volunteer import Volunteer, load_volunteer, require_volunteer
 
 if TYPE_CHECKING:
-    from schema.activity import Activity, SignUp
-
-if TYPE_CHECKING:
     HoursStatus: TypeAlias = HoursStatusModel
 else:
     HoursStatus = strawberry.enum(
         HoursStatusModel, name="HoursStatus",
         description="Review state of claimed hours: only APPROVED hours count.",
     )
-
-ActivityRef = Annotated["Activity", strawberry.lazy("schema.activity")]
-SignUpRef = Annotated["SignUp", strawberry.lazy("schema.activity")]
 
 
 def record_loader(info: Info):  # type: ignore[no-untyped-def]
@@ -55,8 +49,6 @@ async def _may_review(info: Info, record: ServiceRecordModel) -> bool:
         return False
     if viewer.id == record.volunteer_id or viewer.is_platform_admin:
         return True
-    from schema.activity import activity_loader
-
     activity = await activity_loader(info).load(record.activity_id)
     return activity is not None and rules.team_id_of(activity) in await administered_teams(info)
 
@@ -112,10 +104,27 @@ class ServiceRecord(Node):
             approved_at=model.approved_at, created_at=model.created_at,
         )
 
-    @strawberry.field(description="The activity served at.")
-    async def activity(self, info: Info) -> ActivityRef:
-        from schema.activity import Activity, activity_loader
+    @classmethod
+    async def of_volunteer(
+        cls, info: Info, volunteer_id: int, first: int | None, after: str | None
+    ) -> Connection[ServiceRecord]:
+        """`Volunteer.serviceRecords`: all for self and platform admins, approved for others."""
+        size = check_first(first)
+        equals = rules.list_volunteer_records(info.context.viewer, volunteer_id)
+        key = ("volunteer.service_records", tuple(sorted(equals)))
+        loaders = info.context.loaders
+        rows = await loaders.windowed(key, ServiceRecordModel, "volunteer_id", size + 1, after,
+                                      NEWEST_FIRST, **equals).load(volunteer_id)
+        counter = loaders.counts(key, ServiceRecordModel, "volunteer_id", **equals)
 
+        async def count() -> int:
+            return await counter.load(volunteer_id)
+
+        return build_connection(rows, size, NEWEST_FIRST, count, convert=cls.from_model,
+                                started_after=bool(after))
+
+    @strawberry.field(description="The activity served at.")
+    async def activity(self, info: Info) -> Activity:
         return Activity.from_model(await activity_loader(info).load(self.model.activity_id))
 
     @strawberry.field(description="The volunteer who served.")
@@ -212,52 +221,6 @@ class Certificate:
         ]
 
 
-async def volunteer_sign_ups(
-    info: Info, volunteer_id: int, first: int | None, after: str | None
-) -> Connection[Any]:
-    """`Volunteer.signUps`: the volunteer themself only; newest first, one windowed query."""
-    from schema.activity import SignUp
-
-    if info.context.viewer.id != volunteer_id:
-        raise Forbidden("Only the volunteer themself sees their sign-ups.")
-    size = check_first(first)
-    loaders = info.context.loaders
-    rows = await loaders.windowed("volunteer.sign_ups", SignUpModel, "volunteer_id", size + 1,
-                                  after, NEWEST_FIRST).load(volunteer_id)
-    counter = loaders.counts("volunteer.sign_ups", SignUpModel, "volunteer_id")
-
-    async def count() -> int:
-        return await counter.load(volunteer_id)
-
-    return build_connection(rows, size, NEWEST_FIRST, count, convert=SignUp.from_model,
-                            started_after=bool(after))
-
-
-async def volunteer_service_records(
-    info: Info, volunteer_id: int, first: int | None, after: str | None
-) -> Connection[ServiceRecord]:
-    """`Volunteer.serviceRecords`: all for self and platform admins, approved for others."""
-    size = check_first(first)
-    equals = rules.list_volunteer_records(info.context.viewer, volunteer_id)
-    key = ("volunteer.service_records", tuple(sorted(equals)))
-    loaders = info.context.loaders
-    rows = await loaders.windowed(key, ServiceRecordModel, "volunteer_id", size + 1, after,
-                                  NEWEST_FIRST, **equals).load(volunteer_id)
-    counter = loaders.counts(key, ServiceRecordModel, "volunteer_id", **equals)
-
-    async def count() -> int:
-        return await counter.load(volunteer_id)
-
-    return build_connection(rows, size, NEWEST_FIRST, count, convert=ServiceRecord.from_model,
-                            started_after=bool(after))
-
-
-async def volunteer_points(info: Info, volunteer_id: int) -> int:
-    """`Volunteer.points`: the ledger balance, one GROUP BY for all volunteers on the page."""
-    return int(await info.context.loaders.get("volunteer.points", rules.points_balances).load(
-        volunteer_id))
-
-
 @strawberry.type
 class HoursQuery:
     @strawberry.field(description="Check a certificate by its code (public). Null if unknown.")
@@ -296,9 +259,7 @@ class HoursMutation:
         code: str | None = None,
         latitude: float | None = None,
         longitude: float | None = None,
-    ) -> SignUpRef:
-        from schema.activity import SignUp
-
+    ) -> SignUp:
         model = await rules.do_check_in(
             info.context.viewer, decode_id(activity_id, "Activity", "activityId"), code,
             latitude, longitude)
@@ -311,9 +272,7 @@ class HoursMutation:
         volunteer_id: Annotated[strawberry.ID | None, strawberry.argument(
             description="Team admins: close out a volunteer who forgot to check out (time "
                         "counts until the activity's end at the latest).")] = None,
-    ) -> SignUpRef:
-        from schema.activity import SignUp
-
+    ) -> SignUp:
         model = await rules.do_check_out(
             info.context.viewer, decode_id(activity_id, "Activity", "activityId"),
             volunteer_id=decode_optional_id(volunteer_id, "Volunteer", "volunteerId"))

@@ -17,6 +17,7 @@ from models.project import ProjectSeries as SeriesModel
 from resolvers import project as rules
 from resolvers.validation import decode_tags
 from schema.context import Info, administered_teams
+from schema.lazy import lazy_class
 from schema.relay import (
     BY_ID,
     NEWEST_FIRST,
@@ -29,10 +30,13 @@ from schema.relay import (
     paginate,
     register_node,
 )
+from schema.team import Team, team_loader
 
 if TYPE_CHECKING:
     from schema.activity import Activity
-    from schema.team import Team
+
+# Activities load after projects (schema/lazy.py).
+ActivityRef = Annotated["Activity", strawberry.lazy("schema.activity")]
 
 if TYPE_CHECKING:
     Frequency: TypeAlias = FrequencyModel
@@ -50,11 +54,9 @@ async def _visible_statuses(info: Info, team_id: int) -> list[str]:
 
 
 async def _activities(info: Info, key: str, column: str, parent_id: int, team_id: int,
-                      first: int | None, after: str | None) -> Connection[Activity]:
+                      first: int | None, after: str | None) -> Connection[ActivityRef]:
     """Shifts in creation (= date) order; drafts only for the team's admins. One windowed
     statement for every parent in the request."""
-    from schema.activity import Activity
-
     size = check_first(first)
     statuses = await _visible_statuses(info, team_id)
     loaders = info.context.loaders
@@ -66,7 +68,7 @@ async def _activities(info: Info, key: str, column: str, parent_id: int, team_id
     async def count() -> int:
         return await counter.load(parent_id)
 
-    return build_connection(rows, size, BY_ID, count, convert=Activity.from_model,
+    return build_connection(rows, size, BY_ID, count, convert=lazy_class(ActivityRef).from_model,
                             started_after=bool(after))
 
 
@@ -102,9 +104,7 @@ class Project(Node):
                                       approved_hours=round(model.approved_hours, 2)))
 
     @strawberry.field(description="The owning team.")
-    async def team(self, info: Info) -> Annotated[Team, strawberry.lazy("schema.team")]:
-        from schema.team import Team, team_loader
-
+    async def team(self, info: Info) -> Team:
         return Team.from_model(await team_loader(info).load(self.model.team_id))
 
     @strawberry.field(description="Fixed posts (岗位) of the project.")
@@ -117,7 +117,7 @@ class Project(Node):
                                   "generation; drafts for the team's admins only.")
     async def activities(
         self, info: Info, first: int | None = None, after: str | None = None
-    ) -> Connection[Annotated[Activity, strawberry.lazy("schema.activity")]]:
+    ) -> Connection[ActivityRef]:
         return await _activities(info, "project.activities", "project_id", self.db_id,
                                  self.model.team_id, first, after)
 
@@ -145,7 +145,7 @@ class Position(Node):
     @strawberry.field(description="Shifts of this post (sign up to one with signUp).")
     async def shifts(
         self, info: Info, first: int | None = None, after: str | None = None
-    ) -> Connection[Annotated[Activity, strawberry.lazy("schema.activity")]]:
+    ) -> Connection[ActivityRef]:
         project = await info.context.loaders.by_id(ProjectModel).load(self.model.project_id)
         assert project is not None
         return await _activities(info, "position.shifts", "position_id", self.db_id,

@@ -15,6 +15,7 @@ from models.servicepoint import ServicePointKind as ServicePointKindModel
 from resolvers import servicepoint as rules
 from resolvers.errors import BadInput
 from schema.context import Info
+from schema.lazy import lazy_class
 from schema.relay import (
     BY_ID,
     Connection,
@@ -28,11 +29,15 @@ from schema.relay import (
     parse_cursor,
     register_node,
 )
+from schema.team import Team, team_loader
 
 if TYPE_CHECKING:
     from schema.activity import Activity
     from schema.helprequest import HelpRequest
-    from schema.team import Team
+
+# Activities and help requests load after service points (schema/lazy.py).
+ActivityRef = Annotated["Activity", strawberry.lazy("schema.activity")]
+HelpRequestRef = Annotated["HelpRequest", strawberry.lazy("schema.helprequest")]
 
 if TYPE_CHECKING:
     ServicePointKind: TypeAlias = ServicePointKindModel
@@ -73,9 +78,7 @@ class ServicePoint(Node):
         return round(self.distance_metres / rules.WALKING_METRES_PER_MINUTE, 1)
 
     @strawberry.field(description="The operating team, if any.")
-    async def team(self, info: Info) -> Annotated[Team, strawberry.lazy("schema.team")] | None:
-        from schema.team import Team, team_loader
-
+    async def team(self, info: Info) -> Team | None:
         if self.model.team_id is None:
             return None
         row = await team_loader(info).load(self.model.team_id)
@@ -232,25 +235,21 @@ class ServicePointMutation:
                                      "null clears it.")
     async def set_activity_service_point(
         self, info: Info, activity_id: strawberry.ID, service_point_id: strawberry.ID | None
-    ) -> Annotated[Activity, strawberry.lazy("schema.activity")]:
-        from schema.activity import Activity
-
+    ) -> ActivityRef:
         model = await rules.do_set_activity_service_point(
             info.context.viewer, decode_id(activity_id, "Activity", "activityId"),
             decode_optional_id(service_point_id, "ServicePoint", "servicePointId"))
-        return Activity.from_model(model)
+        return lazy_class(ActivityRef).from_model(model)
 
     @strawberry.mutation(description="Name the service point nearest a help request (the "
                                      "requester); null clears it.")
     async def set_help_request_service_point(
         self, info: Info, help_request_id: strawberry.ID, service_point_id: strawberry.ID | None
-    ) -> Annotated[HelpRequest, strawberry.lazy("schema.helprequest")]:
-        from schema.helprequest import HelpRequest
-
+    ) -> HelpRequestRef:
         model = await rules.do_set_help_request_service_point(
             info.context.viewer, decode_id(help_request_id, "HelpRequest", "helpRequestId"),
             decode_optional_id(service_point_id, "ServicePoint", "servicePointId"))
-        return HelpRequest.from_model(model)
+        return lazy_class(HelpRequestRef).from_model(model)
 
 
 def activity_service_point(info: Info, model: ActivityModel):  # type: ignore[no-untyped-def]

@@ -11,6 +11,7 @@ from models.team import Team as TeamModel
 from models.team import TeamType as TeamTypeModel
 from resolvers import team as rules
 from schema.context import Info
+from schema.lazy import lazy_class
 from schema.relay import (
     BY_ID,
     Connection,
@@ -26,6 +27,9 @@ from schema.volunteer import Volunteer, volunteer_loader
 
 if TYPE_CHECKING:
     from schema.activity import Activity, ActivityStatus
+
+# Activities load after teams (schema/lazy.py).
+ActivityRef = Annotated["Activity", strawberry.lazy("schema.activity")]
 
 # Registers the model's enum as the GraphQL enum `TeamType` (same class, so values pass through).
 TeamType = TeamTypeModel
@@ -96,10 +100,8 @@ class Team(Node):
     async def activities(
         self, info: Info, first: int | None = None, after: str | None = None,
         status: Annotated[ActivityStatus, strawberry.lazy("schema.activity")] | None = None,
-    ) -> Connection[Annotated[Activity, strawberry.lazy("schema.activity")]]:
-        from schema.activity import team_activities
-
-        return await team_activities(info, self.db_id, first, after, status)
+    ) -> Connection[ActivityRef]:
+        return await lazy_class(ActivityRef).of_team(info, self.db_id, first, after, status)
 
 
 async def _member_page(

@@ -19,6 +19,8 @@ from models.timebank import RewardKind as RewardKindModel
 from resolvers import timebank as rules
 from resolvers.errors import Forbidden
 from schema.context import Info
+from schema.helprequest import HelpRequest
+from schema.hours import ServiceRecord
 from schema.relay import (
     BY_ID,
     NEWEST_FIRST,
@@ -34,10 +36,6 @@ from schema.relay import (
 from schema.volunteer import Volunteer, load_volunteer
 
 if TYPE_CHECKING:
-    from schema.helprequest import HelpRequest
-    from schema.hours import ServiceRecord
-
-if TYPE_CHECKING:
     RewardKind: TypeAlias = RewardKindModel
     PointsKind: TypeAlias = PointsKindModel
 else:
@@ -49,8 +47,6 @@ else:
         description="Why the ledger moved: EARN (approved hours; negative when taken back), "
                     "REDEEM, DONATE_OUT, DONATE_IN or EXPIRE.")
 
-HelpRequestRef = Annotated["HelpRequest", strawberry.lazy("schema.helprequest")]
-ServiceRecordRef = Annotated["ServiceRecord", strawberry.lazy("schema.hours")]
 
 
 @strawberry.type(description="One edit of a catalogue item (append-only audit).")
@@ -170,9 +166,7 @@ class PointsTransfer:
         return await load_volunteer(info, self.model.to_volunteer_id)
 
     @strawberry.field(description="The help request donated to, if any.")
-    async def help_request(self, info: Info) -> HelpRequestRef | None:
-        from schema.helprequest import HelpRequest
-
+    async def help_request(self, info: Info) -> HelpRequest | None:
         if self.model.help_request_id is None:
             return None
         model = await info.context.loaders.by_id(HelpRequestModel).load(
@@ -195,6 +189,23 @@ class PointsEntry:
                    balance_after=model.balance_after, reason=model.reason,
                    created_at=model.created_at)
 
+    @classmethod
+    async def statement_of(cls, info: Info, volunteer_id: int, first: int | None,
+                           after: str | None) -> Connection[PointsEntry]:
+        """`Volunteer.pointsStatement`: newest first, one windowed query for every page."""
+        rules.check_statement_reader(info.context.viewer, volunteer_id)
+        size = check_first(first)
+        loaders = info.context.loaders
+        rows = await loaders.windowed("volunteer.statement", PointsEntryModel, "volunteer_id",
+                                      size + 1, after, NEWEST_FIRST).load(volunteer_id)
+        counter = loaders.counts("volunteer.statement", PointsEntryModel, "volunteer_id")
+
+        async def count() -> int:
+            return await counter.load(volunteer_id)
+
+        return build_connection(rows, size, NEWEST_FIRST, count, convert=cls.from_model,
+                                started_after=bool(after))
+
     @strawberry.field(description="The redemption, for REDEEM entries.")
     async def redemption(self, info: Info) -> Redemption | None:
         if self.model.redemption_id is None:
@@ -211,30 +222,11 @@ class PointsEntry:
         return PointsTransfer.from_model(model) if model else None
 
     @strawberry.field(description="The service record, for EARN entries.")
-    async def service_record(self, info: Info) -> ServiceRecordRef | None:
-        from schema.hours import ServiceRecord
-
+    async def service_record(self, info: Info) -> ServiceRecord | None:
         if self.model.record_id is None:
             return None
         model = await info.context.loaders.by_id(ServiceRecordModel).load(self.model.record_id)
         return ServiceRecord.from_model(model) if model else None
-
-
-async def volunteer_statement(info: Info, volunteer_id: int, first: int | None,
-                              after: str | None) -> Connection[PointsEntry]:
-    """`Volunteer.pointsStatement`: newest first, one windowed query for every page."""
-    rules.check_statement_reader(info.context.viewer, volunteer_id)
-    size = check_first(first)
-    loaders = info.context.loaders
-    rows = await loaders.windowed("volunteer.statement", PointsEntryModel, "volunteer_id",
-                                  size + 1, after, NEWEST_FIRST).load(volunteer_id)
-    counter = loaders.counts("volunteer.statement", PointsEntryModel, "volunteer_id")
-
-    async def count() -> int:
-        return await counter.load(volunteer_id)
-
-    return build_connection(rows, size, NEWEST_FIRST, count, convert=PointsEntry.from_model,
-                            started_after=bool(after))
 
 
 @strawberry.input(description="A new catalogue item.")

@@ -21,6 +21,7 @@ from resolvers import requirements as requirement_rules
 from resolvers import training as rules
 from resolvers.errors import Forbidden
 from schema.context import Info, administered_teams
+from schema.lazy import lazy_class
 from schema.relay import (
     NEWEST_FIRST,
     Connection,
@@ -32,11 +33,14 @@ from schema.relay import (
     paginate,
     register_node,
 )
+from schema.team import Team, team_loader
+from schema.volunteer import Volunteer, require_volunteer
 
 if TYPE_CHECKING:
     from schema.activity import Activity
-    from schema.team import Team
-    from schema.volunteer import Volunteer
+
+# Activities load after training (schema/lazy.py).
+ActivityRef = Annotated["Activity", strawberry.lazy("schema.activity")]
 
 if TYPE_CHECKING:
     AssessmentKind: TypeAlias = AssessmentKindModel
@@ -74,9 +78,7 @@ class Course(Node):
                    validity_months=model.validity_months, created_at=model.created_at)
 
     @strawberry.field(description="Owning team; null for a platform course.")
-    async def team(self, info: Info) -> Annotated[Team, strawberry.lazy("schema.team")] | None:
-        from schema.team import Team, team_loader
-
+    async def team(self, info: Info) -> Team | None:
         if self.model.team_id is None:
             return None
         team = await team_loader(info).load(self.model.team_id)
@@ -193,6 +195,25 @@ class CourseEnrollment(Node):
         return cls(db_id=model.id, model=model, lessons_completed=model.lessons_completed,
                    enrolled_at=model.enrolled_at, completed_at=model.completed_at)
 
+    @classmethod
+    async def of_volunteer(cls, info: Info, volunteer_id: int, first: int | None,
+                           after: str | None) -> Connection[CourseEnrollment]:
+        """`Volunteer.courses`: newest first, one windowed query for every page."""
+        if not await _may_see_training(info, volunteer_id):
+            raise Forbidden("Only the volunteer, platform admins and admins of their teams see "
+                            "their courses.")
+        size = check_first(first)
+        loaders = info.context.loaders
+        rows = await loaders.windowed("volunteer.courses", EnrollmentModel, "volunteer_id",
+                                      size + 1, after, NEWEST_FIRST).load(volunteer_id)
+        counter = loaders.counts("volunteer.courses", EnrollmentModel, "volunteer_id")
+
+        async def count() -> int:
+            return await counter.load(volunteer_id)
+
+        return build_connection(rows, size, NEWEST_FIRST, count, convert=cls.from_model,
+                                started_after=bool(after))
+
     @strawberry.field(description="The course.")
     async def course(self, info: Info) -> Course:
         row = await info.context.loaders.by_id(CourseModel).load(self.model.course_id)
@@ -200,9 +221,7 @@ class CourseEnrollment(Node):
         return Course.from_model(row)
 
     @strawberry.field(description="The enrolled volunteer.")
-    async def volunteer(self, info: Info) -> Annotated[Volunteer, strawberry.lazy("schema.volunteer")]:
-        from schema.volunteer import require_volunteer
-
+    async def volunteer(self, info: Info) -> Volunteer:
         return await require_volunteer(info, self.model.volunteer_id)
 
 
@@ -217,6 +236,15 @@ class Qualification(Node):
     def from_model(cls, model: QualificationModel) -> Qualification:
         return cls(db_id=model.id, model=model, name=model.name, granted_at=model.granted_at,
                    expires_at=model.expires_at)
+
+    @classmethod
+    async def of_volunteer(cls, info: Info, volunteer_id: int) -> list[Qualification] | None:
+        """`Volunteer.qualifications`: null for viewers who may not see them."""
+        if not await _may_see_training(info, volunteer_id):
+            return None
+        rows = await info.context.loaders.grouped("volunteer.qualifications", QualificationModel,
+                                                  "volunteer_id", ("name",)).load(volunteer_id)
+        return [cls.from_model(row) for row in rows]
 
     @strawberry.field(description="Whether it is valid now (not expired).")
     def valid(self) -> bool:
@@ -270,32 +298,6 @@ async def activity_requirements(info: Info, model: ActivityModel) -> ActivityReq
 
     names = await info.context.loaders.get("activity.requirements", batch).load(model.id)
     return ActivityRequirements(qualifications=names, minimum_age=model.minimum_age)
-
-
-async def volunteer_qualifications(info: Info, volunteer_id: int) -> list[Qualification] | None:
-    if not await _may_see_training(info, volunteer_id):
-        return None
-    rows = await info.context.loaders.grouped("volunteer.qualifications", QualificationModel,
-                                              "volunteer_id", ("name",)).load(volunteer_id)
-    return [Qualification.from_model(row) for row in rows]
-
-
-async def volunteer_courses(info: Info, volunteer_id: int, first: int | None,
-                            after: str | None) -> Connection[CourseEnrollment]:
-    if not await _may_see_training(info, volunteer_id):
-        raise Forbidden("Only the volunteer, platform admins and admins of their teams see "
-                        "their courses.")
-    size = check_first(first)
-    loaders = info.context.loaders
-    rows = await loaders.windowed("volunteer.courses", EnrollmentModel, "volunteer_id",
-                                  size + 1, after, NEWEST_FIRST).load(volunteer_id)
-    counter = loaders.counts("volunteer.courses", EnrollmentModel, "volunteer_id")
-
-    async def count() -> int:
-        return await counter.load(volunteer_id)
-
-    return build_connection(rows, size, NEWEST_FIRST, count, convert=CourseEnrollment.from_model,
-                            started_after=bool(after))
 
 
 async def _course_node(info: Info, db_id: int) -> Course | None:
@@ -464,17 +466,14 @@ class TrainingMutation:
                                      "Existing sign-ups stay.")
     async def set_activity_requirements(
         self, info: Info, activity_id: strawberry.ID, input: RequirementsInput
-    ) -> Annotated[Activity, strawberry.lazy("schema.activity")]:
-        from schema.activity import Activity
-
+    ) -> ActivityRef:
         model = await requirement_rules.do_set_requirements(
             info.context.viewer, decode_id(activity_id, "Activity", "activityId"),
             input.qualifications, input.minimum_age)
-        return Activity.from_model(model)
+        return lazy_class(ActivityRef).from_model(model)
 
 
 __all__ = [
     "ActivityRequirements", "Assessment", "AssessmentResult", "Course", "CourseEnrollment",
     "Lesson", "Qualification", "TrainingMutation", "TrainingQuery", "activity_requirements",
-    "volunteer_courses", "volunteer_qualifications",
 ]

@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from models.team import Membership, MembershipStatus
+from models.team import Team as TeamModel
 from models.volunteer import Volunteer as VolunteerModel
 from resolvers import volunteer as rules
 from resolvers.auth import Viewer
-from resolvers.hours import star_level
+from resolvers.hours import points_balances, star_level
 from resolvers.validation import decode_tags, mask_id_number, mask_phone
 from schema.context import Info
+from schema.lazy import lazy_class
 from schema.relay import BY_ID, Connection, Node, build_connection, check_first, paginate, register_node
 
 if TYPE_CHECKING:
@@ -22,6 +24,15 @@ if TYPE_CHECKING:
     from schema.team import Team
     from schema.timebank import PointsEntry
     from schema.training import CourseEnrollment, Qualification
+
+# Types of modules that load after this one (schema/lazy.py).
+TeamRef = Annotated["Team", strawberry.lazy("schema.team")]
+PointsEntryRef = Annotated["PointsEntry", strawberry.lazy("schema.timebank")]
+SignUpRef = Annotated["SignUp", strawberry.lazy("schema.activity")]
+QualificationRef = Annotated["Qualification", strawberry.lazy("schema.training")]
+CourseEnrollmentRef = Annotated["CourseEnrollment", strawberry.lazy("schema.training")]
+NominationRef = Annotated["Nomination", strawberry.lazy("schema.honour")]
+ServiceRecordRef = Annotated["ServiceRecord", strawberry.lazy("schema.hours")]
 
 
 @strawberry.type(description="A real-name volunteer. Contact data is visible only to themself.")
@@ -86,19 +97,18 @@ class Volunteer(Node):
     @strawberry.field(description="Teams this volunteer is an approved member of.")
     async def teams(
         self, info: Info, first: int | None = None, after: str | None = None
-    ) -> Connection[Annotated[Team, strawberry.lazy("schema.team")]]:
-        from schema.team import Team, team_loader
-
+    ) -> Connection[TeamRef]:
         size = check_first(first)
         loaders = info.context.loaders
         memberships = await loaders.windowed(
             "volunteer.teams", Membership, "volunteer_id", size + 1, after, BY_ID,
             status=MembershipStatus.APPROVED,
         ).load(self.db_id)
-        teams = await team_loader(info).load_many([m.team_id for m in memberships])
+        teams = await loaders.by_id(TeamModel).load_many([m.team_id for m in memberships])
         counter = loaders.counts("volunteer.teams", Membership, "volunteer_id",
                                  status=MembershipStatus.APPROVED)
-        team_of = {m.id: Team.from_model(t) for m, t in zip(memberships, teams, strict=True) if t}
+        team = lazy_class(TeamRef)
+        team_of = {m.id: team.from_model(t) for m, t in zip(memberships, teams, strict=True) if t}
 
         async def count() -> int:
             return await counter.load(self.db_id)
@@ -110,62 +120,50 @@ class Volunteer(Node):
 
     @strawberry.field(description="Points balance (爱心银行): the sum of the points ledger.")
     async def points(self, info: Info) -> int:
-        from schema.hours import volunteer_points
-
-        return await volunteer_points(info, self.db_id)
+        # One GROUP BY for every volunteer on the page.
+        return int(await info.context.loaders.get("volunteer.points", points_balances).load(
+            self.db_id))
 
     @strawberry.field(description="Points statement (爱心银行), newest first, each entry with the "
                                   "running balance. The volunteer themself and platform admins.")
     async def points_statement(
         self, info: Info, first: int | None = None, after: str | None = None
-    ) -> Connection[Annotated[PointsEntry, strawberry.lazy("schema.timebank")]]:
-        from schema.timebank import volunteer_statement
-
-        return await volunteer_statement(info, self.db_id, first, after)
+    ) -> Connection[PointsEntryRef]:
+        return await lazy_class(PointsEntryRef).statement_of(info, self.db_id, first, after)
 
     @strawberry.field(description="Sign-ups, newest first. The volunteer themself only.")
     async def sign_ups(
         self, info: Info, first: int | None = None, after: str | None = None
-    ) -> Connection[Annotated[SignUp, strawberry.lazy("schema.activity")]]:
-        from schema.hours import volunteer_sign_ups
-
-        return await volunteer_sign_ups(info, self.db_id, first, after)
+    ) -> Connection[SignUpRef]:
+        return await lazy_class(SignUpRef).of_volunteer(info, self.db_id, first, after)
 
     @strawberry.field(description="Qualifications held (expired ones included, marked). "
                                   "Self, platform admins and admins of the volunteer's teams; "
                                   "null for others.")
     async def qualifications(
         self, info: Info
-    ) -> list[Annotated[Qualification, strawberry.lazy("schema.training")]] | None:
-        from schema.training import volunteer_qualifications
-
-        return await volunteer_qualifications(info, self.db_id)
+    ) -> list[QualificationRef] | None:
+        return await lazy_class(QualificationRef).of_volunteer(info, self.db_id)
 
     @strawberry.field(description="Honours awarded (表彰), latest decision first.")
     async def honours(
         self, info: Info
-    ) -> list[Annotated[Nomination, strawberry.lazy("schema.honour")]]:
-        from schema.honour import volunteer_honours
-
-        return await volunteer_honours(info, self.db_id)
+    ) -> list[NominationRef]:
+        return await lazy_class(NominationRef).honours_of(info, self.db_id)
 
     @strawberry.field(description="Course enrolments, newest first. Self, platform admins and "
                                   "admins of the volunteer's teams (others: FORBIDDEN).")
     async def courses(
         self, info: Info, first: int | None = None, after: str | None = None
-    ) -> Connection[Annotated[CourseEnrollment, strawberry.lazy("schema.training")]]:
-        from schema.training import volunteer_courses
-
-        return await volunteer_courses(info, self.db_id, first, after)
+    ) -> Connection[CourseEnrollmentRef]:
+        return await lazy_class(CourseEnrollmentRef).of_volunteer(info, self.db_id, first, after)
 
     @strawberry.field(description="Service records, newest first: all for the volunteer "
                                   "themself and platform admins, approved ones for others.")
     async def service_records(
         self, info: Info, first: int | None = None, after: str | None = None
-    ) -> Connection[Annotated[ServiceRecord, strawberry.lazy("schema.hours")]]:
-        from schema.hours import volunteer_service_records
-
-        return await volunteer_service_records(info, self.db_id, first, after)
+    ) -> Connection[ServiceRecordRef]:
+        return await lazy_class(ServiceRecordRef).of_volunteer(info, self.db_id, first, after)
 
 
 def volunteer_loader(info: Info):  # type: ignore[no-untyped-def]
