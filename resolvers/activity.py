@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -12,6 +12,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from core.geo import Circle
+from core.time import BEIJING
 from models.activity import Activity, ActivityStatus, SignUp, SignUpStatus
 from models.hours import HoursStatus, ServiceRecord
 from models.notification import Notification
@@ -42,7 +43,6 @@ KIND_CANCELLED = "ACTIVITY_CANCELLED"
 KIND_CHANGED = "ACTIVITY_TIME_CHANGED"
 KIND_PROMOTED = "WAITLIST_PROMOTED"
 
-BEIJING = timezone(timedelta(hours=8))
 
 UNSET: Any = object()
 

@@ -23,6 +23,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from core.settings import get_settings
+from core.time import BEIJING
 from db.routing import read_connection
 from models.honour import (
     Announcement,
@@ -38,7 +39,6 @@ from resolvers.auth import Viewer
 from resolvers.draft import discard_draft
 from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
 from resolvers.hours import star_level
-from resolvers.requirements import BEIJING
 from resolvers.sql import Sql, fetch
 from resolvers.team import is_team_admin
 from resolvers.validation import (

@@ -23,6 +23,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from core.settings import get_settings
+from core.time import BEIJING
 from models.activity import Activity, ActivityStatus, SignUp, SignUpStatus
 from models.notification import Notification
 from resolvers import waitlist
@@ -35,7 +36,6 @@ log = logging.getLogger("tongxin.offers")
 
 OFFER_MADE = "WAITLIST_OFFER"
 OFFER_EXPIRED = "WAITLIST_OFFER_EXPIRED"
-BEIJING = timedelta(hours=8)
 
 
 DEADLOCK_ATTEMPTS = 5
@@ -116,7 +116,7 @@ async def fill_freed_places(activity_id: int, conn: BaseDBAsyncClient, *,
                             "waitlist_count = waitlist_count - 1, "
                             "offered_count = offered_count + 1, version = version + 1 "
                             "WHERE id = ? RETURNING id", activity_id)
-        until = (expires + BEIJING).strftime("%H:%M")
+        until = expires.astimezone(BEIJING).strftime("%H:%M")
         notifications.append(await create_notification(
             candidate.volunteer_id, OFFER_MADE, f"候补名额待确认：{activity.title}",
             f"活动「{activity.title}」有名额空出，为您保留至北京时间 {until}。"

@@ -25,6 +25,7 @@ from tortoise.expressions import F, Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from core.time import BEIJING
 from models.activity import Activity, ActivityStatus
 from models.hours import HoursStatus, ServiceRecord
 from models.project import (
@@ -39,7 +40,7 @@ from models.project import (
 from models.team import Team
 from resolvers.auth import Viewer
 from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
-from resolvers.requirements import BEIJING, Requirements, check_requirement_input, write_requirements
+from resolvers.requirements import Requirements, check_requirement_input, write_requirements
 from resolvers.sql import SqlParams
 from resolvers.team import check_team_admin, is_team_admin
 from resolvers.validation import (

@@ -15,10 +15,11 @@ existing sign-ups.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta, timezone
+from datetime import date
 
 from tortoise.transactions import in_transaction
 
+from core.time import BEIJING
 from models.activity import Activity, ActivityStatus
 from models.training import ActivityQualification, Course
 from models.volunteer import Volunteer
@@ -28,7 +29,6 @@ from resolvers.errors import BadInput, Conflict, GlobalRef, NotQualified
 from resolvers.sql import SqlParams
 from resolvers.validation import NAME_MAX, check_text
 
-BEIJING = timezone(timedelta(hours=8))
 MINIMUM_AGE_MAX = 100
 QUALIFICATIONS_MAX = 10
 
