@@ -25,8 +25,9 @@ from typing import Any
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from db.routing import read_connection
 from resolvers.errors import BadInput
-from resolvers.sql import SqlParams
+from resolvers.sql import Sql, fetch
 
 QUERY_MAX = 100
 QUERY_TERMS_MAX = 12
@@ -175,35 +176,31 @@ async def search_thread_ids(
     """Ranked thread ids, best first, ties newest first; `limit + 1` rows tell hasNext."""
     if not terms or limit <= 0:
         return SearchPage([], False)
-    param = SqlParams()
-    connection, postgres, values = param.connection, param.postgres, param.values
-    # The match parameter comes first in both statements (SQLite placeholders are positional).
-    match = param(tsquery(terms) if postgres else fts5_query(terms))
-    visible = "" if include_hidden else " AND NOT p.hidden AND NOT t.hidden"
+    connection = read_connection()
+    visible = Sql() if include_hidden else Sql(" AND NOT p.hidden AND NOT t.hidden")
     if board_ids is not None:
-        visible += f" AND t.board_id IN ({param.many(int(b) for b in board_ids)})"
-    if postgres:
-        sql = (
+        visible += " AND " + Sql.one_of("t.board_id", [int(b) for b in board_ids])
+    if connection.capabilities.dialect == "postgres":
+        sql = Sql(
             "SELECT p.thread_id AS thread_id, "
             "MAX(ts_rank(p.search_vector, q.query)) AS score "
-            f"FROM forum_post p JOIN forum_thread t ON t.id = p.thread_id, "
-            f"to_tsquery('simple', {match}) AS q(query) "
-            f"WHERE p.search_vector @@ q.query{visible} "
-            "GROUP BY p.thread_id ORDER BY score DESC, p.thread_id DESC "
-        )
+            "FROM forum_post p JOIN forum_thread t ON t.id = p.thread_id, "
+            "to_tsquery('simple', :match) AS q(query) "
+            "WHERE p.search_vector @@ q.query :visible "
+            "GROUP BY p.thread_id ORDER BY score DESC, p.thread_id DESC ",
+            match=tsquery(terms), visible=visible)
     else:
         # MATERIALIZED: bm25() only works in the FTS query itself, which must not be flattened.
-        sql = (
+        sql = Sql(
             "WITH m AS MATERIALIZED (SELECT rowid AS post_id, bm25(forum_post_fts) AS score "
-            f"FROM forum_post_fts WHERE forum_post_fts MATCH {match}) "
+            "FROM forum_post_fts WHERE forum_post_fts MATCH :match) "
             "SELECT p.thread_id AS thread_id, MIN(m.score) AS score FROM m "
             "JOIN forum_post p ON p.id = m.post_id JOIN forum_thread t ON t.id = p.thread_id "
-            f"WHERE 1 = 1{visible} "
-            "GROUP BY p.thread_id ORDER BY score ASC, p.thread_id DESC "
-        )
+            "WHERE 1 = 1 :visible "
+            "GROUP BY p.thread_id ORDER BY score ASC, p.thread_id DESC ",
+            match=fts5_query(terms), visible=visible)
     sql += f"LIMIT {int(limit) + 1} OFFSET {int(offset)}"
-    _, rows = await connection.execute_query(sql, values)
-    ids = [int(dict(row)["thread_id"]) for row in rows]
+    ids = [int(row["thread_id"]) for row in await fetch(connection, sql)]
     return SearchPage(ids[:limit], len(ids) > limit)
 
 

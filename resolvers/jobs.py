@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from tortoise import connections
 
 from core.settings import get_settings
-from resolvers.sql import SqlParams
+from resolvers.sql import Sql, execute, fetch
 
 log = logging.getLogger("tongxin.jobs")
 
@@ -37,16 +37,13 @@ async def take_lease(name: str, ttl: timedelta, *, holder: str = HOLDER,
     """True if `holder` now holds the lease on `name` until now + ttl."""
     moment = now or datetime.now(UTC)
     conn = connections.get("default")
-    insert = SqlParams(conn)
-    await conn.execute_query(
-        f"INSERT INTO job_lease (name, holder, expires_at) VALUES ({insert(name)}, "
-        f"{insert('')}, {insert(moment - timedelta(seconds=1))}) ON CONFLICT (name) DO NOTHING",
-        insert.values)
-    update = SqlParams(conn)
-    rows = await conn.execute_query_dict(
-        f"UPDATE job_lease SET holder = {update(holder)}, expires_at = {update(moment + ttl)} "
-        f"WHERE name = {update(name)} AND (expires_at < {update(moment)} OR holder = "
-        f"{update(holder)}) RETURNING name", update.values)
+    await execute(conn, Sql(
+        "INSERT INTO job_lease (name, holder, expires_at) VALUES (:name, '', :expired) "
+        "ON CONFLICT (name) DO NOTHING", name=name, expired=moment - timedelta(seconds=1)))
+    rows = await fetch(conn, Sql(
+        "UPDATE job_lease SET holder = :holder, expires_at = :until WHERE name = :name "
+        "AND (expires_at < :now OR holder = :holder) RETURNING name",
+        holder=holder, until=moment + ttl, name=name, now=moment))
     return bool(rows)
 
 

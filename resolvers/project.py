@@ -41,7 +41,7 @@ from models.team import Team
 from resolvers.auth import Viewer
 from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
 from resolvers.requirements import Requirements, check_requirement_input, write_requirements
-from resolvers.sql import SqlParams
+from resolvers.sql import Sql, fetch
 from resolvers.team import check_team_admin, is_team_admin
 from resolvers.validation import (
     LONG_TEXT_MAX,
@@ -286,19 +286,18 @@ def list_projects(where: ProjectFilter) -> QuerySet[Project]:
 # --- statistics, maintained on write ------------------------------------------------------
 
 _UPSERT = ("INSERT INTO project_tally (project_id, subject, subject_id, records) "
-           "VALUES ({p}, {s}, {i}, 1) ON CONFLICT (project_id, subject, subject_id) "
+           "VALUES (:project, :subject, :subject_id, 1) "
+           "ON CONFLICT (project_id, subject, subject_id) "
            "DO UPDATE SET records = project_tally.records + 1 RETURNING records")
-_DECREMENT = ("UPDATE project_tally SET records = records - 1 WHERE project_id = {p} "
-              "AND subject = {s} AND subject_id = {i} RETURNING records")
+_DECREMENT = ("UPDATE project_tally SET records = records - 1 WHERE project_id = :project "
+              "AND subject = :subject AND subject_id = :subject_id RETURNING records")
 
 
 async def _tally(conn: BaseDBAsyncClient, project_id: int, subject: TallySubject,
                  subject_id: int, step: int) -> bool:
     """+1/-1 approved record for the subject; True when it started or stopped counting."""
-    param = SqlParams(conn)
-    sql = (_UPSERT if step > 0 else _DECREMENT).format(
-        p=param(project_id), s=param(subject.value), i=param(subject_id))
-    rows = await conn.execute_query_dict(sql, param.values)
+    rows = await fetch(conn, Sql(_UPSERT if step > 0 else _DECREMENT, project=project_id,
+                                 subject=subject, subject_id=subject_id))
     records = int(rows[0]["records"]) if rows else 0
     if step < 0 and records <= 0:
         await ProjectTally.filter(project_id=project_id, subject=subject,

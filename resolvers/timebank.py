@@ -38,7 +38,7 @@ from models.volunteer import Volunteer, VolunteerStatus
 from resolvers.auth import Viewer
 from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
 from resolvers.notification import create_notification, notify_created
-from resolvers.sql import run_sql
+from resolvers.sql import Sql, fetch
 from resolvers.validation import check_optional_text, check_text
 
 log = logging.getLogger("tongxin.timebank")
@@ -75,18 +75,17 @@ async def post_entry(
     (taking back approved hours records the truth even if the points were already spent)."""
     now = datetime.now(UTC)
     if delta >= 0 or overdraw:
-        rows = await run_sql(
-            conn,
-            "INSERT INTO points_account (volunteer_id, balance, updated_at) VALUES (?, ?, ?) "
+        rows = await fetch(conn, Sql(
+            "INSERT INTO points_account (volunteer_id, balance, updated_at) "
+            "VALUES (:volunteer, :delta, :now) "
             "ON CONFLICT (volunteer_id) DO UPDATE SET balance = points_account.balance + "
             "excluded.balance, updated_at = excluded.updated_at RETURNING balance",
-            volunteer_id, delta, now)
+            volunteer=volunteer_id, delta=delta, now=now))
     else:
-        rows = await run_sql(
-            conn,
-            "UPDATE points_account SET balance = balance + ?, updated_at = ? "
-            "WHERE volunteer_id = ? AND balance + ? >= 0 RETURNING balance",
-            delta, now, volunteer_id, delta)
+        rows = await fetch(conn, Sql(
+            "UPDATE points_account SET balance = balance + :delta, updated_at = :now "
+            "WHERE volunteer_id = :volunteer AND balance + :delta >= 0 RETURNING balance",
+            delta=delta, now=now, volunteer=volunteer_id))
     if not rows:
         return None
     return await PointsEntry.create(
@@ -227,11 +226,11 @@ async def do_redeem(viewer: Viewer, item_id: int, quantity: int = 1,
         raise NotFound("Reward item")
     try:
         async with in_transaction() as conn:
-            rows = await run_sql(
-                conn,
-                "UPDATE reward_item SET stock = stock - ?, updated_at = ? "
-                "WHERE id = ? AND active = ? AND stock >= ? RETURNING cost_points",
-                quantity, datetime.now(UTC), item_id, True, quantity)
+            rows = await fetch(conn, Sql(
+                "UPDATE reward_item SET stock = stock - :quantity, updated_at = :now "
+                "WHERE id = :item AND active = :active AND stock >= :quantity "
+                "RETURNING cost_points",
+                quantity=quantity, now=datetime.now(UTC), item=item_id, active=True))
             if not rows:
                 raise Conflict("This reward is out of stock.", reason="OUT_OF_STOCK")
             points = int(rows[0]["cost_points"]) * quantity
@@ -341,13 +340,13 @@ async def _lock_accounts(conn: BaseDBAsyncClient, volunteer_ids: list[int]) -> N
     """Create missing accounts, then lock them in the given (ascending) order."""
     now = datetime.now(UTC)
     for volunteer_id in volunteer_ids:
-        await run_sql(conn, "INSERT INTO points_account (volunteer_id, balance, updated_at) "
-                            "VALUES (?, 0, ?) ON CONFLICT (volunteer_id) DO NOTHING",
-                      volunteer_id, now)
+        await fetch(conn, Sql("INSERT INTO points_account (volunteer_id, balance, updated_at) "
+                              "VALUES (:volunteer, 0, :now) ON CONFLICT (volunteer_id) DO NOTHING",
+                              volunteer=volunteer_id, now=now))
     if conn.capabilities.dialect == "postgres":
-        marks = ", ".join("?" for _ in volunteer_ids)
-        await run_sql(conn, f"SELECT id FROM points_account WHERE volunteer_id IN ({marks}) "
-                            "ORDER BY volunteer_id FOR UPDATE", *volunteer_ids)
+        await fetch(conn, Sql("SELECT id FROM points_account WHERE :mine "
+                              "ORDER BY volunteer_id FOR UPDATE",
+                              mine=Sql.one_of("volunteer_id", volunteer_ids)))
 
 
 async def notify_donation(donation: Donation) -> None:
@@ -395,14 +394,15 @@ async def do_expire_points(now: datetime | None = None, *, months: int | None = 
     for candidate in candidates:
         volunteer_id = int(candidate)  # type: ignore[call-overload]
         async with in_transaction() as conn:
-            locked = await run_sql(conn, "UPDATE points_account SET balance = balance "
-                                         "WHERE volunteer_id = ? RETURNING balance", volunteer_id)
+            locked = await fetch(conn, Sql(
+                "UPDATE points_account SET balance = balance WHERE volunteer_id = :volunteer "
+                "RETURNING balance", volunteer=volunteer_id))
             balance = int(locked[0]["balance"]) if locked else 0
-            sums = await run_sql(
-                conn,
-                "SELECT COALESCE(SUM(CASE WHEN delta > 0 AND created_at < ? THEN delta END), 0) "
-                "AS old_credits, COALESCE(SUM(CASE WHEN delta < 0 THEN -delta END), 0) AS debits "
-                "FROM points_entry WHERE volunteer_id = ?", cutoff, volunteer_id)
+            sums = await fetch(conn, Sql(
+                "SELECT COALESCE(SUM(CASE WHEN delta > 0 AND created_at < :cutoff THEN delta END), "
+                "0) AS old_credits, COALESCE(SUM(CASE WHEN delta < 0 THEN -delta END), 0) "
+                "AS debits FROM points_entry WHERE volunteer_id = :volunteer",
+                cutoff=cutoff, volunteer=volunteer_id))
             due = min(balance, int(sums[0]["old_credits"]) - int(sums[0]["debits"]))
             if due <= 0:
                 continue

@@ -12,7 +12,8 @@ from tortoise import connections
 from tortoise.functions import Count
 from tortoise.models import Model
 
-from resolvers.sql import SqlParams
+from db.routing import read_connection
+from resolvers.sql import Sql, fetch
 from schema.relay import Order, parse_cursor
 
 ModelT = TypeVar("ModelT", bound=Model)
@@ -106,16 +107,9 @@ async def rows_by_id(model: type[ModelT], ids: Sequence[int]) -> list[ModelT]:
     loader: nodes, authors, teams). PostgreSQL gets one statement text for any number of ids
     (`= ANY($1)`, so asyncpg's statement cache hits); the primary or, inside
     `replica_reads()`, the replica, as the ORM's router would choose."""
-    param = SqlParams()
-    table = model._meta.db_table
-    if param.postgres:
-        sql = f'SELECT * FROM "{table}" WHERE "id" = ANY($1)'
-        values: list[Any] = [[int(i) for i in ids]]
-    else:
-        sql = f'SELECT * FROM "{table}" WHERE "id" IN ({param.many(int(i) for i in ids)})'
-        values = param.values
-    _, rows = await param.connection.execute_query(sql, values)
-    return [model._init_from_db(**dict(row)) for row in rows]
+    sql = Sql(f'SELECT * FROM "{model._meta.db_table}" WHERE ') + Sql.one_of(
+        '"id"', [int(i) for i in ids])
+    return [model._init_from_db(**row) for row in await fetch(read_connection(), sql)]
 
 
 async def window_query(
@@ -128,26 +122,23 @@ async def window_query(
     equals: dict[str, Any],
 ) -> list[ModelT]:
     """`equals` maps columns to a value, or to a list/tuple of values (IN)."""
-    param = SqlParams(connections.get(model._meta.default_connection or "default"))
-    table = model._meta.db_table
-    where = [f'"{parent_column}" IN ({param.many(int(i) for i in parent_ids)})']
+    where = [Sql.one_of(f'"{parent_column}"', [int(i) for i in parent_ids])]
     if after_id is not None:
-        where.append(f'"id" {"<" if descending else ">"} {param(int(after_id))}')
+        where.append(Sql(f'"id" {"<" if descending else ">"} :after', after=int(after_id)))
     for column, value in equals.items():
         if isinstance(value, list | tuple):
-            where.append(f'"{column}" IN ({param.many(value)})')
+            where.append(Sql.one_of(f'"{column}"', value))
         else:
-            where.append(f'"{column}" = {param(value)}')
+            where.append(Sql(f'"{column}" = :value', value=value))
     direction = "DESC" if descending else "ASC"
-    sql = (
+    sql = Sql(
         f'SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY "{parent_column}" '
-        f'ORDER BY "id" {direction}) AS "_rn" FROM "{table}" WHERE {" AND ".join(where)}) AS "_w" '
-        f'WHERE "_rn" <= {int(limit)} ORDER BY "{parent_column}", "id" {direction}'
-    )
-    _, rows = await param.connection.execute_query(sql, param.values)
+        f'ORDER BY "id" {direction}) AS "_rn" FROM "{model._meta.db_table}" WHERE :where) '
+        f'AS "_w" WHERE "_rn" <= {int(limit)} ORDER BY "{parent_column}", "id" {direction}',
+        where=Sql.join(" AND ", where))
+    connection = connections.get(model._meta.default_connection or "default")
     result = []
-    for row in rows:
-        data = dict(row)
-        data.pop("_rn", None)
-        result.append(model._init_from_db(**data))
+    for row in await fetch(connection, sql):
+        row.pop("_rn", None)
+        result.append(model._init_from_db(**row))
     return result
