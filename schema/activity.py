@@ -515,8 +515,8 @@ async def _slot_count_group(context: Context, args: dict[str, Any]) -> Hashable 
 
 share(ShareRule(
     field="slotCount",
-    fields={"SlotCount": frozenset({"activityId", "capacity", "confirmed", "waitlisted",
-                                    "remaining", "status", "version", "at"})},
+    fields={"SlotCount": frozenset({"activityId", "capacity", "confirmed", "offered",
+                                    "waitlisted", "remaining", "status", "version", "at"})},
     group_key=_slot_count_group,
 ))
 

@@ -23,7 +23,7 @@ from models.activity import Activity, ActivityStatus
 from resolvers.services import services
 from schema import schema
 from schema.context import Context
-from schema.live.fanout import fanout_hub
+from schema.live.fanout import RULES, fanout_hub
 from schema.live.protocols import SharedGraphQLWSHandler, SharedTransportWSHandler
 from schema.relay import to_global_id
 from server import TongxinGraphQL
@@ -321,3 +321,39 @@ async def test_resync_rereads_the_database_for_shared_subscribers(db):
         assert seen["payload"]["data"]["slotCount"]["version"] == 40
     finally:
         await client.close()
+
+
+async def test_subscribers_selecting_offered_places_share_one_execution(db):
+    # given: two subscribers whose document asks for the places held by offers
+    _, gid = await published()
+    document = ("subscription Slots($id: ID!) { slotCount(activityId: $id) "
+                "{ confirmed offered waitlisted } }")
+    started = hub().started
+    first, second = shared(), shared("graphql-ws")
+    for client in (first, second):
+        await client.connect()
+        await client.subscribe(document, {"id": gid})
+    try:
+        # when
+        frames = [json.loads(await client.frame()) for client in (first, second)]
+        # then: one execution serves both
+        assert hub().started == started + 1
+        assert [len(group.members) for group in hub().groups.values()] == [2]
+        assert frames[0]["payload"]["data"]["slotCount"]["offered"] == 0
+    finally:
+        await first.close()
+        await second.close()
+
+
+# SlotCount fields that depend on who is watching; they must take the per-subscriber path.
+SLOT_COUNT_PER_VIEWER: frozenset[str] = frozenset()
+
+
+def test_every_slot_count_field_is_shareable_or_deliberately_per_viewer():
+    # given: the fields the GraphQL type has
+    fields = set(schema._schema.type_map["SlotCount"].fields)  # type: ignore[attr-defined]
+    # when
+    shareable = RULES["slotCount"].fields["SlotCount"]
+    # then: a new field cannot silently push every subscriber selecting it off the shared path
+    assert fields == shareable | SLOT_COUNT_PER_VIEWER
+    assert not shareable & SLOT_COUNT_PER_VIEWER

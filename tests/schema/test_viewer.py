@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from graphql import parse
+from graphql import get_named_type, is_leaf_type, parse
 
 from models.activity import SignUp, SignUpStatus
 from models.volunteer import VolunteerStatus
@@ -13,7 +13,7 @@ from resolvers.signup import do_sign_up
 from schema import schema
 from schema.context import Context
 from schema.relay import to_global_id
-from schema.viewer import token_only
+from schema.viewer import TOKEN_ONLY, token_only
 from tests.activity.factory import make_activity
 from tests.helpers import count_statements, make_team, make_volunteer
 
@@ -151,3 +151,16 @@ def test_a_verified_token_is_remembered_but_its_expiry_still_applies(monkeypatch
     monkeypatch.setattr(auth.time, "time", lambda: now + 120)
     assert auth.token_subject(token) is None
     assert token not in auth._VERIFIED
+
+
+def test_the_token_only_list_names_exactly_the_leaves_of_what_each_field_returns():
+    # given: every root field listed, and the type it returns in the schema
+    mutations = schema._schema.mutation_type.fields  # type: ignore[attr-defined]
+    for root, listed in TOKEN_ONLY.items():
+        returned = get_named_type(mutations[root].type)
+        # when
+        leaves = {name for name, field in returned.fields.items()
+                  if is_leaf_type(get_named_type(field.type))}
+        # then: no leaf is missing (it would load the viewer for nothing) and no object or
+        # unknown name is listed (nested objects may depend on the viewer)
+        assert listed == leaves | {"__typename"}, root
