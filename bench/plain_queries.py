@@ -1,10 +1,16 @@
-"""Baseline for bench/queries.py: plain Starlette + asyncpg doing the same reads, no GraphQL."""
+"""Baselines for bench/queries.py: plain Starlette + asyncpg endpoints answering each bench
+document with the same JSON in the fewest round trips, no GraphQL. Global ids and the page
+cursor are made with the project's own functions (an endpoint must sign its cursors too)."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import asyncpg
 import jwt
@@ -13,7 +19,97 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from core.cursors import seal_cursor
+
 pool: asyncpg.Pool | None = None
+STAR_THRESHOLDS = (100, 300, 600, 1000, 1500)
+
+
+def global_id(type_name: str, db_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{type_name}:{db_id}".encode()).decode().rstrip("=")
+
+
+def viewer_id(request: Request) -> int:
+    token = request.headers["authorization"].split(" ", 1)[1]
+    return int(jwt.decode(token, os.environ["JWT_SECRET"], algorithms=["HS256"])["sub"])
+
+
+LIST = """
+SELECT a.id, a.title, a.starts_at, a.district, a.capacity, a.taken_count, a.offered_count,
+       a.waitlist_count, a.status, t.name AS team_name, t.id AS team_id,
+       count(*) OVER () AS total
+FROM activity a JOIN team t ON t.id = a.team_id
+WHERE a.status <> 'DRAFT' ORDER BY a.starts_at, a.id LIMIT 21"""
+
+
+async def activities(request: Request) -> JSONResponse:
+    assert pool is not None
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(LIST)
+    page = rows[:20]
+    total = rows[0]["total"] if rows else await _count()
+    edges = [{"node": {
+        "id": global_id("Activity", row["id"]), "title": row["title"],
+        "startsAt": row["starts_at"].isoformat(), "district": row["district"],
+        "capacity": row["capacity"],
+        "confirmedCount": row["taken_count"] - row["offered_count"],
+        "waitlistCount": row["waitlist_count"],
+        "remaining": max(0, row["capacity"] - row["taken_count"])
+        if row["status"] == "PUBLISHED" else 0,
+        "team": {"id": global_id("Team", row["team_id"]), "name": row["team_name"]}}}
+        for row in page]
+    end = page[-1] if page else None
+    return JSONResponse({"data": {"activities": {"totalCount": total, "edges": edges, "pageInfo": {
+        "hasNextPage": len(rows) > 20,
+        "endCursor": seal_cursor([{"t": end["starts_at"].isoformat()}, end["id"]])
+        if end else None}}}})
+
+
+async def _count() -> int:
+    assert pool is not None
+    async with pool.acquire() as conn:
+        return int(await conn.fetchval("SELECT count(*) FROM activity WHERE status <> 'DRAFT'"))
+
+
+DETAIL = """
+SELECT a.*, t.name AS team_name,
+       (SELECT array_agg(q.name ORDER BY q.name) FROM activity_qualification q
+        WHERE q.activity_id = a.id) AS qualifications,
+       (SELECT s.status FROM sign_up s WHERE s.activity_id = a.id AND s.volunteer_id = $2)
+       AS my_status,
+       (SELECT v.id FROM volunteer v WHERE v.id = $2 AND v.status = 'ACTIVE') AS viewer
+FROM activity a JOIN team t ON t.id = a.team_id WHERE a.id = $1"""
+
+
+async def activity(request: Request) -> JSONResponse:
+    person = viewer_id(request)
+    db_id = int(base64.urlsafe_b64decode(request.path_params["id"] + "==").decode().split(":")[1])
+    assert pool is not None
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(DETAIL, db_id, person)
+    node: dict[str, Any] | None = None
+    if row is not None and row["status"] != "DRAFT":
+        node = {"id": global_id("Activity", row["id"]), "title": row["title"],
+                "description": row["description"], "startsAt": row["starts_at"].isoformat(),
+                "endsAt": row["ends_at"].isoformat(), "capacity": row["capacity"],
+                "remaining": max(0, row["capacity"] - row["taken_count"])
+                if row["status"] == "PUBLISHED" else 0,
+                "hoursCredit": row["hours_credit"],
+                "team": {"id": global_id("Team", row["team_id"]), "name": row["team_name"]},
+                "requirements": {
+                    "qualifications": list(row["qualifications"] or [])
+                    if row["has_requirements"] else [],
+                    "minimumAge": row["minimum_age"] if row["has_requirements"] else None},
+                "mySignUp": {"status": row["my_status"]} if row["my_status"] else None}
+    return JSONResponse({"data": {"node": node}})
+
+
+def star_level(hours: float) -> int:
+    return sum(1 for threshold in STAR_THRESHOLDS if hours >= threshold - 1e-9)
+
+
 
 
 @contextlib.asynccontextmanager
@@ -25,8 +121,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
 
 
 async def me(request: Request) -> JSONResponse:
-    token = request.headers["authorization"].split(" ", 1)[1]
-    volunteer_id = int(jwt.decode(token, os.environ["JWT_SECRET"], algorithms=["HS256"])["sub"])
+    volunteer_id = viewer_id(request)
     assert pool is not None
     async with pool.acquire() as conn:
         person = await conn.fetchrow("SELECT * FROM volunteer WHERE id = $1", volunteer_id)
@@ -35,7 +130,9 @@ async def me(request: Request) -> JSONResponse:
             "WHERE m.volunteer_id = $1 AND m.status = 'APPROVED' ORDER BY m.id LIMIT 10",
             volunteer_id,
         )
-    return JSONResponse({"data": {"me": {"displayName": person["display_name"], "teams": {
+    return JSONResponse({"data": {"me": {
+        "displayName": person["display_name"], "starLevel": star_level(person["approved_hours"]),
+        "teams": {
         "edges": [{"node": {"name": row["name"]}} for row in teams]}}}})
 
 
@@ -43,5 +140,8 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-app = Starlette(routes=[Route("/me", me, methods=["POST"]), Route("/healthz", healthz)],
+app = Starlette(routes=[Route("/me", me, methods=["POST"]),
+                        Route("/activities", activities, methods=["POST"]),
+                        Route("/activity/{id}", activity, methods=["POST"]),
+                        Route("/healthz", healthz)],
                 lifespan=lifespan)
