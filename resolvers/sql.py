@@ -43,11 +43,20 @@ def _parse(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(texts), tuple(names)
 
 
+# Types the drivers take as they are; checked first because isinstance(value, Enum) costs
+# more than the rest of rendering an id list.
+_PLAIN = frozenset({int, str, float, bool, type(None)})
+
+
+def _driver_value(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
+
+
 class _Value:
     __slots__ = ("value",)
 
     def __init__(self, value: Any) -> None:
-        self.value = value.value if isinstance(value, Enum) else value
+        self.value = value if type(value) in _PLAIN else _driver_value(value)
 
 
 class _OneOf:
@@ -55,7 +64,8 @@ class _OneOf:
 
     def __init__(self, expression: str, values: Iterable[Any]) -> None:
         self.expression = expression
-        self.values = [value.value if isinstance(value, Enum) else value for value in values]
+        self.values = [value if type(value) in _PLAIN else _driver_value(value)
+                       for value in values]
 
 
 class Sql:
