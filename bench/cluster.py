@@ -114,11 +114,11 @@ async def crowd_round(cluster: Cluster, nodes: int, volunteer_ids: list[int], su
             client.close()
     conn = await asyncpg.connect(cluster.database_url)
     try:
-        row = await conn.fetchrow("SELECT confirmed_count, waitlist_count FROM activity WHERE id = $1",
+        row = await conn.fetchrow("SELECT taken_count, waitlist_count FROM activity WHERE id = $1",
                                   activity_id)
     finally:
         await conn.close()
-    final = (row["confirmed_count"], row["waitlist_count"])
+    final = (row["taken_count"], row["waitlist_count"])
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not all(w.last == final for w in watchers):  # noqa: ASYNC110
         await asyncio.sleep(0.1)

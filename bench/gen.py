@@ -201,7 +201,7 @@ async def generate(database_url: str, scale: float, seed: int) -> None:
         await step("activities", "activity", [
             "id", "team_id", "created_by_id", "title", "description", "category", "district",
             "address", "latitude", "longitude", "starts_at", "ends_at", "sign_up_deadline",
-            "capacity", "confirmed_count", "waitlist_count", "waitlist_limit", "waitlist_seq",
+            "capacity", "taken_count", "waitlist_count", "waitlist_limit", "waitlist_seq",
             "version", "hours_credit", "skills", "status", "created_at", "updated_at",
             "published_at"], activity_rows())
 
@@ -262,7 +262,7 @@ async def generate(database_url: str, scale: float, seed: int) -> None:
               JOIN activity a ON a.id = sr.activity_id WHERE sr.status = 'APPROVED'
               GROUP BY a.team_id) s WHERE t.id = s.team_id""")
         await conn.execute("""
-            UPDATE activity a SET confirmed_count = s.n FROM (
+            UPDATE activity a SET taken_count = s.n FROM (
               SELECT activity_id, COUNT(*) AS n FROM sign_up GROUP BY activity_id) s
             WHERE a.id = s.activity_id""")
         for table in ("volunteer", "team", "membership", "activity", "sign_up", "service_record"):

@@ -62,13 +62,13 @@ BEGIN
   END IF;
   SELECT * INTO act FROM activity a WHERE a.id = p_activity FOR UPDATE;
   IF act.status <> 'PUBLISHED'
-     OR (act.confirmed_count >= act.capacity AND act.waitlist_count >= act.waitlist_limit) THEN
+     OR (act.taken_count >= act.capacity AND act.waitlist_count >= act.waitlist_limit) THEN
     RETURN QUERY SELECT 'CONFLICT', NULL::int, NULL::int, NULL::int, NULL::text, NULL::int;
     RETURN;
   END IF;
-  place := act.confirmed_count < act.capacity;
+  place := act.taken_count < act.capacity;
   UPDATE activity a SET
-      confirmed_count = a.confirmed_count + place::int,
+      taken_count = a.taken_count + place::int,
       waitlist_count = a.waitlist_count + (NOT place)::int,
       waitlist_seq = a.waitlist_seq + (NOT place)::int,
       version = a.version + 1
@@ -83,7 +83,7 @@ BEGIN
       waitlist_seq = EXCLUDED.waitlist_seq, created_at = EXCLUDED.created_at,
       updated_at = EXCLUDED.updated_at;
   RETURN QUERY SELECT CASE WHEN place THEN 'CONFIRMED' ELSE 'WAITLISTED' END, act.capacity,
-                      act.confirmed_count, act.waitlist_count, act.status::text, act.version;
+                      act.taken_count, act.waitlist_count, act.status::text, act.version;
 END $$;
 """
 

@@ -71,7 +71,7 @@ async def make_activities(database_url: str, count: int, crowd: int) -> list[int
         for index in range(count):
             ids.append(await conn.fetchval(
                 "INSERT INTO activity (team_id, created_by_id, title, description, category, "
-                "district, starts_at, ends_at, sign_up_deadline, capacity, confirmed_count, "
+                "district, starts_at, ends_at, sign_up_deadline, capacity, taken_count, "
                 "waitlist_count, waitlist_limit, waitlist_seq, version, hours_credit, skills, "
                 "status, created_at, updated_at, published_at) VALUES ($1, $2, $3, '', '助老', '朝阳区', $4, $5, "
                 "$4, $6, 0, 0, $7, 0, 0, 2, '', 'PUBLISHED', now(), now(), now()) RETURNING id",
@@ -87,13 +87,13 @@ async def verify(database_url: str) -> str:
     conn = await connect(database_url)
     try:
         rows = await conn.fetch(
-            "SELECT a.id, a.capacity, a.waitlist_limit, a.confirmed_count, a.waitlist_count, "
+            "SELECT a.id, a.capacity, a.waitlist_limit, a.taken_count, a.waitlist_count, "
             "count(*) FILTER (WHERE s.status = 'CONFIRMED') AS c, "
             "count(*) FILTER (WHERE s.status = 'WAITLISTED') AS w "
             "FROM activity a LEFT JOIN sign_up s ON s.activity_id = a.id GROUP BY a.id")
     finally:
         await conn.close()
-    problems = [dict(r) for r in rows if not (r["c"] == r["confirmed_count"] <= r["capacity"]
+    problems = [dict(r) for r in rows if not (r["c"] == r["taken_count"] <= r["capacity"]
                                              and r["w"] == r["waitlist_count"]
                                              <= r["waitlist_limit"])]
     if problems:

@@ -63,7 +63,7 @@ async def make_activity(database_url: str, crowd: int, day: int = 1) -> int:
         starts = datetime.now(UTC) + timedelta(days=day)  # another day: no overlap refusals
         return int(await conn.fetchval(
             "INSERT INTO activity (team_id, created_by_id, title, description, category, "
-            "district, starts_at, ends_at, sign_up_deadline, capacity, confirmed_count, "
+            "district, starts_at, ends_at, sign_up_deadline, capacity, taken_count, "
             "waitlist_count, waitlist_limit, waitlist_seq, version, hours_credit, skills, "
             "status, created_at, updated_at, published_at) VALUES ($1, $2, '抢名额', '', '助老', '朝阳区', $3, "
             "$4, $3, $5, 0, 0, $6, 0, 0, 2, '', 'PUBLISHED', now(), now(), now()) RETURNING id",
@@ -151,11 +151,11 @@ async def sign_ups(url: str, gid: str, volunteer_ids: list[int], concurrency: in
 async def final_counts(database_url: str, activity_id: int) -> tuple[int, int]:
     conn = await connect(database_url)
     try:
-        row = await conn.fetchrow("SELECT confirmed_count, waitlist_count FROM activity "
+        row = await conn.fetchrow("SELECT taken_count, waitlist_count FROM activity "
                                   "WHERE id = $1", activity_id)
     finally:
         await conn.close()
-    return row["confirmed_count"], row["waitlist_count"]
+    return row["taken_count"], row["waitlist_count"]
 
 
 def run(server: Process, database_url: str, activity_id: int, volunteer_ids: list[int],

@@ -29,7 +29,7 @@ class SignUpStatus(StrEnum):
 
 
 class Activity(Model):
-    # Counts live on the row and change only through conditional UPDATEs (see resolvers/signup.py).
+    # Counts live on the row and change only through resolvers/slots.py's UPDATEs.
 
     id = fields.IntField(primary_key=True)
     team: fields.ForeignKeyRelation[Team] = fields.ForeignKeyField(
@@ -51,11 +51,12 @@ class Activity(Model):
     ends_at = fields.DatetimeField()
     sign_up_deadline = fields.DatetimeField()
     capacity = fields.IntField()
-    confirmed_count = fields.IntField(default=0)
+    # Places taken: confirmed sign-ups and held waitlist offers (offered_count of them).
+    taken_count = fields.IntField(default=0)
     waitlist_count = fields.IntField(default=0)
     waitlist_limit = fields.IntField()
     waitlist_seq = fields.IntField(default=0)
-    # Held waitlist offers; they are also counted in confirmed_count (the places taken).
+    # Held waitlist offers; they are also counted in taken_count.
     offered_count = fields.IntField(default=0, db_default=0)
     version = fields.IntField(default=0)
     hours_credit = fields.FloatField()

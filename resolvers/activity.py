@@ -1,4 +1,4 @@
-"""Activities: create, publish, update, cancel, list. Counts change only in resolvers/signup.py."""
+"""Activities: create, publish, update, cancel, list. Counts change only in resolvers/slots.py."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from resolvers.auth import Viewer
 from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
 from resolvers.notification import create_notification, notify_created
 from resolvers.offers import fill_freed_places
+from resolvers.slots import lock_activity, notify_slot_change
 from resolvers.team import administered_team_ids, check_team_admin, is_team_admin
 from resolvers.validation import (
     LONG_TEXT_MAX,
@@ -141,12 +142,6 @@ async def check_activity_admin(viewer: Viewer, activity_id: int) -> Activity:
     return activity
 
 
-
-
-
-
-
-
 async def do_create_activity(viewer: Viewer, team_id: int, data: ActivityData) -> Activity:
     viewer.require_active()
     team = await check_team_admin(viewer, team_id)
@@ -169,7 +164,7 @@ async def do_publish_activity(viewer: Viewer, activity_id: int) -> Activity:
     )
     await activity.refresh_from_db()
     if changed:
-        await notify_slot_change(activity)
+        await notify_slot_change(activity.id)
     return activity
 
 
@@ -197,7 +192,7 @@ async def do_cancel_activity(viewer: Viewer, activity_id: int, reason: str) -> A
     await activity.refresh_from_db()
     await notify_created(notifications)
     if changed:
-        await notify_slot_change(activity)
+        await notify_slot_change(activity.id)
     return activity
 
 
@@ -205,8 +200,6 @@ async def do_update_activity(viewer: Viewer, activity_id: int, data: ActivityDat
     """Edit a draft or published activity. A capacity increase fills the new places from the
     waitlist as a freed place is filled (offered near the start, else promoted at once); a
     time change notifies everyone signed up. Holds the activity row for the whole change."""
-    from resolvers.signup import lock_activity
-
     activity = await check_activity_admin(viewer, activity_id)
     if activity.status not in (ActivityStatus.DRAFT, ActivityStatus.PUBLISHED):
         raise Conflict(f"A {activity.status.value.lower()} activity cannot be changed.")
@@ -234,8 +227,8 @@ async def do_update_activity(viewer: Viewer, activity_id: int, data: ActivityDat
             merged["sign_up_deadline"] = None  # the default deadline follows the start
         merged.update(given)
         clean = check_activity_fields(merged)
-        if clean["capacity"] < current.confirmed_count:
-            raise BadInput("capacity", f"capacity cannot go below the {current.confirmed_count} "
+        if clean["capacity"] < current.taken_count:
+            raise BadInput("capacity", f"capacity cannot go below the {current.taken_count} "
                                        "confirmed sign-ups; cancel some first.")
         if clean["waitlist_limit"] < current.waitlist_count:
             raise BadInput("waitlistLimit", f"waitlistLimit cannot go below the "
@@ -266,7 +259,7 @@ async def do_update_activity(viewer: Viewer, activity_id: int, data: ActivityDat
     await activity.refresh_from_db()
     await notify_created(notifications)
     if counts_changed or notifications:
-        await notify_slot_change(activity)
+        await notify_slot_change(activity.id)
     return activity
 
 
@@ -276,12 +269,6 @@ async def _signed_up(activity_id: int, conn: BaseDBAsyncClient) -> list[int]:
                                           SignUpStatus.OFFERED]
     ).using_db(conn).order_by("id").values("volunteer_id")
     return [int(row["volunteer_id"]) for row in rows]
-
-
-async def notify_slot_change(activity: Activity) -> None:
-    from resolvers.signup import notify_slots
-
-    await notify_slots(activity.id)
 
 
 @dataclass
@@ -311,12 +298,12 @@ async def list_activities(viewer: Viewer, where: ActivityFilter) -> QuerySet[Act
     if where.starts_after is not None:
         query = query.filter(starts_at__gt=check_aware(where.starts_after, "startsAfter"))
     if where.has_open_slots is True:
-        query = query.annotate(free=F("capacity") - F("confirmed_count")).filter(
+        query = query.annotate(free=F("capacity") - F("taken_count")).filter(
             free__gt=0, status=ActivityStatus.PUBLISHED,
             sign_up_deadline__gt=datetime.now(UTC),
         )
     elif where.has_open_slots is False:
-        query = query.annotate(free=F("capacity") - F("confirmed_count")).filter(
+        query = query.annotate(free=F("capacity") - F("taken_count")).filter(
             Q(free__lte=0) | Q(status__not=ActivityStatus.PUBLISHED)
             | Q(sign_up_deadline__lte=datetime.now(UTC))
         )

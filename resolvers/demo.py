@@ -102,7 +102,7 @@ async def seed_service_hours(people: dict[str, Volunteer], teams: dict[str, Team
             category="社区服务", district=team.district, starts_at=starts,
             ends_at=starts + timedelta(hours=length), sign_up_deadline=starts,
             capacity=10, waitlist_limit=10, hours_credit=length, status=ActivityStatus.FINISHED,
-            confirmed_count=len(attendees), version=len(attendees),
+            taken_count=len(attendees), version=len(attendees),
         )
         for phone, on_site in attendees:
             volunteer = Viewer(people[phone])

@@ -3,19 +3,18 @@
 A place freed less than `offer_window_hours` before the start is not given away at once:
 the earliest eligible waitlisted volunteer is OFFERED it until `offer_expires_at` (at most
 `offer_hold_minutes`, never past the start). The held place stays counted in
-`activity.confirmed_count` (places taken), so the sign-up hot path cannot hand it to a
+`activity.taken_count` (places taken), so the sign-up hot path cannot hand it to a
 newcomer, and in `activity.offered_count`, so slot counts show it. Accepting confirms it;
 declining or letting it expire cancels that sign-up and offers the place to the next one.
 
 The timer is the stored `offer_expires_at`; `expire_due_offers` (run by every worker's job
 loop) ends each due offer with a conditional UPDATE (`status = 'OFFERED' AND
 offer_expires_at <= now`), so with several workers each offer fires exactly once.
-Lock order as in resolvers/signup.py: volunteer row → activity row → sign-up rows.
+Lock order as in resolvers/slots.py: volunteer row → activity row → sign-up rows.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -30,42 +29,38 @@ from resolvers import waitlist
 from resolvers.auth import Viewer
 from resolvers.errors import Conflict, NotFound
 from resolvers.notification import create_notification, notify_created
-from resolvers.sql import run_sql
+from resolvers.slots import (
+    OFFER,
+    CountChange,
+    Raced,
+    change_counts,
+    lock_volunteer_lightly,
+    notify_slot_change,
+    with_retries,
+)
 
 log = logging.getLogger("tongxin.offers")
 
 OFFER_MADE = "WAITLIST_OFFER"
 OFFER_EXPIRED = "WAITLIST_OFFER_EXPIRED"
 
-
-DEADLOCK_ATTEMPTS = 5
-
-
-def _deadlocked(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if getattr(seen, "sqlstate", None) in {"40P01", "40001"}:
-            return True
-        seen = seen.__cause__ or (seen.args[0] if seen.args and
-                                  isinstance(seen.args[0], BaseException) else None)
-    return False
+# Ending an offer gives its place back and takes it out of the offers.
+OFFER_ENDED = CountChange(taken=-1, offered=-1, bump_version=False)
+OFFER_ACCEPTED = CountChange(offered=-1)
 
 
 async def _ended(activity_id: int, sign_up_id: int, *, expired: bool,
                  now: datetime) -> list[Notification] | None:
-    """One transaction ending one offer; None if it was no longer held. A deadlock the lock
-    order cannot rule out (a promotion elsewhere locking the same volunteer) is retried."""
-    for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
-        try:
-            async with in_transaction() as conn:
-                return await _end_offer(conn, activity_id, sign_up_id, expired=expired, now=now)
-        except _NotHeld:
-            return None
-        except Exception as exc:
-            if attempt == DEADLOCK_ATTEMPTS or not _deadlocked(exc):
-                raise
-            await asyncio.sleep(0.01 * attempt)
-    return None
+    """One transaction ending one offer; None if it was no longer held."""
+
+    async def attempt() -> list[Notification]:
+        async with in_transaction() as conn:
+            return await _end_offer(conn, activity_id, sign_up_id, expired=expired, now=now)
+
+    try:
+        return await with_retries(attempt)
+    except _NotHeld:
+        return None
 
 
 class _NotHeld(Exception):
@@ -82,25 +77,19 @@ async def _busy(conn: BaseDBAsyncClient, volunteer_id: int, activity: Activity, 
                 lock: bool = False) -> bool:
     """Holds an overlapping confirmed sign-up? With `lock` (PostgreSQL) the volunteer row is
     locked first, so their own concurrent sign-ups serialise with the acceptance."""
-    if lock and conn.capabilities.dialect == "postgres":
-        # NO KEY UPDATE: conflicts with sign-ups' FOR UPDATE of the same person, but not with
-        # the KEY SHARE lock a notification insert for this person takes (an expiry holding
-        # the activity row would otherwise deadlock with us).
-        await run_sql(conn, "SELECT id FROM volunteer WHERE id = ? FOR NO KEY UPDATE",
-                      volunteer_id)
+    if lock:
+        await lock_volunteer_lightly(conn, volunteer_id)
     return await waitlist.holds_overlapping(conn, volunteer_id, activity)
 
 
 async def fill_freed_places(activity_id: int, conn: BaseDBAsyncClient, *,
                             now: datetime | None = None) -> list[Notification]:
     """Precondition: the caller holds the activity row. Near the start: offer the free
-    places in waitlist order; otherwise promote at once (resolvers.signup)."""
-    from resolvers.signup import promote_waitlisted
-
+    places in waitlist order; otherwise promote at once."""
     moment = now or datetime.now(UTC)
     activity = await Activity.get(id=activity_id, using_db=conn)
     if not offers_apply(activity, moment):
-        return await promote_waitlisted(activity_id, conn)
+        return await waitlist.promote_waitlisted(activity_id, conn)
     expires = min(moment + timedelta(minutes=get_settings().offer_hold_minutes),
                   activity.starts_at)
     notifications: list[Notification] = []
@@ -109,13 +98,10 @@ async def fill_freed_places(activity_id: int, conn: BaseDBAsyncClient, *,
         return await _busy(conn, volunteer_id, activity)
 
     async for candidate in waitlist.next_in_line(
-            conn, activity, activity.capacity - activity.confirmed_count, busy):
+            conn, activity, activity.capacity - activity.taken_count, busy):
         await SignUp.filter(id=candidate.id).using_db(conn).update(
             status=SignUpStatus.OFFERED, offer_expires_at=expires, updated_at=moment)
-        await run_sql(conn, "UPDATE activity SET confirmed_count = confirmed_count + 1, "
-                            "waitlist_count = waitlist_count - 1, "
-                            "offered_count = offered_count + 1, version = version + 1 "
-                            "WHERE id = ? RETURNING id", activity_id)
+        await change_counts(conn, activity_id, OFFER)
         until = expires.astimezone(BEIJING).strftime("%H:%M")
         notifications.append(await create_notification(
             candidate.volunteer_id, OFFER_MADE, f"候补名额待确认：{activity.title}",
@@ -129,16 +115,14 @@ async def _end_offer(conn: BaseDBAsyncClient, activity_id: int, sign_up_id: int,
                      expired: bool, now: datetime) -> list[Notification]:
     """Precondition: inside a transaction. Activity row first (the version bump is the
     lock), then the conditional UPDATE that only one caller can win; raises _NotHeld."""
-    await run_sql(conn, "UPDATE activity SET version = version + 1 WHERE id = ? RETURNING id",
-                  activity_id)
+    await change_counts(conn, activity_id, CountChange())
     query = SignUp.filter(id=sign_up_id, status=SignUpStatus.OFFERED)
     if expired:
         query = query.filter(offer_expires_at__lte=now)
     if not await query.using_db(conn).update(status=SignUpStatus.CANCELLED,
                                              offer_expires_at=None, updated_at=now):
         raise _NotHeld()
-    await run_sql(conn, "UPDATE activity SET confirmed_count = confirmed_count - 1, "
-                      "offered_count = offered_count - 1 WHERE id = ? RETURNING id", activity_id)
+    await change_counts(conn, activity_id, OFFER_ENDED)
     notifications: list[Notification] = []
     activity = await Activity.get(id=activity_id, using_db=conn)
     if expired and activity.status == ActivityStatus.PUBLISHED:
@@ -153,13 +137,11 @@ async def _end_offer(conn: BaseDBAsyncClient, activity_id: int, sign_up_id: int,
 async def decline_in(conn: BaseDBAsyncClient, activity_id: int,
                      sign_up: SignUp) -> list[Notification]:
     """`cancelSignUp` of an OFFERED sign-up: a decline. Precondition: inside a transaction."""
-    from resolvers.signup import _Raced
-
     now = datetime.now(UTC)
     try:
         notifications = await _end_offer(conn, activity_id, sign_up.id, expired=False, now=now)
     except _NotHeld:
-        raise _Raced() from None
+        raise Raced() from None
     sign_up.status, sign_up.updated_at = SignUpStatus.CANCELLED, now
     return notifications
 
@@ -176,8 +158,6 @@ async def do_accept_offer(viewer: Viewer, activity_id: int, *,
                           now: datetime | None = None) -> SignUp:
     """Idempotent. CONFLICT once the offer has expired or been declined, or if the volunteer
     meanwhile holds an overlapping confirmed sign-up."""
-    from resolvers.signup import notify_slots
-
     sign_up = await _offered(viewer, activity_id, "accept an offer")
     if sign_up.status == SignUpStatus.CONFIRMED:
         return sign_up
@@ -190,22 +170,19 @@ async def do_accept_offer(viewer: Viewer, activity_id: int, *,
         if await _busy(conn, sign_up.volunteer_id, activity, lock=True):
             raise Conflict("You already have a confirmed sign-up at an overlapping time; "
                            "decline this offer or cancel the other one.")
-        await run_sql(conn, "UPDATE activity SET offered_count = offered_count - 1, "
-                          "version = version + 1 WHERE id = ? RETURNING id", activity_id)
+        await change_counts(conn, activity_id, OFFER_ACCEPTED)
         changed = await SignUp.filter(
             id=sign_up.id, status=SignUpStatus.OFFERED, offer_expires_at__gt=moment
         ).using_db(conn).update(status=SignUpStatus.CONFIRMED, offer_expires_at=None,
                                 updated_at=moment)
         if not changed:
             raise Conflict("No place is held for you: the offer expired or was declined.")
-    await notify_slots(activity_id)
+    await notify_slot_change(activity_id)
     return await SignUp.get(id=sign_up.id)
 
 
 async def do_decline_offer(viewer: Viewer, activity_id: int) -> SignUp:
     """Idempotent for an already cancelled sign-up; the place goes to the next in line."""
-    from resolvers.signup import notify_slots
-
     sign_up = await _offered(viewer, activity_id, "decline an offer")
     if sign_up.status == SignUpStatus.CANCELLED:
         return sign_up
@@ -218,15 +195,13 @@ async def do_decline_offer(viewer: Viewer, activity_id: int) -> SignUp:
             return current
         raise Conflict("The offer changed at the same moment; try again.") from None
     await notify_created(notifications)
-    await notify_slots(activity_id)
+    await notify_slot_change(activity_id)
     return await SignUp.get(id=sign_up.id)
 
 
 async def expire_due_offers(now: datetime | None = None) -> int:
     """Ends every offer whose timer has passed and offers the place on. Safe to run in every
     worker at once: each offer is ended by exactly one conditional UPDATE."""
-    from resolvers.signup import notify_slots
-
     moment = now or datetime.now(UTC)
     due = await SignUp.filter(status=SignUpStatus.OFFERED,
                               offer_expires_at__lte=moment).order_by("offer_expires_at").values(
@@ -239,7 +214,7 @@ async def expire_due_offers(now: datetime | None = None) -> int:
             continue
         expired += 1
         await notify_created(notifications)
-        await notify_slots(int(row["activity_id"]))
+        await notify_slot_change(int(row["activity_id"]))
     if expired:
         log.info("%d waitlist offers expired", expired)
     return expired

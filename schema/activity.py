@@ -114,10 +114,10 @@ class Activity(Node):
             latitude=model.latitude, longitude=model.longitude, starts_at=model.starts_at,
             ends_at=model.ends_at, sign_up_deadline=model.sign_up_deadline,
             capacity=model.capacity,
-            confirmed_count=model.confirmed_count - model.offered_count,
+            confirmed_count=model.taken_count - model.offered_count,
             offered_count=model.offered_count, waitlist_count=model.waitlist_count,
             waitlist_limit=model.waitlist_limit,
-            remaining=max(0, model.capacity - model.confirmed_count)
+            remaining=max(0, model.capacity - model.taken_count)
             if status == ActivityStatusModel.PUBLISHED else 0,
             hours_credit=model.hours_credit, skills=decode_tags(model.skills), status=status,
             cancel_reason=model.cancel_reason, created_at=model.created_at,

@@ -7,7 +7,7 @@ from tortoise import Tortoise, connections
 from tortoise.fields.relational import ForeignKeyFieldInstance
 
 ACTIVITY_COUNTS = """
-SELECT a.id, a.capacity, a.confirmed_count, a.waitlist_count, a.waitlist_limit,
+SELECT a.id, a.capacity, a.taken_count, a.waitlist_count, a.waitlist_limit,
        (SELECT COUNT(*) FROM sign_up s WHERE s.activity_id = a.id AND s.status = 'CONFIRMED'),
        (SELECT COUNT(*) FROM sign_up s WHERE s.activity_id = a.id AND s.status = 'WAITLISTED')
 FROM activity a

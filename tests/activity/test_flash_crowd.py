@@ -34,7 +34,7 @@ async def _assert_rows_match(activity_id: int) -> tuple[list[SignUp], list[SignU
     confirmed = [r for r in rows if r.status == SignUpStatus.CONFIRMED]
     waitlisted = sorted((r for r in rows if r.status == SignUpStatus.WAITLISTED),
                         key=lambda r: r.waitlist_seq or 0)
-    assert activity.confirmed_count == len(confirmed)
+    assert activity.taken_count == len(confirmed)
     assert activity.waitlist_count == len(waitlisted)
     assert len({r.volunteer_id for r in rows}) == len(rows)  # nobody is both
     return confirmed, waitlisted

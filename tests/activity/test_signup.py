@@ -38,7 +38,7 @@ async def test_confirmed_then_waitlisted_then_refused(db):
     assert results[3].data["signUp"]["activity"] == {
         "confirmedCount": 2, "waitlistCount": 2, "remaining": 0}
     await activity.refresh_from_db()
-    assert (activity.confirmed_count, activity.waitlist_count) == (2, 2)
+    assert (activity.taken_count, activity.waitlist_count) == (2, 2)
     assert await SignUp.filter(activity_id=activity.id).count() == 4
 
 
@@ -71,7 +71,7 @@ async def test_cancel_promotes_earliest_waitlisted_and_tells_them(db):
     theirs = (await execute(MY_SIGN_UP, {"id": gid}, as_=third)).ok()["node"]["mySignUp"]
     assert theirs == {"status": "WAITLISTED", "waitlistPosition": 1}
     await activity.refresh_from_db()
-    assert (activity.confirmed_count, activity.waitlist_count) == (1, 1)
+    assert (activity.taken_count, activity.waitlist_count) == (1, 1)
     told = await Notification.filter(volunteer_id=second.id).values_list("kind", flat=True)
     assert list(told) == ["WAITLIST_PROMOTED"]
 
@@ -88,7 +88,7 @@ async def test_overlapping_confirmed_sign_up_is_refused(db):
     # then
     assert result.codes == ["CONFLICT"]
     assert not await SignUp.exists(activity_id=other.id)
-    assert (await Activity.get(id=other.id)).confirmed_count == 0
+    assert (await Activity.get(id=other.id)).taken_count == 0
 
 
 async def test_a_full_activity_names_the_first_rule_broken_and_writes_nothing(db):
@@ -152,7 +152,7 @@ async def test_a_database_without_the_sign_up_function_gets_it_on_first_use(db):
 
     if db.postgres:
         await connections.get("default").execute_script(
-            "DROP FUNCTION IF EXISTS tongxin_sign_up_v1(int, int, timestamptz, boolean)")
+            "DROP FUNCTION IF EXISTS tongxin_sign_up_v2(int, int, timestamptz, boolean)")
     else:
         await install_sign_up_function()
     _, _, activity = await _setup(capacity=1)
@@ -162,4 +162,4 @@ async def test_a_database_without_the_sign_up_function_gets_it_on_first_use(db):
     # then
     assert result.ok()["signUp"]["status"] == "CONFIRMED"
     await activity.refresh_from_db()
-    assert activity.confirmed_count == 1
+    assert activity.taken_count == 1

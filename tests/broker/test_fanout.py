@@ -313,7 +313,7 @@ async def test_resync_rereads_the_database_for_shared_subscribers(db):
     await client.subscribe(SLOTS, {"id": gid})
     await client.frame()
     # when: the row changes without a publish (lost while the broker was away), then RESYNC
-    await Activity.filter(id=activity.id).update(confirmed_count=4, version=40)
+    await Activity.filter(id=activity.id).update(taken_count=4, version=40)
     await services().broker.publish(channels.slots(activity.id), RESYNC)
     try:
         # then

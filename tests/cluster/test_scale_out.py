@@ -247,7 +247,7 @@ async def test_flash_crowd_survives_a_dead_app_node_and_a_redis_failover(scale_o
         primary = await asyncpg.connect(cluster.database_url)
         try:
             row = await primary.fetchrow(
-                "SELECT confirmed_count, waitlist_count FROM activity WHERE id = $1", data["activity"])
+                "SELECT taken_count, waitlist_count FROM activity WHERE id = $1", data["activity"])
             by_status = dict(await primary.fetch(
                 "SELECT status, COUNT(*) FROM sign_up WHERE activity_id = $1 GROUP BY status",
                 data["activity"]))
@@ -256,7 +256,7 @@ async def test_flash_crowd_survives_a_dead_app_node_and_a_redis_failover(scale_o
                 data["activity"])
         finally:
             await primary.close()
-        assert (row["confirmed_count"], row["waitlist_count"]) == (50, 100)
+        assert (row["taken_count"], row["waitlist_count"]) == (50, 100)
         assert by_status == {"CONFIRMED": 50, "WAITLISTED": 100}, by_status
         assert volunteers  # one row per volunteer: retries did not double-book
         assert counts.get("CONFIRMED", 0) <= 50 and counts.get("WAITLISTED", 0) <= 100

@@ -151,7 +151,7 @@ async def test_first_sign_ups_answer_alike_and_count_once(db, paths):
     assert [(a["status"], a["waitlistPosition"]) for a in answers] == [
         ("CONFIRMED", None), ("CONFIRMED", None), ("WAITLISTED", 1), ("WAITLISTED", 2)]
     await activity.refresh_from_db()
-    assert (activity.confirmed_count, activity.waitlist_count) == (2, 2)
+    assert (activity.taken_count, activity.waitlist_count) == (2, 2)
     assert await SignUp.filter(activity_id=activity.id).count() == 4
 
 

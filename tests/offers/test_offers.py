@@ -51,9 +51,9 @@ async def assert_counts_match_rows(activity_id: int) -> Activity:
     rows = await SignUp.filter(activity_id=activity_id)
     by_status = {s: sum(1 for r in rows if r.status == s) for s in SignUpStatus}
     assert activity.offered_count == by_status[SignUpStatus.OFFERED]
-    assert activity.confirmed_count == by_status[SignUpStatus.CONFIRMED] + activity.offered_count
+    assert activity.taken_count == by_status[SignUpStatus.CONFIRMED] + activity.offered_count
     assert activity.waitlist_count == by_status[SignUpStatus.WAITLISTED]
-    assert activity.confirmed_count <= activity.capacity
+    assert activity.taken_count <= activity.capacity
     return activity
 
 
@@ -139,7 +139,7 @@ async def test_when_nobody_is_left_the_place_becomes_free(db):
     await expire_due_offers(datetime.now(UTC) + timedelta(minutes=31))
     # then
     current = await assert_counts_match_rows(activity.id)
-    assert (current.confirmed_count, current.offered_count) == (1, 0)
+    assert (current.taken_count, current.offered_count) == (1, 0)
 
 
 async def test_offers_never_outlast_the_start(db):

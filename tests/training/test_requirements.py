@@ -56,7 +56,7 @@ async def test_missing_qualification_is_refused_with_the_course_that_grants_it(d
         "courseId": to_global_id("Course", course.id)}
     assert accepted.ok()["signUp"]["status"] == "CONFIRMED"
     await activity.refresh_from_db()
-    assert activity.confirmed_count == 1
+    assert activity.taken_count == 1
     assert await SignUp.filter(activity_id=activity.id).count() == 1  # nothing half-written
 
 
@@ -272,7 +272,7 @@ async def test_concurrent_sign_ups_with_requirements_never_overbook(db):
     assert tally == {"CONFIRMED": 10, "WAITLISTED": 10, "FULL": 10, "NOT_QUALIFIED": 30}, tally
     await activity.refresh_from_db()
     rows = await SignUp.filter(activity_id=activity.id)
-    assert activity.confirmed_count == sum(r.status == SignUpStatus.CONFIRMED for r in rows) == 10
+    assert activity.taken_count == sum(r.status == SignUpStatus.CONFIRMED for r in rows) == 10
     assert activity.waitlist_count == sum(r.status == SignUpStatus.WAITLISTED for r in rows) == 10
     assert {r.volunteer_id for r in rows} <= {p.id for p in qualified}
 
