@@ -28,8 +28,9 @@ _TOKENS = re.compile(r"""'[^']*'|"[^"]*"|--[^\n]*|::|:([A-Za-z_]\w*)|(\$\d+|\?\d
 
 
 @lru_cache(maxsize=4096)
-def _parse(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The text between parameters and the parameter names (one fewer than the texts)."""
+def _parse(text: str) -> tuple[tuple[str, ...], tuple[str, ...], frozenset[str]]:
+    """The text between parameters, the parameter names (one fewer than the texts) and the
+    set of names."""
     texts, names, start = [], [], 0
     for token in _TOKENS.finditer(text):
         name, hand_written = token.groups()
@@ -40,7 +41,7 @@ def _parse(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
             names.append(name)
             start = token.end()
     texts.append(text[start:])
-    return tuple(texts), tuple(names)
+    return tuple(texts), tuple(names), frozenset(names)
 
 
 # Types the drivers take as they are; checked first because isinstance(value, Enum) costs
@@ -76,15 +77,13 @@ class Sql:
     parts: tuple[str | _Value | _OneOf, ...]
 
     def __init__(self, text: str = "", /, **values: Any) -> None:
-        texts, names = _parse(text)
-        unused = values.keys() - set(names)
-        if unused:
-            raise TypeError(f"{sorted(unused)} not used in {text!r}")
+        texts, names, named = _parse(text)
+        if values.keys() != named:
+            raise TypeError(f"no value for {sorted(f':{n}' for n in named - values.keys())}, "
+                            f"{sorted(values.keys() - named)} not used in {text!r}")
         bound: dict[str, _Value] = {}
         parts: list[str | _Value | _OneOf] = [texts[0]]
         for name, after in zip(names, texts[1:], strict=True):
-            if name not in values:
-                raise TypeError(f"no value for :{name} in {text!r}")
             value = values[name]
             if isinstance(value, Sql):
                 parts.extend(value.parts)
@@ -103,7 +102,7 @@ class Sql:
     def one_of(cls, expression: str, values: Iterable[Any]) -> Sql:
         """`expression` equals one of `values` (none: false): `= ANY($n)` with one array on
         PostgreSQL, so the statement text is the same for any count; `IN (?1, ?2, ...)` on SQLite."""
-        if _parse(expression)[1]:
+        if _parse(expression)[2]:
             raise ValueError(f"{expression!r}: one_of takes an expression without parameters")
         return cls._of((_OneOf(expression, values),))
 
