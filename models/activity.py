@@ -67,7 +67,7 @@ class Activity(Model):
     check_in_radius_m = fields.IntField(null=True)
     # Requirements (resolvers/requirements.py): the flag is true when the activity lists
     # required qualifications or a minimum age, so sign-ups for the others skip the check.
-    # db_default too: hand-written INSERTs (benches, other helpers' SQL) need not name it.
+    # db_default too: hand-written INSERTs (benches, raw SQL) need not name it.
     has_requirements = fields.BooleanField(default=False, db_default=False)
     minimum_age = fields.IntField(null=True)
     # Project library (models/project.py): the programme and fixed post a shift belongs to.

@@ -44,8 +44,9 @@ log = logging.getLogger("tongxin.offers")
 OFFER_MADE = "WAITLIST_OFFER"
 OFFER_EXPIRED = "WAITLIST_OFFER_EXPIRED"
 
-# Ending an offer gives its place back and takes it out of the offers.
+# An ended offer frees its place; _end_offer bumped the version already, to lock the row.
 OFFER_ENDED = CountChange(taken=-1, offered=-1, bump_version=False)
+# An accepted offer keeps its place, now a confirmed one.
 OFFER_ACCEPTED = CountChange(offered=-1)
 
 

@@ -1,5 +1,5 @@
 """Activities, sign-ups and live slot counts: types, inputs and the Query/Mutation/Subscription
-fields. Rules live in resolvers/activity.py and resolvers/signup.py."""
+fields. Rules live in resolvers/activity.py, resolvers/signup.py and resolvers/slots.py."""
 
 from __future__ import annotations
 
@@ -15,11 +15,12 @@ from models.activity import ActivityStatus as ActivityStatusModel
 from models.activity import SignUp as SignUpModel
 from models.activity import SignUpStatus as SignUpStatusModel
 from resolvers import activity as rules
-from resolvers import signup as signup_rules
+from resolvers import signup
 from resolvers.errors import DomainError, Forbidden, NotFound
 from resolvers.services import services
+from resolvers.slots import slot_state
+from resolvers.team import administered_team_ids
 from resolvers.validation import decode_tags
-from resolvers.volunteer import administered_team_ids
 from schema.context import Context, Info, administered_teams
 from schema.geo import GeoInput
 from schema.lazy import lazy_class
@@ -273,7 +274,7 @@ class SignUp(Node):
             return None
 
         async def batch(ids: list[int]) -> list[int | None]:
-            positions = await signup_rules.waitlist_positions(ids)
+            positions = await signup.waitlist_positions(ids)
             return [positions.get(i) for i in ids]
 
         return await info.context.loaders.get("waitlist_position", batch).load(self.db_id)
@@ -464,13 +465,13 @@ class ActivityMutation:
     @strawberry.mutation(description="Sign up: CONFIRMED while places last, then WAITLISTED; "
                                      "CONFLICT when both are full. Repeating returns the same.")
     async def sign_up(self, info: Info, activity_id: strawberry.ID) -> SignUp:
-        model = await signup_rules.do_sign_up(info.context.viewer,
-                                              decode_id(activity_id, "Activity", "activityId"))
+        model = await signup.do_sign_up(info.context.viewer,
+                                        decode_id(activity_id, "Activity", "activityId"))
         return SignUp.from_model(model)
 
     @strawberry.mutation(description="Cancel your sign-up; a freed place goes to the waitlist.")
     async def cancel_sign_up(self, info: Info, activity_id: strawberry.ID) -> SignUp:
-        model = await signup_rules.do_cancel_sign_up(
+        model = await signup.do_cancel_sign_up(
             info.context.viewer, decode_id(activity_id, "Activity", "activityId"))
         return SignUp.from_model(model)
 
@@ -484,7 +485,7 @@ class ActivitySubscription:
         db_id = decode_id(activity_id, "Activity", "activityId")
         if await _activity_node(info, db_id) is None:
             raise NotFound("Activity")
-        hub = slot_hub(services().broker, signup_rules.slot_state)
+        hub = slot_hub(services().broker, slot_state)
         watcher = await hub.watch(db_id)
         try:
             while True:

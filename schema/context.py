@@ -10,7 +10,7 @@ from typing import Any
 from strawberry.types import Info as StrawberryInfo
 
 from resolvers.auth import Viewer
-from resolvers.volunteer import administered_team_ids
+from resolvers.team import administered_team_ids
 from schema.loaders import Loaders
 
 # Request ids: 16 hex digits, a random per-process prefix and a counter. Unique across the
