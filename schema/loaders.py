@@ -3,6 +3,7 @@ event), never shared across requests or users."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, TypeVar
@@ -17,6 +18,18 @@ from resolvers.sql import Sql, fetch
 from schema.relay import Order, parse_cursor
 
 ModelT = TypeVar("ModelT", bound=Model)
+K = TypeVar("K")
+T = TypeVar("T")
+
+
+class ShieldedLoader(DataLoader[K, T]):
+    """Every field asking for a key awaits the same future, and graphql-core cancels the
+    sibling fields of one that failed (`gather_with_cancel`): cancelling a task cancels the
+    future it awaits, so fields elsewhere in the tree waiting for that key would get a
+    CancelledError, which no error handler catches (HTTP 500). Each caller gets a shield."""
+
+    def load(self, key: K) -> Awaitable[T]:
+        return asyncio.shield(super().load(key))
 
 
 class Loaders:
@@ -30,7 +43,7 @@ class Loaders:
     ) -> DataLoader[Any, Any]:
         loader = self._loaders.get(key)
         if loader is None:
-            loader = self._loaders[key] = DataLoader(load_fn=batch)
+            loader = self._loaders[key] = ShieldedLoader(load_fn=batch)
         return loader
 
     def by_id(self, model: type[ModelT]) -> DataLoader[int, ModelT | None]:
