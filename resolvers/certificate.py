@@ -23,8 +23,8 @@ from resolvers.hours import team_id_of
 from resolvers.services import services
 from resolvers.validation import mask_id_number
 
-CODE_BYTES = 24
-CODE_MAX = 64
+CODE_BYTES = 24  # 32 characters of URL-safe base64
+CODE_MAX = 40  # Certificate.code's column: no longer code can match
 SERIAL_ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I/O: read aloud and typed by hand
 ISSUES_PER_HOUR = 10
 ID_TYPE = "居民身份证"

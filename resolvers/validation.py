@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from urllib.parse import urlsplit
 
 from resolvers.errors import BadInput
 
-PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+PHONE_RE = re.compile(r"1[3-9][0-9]{9}")
+PHONE_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015]")
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_CHARS = "10X98765432"
 
@@ -52,9 +54,21 @@ def check_id_number(raw: str, field: str = "idNumber", today: date | None = None
     return IdentityFacts(id_number=value, birth_date=birth, gender=gender)
 
 
+def normalise_phone(raw: str | None) -> str | None:
+    """The 11-digit number as people type it: full-width digits (NFKC), spaces and hyphens
+    between groups, a +86, 0086 or 86 country prefix. None if what remains is not a mainland
+    mobile number."""
+    value = PHONE_SEPARATORS.sub("", unicodedata.normalize("NFKC", raw or ""))
+    for prefix in ("+86", "0086", "86"):
+        if value.startswith(prefix) and len(value) == len(prefix) + 11:
+            value = value.removeprefix(prefix)
+            break
+    return value if PHONE_RE.fullmatch(value) else None
+
+
 def check_phone(raw: str, field: str = "phone") -> str:
-    value = (raw or "").strip()
-    if not PHONE_RE.match(value):
+    value = normalise_phone(raw)
+    if value is None:
         raise BadInput(field, "Phone must be a mainland mobile number: 11 digits starting with 1.")
     return value
 

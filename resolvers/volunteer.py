@@ -28,6 +28,7 @@ from resolvers.validation import (
     check_tags,
     check_text,
     encode_tags,
+    normalise_phone,
 )
 
 
@@ -104,19 +105,22 @@ async def do_register(data: RegisterData) -> tuple[str, Volunteer]:
 
 
 async def do_login(phone: str, password: str, client_address: str) -> tuple[str, Volunteer]:
+    """A phone that is no mobile number is answered, and throttled, like a wrong password;
+    every way of typing one number shares that number's throttle."""
     settings = get_settings()
     limiter = services().limiter
+    number = normalise_phone(phone)
+    phone_key = f"login:phone:{number or (phone or '').strip()}"
     await limiter.hit(f"login:addr:{client_address}", settings.login_attempts_per_address,
                       settings.login_window_seconds)
-    await limiter.hit(f"login:phone:{phone}", settings.login_attempts_per_phone,
-                      settings.login_window_seconds)
-    volunteer = await Volunteer.get_or_none(phone=(phone or "").strip())
+    await limiter.hit(phone_key, settings.login_attempts_per_phone, settings.login_window_seconds)
+    volunteer = await Volunteer.get_or_none(phone=number) if number else None
     ok = await verify_password(password or "", volunteer.password_hash if volunteer else None)
     if volunteer is None or not ok:
         raise Unauthenticated("Wrong phone number or password.")
     if volunteer.status == VolunteerStatus.PENDING_CONSENT:
         raise Unauthenticated("This account was imported; claim it first.")
-    await limiter.reset(f"login:phone:{phone}")
+    await limiter.reset(phone_key)
     return issue_token(volunteer.id), volunteer
 
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 from graphql import (
@@ -43,7 +43,9 @@ from graphql import (
 from graphql.language import ArgumentNode
 from strawberry.extensions import SchemaExtension
 
+from resolvers.attendance import BATCH_MAX as ATTENDANCE_BATCH_MAX
 from resolvers.errors import BadInput
+from resolvers.validation import TAG_MAX, TAGS_MAX, check_id_number, check_phone
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,14 @@ class Bound:
     max_chars: int
     multiline: bool = False
     max_items: int = 100
+    # Where the value is stored or compared, for tests/schema/test_columns.py, which holds
+    # max_chars to that column's max_length (a longer value fails in Tortoise or PostgreSQL,
+    # not here). Unset, the column is the one named like the argument. `unstored` says why a
+    # value reaches no column; `normalised_by` is the rule that makes the value the column
+    # holds (a phone typed with +86 and spaces is stored as 11 digits).
+    column: str | None = None
+    unstored: str | None = None
+    normalised_by: Callable[[str], str] | None = None
 
     def describe(self, *, is_list: bool, is_text: bool) -> str:
         text = f"≤ {self.max_chars:,} characters" + (", multi-line" if self.multiline else ", one line")
@@ -59,11 +69,17 @@ class Bound:
         return f"Bounded: {text}."
 
 
+def _id_number(raw: str) -> str:
+    return check_id_number(raw).id_number
+
+
 NAME = Bound(50)
-TAG = Bound(30, max_items=20)
+TAG = Bound(TAG_MAX, max_items=TAGS_MAX)
 SHORT = Bound(200)
 LONG = Bound(20_000, multiline=True)
 REASON = Bound(500, multiline=True)
+PASSWORD = Bound(128, unstored="only its hash is stored")
+CURSOR = Bound(200, unstored="a cursor the server signed, decoded before use")
 
 DEFAULT_STRING = SHORT
 DEFAULT_ID = Bound(100)
@@ -72,28 +88,46 @@ DEFAULT_DATETIME = Bound(64)
 BOUNDS_BY_NAME: dict[str, Bound] = {
     # people and places
     "realName": NAME, "displayName": NAME, "district": NAME, "category": NAME,
-    "districts": Bound(50, max_items=50), "name": Bound(100), "slug": NAME,
-    "phone": Bound(20), "idNumber": Bound(32),
-    "password": Bound(128), "currentPassword": Bound(128), "newPassword": Bound(128),
+    "districts": TAG, "name": Bound(100), "slug": NAME,
+    "phone": Bound(20, column="Volunteer.phone", normalised_by=check_phone),
+    "idNumber": Bound(32, column="Volunteer.id_number", normalised_by=_id_number),
+    "password": PASSWORD, "currentPassword": PASSWORD, "newPassword": PASSWORD,
     # tags
-    "skill": TAG, "skills": TAG,
+    "skill": replace(TAG, column="Volunteer.skills"), "skills": TAG,
     # text
     "title": SHORT, "address": SHORT, "description": LONG, "body": LONG,
     "reason": REASON, "message": Bound(1000, multiline=True),
     # keys, codes, searches, cursors
-    "query": Bound(100), "search": SHORT, "key": Bound(100), "draftKey": Bound(100),
-    "code": Bound(64), "checkInCode": Bound(20), "after": Bound(200),
+    "query": Bound(100, unstored="a full-text search term"),
+    "search": replace(SHORT, unstored="matched with LIKE, never stored"),
+    "key": Bound(100), "draftKey": Bound(100, column="Draft.key"),
+    "code": Bound(40), "checkInCode": Bound(20), "after": CURSOR,
+    "idempotencyKey": Bound(64), "deviceId": Bound(64), "clientId": Bound(64),
     "photoUrls": Bound(500, max_items=9), "ids": Bound(100, max_items=100),
     # training, projects, announcements
     "videoUrl": Bound(500), "materialUrl": Bound(500), "coverImageUrl": Bound(500),
     "attachments": Bound(500, max_items=10), "qualification": NAME,
     "qualifications": Bound(50, max_items=10), "questions": Bound(200, max_items=100),
-    "options": Bound(200, max_items=10), "openingHours": SHORT,
+    "options": Bound(200, max_items=10, column="Assessment.questions"), "openingHours": SHORT,
 }
 
 BOUNDS_BY_COORDINATE: dict[str, Bound] = {
     "BoardInput.description": Bound(2000, multiline=True),
     "Mutation.saveDraft(body:)": Bound(50_000, multiline=True),
+    "Mutation.checkIn(code:)": Bound(20, column="Activity.check_in_code"),
+    "Mutation.syncAttendance(entries:)": Bound(200, max_items=ATTENDANCE_BATCH_MAX),
+    "QuizQuestionInput.text": Bound(1000, column="Assessment.questions"),
+    "ProjectInput.name": SHORT, "PositionInput.name": SHORT, "ServicePointInput.name": SHORT,
+    "RewardItemInput.title": Bound(100), "RewardItemUpdate.title": Bound(100),
+    "RewardItemInput.description": Bound(2000, multiline=True),
+    "RewardItemUpdate.description": Bound(2000, multiline=True),
+    "SeriesInput.startTime": Bound(5),
+    "SeriesInput.title": replace(SHORT, column="ProjectSeries.title"),
+    "Mutation.cancelActivity(reason:)": replace(REASON, column="Activity.cancel_reason"),
+    "Mutation.approveHours(reason:)": replace(REASON, column="HoursAudit.reason"),
+    "Mutation.rejectHours(reason:)": replace(REASON, column="HoursAudit.reason"),
+    "Mutation.decideNomination(reason:)": replace(REASON, column="NominationAudit.reason"),
+    "Mutation.updateRewardItem(reason:)": replace(REASON, column="RewardItemChange.reason"),
 }
 
 _SINGLE_LINE_BAD = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")

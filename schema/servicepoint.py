@@ -234,7 +234,8 @@ class ServicePointMutation:
     @strawberry.mutation(description="Name the service point an activity uses (team admins); "
                                      "null clears it.")
     async def set_activity_service_point(
-        self, info: Info, activity_id: strawberry.ID, service_point_id: strawberry.ID | None
+        self, info: Info, activity_id: strawberry.ID,
+        service_point_id: strawberry.ID | None = None,
     ) -> ActivityRef:
         model = await rules.do_set_activity_service_point(
             info.context.viewer, decode_id(activity_id, "Activity", "activityId"),
@@ -244,7 +245,8 @@ class ServicePointMutation:
     @strawberry.mutation(description="Name the service point nearest a help request (the "
                                      "requester); null clears it.")
     async def set_help_request_service_point(
-        self, info: Info, help_request_id: strawberry.ID, service_point_id: strawberry.ID | None
+        self, info: Info, help_request_id: strawberry.ID,
+        service_point_id: strawberry.ID | None = None,
     ) -> HelpRequestRef:
         model = await rules.do_set_help_request_service_point(
             info.context.viewer, decode_id(help_request_id, "HelpRequest", "helpRequestId"),

@@ -3,6 +3,7 @@ activities and help requests naming a point."""
 
 from __future__ import annotations
 
+from models.activity import Activity
 from models.helprequest import HelpRequest
 from models.servicepoint import Community, ServicePoint, ServicePointKind
 from resolvers.servicepoint import coverage
@@ -180,3 +181,27 @@ async def test_activities_and_help_requests_name_a_service_point(db):
     assert request_linked["setHelpRequestServicePoint"]["servicePoint"] == {"name": "东华门驿站"}
     assert request_by_other.codes == ["FORBIDDEN"]
     assert cleared["setActivityServicePoint"]["servicePoint"] is None
+
+
+UNLINK_ACTIVITY = "mutation U($a: ID!) { setActivityServicePoint(activityId: $a) { servicePoint { name } } }"
+UNLINK_REQUEST = "mutation U($h: ID!) { setHelpRequestServicePoint(helpRequestId: $h) { servicePoint { name } } }"
+
+
+async def test_leaving_the_service_point_out_clears_it(db):
+    # given: an activity and a help request that name a point
+    admin = await make_volunteer("队长")
+    activity = await make_activity(await make_team(admin), admin)
+    resident = await make_volunteer("居民")
+    point = await _point("东华门驿站", 100)
+    request = await HelpRequest.create(created_by=resident, title="代买药品", description="",
+                                       district="东城区", service_point=point)
+    await Activity.filter(id=activity.id).update(service_point_id=point.id)
+    aid, hid = to_global_id("Activity", activity.id), to_global_id("HelpRequest", request.id)
+    # when: servicePointId omitted, as the schema allows
+    by_outsider = await execute(UNLINK_ACTIVITY, {"a": aid}, as_=resident)
+    activity_cleared = (await execute(UNLINK_ACTIVITY, {"a": aid}, as_=admin)).ok()
+    request_cleared = (await execute(UNLINK_REQUEST, {"h": hid}, as_=resident)).ok()
+    # then: the permission check answers, and the owner's call clears the point
+    assert by_outsider.codes == ["FORBIDDEN"]
+    assert activity_cleared["setActivityServicePoint"]["servicePoint"] is None
+    assert request_cleared["setHelpRequestServicePoint"]["servicePoint"] is None
