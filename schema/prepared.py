@@ -20,11 +20,17 @@ the exact error: `execute` returns None then, before anything ran. If the schema
 extension this module does not know, preparing switches itself off (a test guards that the
 production schema is prepared), so a new per-request rule can never be skipped silently.
 
+Query operations whose every root field the read compiler answers (schema/reads) are
+prepared too: for them each request loads the viewer (LoadViewer), turns replica reads on where
+ReplicaReads would, and runs the compiled statements; a root field that needs the general
+executor for this request's arguments sends the whole request there.
+
 `PREPARED_OPERATIONS=0` turns it off (the differential tests compare both paths).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -44,11 +50,13 @@ from strawberry.execution import optimized_is_awaitable
 from strawberry.schema._graphql_core import execution_context_class_kwargs
 from strawberry.types.execution import ExecutionResult
 
-from resolvers.errors import BadInput
+from db.routing import replica_configured, replica_reads
+from resolvers.errors import BadInput, DomainError
 from schema.compiled import CompiledField, compile_plan, run
 from schema.errors import CodedSchema, finish_result
 from schema.limits import check_document_inputs
-from schema.replica import chosen_operation
+from schema.reads.execute import OperationPlan
+from schema.replica import chosen_operation, replica_safe
 from schema.viewer import token_only
 
 log = logging.getLogger("tongxin.prepared")
@@ -67,6 +75,7 @@ class Plan:
     operation: OperationDefinitionNode
     operation_name: str | None
     compiled: CompiledField | None  # schema/compiled.py: run without graphql-core's executor
+    reads: OperationPlan | None = None  # schema/reads: a query whose root fields all compile
 
 
 class PreparedOperations:
@@ -101,14 +110,30 @@ class PreparedOperations:
             document = parse(query, max_tokens=self.max_tokens)
         except GraphQLError:
             return None
-        if not token_only(document, operation_name):
+        token = token_only(document, operation_name)
+        if not token and self.schema.reads is None:
             return None
         if validate(self.schema._schema, document, self.rules):
             return None
+        reads = None
+        if not token:
+            reads = self._compiled_query(document, operation_name)
+            if reads is None:
+                return None
         operation = chosen_operation(document, operation_name)
         assert operation is not None  # token_only() found it
+        if reads is not None:
+            return Plan(document, operation, operation_name, None, reads)
         compiled = compile_plan(self.schema._schema, operation) if self.compile else None
         return Plan(document, operation, operation_name, compiled)
+
+    def _compiled_query(self, document: DocumentNode,
+                        operation_name: str | None) -> OperationPlan | None:
+        reads = self.schema.reads
+        if reads is None:
+            return None
+        plan = reads.plan(self.schema._schema, document, operation_name)
+        return plan if plan is not None and len(plan.compiled) == len(plan.keys) else None
 
     async def execute(self, plan: Plan, variables: dict[str, Any] | None,
                       context: Any) -> ExecutionResult | None:
@@ -125,6 +150,8 @@ class PreparedOperations:
         except BadInput:
             return None
         context.operation_name = plan.operation_name  # OperationName
+        if plan.reads is not None:
+            return await self._read(plan, plan.reads, coerced, context)
         if plan.compiled is not None:
             data, errors = await run(plan.compiled, graphql_schema, plan.operation, coerced,
                                      context)
@@ -142,6 +169,17 @@ class PreparedOperations:
             **schema._get_custom_context_kwargs(None),
         )
         return self._finish(result.data, result.errors, context)
+
+    async def _read(self, plan: Plan, reads: OperationPlan, variables: Any,
+                    context: Any) -> ExecutionResult | None:
+        try:  # LoadViewer
+            await context.viewer.load()
+        except DomainError:  # the account is gone: the edge answers 401 (viewer.load_failure)
+            return ExecutionResult(data=None, errors=None, extensions=None)
+        replica = replica_configured() and replica_safe(plan.document, plan.operation_name)
+        with replica_reads() if replica else contextlib.nullcontext():  # ReplicaReads
+            data = await self.schema.reads.answer(reads, variables, context)
+        return None if data is None else self._finish(data, None, context)
 
     def _finish(self, data: dict[str, Any] | None, errors: list[GraphQLError] | None,
                 context: Any) -> ExecutionResult:

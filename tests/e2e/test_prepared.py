@@ -171,7 +171,8 @@ async def test_what_prepared_requests_do_not_cover_reaches_the_general_path(db, 
          person),
         ("a document that does not validate", {"query": "mutation { signUp { status } }"},
          person),
-        ("a query", {"query": "{ me { id } }"}, person),
+        ("a query the read compiler does not answer",
+         {"query": "{ me { id signUps(first: 1) { totalCount } } }"}, person),
         ("extensions", {"query": SIGN_UP, "variables": {"id": gid}, "extensions": {"a": 1}},
          person),
         ("a bad token", {"query": SIGN_UP, "variables": {"id": gid}}, "not-a-token"),
@@ -208,14 +209,16 @@ def test_the_production_schema_is_prepared_and_every_extension_is_accounted_for(
     assert not PreparedOperations(extended, max_tokens=2000, rules=[]).enabled
 
 
-def test_documents_are_prepared_once_and_only_token_only_ones():
+def test_documents_are_prepared_once_token_only_and_compiled_reads():
     prepared = schema.prepared
     plan = prepared.plan(SIGN_UP, None)
     assert plan is not None and prepared.plan(SIGN_UP, None) is plan
     assert plan.compiled is not None  # the hot document skips graphql-core's executor
     assert [leaf.key for leaf in plan.compiled.leaves] == ["id", "status", "createdAt",
                                                            "__typename"]
-    assert prepared.plan("{ me { id } }", None) is None
+    assert prepared.plan("{ me { id signUps(first: 1) { totalCount } } }", None) is None
+    read = prepared.plan("{ me { id } }", None)  # every root field compiled: schema/reads
+    assert read is not None and read.reads is not None
     too_long = "mutation { signUp(activityId: 1) { " + " ".join(
         f"a{i}: status" for i in range(1000)) + " } }"  # past the token limit
     assert prepared.plan(too_long, None) is None

@@ -1,0 +1,137 @@
+"""Over HTTP: the prepared edge (server.PreparedRequests answering compiled queries), the HTTP
+view with compiled root fields and the HTTP view without compiled reads give the same answer,
+status and request log; errors and limits stay the general path's."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from models.volunteer import Volunteer
+from resolvers.auth import issue_token
+from schema import build_schema, schema
+from server import PreparedRequests, TongxinGraphQL
+from tests.activity.factory import make_activity
+from tests.helpers import count_statements, make_team, make_volunteer
+from tests.reads.paths import canonical
+
+LIST = ("query List($first: Int) { activities(first: $first) { totalCount edges { cursor node {"
+        " id title startsAt hoursCredit remaining team { name } } } pageInfo { endCursor } } }")
+ME = "query Me { me { displayName phone starLevel teams(first: 5) { edges { node { name } } } } }"
+TOO_DEEP = "{ me { teams { edges { node " + "{ parent " * 9 + "{ name }" + " }" * 9 + " } } } }"
+
+
+@pytest.fixture(scope="module")
+def uncompiled_schema():
+    built = build_schema()
+    built.reads = None
+    built.prepared = None
+    return built
+
+
+@pytest.fixture
+def paths(db, uncompiled_schema):
+    schema.prepared._plans.clear()
+    view = TongxinGraphQL(schema)
+    passed_on = []
+
+    async def behind(scope, receive, send) -> None:
+        passed_on.append(scope["path"])
+        await view(scope, receive, send)
+
+    edge = PreparedRequests(behind, graphql_app=view)
+    general = TongxinGraphQL(uncompiled_schema)
+
+    async def three(body: dict, token: str | None = None) -> tuple[list[httpx.Response], bool]:
+        """Responses of the edge, the view and the uncompiled view; whether the edge answered."""
+        headers = {"content-type": "application/json",
+                   **({"Authorization": f"Bearer {token}"} if token else {})}
+        responses = []
+        before = len(passed_on)
+        for app in (edge, view, general):
+            transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 5000))
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                responses.append(await client.post("/graphql", content=json.dumps(body),
+                                                   headers=headers))
+        return responses, len(passed_on) == before
+
+    return three
+
+
+def _same(responses: list[httpx.Response]) -> None:
+    assert len({r.status_code for r in responses}) == 1, [r.text for r in responses]
+    assert len({canonical(r.text) for r in responses}) == 1, [r.text for r in responses]
+
+
+async def _seed() -> Volunteer:
+    admin = await make_volunteer("队长")
+    team = await make_team(admin, "社区队")
+    for index in range(3):
+        await make_activity(team, admin, title=f"活动{index}", starts_in=timedelta(days=index + 1))
+    return admin
+
+
+async def test_compiled_queries_answer_alike_on_every_path(paths, db):
+    # given activities and their team's admin
+    admin = await _seed()
+    for body, token in (({"query": LIST, "variables": {"first": 2}}, None),
+                        ({"query": ME}, issue_token(admin.id))):
+        # when each path answers
+        responses, answered_at_edge = await paths(body, token)
+        # then the same status and JSON, from the edge itself on PostgreSQL
+        _same(responses)
+        assert responses[0].status_code == 200
+        assert answered_at_edge == db.postgres
+
+
+async def test_errors_and_limits_are_the_general_paths(paths, db):
+    # given a volunteer
+    admin = await _seed()
+    token = issue_token(admin.id)
+    cases = [
+        {"query": LIST, "variables": {"first": 101}},  # page bound
+        {"query": LIST, "variables": {"first": "x"}},  # variable coercion
+        {"query": "{ activities(after: \"forged\") { totalCount } }"},  # unsigned cursor
+        {"query": TOO_DEEP},  # depth limit
+        {"query": "{ activities { edges { node { nosuch } } } }"},  # validation
+    ]
+    for body in cases:
+        # when each path answers
+        responses, answered_at_edge = await paths(body, token)
+        # then the general path's coded errors, whoever answered
+        _same(responses)
+        codes = {e["extensions"]["code"] for e in responses[0].json()["errors"]}
+        assert codes <= {"BAD_USER_INPUT", "QUERY_TOO_COMPLEX"}, responses[0].text
+        assert not answered_at_edge
+
+
+async def test_a_deleted_account_gets_401_on_every_path(paths, db):
+    # given a token whose account is gone
+    person = await make_volunteer("离开的人")
+    token = issue_token(person.id)
+    await Volunteer.filter(id=person.id).delete()
+    # when it reads itself
+    responses, _ = await paths({"query": ME}, token)
+    # then 401 everywhere
+    assert [r.status_code for r in responses] == [401, 401, 401]
+    _same(responses)
+
+
+async def test_the_edge_logs_the_request_and_reads_in_few_statements(paths, db, caplog):
+    # given activities
+    await _seed()
+    # when the list is read at the edge
+    with caplog.at_level(logging.INFO, logger="tongxin.request"), count_statements() as sql:
+        _, answered_at_edge = await paths({"query": LIST, "variables": {"first": 3},
+                                           "operationName": "List"})
+    # then one request line per path, with the operation name
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "tongxin.request"]
+    assert [line["operation"] for line in lines] == ["List"] * 3
+    assert {line["status"] for line in lines} == {200}
+    if db.postgres:
+        assert answered_at_edge
+        assert sum("json_build_object" in statement for statement in sql) == 2  # edge, view
