@@ -219,7 +219,7 @@ async def main_async(args: argparse.Namespace) -> None:
         assert someone is not None
         someone.is_platform_admin = True  # in memory only: a platform admin's view
         viewer = Viewer(someone)
-        # As the server does a few seconds after start (server.freeze_long_lived): what is
+        # As the server does a few seconds after start (core/gcfreeze.py): what is
         # alive now (schema, modules, pools) is frozen out of the collected generations.
         gc.collect()
         gc.freeze()

@@ -58,7 +58,7 @@ class Settings:
     post_body_max_chars: int = 10_000
     db_pool_max: int = 20
     shared_subscriptions: bool = True
-    # schema/prepared.py + server.PreparedRequests: hot token-only mutations skip the general
+    # schema/prepared.py + schema/prepared_edge.py: hot token-only mutations skip the general
     # HTTP/extension layers (same answers; tests compare). 0 turns it off.
     prepared_operations: bool = True
     # uvicorn's WebSocket implementation. "lean-sansio" (schema/live/direct.py) is uvicorn's

@@ -1,0 +1,184 @@
+"""The GraphQL endpoint: strawberry's ASGI view with authentication, request ids, the one-line
+request log and JSON-shaped errors, for HTTP and both WebSocket protocols; and the body-size
+limit in front of it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from cross_web import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+
+from core.jsonguard import JSONTooDeep, loads_bounded
+from resolvers.auth import bearer_token, deferred_viewer, viewer_from_token
+from resolvers.errors import DomainError
+from schema.context import Context
+from schema.live.protocols import SharedGraphQLWSHandler, SharedTransportWSHandler
+from schema.reads.execute import encode_response
+
+log = logging.getLogger("tongxin.request")
+
+
+def graphql_error_response(message: str, code: str, status: int) -> JSONResponse:
+    return JSONResponse({"data": None, "errors": [{"message": message, "extensions": {"code": code}}]},
+                        status_code=status)
+
+
+def log_request(context: Context | None, started: float, status: int) -> None:
+    """The one-line request log."""
+    if log.isEnabledFor(logging.INFO):
+        log.info(json.dumps({
+            "requestId": context.request_id if context else None,
+            "operation": context.operation_name if context else None,
+            "ms": round((time.perf_counter() - started) * 1000, 2),
+            "status": status,
+            "outcome": context.outcome if context else "BAD_USER_INPUT",
+        }))
+
+
+class AuthFailed(Exception):
+    def __init__(self, error: DomainError) -> None:
+        self.error = error
+
+
+class TongxinGraphQL(GraphQL):
+    """Strawberry's ASGI app plus auth, request ids, per-request logs and JSON-shaped errors.
+    Both WebSocket protocols run with shared (execute-once) subscriptions where the document
+    allows it (schema/live/fanout.py)."""
+
+    graphql_transport_ws_handler_class = SharedTransportWSHandler
+    graphql_ws_handler_class = SharedGraphQLWSHandler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        started = time.perf_counter()
+        try:
+            response = await self.run(request)
+        except AuthFailed as failure:
+            response = graphql_error_response(failure.error.message, failure.error.code, 401)
+        except Exception as exc:
+            status = getattr(exc, "status_code", None)
+            if status is None:
+                raise
+            reason = getattr(exc, "reason", "Bad request.")
+            response = graphql_error_response(reason, "BAD_USER_INPUT", status)
+        context: Context | None = getattr(request.state, "context", None)
+        refused = context.viewer.load_failure if context is not None else None
+        if refused is not None:  # a deferred viewer whose account is gone: schema/viewer.py
+            response = graphql_error_response(refused.message, refused.code, 401)
+        log_request(context, started, response.status_code)
+        await response(scope, receive, send)
+
+    def encode_json(self, data: object) -> str:
+        return encode_response(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """Bounded nesting for HTTP bodies, GET variables and WebSocket frames alike: a frame
+        too deep is undecodable JSON, which graphql-transport-ws closes with 4400."""
+        return loads_bounded(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        try:
+            decoded = self.decode_json(data)
+        except JSONTooDeep as error:
+            raise HTTPException(400, f"Request JSON is nested deeper than {error.limit} levels.") from None
+        except json.JSONDecodeError:
+            raise HTTPException(400, "Unable to parse request body as JSON.") from None
+        if not isinstance(decoded, dict | list):
+            raise HTTPException(400, "Request JSON (the body, or the variables parameter) must be an object.")
+        return decoded
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:  # type: ignore[override]
+        context = Context(request=request, response=response)
+        context.client_address = request.client.host if request.client else "unknown"
+        if isinstance(request, Request):
+            request.state.context = context
+            context.compiled_reads = True  # encode_json splices their JSON
+            try:
+                # Deferred: the account is read by schema/viewer.py's LoadViewer, unless
+                # the operation is token-only.
+                context.viewer = deferred_viewer(bearer_token(request.headers.get("authorization")))
+            except DomainError as error:
+                raise AuthFailed(error) from None
+        return context
+
+    def __init__(self, *args: Any, shared_subscriptions: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not shared_subscriptions:  # SHARED_SUBSCRIPTIONS=0: every subscriber executes alone
+            self.shared_context = None  # type: ignore[assignment,method-assign]
+
+    def shared_context(self, context: Context) -> Context:
+        """The context a shared subscription group executes with: the first member's viewer,
+        nothing tied to its connection (the group outlives it)."""
+        return Context(viewer=context.viewer, client_address=context.client_address,
+                       connection_params=context.connection_params)
+
+    async def on_ws_connect(self, context: Context) -> Any:  # type: ignore[override]
+        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        raw = params.get("Authorization") or params.get("authorization") or params.get("authToken")
+        token = bearer_token(raw) if raw and " " in str(raw) else (str(raw) if raw else None)
+        if token is None and context.request is not None:
+            token = bearer_token(context.request.headers.get("authorization"))
+        try:
+            context.viewer = await viewer_from_token(token)
+        except DomainError as error:
+            raise ConnectionRejectionError({"message": error.message, "code": error.code}) from None
+        if isinstance(context.request, WebSocket):
+            # Nothing reads a WebSocket's handshake headers after this point: released rather
+            # than kept (with Starlette's parsed copy) for the connection's whole life.
+            context.request.scope["headers"] = []
+            context.request.__dict__.pop("_headers", None)
+        return None
+
+
+class BodySizeLimit:
+    """Refuses bodies over the limit with 413 before the GraphQL layer reads them."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._too_large(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _TooLarge:
+            await self._too_large(scope, receive, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = graphql_error_response(
+            f"Request body larger than {self.max_bytes} bytes.", "BAD_USER_INPUT", 413
+        )
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
