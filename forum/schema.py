@@ -28,11 +28,13 @@ from forum.models import ReactionKind as ReactionKindModel
 from forum.models import Report as ReportModel
 from forum.models import Thread as ThreadModel
 from models.activity import Activity as ActivityModel
+from resolvers.auth import Viewer
 from resolvers.errors import BadInput, DomainError
 from resolvers.services import services
 from schema.activity import Activity
 from schema.context import Context, Info
 from schema.live.fanout import ShareMode, ShareRule, share
+from schema.loaders import NamedLoader
 from schema.relay import (
     BY_ID,
     NEWEST_FIRST,
@@ -70,23 +72,25 @@ THREAD_ORDER = Order(fields=(("pinned", True), ("last_post_at", True)), id_desce
 # --- per-request helpers ---------------------------------------------------------------
 
 
-def _moderates_loader(info: Info) -> DataLoader[int, bool]:
+class ModeratesByBoardLoader(NamedLoader[int, bool]):
     """Whether the viewer moderates each board; one query per request, none for admins."""
-    viewer = info.context.viewer
 
-    async def batch(board_ids: list[int]) -> list[bool]:
-        if viewer.volunteer is None:
+    def __init__(self, viewer: Viewer) -> None:
+        super().__init__()
+        self.viewer = viewer
+
+    async def batch_load(self, board_ids: list[int]) -> list[bool]:
+        if self.viewer.volunteer is None:
             return [False] * len(board_ids)
-        if viewer.is_platform_admin:
+        if self.viewer.is_platform_admin:
             return [True] * len(board_ids)
-        moderated = await rules.moderated_among(viewer.volunteer.id, board_ids)
+        moderated = await rules.moderated_among(self.viewer.volunteer.id, board_ids)
         return [board_id in moderated for board_id in board_ids]
-
-    return info.context.loaders.get(("forum.moderates", viewer.id), batch)
 
 
 async def viewer_moderates(info: Info, board_id: int) -> bool:
-    return await _moderates_loader(info).load(board_id)
+    return await info.context.loaders.named(ModeratesByBoardLoader, info.context.viewer).load(
+        board_id)
 
 
 def board_loader(info: Info) -> DataLoader[int, BoardModel | None]:
@@ -259,17 +263,21 @@ class Post(Node):
 
     @strawberry.field(description="Reaction counts by kind (kinds nobody used are left out).")
     async def reactions(self, info: Info) -> list[ReactionCount]:
-        return await _reaction_counts(info).load(self.db_id)
+        return await info.context.loaders.named(ReactionCountsByPostLoader).load(self.db_id)
 
     @strawberry.field(description="The signed-in volunteer's own reactions to this post.")
     async def my_reactions(self, info: Info) -> list[ReactionKind]:
-        if info.context.viewer.id is None:
+        viewer_id = info.context.viewer.id
+        if viewer_id is None:
             return []
-        return await _my_reactions(info).load(self.db_id)
+        return await info.context.loaders.named(ReactionKindsByPostLoader, viewer_id).load(
+            self.db_id)
 
 
-def _reaction_counts(info: Info) -> DataLoader[int, list[ReactionCount]]:
-    async def batch(post_ids: list[int]) -> list[list[ReactionCount]]:
+class ReactionCountsByPostLoader(NamedLoader[int, list[ReactionCount]]):
+    """Each post's reaction counts by kind, in one GROUP BY."""
+
+    async def batch_load(self, post_ids: list[int]) -> list[list[ReactionCount]]:
         rows = await (Reaction.filter(post_id__in=post_ids).annotate(n=Count("id"))
                       .group_by("post_id", "kind").values("post_id", "kind", "n"))
         found: dict[int, dict[str, int]] = defaultdict(dict)
@@ -280,14 +288,16 @@ def _reaction_counts(info: Info) -> DataLoader[int, list[ReactionCount]]:
                  for kind in ReactionKindModel if found[pid].get(kind.value)]
                 for pid in post_ids]
 
-    return info.context.loaders.get("forum.post.reactions", batch)
 
+class ReactionKindsByPostLoader(NamedLoader[int, list[ReactionKindModel]]):
+    """The kinds of reaction a volunteer gave each post."""
 
-def _my_reactions(info: Info) -> DataLoader[int, list[ReactionKindModel]]:
-    viewer_id = info.context.viewer.id
+    def __init__(self, volunteer_id: int) -> None:
+        super().__init__()
+        self.volunteer_id = volunteer_id
 
-    async def batch(post_ids: list[int]) -> list[list[ReactionKindModel]]:
-        rows = await Reaction.filter(post_id__in=post_ids, volunteer_id=viewer_id).values(
+    async def batch_load(self, post_ids: list[int]) -> list[list[ReactionKindModel]]:
+        rows = await Reaction.filter(post_id__in=post_ids, volunteer_id=self.volunteer_id).values(
             "post_id", "kind")
         mine: dict[int, set[str]] = defaultdict(set)
         for row in rows:
@@ -295,8 +305,6 @@ def _my_reactions(info: Info) -> DataLoader[int, list[ReactionKindModel]]:
             mine[row["post_id"]].add(kind)
         return [[kind for kind in ReactionKindModel if kind.value in mine[pid]]
                 for pid in post_ids]
-
-    return info.context.loaders.get(("forum.post.mine", viewer_id), batch)
 
 
 @strawberry.type(description="A report about a post, waiting in its board's queue.")
@@ -513,7 +521,7 @@ async def search_threads(info: Info, query: str, first: int | None, after: str |
 
 @strawberry.input(description="A new board (platform admins).")
 class BoardInput:
-    slug: str = strawberry.field(description="URL name: 2–50 lowercase letters, digits, dashes.")
+    slug: str = strawberry.field(description="URL name: at least 2 lowercase letters, digits, dashes.")
     name: str = strawberry.field(description="Display name.")
     category: str = strawberry.field(description="Category, e.g. 项目, 实习, 二手, 生活.")
     description: str = strawberry.field(default="", description="What the board is for.")
@@ -522,10 +530,10 @@ class BoardInput:
 @strawberry.input(description="An experience post about an activity you served in.")
 class ExperiencePostInput:
     activity_id: strawberry.ID = strawberry.field(description="The activity.")
-    title: str = strawberry.field(description="Title, at most 200 characters.")
+    title: str = strawberry.field(description="Title.")
     body: str = strawberry.field(description="Text; size-limited like forum posts.")
     photo_urls: list[str] = strawberry.field(default_factory=list,
-                                             description="At most 9 http/https links.")
+                                             description="http/https links.")
     draft_key: str | None = strawberry.field(default=None,
                                              description="Draft to delete once published.")
 

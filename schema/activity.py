@@ -25,6 +25,7 @@ from schema.context import Context, Info, administered_teams
 from schema.geo import GeoInput
 from schema.lazy import lazy_class
 from schema.live.fanout import ShareRule, share
+from schema.loaders import SignUpByActivityLoader, WaitlistPositionBySignUpLoader
 from schema.project import Position, Project, activity_position, activity_project
 from schema.relay import (
     Connection,
@@ -157,13 +158,7 @@ class Activity(Node):
         viewer_id = info.context.viewer.id
         if viewer_id is None:
             return None
-
-        async def batch(activity_ids: list[int]) -> list[SignUpModel | None]:
-            rows = await SignUpModel.filter(activity_id__in=activity_ids, volunteer_id=viewer_id)
-            found = {row.activity_id: row for row in rows}
-            return [found.get(i) for i in activity_ids]
-
-        row = await info.context.loaders.get(("my_sign_up", viewer_id), batch).load(self.db_id)
+        row = await info.context.loaders.named(SignUpByActivityLoader, viewer_id).load(self.db_id)
         return SignUp.from_model(row) if row else None
 
     @strawberry.field(description="Check-in code volunteers type on site (team admins only).")
@@ -272,12 +267,7 @@ class SignUp(Node):
     async def waitlist_position(self, info: Info) -> int | None:
         if self.model.status != SignUpStatusModel.WAITLISTED:
             return None
-
-        async def batch(ids: list[int]) -> list[int | None]:
-            positions = await signup.waitlist_positions(ids)
-            return [positions.get(i) for i in ids]
-
-        return await info.context.loaders.get("waitlist_position", batch).load(self.db_id)
+        return await info.context.loaders.named(WaitlistPositionBySignUpLoader).load(self.db_id)
 
 
 @strawberry.type(description="Live slot counts of an activity.")
@@ -356,20 +346,20 @@ async def _paginate_near(query: Any, circle: Circle, first: int | None, after: s
 @strawberry.input(description="A new activity (created as DRAFT; publish it to open sign-ups).")
 class ActivityInput:
     team_id: strawberry.ID = strawberry.field(description="Organising team.")
-    title: str = strawberry.field(description="At most 200 characters.")
-    category: str = strawberry.field(description="At most 50 characters.")
-    district: str = strawberry.field(description="At most 50 characters.")
+    title: str = strawberry.field(description="Title.")
+    category: str = strawberry.field(description="Category, e.g. 助老.")
+    district: str = strawberry.field(description="District where it takes place.")
     starts_at: datetime = strawberry.field(description="Start, with a UTC offset.")
     ends_at: datetime = strawberry.field(description="End, after the start (≤ 31 days).")
     capacity: int = strawberry.field(description="Confirmed places, 1–10,000.")
     hours_credit: float = strawberry.field(description="Hours credited; > 0, ≤ the length.")
-    description: str = strawberry.field(default="", description="At most 20,000 characters.")
-    address: str | None = strawberry.field(default=None, description="At most 200 characters.")
+    description: str = strawberry.field(default="", description="What volunteers will do.")
+    address: str | None = strawberry.field(default=None, description="Where to go.")
     latitude: float | None = strawberry.field(default=None, description="-90..90, with longitude.")
     longitude: float | None = strawberry.field(default=None, description="-180..180.")
     sign_up_deadline: datetime | None = strawberry.field(default=None,
                                                          description="≤ start; default: start.")
-    skills: list[str] | None = strawberry.field(default=None, description="At most 20.")
+    skills: list[str] | None = strawberry.field(default=None, description="Skills wanted.")
     waitlist_limit: int | None = strawberry.field(default=None,
                                                   description="0–10,000; default: capacity.")
     check_in_code: str | None = strawberry.field(default=None, description="Optional code.")

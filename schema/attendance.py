@@ -75,7 +75,7 @@ def _entry(raw: AttendanceEntryInput) -> rules.SyncEntry:
 @strawberry.type
 class AttendanceMutation:
     @strawberry.mutation(description="Upload check-ins/outs an organiser's device recorded "
-                                     "offline (team admins of each activity; ≤ 500 per batch). "
+                                     "offline (team admins of each activity). "
                                      "Replays never double count; conflicts come back per entry "
                                      "and the rest is applied.")
     async def sync_attendance(

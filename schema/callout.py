@@ -101,7 +101,7 @@ register_node("CallOut", _node)
 
 @strawberry.input(description="A new call-out.")
 class CallOutInput:
-    message: str = strawberry.field(description="What is happening and where to go (≤ 1000).")
+    message: str = strawberry.field(description="What is happening and where to go.")
     districts: list[str] = strawberry.field(description="Districts to call, at least one.")
     skills: list[str] = strawberry.field(default_factory=list, description="Skills; empty: all.")
     needed: int = strawberry.field(description="How many volunteers are needed (1–10,000).")

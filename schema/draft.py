@@ -18,7 +18,7 @@ class DraftQuery:
 @strawberry.type
 class DraftMutation:
     @strawberry.mutation(description="Save a draft server-side (empty body deletes it). Keys: "
-                                     "1–100 of letters, digits, _.:/-; bodies ≤ 50,000 chars.")
+                                     "letters, digits, _.:/-.")
     async def save_draft(self, info: Info, key: str, body: str) -> bool:
         return await rules.do_save_draft(info.context.viewer, key, body)
 

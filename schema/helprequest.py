@@ -126,13 +126,13 @@ async def paginate_within(
 
 @strawberry.input(description="A new help request.")
 class HelpRequestInput:
-    title: str = strawberry.field(description="Short summary, up to 200 characters.")
+    title: str = strawberry.field(description="Short summary.")
     description: str = strawberry.field(description="What is needed.")
     district: str = strawberry.field(description="District where help is needed.")
     address: str | None = strawberry.field(default=None, description="Street address.")
     latitude: float | None = strawberry.field(default=None, description="Latitude (with longitude).")
     longitude: float | None = strawberry.field(default=None, description="Longitude (with latitude).")
-    skills: list[str] | None = strawberry.field(default=None, description="Skills needed, at most 20.")
+    skills: list[str] | None = strawberry.field(default=None, description="Skills needed.")
     urgency: Urgency = strawberry.field(default=UrgencyModel.NORMAL, description="Default NORMAL.")
 
 

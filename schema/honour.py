@@ -203,12 +203,12 @@ register_node("Nomination", _nomination_node)
 
 @strawberry.input(description="A new announcement.")
 class AnnouncementInput:
-    title: str = strawberry.field(description="At most 200 characters.")
-    body: str = strawberry.field(description="At most 20,000 characters.")
+    title: str = strawberry.field(description="Title.")
+    body: str = strawberry.field(description="The announcement.")
     team_id: strawberry.ID | None = strawberry.field(
         default=None, description="The team (its admins); omit for the platform (platform admins).")
     attachments: list[str] | None = strawberry.field(default=None,
-                                                     description="Up to 10 http(s) URLs.")
+                                                     description="http(s) URLs.")
     pinned: bool = strawberry.field(default=False, description="Pin to the top of lists.")
     publish: bool = strawberry.field(default=True, description="Publish now (else a DRAFT).")
     draft_key: str | None = strawberry.field(
@@ -217,7 +217,7 @@ class AnnouncementInput:
 
 @strawberry.input(description="A new award and its criteria.")
 class AwardInput:
-    name: str = strawberry.field(description="At most 100 characters.")
+    name: str = strawberry.field(description="Name of the award.")
     tier: int = strawberry.field(description="1 (highest) to 3.")
     period_start: date = strawberry.field(description="First day (Beijing).")
     period_end: date = strawberry.field(description="Last day (Beijing).")

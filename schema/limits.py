@@ -285,3 +285,46 @@ def describe_bounds(schema: GraphQLSchema) -> None:
         note = bound.describe(is_list=is_list, is_text=is_text)
         if note not in (holder.description or ""):
             holder.description = f"{holder.description} {note}" if holder.description else note
+
+
+def _table_key(coordinate: str, name: str, scalar: GraphQLNamedType) -> str:
+    if coordinate in BOUNDS_BY_COORDINATE:
+        return f"`{coordinate}`"
+    if name in BOUNDS_BY_NAME:
+        return f"`{name}`"
+    if not _is_text(scalar):
+        return "any other list"
+    return f"any other {'DateTime or Date' if scalar.name in ('DateTime', 'Date') else scalar.name}"
+
+
+def bounds_markdown(schema: GraphQLSchema) -> str:
+    """The bounds in force as the Markdown table docs/inputs.md shows: inputs that share a
+    bound on one row, so the documentation is printed from this table and cannot disagree."""
+    rows: dict[str, tuple[Bound, bool, bool]] = {}
+    for coordinate, name, holder in _bounded_inputs(schema):
+        named = get_named_type(holder.type)
+        is_list, is_text = "[" in str(holder.type), _is_text(named)
+        if is_list or is_text:
+            key = _table_key(coordinate, name, named)
+            bound, any_list, any_text = rows.get(key, (bound_for(coordinate, name, named), False, False))
+            rows[key] = (bound, any_list or is_list, any_text or is_text)
+    grouped: dict[str, list[str]] = {}
+    for key, (bound, is_list, is_text) in rows.items():
+        limit = bound.describe(is_list=is_list, is_text=is_text).removeprefix("Bounded: ")
+        grouped.setdefault(limit.rstrip("."), []).append(key)
+    lines = ["| inputs | bound |", "| --- | --- |"]
+    for limit, keys in sorted(grouped.items(), key=lambda item: min(item[1]).strip("`").lower()):
+        lines.append(f"| {', '.join(sorted(keys))} | {limit} |")
+    return "\n".join(lines) + "\n"
+
+
+DOCS_BEGIN = "<!-- bounds: printed by `python -m scripts.print_bounds` -->\n"
+DOCS_END = "<!-- /bounds -->\n"
+
+
+def rewrite_docs(path: str, schema: GraphQLSchema) -> None:
+    text = open(path, encoding="utf-8").read()
+    head, _, rest = text.partition(DOCS_BEGIN)
+    _, _, tail = rest.partition(DOCS_END)
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(head + DOCS_BEGIN + bounds_markdown(schema) + DOCS_END + tail)

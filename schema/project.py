@@ -227,22 +227,22 @@ class ProjectFilter:
 @strawberry.input(description="A new project.")
 class ProjectInput:
     team_id: strawberry.ID = strawberry.field(description="Owning team (its admins manage it).")
-    name: str = strawberry.field(description="At most 200 characters.")
-    category: str = strawberry.field(description="At most 50 characters.")
-    district: str = strawberry.field(description="At most 50 characters.")
-    description: str = strawberry.field(default="", description="At most 20,000 characters.")
+    name: str = strawberry.field(description="Name.")
+    category: str = strawberry.field(description="Category, e.g. 助老.")
+    district: str = strawberry.field(description="District it serves.")
+    description: str = strawberry.field(default="", description="What the project does.")
     cover_image_url: str | None = strawberry.field(default=None, description="http(s) URL.")
 
 
 @strawberry.input(description="A new fixed post in a project.")
 class PositionInput:
-    name: str = strawberry.field(description="At most 200 characters.")
+    name: str = strawberry.field(description="Name of the post.")
     capacity_per_shift: int = strawberry.field(description="1–10,000 volunteers per shift.")
-    address: str | None = strawberry.field(default=None, description="At most 200 characters.")
+    address: str | None = strawberry.field(default=None, description="Where to go.")
     latitude: float | None = strawberry.field(default=None, description="With longitude.")
     longitude: float | None = strawberry.field(default=None, description="With latitude.")
     qualifications: list[str] | None = strawberry.field(
-        default=None, description="Qualifications every shift needs (≤ 10).")
+        default=None, description="Qualifications every shift needs.")
     minimum_age: int | None = strawberry.field(default=None,
                                                description="Minimum age every shift needs.")
 

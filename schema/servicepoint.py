@@ -127,20 +127,20 @@ class WalkingCircleInput:
 
 @strawberry.input(description="A new service point.")
 class ServicePointInput:
-    name: str = strawberry.field(description="At most 200 characters.")
+    name: str = strawberry.field(description="Name.")
     kind: ServicePointKind = strawberry.field(description="Kind of place.")
-    district: str = strawberry.field(description="At most 50 characters.")
+    district: str = strawberry.field(description="District.")
     latitude: float = strawberry.field(description="-90..90.")
     longitude: float = strawberry.field(description="-180..180.")
-    address: str | None = strawberry.field(default=None, description="At most 200 characters.")
-    opening_hours: str | None = strawberry.field(default=None, description="At most 200 characters.")
+    address: str | None = strawberry.field(default=None, description="Street address.")
+    opening_hours: str | None = strawberry.field(default=None, description="Opening hours as text.")
     team_id: strawberry.ID | None = strawberry.field(default=None, description="Operating team.")
 
 
 @strawberry.input(description="A community with its centre point.")
 class CommunityInput:
-    name: str = strawberry.field(description="At most 100 characters; unique in its district.")
-    district: str = strawberry.field(description="At most 50 characters.")
+    name: str = strawberry.field(description="Name, unique in its district.")
+    district: str = strawberry.field(description="District.")
     latitude: float = strawberry.field(description="-90..90.")
     longitude: float = strawberry.field(description="-180..180.")
 

@@ -231,10 +231,10 @@ class PointsEntry:
 
 @strawberry.input(description="A new catalogue item.")
 class RewardItemInput:
-    title: str = strawberry.field(description="Name, up to 100 characters.")
+    title: str = strawberry.field(description="Name.")
     cost_points: int = strawberry.field(description="Points per unit, 1–1,000,000.")
     stock: int = strawberry.field(description="Units available, 0–1,000,000.")
-    description: str | None = strawberry.field(default=None, description="Up to 2,000 characters.")
+    description: str | None = strawberry.field(default=None, description="What it is and how to collect it.")
     kind: RewardKind = strawberry.field(default=RewardKindModel.REWARD, description="Default REWARD.")
     district: str | None = strawberry.field(default=None, description="Where to collect (null: all).")
 
@@ -257,9 +257,9 @@ class DonatePointsInput:
         default=None, description="The volunteer receiving the points.")
     help_request_id: strawberry.ID | None = strawberry.field(
         default=None, description="A help request: its beneficiary (who posted it) receives them.")
-    note: str | None = strawberry.field(default=None, description="A note, up to 200 characters.")
+    note: str | None = strawberry.field(default=None, description="A note.")
     idempotency_key: str | None = strawberry.field(
-        default=None, description="Client-chosen key (≤ 64 chars): a retry with it donates once.")
+        default=None, description="Client-chosen key: a retry with it donates once.")
 
 
 @strawberry.type
@@ -301,7 +301,7 @@ class TimebankMutation:
     async def redeem(
         self, info: Info, item_id: strawberry.ID, quantity: int = 1,
         idempotency_key: Annotated[str | None, strawberry.argument(
-            description="Client-chosen key (≤ 64 chars): a retry with it redeems once.")] = None,
+            description="Client-chosen key: a retry with it redeems once.")] = None,
     ) -> Redemption:
         model = await rules.do_redeem(info.context.viewer,
                                       decode_id(item_id, "RewardItem", "itemId"), quantity,

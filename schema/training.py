@@ -15,13 +15,18 @@ from models.training import AssessmentResult as AssessmentResultModel
 from models.training import Course as CourseModel
 from models.training import Enrollment as EnrollmentModel
 from models.training import Lesson as LessonModel
-from models.training import LessonCompletion as LessonCompletionModel
 from models.training import Qualification as QualificationModel
 from resolvers import requirements as requirement_rules
 from resolvers import training as rules
 from resolvers.errors import Forbidden
 from schema.context import Info, administered_teams
 from schema.lazy import lazy_class
+from schema.loaders import (
+    AssessmentByCourseLoader,
+    CompletionByLessonLoader,
+    EnrollmentByCourseLoader,
+    RequirementsByActivityLoader,
+)
 from schema.relay import (
     NEWEST_FIRST,
     Connection,
@@ -92,12 +97,7 @@ class Course(Node):
 
     @strawberry.field(description="The assessment that grants the qualification, if set.")
     async def assessment(self, info: Info) -> Assessment | None:
-        async def batch(course_ids: list[int]) -> list[AssessmentModel | None]:
-            rows = {row.course_id: row
-                    for row in await AssessmentModel.filter(course_id__in=course_ids)}
-            return [rows.get(i) for i in course_ids]
-
-        row = await info.context.loaders.get("course.assessment", batch).load(self.db_id)
+        row = await info.context.loaders.named(AssessmentByCourseLoader).load(self.db_id)
         return Assessment.from_model(row) if row else None
 
     @strawberry.field(description="The signed-in volunteer's enrolment, if any.")
@@ -105,13 +105,7 @@ class Course(Node):
         viewer_id = info.context.viewer.id
         if viewer_id is None:
             return None
-
-        async def batch(course_ids: list[int]) -> list[EnrollmentModel | None]:
-            rows = {row.course_id: row for row in await EnrollmentModel.filter(
-                course_id__in=course_ids, volunteer_id=viewer_id)}
-            return [rows.get(i) for i in course_ids]
-
-        row = await info.context.loaders.get(("my_enrollment", viewer_id), batch).load(self.db_id)
+        row = await info.context.loaders.named(EnrollmentByCourseLoader, viewer_id).load(self.db_id)
         return CourseEnrollment.from_model(row) if row else None
 
     @strawberry.field(description="Whether the signed-in volunteer may manage this course.")
@@ -141,15 +135,8 @@ class Lesson(Node):
         viewer_id = info.context.viewer.id
         if viewer_id is None:
             return False
-
-        async def batch(lesson_ids: list[int]) -> list[bool]:
-            done = set(await LessonCompletionModel.filter(
-                lesson_id__in=lesson_ids, volunteer_id=viewer_id).values_list("lesson_id",
-                                                                              flat=True))
-            return [i in done for i in lesson_ids]
-
-        return bool(await info.context.loaders.get(("lesson_done", viewer_id), batch)
-                    .load(self.db_id))
+        return await info.context.loaders.named(CompletionByLessonLoader, viewer_id).load(
+            self.db_id)
 
 
 @strawberry.type(description="A multiple-choice quiz question. The correct answer is never sent.")
@@ -291,12 +278,7 @@ async def activity_requirements(info: Info, model: ActivityModel) -> ActivityReq
     """No statement for activities without requirements; one per request for the others."""
     if not model.has_requirements:
         return ActivityRequirements(qualifications=[], minimum_age=None)
-
-    async def batch(activity_ids: list[int]) -> list[list[str]]:
-        found = await requirement_rules.requirements_of(activity_ids)
-        return [found[i] for i in activity_ids]
-
-    names = await info.context.loaders.get("activity.requirements", batch).load(model.id)
+    names = await info.context.loaders.named(RequirementsByActivityLoader).load(model.id)
     return ActivityRequirements(qualifications=names, minimum_age=model.minimum_age)
 
 
@@ -346,9 +328,9 @@ register_node("Qualification", _qualification_node)
 
 @strawberry.input(description="A new course.")
 class CourseInput:
-    title: str = strawberry.field(description="At most 200 characters.")
-    qualification: str = strawberry.field(description="Qualification a pass grants (≤ 50).")
-    description: str = strawberry.field(default="", description="At most 20,000 characters.")
+    title: str = strawberry.field(description="Title.")
+    qualification: str = strawberry.field(description="Qualification a pass grants.")
+    description: str = strawberry.field(default="", description="What the course teaches.")
     team_id: strawberry.ID | None = strawberry.field(
         default=None, description="Owning team; omit for a platform course (platform admins).")
     validity_months: int | None = strawberry.field(
@@ -357,15 +339,15 @@ class CourseInput:
 
 @strawberry.input(description="A lesson appended to a course.")
 class LessonInput:
-    title: str = strawberry.field(description="At most 200 characters.")
+    title: str = strawberry.field(description="Title.")
     video_url: str | None = strawberry.field(default=None, description="http(s) URL.")
     material_url: str | None = strawberry.field(default=None, description="http(s) URL.")
 
 
 @strawberry.input(description="A multiple-choice question with its correct option.")
 class QuizQuestionInput:
-    text: str = strawberry.field(description="The question (≤ 1,000 characters).")
-    options: list[str] = strawberry.field(description="2–10 options.")
+    text: str = strawberry.field(description="The question.")
+    options: list[str] = strawberry.field(description="The answers to choose from, at least 2.")
     answer: int = strawberry.field(description="0-based index of the correct option.")
 
 
@@ -374,13 +356,13 @@ class AssessmentInput:
     kind: AssessmentKind = strawberry.field(description="RECORDED or QUIZ.")
     pass_score: int = strawberry.field(description="0–100.")
     questions: list[QuizQuestionInput] | None = strawberry.field(
-        default=None, description="QUIZ only: 1–100 questions.")
+        default=None, description="QUIZ only: the questions, at least one.")
 
 
 @strawberry.input(description="What sign-ups for an activity need (replaces the previous).")
 class RequirementsInput:
     qualifications: list[str] = strawberry.field(
-        default_factory=list, description="Qualifications needed, all of them (≤ 10).")
+        default_factory=list, description="Qualifications needed, all of them.")
     minimum_age: int | None = strawberry.field(
         default=None, description="Minimum age on the start date, 1–100; omit for none.")
 

@@ -11,10 +11,11 @@ from models.team import Team as TeamModel
 from models.volunteer import Volunteer as VolunteerModel
 from resolvers import volunteer as rules
 from resolvers.auth import Viewer
-from resolvers.hours import points_balances, star_level
-from resolvers.validation import decode_tags, mask_id_number, mask_phone
+from resolvers.hours import star_level
+from resolvers.validation import PASSWORD_MIN, decode_tags, mask_id_number, mask_phone
 from schema.context import Info
 from schema.lazy import lazy_class
+from schema.loaders import PointsBalanceByVolunteerLoader
 from schema.relay import BY_ID, Connection, Node, build_connection, check_first, paginate, register_node
 
 if TYPE_CHECKING:
@@ -120,9 +121,7 @@ class Volunteer(Node):
 
     @strawberry.field(description="Points balance (爱心银行): the sum of the points ledger.")
     async def points(self, info: Info) -> int:
-        # One GROUP BY for every volunteer on the page.
-        return int(await info.context.loaders.get("volunteer.points", points_balances).load(
-            self.db_id))
+        return await info.context.loaders.named(PointsBalanceByVolunteerLoader).load(self.db_id)
 
     @strawberry.field(description="Points statement (爱心银行), newest first, each entry with the "
                                   "running balance. The volunteer themself and platform admins.")
@@ -197,15 +196,19 @@ class AuthPayload:
     volunteer: Volunteer = strawberry.field(description="The signed-in volunteer.")
 
 
+PHONE_DESCRIPTION = ("Mainland mobile number, 11 digits starting with 1; a +86, 0086 or 86 prefix, "
+                     "spaces and hyphens are ignored.")
+
+
 @strawberry.input(description="Registration with real-name data and explicit consent.")
 class RegisterInput:
-    phone: str = strawberry.field(description="Mainland mobile number, 11 digits starting with 1.")
-    password: str = strawberry.field(description="8–128 characters.")
+    phone: str = strawberry.field(description=PHONE_DESCRIPTION)
+    password: str = strawberry.field(description=f"At least {PASSWORD_MIN} characters.")
     real_name: str = strawberry.field(description="Legal name as on the ID card.")
     id_number: str = strawberry.field(description="18-character resident ID number (GB 11643).")
     district: str = strawberry.field(description="District the volunteer serves in.")
     consent: bool = strawberry.field(description="Explicit acceptance of the service terms.")
-    skills: list[str] | None = strawberry.field(default=None, description="Skills, at most 20.")
+    skills: list[str] | None = strawberry.field(default=None, description="Skills.")
     display_name: str | None = strawberry.field(default=None, description="Defaults to the real name.")
 
 
@@ -268,7 +271,11 @@ class VolunteerMutation:
         return auth_payload(token, model)
 
     @strawberry.mutation(description="Sign in with phone and password (throttled).")
-    async def login(self, info: Info, phone: str, password: str) -> AuthPayload:
+    async def login(
+        self, info: Info,
+        phone: Annotated[str, strawberry.argument(description=PHONE_DESCRIPTION)],
+        password: str,
+    ) -> AuthPayload:
         token, model = await rules.do_login(phone, password, info.context.client_address)
         info.context.viewer = Viewer(model)
         return auth_payload(token, model)
