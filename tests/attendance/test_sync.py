@@ -17,6 +17,7 @@ from models.hours import HoursAudit, ServiceRecord
 from resolvers.attendance import CLOCK_TOLERANCE, SyncEntry, do_sync_attendance, entry_window
 from resolvers.auth import Viewer
 from resolvers.hours import claimed_hours, do_check_in
+from schema.limits import BOUNDS_BY_COORDINATE
 from schema.relay import to_global_id
 from tests.helpers import add_member, execute, make_team, make_volunteer
 from tests.hours.factory import confirm, make_activity
@@ -216,3 +217,20 @@ async def test_sync_through_graphql_with_per_entry_conflicts(db):
     assert record.hours_claimed == 2.0
     audit = await HoursAudit.get(record_id=record.id)
     assert (audit.action, audit.actor_id) == ("OFFLINE_CLAIM", organiser.id)
+
+
+async def test_a_long_offline_day_uploads_in_one_batch(db):
+    # given: an organiser's device that queued the schema's full batch of scans, and one more
+    organiser, activity, people, _now = await _setup(volunteers=2)
+    act, person = to_global_id("Activity", activity.id), to_global_id("Volunteer", people[0].id)
+    batch = BOUNDS_BY_COORDINATE["Mutation.syncAttendance(entries:)"].max_items
+    entries = [{"clientId": f"scan-{i}", "activityId": act, "volunteerId": person,
+                "kind": "CHECK_IN", "at": activity.starts_at.isoformat()} for i in range(batch + 1)]
+    # when
+    full = await execute(SYNC, {"device": "pad-1", "entries": entries[:batch]}, as_=organiser)
+    too_many = await execute(SYNC, {"device": "pad-2", "entries": entries}, as_=organiser)
+    # then: every entry answered (the first applied, the rest the same fact again)
+    results = full.ok()["syncAttendance"]["results"]
+    assert batch >= 500
+    assert [r["outcome"] for r in results] == ["APPLIED"] + ["DUPLICATE"] * (batch - 1)
+    assert [e["extensions"] for e in too_many.errors] == [{"code": "BAD_USER_INPUT", "field": "entries"}]

@@ -239,3 +239,16 @@ async def test_project_stats_follow_hours_decisions_and_match_a_rebuild(db):
     assert after_reject == (2, 1, 4.0)
     assert rebuilt == after_reject
     assert await ProjectTally.filter(project_id=project.id).count() == 3
+
+
+async def test_project_and_position_names_take_their_full_column(db):
+    # given: names at the 200 characters the schema states
+    admin = await make_volunteer("队长")
+    team = await make_team(admin, "公交志愿服务队")
+    name = "名" * 200
+    # when
+    project = await _project(admin, team, name=name)
+    position = (await execute(CREATE_POSITION, {"id": project["id"], "input": {
+        "name": name, "capacityPerShift": 2}}, as_=admin)).ok()["createPosition"]
+    # then
+    assert project["name"] == position["name"] == name

@@ -269,3 +269,19 @@ async def test_quiz_attempts_are_capped_so_scores_cannot_reveal_the_answers(db):
     assert [t.codes for t in tries[:5]] == [[]] * 5
     assert tries[5].codes == ["RATE_LIMITED"]
     assert await AssessmentResult.filter(volunteer_id=student.id).count() == 5
+
+
+async def test_a_question_may_be_as_long_as_its_description_says(db):
+    # given: a case-based question (a scenario to read), at the bound the schema states
+    admin = await make_volunteer("队长")
+    team = await make_team(admin, "急救队")
+    course = (await execute(CREATE_COURSE, {"input": {
+        "title": "急救员培训", "qualification": "急救员", "teamId": to_global_id("Team", team.id)}},
+        as_=admin)).ok()["createCourse"]
+    scenario = "场" * 1000
+    # when
+    saved = await execute(SET_QUIZ, {"id": course["id"], "input": {
+        **QUIZ_INPUT, "questions": [{"text": scenario, "options": ["a", "b"], "answer": 0}]}},
+        as_=admin)
+    # then
+    assert saved.ok()["setAssessment"]["questions"][0]["text"] == scenario
