@@ -8,9 +8,22 @@ const REGISTER = `mutation Register($input: RegisterInput!) { register(input: $i
 const LOGIN = `mutation Login($phone: String!, $password: String!) { login(phone: $phone, password: $password) { token volunteer { id displayName } } }`;
 const WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 
+// As resolvers/validation.py's normalise_phone: the server stores and looks up the 11 digits
+// of a number typed with full-width digits, spaces, hyphens or a +86 / 0086 / 86 prefix.
+export function normalisePhone(raw) {
+  let v = raw.normalize("NFKC").replace(/[\s\-\u2010-\u2015]/g, "");
+  for (const prefix of ["+86", "0086", "86"]) {
+    if (v.startsWith(prefix) && v.length === prefix.length + 11) {
+      v = v.slice(prefix.length);
+      break;
+    }
+  }
+  return /^1[3-9][0-9]{9}$/.test(v) ? v : null;
+}
+
 // The same checks as resolvers/validation.py, so most mistakes show before the round trip.
 export const rules = {
-  phone: (v) => (/^1[3-9]\d{9}$/.test(v.trim()) ? "" : t("errPhone")),
+  phone: (v) => (normalisePhone(v) ? "" : t("errPhone")),
   password: (v) => (v.length >= 8 && v.length <= 128 ? "" : t("errPassword")),
   realName: (v) => (v.trim() ? "" : t("errRequired")),
   district: (v) => (v.trim() ? "" : t("errRequired")),
