@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Test-only Node packages (the GraphQL-over-HTTP audit, real GraphQL clients): tests/node.
+NODE_STAMP := tests/node/node_modules/.installed
 
 .PHONY: run test lint schema fuzz screenshots cluster bench-cluster clean
 
@@ -14,6 +16,11 @@ $(PY):
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e ".[dev]"
 	@touch $(STAMP)
+
+$(NODE_STAMP): tests/node/package.json tests/node/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "Node.js 20 with npm is required for the tests"; exit 1; }
+	npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
+	@touch $(NODE_STAMP)
 
 run: $(STAMP)
 	$(PY) server.py migrate
@@ -27,7 +34,7 @@ lint: $(STAMP)
 schema: $(STAMP)
 	$(PY) server.py export-schema > schema.graphql
 
-test: $(STAMP) lint
+test: $(STAMP) $(NODE_STAMP) lint
 	$(PY) -m pytest
 
 # Long hostile-input run on both backends: prints operations tried, fields covered, failures.
@@ -47,4 +54,4 @@ bench-cluster: $(STAMP)
 	$(PY) -m bench.cluster
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache tests/node/node_modules

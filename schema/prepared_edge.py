@@ -11,6 +11,7 @@ from core.jsonguard import JSONTooDeep
 from resolvers.auth import bearer_token, deferred_viewer
 from resolvers.errors import DomainError
 from schema.context import Context
+from schema.negotiation import negotiate, shape, streams
 from schema.view import TongxinGraphQL, graphql_error_response, log_request
 
 
@@ -39,7 +40,7 @@ class PreparedRequests:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        length = authorization = None
+        length = authorization = accept = None
         plain = True
         for name, value in scope["headers"]:
             if name == b"content-length":
@@ -48,11 +49,13 @@ class PreparedRequests:
                 authorization = value
             elif name == b"content-type":
                 plain = plain and b"application/json" in value
-            elif name == b"origin" or (name == b"accept" and (b"text/event-stream" in value
-                                                               or b"multipart" in value)):
+            elif name == b"accept":
+                accept = value.decode("latin-1")
+            elif name == b"origin":
                 plain = False
-        if not plain or length is None or not length.isdigit() or \
-                int(length) > self.PREPARED_MAX_BODY:
+        media_type = negotiate(accept)
+        if not plain or media_type is None or streams(accept) or length is None or \
+                not length.isdigit() or int(length) > self.PREPARED_MAX_BODY:
             await self.app(scope, receive, send)
             return
         body = b""
@@ -64,12 +67,12 @@ class PreparedRequests:
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
-        answered = await self._answer(scope, body, authorization, started, send)
+        answered = await self._answer(scope, body, authorization, media_type, started, send)
         if not answered:
             await self.app(scope, _replay(body, None, receive), send)
 
     async def _answer(self, scope: Scope, body: bytes, authorization: bytes | None,
-                      started: float, send: Send) -> bool:
+                      media_type: str, started: float, send: Send) -> bool:
         try:
             data = self.graphql_app.decode_json(body)
         except (ValueError, JSONTooDeep):
@@ -101,13 +104,13 @@ class PreparedRequests:
             status = 401
             content = bytes(graphql_error_response(refused.message, refused.code, 401).body)
         else:
-            encoded = self.graphql_app.encode_json(
-                await self.graphql_app.process_result(None, result))  # type: ignore[arg-type]
+            processed = await self.graphql_app.process_result(None, result)
+            status = shape(media_type, result.data, result.errors, processed)
+            encoded = self.graphql_app.encode_json(processed)
             content = encoded.encode() if isinstance(encoded, str) else encoded
-            status = 200
         await send({"type": "http.response.start", "status": status, "headers": [
             (b"content-length", str(len(content)).encode()),
-            (b"content-type", b"application/json")]})
+            (b"content-type", media_type.encode())]})
         await send({"type": "http.response.body", "body": content})
         log_request(context, started, status)
         return True

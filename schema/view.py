@@ -11,17 +11,21 @@ from typing import Any
 
 from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
 
 from core.jsonguard import JSONTooDeep, loads_bounded
 from resolvers.auth import bearer_token, deferred_viewer, viewer_from_token
 from resolvers.errors import DomainError
 from schema.context import Context
 from schema.live.protocols import SharedGraphQLWSHandler, SharedTransportWSHandler
+from schema.negotiation import JSON, negotiate, shape, streams
 from schema.reads.execute import encode_response
 
 log = logging.getLogger("tongxin.request")
@@ -63,22 +67,53 @@ class TongxinGraphQL(GraphQL):
             return
         request = Request(scope, receive)
         started = time.perf_counter()
-        try:
-            response = await self.run(request)
-        except AuthFailed as failure:
-            response = graphql_error_response(failure.error.message, failure.error.code, 401)
-        except Exception as exc:
-            status = getattr(exc, "status_code", None)
-            if status is None:
-                raise
-            reason = getattr(exc, "reason", "Bad request.")
-            response = graphql_error_response(reason, "BAD_USER_INPUT", status)
+        accept = request.headers.get("accept")
+        media_type = request.state.media_type = negotiate(accept)
+        response: Response
+        if media_type is None and not streams(accept) and not _asks_for_ide(request, accept):
+            response = graphql_error_response(
+                "Not acceptable: this endpoint answers in application/graphql-response+json or "
+                "application/json.", "BAD_USER_INPUT", 406)
+        else:
+            response = await self._answer(request)
         context: Context | None = getattr(request.state, "context", None)
         refused = context.viewer.load_failure if context is not None else None
         if refused is not None:  # a deferred viewer whose account is gone: schema/viewer.py
             response = graphql_error_response(refused.message, refused.code, 401)
+        if media_type is not None and response.headers.get("content-type") == JSON:
+            response.headers["content-type"] = media_type
+            if response.status_code == 200:
+                response.status_code = getattr(request.state, "graphql_status", 200)
         log_request(context, started, response.status_code)
         await response(scope, receive, send)
+
+    async def _answer(self, request: Request) -> Response:
+        try:
+            return await self.run(request)
+        except AuthFailed as failure:
+            return graphql_error_response(failure.error.message, failure.error.code, 401)
+        except Exception as exc:
+            status = getattr(exc, "status_code", None)
+            if status is None:
+                raise
+            if request.method == "GET" and isinstance(exc.__cause__, InvalidOperationTypeError):
+                # GET runs queries only: a mutation must not be a link anyone can follow
+                refused = graphql_error_response("Only queries run over GET; send this with POST.",
+                                                 "BAD_USER_INPUT", 405)
+                refused.headers["allow"] = "POST"
+                return refused
+            reason = getattr(exc, "reason", "Bad request.")
+            return graphql_error_response(reason, "BAD_USER_INPUT", status)
+
+    async def process_result(self, request: Request | None,  # type: ignore[override]
+                             result: ExecutionResult) -> GraphQLHTTPResponse:
+        """The result in the negotiated media type; its status waits on request.state for
+        __call__ (None: the prepared edge, which shapes its results itself)."""
+        processed = await super().process_result(request, result)  # type: ignore[arg-type]
+        if request is not None:
+            request.state.graphql_status = shape(request.state.media_type, result.data,
+                                                 result.errors, processed)
+        return processed
 
     def encode_json(self, data: object) -> str:
         return encode_response(data)
@@ -140,6 +175,12 @@ class TongxinGraphQL(GraphQL):
             context.request.scope["headers"] = []
             context.request.__dict__.pop("_headers", None)
         return None
+
+
+def _asks_for_ide(request: Request, accept: str | None) -> bool:
+    """A browser opening /graphql: GraphiQL answers it, whatever the JSON negotiation says."""
+    return request.method == "GET" and "query" not in request.query_params and \
+        accept is not None and "text/html" in accept
 
 
 class BodySizeLimit:

@@ -15,6 +15,7 @@ from models.activity import ActivityStatus, SignUp
 from models.volunteer import VolunteerStatus
 from resolvers.auth import issue_token
 from schema import build_schema, schema
+from schema.negotiation import GRAPHQL_RESPONSE, JSON
 from schema.prepared import KNOWN_EXTENSIONS, PreparedOperations
 from schema.relay import to_global_id
 from server import PreparedRequests, TongxinGraphQL
@@ -57,10 +58,12 @@ def paths(db, compiled):
     behind = Counting(general)
     prepared = PreparedRequests(behind, graphql_app=general)
 
-    async def both(body: dict, token: str | None = None, prepared_first: bool = False):
+    async def both(body: dict, token: str | None = None, prepared_first: bool = False,
+                   accept: str = "*/*"):
         """(prepared response, general response, whether the prepared path answered), the
         general path asked first unless `prepared_first`."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers["Accept"] = accept
         answers = {}
         for name in (("prepared", "general") if prepared_first else ("general", "prepared")):
             app = prepared if name == "prepared" else general
@@ -130,6 +133,23 @@ async def test_repeats_and_refusals_are_answered_identically(db, paths):
         assert took_prepared, name
         _same(prepared, general)
     assert await SignUp.filter(activity_id=open_one.id).count() == 2
+
+
+async def test_both_media_types_are_answered_alike(db, paths):
+    # given: a volunteer already signed up (the answer repeats whichever path gives it)
+    _, _, activity = await _activity()
+    person = await make_volunteer("媒体")
+    body = {"query": SIGN_UP, "variables": {"id": to_global_id("Activity", activity.id)}}
+    await paths(body, issue_token(person.id))
+    for accept in (GRAPHQL_RESPONSE, JSON, f"{GRAPHQL_RESPONSE}, {JSON};q=0.9"):
+        # when
+        prepared, general, took_prepared = await paths(body, issue_token(person.id),
+                                                       accept=accept)
+        # then
+        assert took_prepared, accept
+        _same(prepared, general)
+        assert prepared.status_code == 200
+        assert prepared.headers["content-type"] == accept.split(",")[0]
 
 
 async def test_first_sign_ups_answer_alike_and_count_once(db, paths):

@@ -1,0 +1,86 @@
+"""GraphQL over HTTP as its spec and the ecosystem's audit (npm graphql-http) ask it of a real
+server: both media types, their status codes, GET for queries only, 406, GraphiQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import httpx
+import pytest
+
+from tests.live import ROOT
+
+NODE_DIR = ROOT / "tests" / "node"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+AUDIT_COUNT = 61  # graphql-http 1.23.1, pinned in tests/node/package-lock.json
+
+
+def node_script(name: str, *arguments: str, timeout: float = 120) -> list[dict]:
+    """Runs tests/node/<name> and returns its JSON lines; skips (fails under CI) without the
+    packages `make test` installs (npm ci --prefix tests/node)."""
+    if shutil.which("node") is None or not (NODE_DIR / "node_modules").is_dir():
+        if IN_CI:
+            pytest.fail("Node or tests/node/node_modules missing: run `make test`")
+        pytest.skip("Node or tests/node/node_modules missing: run `make test`")
+    finished = subprocess.run(["node", str(NODE_DIR / name), *arguments], cwd=NODE_DIR,
+                              capture_output=True, text=True, timeout=timeout, check=False)
+    assert finished.returncode == 0, finished.stderr
+    return [json.loads(line) for line in finished.stdout.splitlines() if line.startswith("{")]
+
+
+async def test_every_graphql_over_http_audit_passes(http_server):
+    # when
+    audits = node_script("audit.mjs", http_server.url)
+    # then
+    assert len(audits) == AUDIT_COUNT
+    assert [audit for audit in audits if audit["status"] != "ok"] == []
+
+
+async def test_media_types_and_their_status_codes(http_server):
+    async with httpx.AsyncClient() as client:
+        # when: no Accept at all, a validation failure in each media type
+        default = await client.post(http_server.url, json={"query": "{ __typename }"},
+                                    headers={"accept": ""})
+        strict = await client.post(http_server.url, json={"query": "{ nope }"},
+                                   headers={"accept": GRAPHQL_RESPONSE})
+        legacy = await client.post(http_server.url, json={"query": "{ nope }"},
+                                   headers={"accept": "application/json"})
+        field_error = await client.post(
+            http_server.url, json={"query": "{ notifications(first: 1) { totalCount } }"},
+            headers={"accept": GRAPHQL_RESPONSE})
+    # then
+    assert default.headers["content-type"] == GRAPHQL_RESPONSE
+    assert default.json() == {"data": {"__typename": "Query"}}
+    assert strict.status_code == 400
+    assert strict.headers["content-type"] == GRAPHQL_RESPONSE
+    assert "data" not in strict.json()
+    assert strict.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert legacy.status_code == 200
+    assert legacy.headers["content-type"] == "application/json"
+    assert legacy.json()["data"] is None
+    # it executed, so 200 even with no data: the error belongs to a field
+    assert field_error.status_code == 200
+    assert field_error.json()["data"] is None
+    assert field_error.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_get_runs_queries_only_and_nothing_unacceptable(http_server):
+    async with httpx.AsyncClient() as client:
+        # when
+        query = await client.get(http_server.url, params={"query": "{ __typename }"})
+        mutation = await client.get(http_server.url,
+                                    params={"query": 'mutation { login(phone: "1", password: "x") { token } }'})
+        unacceptable = await client.post(http_server.url, json={"query": "{ __typename }"},
+                                         headers={"accept": "text/plain"})
+        graphiql = await client.get(http_server.url, headers={"accept": "text/html"})
+    # then
+    assert query.json() == {"data": {"__typename": "Query"}}
+    assert mutation.status_code == 405
+    assert mutation.headers["allow"] == "POST"
+    assert unacceptable.status_code == 406
+    assert graphiql.status_code == 200
+    assert "graphiql" in graphiql.text.lower()
