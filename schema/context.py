@@ -10,8 +10,7 @@ from typing import Any
 from strawberry.types import Info as StrawberryInfo
 
 from resolvers.auth import Viewer
-from resolvers.team import administered_team_ids
-from schema.loaders import Loaders
+from schema.loaders import AdministeredTeamsByVolunteerLoader, Loaders
 
 # Request ids: 16 hex digits, a random per-process prefix and a counter. Unique across the
 # workers and restarts of a deployment for log correlation (not a secret), and no urandom
@@ -53,9 +52,4 @@ async def administered_teams(info: Info) -> set[int]:
     viewer_id = info.context.viewer.id
     if viewer_id is None:
         return set()
-
-    async def batch(keys: list[int]) -> list[set[int]]:
-        teams = await administered_team_ids(keys[0])
-        return [teams for _ in keys]
-
-    return await info.context.loaders.get(("administered", viewer_id), batch).load(viewer_id)
+    return await info.context.loaders.named(AdministeredTeamsByVolunteerLoader).load(viewer_id)

@@ -1,12 +1,18 @@
 """Per-request DataLoaders. Built in the context for every request (and every subscription
-event), never shared across requests or users."""
+event), never shared across requests or users.
+
+Loaders of one kind of answer are named for it, as `<Model>By<Key>Loader` (a subclass of
+NamedLoader with one bulk query in `batch_load`, results in key order), and reached through
+the request's bag: `info.context.loaders.named(SignUpByActivityLoader, viewer_id)`. The
+generic ones (`by_id`, `grouped`, `counts`, `windowed`) serve any model and relation.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from strawberry.dataloader import DataLoader
 from tortoise import connections
@@ -14,10 +20,30 @@ from tortoise.functions import Count
 from tortoise.models import Model
 
 from db.routing import read_connection
+from models.activity import SignUp
+from models.training import Assessment, Enrollment, LessonCompletion
+from resolvers.hours import points_balances
+from resolvers.requirements import requirements_of
+from resolvers.signup import waitlist_positions
 from resolvers.sql import Sql, fetch
+from resolvers.team import administered_team_ids
 from schema.relay import Order, parse_cursor
 
 ModelT = TypeVar("ModelT", bound=Model)
+K = TypeVar("K")
+V = TypeVar("V")
+LoaderT = TypeVar("LoaderT", bound="NamedLoader[Any, Any]")
+
+
+class NamedLoader(DataLoader[K, V], Generic[K, V]):
+    """A loader for one kind of answer; subclasses take the arguments the answer depends on
+    (e.g. the viewer) in `__init__` and implement `batch_load`."""
+
+    def __init__(self) -> None:
+        super().__init__(load_fn=self.batch_load)
+
+    async def batch_load(self, keys: list[K]) -> Sequence[V]:
+        raise NotImplementedError
 K = TypeVar("K")
 T = TypeVar("T")
 
@@ -45,6 +71,14 @@ class Loaders:
         if loader is None:
             loader = self._loaders[key] = ShieldedLoader(load_fn=batch)
         return loader
+
+    def named(self, loader: type[LoaderT], *args: Any) -> LoaderT:
+        """This request's `loader(*args)`, made on first use."""
+        key = (loader, *args)
+        found = self._loaders.get(key)
+        if found is None:
+            found = self._loaders[key] = loader(*args)
+        return found  # type: ignore[return-value]
 
     def by_id(self, model: type[ModelT]) -> DataLoader[int, ModelT | None]:
         """`<Model>ByIdLoader`: one `WHERE id IN (...)`, results in key order."""
@@ -155,3 +189,81 @@ async def window_query(
         row.pop("_rn", None)
         result.append(model._init_from_db(**row))
     return result
+
+
+class SignUpByActivityLoader(NamedLoader[int, SignUp | None]):
+    """A volunteer's sign-up for each activity."""
+
+    def __init__(self, volunteer_id: int) -> None:
+        super().__init__()
+        self.volunteer_id = volunteer_id
+
+    async def batch_load(self, activity_ids: list[int]) -> list[SignUp | None]:
+        rows = await SignUp.filter(activity_id__in=activity_ids, volunteer_id=self.volunteer_id)
+        found = {row.activity_id: row for row in rows}
+        return [found.get(i) for i in activity_ids]
+
+
+class WaitlistPositionBySignUpLoader(NamedLoader[int, int | None]):
+    """Each waitlisted sign-up's place in line (1 = next to be promoted)."""
+
+    async def batch_load(self, sign_up_ids: list[int]) -> list[int | None]:
+        positions = await waitlist_positions(sign_up_ids)
+        return [positions.get(i) for i in sign_up_ids]
+
+
+class AssessmentByCourseLoader(NamedLoader[int, Assessment | None]):
+    """Each course's assessment, if it has one."""
+
+    async def batch_load(self, course_ids: list[int]) -> list[Assessment | None]:
+        found = {row.course_id: row for row in await Assessment.filter(course_id__in=course_ids)}
+        return [found.get(i) for i in course_ids]
+
+
+class EnrollmentByCourseLoader(NamedLoader[int, Enrollment | None]):
+    """A volunteer's enrolment in each course."""
+
+    def __init__(self, volunteer_id: int) -> None:
+        super().__init__()
+        self.volunteer_id = volunteer_id
+
+    async def batch_load(self, course_ids: list[int]) -> list[Enrollment | None]:
+        found = {row.course_id: row for row in await Enrollment.filter(
+            course_id__in=course_ids, volunteer_id=self.volunteer_id)}
+        return [found.get(i) for i in course_ids]
+
+
+class CompletionByLessonLoader(NamedLoader[int, bool]):
+    """Whether a volunteer completed each lesson."""
+
+    def __init__(self, volunteer_id: int) -> None:
+        super().__init__()
+        self.volunteer_id = volunteer_id
+
+    async def batch_load(self, lesson_ids: list[int]) -> list[bool]:
+        done = set(await LessonCompletion.filter(
+            lesson_id__in=lesson_ids, volunteer_id=self.volunteer_id).values_list("lesson_id",
+                                                                                  flat=True))
+        return [i in done for i in lesson_ids]
+
+
+class RequirementsByActivityLoader(NamedLoader[int, list[str]]):
+    """The qualifications each activity requires, by name."""
+
+    async def batch_load(self, activity_ids: list[int]) -> list[list[str]]:
+        found = await requirements_of(activity_ids)
+        return [found[i] for i in activity_ids]
+
+
+class AdministeredTeamsByVolunteerLoader(NamedLoader[int, set[int]]):
+    """Team ids a volunteer administers, directly or through an ancestor team."""
+
+    async def batch_load(self, volunteer_ids: list[int]) -> list[set[int]]:
+        return [await administered_team_ids(volunteer_id) for volunteer_id in volunteer_ids]
+
+
+class PointsBalanceByVolunteerLoader(NamedLoader[int, int]):
+    """Each volunteer's points balance (the sum of their ledger), in one GROUP BY."""
+
+    async def batch_load(self, volunteer_ids: list[int]) -> list[int]:
+        return await points_balances(volunteer_ids)
