@@ -488,7 +488,7 @@ class ActivitySubscription:
 async def _slot_count_group(context: Context, args: dict[str, Any]) -> Hashable | None:
     """Every SlotCount field is the same for everyone allowed to watch the activity, so all
     of them share one group; those who may not see it (a draft, to outsiders) take the
-    per-subscriber path, which answers NOT_FOUND as before."""
+    per-subscriber path, which answers NOT_FOUND."""
     try:
         db_id = decode_id(args["activityId"], "Activity", "activityId")
     except DomainError:

@@ -12,8 +12,8 @@ A leaf listed here must not depend on the viewer; nested objects (a sign-up's `a
 Fragments, or any operation but a mutation, load it too.
 
 A failed load (the account gone, or not yet consenting), here or in a use case, answers 401
-as before: the viewer keeps the failure and server.py turns the response into the same 401 a
-bad token gets.
+like a bad token: the viewer keeps the failure and the endpoint (schema/view.py) turns the
+response into the same 401 a bad token gets.
 """
 
 from __future__ import annotations

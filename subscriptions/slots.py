@@ -143,7 +143,7 @@ class ActivityFeed:
         try:
             # Messages are accepted as they arrive (from the broker's reader, or from this
             # process's own publish_latest), not by a task of the feed's own waiting for its
-            # turn: on a loop busy with a flash crowd each such turn cost 5–50 ms.
+            # turn behind the sign-up work of a busy loop.
             self._subscription = await self.hub.broker.subscribe(
                 channels.slots(self.activity_id), on_message=self._received)
             if self.hub.poll_seconds:

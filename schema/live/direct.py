@@ -109,9 +109,9 @@ class GatedSink:
     """The same writes for `LeanSansIOProtocol`, which keeps `open` current itself (handshake
     done, no close sent, not disconnected, no HTTP response instead of the upgrade, transport
     not paused), so a write reads this small object and the transport instead of five
-    attributes of the protocol's large instance dict, its flag and the websockets connection:
-    at 1,000 members per loop those cold reads cost ~5 µs a member (a third of the loop, the
-    rest being the kernel's send). Only made when no extension was negotiated."""
+    attributes of the protocol's large instance dict, its flag and the websockets connection,
+    cold reads that were a large share of each write loop (docs/activities.md, "Direct
+    writes"). Only made when no extension was negotiated."""
 
     __slots__ = ("open", "transport")
 

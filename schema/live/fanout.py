@@ -18,11 +18,11 @@ Who may share is declared next to the field (`share(ShareRule(...))`):
 
 - `fields`: per GraphQL type, the fields whose value is the same for every viewer of the
   group. A document selecting anything else (a role-masked or per-viewer field, or an
-  unknown one) is not shared: it runs on the per-subscriber path as before.
+  unknown one) is not shared: it runs on the per-subscriber path.
 - `group_key(context, args)`: called per subscriber when it subscribes. Returns the role key
   that separates viewers who could see different results (e.g. "moderates this board"), or
   None when the subscriber must take the per-subscriber path (not allowed to see it, bad
-  argument: that path then reports the error exactly as before).
+  argument: that path then reports the error as it does for any subscriber).
 - `mode`: `STATE` (slot counts) keeps only the newest unsent payload per subscriber (a slow
   consumer skips to the latest, memory stays one frame) and replays the newest payload to a
   subscriber that joins a running group; `EVENTS` (posts) keeps a bounded queue (oldest
@@ -392,8 +392,7 @@ class Group:
         if self._outstanding <= self._stragglers:
             self._drained.set()
         # Wall time, not CPU time: the loop holds the event loop, preempted or not, and the
-        # budget is a share of the loop's time (measured both ways: at 10,000 members wall
-        # time gave p99 < 500 ms in 7 runs of 8, CPU time in 7 of 10; at 2,000 the same).
+        # budget is a share of the loop's time (docs/activities.md compares both measures).
         done = time.monotonic()
         publish_cost.record(done - started, done, id(self))
 
