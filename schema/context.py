@@ -35,7 +35,7 @@ class Context:
     operation_name: str | None = None
     outcome: str = "OK"
     # HTTP queries may answer root fields with JSON text the database built (schema/reads):
-    # only a transport that splices it (server.py encode_json) turns this on.
+    # only a transport that splices it (schema/view.py encode_json) turns this on.
     compiled_reads: bool = False
 
     def fresh_loaders(self) -> Loaders:
