@@ -38,7 +38,8 @@ class Viewer:
     def __init__(self, volunteer: Volunteer | None = None) -> None:
         self._volunteer = volunteer
         self._pending: int | None = None
-        # Why load() refused (the token was valid, the account is not): the endpoint (schema/view.py) answers 401.
+        # Why load() refused (the token was valid, the account is not); the endpoint
+        # (schema/view.py) answers 401.
         self.load_failure: Unauthenticated | None = None
 
     @classmethod
