@@ -106,6 +106,31 @@ async def activity(request: Request) -> JSONResponse:
     return JSONResponse({"data": {"node": node}})
 
 
+THREADS = """
+SELECT b.name, t.id, t.title, t.pinned, t.last_post_at, t.reply_count, v.display_name
+FROM forum_board b
+LEFT JOIN LATERAL (SELECT * FROM forum_thread t WHERE t.board_id = b.id AND NOT t.hidden
+                   ORDER BY t.pinned DESC, t.last_post_at DESC, t.id DESC LIMIT 21) t ON TRUE
+LEFT JOIN volunteer v ON v.id = t.author_id
+WHERE b.slug = $1 ORDER BY t.pinned DESC, t.last_post_at DESC, t.id DESC"""
+
+
+async def board(request: Request) -> JSONResponse:
+    assert pool is not None
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(THREADS, "bench")
+    page = [row for row in rows[:20] if row["id"] is not None]
+    end = page[-1] if page else None
+    return JSONResponse({"data": {"board": {"name": rows[0]["name"], "threads": {
+        "edges": [{"node": {"id": global_id("Thread", row["id"]), "title": row["title"],
+                            "lastPostAt": row["last_post_at"].isoformat(),
+                            "replyCount": row["reply_count"],
+                            "author": {"displayName": row["display_name"]}}} for row in page],
+        "pageInfo": {"hasNextPage": len(rows) > 20, "endCursor": seal_cursor(
+            [end["pinned"], {"t": end["last_post_at"].isoformat()}, end["id"]])
+            if end else None}}}}})
+
+
 def star_level(hours: float) -> int:
     return sum(1 for threshold in STAR_THRESHOLDS if hours >= threshold - 1e-9)
 
@@ -143,5 +168,6 @@ async def healthz(request: Request) -> JSONResponse:
 app = Starlette(routes=[Route("/me", me, methods=["POST"]),
                         Route("/activities", activities, methods=["POST"]),
                         Route("/activity/{id}", activity, methods=["POST"]),
+                        Route("/board", board, methods=["POST"]),
                         Route("/healthz", healthz)],
                 lifespan=lifespan)

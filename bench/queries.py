@@ -39,6 +39,7 @@ from bench.common import (
 from bench.httpclient import LeanClient
 
 ACTIVITIES = 200  # published, across the ten teams; the list page reads the first 20
+THREADS = 100  # on one board, some pinned, some hidden
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,11 @@ def _detail(status: int, body: Any) -> None:
     assert node["requirements"]["qualifications"] == ["急救证"], body
 
 
+def _threads(status: int, body: Any) -> None:
+    page = body["data"]["board"]["threads"]
+    assert status == 200 and len(page["edges"]) == 20 and page["pageInfo"]["hasNextPage"], body
+
+
 def _ten_teams(status: int, body: Any) -> None:
     assert status == 200 and len(body["data"]["me"]["teams"]["edges"]) == 10, body
 
@@ -76,6 +82,11 @@ DOCUMENTS = {
         " startsAt endsAt capacity remaining hoursCredit team { id name }"
         " requirements { qualifications minimumAge } mySignUp { status } } } }",
         "/activity/{id}", True, _detail),
+    # 4. a forum board's threads with their authors, anonymous
+    "board": Document(
+        "{ board(slug: \"bench\") { name threads(first: 20) { edges { node { id title"
+        " lastPostAt replyCount author { displayName } } } pageInfo { hasNextPage endCursor }"
+        " } } }", "/board", False, _threads),
     # 3. me with teams and star level
     "me": Document(
         "{ me { displayName starLevel teams(first: 10) { edges { node { name } } } } }", "/me",
@@ -123,6 +134,16 @@ async def seed(database_url: str) -> tuple[int, int]:
         await conn.execute(
             "INSERT INTO sign_up (activity_id, volunteer_id, status, created_at, updated_at)"
             " VALUES ($1, $2, 'CONFIRMED', now(), now())", detail, volunteer_id)
+        board_id = await conn.fetchval(
+            "INSERT INTO forum_board (slug, name, description, category, created_by_id,"
+            " created_at) VALUES ('bench', '压测版块', '', '项目', $1, now()) RETURNING id",
+            volunteer_id)
+        for index in range(THREADS):
+            await conn.execute(
+                "INSERT INTO forum_thread (board_id, author_id, title, pinned, locked, hidden,"
+                " reply_count, created_at, last_post_at) VALUES ($1, $2, $3, $4, false, $5, $6,"
+                " now(), now() - $7 * interval '1 minute')", board_id, volunteer_id,
+                f"话题{index}", index % 25 == 0, index % 10 == 7, index % 5, index)
         return int(volunteer_id), int(detail)
     finally:
         await conn.close()

@@ -40,8 +40,10 @@ from graphql import (
 )
 from graphql.execution.values import VariableValues, get_argument_values
 
+from forum.models import BoardModerator
 from resolvers.auth import Viewer
 from resolvers.errors import DomainError
+from resolvers.team import administered_team_ids
 from schema.reads import pg
 from schema.reads.declare import (
     READABLE,
@@ -51,12 +53,13 @@ from schema.reads.declare import (
     InPython,
     Kind,
     Managing,
+    Moderating,
     Personal,
     ToOne,
     Value,
     ViewersOwn,
 )
-from schema.relay import BY_ID, Order, check_first, parse_cursor
+from schema.relay import Order, check_first, parse_cursor
 
 
 class NotCompilable(Exception):
@@ -222,6 +225,7 @@ class Build:
     viewer: Viewer
     variables: VariableValues
     administered: set[int] | None = None  # loaded before building when the plan needs it
+    moderated: set[int] | None = None  # likewise: the boards the viewer moderates
     params: list[Any] = field(default_factory=list)
     markers: bool = False  # the statement writes markers Python replaces (cursors, InPython)
     _aliases: Any = field(default_factory=itertools.count)
@@ -242,13 +246,29 @@ class Build:
 
     async def load_administered(self) -> set[int]:
         """The teams the viewer administers (the rule _may_manage uses), read once."""
-        from resolvers.volunteer import administered_team_ids
-
         if self.administered is None:
             viewer_id = self.viewer.id
             self.administered = await administered_team_ids(viewer_id) \
                 if viewer_id is not None else set()
         return self.administered
+
+    async def load_moderated(self) -> set[int]:
+        """The boards the viewer moderates (the rows forum/rules.py `moderated_among` reads),
+        read once."""
+        if self.moderated is None:
+            viewer_id = self.viewer.id
+            boards: list[Any] = await BoardModerator.filter(volunteer_id=viewer_id).values_list(
+                "board_id", flat=True) if viewer_id is not None else []
+            self.moderated = {int(board) for board in boards}
+        return self.moderated
+
+    def moderates(self, board_sql: str) -> str:
+        if self.viewer.is_platform_admin:
+            return "TRUE"
+        if self.viewer.id is None:
+            return "FALSE"
+        assert self.moderated is not None
+        return f"({board_sql} = ANY({self.param(sorted(self.moderated), 'int[]')}))"
 
     def viewer_id(self) -> str:
         return self.param(self.viewer.id, "int")
@@ -293,6 +313,8 @@ def _field(b: Build, reading: Any, type_name: str, child: Selected, alias: str) 
         if reading.value is None:
             return manages
         return f"CASE WHEN {manages} THEN {_value(reading.value, alias)} END"
+    if isinstance(reading, Moderating):
+        return b.moderates(f"{alias}.{reading.board_column}")
     if isinstance(reading, Personal):
         if b.viewer.id is None:
             return "NULL"
@@ -326,9 +348,12 @@ def _field(b: Build, reading: Any, type_name: str, child: Selected, alias: str) 
 def _children(b: Build, reading: Children, child: Selected, alias: str) -> str:
     arguments = b.arguments(child)
     size, after = page_arguments(arguments)
-    after_values = after_keys(after, BY_ID)
+    after_values = after_keys(after, reading.order)
     row = b.alias()
-    where = [f"{row}.{reading.column} = {alias}.id", reading.where.format(c=row)]
+    visible = reading.where.format(c=row)
+    if reading.unless_moderating is not None:
+        visible = f"({visible} OR {b.moderates(f'{alias}.{reading.unless_moderating}')})"
+    where = [f"{row}.{reading.column} = {alias}.id", visible]
     source = f"{reading.table} {row}"
     node = row
     if reading.node_table is not None:
@@ -337,7 +362,9 @@ def _children(b: Build, reading: Children, child: Selected, alias: str) -> str:
     assert child.children is not None
     return connection(b, child.children, Page(
         node_type=reading.type_name, source=source, node_alias=node, where=where,
-        keys=[(f"{row}.id", Kind.INT, False)], order=BY_ID, size=size, after=after_values))
+        keys=[(f"{row}.{name}", kind, desc) for (name, desc), kind
+              in zip(reading.order.columns(), reading.kinds, strict=True)],
+        order=reading.order, size=size, after=after_values))
 
 
 def page_arguments(arguments: dict[str, Any]) -> tuple[int, str | None]:
@@ -377,8 +404,8 @@ class Page:
 def _after_predicate(b: Build, page: Page) -> str:
     """(a, b, id) strictly after the cursor, as schema/relay.py's after_filter writes it."""
     assert page.after is not None
-    values = [b.param(value, "timestamptz" if kind is Kind.DATETIME else "int")
-              for value, (_, kind, _) in zip(page.after, page.keys, strict=True)]
+    values = [b.param(value, CASTS[kind]) for value, (_, kind, _)
+              in zip(page.after, page.keys, strict=True)]
     branches = []
     for index, (sql, _, desc) in enumerate(page.keys):
         parts = [f"{page.keys[i][0]} = {values[i]}" for i in range(index)]
@@ -387,15 +414,24 @@ def _after_predicate(b: Build, page: Page) -> str:
     return "(" + " OR ".join(branches) + ")"
 
 
+CASTS = {Kind.DATETIME: "timestamptz", Kind.INT: "int", Kind.BOOL: "boolean"}
+
+
+def _key_sql(sql: str, kind: Kind) -> str:
+    """A sort key as the integer a cursor marker carries."""
+    if kind is Kind.DATETIME:
+        return pg.epoch_micros(sql)
+    return f"({sql})::int" if kind is Kind.BOOL else sql
+
+
 def connection(b: Build, children: tuple[Selected, ...], page: Page) -> str:
     """The connection's JSON: one derived table of the page plus one row (hasNextPage)."""
     where = list(page.where)
     if page.after is not None:
         where.append(_after_predicate(b, page))
     order_sql = ", ".join(f"{sql}{' DESC' if desc else ''}" for sql, _, desc in page.keys)
-    key_columns = ", ".join(
-        f"{pg.epoch_micros(sql) if kind is Kind.DATETIME else sql} AS k{index}"
-        for index, (sql, kind, _) in enumerate(page.keys))
+    key_columns = ", ".join(f"{_key_sql(sql, kind)} AS k{index}"
+                            for index, (sql, kind, _) in enumerate(page.keys))
     rows = (f"SELECT {page.node_alias}.*, {key_columns}, row_number() OVER (ORDER BY "
             f"{order_sql}) AS rn FROM {page.source} WHERE {' AND '.join(where)} "
             f"ORDER BY {order_sql} LIMIT {page.size + 1}")
@@ -448,7 +484,8 @@ def connection(b: Build, children: tuple[Selected, ...], page: Page) -> str:
 def decode_marker(shape_index: int, keys: list[int]) -> tuple[dict[str, Any], Order]:
     """The sort-key values a marker carries, by field name, and the order they belong to."""
     shape = CURSOR_SHAPES[shape_index]
-    values = {name: EPOCH + timedelta(microseconds=key) if kind is Kind.DATETIME else key
+    values = {name: EPOCH + timedelta(microseconds=key) if kind is Kind.DATETIME
+              else bool(key) if kind is Kind.BOOL else key
               for (name, _), kind, key in zip(shape.order.columns(), shape.kinds, keys,
                                               strict=True)}
     return values, shape.order
@@ -484,12 +521,26 @@ def root_reader(name: str, check: Callable[[Selected], None]) -> Callable[[RootB
 def needs_administered(children: tuple[Selected, ...]) -> bool:
     """Whether a selection may read a Managing field (then the viewer's teams are loaded):
     by name over every declared type, which at worst loads them once too often."""
-    managing = {name for readable in READABLE.values()
-                for name, reading in readable.fields.items() if isinstance(reading, Managing)}
-    return any(child.name in managing
-               or (child.children is not None and needs_administered(child.children))
-               or any(needs_administered(variant) for variant in (child.variants or {}).values())
-               for child in children)
+    return _selects(children, lambda reading: isinstance(reading, Managing))
+
+
+def needs_moderated(children: tuple[Selected, ...]) -> bool:
+    """Whether a selection may depend on the boards the viewer moderates."""
+    return _selects(children, lambda reading: isinstance(reading, Moderating) or (
+        isinstance(reading, Children) and reading.unless_moderating is not None))
+
+
+def _selects(children: tuple[Selected, ...], test: Callable[[Any], bool]) -> bool:
+    names = {name for readable in READABLE.values()
+             for name, reading in readable.fields.items() if test(reading)}
+
+    def walk(selection: tuple[Selected, ...]) -> bool:
+        return any(child.name in names
+                   or (child.children is not None and walk(child.children))
+                   or any(walk(variant) for variant in (child.variants or {}).values())
+                   for child in selection)
+
+    return walk(children)
 
 
 def plan_root(selected: Selected) -> RootReader:

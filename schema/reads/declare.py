@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from schema.relay import BY_ID, Order
+
 
 class Kind(Enum):
     """How a SQL value becomes the field's JSON value."""
@@ -59,6 +61,14 @@ class Managing:
 
     team_column: str
     value: Value | None = None
+
+
+@dataclass(frozen=True)
+class Moderating:
+    """Whether the viewer moderates the board in `board_column` (platform admins moderate
+    every board: forum/rules.py `is_moderator`)."""
+
+    board_column: str
 
 
 @dataclass(frozen=True)
@@ -110,8 +120,10 @@ class Count:
 @dataclass(frozen=True)
 class Children:
     """A connection (first/after) over rows of `table` pointing at this row through `column`,
-    matching `where` (over `{c}`), in id order; `node` names the node's type and, when the
-    node is another table's row (a membership's team), how to reach it."""
+    matching `where` (over `{c}`), in `order` (keyset: `kinds` are its columns' kinds, id
+    last); `node` names the node's type and, when the node is another table's row (a
+    membership's team), how to reach it. `unless_moderating`: `where` applies only to those
+    who do not moderate the board in that column of the row (hidden threads)."""
 
     type_name: str
     table: str
@@ -119,9 +131,13 @@ class Children:
     where: str = "TRUE"
     node_table: str | None = None
     node_column: str | None = None
+    order: Order = BY_ID
+    kinds: tuple[Kind, ...] = (Kind.INT,)
+    unless_moderating: str | None = None
 
 
-Reading = Value | InPython | Managing | Personal | ToOne | Embedded | ViewersOwn | Count | Children
+Reading = (Value | InPython | Managing | Moderating | Personal | ToOne | Embedded | ViewersOwn
+           | Count | Children)
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ from schema.reads.compiler import (
     collect,
     decode_marker,
     needs_administered,
+    needs_moderated,
     plan_root,
 )
 from schema.relay import make_cursor
@@ -71,6 +72,7 @@ class CompiledRoot:
     selected: Selected
     reader: RootReader
     administered: bool  # the selection reads a field only team managers see
+    moderated: bool  # the selection depends on the boards the viewer moderates
 
 
 @dataclass
@@ -127,7 +129,8 @@ def plan_operation(schema: GraphQLSchema, document: DocumentNode,
         except NotCompilable as reason:
             log.debug("root field %s not compiled: %s", key, reason)
             continue
-        compiled[key] = CompiledRoot(selected, reader, needs_administered((selected,)))
+        compiled[key] = CompiledRoot(selected, reader, needs_administered((selected,)),
+                                     needs_moderated((selected,)))
     if not compiled:
         return None
     return OperationPlan(operation, tuple(fragments.values()), tuple(nodes), compiled, nodes)
@@ -181,6 +184,8 @@ class CompiledReads:
             try:
                 if root.administered:
                     administered = await build.load_administered()
+                if root.moderated:
+                    await build.load_moderated()
                 data[key] = RawJSON(await self._statement(build, root))
             except Fallback:
                 self.fallbacks += 1
@@ -208,6 +213,8 @@ class CompiledReads:
             try:
                 if root.administered:
                     administered = await build.load_administered()
+                if root.moderated:
+                    await build.load_moderated()
                 values[key] = RawJSON(await self._statement(build, root))
                 self.compiled_roots += 1
             except Fallback:

@@ -16,9 +16,9 @@ from schema.reads.declare import Kind
 
 
 def datetime_text(sql: str) -> str:
-    utc = f"({sql}) AT TIME ZONE 'UTC'"
-    return (f"(to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN to_char({utc}, 'US') "
-            f"= '000000' THEN '' ELSE '.' || to_char({utc}, 'US') END || '+00:00')")
+    # One to_char; a zero fraction is the only '.000000' the text can hold (the date has no dot).
+    return (f"(replace(to_char(({sql}) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US'), "
+            "'.000000', '') || '+00:00')")
 
 
 def float_json(sql: str) -> str:

@@ -3,6 +3,7 @@
 - `activities` (schema/activity.py, rules in resolvers/activity.py `list_activities`): the
   same filters in the same order of checks; `near` (distance in Python) is not compiled.
 - `me` (schema/volunteer.py): the viewer's own row, null when anonymous.
+- `board(slug:)` (forum/schema.py): the board, its threads (hidden ones for its moderators).
 - `node(id:)` (schema/relay.py) for an Activity (hidden while a draft from those who may not
   manage it, as schema/activity.py `_activity_node`) or a Team; other types are not compiled.
 """
@@ -142,3 +143,17 @@ async def node(b: Build, selected: Selected) -> str:
     return (f"(SELECT {object_json(b, type_name, children, row)} FROM {NODE_TABLES[type_name]} "
             f"{row} WHERE {row}.id = {b.param(db_id, 'int')} AND "
             f"{NODE_VISIBLE[type_name](b, row)})")
+
+
+def _check_board(selected: Selected) -> None:
+    assert selected.children is not None
+    check_object("Board", selected.children)
+
+
+@root_reader("board", _check_board)
+async def board(b: Build, selected: Selected) -> str:
+    slug = (b.arguments(selected)["slug"] or "").strip().lower()  # get_board_by_slug
+    row = b.alias()
+    assert selected.children is not None
+    return (f"(SELECT {object_json(b, 'Board', selected.children, row)} FROM forum_board {row} "
+            f"WHERE {row}.slug = {b.param(slug, 'text')})")

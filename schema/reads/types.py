@@ -15,6 +15,7 @@ volunteer's lists (service records, sign-ups, points statement, courses, qualifi
 
 from __future__ import annotations
 
+from forum.schema import THREAD_ORDER
 from resolvers.hours import star_level
 from schema.reads.declare import (
     Children,
@@ -23,6 +24,7 @@ from schema.reads.declare import (
     InPython,
     Kind,
     Managing,
+    Moderating,
     Personal,
     ToOne,
     Value,
@@ -102,4 +104,23 @@ readable("Volunteer", "volunteer", {
     "accountStatus": Personal(Value.column("status")),
     "teams": Children("Team", "membership", "volunteer_id", "{c}.status = 'APPROVED'",
                       node_table="team", node_column="team_id"),
+})
+
+# forum/schema.py Board and Thread: hidden threads only for the board's moderators.
+readable("Board", "forum_board", {
+    **same(Kind.TEXT, "slug", "name", "description", "category"),
+    "threadCount": Count("forum_thread", "board_id", "{c}.hidden = FALSE"),
+    "viewerIsModerator": Moderating("id"),
+    "threads": Children("Thread", "forum_thread", "board_id", "{c}.hidden = FALSE",
+                        order=THREAD_ORDER, kinds=(Kind.BOOL, Kind.DATETIME, Kind.INT),
+                        unless_moderating="id"),
+})
+
+readable("Thread", "forum_thread", {
+    **same(Kind.TEXT, "title"),
+    **same(Kind.BOOL, "pinned", "locked", "hidden"),
+    **same(Kind.DATETIME, "created_at", "last_post_at"),
+    **same(Kind.INT, "reply_count"),
+    "author": ToOne("Volunteer", "volunteer", "author_id"),
+    "board": ToOne("Board", "forum_board", "board_id"),
 })

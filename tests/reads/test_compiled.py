@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+from forum.models import Thread
 from models.activity import ActivityStatus
 from tests.activity.factory import make_activity
+from tests.forum.common import make_board, open_thread
 from tests.helpers import count_statements, make_team, make_volunteer
 from tests.reads.paths import answer, both, canonical
 
@@ -76,3 +78,27 @@ async def test_statements_stay_constant_in_page_size(db):
         # SQLite the general path answers (and reads each team's viewerIsAdmin on its own).
         if db.postgres:
             assert counts == [1 if viewer is None else 3] * 3, counts
+
+
+BOARD = """{ board(slug: "notes") { name threadCount viewerIsModerator
+  threads(first: 10) { edges { cursor node { title hidden pinned lastPostAt
+                                             author { displayName phone } } } } } }"""
+
+
+async def test_hidden_threads_reach_only_the_boards_moderators_on_both_paths(db):
+    # given a board with a hidden thread, its moderator and another volunteer
+    platform_admin = await make_volunteer("管理员", platform_admin=True)
+    moderator = await make_volunteer("版主")
+    author = await make_volunteer("作者")
+    board = await make_board(platform_admin, "notes", "心得", moderators=(moderator,))
+    for index in range(3):
+        thread = await open_thread(author, board, title=f"话题{index}")
+        await Thread.filter(id=thread.id).update(hidden=index == 1)
+    for viewer, visible in ((None, 2), (author, 2), (moderator, 3), (platform_admin, 3)):
+        # when each reads the board through both paths
+        fast, slow, answered = await both(BOARD, None, viewer)
+        # then the same answer, hidden threads for moderators only
+        assert canonical(fast) == canonical(slow)
+        assert answered == (1 if db.postgres else 0)
+        threads = json.loads(fast)["data"]["board"]["threads"]["edges"]
+        assert len(threads) == visible

@@ -17,20 +17,22 @@ import graphql
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis_graphql import from_schema
 
+from forum.models import Thread
 from models.activity import Activity, ActivityStatus, SignUp, SignUpStatus
 from models.volunteer import Volunteer
 from schema import schema
 from schema.reads.compiler import ROOTS
 from schema.relay import to_global_id
 from tests.activity.factory import make_activity
-from tests.forum.common import make_board
+from tests.forum.common import make_board, open_thread
 from tests.fuzz.hostile import custom_scalars
 from tests.helpers import add_member, make_team, make_volunteer
 from tests.reads.paths import both, canonical
 
 DOCUMENTS = 40
 NODE_DOCUMENTS = 20  # `node(id:)` with ids of the seeded rows (activities, drafts, teams)
-COMPILED_SHARE_FLOOR = 0.5  # 33 of 60 on 2026-12-06 (docs/reads.md)
+BOARD_DOCUMENTS = 15  # `board(slug:)` of the seeded board (threads pinned and hidden)
+COMPILED_SHARE_FLOOR = 0.5  # 44 of 75 on 2026-12-06 (docs/reads.md)
 
 
 def generated_documents(count: int, fields: list[str]) -> list[graphql.DocumentNode]:
@@ -49,17 +51,19 @@ def generated_documents(count: int, fields: list[str]) -> list[graphql.DocumentN
     return documents
 
 
-def with_id(document: graphql.DocumentNode, node_id: str) -> graphql.DocumentNode:
-    """The document with every `id` argument set to `node_id` (random ones find nothing)."""
+def with_argument(document: graphql.DocumentNode, name: str,
+                  value: str) -> graphql.DocumentNode:
+    """The document with every `name` argument set to `value` (random ids and slugs would
+    find nothing)."""
 
-    class SetId(graphql.Visitor):
+    class SetArgument(graphql.Visitor):
         def enter_argument(self, node: graphql.ArgumentNode, *_: Any) -> Any:
-            if node.name.value == "id":
+            if node.name.value == name:
                 return graphql.ArgumentNode(name=node.name,
-                                            value=graphql.StringValueNode(value=node_id))
+                                            value=graphql.StringValueNode(value=value))
             return None
 
-    return graphql.visit(document, SetId())  # type: ignore[no-any-return]
+    return graphql.visit(document, SetArgument())  # type: ignore[no-any-return]
 
 
 async def _people(ids: list[str]) -> dict[str, Volunteer | None]:
@@ -71,7 +75,11 @@ async def _people(ids: list[str]) -> dict[str, Volunteer | None]:
     child = await make_team(admin, "社区分队", parent=parent)
     other = await make_team(moderator, "其他队伍")
     await add_member(child, volunteer)
-    await make_board(admin, "oracle", "测试版块", moderators=(moderator,))
+    board = await make_board(admin, "oracle", "测试版块", moderators=(moderator,))
+    for index in range(5):
+        thread = await open_thread(volunteer, board, title=f"话题{index}")
+        await Thread.filter(id=thread.id).update(pinned=index == 3, hidden=index == 1,
+                                                 locked=index == 2)
     statuses = [ActivityStatus.PUBLISHED, ActivityStatus.DRAFT, ActivityStatus.CANCELLED,
                 ActivityStatus.FINISHED]
     for index in range(9):
@@ -99,10 +107,12 @@ async def test_generated_documents_answer_the_same_on_both_paths(db):
     # given seeded data and five viewers
     ids: list[str] = []
     viewers = await _people(ids)
-    lists = generated_documents(DOCUMENTS, sorted(set(ROOTS) - {"node"}))
-    nodes = [with_id(document, ids[index % len(ids)]) for index, document
+    lists = generated_documents(DOCUMENTS, sorted(set(ROOTS) - {"node", "board"}))
+    nodes = [with_argument(document, "id", ids[index % len(ids)]) for index, document
              in enumerate(generated_documents(NODE_DOCUMENTS, ["node"]))]
-    documents = [graphql.print_ast(document) for document in [*lists, *nodes]]
+    boards = [with_argument(document, "slug", " Oracle ")
+              for document in generated_documents(BOARD_DOCUMENTS, ["board"])]
+    documents = [graphql.print_ast(document) for document in [*lists, *nodes, *boards]]
     fully_compiled = 0
     for document in documents:
         roots = sum(1 for definition in graphql.parse(document).definitions
