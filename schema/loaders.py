@@ -31,21 +31,8 @@ from schema.relay import Order, parse_cursor
 
 ModelT = TypeVar("ModelT", bound=Model)
 K = TypeVar("K")
-V = TypeVar("V")
-LoaderT = TypeVar("LoaderT", bound="NamedLoader[Any, Any]")
-
-
-class NamedLoader(DataLoader[K, V], Generic[K, V]):
-    """A loader for one kind of answer; subclasses take the arguments the answer depends on
-    (e.g. the viewer) in `__init__` and implement `batch_load`."""
-
-    def __init__(self) -> None:
-        super().__init__(load_fn=self.batch_load)
-
-    async def batch_load(self, keys: list[K]) -> Sequence[V]:
-        raise NotImplementedError
-K = TypeVar("K")
 T = TypeVar("T")
+LoaderT = TypeVar("LoaderT", bound="NamedLoader[Any, Any]")
 
 
 class ShieldedLoader(DataLoader[K, T]):
@@ -56,6 +43,17 @@ class ShieldedLoader(DataLoader[K, T]):
 
     def load(self, key: K) -> Awaitable[T]:
         return asyncio.shield(super().load(key))
+
+
+class NamedLoader(ShieldedLoader[K, T], Generic[K, T]):
+    """A loader for one kind of answer; subclasses take the arguments the answer depends on
+    (e.g. the viewer) in `__init__` and implement `batch_load`."""
+
+    def __init__(self) -> None:
+        super().__init__(load_fn=self.batch_load)
+
+    async def batch_load(self, keys: list[K]) -> Sequence[T]:
+        raise NotImplementedError
 
 
 class Loaders:
