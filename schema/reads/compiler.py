@@ -228,6 +228,8 @@ class Build:
     moderated: set[int] | None = None  # likewise: the boards the viewer moderates
     params: list[Any] = field(default_factory=list)
     markers: bool = False  # the statement writes markers Python replaces (cursors, InPython)
+    # A null answer may hide a row the viewer's teams would show: build again with them.
+    null_needs_administered: bool = False
     _aliases: Any = field(default_factory=itertools.count)
 
     def param(self, value: Any, cast: str) -> str:

@@ -238,6 +238,10 @@ class CompiledReads:
         sql = f"SELECT ({expression})::text"
         _, rows = await read_connection().execute_query(sql, build.params)
         text = rows[0][0]
+        if text is None and build.null_needs_administered:
+            retry = Build(build.viewer, build.variables, await build.load_administered(),
+                          moderated=build.moderated)
+            return await self._statement(retry, root)
         if text is None:
             return "null"
         return replace_markers(text) if build.markers else text  # type: ignore[no-any-return]

@@ -101,7 +101,8 @@ async def me(b: Build, selected: Selected) -> str:
             f"WHERE {row}.id = {b.viewer_id()})")
 
 
-# The types `node` answers in SQL, each with the rule its registered resolver applies.
+# The types `node` answers in SQL, each with the rule its registered resolver applies
+# (schema/activity.py `_activity_node`: a draft only for those who may manage it).
 NODE_VISIBLE = {
     "Activity": lambda b, row: f"({row}.status <> 'DRAFT' OR {b.manages(f'{row}.team_id')})",
     "Team": lambda b, row: "TRUE",
@@ -137,9 +138,14 @@ async def node(b: Build, selected: Selected) -> str:
     children = _node_variants(selected).get(type_name)
     if children is None:
         raise Fallback
-    if type_name == "Activity" and b.viewer.id is not None:
-        await b.load_administered()
     row = b.alias()
+    if type_name == "Activity" and b.administered is None and b.viewer.id is not None \
+            and not b.viewer.is_platform_admin:
+        # Only a draft needs the viewer's teams: read without them, and again with them if
+        # nothing visible came back (execute.py).
+        b.null_needs_administered = True
+        return (f"(SELECT {object_json(b, type_name, children, row)} FROM activity {row} "
+                f"WHERE {row}.id = {b.param(db_id, 'int')} AND {row}.status <> 'DRAFT')")
     return (f"(SELECT {object_json(b, type_name, children, row)} FROM {NODE_TABLES[type_name]} "
             f"{row} WHERE {row}.id = {b.param(db_id, 'int')} AND "
             f"{NODE_VISIBLE[type_name](b, row)})")
