@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Test-only Node packages (the GraphQL-over-HTTP audit, real GraphQL clients): tests/node.
 NODE_STAMP := tests/node/node_modules/.installed
 
-.PHONY: run test lint schema fuzz screenshots cluster bench-cluster clean
+.PHONY: run test test-fast lint schema fuzz screenshots cluster bench-cluster clean
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required (set PYTHON=...)"; exit 1; }
@@ -34,8 +34,24 @@ lint: $(STAMP)
 schema: $(STAMP)
 	$(PY) server.py export-schema > schema.graphql
 
-test: $(STAMP) $(NODE_STAMP) lint
-	$(PY) -m pytest
+# Every test on both backends (browsers and the scale-out cluster included) in pytest-xdist
+# workers, with ruff + mypy running alongside; either failing fails the build. Ends with the 15
+# slowest tests. TEST_WORKERS sets the number of worker processes.
+TEST_WORKERS ?= 3
+XDIST = -n $(TEST_WORKERS) --dist loadgroup
+
+test: $(STAMP) $(NODE_STAMP)
+	@lint_log=$$(mktemp); \
+	{ $(PY) -m ruff check . && $(PY) -m mypy; } >$$lint_log 2>&1 & lint=$$!; \
+	$(PY) -m pytest $(XDIST) --durations=15; tests=$$?; \
+	wait $$lint; linted=$$?; \
+	echo "ruff + mypy:"; cat $$lint_log; rm -f $$lint_log; \
+	[ $$tests -eq 0 ] && [ $$linted -eq 0 ]
+
+# The inner loop (well under a minute): SQLite + memory only, no server processes, browsers
+# or cluster. `make test` before pushing.
+test-fast: $(STAMP)
+	$(PY) -m pytest $(XDIST) --backend sqlite -m "not e2e and not cluster" -q --durations=5
 
 # Long hostile-input run on both backends: prints operations tried, fields covered, failures.
 fuzz: $(STAMP)

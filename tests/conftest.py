@@ -1,8 +1,10 @@
 """Test harness: every storage/broker test runs on SQLite + memory and on PostgreSQL + Redis.
 
 Each run gets its own SQLite file, its own PostgreSQL database and its own Redis namespace,
-and removes them at the end. Locally a missing service skips its backend loudly; under
-CI=true a missing service fails the run.
+and removes them at the end. Under pytest-xdist every worker process imports this module, so
+each worker has its own (RUN_ID differs) and cleans up its own; the controller only checks
+that the services are there. Locally a missing service skips its backend loudly; under
+CI=true a missing service fails the run. `--backend sqlite` runs the embedded backend only.
 """
 
 from __future__ import annotations
@@ -83,10 +85,24 @@ def _redis_available() -> str | None:
 
 _PG_DB = f"tongxin_test_{RUN_ID}"
 _SERVICE_PROBLEM: str | None = None
+# False in an xdist controller (its workers make their own) and without the PostgreSQL backend.
+_OWNS_DATABASE = False
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--backend", choices=("both", "sqlite", "postgres"), default="both",
+                     help="run storage tests on this backend only (make test-fast: sqlite)")
+
+
+def _xdist_controller(config: pytest.Config) -> bool:
+    return bool(getattr(config.option, "numprocesses", None)) and not hasattr(config, "workerinput")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    global _SERVICE_PROBLEM
+    global _SERVICE_PROBLEM, _OWNS_DATABASE
+    if config.getoption("backend") == "sqlite":
+        _SERVICE_PROBLEM = "not requested (--backend sqlite)"
+        return
     problems = [p for p in (_pg_available(), _redis_available()) if p]
     _SERVICE_PROBLEM = "; ".join(problems) or None
     if _SERVICE_PROBLEM and IN_CI:
@@ -94,6 +110,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if _SERVICE_PROBLEM:
         print(f"\n!!! SKIPPING the PostgreSQL + Redis backend: {_SERVICE_PROBLEM} !!!\n")
         return
+    if _xdist_controller(config):
+        return
+    _OWNS_DATABASE = True
 
     async def create() -> None:
         conn = await asyncpg.connect(PG_ADMIN_URL)
@@ -106,7 +125,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    if _SERVICE_PROBLEM:
+    if not _OWNS_DATABASE:
         return
 
     async def drop() -> None:
@@ -207,10 +226,10 @@ async def db(backend: Backend) -> AsyncIterator[Backend]:
     await _wipe(backend)
     forget_board_rows()  # cached rows of ids that the wipe just made mean someone else
     limiter = service_registry.services().limiter
+    redis = service_registry.services().redis
     if isinstance(limiter, MemoryLimiter):
         limiter._windows.clear()
-    elif service_registry.services().redis is not None:
-        redis = service_registry.services().redis
+    elif redis is not None:
         keys = [key async for key in redis.scan_iter(match=f"{NAMESPACE}:rl:*")]
         if keys:
             await redis.delete(*keys)
@@ -222,16 +241,54 @@ def tmp_root() -> Iterator[Path]:
     yield _TMP
 
 
+def _backend_of(item: Any) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("backend") if callspec else None
+
+
+def _unwanted(item: Any, only: str) -> bool:
+    backend = _backend_of(item)
+    if only != "both" and backend not in (None, only):
+        return True
+    # Redis-only and PostgreSQL-only tests have nothing to test on the embedded backend.
+    return backend == "sqlite" and bool(
+        item.get_closest_marker("redis") or item.get_closest_marker("postgres"))
+
+
+# Fixtures starting a server process (tests/live.py): their tests are `e2e` wherever they live.
+_SERVER_FIXTURES = {"live_server", "module_server", "http_server"}
+
+
+def _shared_scope(item: Any) -> str | None:
+    """The module or package whose fixture the item shares (browsers, a module's server, the
+    cluster's dozen processes), or None."""
+    for definitions in item._fixtureinfo.name2fixturedefs.values():
+        scope = definitions[-1].scope
+        if scope == "package":
+            return str(definitions[-1].baseid) or "package"
+        if scope == "module":
+            return str(item.nodeid.split("::")[0])
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's worker reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[Any]) -> None:
-    # Redis-only and PostgreSQL-only tests have nothing to test on the embedded backend:
-    # deselect, don't skip.
-    embedded_redis = [i for i in items if "[sqlite" in i.nodeid and (
-        i.get_closest_marker("redis") or i.get_closest_marker("postgres"))]
-    if embedded_redis:
-        config.hook.pytest_deselected(items=embedded_redis)
-        items[:] = [i for i in items if i not in embedded_redis]
+    # deselect, don't skip: these tests have nothing to test here
+    unwanted = [i for i in items if _unwanted(i, config.getoption("backend"))]
+    if unwanted:
+        config.hook.pytest_deselected(items=unwanted)
+        items[:] = [i for i in items if i not in unwanted]
+    # Under xdist (--dist loadgroup) the tests sharing a module- or package-scoped fixture go
+    # to one worker, so that fixture starts once, not once per worker.
+    for item in items:
+        if _SERVER_FIXTURES & set(item.fixturenames) or "/e2e/" in item.nodeid:
+            item.add_marker(pytest.mark.e2e)
+    for item in items if config.pluginmanager.hasplugin("xdist") else ():
+        scope = _shared_scope(item)
+        if scope:
+            item.add_marker(pytest.mark.xdist_group(scope))
     # Keep one backend's tests together so Tortoise is initialised once per backend.
-    items.sort(key=lambda item: "postgres" in item.nodeid)
+    items.sort(key=lambda item: _backend_of(item) == "postgres")
 
 
 pytest_plugins = ["tests.live"]
