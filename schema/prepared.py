@@ -21,9 +21,10 @@ extension this module does not know, preparing switches itself off (a test guard
 production schema is prepared), so a new per-request rule can never be skipped silently.
 
 Query operations whose every root field the read compiler answers (schema/reads) are
-prepared too: for them each request loads the viewer (LoadViewer), turns replica reads on where
-ReplicaReads would, and runs the compiled statements; a root field that needs the general
-executor for this request's arguments sends the whole request there.
+prepared too: for them each request checks the viewer's account in its statements (LoadViewer's
+check, in the same round trip), turns replica reads on where ReplicaReads would, and runs the
+compiled statements; a root field that needs the general executor for this request's
+arguments, or an account the check refuses, sends the whole request there.
 
 `PREPARED_OPERATIONS=0` turns it off (the differential tests compare both paths).
 """
@@ -51,7 +52,7 @@ from strawberry.schema._graphql_core import execution_context_class_kwargs
 from strawberry.types.execution import ExecutionResult
 
 from db.routing import replica_configured, replica_reads
-from resolvers.errors import BadInput, DomainError
+from resolvers.errors import BadInput
 from schema.compiled import CompiledField, compile_plan, run
 from schema.errors import CodedSchema, finish_result
 from schema.limits import check_document_inputs
@@ -172,10 +173,9 @@ class PreparedOperations:
 
     async def _read(self, plan: Plan, reads: OperationPlan, variables: Any,
                     context: Any) -> ExecutionResult | None:
-        try:  # LoadViewer
-            await context.viewer.load()
-        except DomainError:  # the account is gone: the edge answers 401 (viewer.load_failure)
-            return ExecutionResult(data=None, errors=None, extensions=None)
+        # LoadViewer: each statement checks the account itself (schema/reads/execute.py), or
+        # the viewer is loaded when the plan needs their teams or boards; a refused account
+        # sends the request to the general path, which answers 401.
         replica = replica_configured() and replica_safe(plan.document, plan.operation_name)
         with replica_reads() if replica else contextlib.nullcontext():  # ReplicaReads
             data = await self.schema.reads.answer(reads, variables, context)

@@ -246,9 +246,24 @@ class Build:
         except GraphQLError:
             raise Fallback from None
 
+    @property
+    def subject(self) -> int | None:
+        """The viewer's id, their account read or not (see `platform_admin`)."""
+        return self.viewer.claimed_id
+
+    def platform_admin(self) -> str:
+        """Whether the viewer is a platform admin, as SQL. A viewer whose account is not read
+        yet (the prepared edge reads it only when a plan needs the viewer's teams or boards)
+        is asked in the statement, which also checks the account (execute.py)."""
+        if self.viewer.loaded:
+            return "TRUE" if self.viewer.is_platform_admin else "FALSE"
+        return (f"coalesce((SELECT admin.is_platform_admin FROM volunteer admin WHERE admin.id "
+                f"= {self.viewer_id()}), FALSE)")
+
     async def load_administered(self) -> set[int]:
         """The teams the viewer administers (the rule _may_manage uses), read once."""
         if self.administered is None:
+            await self.viewer.load()
             viewer_id = self.viewer.id
             self.administered = await administered_team_ids(viewer_id) \
                 if viewer_id is not None else set()
@@ -258,6 +273,7 @@ class Build:
         """The boards the viewer moderates (the rows forum/rules.py `moderated_among` reads),
         read once."""
         if self.moderated is None:
+            await self.viewer.load()
             viewer_id = self.viewer.id
             boards: list[Any] = await BoardModerator.filter(volunteer_id=viewer_id).values_list(
                 "board_id", flat=True) if viewer_id is not None else []
@@ -273,7 +289,7 @@ class Build:
         return f"({board_sql} = ANY({self.param(sorted(self.moderated), 'int[]')}))"
 
     def viewer_id(self) -> str:
-        return self.param(self.viewer.id, "int")
+        return self.param(self.subject, "int")
 
     def manages(self, team_sql: str) -> str:
         if self.viewer.is_platform_admin:
@@ -318,11 +334,11 @@ def _field(b: Build, reading: Any, type_name: str, child: Selected, alias: str) 
     if isinstance(reading, Moderating):
         return b.moderates(f"{alias}.{reading.board_column}")
     if isinstance(reading, Personal):
-        if b.viewer.id is None:
+        if b.subject is None:
             return "NULL"
         allowed = f"{alias}.id = {b.viewer_id()}"
-        if not reading.self_only and b.viewer.is_platform_admin:
-            allowed = "TRUE"
+        if not reading.self_only:
+            allowed = f"({allowed} OR {b.platform_admin()})"
         return f"CASE WHEN {allowed} THEN {_value(reading.value, alias)} END"
     if isinstance(reading, Count):
         counted = b.alias()
@@ -336,7 +352,7 @@ def _field(b: Build, reading: Any, type_name: str, child: Selected, alias: str) 
         return (f"(SELECT {object_json(b, reading.type_name, child.children, inner)} "
                 f"FROM {reading.table} {inner} WHERE {inner}.id = {alias}.{reading.column})")
     if isinstance(reading, ViewersOwn):
-        if b.viewer.id is None:
+        if b.subject is None:
             return "NULL"
         inner = b.alias()
         return (f"(SELECT {object_json(b, reading.type_name, child.children, inner)} "

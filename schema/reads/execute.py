@@ -34,6 +34,7 @@ from graphql.execution.values import VariableValues, get_variable_values
 from strawberry.utils.await_maybe import await_maybe
 
 from db.routing import read_connection
+from models.volunteer import VolunteerStatus
 from schema.reads import roots as _roots  # noqa: F401  (registers the root readers)
 from schema.reads import types as _types  # noqa: F401  (registers the declarations)
 from schema.reads.compiler import (
@@ -236,8 +237,14 @@ class CompiledReads:
     async def _statement(self, build: Build, root: CompiledRoot) -> str:
         expression = await root.reader.build(build, root.selected)
         sql = f"SELECT ({expression})::text"
+        unread = not build.viewer.loaded
+        if unread:  # the account check Viewer.load makes, in the same round trip
+            sql += (", (SELECT account.status FROM volunteer account WHERE account.id = "
+                    f"{build.viewer_id()})")
         _, rows = await read_connection().execute_query(sql, build.params)
         text = rows[0][0]
+        if unread and rows[0][1] in (None, VolunteerStatus.PENDING_CONSENT.value):
+            raise Fallback  # the general path loads the viewer and answers 401
         if text is None and build.null_needs_administered:
             retry = Build(build.viewer, build.variables, await build.load_administered(),
                           moderated=build.moderated)

@@ -55,7 +55,8 @@ async def activities(b: Build, selected: Selected) -> str:
     status = arguments.get("status")
     if status is None:
         where.append(f"{row}.status <> 'DRAFT'")
-    elif ActivityStatus(status) == ActivityStatus.DRAFT and not b.viewer.is_platform_admin:
+    elif ActivityStatus(status) == ActivityStatus.DRAFT and not (
+            await b.viewer.load()).is_platform_admin:
         teams = sorted(await b.load_administered()) or [0]
         where.append(f"{row}.status = 'DRAFT' AND {row}.team_id = ANY({b.param(teams, 'int[]')})")
     else:
@@ -93,7 +94,7 @@ def _check_me(selected: Selected) -> None:
 
 @root_reader("me", _check_me)
 async def me(b: Build, selected: Selected) -> str:
-    if b.viewer.id is None:
+    if b.subject is None:
         return "NULL"
     row = b.alias()
     assert selected.children is not None
@@ -139,8 +140,8 @@ async def node(b: Build, selected: Selected) -> str:
     if children is None:
         raise Fallback
     row = b.alias()
-    if type_name == "Activity" and b.administered is None and b.viewer.id is not None \
-            and not b.viewer.is_platform_admin:
+    if type_name == "Activity" and b.administered is None and b.subject is not None \
+            and not (b.viewer.loaded and b.viewer.is_platform_admin):
         # Only a draft needs the viewer's teams: read without them, and again with them if
         # nothing visible came back (execute.py).
         b.null_needs_administered = True

@@ -11,11 +11,13 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from forum.models import Thread
 from models.volunteer import Volunteer
 from resolvers.auth import issue_token
 from schema import build_schema, schema
 from server import PreparedRequests, TongxinGraphQL
 from tests.activity.factory import make_activity
+from tests.forum.common import make_board, open_thread
 from tests.helpers import count_statements, make_team, make_volunteer
 from tests.reads.paths import canonical
 
@@ -135,3 +137,28 @@ async def test_the_edge_logs_the_request_and_reads_in_few_statements(paths, db, 
     if db.postgres:
         assert answered_at_edge
         assert sum("json_build_object" in statement for statement in sql) == 2  # edge, view
+
+
+THREADS = ("{ board(slug: \"notes\") { viewerIsModerator threads(first: 5) { edges { node {"
+           " title hidden author { displayName phone phoneMasked gender } } } } } }")
+
+
+async def test_personal_data_and_hidden_threads_at_the_edge(paths, db):
+    # given a board with a hidden thread, its moderator, the author and a platform admin
+    platform_admin = await make_volunteer("管理员", platform_admin=True)
+    moderator = await make_volunteer("版主")
+    author = await make_volunteer("作者")
+    board = await make_board(platform_admin, "notes", "心得", moderators=(moderator,))
+    for index in range(2):
+        thread = await open_thread(author, board, title=f"话题{index}")
+        await Thread.filter(id=thread.id).update(hidden=index == 1)
+    for viewer in (None, author, moderator, platform_admin):
+        # when each reads the board on every path (the edge checks the account in SQL)
+        responses, answered_at_edge = await paths({"query": THREADS},
+                                                  issue_token(viewer.id) if viewer else None)
+        # then the same answer: contact data for the author and (masked) the platform admin
+        _same(responses)
+        assert answered_at_edge == db.postgres
+        author_seen = responses[0].json()["data"]["board"]["threads"]["edges"][0]["node"]
+        assert (author_seen["author"]["phoneMasked"] is not None) == (
+            viewer in (author, platform_admin))
