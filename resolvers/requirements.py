@@ -20,13 +20,14 @@ from datetime import date
 from tortoise.transactions import in_transaction
 
 from core.time import BEIJING
+from db.routing import read_connection
 from models.activity import Activity, ActivityStatus
 from models.training import ActivityQualification, Course
 from models.volunteer import Volunteer
 from resolvers.activity import check_activity_admin
 from resolvers.auth import Viewer
 from resolvers.errors import BadInput, Conflict, GlobalRef, NotQualified
-from resolvers.sql import SqlParams
+from resolvers.sql import Sql, fetch
 from resolvers.validation import NAME_MAX, check_text
 
 MINIMUM_AGE_MAX = 100
@@ -49,16 +50,14 @@ def activity_day(activity: Activity) -> date:
 
 async def _missing_qualification(volunteer_id: int, activity: Activity) -> str | None:
     """The first required qualification (by name) the volunteer lacks on the start date."""
-    param = SqlParams()
-    sql = (
+    rows = await fetch(read_connection(), Sql(
         "SELECT r.name AS name FROM activity_qualification r "
-        f"WHERE r.activity_id = {param(activity.id)} AND NOT EXISTS ("
+        "WHERE r.activity_id = :activity AND NOT EXISTS ("
         "SELECT 1 FROM qualification q "
-        f"WHERE q.volunteer_id = {param(volunteer_id)} AND q.name = r.name "
-        f"AND (q.expires_at IS NULL OR q.expires_at > {param(activity.starts_at)})) "
-        "ORDER BY r.name LIMIT 1"
-    )
-    rows = await param.connection.execute_query_dict(sql, param.values)
+        "WHERE q.volunteer_id = :volunteer AND q.name = r.name "
+        "AND (q.expires_at IS NULL OR q.expires_at > :starts)) "
+        "ORDER BY r.name LIMIT 1",
+        activity=activity.id, volunteer=volunteer_id, starts=activity.starts_at))
     return str(rows[0]["name"]) if rows else None
 
 

@@ -27,7 +27,6 @@ from resolvers.signup_pg import install_sign_up_function as install_sign_up_func
 from resolvers.signup_rules import Outcome, SignUpResult
 from resolvers.slots import (
     JOIN_WAITLIST,
-    OPEN,
     PLACE_FREE,
     TAKE_PLACE,
     WAITLIST_FREE,
@@ -35,11 +34,12 @@ from resolvers.slots import (
     Raced,
     change_counts,
     notify_slot_change,
+    open_at,
     state_of,
     with_retries,
 )
 from resolvers.slots import slot_state as slot_state
-from resolvers.sql import run_sql
+from resolvers.sql import Sql, fetch
 from resolvers.waitlist import overlaps_after_locking
 
 
@@ -144,10 +144,9 @@ async def _sign_up_in(conn: BaseDBAsyncClient, activity: Activity, volunteer_id:
         raise _Refused(Outcome.OVERLAP)
     now = datetime.now(UTC)
     status, seq = SignUpStatus.CONFIRMED, None
-    row = await change_counts(conn, activity.id, TAKE_PLACE, OPEN, PLACE_FREE, values=(now,))
+    row = await change_counts(conn, activity.id, TAKE_PLACE, open_at(now), PLACE_FREE)
     if row is None:
-        row = await change_counts(conn, activity.id, JOIN_WAITLIST, OPEN, WAITLIST_FREE,
-                                  values=(now,))
+        row = await change_counts(conn, activity.id, JOIN_WAITLIST, open_at(now), WAITLIST_FREE)
         if row is None:
             current = await Activity.get(id=activity.id, using_db=conn)
             raise _Refused(rules.refusal_after_write(current, now))
@@ -224,13 +223,9 @@ async def waitlist_positions(sign_up_ids: list[int]) -> dict[int, int]:
     """Position = waitlisted rows of the same activity with a smaller sequence, plus one."""
     if not sign_up_ids:
         return {}
-    conn = connections.get("default")
-    marks = ", ".join("?" for _ in sign_up_ids)
-    rows = await run_sql(
-        conn,
+    rows = await fetch(connections.get("default"), Sql(
         "SELECT s.id AS id, (SELECT COUNT(*) FROM sign_up w WHERE w.activity_id = s.activity_id "
         "AND w.status = 'WAITLISTED' AND w.waitlist_seq < s.waitlist_seq) + 1 AS position "
-        f"FROM sign_up s WHERE s.status = 'WAITLISTED' AND s.id IN ({marks})",
-        *sign_up_ids,
-    )
+        "FROM sign_up s WHERE s.status = 'WAITLISTED' AND :ids",
+        ids=Sql.one_of("s.id", sign_up_ids)))
     return {int(row["id"]): int(row["position"]) for row in rows}

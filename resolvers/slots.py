@@ -23,7 +23,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from models.activity import Activity, ActivityStatus
 from resolvers.errors import NotFound
 from resolvers.services import services
-from resolvers.sql import run_sql
+from resolvers.sql import Sql, execute, fetch
 from subscriptions import channels
 from subscriptions.slots import SlotState
 
@@ -35,10 +35,13 @@ MAX_ATTEMPTS = 5
 
 # The row's counts as every count change returns them (state_of reads them back).
 COUNTS = "capacity, taken_count, waitlist_count, waitlist_seq, version, status, offered_count"
-# Conditions of the UPDATEs that hand out a place or a waitlist turn (the `?` is now).
-OPEN = "status = 'PUBLISHED' AND sign_up_deadline > ?"
-PLACE_FREE = "taken_count < capacity"
-WAITLIST_FREE = "waitlist_count < waitlist_limit"
+# Conditions of the UPDATEs that hand out a place or a waitlist turn.
+PLACE_FREE = Sql("taken_count < capacity")
+WAITLIST_FREE = Sql("waitlist_count < waitlist_limit")
+
+
+def open_at(now: datetime) -> Sql:
+    return Sql("status = 'PUBLISHED' AND sign_up_deadline > :now", now=now)
 
 
 class Raced(Exception):
@@ -97,12 +100,12 @@ OFFER = CountChange(taken=1, waitlisted=-1, offered=1)
 
 
 async def change_counts(conn: BaseDBAsyncClient, activity_id: int, change: CountChange,
-                        *conditions: str, values: tuple[Any, ...] = ()) -> Mapping[str, Any] | None:
+                        *conditions: Sql) -> Mapping[str, Any] | None:
     """The row's new COUNTS, or None when a condition did not hold (nothing changed).
     Precondition: inside a transaction; from here to commit it holds the activity row."""
-    where = "".join(f" AND {condition}" for condition in conditions)
-    rows = await run_sql(conn, f"UPDATE activity SET {change.assignments()} WHERE id = ?{where} "
-                               f"RETURNING {COUNTS}", activity_id, *values)
+    where = Sql.join(" AND ", [Sql("id = :id", id=activity_id), *conditions])
+    rows = await fetch(conn, Sql(f"UPDATE activity SET {change.assignments()} WHERE :where "
+                                 f"RETURNING {COUNTS}", where=where))
     return rows[0] if rows else None
 
 
@@ -127,8 +130,8 @@ async def lock_volunteer(conn: BaseDBAsyncClient, volunteer_id: int) -> None:
     COMMITTED a statement's snapshot predates its own lock waits. SQLite's write transaction
     already excludes every other writer."""
     if conn.capabilities.dialect == "postgres":
-        await run_sql(conn, "UPDATE volunteer SET updated_at = updated_at WHERE id = ? "
-                            "RETURNING id", volunteer_id)
+        await execute(conn, Sql("UPDATE volunteer SET updated_at = updated_at WHERE id = :id "
+                                "RETURNING id", id=volunteer_id))
 
 
 async def lock_volunteer_lightly(conn: BaseDBAsyncClient, volunteer_id: int) -> None:
@@ -136,8 +139,8 @@ async def lock_volunteer_lightly(conn: BaseDBAsyncClient, volunteer_id: int) -> 
     person, not with the KEY SHARE lock a notification insert for them takes (an offer expiry
     holding the activity row would otherwise deadlock with an acceptance)."""
     if conn.capabilities.dialect == "postgres":
-        await run_sql(conn, "SELECT id FROM volunteer WHERE id = ? FOR NO KEY UPDATE",
-                      volunteer_id)
+        await execute(conn, Sql("SELECT id FROM volunteer WHERE id = :id FOR NO KEY UPDATE",
+                                id=volunteer_id))
 
 
 async def slot_state(activity_id: int) -> SlotState | None:

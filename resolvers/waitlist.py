@@ -13,20 +13,21 @@ from models.activity import Activity, ActivityStatus, SignUp, SignUpStatus
 from models.notification import Notification
 from resolvers.notification import create_notification
 from resolvers.slots import PROMOTE, change_counts, lock_volunteer
-from resolvers.sql import run_sql
+from resolvers.sql import Sql, fetch
 
 # Rule 5: does the person hold a confirmed sign-up to another live activity overlapping this one?
 OVERLAP_SQL = (
     "SELECT 1 AS busy FROM sign_up s JOIN activity a ON a.id = s.activity_id "
-    "WHERE s.volunteer_id = ? AND s.status = 'CONFIRMED' AND a.id <> ? "
-    "AND a.status IN ('PUBLISHED', 'FINISHED') AND a.starts_at < ? AND a.ends_at > ? LIMIT 1"
+    "WHERE s.volunteer_id = :volunteer AND s.status = 'CONFIRMED' AND a.id <> :activity "
+    "AND a.status IN ('PUBLISHED', 'FINISHED') AND a.starts_at < :ends AND a.ends_at > :starts "
+    "LIMIT 1"
 )
 
 
 async def holds_overlapping(conn: BaseDBAsyncClient, volunteer_id: int, activity: Activity) -> bool:
     """Twin: the overlap section of resolvers/signup_pg.sql."""
-    return bool(await run_sql(conn, OVERLAP_SQL, volunteer_id, activity.id, activity.ends_at,
-                              activity.starts_at))
+    return bool(await fetch(conn, Sql(OVERLAP_SQL, volunteer=volunteer_id, activity=activity.id,
+                                      ends=activity.ends_at, starts=activity.starts_at)))
 
 
 async def overlaps_after_locking(conn: BaseDBAsyncClient, volunteer_id: int,

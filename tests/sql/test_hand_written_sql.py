@@ -16,13 +16,9 @@ BUILDER = Path("resolvers/sql.py")
 SKIPPED = {"tests", "bench", "migrations"}
 # Files that still place their own placeholders, and why they are not converted yet. Each
 # entry must still be needed: convert the file to Sql, then delete its entry.
-SIGN_UP_REWORK = "the sign-up path, reworked at the same time as the builder came (issue 22)"
 PENDING = {
-    "resolvers/requirements.py": SIGN_UP_REWORK,
-    "resolvers/signup.py": SIGN_UP_REWORK,
-    "resolvers/signup_pg.py": SIGN_UP_REWORK,
-    "resolvers/slots.py": SIGN_UP_REWORK,
-    "resolvers/waitlist.py": SIGN_UP_REWORK,
+    "resolvers/signup_pg.py": "the one-round-trip sign-up calls its function straight through "
+                              "asyncpg's pool (fetchrow with $1..$4): the hot path's CPU",
     "schema/reads/execute.py": "compiled reads run on PostgreSQL only, numbered in call order "
                                "by Build.param; being extended at the same time",
 }
