@@ -29,6 +29,7 @@ from resolvers.jobs import start_jobs
 from resolvers.signup import install_sign_up_function
 from schema import build_schema
 from schema.live.direct import RawSendMiddleware
+from schema.persisted import PersistedDocuments, load_manifest
 from schema.prepared_edge import PreparedRequests
 from schema.view import BodySizeLimit, TongxinGraphQL
 from scripts.commands import main
@@ -83,8 +84,14 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
 
 def create_app() -> Starlette:
     settings = get_settings()
+    documents = PersistedDocuments(
+        load_manifest(settings.trusted_documents) if settings.trusted_documents else None,
+        capacity=settings.persisted_queries_kept,
+        ttl_seconds=settings.persisted_queries_ttl_seconds,
+        redis=lambda: service_registry.services().redis)
     graphql_app = TongxinGraphQL(
         build_schema(introspection=not settings.disable_introspection),
+        documents=documents,
         connection_init_wait_timeout=timedelta(seconds=5),
         keep_alive=True,
         keep_alive_interval=15,

@@ -61,6 +61,11 @@ class Settings:
     # schema/prepared.py + schema/prepared_edge.py: hot token-only mutations skip the general
     # HTTP/extension layers (same answers; tests compare). 0 turns it off.
     prepared_operations: bool = True
+    # schema/persisted.py: automatic persisted queries kept per process (LRU, documents) and
+    # in Redis (seconds); a manifest path in trusted_documents lets only its documents run.
+    persisted_queries_kept: int = 1000
+    persisted_queries_ttl_seconds: int = 24 * 3600
+    trusted_documents: str | None = None
     # uvicorn's WebSocket implementation. "lean-sansio" (schema/live/direct.py) is uvicorn's
     # websockets-sansio with lighter per-connection state; both have no tasks per connection
     # and a synchronous send underneath, which the shared path writes to directly.
@@ -107,6 +112,9 @@ def get_settings() -> Settings:
         max_body_bytes=int(env.get("MAX_BODY_BYTES", 1_000_000)),
         shared_subscriptions=env.get("SHARED_SUBSCRIPTIONS", "1") != "0",
         prepared_operations=env.get("PREPARED_OPERATIONS", "1") != "0",
+        persisted_queries_kept=int(env.get("PERSISTED_QUERIES_KEPT", 1000)),
+        persisted_queries_ttl_seconds=int(env.get("PERSISTED_QUERIES_TTL_SECONDS", 24 * 3600)),
+        trusted_documents=env.get("TRUSTED_DOCUMENTS") or None,
         ws_protocol=_choice(env.get("WS_PROTOCOL", "lean-sansio"), "WS_PROTOCOL",
                             ("lean-sansio", "websockets-sansio", "websockets", "wsproto")),
         gc_freeze_seconds=float(env.get("GC_FREEZE_SECONDS", 10)),

@@ -12,6 +12,7 @@ from resolvers.auth import bearer_token, deferred_viewer
 from resolvers.errors import DomainError
 from schema.context import Context
 from schema.negotiation import negotiate, shape, streams
+from schema.persisted import DocumentRefused
 from schema.view import TongxinGraphQL, graphql_error_response, log_request
 
 
@@ -21,8 +22,9 @@ class PreparedRequests:
     HTTP view. Everything else, and any request these conditions do not fully cover, passes
     on untouched (the body it read is replayed): a plain JSON POST (no Origin header, so CORS
     has nothing to add; no streaming Accept), a declared body of at most PREPARED_MAX_BODY
-    bytes, a token that verifies, a document that is prepared, variables that coerce, inputs
-    within bounds. The response is built by the same strawberry methods (process_result,
+    bytes, an acceptable media type, a token that verifies, a document (given as text or as
+    a persisted-query hash, schema/persisted.py) that is prepared, variables that coerce,
+    inputs within bounds. The response is built by the same strawberry methods (process_result,
     encode_json) with the same status and headers as Starlette's Response would send, and
     logged by the same request log: tests/e2e/test_prepared.py compares the bytes of both
     paths."""
@@ -80,9 +82,19 @@ class PreparedRequests:
         if not isinstance(data, dict):
             return False
         query, variables = data.get("query"), data.get("variables")
-        operation_name = data.get("operationName")
-        if not isinstance(query, str) or not isinstance(variables, dict | None) or \
-                not isinstance(operation_name, str | None) or data.get("extensions") is not None:
+        operation_name, extensions = data.get("operationName"), data.get("extensions")
+        if not isinstance(query, str | None) or not isinstance(variables, dict | None) or \
+                not isinstance(operation_name, str | None) or \
+                not (extensions is None or (isinstance(extensions, dict) and
+                     extensions.keys() <= {"persistedQuery"})):
+            return False
+        documents = self.graphql_app.documents
+        if extensions or documents.trusted:
+            try:
+                query = await documents.resolve(query, extensions)
+            except DocumentRefused:
+                return False  # the general path words the refusal
+        if query is None:
             return False
         plan = self.prepared.plan(query, operation_name)
         if plan is None:

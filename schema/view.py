@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
@@ -25,7 +25,8 @@ from resolvers.auth import bearer_token, deferred_viewer, viewer_from_token
 from resolvers.errors import DomainError
 from schema.context import Context
 from schema.live.protocols import SharedGraphQLWSHandler, SharedTransportWSHandler
-from schema.negotiation import JSON, negotiate, shape, streams
+from schema.negotiation import GRAPHQL_RESPONSE, JSON, negotiate, shape, streams
+from schema.persisted import DocumentRefused, PersistedDocuments
 from schema.reads.execute import encode_response
 
 log = logging.getLogger("tongxin.request")
@@ -92,18 +93,36 @@ class TongxinGraphQL(GraphQL):
             return await self.run(request)
         except AuthFailed as failure:
             return graphql_error_response(failure.error.message, failure.error.code, 401)
+        except DocumentRefused as refused:
+            # a request error: no data entry, and 4xx only where the media type carries it
+            return JSONResponse(
+                {"errors": [{"message": refused.message, "extensions": {"code": refused.code}}]},
+                status_code=400 if request.state.media_type == GRAPHQL_RESPONSE else 200)
         except Exception as exc:
             status = getattr(exc, "status_code", None)
             if status is None:
                 raise
             if request.method == "GET" and isinstance(exc.__cause__, InvalidOperationTypeError):
                 # GET runs queries only: a mutation must not be a link anyone can follow
-                refused = graphql_error_response("Only queries run over GET; send this with POST.",
-                                                 "BAD_USER_INPUT", 405)
-                refused.headers["allow"] = "POST"
-                return refused
+                not_allowed = graphql_error_response(
+                    "Only queries run over GET; send this with POST.", "BAD_USER_INPUT", 405)
+                not_allowed.headers["allow"] = "POST"
+                return not_allowed
             reason = getattr(exc, "reason", "Bad request.")
             return graphql_error_response(reason, "BAD_USER_INPUT", status)
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """GraphiQL for a browser opening /graphql; a GET carrying only a persisted-query hash
+        is an operation."""
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(request)
+
+    async def parse_http_body(self, request_adapter: Any) -> Any:
+        """The request, its document resolved from a persisted-query hash (schema/persisted.py)
+        and refused unless trusted when TRUSTED_DOCUMENTS is set."""
+        data = await super().parse_http_body(request_adapter)
+        if isinstance(data, GraphQLRequestData):
+            data.query = await self.documents.resolve(data.query, data.extensions)
+        return data
 
     async def process_result(self, request: Request | None,  # type: ignore[override]
                              result: ExecutionResult) -> GraphQLHTTPResponse:
@@ -148,8 +167,10 @@ class TongxinGraphQL(GraphQL):
                 raise AuthFailed(error) from None
         return context
 
-    def __init__(self, *args: Any, shared_subscriptions: bool = True, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, shared_subscriptions: bool = True,
+                 documents: PersistedDocuments | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.documents = documents or PersistedDocuments()
         if not shared_subscriptions:  # SHARED_SUBSCRIPTIONS=0: every subscriber executes alone
             self.shared_context = None  # type: ignore[assignment,method-assign]
 
@@ -180,7 +201,7 @@ class TongxinGraphQL(GraphQL):
 def _asks_for_ide(request: Request, accept: str | None) -> bool:
     """A browser opening /graphql: GraphiQL answers it, whatever the JSON negotiation says."""
     return request.method == "GET" and "query" not in request.query_params and \
-        accept is not None and "text/html" in accept
+        "extensions" not in request.query_params and accept is not None and "text/html" in accept
 
 
 class BodySizeLimit:

@@ -22,6 +22,7 @@ import json
 import logging
 from typing import Any
 
+from graphql import GraphQLFormattedError
 from starlette.websockets import WebSocketDisconnect
 from strawberry.http.async_base_view import AsyncWebSocketAdapter
 from strawberry.http.exceptions import WebSocketDisconnected
@@ -29,11 +30,15 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
 )
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ErrorMessage as TransportError,
+)
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
-from strawberry.subscriptions.protocols.graphql_ws.types import CompleteMessage
+from strawberry.subscriptions.protocols.graphql_ws.types import CompleteMessage, ErrorMessage
 
 from schema.live.direct import sink_for
 from schema.live.fanout import FanoutHub, Member, Plan, fanout_hub, plan_for
+from schema.persisted import NOT_IN_LIST
 
 log = logging.getLogger("tongxin.fanout")
 
@@ -65,6 +70,16 @@ def frame_problem(message: Any, operation_types: tuple[str, ...]) -> str | None:
         if not isinstance(payload.get("extensions"), _OPTIONAL_OBJECT):
             return "`payload.extensions` must be an object."
     return None
+
+
+def untrusted(handler: Any, message: dict[str, Any], kind: str) -> GraphQLFormattedError | None:
+    """The error payload for an operation frame whose document is not trusted
+    (TRUSTED_DOCUMENTS, schema/persisted.py): WebSockets run only what HTTP would."""
+    documents = getattr(handler.view, "documents", None)
+    if message["type"] != kind or documents is None or \
+            documents.allows(message["payload"]["query"]):
+        return None
+    return {"message": "Only trusted documents run here.", "extensions": {"code": NOT_IN_LIST}}
 
 
 async def send_text(websocket: AsyncWebSocketAdapter, text: str) -> None:
@@ -122,6 +137,11 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
         if problem is not None:
             await self.handle_invalid_message(problem)
             return
+        refusal = untrusted(self, message, "subscribe") if self.connection_acknowledged else None
+        if refusal is not None:
+            await self.send_message(TransportError(id=message["id"], type="error",
+                                                   payload=[refusal]))
+            return
         await super().handle_message(message)
 
     async def handle_connection_init(self, message: Any) -> None:
@@ -152,6 +172,10 @@ class SharedGraphQLWSHandler(BaseGraphQLWSHandler[Any, Any]):
         problem = frame_problem(message, ("start",))
         if problem is not None:
             await self.websocket.close(code=4400, reason=problem)
+            return
+        refusal = untrusted(self, message, "start")
+        if refusal is not None:
+            await self.send_message(ErrorMessage(type="error", id=message["id"], payload=refusal))
             return
         await super().handle_message(message)
 
