@@ -18,6 +18,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from strawberry.subscriptions import (
+    GRAPHQL_SSE_PROTOCOL,
+    GRAPHQL_TRANSPORT_WS_PROTOCOL,
+    GRAPHQL_WS_PROTOCOL,
+)
 from tortoise import Tortoise, connections
 
 from core.gcfreeze import freeze_long_lived
@@ -92,6 +97,10 @@ def create_app() -> Starlette:
     graphql_app = TongxinGraphQL(
         build_schema(introspection=not settings.disable_introspection),
         documents=documents,
+        # graphql-sse ("distinct connections"): subscriptions over plain HTTP for networks and
+        # proxies that break WebSockets
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL,
+                                GRAPHQL_SSE_PROTOCOL),
         connection_init_wait_timeout=timedelta(seconds=5),
         keep_alive=True,
         keep_alive_interval=15,

@@ -11,6 +11,9 @@ import subprocess
 import httpx
 import pytest
 
+from schema.relay import to_global_id
+from tests.activity.factory import make_activity
+from tests.helpers import make_team, make_volunteer, token_for
 from tests.live import ROOT
 
 NODE_DIR = ROOT / "tests" / "node"
@@ -84,3 +87,17 @@ async def test_get_runs_queries_only_and_nothing_unacceptable(http_server):
     assert unacceptable.status_code == 406
     assert graphiql.status_code == 200
     assert "graphiql" in graphiql.text.lower()
+
+
+async def test_slot_counts_stream_over_server_sent_events(live_server):
+    # given
+    admin = await make_volunteer("队长")
+    activity = await make_activity(await make_team(admin), admin, capacity=3)
+    volunteer = await make_volunteer("小林")
+    # when: npm graphql-sse subscribes, then the volunteer signs up over HTTP
+    events = node_script("sse.mjs", live_server.url, to_global_id("Activity", activity.id),
+                         token_for(volunteer), timeout=60)
+    # then
+    counts = [event["data"]["slotCount"] for event in events]
+    assert [(c["confirmed"], c["remaining"]) for c in counts] == [(0, 3), (1, 2)]
+    assert counts[1]["version"] > counts[0]["version"]
