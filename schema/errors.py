@@ -12,6 +12,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from tortoise.exceptions import ValidationError
 
 from resolvers.errors import DomainError, GlobalRef
 from schema.relay import to_global_id
@@ -40,7 +41,21 @@ def error_code(error: GraphQLError) -> tuple[str, dict[str, Any]]:
             return "QUERY_TOO_COMPLEX", {}
         # Parse and validation errors, variable coercion errors: the client sent bad input.
         return "BAD_USER_INPUT", {}
+    if does_not_fit(original):
+        return "BAD_USER_INPUT", {}
     return "INTERNAL", {}
+
+
+def does_not_fit(error: BaseException | None) -> bool:
+    """A value its column cannot hold, refused by Tortoise's field validation (filters and
+    saves alike) or by PostgreSQL (22001, value too long). The limits table keeps such values
+    out (tests/schema/test_columns.py); one that slips through is still the caller's input,
+    not a server fault to log with a traceback."""
+    while error is not None:
+        if isinstance(error, ValidationError) or getattr(error, "sqlstate", None) == "22001":
+            return True
+        error = error.original_error if isinstance(error, GraphQLError) else error.__cause__
+    return False
 
 
 def _render(value: Any) -> Any:
@@ -55,7 +70,12 @@ def log_unexpected(errors: list[GraphQLError], request_id: str | None) -> None:
     default logged each with its traceback, which cost a sign-up crowd where a third of the
     requests are refused ~15 % of a worker's CPU (bench/signup.py) and buried real errors."""
     for error in errors:
-        if error_code(error)[0] == "INTERNAL":
+        if does_not_fit(error.original_error):
+            # One line and no value (it may be personal data): the path names the input whose
+            # bound is longer than its column.
+            log.warning("value does not fit its column request_id=%s path=%s", request_id,
+                        ".".join(str(p) for p in error.path or []))
+        elif error_code(error)[0] == "INTERNAL":
             log.error(
                 "unexpected error request_id=%s path=%s",
                 request_id,
@@ -69,6 +89,8 @@ def format_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
     if code == "INTERNAL":
         message = "Internal server error."
         extra = {"requestId": request_id} if request_id else {}
+    elif does_not_fit(error.original_error):
+        message = "A value is too long (or out of range) for what it is stored in."
     else:
         message = error.message
     return GraphQLError(
