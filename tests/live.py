@@ -1,8 +1,15 @@
-"""Real server processes for end-to-end tests: uvicorn on a free port, same database as the test."""
+"""Real server processes for end-to-end tests: uvicorn on a free port, same database as the test.
+
+A start costs ~2 s of CPU, so the plain fixtures (`live_server`, `http_server`, `module_server`)
+hand out one server per backend and pytest(-xdist) process. Tests needing a server of their own
+(several workers, another configuration, two processes) call `start_server`.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import itertools
 import os
 import socket
 import subprocess
@@ -14,6 +21,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tortoise import Tortoise, connections
 
 from tests.conftest import Backend
 
@@ -32,9 +40,12 @@ class LiveServer:
     ws_url: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    log_from: int = 0  # a shared server's log as one test sees it: from its start on
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        with self.log_path.open("rb") as log:
+            log.seek(self.log_from)
+            return log.read().decode(errors="replace")
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -95,26 +106,51 @@ def serving(backend: Backend) -> Iterator[LiveServer]:
         server.stop()
 
 
-@pytest.fixture
-def live_server(db: Backend) -> Iterator[LiveServer]:
-    """A one-worker server on the test's database (and Redis, on the PostgreSQL backend)."""
-    with serving(db) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def module_server(backend: Backend) -> Iterator[LiveServer]:
-    """One server per module and backend, on the backend's database as it is (no wipe)."""
+@pytest.fixture(scope="session")
+def shared_server(backend: Backend) -> Iterator[LiveServer]:
+    """One one-worker server per backend (and per xdist worker), on the backend's database."""
     with serving(backend) as server:
         yield server
 
 
+# Each wipe restarts ids at 1, but the shared server keeps what it learnt by id (slot feeds and
+# their versions, verified tokens, leaderboard rows, rate-limit windows): every test on it gets
+# ids from a block of its own, far below the 10**9 some tests use as "missing".
+_ID_BLOCK = 1_000_000
+_id_blocks = itertools.count(1)
+
+
+async def ids_the_server_never_saw(backend: Backend) -> None:
+    start = next(_id_blocks) * _ID_BLOCK
+    connection = connections.get("default")
+    if backend.postgres:
+        # is_called: the next wipe sees every sequence moved and restarts them all
+        await connection.execute_query(
+            "SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, $1, true) "
+            "FROM pg_sequences WHERE schemaname = current_schema()", [start])
+    else:
+        tables = [model._meta.db_table for app in Tortoise.apps.values() for model in app.values()]
+        await connection.execute_script("DELETE FROM sqlite_sequence;" + "".join(
+            f"INSERT INTO sqlite_sequence (name, seq) VALUES ('{table}', {start});" for table in tables))
+
+
 @pytest.fixture
-def http_server(db: Backend, module_server: LiveServer) -> LiveServer:
-    """Like live_server, but one process shared by the module's tests on a backend (a start
-    costs ~2 s); the database is still wiped before each test. Only for plain HTTP tests: a
-    process's live state (slot feeds, subscription groups keyed by ids that restart with each
-    wipe) would leak from one WebSocket test into the next."""
-    if module_server.process.poll() is not None:
-        raise RuntimeError(f"the module's server died:\n{module_server.log()}")
-    return module_server
+async def live_server(db: Backend, shared_server: LiveServer) -> LiveServer:
+    """The backend's shared one-worker server on an empty database (and Redis, on the
+    PostgreSQL backend); `log()` shows what it logged during this test."""
+    if shared_server.process.poll() is not None:
+        raise RuntimeError(f"the shared server died:\n{shared_server.log()}")
+    await ids_the_server_never_saw(db)
+    return dataclasses.replace(shared_server, log_from=shared_server.log_path.stat().st_size)
+
+
+@pytest.fixture(scope="module")
+def module_server(shared_server: LiveServer) -> LiveServer:
+    """The backend's shared server, for a module-scoped fixture, on the database as it is."""
+    return shared_server
+
+
+@pytest.fixture
+def http_server(live_server: LiveServer) -> LiveServer:
+    """live_server, under the name the plain-HTTP tests know it by."""
+    return live_server
