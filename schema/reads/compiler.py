@@ -17,7 +17,6 @@ and execute.py seals each one with schema/relay.py's `make_cursor`.
 
 from __future__ import annotations
 
-import itertools
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -230,14 +229,23 @@ class Build:
     markers: bool = False  # the statement writes markers Python replaces (cursors, InPython)
     # A null answer may hide a row the viewer's teams would show: build again with them.
     null_needs_administered: bool = False
-    _aliases: Any = field(default_factory=itertools.count)
+    next_alias: int = 0
+    volatile: int = 0  # text written from argument values (page sizes) so far
 
     def param(self, value: Any, cast: str) -> str:
         self.params.append(value)
         return f"${len(self.params)}::{cast}"
 
     def alias(self) -> str:
-        return f"r{next(self._aliases)}"
+        self.next_alias += 1
+        return f"r{self.next_alias - 1}"
+
+    def viewer_kind(self) -> str:
+        if self.subject is None:
+            return "anonymous"
+        if not self.viewer.loaded:
+            return "unread"
+        return "platform admin" if self.viewer.is_platform_admin else "signed in"
 
     def arguments(self, selected: Selected) -> dict[str, Any]:
         assert selected.definition is not None
@@ -300,13 +308,41 @@ class Build:
         return f"({team_sql} = ANY({self.param(sorted(self.administered), 'int[]')}))"
 
 
+@dataclass(frozen=True)
+class _Fragment:
+    children: tuple[Selected, ...]  # held, so the id in the key is never reused
+    text: str
+    aliases: int
+    markers: bool
+
+
+# An object's JSON text that took no parameter and no argument value is the same for every
+# request with the same selection, alias numbering and kind of viewer: written once.
+_FRAGMENTS: dict[tuple[int, str, str, int, str], _Fragment] = {}
+FRAGMENTS_KEPT = 10_000
+
+
 def object_json(b: Build, type_name: str, children: tuple[Selected, ...], alias: str) -> str:
+    key = (id(children), type_name, alias, b.next_alias, b.viewer_kind())
+    cached = _FRAGMENTS.get(key)
+    if cached is not None and cached.children is children:
+        b.next_alias += cached.aliases
+        b.markers = b.markers or cached.markers
+        return cached.text
+    params, aliases, volatile, markers = len(b.params), b.next_alias, b.volatile, b.markers
+    b.markers = False
     readable = READABLE[type_name]
     pairs: list[str] = []
     for child in children:
         pairs.append(pg.literal(child.key))
         pairs.append(_field(b, readable.fields.get(child.name), type_name, child, alias))
-    return f"json_build_object({', '.join(pairs)})"
+    text = f"json_build_object({', '.join(pairs)})"
+    if len(b.params) == params and b.volatile == volatile:
+        if len(_FRAGMENTS) >= FRAGMENTS_KEPT:
+            _FRAGMENTS.clear()
+        _FRAGMENTS[key] = _Fragment(children, text, b.next_alias - aliases, b.markers)
+    b.markers = b.markers or markers
+    return text
 
 
 def _value(value: Value, alias: str) -> str:
@@ -364,6 +400,7 @@ def _field(b: Build, reading: Any, type_name: str, child: Selected, alias: str) 
 
 
 def _children(b: Build, reading: Children, child: Selected, alias: str) -> str:
+    b.volatile += 1
     arguments = b.arguments(child)
     size, after = page_arguments(arguments)
     after_values = after_keys(after, reading.order)
