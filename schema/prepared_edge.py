@@ -11,7 +11,7 @@ from core.jsonguard import JSONTooDeep
 from resolvers.auth import bearer_token, deferred_viewer
 from resolvers.errors import DomainError
 from schema.context import Context
-from schema.negotiation import negotiate, shape, streams
+from schema.negotiation import negotiate, shape
 from schema.persisted import DocumentRefused
 from schema.view import TongxinGraphQL, graphql_error_response, log_request
 
@@ -21,7 +21,7 @@ class PreparedRequests:
     the layers in between: Starlette's routing and exception middleware, CORS, strawberry's
     HTTP view. Everything else, and any request these conditions do not fully cover, passes
     on untouched (the body it read is replayed): a plain JSON POST (no Origin header, so CORS
-    has nothing to add; no streaming Accept), a declared body of at most PREPARED_MAX_BODY
+    has nothing to add; JSON acceptable, so nothing streams), a declared body of at most PREPARED_MAX_BODY
     bytes, an acceptable media type, a token that verifies, a document (given as text or as
     a persisted-query hash, schema/persisted.py) that is prepared, variables that coerce,
     inputs within bounds. The response is built by the same strawberry methods (process_result,
@@ -56,7 +56,7 @@ class PreparedRequests:
             elif name == b"origin":
                 plain = False
         media_type = negotiate(accept)
-        if not plain or media_type is None or streams(accept) or length is None or \
+        if not plain or media_type is None or length is None or \
                 not length.isdigit() or int(length) > self.PREPARED_MAX_BODY:
             await self.app(scope, receive, send)
             return

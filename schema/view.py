@@ -111,6 +111,15 @@ class TongxinGraphQL(GraphQL):
             reason = getattr(exc, "reason", "Bad request.")
             return graphql_error_response(reason, "BAD_USER_INPUT", status)
 
+    def _get_stream_transport_from_headers(self, headers: Any) -> Any:
+        """Streams (graphql-sse) only for a client that takes no JSON answer: graphql-sse sends
+        `Accept: text/event-stream` alone, while urql lists it after the JSON types on every
+        query and expects one JSON document."""
+        accept = next((value for key, value in headers.items() if key.lower() == "accept"), None)
+        if negotiate(accept) is not None:
+            return None
+        return super()._get_stream_transport_from_headers(headers)
+
     def should_render_graphql_ide(self, request: Any) -> bool:
         """GraphiQL for a browser opening /graphql; a GET carrying only a persisted-query hash
         is an operation."""

@@ -13,7 +13,7 @@ import pytest
 
 from schema.relay import to_global_id
 from tests.activity.factory import make_activity
-from tests.helpers import make_team, make_volunteer, token_for
+from tests.helpers import PASSWORD, make_team, make_volunteer, token_for
 from tests.live import ROOT
 
 NODE_DIR = ROOT / "tests" / "node"
@@ -22,15 +22,21 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 AUDIT_COUNT = 61  # graphql-http 1.23.1, pinned in tests/node/package-lock.json
 
 
-def node_script(name: str, *arguments: str, timeout: float = 120) -> list[dict]:
-    """Runs tests/node/<name> and returns its JSON lines; skips (fails under CI) without the
-    packages `make test` installs (npm ci --prefix tests/node)."""
+def node(*arguments: str, timeout: float = 120,
+         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Runs node in tests/node; skips (fails under CI) without the packages `make test`
+    installs (npm ci --prefix tests/node)."""
     if shutil.which("node") is None or not (NODE_DIR / "node_modules").is_dir():
         if IN_CI:
             pytest.fail("Node or tests/node/node_modules missing: run `make test`")
         pytest.skip("Node or tests/node/node_modules missing: run `make test`")
-    finished = subprocess.run(["node", str(NODE_DIR / name), *arguments], cwd=NODE_DIR,
-                              capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(["node", *arguments], cwd=NODE_DIR, capture_output=True, text=True,
+                          timeout=timeout, check=False, env={**os.environ, **(env or {})})
+
+
+def node_script(name: str, *arguments: str, timeout: float = 120) -> list[dict]:
+    """Runs tests/node/<name> and returns its JSON lines."""
+    finished = node(str(NODE_DIR / name), *arguments, timeout=timeout)
     assert finished.returncode == 0, finished.stderr
     return [json.loads(line) for line in finished.stdout.splitlines() if line.startswith("{")]
 
@@ -101,3 +107,19 @@ async def test_slot_counts_stream_over_server_sent_events(live_server):
     counts = [event["data"]["slotCount"] for event in events]
     assert [(c["confirmed"], c["remaining"]) for c in counts] == [(0, 3), (1, 2)]
     assert counts[1]["version"] > counts[0]["version"]
+
+
+async def test_apollo_client_and_urql_page_and_watch_with_persisted_queries(live_server):
+    # given: five activities, a volunteer who logs in, another who signs up meanwhile
+    admin = await make_volunteer("队长")
+    team = await make_team(admin)
+    for _ in range(5):
+        await make_activity(team, admin, capacity=3)
+    watcher, other = await make_volunteer("小林"), await make_volunteer("小周")
+    # when: tests/node/clients.test.mjs (node's test runner)
+    finished = node("--test", "--test-reporter=tap", "clients.test.mjs", timeout=90, env={
+        "URL": live_server.url, "WS_URL": live_server.ws_url, "PHONE": watcher.phone,
+        "PASSWORD": PASSWORD, "OTHER_TOKEN": token_for(other), "ACTIVITIES": "5"})
+    # then
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    assert "# pass 2" in finished.stdout
