@@ -53,9 +53,11 @@ test: $(STAMP) $(NODE_STAMP)
 test-fast: $(STAMP)
 	$(PY) -m pytest $(XDIST) --backend sqlite -m "not e2e and not cluster" -q --durations=5
 
-# Long hostile-input run on both backends: prints operations tried, fields covered, failures.
+# Long fuzz run on both backends: per strategy, operations tried, share past input validation,
+# failures. Knobs: FUZZ_EXAMPLES_PER_FIELD (random), FUZZ_STATEFUL_ROUNDS, FUZZ_SEED (docs/inputs.md).
 fuzz: $(STAMP)
-	FUZZ_EXAMPLES_PER_FIELD=$${FUZZ_EXAMPLES_PER_FIELD:-60} $(PY) -m pytest tests/fuzz/test_schema_fuzz.py -s -q
+	FUZZ_EXAMPLES_PER_FIELD=$${FUZZ_EXAMPLES_PER_FIELD:-60} FUZZ_STATEFUL_ROUNDS=$${FUZZ_STATEFUL_ROUNDS:-20} \
+		$(PY) -m pytest tests/fuzz/test_schema_fuzz.py -s -q
 
 # docs/screenshots/*.png from the demo data, in headless Chromium (apt-get install chromium chromium-driver)
 screenshots: $(STAMP)

@@ -49,7 +49,7 @@ from hypothesis_graphql import Mode, from_schema
 
 Draw = Callable[[st.SearchStrategy[Any]], Any]
 
-EXAMPLES_PER_FIELD = int(os.environ.get("FUZZ_EXAMPLES_PER_FIELD", "4"))
+EXAMPLES_PER_FIELD = int(os.environ.get("FUZZ_EXAMPLES_PER_FIELD", "1"))
 
 HOSTILE_TEXT = [
     "\x00", "a\x00b", "\ud800", "x\udfffy", "\u202eevil\u202c", "\u200f\u200e", "👩‍👩‍👧‍👦" * 20,
@@ -273,16 +273,41 @@ def response_problem(response: httpx.Response) -> str | None:
     return None
 
 
+# Answers that mean the operation was refused before a resolver applied its rules to real
+# objects: parse, validation and boundary refusals (errors without a path), bad input anywhere,
+# and NOT_FOUND (in practice an ID that names nothing).
+REFUSED_CODES = frozenset({"BAD_USER_INPUT", "NOT_FOUND", "QUERY_TOO_COMPLEX"})
+
+
+def got_past_validation(response: httpx.Response) -> bool:
+    """HTTP 200 and every error (if any) raised by a resolver with a code other than
+    BAD_USER_INPUT, NOT_FOUND or QUERY_TOO_COMPLEX: the operation reached the rules."""
+    if response.status_code != 200:
+        return False
+    try:
+        errors = response.json().get("errors") or []
+    except ValueError:
+        return False
+    return all(error.get("path") and (error.get("extensions") or {}).get("code") not in REFUSED_CODES
+               for error in errors)
+
+
 @dataclass
 class FuzzReport:
     operations: int = 0
+    passed: int = 0  # got past input validation (got_past_validation)
+    answered: int = 0  # answered without any error
     covered: set[str] = field(default_factory=set)
     failures: list[str] = field(default_factory=list)
 
+    def share(self) -> str:
+        total = max(1, self.operations)
+        return (f"{self.operations} operations, {self.passed / total:.0%} past input validation, "
+                f"{self.answered / total:.0%} answered without error, {len(self.failures)} failures")
+
     def summary(self, backend: str, total: set[str]) -> str:
         missing = sorted(total - self.covered)
-        return (f"fuzz[{backend}]: {self.operations} operations, {len(self.covered & total)}/{len(total)} "
-                f"fields covered, {len(self.failures)} failures"
+        return (f"fuzz[{backend}]: {self.share()}, {len(self.covered & total)}/{len(total)} fields covered"
                 + (f"; not covered: {', '.join(missing[:40])}{' …' if len(missing) > 40 else ''}"
                    if missing else ""))
 
@@ -300,17 +325,45 @@ def executed(response: httpx.Response) -> bool:
 Send = Callable[[str, dict[str, Any], str], httpx.Response]
 
 
+def make_sender(client: httpx.Client, url: str, tokens: dict[str, str | None]) -> Send:
+    """Posts an operation as one of the roles in `tokens` (None: anonymous)."""
+    def send(query: str, variables: dict[str, Any], role: str) -> httpx.Response:
+        token = tokens[role]
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        # ASCII-escaped, so lone surrogates, NaN and Infinity travel as a hostile client sends them
+        body = json.dumps({"query": query, "variables": variables}, ensure_ascii=True)
+        return client.post(url, content=body, headers=headers)
+
+    return send
+
+
+def shown(variables: dict[str, Any]) -> str:
+    """Variables as a failure prints them: long text and long lists cut short."""
+    def cut(value: Any) -> Any:
+        if isinstance(value, str) and len(value) > 80:
+            return f"{value[:40]}…({len(value)} characters)"
+        if isinstance(value, list):
+            return [cut(item) for item in value[:3]] + ([f"…({len(value)} entries)"] if len(value) > 3 else [])
+        if isinstance(value, dict):
+            return {key: cut(item) for key, item in value.items()}
+        return value
+    return repr(cut(variables))
+
+
 def send_and_check(schema: GraphQLSchema, label: str, query: str, variables: dict[str, Any], role: str,
-                   send: Send, report: FuzzReport) -> None:
+                   send: Send, report: FuzzReport) -> httpx.Response:
     response = send(query, variables, role)
     report.operations += 1
+    report.passed += got_past_validation(response)
     if executed(response):
         report.covered |= fields_of(schema, query)
+        report.answered += "errors" not in response.json()
     problem = response_problem(response)
     if problem is not None:
-        shown = {key: (value[:80] + "…" if isinstance(value, str) and len(value) > 80 else value)
-                 for key, value in variables.items()}
-        report.failures.append(f"{label} as {role}: {problem}\n  {query}\n  {shown!r}"[:3000])
+        report.failures.append(f"{label} as {role}: {problem}\n  {query}\n  {shown(variables)}"[:3000])
+    return response
 
 
 def fuzz_documents(schema: GraphQLSchema, label: str, documents: st.SearchStrategy[DocumentNode], *,
@@ -343,12 +396,13 @@ def fuzz_root_field(schema: GraphQLSchema, root_field: str, *, mode: Mode, examp
 
 def fuzz_paths(schema: GraphQLSchema, targets: set[str], ids: dict[str, str], *, examples: int, send: Send,
                roles: list[str], report: FuzzReport) -> None:
-    """The directed phase: for each field random generation missed, its shortest operation,
-    once as written (by each role in long runs, by one role in turn in short ones) and
-    `examples` times made hostile."""
+    """The directed phase: for each field the other strategies missed, its shortest
+    operation, once as written (by each role in long runs, by one role in turn in short ones)
+    and `examples` times made hostile."""
     pool = list(ids.values())
     for index, (target, query) in enumerate(path_documents(schema, targets, ids).items()):
         for role in roles if examples >= 10 else [roles[index % len(roles)]]:
             send_and_check(schema, target, query, {}, role, send, report)
-        fuzz_documents(schema, target, st.just(graphql.parse(query)), examples=examples, send=send,
-                       roles=roles, id_pool=pool, report=report)
+        if examples:
+            fuzz_documents(schema, target, st.just(graphql.parse(query)), examples=examples, send=send,
+                           roles=roles, id_pool=pool, report=report)
