@@ -46,7 +46,7 @@ from tests.fuzz.hostile import (
     fuzz_root_field,
     make_sender,
 )
-from tests.fuzz.strategies import new_pools, run_boundary, run_optional, run_stateful
+from tests.fuzz.strategies import Pools, new_pools, run_boundary, run_optional, run_stateful
 from tests.helpers import token_for
 from tests.integrity import integrity_problems
 from tests.live import LiveServer
@@ -59,10 +59,10 @@ STRATEGIES = ("stateful", "random", "optional omitted", "optional null", "bounda
               "boundary at N+1", "directed")
 
 
-def run_fuzz(url: str, tokens: dict[str, str | None]) -> tuple[dict[str, FuzzReport], list[str], int]:
+def run_fuzz(url: str, tokens: dict[str, str | None]) -> tuple[dict[str, FuzzReport], Pools, list[str], int]:
     """Every strategy in turn; blocking, so the test runs it in a thread while its own event
-    loop stays responsive. Returns the reports, the bounded coordinates HTTP cannot reach, and
-    the health check's status afterwards."""
+    loop stays responsive. Returns the reports, the pools, the bounded coordinates HTTP cannot
+    reach, and the health check's status afterwards."""
     graphql_schema = schema._schema
     assert graphql_schema.query_type is not None and graphql_schema.mutation_type is not None
     roots = [*graphql_schema.query_type.fields, *graphql_schema.mutation_type.fields]
@@ -86,7 +86,7 @@ def run_fuzz(url: str, tokens: dict[str, str | None]) -> tuple[dict[str, FuzzRep
         fuzz_paths(graphql_schema, all_fields(graphql_schema) - covered, {kind: ids[0] for kind, ids in pools.ids.items()},
                    examples=EXAMPLES_PER_FIELD // 2, send=send, roles=roles, report=reports["directed"])
         health = client.get(url.replace("/graphql", "/healthz")).status_code
-    return reports, skipped, health
+    return reports, pools, skipped, health
 
 
 def with_traceback(failure: str, log: str) -> str:
@@ -110,12 +110,13 @@ async def test_every_strategy_on_every_field(live_server: LiveServer, db: Backen
         "team_admin": token_for(people["13800000001"]), "admin": token_for(people[ADMIN_PHONE])}
 
     # when
-    reports, skipped, health = await asyncio.to_thread(run_fuzz, live_server.url, tokens)
+    reports, pools, skipped, health = await asyncio.to_thread(run_fuzz, live_server.url, tokens)
 
     # then
     total = all_fields(schema._schema)
     covered = set().union(*(report.covered for report in reports.values()))
-    print(f"\nfuzz[{db.name}]: {len(covered & total)}/{len(total)} fields covered")
+    print(f"\nfuzz[{db.name}]: {len(covered & total)}/{len(total)} fields covered; ID pools: "
+          + ", ".join(f"{kind} {len(ids)}" for kind, ids in sorted(pools.ids.items())))
     for name, report in reports.items():
         print(f"fuzz[{db.name}] {name}: {report.share()}")
     log = live_server.log()
