@@ -32,6 +32,7 @@ from resolvers.auth import Viewer
 from resolvers.errors import BadInput, DomainError
 from resolvers.services import services
 from schema.activity import Activity
+from schema.cachecontrol import cache_hint
 from schema.context import Context, Info
 from schema.live.fanout import ShareMode, ShareRule, share
 from schema.loaders import NamedLoader
@@ -540,7 +541,7 @@ class ExperiencePostInput:
 
 @strawberry.type
 class ForumQuery:
-    @strawberry.field(description="All boards, by category.")
+    @strawberry.field(description="All boards, by category.", metadata=cache_hint(60))
     async def boards(self, info: Info) -> list[Board]:
         return [Board.from_model(board) for board in await rules.list_boards()]
 

@@ -21,6 +21,7 @@ from resolvers.services import services
 from resolvers.slots import slot_state
 from resolvers.team import administered_team_ids
 from resolvers.validation import decode_tags
+from schema.cachecontrol import cache_hint
 from schema.context import Context, Info, administered_teams
 from schema.geo import GeoInput
 from schema.lazy import lazy_class
@@ -399,7 +400,8 @@ def _data(source: object) -> rules.ActivityData:
 @strawberry.type
 class ActivityQuery:
     @strawberry.field(description="Activities, soonest first. Without `status` drafts are left "
-                                  "out; `near` keeps those within the circle.")
+                                  "out; `near` keeps those within the circle.",
+                      metadata=cache_hint(10))  # slot counts stay live over subscriptions
     async def activities(
         self,
         info: Info,

@@ -15,6 +15,7 @@ from models.honour import Nomination as NominationModel
 from models.honour import NominationAudit as NominationAuditModel
 from models.honour import NominationStatus as NominationStatusModel
 from resolvers import honour as rules
+from schema.cachecontrol import cache_hint
 from schema.context import Info
 from schema.relay import (
     BY_ID,
@@ -230,7 +231,8 @@ class AwardInput:
 class HonourQuery:
     @strawberry.field(description="Published announcements, pinned first then newest; drafts "
                                   "too for those who may announce there. `teamId` for a team's, "
-                                  "`platformOnly` for the platform's.")
+                                  "`platformOnly` for the platform's.",
+                      metadata=cache_hint(60))
     async def announcements(self, info: Info, first: int | None = None,
                             after: str | None = None, team_id: strawberry.ID | None = None,
                             platform_only: bool = False) -> Connection[Announcement]:

@@ -14,6 +14,7 @@ from models.servicepoint import ServicePoint as ServicePointModel
 from models.servicepoint import ServicePointKind as ServicePointKindModel
 from resolvers import servicepoint as rules
 from resolvers.errors import BadInput
+from schema.cachecontrol import cache_hint
 from schema.context import Info
 from schema.lazy import lazy_class
 from schema.relay import (
@@ -172,7 +173,8 @@ def _circle(near: WalkingCircleInput):  # type: ignore[no-untyped-def]
 @strawberry.type
 class ServicePointQuery:
     @strawberry.field(description="Service points. With `near`: those within the walking circle "
-                                  "(80 m/min, straight line), nearest first; else by id.")
+                                  "(80 m/min, straight line), nearest first; else by id.",
+                      metadata=cache_hint(300))
     async def service_points(
         self, info: Info, first: int | None = None, after: str | None = None,
         near: WalkingCircleInput | None = None, kind: ServicePointKind | None = None,

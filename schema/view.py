@@ -23,6 +23,7 @@ from strawberry.types import ExecutionResult
 from core.jsonguard import JSONTooDeep, loads_bounded
 from resolvers.auth import bearer_token, deferred_viewer, viewer_from_token
 from resolvers.errors import DomainError
+from schema.cachecontrol import NO_STORE, CachePolicies, matches, public_headers
 from schema.context import Context
 from schema.live.protocols import SharedGraphQLWSHandler, SharedTransportWSHandler
 from schema.negotiation import GRAPHQL_RESPONSE, JSON, negotiate, shape, streams
@@ -85,8 +86,27 @@ class TongxinGraphQL(GraphQL):
             response.headers["content-type"] = media_type
             if response.status_code == 200:
                 response.status_code = getattr(request.state, "graphql_status", 200)
+            if request.method == "GET" and response.status_code == 200:
+                response = self._cacheable(request, response)
         log_request(context, started, response.status_code)
         await response(scope, receive, send)
+
+    def _cacheable(self, request: Request, response: Response) -> Response:
+        """A GET answer with its caching headers (schema/cachecontrol.py), or 304 when the
+        client's copy is current."""
+        document = getattr(request.state, "document", None)
+        max_age = 0
+        if document is not None and document[0] is not None and \
+                "authorization" not in request.headers and not request.state.had_errors:
+            max_age = self.cache_policies.max_age(*document)
+        if max_age <= 0:
+            response.headers["cache-control"] = NO_STORE
+            return response
+        headers = public_headers(max_age, bytes(response.body))
+        if matches(request.headers.get("if-none-match"), headers["etag"]):
+            return Response(status_code=304, headers=headers)
+        response.headers.update(headers)
+        return response
 
     async def _answer(self, request: Request) -> Response:
         try:
@@ -133,12 +153,21 @@ class TongxinGraphQL(GraphQL):
             data.query = await self.documents.resolve(data.query, data.extensions)
         return data
 
+    async def execute_operation(self, request: Request,  # type: ignore[override]
+                                request_adapter: Any, request_data: Any, context: Context,
+                                root_value: Any, sub_response: Any) -> Any:
+        if request.method == "GET" and isinstance(request_data, GraphQLRequestData):
+            request.state.document = (request_data.query, request_data.operation_name)
+        return await super().execute_operation(request, request_adapter, request_data,
+                                               context, root_value, sub_response)  # type: ignore[arg-type]
+
     async def process_result(self, request: Request | None,  # type: ignore[override]
                              result: ExecutionResult) -> GraphQLHTTPResponse:
         """The result in the negotiated media type; its status waits on request.state for
         __call__ (None: the prepared edge, which shapes its results itself)."""
         processed = await super().process_result(request, result)  # type: ignore[arg-type]
         if request is not None:
+            request.state.had_errors = bool(result.errors)
             request.state.graphql_status = shape(request.state.media_type, result.data,
                                                  result.errors, processed)
         return processed
@@ -180,6 +209,7 @@ class TongxinGraphQL(GraphQL):
                  documents: PersistedDocuments | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.documents = documents or PersistedDocuments()
+        self.cache_policies = CachePolicies(self.schema._schema)  # type: ignore[attr-defined]
         if not shared_subscriptions:  # SHARED_SUBSCRIPTIONS=0: every subscriber executes alone
             self.shared_context = None  # type: ignore[assignment,method-assign]
 

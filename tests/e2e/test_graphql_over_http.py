@@ -123,3 +123,29 @@ async def test_apollo_client_and_urql_page_and_watch_with_persisted_queries(live
     # then
     assert finished.returncode == 0, finished.stdout + finished.stderr
     assert "# pass 2" in finished.stdout
+
+LIST = "{ activities(first: 5) { edges { node { id title team { name } } } } }"
+
+
+async def test_anonymous_public_reads_are_cacheable_and_revalidate(http_server):
+    # given
+    admin = await make_volunteer("队长")
+    await make_activity(await make_team(admin), admin, capacity=3)
+    async with httpx.AsyncClient() as client:
+        # when
+        first = await client.get(http_server.url, params={"query": LIST})
+        again = await client.get(http_server.url, params={"query": LIST},
+                                 headers={"if-none-match": first.headers["etag"]})
+        mixed = await client.get(http_server.url, params={
+            "query": "{ boards { slug } servicePoints(first: 1) { edges { node { id } } } }"})
+        signed_in = await client.get(http_server.url, params={"query": LIST},
+                                     headers={"authorization": f"Bearer {token_for(admin)}"})
+        unhinted = await client.get(http_server.url, params={"query": "{ me { id } }"})
+    # then
+    assert first.headers["cache-control"] == "public, max-age=10, stale-while-revalidate=10"
+    assert first.headers["vary"] == "Accept, Authorization"
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["etag"] == first.headers["etag"]
+    assert mixed.headers["cache-control"].startswith("public, max-age=60,")  # not 300
+    assert signed_in.headers["cache-control"] == "private, no-store"
+    assert unhinted.headers["cache-control"] == "private, no-store"
