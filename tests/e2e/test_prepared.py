@@ -1,4 +1,4 @@
-"""Prepared operations (schema/prepared.py, server.PreparedRequests) answer byte for byte what
+"""Prepared operations (schema/prepared.py, schema/prepared_edge.py) answer byte for byte what
 the general path (strawberry's HTTP view and extensions) answers, on both backends; what they
 do not fully cover goes to the general path untouched."""
 
