@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -89,6 +90,12 @@ def _choice(value: str, name: str, allowed: tuple[str, ...]) -> str:
 MIN_JWT_SECRET_BYTES = 32
 
 
+def post_body_max_chars(env: Mapping[str, str] = os.environ) -> int:
+    """POST_BODY_MAX_CHARS, read here for the forum's rules and by the input boundary
+    (schema/limits.py), which states it in the schema: one reading for both."""
+    return int(env.get("POST_BODY_MAX_CHARS", 10_000))
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     env = os.environ
@@ -131,6 +138,6 @@ def get_settings() -> Settings:
         login_attempts_per_address=int(env.get("LOGIN_ATTEMPTS_PER_ADDRESS", 30)),
         login_window_seconds=int(env.get("LOGIN_WINDOW_SECONDS", 300)),
         posts_per_minute=int(env.get("POSTS_PER_MINUTE", 10)),
-        post_body_max_chars=int(env.get("POST_BODY_MAX_CHARS", 10_000)),
+        post_body_max_chars=post_body_max_chars(env),
         db_pool_max=int(env.get("DB_POOL_MAX", 20)),
     )

@@ -43,6 +43,7 @@ from graphql import (
 from graphql.language import ArgumentNode
 from strawberry.extensions import SchemaExtension
 
+from core.settings import post_body_max_chars
 from resolvers.attendance import BATCH_MAX as ATTENDANCE_BATCH_MAX
 from resolvers.errors import BadInput
 from resolvers.validation import TAG_MAX, TAGS_MAX, check_id_number, check_phone
@@ -80,6 +81,7 @@ LONG = Bound(20_000, multiline=True)
 REASON = Bound(500, multiline=True)
 PASSWORD = Bound(128, unstored="only its hash is stored")
 CURSOR = Bound(200, unstored="a cursor the server signed, decoded before use")
+POST_BODY = Bound(post_body_max_chars(), multiline=True)  # a deployment setting
 
 DEFAULT_STRING = SHORT
 DEFAULT_ID = Bound(100)
@@ -114,6 +116,8 @@ BOUNDS_BY_NAME: dict[str, Bound] = {
 BOUNDS_BY_COORDINATE: dict[str, Bound] = {
     "BoardInput.description": Bound(2000, multiline=True),
     "Mutation.saveDraft(body:)": Bound(50_000, multiline=True),
+    "Mutation.createThread(body:)": POST_BODY, "Mutation.reply(body:)": POST_BODY,
+    "ExperiencePostInput.body": POST_BODY,
     "Mutation.checkIn(code:)": Bound(20, column="Activity.check_in_code"),
     "Mutation.syncAttendance(entries:)": Bound(200, max_items=ATTENDANCE_BATCH_MAX),
     "QuizQuestionInput.text": Bound(1000, column="Assessment.questions"),
