@@ -1,9 +1,9 @@
 """Test harness: every storage/broker test runs on SQLite + memory and on PostgreSQL + Redis.
 
-Each run gets its own SQLite file, its own PostgreSQL database and its own Redis namespace,
-and removes them at the end. Under pytest-xdist every worker process imports this module, so
-each worker has its own (RUN_ID differs) and cleans up its own; the controller only checks
-that the services are there. Locally a missing service skips its backend loudly; under
+Each run gets its own SQLite file (in a temporary directory, with the server logs), its own
+PostgreSQL database and its own Redis namespace, and removes them at the end. Under
+pytest-xdist every worker process imports this module, so each worker has its own (RUN_ID
+differs) and cleans up its own; the controller only checks that the services are there. Locally a missing service skips its backend loudly; under
 CI=true a missing service fails the run. `--backend sqlite` runs the embedded backend only.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -124,7 +125,9 @@ def pytest_configure(config: pytest.Config) -> None:
     asyncio.run(create())
 
 
-def pytest_unconfigure(config: pytest.Config) -> None:
+# Not pytest_unconfigure: the xdist controller ends a worker soon after its session finishes.
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    shutil.rmtree(_TMP, ignore_errors=True)
     if not _OWNS_DATABASE:
         return
 
@@ -255,7 +258,8 @@ def _unwanted(item: Any, only: str) -> bool:
         item.get_closest_marker("redis") or item.get_closest_marker("postgres"))
 
 
-# Fixtures starting a server process (tests/live.py): their tests are `e2e` wherever they live.
+# Tests using a server process (these fixtures or tests.live.start_server) are `e2e` wherever
+# they live.
 _SERVER_FIXTURES = {"live_server", "module_server", "http_server"}
 
 
@@ -281,7 +285,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[Any]) -> No
     # Under xdist (--dist loadgroup) the tests sharing a module- or package-scoped fixture go
     # to one worker, so that fixture starts once, not once per worker.
     for item in items:
-        if _SERVER_FIXTURES & set(item.fixturenames) or "/e2e/" in item.nodeid:
+        if (_SERVER_FIXTURES & set(item.fixturenames) or "/e2e/" in item.nodeid
+                or hasattr(getattr(item, "module", None), "start_server")):
             item.add_marker(pytest.mark.e2e)
     for item in items if config.pluginmanager.hasplugin("xdist") else ():
         scope = _shared_scope(item)

@@ -171,6 +171,7 @@ async def test_claim_account_activates_an_imported_person(db, tmp_path):
     assert stored.consented_at is not None
 
 
+@pytest.mark.e2e
 async def test_command_line_prints_progress_and_rate(db, tmp_path):
     # given
     path = write_csv(tmp_path / "roster.csv", [person(i) for i in range(50)] + [person(99, phone="1")])

@@ -26,11 +26,13 @@ def test_schema_graphql_is_up_to_date():
     assert committed.strip() == live.strip(), "schema.graphql is stale: run `make schema`"
 
 
+@pytest.mark.e2e
 def test_models_have_no_changes_missing_a_migration(tmp_root):
     result = run_cli("check-migrations", database_url=f"sqlite://{tmp_root / 'check.sqlite3'}")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.e2e
 async def test_migrations_apply_idempotently_and_seed_demo_twice(backend):
     # given an empty database of the backend's kind
     if backend.postgres:

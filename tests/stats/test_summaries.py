@@ -261,6 +261,7 @@ async def test_stats_read_only_the_summaries(db):
     assert result.hours_by_month[-2].key == "2026-05" and result.hours_by_month[-2].count == 1
 
 
+@pytest.mark.e2e
 async def test_command_line_rebuilds_the_summaries(db):
     # given: an approved record whose summary row went missing
     city = await two_districts()
