@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import random
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -38,10 +40,12 @@ from graphql import (
     is_abstract_type,
     is_leaf_type,
 )
+from websockets.sync.client import connect
+from websockets.typing import Subprotocol
 
 from resolvers.maintenance import make_id_number
 from schema.limits import bounds_table
-from tests.fuzz.hostile import FuzzReport, Send, _reach, send_and_check, shown
+from tests.fuzz.hostile import REFUSED_CODES, FuzzReport, Send, _reach, send_and_check, shown
 
 Step = tuple[GraphQLObjectType, str]  # (parent type, field name)
 Path = tuple[str, ...]  # argument name, then input-object field names; list levels are skipped
@@ -330,13 +334,15 @@ def build_operation(schema: GraphQLSchema, steps: list[Step], values: Values, de
         parent, name = steps[index]
         body = f"{call(parent, name, False)} {{ ... on {steps[index + 1][0].name} {{ {body} }} }}"
     root = steps[0][0]
-    kind = "mutation" if root is schema.mutation_type else "query"
+    kind = {schema.mutation_type: "mutation", schema.subscription_type: "subscription"}.get(root, "query")
     signature = f"({', '.join(definitions)})" if definitions else ""
     return Operation(f"{last_parent.name}.{last_name}", f"{kind} Fuzz{signature} {{ {body} }}", variables)
 
 
 def chain_to(schema: GraphQLSchema, owner: GraphQLObjectType, field_name: str) -> list[Step] | None:
     """Steps from a root to `owner.field_name` (shortest), or None if no root reaches it."""
+    if owner is schema.subscription_type:
+        return [(owner, field_name)]
     reach = _reach(schema)
     if owner.name not in reach:
         return None
@@ -386,8 +392,7 @@ def _input_sites(schema: GraphQLSchema) -> dict[str, tuple[list[Step], Path]]:
 
 def boundary_cases(schema: GraphQLSchema) -> tuple[list[BoundaryCase], list[str]]:
     """One case per bound of every bounded argument and input field in the live limits table
-    (characters, and entries for lists), and the coordinates that HTTP cannot reach
-    (subscription arguments)."""
+    (characters, and entries for lists), and the coordinates no operation reaches."""
     inputs = _input_sites(schema)
     cases: list[BoundaryCase] = []
     skipped: list[str] = []
@@ -444,14 +449,10 @@ def boundary_value(case: BoundaryCase, length: int, values: Values) -> Callable[
     return make
 
 
-def bound_problem(case: BoundaryCase, length: int, response: httpx.Response) -> str | None:
+def bound_problem(case: BoundaryCase, length: int, errors: list[dict[str, Any]]) -> str | None:
     """At the limit the boundary must let the value through and no resolver may refuse it as
     too long (the declared limit would be a lie); one past it, the boundary must refuse it with
     BAD_USER_INPUT naming the argument, before execution."""
-    try:
-        errors = response.json().get("errors") or []
-    except ValueError:
-        return None  # response_problem reports it
     refusals = [error for error in errors if (error.get("extensions") or {}).get("code") == "BAD_USER_INPUT"
                 and str((error.get("extensions") or {}).get("field", "")).endswith(case.path[-1])]
     if length == case.limit:
@@ -533,22 +534,76 @@ def run_optional(schema: GraphQLSchema, send: Send, role: str, pools: Pools,
                 pools.harvest(_body(response).get("data"))
 
 
-def run_boundary(schema: GraphQLSchema, send: Send, role: str, pools: Pools, at_limit: FuzzReport,
-                 past_limit: FuzzReport, *, seed: int) -> list[str]:
+Subscribe = Callable[[list[tuple[str, dict[str, Any]]], str], list[list[dict[str, Any]]]]
+
+
+def make_subscriber(ws_url: str, tokens: dict[str, str | None]) -> Subscribe:
+    """Starts subscriptions on one graphql-transport-ws connection as a role and returns the
+    errors each was refused with at once ([] for one that started). The last one must be
+    refused: its error marks the point by which the others' refusals would have arrived."""
+    def subscribe(operations: list[tuple[str, dict[str, Any]]], role: str) -> list[list[dict[str, Any]]]:
+        token = tokens[role]
+        errors: dict[str, list[dict[str, Any]]] = {str(index): [] for index in range(len(operations))}
+        with connect(ws_url, subprotocols=[Subprotocol("graphql-transport-ws")], open_timeout=10) as socket:
+            socket.send(json.dumps({"type": "connection_init", "payload": {"authToken": token} if token else {}}))
+            assert json.loads(socket.recv(timeout=10))["type"] == "connection_ack"
+            for index, (query, variables) in enumerate(operations):
+                socket.send(json.dumps({"id": str(index), "type": "subscribe",
+                                        "payload": {"query": query, "variables": variables}}, ensure_ascii=True))
+            last, deadline = str(len(operations) - 1), time.monotonic() + 10
+            try:
+                while time.monotonic() < deadline:
+                    message = json.loads(socket.recv(timeout=deadline - time.monotonic()))
+                    if message.get("type") == "error":
+                        errors[message["id"]] = message["payload"]
+                    elif message.get("type") == "next":
+                        errors[message["id"]] = message["payload"].get("errors") or []
+                    if message.get("id") == last and message.get("type") in ("error", "next"):
+                        break
+            except TimeoutError:
+                pass  # bound_problem reports the missing refusal
+        return [errors[str(index)] for index in range(len(operations))]
+
+    return subscribe
+
+
+def _tally(report: FuzzReport, label: str, operation: Operation, role: str, errors: list[dict[str, Any]]) -> None:
+    """send_and_check's bookkeeping for an answer that came over a WebSocket."""
+    report.operations += 1
+    codes = [(error.get("extensions") or {}).get("code") for error in errors]
+    report.passed += all(error.get("path") and code not in REFUSED_CODES for error, code in zip(errors, codes, strict=True))
+    report.answered += not errors
+    if any(code in (None, "INTERNAL") for code in codes):
+        report.failures.append(f"{label} as {role}: {errors}\n  {operation.query}\n  {shown(operation.variables)}"[:3000])
+
+
+def run_boundary(schema: GraphQLSchema, send: Send, subscribe: Subscribe, role: str, pools: Pools,
+                 at_limit: FuzzReport, past_limit: FuzzReport, *, seed: int) -> list[str]:
     """For every bounded argument and input field, the operation with exactly the limit, then
-    one past it (characters, and entries for lists), everything else plausible. Returns the
-    coordinates HTTP cannot reach."""
+    one past it (characters, and entries for lists), everything else plausible; subscriptions
+    over a WebSocket. Returns the coordinates no operation reaches."""
     rng = random.Random(seed)
     cases, skipped = boundary_cases(schema)
     for case in cases:
+        parent, name = case.steps[-1]
+        runs = []
         for length, report in ((case.limit, at_limit), (case.limit + 1, past_limit)):
-            parent, name = case.steps[-1]
             values = Values(pools, rng, case.steps[0][1], returns_of(parent, name), optional="omit")
             values.overrides[case.path] = boundary_value(case, length, values)
-            operation = build_operation(schema, case.steps, values, depth=0)
+            runs.append((length, report, build_operation(schema, case.steps, values, depth=0)))
+        if case.steps[0][0] is schema.subscription_type:
+            answers = subscribe([(operation.query, operation.variables) for _, _, operation in runs], role)
+        else:
+            answers = []
+            for length, report, operation in runs:
+                label = f"boundary {case.coordinate} {length} {case.kind}"
+                response = send_and_check(schema, label, operation.query, operation.variables, role, send, report)
+                answers.append(_body(response).get("errors") or [])
+        for (length, report, operation), errors in zip(runs, answers, strict=True):
             label = f"boundary {case.coordinate} {length} {case.kind}"
-            response = send_and_check(schema, label, operation.query, operation.variables, role, send, report)
-            problem = bound_problem(case, length, response)
+            if case.steps[0][0] is schema.subscription_type:
+                _tally(report, label, operation, role, errors)
+            problem = bound_problem(case, length, errors)
             if problem is not None:
                 report.failures.append(f"{label} as {role}: {problem}\n  {operation.query}\n  "
                                        f"{shown(operation.variables)}"[:3000])
