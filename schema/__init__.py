@@ -16,7 +16,6 @@ from strawberry.extensions import (
 )
 from strawberry.extensions.max_aliases import create_validator as alias_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
-from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from forum.schema import (
@@ -40,6 +39,7 @@ from schema.activity import (
 )
 from schema.attendance import AttendanceMutation
 from schema.callout import CallOut, CallOutMutation, CallOutQuery, CallOutSubscription
+from schema.concealment import Concealment
 from schema.draft import DraftMutation, DraftQuery
 from schema.errors import CodedSchema, OperationName
 from schema.feed import FeedQuery
@@ -150,9 +150,10 @@ def build_schema(*, introspection: bool | None = None) -> CodedSchema:
         subscription=Subscription,
         types=EXTRA_TYPES,
         extensions=extensions,
-        config=StrawberryConfig(disable_field_suggestions=True),
     )
     describe_bounds(built._schema)
+    if not introspection:  # with introspection on, suggestions stay: GraphiQL users read them
+        built.concealment = Concealment(built._schema)
     rules = [*LIMIT_RULES, *([] if introspection else [NoSchemaIntrospectionCustomRule])]
     built.prepared = PreparedOperations(built, max_tokens=MAX_TOKENS, rules=rules)
     if os.environ.get("COMPILED_READS") != "0":

@@ -15,6 +15,7 @@ from strawberry.extensions import SchemaExtension
 from tortoise.exceptions import ValidationError
 
 from resolvers.errors import DomainError, GlobalRef
+from schema.concealment import Concealment
 from schema.relay import to_global_id
 
 log = logging.getLogger("tongxin.errors")
@@ -133,6 +134,7 @@ class CodedSchema(strawberry.Schema):
 
     prepared: Any = None  # schema/prepared.py's PreparedOperations, set by build_schema
     reads: Any = None  # schema/reads/execute.py's CompiledReads, set by build_schema
+    concealment: Concealment | None = None  # set by build_schema when introspection is off
 
     def _get_execute_function(self) -> Any:
         execute = super()._get_execute_function()
@@ -140,9 +142,12 @@ class CodedSchema(strawberry.Schema):
 
     def process_errors(self, errors: list[GraphQLError],
                        execution_context: Any | None = None) -> None:
-        """Strawberry calls this on every path, before masking: see log_unexpected."""
+        """Strawberry calls this on every path, before masking: see log_unexpected; with
+        introspection off, schema/concealment.py rewords graphql-core's messages here."""
         context = getattr(execution_context, "context", None)
         log_unexpected(errors, getattr(context, "request_id", None))
+        if self.concealment is not None:
+            self.concealment.reword(errors)
 
     async def execute(self, query: str | None, variable_values: dict[str, Any] | None = None,
                       context_value: Any | None = None, *args: Any, **kwargs: Any) -> Any:

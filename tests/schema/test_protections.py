@@ -51,12 +51,6 @@ async def test_syntax_errors_are_bad_user_input():
     assert result.codes == ["BAD_USER_INPUT"]
 
 
-async def test_field_suggestions_are_off():
-    result = await execute("{ me { displayNam } }")
-    assert result.codes == ["BAD_USER_INPUT"]
-    assert "Did you mean" not in result.errors[0]["message"]
-
-
 async def test_unexpected_exceptions_are_masked_and_logged_with_a_request_id(db, monkeypatch, caplog):
     # given a rule that fails with a message that must not reach the client
     async def broken(*args, **kwargs):
