@@ -533,7 +533,8 @@ def connection(b: Build, children: tuple[Selected, ...], page: Page) -> str:
                     direction = "" if info_field.name == "startCursor" else " DESC"
                     info.append(f"(array_agg({marker} ORDER BY {p}.rn{direction}) {in_page})[1]")
             pairs.append(f"json_build_object({', '.join(info)})")
-    return f"(SELECT json_build_object({', '.join(pairs)}) FROM ({rows}) {p})"
+    # GROUP BY (): one row even when no aggregate is selected (`{ totalCount }` alone).
+    return f"(SELECT json_build_object({', '.join(pairs)}) FROM ({rows}) {p} GROUP BY ())"
 
 
 def decode_marker(shape_index: int, keys: list[int]) -> tuple[dict[str, Any], Order]:

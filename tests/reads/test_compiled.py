@@ -102,3 +102,13 @@ async def test_hidden_threads_reach_only_the_boards_moderators_on_both_paths(db)
         assert answered == (1 if db.postgres else 0)
         threads = json.loads(fast)["data"]["board"]["threads"]["edges"]
         assert len(threads) == visible
+
+
+async def test_a_connection_asked_only_for_its_count_is_compiled(db):
+    # given activities
+    await _seed(3)
+    # when only totalCount is asked for
+    fast, slow, answered = await both("{ activities { totalCount } }", None, None)
+    # then the count, from SQL on PostgreSQL
+    assert canonical(fast) == canonical(slow) == canonical('{"data": {"activities": {"totalCount": 3}}}')
+    assert answered == (1 if db.postgres else 0)

@@ -10,6 +10,7 @@ on PostgreSQL, so a declaration that stops matching its column shows up as a fai
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -103,7 +104,7 @@ async def _people(ids: list[str]) -> dict[str, Volunteer | None]:
             "moderator": moderator, "platform_admin": admin}
 
 
-async def test_generated_documents_answer_the_same_on_both_paths(db):
+async def test_generated_documents_answer_the_same_on_both_paths(db, caplog):
     # given seeded data and five viewers
     ids: list[str] = []
     viewers = await _people(ids)
@@ -121,9 +122,12 @@ async def test_generated_documents_answer_the_same_on_both_paths(db):
         compiled_everywhere = True
         for role, viewer in viewers.items():
             # when the document runs through both paths
-            fast, slow, answered = await both(document, None, viewer)
-            # then the same JSON
+            with caplog.at_level(logging.DEBUG, logger="tongxin.reads"):
+                fast, slow, answered = await both(document, None, viewer)
+            # then the same JSON, and no statement failed (a failure would fall back quietly)
             assert canonical(fast) == canonical(slow), (role, document, fast, slow)
+            failed = [r for r in caplog.records if r.name == "tongxin.reads" and r.exc_info]
+            assert not failed, (document, failed[0].exc_info)
             compiled_everywhere = compiled_everywhere and answered == roots
         fully_compiled += compiled_everywhere
     share = fully_compiled / len(documents)
