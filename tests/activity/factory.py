@@ -20,9 +20,13 @@ async def make_activity(
     starts_in: timedelta = timedelta(days=3),
     length: timedelta = timedelta(hours=3),
     status: ActivityStatus = ActivityStatus.PUBLISHED,
+    starts_at: datetime | None = None,
     **extra: Any,
 ) -> Activity:
-    starts_at = datetime.now(UTC).replace(microsecond=0) + starts_in
+    """Starts `starts_in` from now, or at `starts_at` (two shifts at the same time must not
+    depend on being created within the same wall-clock second)."""
+    if starts_at is None:
+        starts_at = datetime.now(UTC).replace(microsecond=0) + starts_in
     values: dict[str, Any] = {
         "description": "陪伴社区老人，打扫卫生。", "category": "助老", "district": "朝阳区",
         "sign_up_deadline": starts_at, "hours_credit": length.total_seconds() / 3600,

@@ -51,7 +51,8 @@ async def test_next_in_line_yields_in_arrival_order_past_busy_people_across_page
 async def test_more_capacity_passes_over_people_now_busy_elsewhere_who_keep_their_turn(db):
     # given: 8 waitlisted on X; the first 6 of them since confirmed on Y at the same time
     admin, team, activity, people = await _crowd(8)
-    elsewhere = await make_activity(team, admin, title="同一时间的另一场", capacity=10)
+    elsewhere = await make_activity(team, admin, title="同一时间的另一场", capacity=10,
+                                  starts_at=activity.starts_at)
     assert elsewhere.starts_at == activity.starts_at
     for person in people[:6]:
         confirmed = (await execute(SIGN_UP, {"id": to_global_id("Activity", elsewhere.id)},
