@@ -408,6 +408,8 @@ def _children(b: Build, reading: Children, child: Selected, alias: str) -> str:
     visible = reading.where.format(c=row)
     if reading.unless_moderating is not None:
         visible = f"({visible} OR {b.moderates(f'{alias}.{reading.unless_moderating}')})"
+    if reading.unless_managing is not None:
+        visible = f"({visible} OR {b.manages(f'{alias}.{reading.unless_managing}')})"
     where = [f"{row}.{reading.column} = {alias}.id", visible]
     source = f"{reading.table} {row}"
     node = row
@@ -577,7 +579,8 @@ def root_reader(name: str, check: Callable[[Selected], None]) -> Callable[[RootB
 def needs_administered(children: tuple[Selected, ...]) -> bool:
     """Whether a selection may read a Managing field (then the viewer's teams are loaded):
     by name over every declared type, which at worst loads them once too often."""
-    return _selects(children, lambda reading: isinstance(reading, Managing))
+    return _selects(children, lambda reading: isinstance(reading, Managing) or (
+        isinstance(reading, Children) and reading.unless_managing is not None))
 
 
 def needs_moderated(children: tuple[Selected, ...]) -> bool:

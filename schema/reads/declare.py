@@ -122,8 +122,9 @@ class Children:
     """A connection (first/after) over rows of `table` pointing at this row through `column`,
     matching `where` (over `{c}`), in `order` (keyset: `kinds` are its columns' kinds, id
     last); `node` names the node's type and, when the node is another table's row (a
-    membership's team), how to reach it. `unless_moderating`: `where` applies only to those
-    who do not moderate the board in that column of the row (hidden threads)."""
+    membership's team), how to reach it. `unless_moderating` / `unless_managing`: `where`
+    applies only to those who do not moderate the board (hidden threads) or manage the team
+    (drafts) in that column of the row."""
 
     type_name: str
     table: str
@@ -134,6 +135,7 @@ class Children:
     order: Order = BY_ID
     kinds: tuple[Kind, ...] = (Kind.INT,)
     unless_moderating: str | None = None
+    unless_managing: str | None = None
 
 
 Reading = (Value | InPython | Managing | Moderating | Personal | ToOne | Embedded | ViewersOwn

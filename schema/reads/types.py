@@ -32,6 +32,7 @@ from schema.reads.declare import (
     readable,
     same,
 )
+from schema.relay import NEWEST_FIRST
 
 
 def _hours(text: str) -> float:
@@ -83,6 +84,12 @@ readable("Team", "team", {
     "memberCount": Count("membership", "team_id", "{c}.status = 'APPROVED'"),
     # resolvers/team.py is_team_admin: admins of the team or an ancestor, platform admins.
     "viewerIsAdmin": Managing("id"),
+    # schema/team.py _member_page (approved members, by membership) and schema/activity.py
+    # team_activities (newest first; drafts only for those who may manage the team).
+    "members": Children("Volunteer", "membership", "team_id", "{c}.status = 'APPROVED'",
+                        node_table="volunteer", node_column="volunteer_id"),
+    "activities": Children("Activity", "activity", "team_id", "{c}.status <> 'DRAFT'",
+                           order=NEWEST_FIRST, unless_managing="id"),
 })
 
 readable("Volunteer", "volunteer", {
