@@ -14,8 +14,6 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from strawberry.subscriptions import (
@@ -23,12 +21,14 @@ from strawberry.subscriptions import (
     GRAPHQL_TRANSPORT_WS_PROTOCOL,
     GRAPHQL_WS_PROTOCOL,
 )
-from tortoise import Tortoise, connections
+from tortoise import Tortoise
 
 from core.gcfreeze import freeze_long_lived
+from core.health import healthz, readyz
 from core.settings import get_settings
+from db.asyncpg_replica import watch_replica
 from db.config import tortoise_config
-from db.routing import replica_configured, replica_health
+from db.routing import replica_configured
 from resolvers import services as service_registry
 from resolvers.jobs import start_jobs
 from resolvers.signup import install_sign_up_function
@@ -42,27 +42,6 @@ from scripts.commands import main
 WEB_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "web")
 
 
-async def healthz(request: Request) -> Response:
-    checks: dict[str, str] = {}
-    try:
-        await connections.get("default").execute_query("SELECT 1")
-        checks["database"] = "ok"
-    except Exception as exc:  # the probe reports any failure as unhealthy
-        checks["database"] = type(exc).__name__
-    redis = service_registry.services().redis
-    if redis is not None:
-        try:
-            await redis.ping()
-            checks["redis"] = "ok"
-        except Exception as exc:
-            checks["redis"] = type(exc).__name__
-    healthy = all(value == "ok" for value in checks.values())
-    if replica_configured():  # informational: while it is down, reads go to the primary
-        checks["replica"] = "ok" if replica_health.usable() else "unreachable: reading the primary"
-    return JSONResponse({"status": "ok" if healthy else "unavailable", **checks},
-                        status_code=200 if healthy else 503)
-
-
 @contextlib.asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     settings = get_settings()
@@ -71,12 +50,18 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     current = await service_registry.build(settings.redis_url)
     service_registry.install(current)
     jobs = start_jobs()
+    # One replica probe per process: the replica's state is its own answer, not the last read's.
+    replica_probe = asyncio.create_task(watch_replica()) if replica_configured() else None
     freezer = (asyncio.create_task(freeze_long_lived(settings.gc_freeze_seconds,
                                                      settings.gc_full_seconds))
                if settings.gc_freeze_seconds > 0 else None)
     try:
         yield
     finally:
+        if replica_probe is not None:
+            replica_probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await replica_probe
         if freezer is not None:
             freezer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -122,6 +107,7 @@ def create_app() -> Starlette:
     return Starlette(
         routes=[
             Route("/healthz", healthz),
+            Route("/readyz", readyz),
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql_app),
             # The reference web client (plain ES modules, no build step): web/index.html at /.

@@ -15,7 +15,10 @@ must see its own writes, so `replica_reads()` is ignored while one is open on th
 A replica that cannot be reached (down, restarting, network) must not fail reads the primary
 can answer: its client (db/asyncpg_replica) runs such a read on the primary and marks the
 replica down, and while it is marked down (REPLICA_RETRY_SECONDS) every read goes to the
-primary without trying it; the first read after that tries the replica again.
+primary without trying it. A probe in each process (`watch_replica` in db/asyncpg_replica)
+asks the replica `SELECT 1` every REPLICA_PROBE_SECONDS, so its state follows the replica
+itself, not only the reads that happened to fail: a dead replica stays marked down without a
+read paying for the attempt, and one that is back is used again at the next probe.
 """
 
 from __future__ import annotations
@@ -33,27 +36,36 @@ from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClie
 
 REPLICA = "replica"
 REPLICA_RETRY_SECONDS = 5.0
+REPLICA_PROBE_SECONDS = 2.0
 _replica_reads: ContextVar[bool] = ContextVar("tongxin_replica_reads", default=False)
 log = logging.getLogger("tongxin.replica")
 
 
 class _ReplicaHealth:
-    """This process's view of the replica: reachable, or down until a moment (monotonic)."""
+    """This process's view of the replica: reachable, or down until a moment (monotonic).
+
+    Read by /readyz and by the metrics; written by the probe and by failed or answered reads.
+    Each change of state is logged once, as one line; repeated failures are silent."""
 
     def __init__(self) -> None:
         self.down_until = 0.0
         self.down_since: float | None = None
+        self.last_error = ""
+
+    @property
+    def reachable(self) -> bool:
+        return self.down_since is None
 
     def usable(self) -> bool:
         return self.down_until <= time.monotonic()
 
     def unreachable(self, error: BaseException) -> None:
         now = time.monotonic()
+        self.last_error = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
         if self.down_since is None:
             self.down_since = now
-            log.warning("read replica unreachable (%s: %s); reads go to the primary, trying "
-                        "the replica again every %.0f s", type(error).__name__, error,
-                        REPLICA_RETRY_SECONDS)
+            log.warning("read replica unreachable (%s); reads go to the primary, checking the "
+                        "replica every %.0f s", self.last_error, REPLICA_PROBE_SECONDS)
         self.down_until = now + REPLICA_RETRY_SECONDS
 
     def answered(self) -> None:
@@ -62,6 +74,7 @@ class _ReplicaHealth:
                         time.monotonic() - self.down_since)
             self.down_since = None
             self.down_until = 0.0
+            self.last_error = ""
 
 
 replica_health = _ReplicaHealth()

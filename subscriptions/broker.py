@@ -93,6 +93,9 @@ class Broker:
     # Whether other processes listen through this broker (Redis): MemoryBroker has nobody
     # but this process's own listeners to reach.
     remote = True
+    # False while the pub/sub connection is lost and being re-established (read by the
+    # metrics and the health checks).
+    connected = True
 
     def __init__(self) -> None:
         self._local: dict[str, set[Subscription]] = {}
@@ -300,10 +303,12 @@ class RedisBroker(Broker):
                 raise
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
                 log.warning("redis pub/sub connection lost (%s); reconnecting", type(exc).__name__)
+                self.connected = False
                 await self._reconnect()
             except Exception:
                 # The reader must never die silently: every subscriber of the process hangs on it.
                 log.exception("redis pub/sub reader failed; reconnecting")
+                self.connected = False
                 await self._reconnect()
 
     async def _reconnect(self) -> None:
@@ -320,6 +325,7 @@ class RedisBroker(Broker):
                     self._subscribed = set(channels)
             except (RedisConnectionError, RedisTimeoutError, OSError):
                 continue
+            self.connected = True
             for channel in channels:
                 self._fan_out(channel, RESYNC)
             log.info("redis pub/sub reconnected; %d channels resubscribed", len(channels))

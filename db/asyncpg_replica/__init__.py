@@ -7,17 +7,26 @@ Only "cannot reach it" errors fall back. A query error (bad SQL, a constraint) w
 same on either server and is raised as it is. A timeout counts as unreachable, the command
 timeout (30 s) included: a replica that slow is not serving web requests, and the next reads
 go to the primary without waiting for it.
+
+The replica's pool keeps no connection floor (min_size 0): asyncpg restores a floor in the
+background and logs every failed attempt with a traceback, for as long as an outage lasts. The
+probe (`watch_replica`, one per process) is what reconnects to a replica that went away, once
+every REPLICA_PROBE_SECONDS, bounded by PROBE_TIMEOUT_SECONDS, and db.routing logs the change
+of state once.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, cast
 
 import asyncpg
 from tortoise import connections
 
 from db.asyncpg_pooled import PooledAsyncpgClient
-from db.routing import replica_health
+from db.routing import REPLICA, REPLICA_PROBE_SECONDS, replica_health
+
+PROBE_TIMEOUT_SECONDS = 1.0
 
 # Connection refused / reset / host unreachable, a timeout (TimeoutError is an OSError), the
 # connection lost mid-query, the server shutting down, starting up or crashed.
@@ -45,6 +54,20 @@ def _caused_by(error: BaseException, kinds: tuple[type[BaseException], ...]) -> 
 
 
 class ReplicaAsyncpgClient(PooledAsyncpgClient):
+    async def create_pool(self, **kwargs: Any) -> asyncpg.Pool:
+        return await super().create_pool(**{**kwargs, "min_size": 0})
+
+    async def probe(self, timeout: float = PROBE_TIMEOUT_SECONDS) -> bool:
+        """`SELECT 1` on the replica itself (never the primary), bounded; records the state."""
+        try:
+            async with asyncio.timeout(timeout), self.acquire_connection() as connection:
+                await connection.fetchval("SELECT 1")
+        except Exception as error:  # whatever keeps it from answering makes it unusable
+            replica_health.unreachable(error)
+            return False
+        replica_health.answered()
+        return True
+
     async def execute_query(self, query: str, values: list[Any] | None = None
                             ) -> tuple[int, list[Any]]:
         return cast(tuple[int, list[Any]], await self._read("execute_query", query, values))
@@ -69,6 +92,16 @@ class ReplicaAsyncpgClient(PooledAsyncpgClient):
             replica_health.unreachable(error)
             return True
         return _caused_by(error, CANCELLED_BY_RECOVERY)
+
+
+async def watch_replica(interval: float = REPLICA_PROBE_SECONDS) -> None:
+    """Probes the configured replica until cancelled (started by the server's lifespan)."""
+    client = connections.get(REPLICA)
+    if not isinstance(client, ReplicaAsyncpgClient):
+        return
+    while True:
+        await client.probe()
+        await asyncio.sleep(interval)
 
 
 client_class = ReplicaAsyncpgClient

@@ -17,6 +17,7 @@ from redis.asyncio.cluster import RedisCluster
 from scripts.cluster import Cluster, missing_binaries
 from subscriptions.cluster import cluster_client
 from tests.conftest import IN_CI
+from tests.test_health import record_migrations  # noqa: F401 - a fixture for the replica tests
 
 
 def _require_binaries() -> None:

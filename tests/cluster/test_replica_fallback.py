@@ -1,11 +1,15 @@
 """A read replica that cannot be reached must not fail the reads the primary can answer
 (db/asyncpg_replica): the read runs on the primary, the replica is left alone for
-REPLICA_RETRY_SECONDS, then tried again. Without a cluster: a replica client pointed at a
-port nobody listens on, then at the test database itself (a stand-in for a replica back up)."""
+REPLICA_RETRY_SECONDS, then tried again. Its state comes from a probe too (`watch_replica`),
+and shows in /readyz. Without a cluster: the replica client talks to the test database through
+a TCP proxy the test starts, cuts and restores (a replica down, up, going away)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+import time
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
@@ -15,7 +19,9 @@ from tortoise import connections
 from tortoise.exceptions import OperationalError
 from tortoise.router import router
 
-from db.asyncpg_replica import ReplicaAsyncpgClient
+from core.health import migrations_on_disk, readyz
+from db.asyncpg_pooled import PooledAsyncpgClient
+from db.asyncpg_replica import ReplicaAsyncpgClient, watch_replica
 from db.routing import (
     REPLICA,
     ReadReplicaRouter,
@@ -25,8 +31,9 @@ from db.routing import (
     replica_reads,
 )
 from tests.activity.factory import make_activity
+from tests.activity.proxy import TcpProxy
 from tests.helpers import execute, make_team, make_volunteer
-from tests.live import free_port
+from tests.test_health import Record
 
 pytestmark = pytest.mark.postgres
 
@@ -46,11 +53,22 @@ class CountingReplica(ReplicaAsyncpgClient):
 
 
 @pytest.fixture
-async def replica(db) -> AsyncIterator[CountingReplica]:  # type: ignore[no-untyped-def]
+async def replica_proxy(db) -> AsyncIterator[TcpProxy]:  # type: ignore[no-untyped-def]
+    """Between the replica client and the test database; not listening until started."""
+    proxy = TcpProxy("127.0.0.1", urlsplit(db.database_url).port or 5432)
+    try:
+        yield proxy
+    finally:
+        await proxy.cut()
+
+
+@pytest.fixture
+async def replica(db, replica_proxy) -> AsyncIterator[CountingReplica]:  # type: ignore[no-untyped-def]
     primary = urlsplit(db.database_url)
     client = CountingReplica(
-        connection_name=REPLICA, host="127.0.0.1", port=free_port(), user=primary.username or "",
-        password="", database=primary.path.lstrip("/"), minsize=1, maxsize=2, timeout=2)
+        connection_name=REPLICA, host="127.0.0.1", port=replica_proxy.port,
+        user=primary.username or "", password="", database=primary.path.lstrip("/"),
+        minsize=1, maxsize=2, timeout=2)
     storage = connections._get_storage()
     storage[REPLICA] = client
     saved_routers = router._routers
@@ -66,7 +84,7 @@ async def replica(db) -> AsyncIterator[CountingReplica]:  # type: ignore[no-unty
 
 
 async def test_a_dead_replica_costs_no_read_and_is_left_alone_then_tried_again(
-        replica, db, caplog, monkeypatch):  # type: ignore[no-untyped-def]
+        replica, replica_proxy, db, caplog):  # type: ignore[no-untyped-def]
     # given: an activity on the primary, and a replica nobody answers on
     admin = await make_volunteer("队长")
     await make_activity(await make_team(admin), admin, title="周末助老")
@@ -84,8 +102,8 @@ async def test_a_dead_replica_costs_no_read_and_is_left_alone_then_tried_again(
     assert len(warnings) == 1 and warnings[0].startswith("read replica unreachable (")
     assert CountingReplica.answered == 0
 
-    # when: the replica is back (here: the test database) and the wait is over
-    monkeypatch.setattr(replica, "port", urlsplit(db.database_url).port or 5432)
+    # when: the replica is back and the wait is over
+    await replica_proxy.start()
     replica_health.down_until = 0.0
     third = (await execute(ACTIVITIES)).ok()
     # then: the replica answers again, and says so once
@@ -95,9 +113,9 @@ async def test_a_dead_replica_costs_no_read_and_is_left_alone_then_tried_again(
 
 
 async def test_a_query_error_on_the_replica_is_raised_not_run_again_on_the_primary(
-        replica, db, monkeypatch):  # type: ignore[no-untyped-def]
+        replica, replica_proxy, db):  # type: ignore[no-untyped-def]
     # given: a replica that answers
-    monkeypatch.setattr(replica, "port", urlsplit(db.database_url).port or 5432)
+    await replica_proxy.start()
     # when / then: bad SQL is the same error on either server: raised, replica still in use
     with replica_reads(), pytest.raises(OperationalError):
         await read_connection().execute_query_dict("SELECT no_such_column FROM volunteer")
@@ -112,14 +130,95 @@ def test_a_read_cancelled_by_recovery_goes_to_the_primary_without_marking_the_re
     assert not ReplicaAsyncpgClient._falls_back(asyncpg.UndefinedColumnError("no such column"))
 
 
-async def test_the_health_check_reports_the_replica_down_but_the_node_serving(
-        replica, db):  # type: ignore[no-untyped-def]
-    # given: a read the dead replica could not answer
-    from server import healthz
-
+async def test_the_readiness_check_reports_the_replica_down_but_the_node_serving(
+        replica, db, record_migrations: Record):  # type: ignore[no-untyped-def]
+    # given: a migrated database, and a read the dead replica could not answer
+    await record_migrations(migrations_on_disk())
     (await execute(ACTIVITIES)).ok()
     # when
-    response = await healthz(None)  # type: ignore[arg-type]
-    # then: still healthy (the primary answers every read), the replica's state visible
-    assert response.status_code == 200
-    assert b'"replica":"unreachable: reading the primary"' in response.body
+    response = await readyz(None)  # type: ignore[arg-type]
+    # then: still ready (the primary answers every read), degraded, the replica's state visible
+    body = json.loads(bytes(response.body))
+    assert response.status_code == 200 and body["status"] == "degraded", body
+    assert body["database"] == body["migrations"] == "ok"
+    assert body["replica"].startswith("unreachable (") and body["replica"].endswith(
+        "reading the primary"), body
+
+
+async def _until(condition, limit: float) -> float:  # type: ignore[no-untyped-def]
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < limit, f"not within {limit} s"
+        await asyncio.sleep(0.05)
+    return time.monotonic() - started
+
+
+async def _ready() -> dict[str, str]:
+    return dict(json.loads((await readyz(None)).body))  # type: ignore[arg-type]
+
+
+async def test_the_probe_turns_the_replica_unhealthy_and_back_within_seconds_one_line_each(
+        replica, replica_proxy, db, caplog, record_migrations: Record):  # type: ignore[no-untyped-def]
+    # given: a migrated database, the replica answering, and the probe running
+    await record_migrations(migrations_on_disk())
+    proxy = replica_proxy
+    await proxy.start()
+    caplog.set_level(logging.INFO)
+    probe = asyncio.create_task(watch_replica())
+    try:
+        await _until(lambda: CountingReplica.answered == 0 and replica_health.usable(), 10)
+        assert (await _ready())["replica"] == "ok"
+        # when: the replica goes away (listener closed, its open connections reset)
+        await proxy.cut()
+        # then: within 10 s the probe has it down, without a read having to fail first
+        went = await _until(lambda: not replica_health.reachable, 10)
+        ready = await _ready()
+        assert ready["status"] == "degraded" and ready["replica"].startswith("unreachable"), ready
+        (await execute(ACTIVITIES)).ok()  # reads go on, from the primary
+        await asyncio.sleep(5)  # probes and asyncpg's own reconnect attempts go on, quietly
+        # when: it is back
+        await proxy.start()
+        came = await _until(lambda: replica_health.reachable, 10)
+        # then: healthy again, and read from again
+        ready = await _ready()
+        assert ready["status"] == "ok" and ready["replica"] == "ok", ready
+        before = CountingReplica.answered
+        (await execute(ACTIVITIES)).ok()
+        assert CountingReplica.answered > before
+    finally:
+        probe.cancel()
+    # and the log says it once per change, one line each, no traceback
+    lines = [r for r in caplog.records if r.name.startswith(("tongxin.replica", "asyncpg"))]
+    assert [r.getMessage().split(" (")[0].split(" after")[0] for r in lines] == [
+        "read replica unreachable", "read replica answering again"], \
+        [r.getMessage() for r in lines]
+    assert not any(r.exc_info for r in caplog.records)
+    print(f"\nreplica marked down {went:.1f} s after it went away, up {came:.1f} s after it came back")
+
+
+async def test_a_pool_losing_its_server_logs_one_line_not_a_traceback_per_retry(
+        db, caplog):  # type: ignore[no-untyped-def]
+    # given: a pool with a connection floor, connected through a proxy
+    proxy = TcpProxy("127.0.0.1", urlsplit(db.database_url).port or 5432)
+    await proxy.start()
+    primary = urlsplit(db.database_url)
+    client = PooledAsyncpgClient(
+        connection_name="floor", host="127.0.0.1", port=proxy.port, user=primary.username or "",
+        password="", database=primary.path.lstrip("/"), minsize=1, maxsize=2, timeout=1)
+    caplog.set_level(logging.INFO)
+    try:
+        await client.execute_query("SELECT 1")
+        # when: the server goes away for a few seconds (asyncpg retries its floor at 1, 2, 4 s)
+        await proxy.cut()
+        await asyncio.sleep(4)
+        await proxy.start()
+        await _until(lambda: any(r.getMessage() == "PostgreSQL pool reconnected"
+                                 for r in caplog.records), 10)
+    finally:
+        await client.close()
+        await proxy.cut()
+    # then: one line when it began, one when it ended, no traceback
+    lines = [r.getMessage() for r in caplog.records if r.name in ("asyncpg.pool", "tongxin.db")]
+    assert len(lines) == 2 and lines[0].startswith("PostgreSQL pool cannot reconnect ("), lines
+    assert lines[1] == "PostgreSQL pool reconnected"
+    assert not any(r.exc_info for r in caplog.records)
