@@ -25,9 +25,11 @@ from tortoise import Tortoise
 
 from core.gcfreeze import freeze_long_lived
 from core.health import healthz, readyz
+from core.metrics import metrics_endpoint, process_exited, sample_forever
 from core.settings import get_settings
 from db.asyncpg_replica import watch_replica
 from db.config import tortoise_config
+from db.metrics import sample_pools, sample_replica
 from db.routing import replica_configured
 from resolvers import services as service_registry
 from resolvers.jobs import start_jobs
@@ -55,9 +57,16 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     freezer = (asyncio.create_task(freeze_long_lived(settings.gc_freeze_seconds,
                                                      settings.gc_full_seconds))
                if settings.gc_freeze_seconds > 0 else None)
+    # Gauges mirroring state kept elsewhere, copied once a second (core/metrics.py).
+    sampler = asyncio.create_task(sample_forever(
+        [sample_pools, sample_replica, service_registry.sample_broker]))
     try:
         yield
     finally:
+        sampler.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sampler
+        process_exited()
         if replica_probe is not None:
             replica_probe.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -108,6 +117,7 @@ def create_app() -> Starlette:
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql_app),
             # The reference web client (plain ES modules, no build step): web/index.html at /.

@@ -74,6 +74,9 @@ class Settings:
     ws_protocol: str = "lean-sansio"
     gc_freeze_seconds: float = 10.0
     gc_full_seconds: float = 900.0
+    # GET /metrics (core/metrics.py) answers only `Authorization: Bearer <metrics_token>`;
+    # unset, there is no /metrics.
+    metrics_token: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -126,6 +129,7 @@ def get_settings() -> Settings:
                             ("lean-sansio", "websockets-sansio", "websockets", "wsproto")),
         gc_freeze_seconds=float(env.get("GC_FREEZE_SECONDS", 10)),
         gc_full_seconds=float(env.get("GC_FULL_SECONDS", 900)),
+        metrics_token=env.get("METRICS_TOKEN") or None,
         disable_introspection=env.get("DISABLE_INTROSPECTION") == "1",
         star_thresholds=_floats(env.get("STAR_THRESHOLDS", "100,300,600,1000,1500")),
         points_per_hour=int(env.get("POINTS_PER_HOUR", 10)),

@@ -17,6 +17,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise import connections
 
+from core.metrics import JOB_FAILURES, JOB_LAST_SUCCESS
 from core.settings import get_settings
 from resolvers.sql import Sql, execute, fetch
 
@@ -96,9 +98,12 @@ class JobRunner:
                 done = await self.run_once(job)
                 if done:
                     log.info("job %s: %d done", job.name, done)
+                if done is not None:  # this process ran it (None: another holds the lease)
+                    JOB_LAST_SUCCESS.labels(job.name).set(time.time())
             except asyncio.CancelledError:
                 raise
             except Exception:
+                JOB_FAILURES.labels(job.name).inc()
                 log.exception("job %s failed; retrying next interval", job.name)
             await asyncio.sleep(job.interval)
 

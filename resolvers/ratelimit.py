@@ -8,6 +8,7 @@ from typing import Protocol
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
+from core.metrics import RATE_LIMITED, rate_limit_label
 from resolvers.errors import RateLimited
 from subscriptions.channels import NAMESPACE
 
@@ -32,6 +33,7 @@ class MemoryLimiter:
         if len(self._windows) > 100_000:
             self._evict(now, window_seconds)
         if count > limit:
+            RATE_LIMITED.labels(rate_limit_label(key)).inc()
             raise RateLimited(retry_after=max(1, int(window_seconds - (now - started)) + 1))
 
     async def reset(self, key: str) -> None:
@@ -56,6 +58,7 @@ class RedisLimiter:
             pipe.ttl(full)
             count, _, ttl = await pipe.execute()
         if int(count) > limit:
+            RATE_LIMITED.labels(rate_limit_label(key)).inc()
             raise RateLimited(retry_after=max(1, int(ttl)))
 
     async def reset(self, key: str) -> None:

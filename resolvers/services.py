@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
+from core.metrics import BROKER_CONNECTED
 from resolvers.ratelimit import Limiter, MemoryLimiter
 from subscriptions.broker import Broker, MemoryBroker
 
@@ -60,3 +61,8 @@ async def shutdown(current: Services) -> None:
     await current.broker.close()
     if current.redis is not None:
         await current.redis.aclose()
+
+
+def sample_broker() -> None:
+    """Copies the broker's connection state into tongxin_broker_connected (metrics sampler)."""
+    BROKER_CONNECTED.set(1 if services().broker.connected else 0)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 import strawberry
 
 from core.geo import Circle
+from core.metrics import observe_delivery
 from models.activity import Activity as ActivityModel
 from models.activity import ActivityStatus as ActivityStatusModel
 from models.activity import SignUp as SignUpModel
@@ -482,7 +483,12 @@ class ActivitySubscription:
         try:
             while True:
                 state = await watcher.next()
+                committed_at = state.at.timestamp()
+                if info.context.fan_out:
+                    info.context.changed_at = committed_at
                 yield SlotCount.from_state(state)
+                if not info.context.fan_out:  # back here once its frame was written
+                    observe_delivery("slotCount", committed_at)
         finally:
             await watcher.close()
 

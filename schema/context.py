@@ -34,6 +34,11 @@ class Context:
     loaders: Loaders = field(default_factory=Loaders)
     operation_name: str | None = None
     outcome: str = "OK"
+    # A shared subscription group's execution (schema/live/fanout.py): the group, not the
+    # resolver, measures when its frames are written; the resolver leaves the commit time
+    # (Unix seconds) of what it yields in changed_at.
+    fan_out: bool = False
+    changed_at: float | None = None
     # HTTP queries may answer root fields with JSON text the database built (schema/reads):
     # only a transport that splices it (schema/view.py encode_json) turns this on.
     compiled_reads: bool = False

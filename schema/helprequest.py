@@ -10,6 +10,7 @@ import strawberry
 from tortoise.queryset import QuerySet
 
 from core.geo import Circle
+from core.metrics import observe_delivery
 from models.helprequest import HelpRequest as HelpRequestModel
 from models.helprequest import HelpRequestStatus as HelpRequestStatusModel
 from models.helprequest import Urgency as UrgencyModel
@@ -220,3 +221,5 @@ class HelpRequestSubscription:
                 model = await inbox.get()
                 info.context.fresh_loaders()
                 yield HelpRequest.from_model(model)
+                # back here once its frame was written
+                observe_delivery("helpRequestCreated", model.created_at.timestamp())

@@ -150,7 +150,9 @@ class PreparedOperations:
             check_document_inputs(graphql_schema, plan.document, variables)
         except BadInput:
             return None
-        context.operation_name = plan.operation_name  # OperationName
+        # OperationName: the name given, else the document's (as strawberry derives it)
+        context.operation_name = plan.operation_name or (
+            plan.operation.name.value if plan.operation.name else None)
         if plan.reads is not None:
             return await self._read(plan, plan.reads, coerced, context)
         if plan.compiled is not None:

@@ -21,6 +21,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from core.jsonguard import JSONTooDeep, loads_bounded
+from core.metrics import observe_request
 from resolvers.auth import bearer_token, deferred_viewer, viewer_from_token
 from resolvers.errors import DomainError
 from schema.cachecontrol import NO_STORE, CachePolicies, matches, public_headers
@@ -39,14 +40,19 @@ def graphql_error_response(message: str, code: str, status: int) -> JSONResponse
 
 
 def log_request(context: Context | None, started: float, status: int) -> None:
-    """The one-line request log."""
+    """The one-line request log and the request metrics (core/metrics.py): every HTTP path
+    (general, prepared, compiled reads) ends here."""
+    seconds = time.perf_counter() - started
+    operation = context.operation_name if context else None
+    outcome = context.outcome if context else "BAD_USER_INPUT"
+    observe_request(operation, outcome, seconds)
     if log.isEnabledFor(logging.INFO):
         log.info(json.dumps({
             "requestId": context.request_id if context else None,
-            "operation": context.operation_name if context else None,
-            "ms": round((time.perf_counter() - started) * 1000, 2),
+            "operation": operation,
+            "ms": round(seconds * 1000, 2),
             "status": status,
-            "outcome": context.outcome if context else "BAD_USER_INPUT",
+            "outcome": outcome,
         }))
 
 
@@ -217,7 +223,7 @@ class TongxinGraphQL(GraphQL):
         """The context a shared subscription group executes with: the first member's viewer,
         nothing tied to its connection (the group outlives it)."""
         return Context(viewer=context.viewer, client_address=context.client_address,
-                       connection_params=context.connection_params)
+                       connection_params=context.connection_params, fan_out=True)
 
     async def on_ws_connect(self, context: Context) -> Any:  # type: ignore[override]
         params = context.connection_params if isinstance(context.connection_params, dict) else {}

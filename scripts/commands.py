@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import errno
 import os
+import shutil
 import socket
 import sys
 from typing import Any
@@ -176,6 +178,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     get_settings()  # fail fast on configuration errors, before forking workers
+    if workers > 1:
+        # The workers share their metrics through files (core/metrics.py): the folder is set
+        # before they start, so that they import prometheus_client with it.
+        from core.metrics import prepare_multiprocess_dir
+
+        given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        folder = os.environ["PROMETHEUS_MULTIPROC_DIR"] = prepare_multiprocess_dir(given)
+        if not given:
+            atexit.register(shutil.rmtree, folder, True)
     if os.environ.get("SKIP_MIGRATIONS") != "1":
         from resolvers.maintenance import apply_migrations
 

@@ -25,6 +25,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from core.metrics import BROKER_RECONNECTS
 from subscriptions.channels import NAMESPACE
 
 log = logging.getLogger("tongxin.broker")
@@ -326,6 +327,7 @@ class RedisBroker(Broker):
             except (RedisConnectionError, RedisTimeoutError, OSError):
                 continue
             self.connected = True
+            BROKER_RECONNECTS.inc()
             for channel in channels:
                 self._fan_out(channel, RESYNC)
             log.info("redis pub/sub reconnected; %d channels resubscribed", len(channels))

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from core.metrics import COALESCE_SECONDS
 from models.activity import ActivityStatus
 from subscriptions import channels
 from subscriptions.broker import RESYNC, Broker, MemoryBroker, Subscription
@@ -138,6 +139,7 @@ class ActivityFeed:
         self._outstanding = 0
         self._drain_started = 0.0
         self.drain_seconds = 0.0
+        self._changed_since: float | None = None  # the first change the next flush carries
 
     async def open(self) -> None:
         try:
@@ -174,6 +176,7 @@ class ActivityFeed:
         self.latest = state
         now = time.monotonic()
         if self._flush_handle is None:
+            self._changed_since = now
             cost = max(self.drain_seconds, self.hub.delivery_cost())
             gap = max(self.hub.flush_interval, min(MAX_GAP, FANOUT_SHARE * cost))
             wait = self._last_flush + gap - now
@@ -186,6 +189,9 @@ class ActivityFeed:
     def _flush(self) -> None:
         self._flush_handle = None
         self._last_flush = time.monotonic()
+        if self._changed_since is not None:
+            COALESCE_SECONDS.observe(self._last_flush - self._changed_since)
+            self._changed_since = None
         if self.latest is None:
             return
         self._drain_started = self._last_flush

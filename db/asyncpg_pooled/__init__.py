@@ -21,6 +21,8 @@ from typing import Any
 import asyncpg
 from tortoise.backends.asyncpg.client import AsyncpgDBClient
 
+from db.metrics import StatementLog, time_acquisitions
+
 FLOOR_MESSAGE = "Failed to restore the pool connection floor"
 log = logging.getLogger("tongxin.db")
 
@@ -66,9 +68,13 @@ async def _connect(*args: Any, **kwargs: Any) -> asyncpg.Connection:
 
 
 class PooledAsyncpgClient(AsyncpgDBClient):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.log = StatementLog(self.log, self.connection_name)  # type: ignore[assignment]
+
     async def create_pool(self, **kwargs: Any) -> asyncpg.Pool:
-        return await asyncpg.create_pool(None, reset=_nothing_to_reset, connect=_connect,
-                                         **kwargs)
+        return time_acquisitions(await asyncpg.create_pool(
+            None, reset=_nothing_to_reset, connect=_connect, **kwargs), self.connection_name)
 
 
 client_class = PooledAsyncpgClient

@@ -8,6 +8,7 @@ takes the write lock up front so concurrent writers queue on busy_timeout instea
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 from tortoise.backends.base.client import TransactionContext
 from tortoise.backends.sqlite.client import (
@@ -16,6 +17,8 @@ from tortoise.backends.sqlite.client import (
     SqliteTransactionWrapper,
 )
 from tortoise.exceptions import TransactionManagementError
+
+from db.metrics import StatementLog
 
 
 class ImmediateTransactionWrapper(SqliteTransactionWrapper):
@@ -28,6 +31,10 @@ class ImmediateTransactionWrapper(SqliteTransactionWrapper):
 
 
 class ImmediateSqliteClient(SqliteClient):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.log = StatementLog(self.log, self.connection_name)  # type: ignore[assignment]
+
     def _in_transaction(self) -> TransactionContext:
         return SqliteTransactionContext(ImmediateTransactionWrapper(self), self._lock)
 

@@ -73,6 +73,7 @@ from graphql.utilities import get_operation_ast
 from strawberry.types.execution import PreExecutionError
 from strawberry.utils.aio import aclosing
 
+from core.metrics import observe_delivery
 from schema.live.direct import GatedSink, Sink
 from subscriptions.cost import publish_cost
 
@@ -395,6 +396,10 @@ class Group:
         # budget is a share of the loop's time (docs/activities.md compares both measures).
         done = time.monotonic()
         publish_cost.record(done - started, done, id(self))
+        changed_at = getattr(self.context, "changed_at", None)
+        if changed_at is not None:  # the frames written above carry a change committed then
+            self.context.changed_at = None
+            observe_delivery(str(self.plan.key[3]), changed_at)
 
     async def _wait_drained(self) -> None:
         with contextlib.suppress(TimeoutError):

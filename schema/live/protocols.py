@@ -18,11 +18,15 @@ member would have seen the same result).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
-from graphql import GraphQLFormattedError
+from graphql import FieldNode, GraphQLError, GraphQLFormattedError, GraphQLSchema, parse
+from graphql.utilities import get_operation_ast
 from starlette.websockets import WebSocketDisconnect
 from strawberry.http.async_base_view import AsyncWebSocketAdapter
 from strawberry.http.exceptions import WebSocketDisconnected
@@ -36,6 +40,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import CompleteMessage, ErrorMessage
 
+from core.metrics import SUBSCRIBERS
 from schema.live.direct import sink_for
 from schema.live.fanout import FanoutHub, Member, Plan, fanout_hub, plan_for
 from schema.persisted import NOT_IN_LIST
@@ -91,6 +96,33 @@ async def send_text(websocket: AsyncWebSocketAdapter, text: str) -> None:
         await ws.send_text(text)
     except WebSocketDisconnect as exc:
         raise WebSocketDisconnected from exc
+
+
+@lru_cache(maxsize=1000)
+def subscription_field(schema: GraphQLSchema, query: str, operation_name: str | None) -> str:
+    """The operation's root field as a metric label: a field of the schema's subscription
+    type, else "other" (a query over WebSocket, a document that does not parse)."""
+    try:
+        operation = get_operation_ast(parse(query), operation_name)
+    except GraphQLError:
+        return "other"
+    fields = schema.subscription_type.fields if schema.subscription_type is not None else {}
+    if operation is None or not operation.selection_set.selections:
+        return "other"
+    root = operation.selection_set.selections[0]
+    return root.name.value if isinstance(root, FieldNode) and root.name.value in fields else "other"
+
+
+@contextlib.contextmanager
+def counted(handler: Any, query: Any, operation_name: str | None) -> Iterator[None]:
+    """The operation counts among the running subscribers of its field while the block runs."""
+    gauge = SUBSCRIBERS.labels(subscription_field(handler.schema._schema, query, operation_name)
+                               if isinstance(query, str) else "other")
+    gauge.inc()
+    try:
+        yield
+    finally:
+        gauge.dec()
 
 
 async def _plan(handler: Any, query: str, variables: dict[str, Any] | None,
@@ -151,6 +183,10 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
             self.connection_init_timeout_task = None
 
     async def run_operation(self, operation: Operation[Any, Any]) -> None:
+        with counted(self, operation.query, operation.operation_name):
+            await self._run_operation(operation)
+
+    async def _run_operation(self, operation: Operation[Any, Any]) -> None:
         try:
             shared = await _shared(self, operation.query, operation.variables,
                                    operation.operation_name,
@@ -182,6 +218,12 @@ class SharedGraphQLWSHandler(BaseGraphQLWSHandler[Any, Any]):
     async def handle_async_results(self, operation_id: str, query: str,
                                    operation_name: str | None,
                                    variables: dict[str, object] | None) -> None:
+        with counted(self, query, operation_name):
+            await self._handle_async_results(operation_id, query, operation_name, variables)
+
+    async def _handle_async_results(self, operation_id: str, query: str,
+                                    operation_name: str | None,
+                                    variables: dict[str, object] | None) -> None:
         shared: tuple[Member, bool] | None = None
         fallback = False
         try:

@@ -1,0 +1,72 @@
+"""The database's metrics (core/metrics.py). Statement counts and pool waits are taken where
+the Tortoise clients already pass: every statement goes through the client's `log.debug` (its
+statement log), and every pooled connection through the asyncpg pool's `_acquire`. Pool use
+and the replica's health are copied from the pools and from db.routing.replica_health by the
+metrics sampler."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import asyncpg
+from tortoise import connections
+
+from core.metrics import POOL_CONNECTIONS, POOL_WAIT_SECONDS, REPLICA_UP, SQL_STATEMENTS
+from db.routing import REPLICA, replica_configured, replica_health
+
+
+class StatementLog:
+    """Stands in for Tortoise's `tortoise.db_client` logger on one client (transactions copy
+    it): counts each statement, then logs it as before (DEBUG, usually off)."""
+
+    __slots__ = ("_count", "_logger")
+
+    def __init__(self, logger: logging.Logger, connection_name: str) -> None:
+        self._logger = logger
+        self._count = SQL_STATEMENTS.labels(connection_name).inc
+
+    def debug(self, message: str, *args: Any) -> None:
+        self._count()
+        self._logger.debug(message, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._logger, name)
+
+
+def time_acquisitions(pool: asyncpg.Pool, connection_name: str) -> asyncpg.Pool:
+    """The pool, measuring how long each acquisition waits for a connection (Tortoise's
+    `await pool.acquire()` and `async with pool.acquire()` both end in `_acquire`)."""
+    acquire = pool._acquire  # type: ignore[attr-defined]
+    observe = POOL_WAIT_SECONDS.labels(connection_name).observe
+
+    async def timed(timeout: float | None) -> Any:
+        started = time.perf_counter()
+        try:
+            return await acquire(timeout)
+        finally:
+            observe(time.perf_counter() - started)
+
+    pool._acquire = timed  # type: ignore[attr-defined]
+    return pool
+
+
+def sample_pools() -> None:
+    """Copies each PostgreSQL pool's size into tongxin_db_pool_connections."""
+    for name in ("default", REPLICA):
+        try:
+            pool = getattr(connections.get(name), "_pool", None)
+        except Exception:  # no such connection (no replica configured)
+            continue
+        if not isinstance(pool, asyncpg.Pool):
+            continue
+        size, idle = pool.get_size(), pool.get_idle_size()
+        POOL_CONNECTIONS.labels(name, "in_use").set(size - idle)
+        POOL_CONNECTIONS.labels(name, "idle").set(idle)
+        POOL_CONNECTIONS.labels(name, "max").set(pool.get_max_size())
+
+
+def sample_replica() -> None:
+    if replica_configured():
+        REPLICA_UP.labels(REPLICA).set(1 if replica_health.reachable else 0)

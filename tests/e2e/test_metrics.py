@@ -1,0 +1,194 @@
+"""Prometheus metrics of a real server (core/metrics.py): /metrics is closed without its token,
+two workers report as one, a live slot-count change is measured from commit to frame written,
+Debian's promtool accepts the alerting rules, and a real Prometheus scrapes a 2-worker server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import websockets
+from websockets.typing import Subprotocol
+
+from schema.relay import to_global_id
+from tests.activity.factory import make_activity
+from tests.helpers import make_team, make_volunteer, token_for
+from tests.live import ROOT, LiveServer, free_port, start_server
+
+TOKEN = "scrape-me-" + "x" * 24
+PROBE = "query MetricsProbe { __typename }"
+SLOTS = "subscription Slots($id: ID!) { slotCount(activityId: $id) { confirmed } }"
+SIGN_UP = "mutation SignUp($id: ID!) { signUp(activityId: $id) { status } }"
+RULES = ROOT / "scripts" / "prometheus" / "alerts.yml"
+PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
+PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
+
+
+def need(binary: str) -> None:
+    if not os.access(binary, os.X_OK):
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{binary} missing (apt-get install prometheus; .ci/run installs it)")
+        pytest.skip("prometheus missing: apt-get install prometheus")
+
+
+def sample(text: str, name: str, **labels: str) -> float:
+    """The sum of a metric's samples whose labels include `labels` (0 when there are none)."""
+    total = 0.0
+    for line in text.splitlines():
+        match = re.match(r"^(\w+)(?:\{(.*)\})? (\S+)$", line)
+        if match is None or match[1] != name:
+            continue
+        found = dict(re.findall(r'(\w+)="([^"]*)"', match[2] or ""))
+        if all(found.get(key) == value for key, value in labels.items()):
+            total += float(match[3])
+    return total
+
+
+async def scrape(client: httpx.AsyncClient, server: LiveServer) -> str:
+    response = await client.get(server.url.replace("/graphql", "/metrics"),
+                                headers={"authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 200
+    return response.text
+
+
+@pytest.fixture
+def metrics_server(db) -> Iterator[LiveServer]:
+    server = start_server(db, workers=2, env={"METRICS_TOKEN": TOKEN})
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def test_metrics_are_not_public(live_server, metrics_server):
+    # when: /metrics is asked without the setting, then without and with a wrong token
+    url = metrics_server.url.replace("/graphql", "/metrics")
+    async with httpx.AsyncClient() as client:
+        unset = await client.get(live_server.url.replace("/graphql", "/metrics"))
+        anonymous = await client.get(url)
+        wrong = await client.get(url, headers={"authorization": "Bearer guess"})
+    # then: nothing without the setting, 401 without the token
+    assert unset.status_code == 404
+    assert (anonymous.status_code, wrong.status_code) == (401, 401)
+
+
+async def test_two_workers_report_as_one_and_a_slot_change_is_timed_to_its_frame(metrics_server):
+    # given: 40 requests, each on a connection of its own so that both workers answer some
+    for _ in range(40):
+        async with httpx.AsyncClient() as client:
+            await client.post(metrics_server.url, json={"query": PROBE,
+                                                        "operationName": "MetricsProbe"})
+    # and: a subscriber watching an activity's slot count
+    admin = await make_volunteer("队长")
+    activity = await make_activity(await make_team(admin), admin, capacity=5)
+    gid = to_global_id("Activity", activity.id)
+    volunteer = await make_volunteer("小林")
+    async with websockets.connect(metrics_server.ws_url,
+                                  subprotocols=[Subprotocol("graphql-transport-ws")]) as ws, \
+            httpx.AsyncClient() as client:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": "1", "type": "subscribe",
+                                  "payload": {"query": SLOTS, "variables": {"id": gid}}}))
+        assert json.loads(await ws.recv())["payload"]["data"]["slotCount"]["confirmed"] == 0
+        # when: a volunteer signs up
+        signed = await client.post(
+            metrics_server.url, json={"query": SIGN_UP, "variables": {"id": gid}},
+            headers={"authorization": f"Bearer {token_for(volunteer)}"})
+        assert signed.json()["data"]["signUp"]["status"] == "CONFIRMED"
+        assert json.loads(await ws.recv())["payload"]["data"]["slotCount"]["confirmed"] == 1
+        # then: any worker's scrape counts every worker's requests, and the subscriber
+        text = ""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            text = await scrape(client, metrics_server)
+            if sample(text, "tongxin_subscribers", field="slotCount") == 1 and \
+                    sample(text, "tongxin_live_delivery_seconds_count", field="slotCount") >= 1:
+                break
+            await asyncio.sleep(0.3)
+    assert sample(text, "tongxin_requests_total", operation="MetricsProbe", outcome="OK") == 40
+    assert sample(text, "tongxin_request_seconds_count", operation="MetricsProbe") == 40
+    assert sample(text, "tongxin_requests_total", operation="SignUp", outcome="OK") == 1
+    assert sample(text, "tongxin_subscribers", field="slotCount") == 1
+    # and: the change was timed from its commit to its frame written
+    assert sample(text, "tongxin_live_delivery_seconds_count", field="slotCount") >= 1
+    assert sample(text, "tongxin_sql_statements_total") > 0
+    assert sample(text, "tongxin_broker_connected") == 1
+    assert "# HELP tongxin_requests_total" in text
+
+
+def test_promtool_accepts_the_alerting_rules():
+    need(PROMTOOL)
+    # when
+    checked = subprocess.run([PROMTOOL, "check", "rules", str(RULES)], capture_output=True,
+                             text=True, timeout=60)
+    # then
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "SUCCESS" in checked.stdout
+
+
+@pytest.fixture
+def prometheus(metrics_server: LiveServer) -> Iterator[str]:
+    """Debian's Prometheus scraping the 2-worker server every second; its HTTP API's URL."""
+    need(PROMETHEUS)
+    work = Path(tempfile.mkdtemp(prefix="tongxin-prometheus-"))
+    target = metrics_server.url.split("/")[2]
+    (work / "prometheus.yml").write_text(
+        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+        f"rule_files: [{json.dumps(str(RULES))}]\n"
+        "scrape_configs:\n"
+        "  - job_name: tongxin\n"
+        f"    authorization: {{credentials: {json.dumps(TOKEN)}}}\n"
+        f"    static_configs: [{{targets: [{json.dumps(target)}]}}]\n")
+    port = free_port()
+    process = subprocess.Popen(
+        [PROMETHEUS, f"--config.file={work / 'prometheus.yml'}",
+         f"--storage.tsdb.path={work / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+async def test_a_real_prometheus_scrapes_a_two_worker_server(metrics_server, prometheus):
+    # given: 12 requests to the two workers
+    for _ in range(12):
+        async with httpx.AsyncClient() as client:
+            await client.post(metrics_server.url, json={"query": PROBE,
+                                                        "operationName": "MetricsProbe"})
+    # when: Prometheus is asked for the count it scraped
+    query = 'sum(tongxin_requests_total{operation="MetricsProbe",outcome="OK"})'
+    value = None
+    deadline = time.monotonic() + 30
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            try:
+                answer = (await client.get(f"{prometheus}/api/v1/query",
+                                           params={"query": query})).json()
+                result = answer["data"]["result"]
+                value = float(result[0]["value"][1]) if result else None
+            except (httpx.HTTPError, ValueError, KeyError):
+                value = None
+            if value == 12:
+                break
+            await asyncio.sleep(0.5)
+        rules = (await client.get(f"{prometheus}/api/v1/rules")).json()["data"]["groups"]
+    # then: the 12 requests, whichever worker answered the scrape
+    assert value == 12
+    # and: the rules loaded
+    assert {rule["name"] for group in rules for rule in group["rules"]} >= {
+        "TongxinHighErrorRate", "TongxinSlowOperation", "TongxinReplicaDown",
+        "TongxinBrokerDisconnected", "TongxinJobLagging", "TongxinPoolSaturated"}
