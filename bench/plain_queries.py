@@ -145,20 +145,27 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     await pool.close()
 
 
+ME = """
+SELECT v.display_name, v.approved_hours,
+       ARRAY(SELECT t.name FROM membership m JOIN team t ON t.id = m.team_id
+             WHERE m.volunteer_id = v.id AND m.status = 'APPROVED' ORDER BY m.id LIMIT 10)
+       AS teams,
+       ARRAY(SELECT row(s.status, a.title, a.starts_at) FROM sign_up s
+             JOIN activity a ON a.id = s.activity_id
+             WHERE s.volunteer_id = v.id ORDER BY s.id DESC LIMIT 5) AS sign_ups
+FROM volunteer v WHERE v.id = $1 AND v.status = 'ACTIVE'"""
+
+
 async def me(request: Request) -> JSONResponse:
-    volunteer_id = viewer_id(request)
     assert pool is not None
     async with pool.acquire() as conn:
-        person = await conn.fetchrow("SELECT * FROM volunteer WHERE id = $1", volunteer_id)
-        teams = await conn.fetch(
-            "SELECT t.name FROM membership m JOIN team t ON t.id = m.team_id "
-            "WHERE m.volunteer_id = $1 AND m.status = 'APPROVED' ORDER BY m.id LIMIT 10",
-            volunteer_id,
-        )
+        person = await conn.fetchrow(ME, viewer_id(request))
     return JSONResponse({"data": {"me": {
         "displayName": person["display_name"], "starLevel": star_level(person["approved_hours"]),
-        "teams": {
-        "edges": [{"node": {"name": row["name"]}} for row in teams]}}}})
+        "teams": {"edges": [{"node": {"name": name}} for name in person["teams"]]},
+        "signUps": {"edges": [{"node": {"status": status, "activity": {
+            "title": title, "startsAt": starts_at.isoformat()}}}
+            for status, title, starts_at in person["sign_ups"]]}}}})
 
 
 async def healthz(request: Request) -> JSONResponse:

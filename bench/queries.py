@@ -87,10 +87,11 @@ DOCUMENTS = {
         "{ board(slug: \"bench\") { name threads(first: 20) { edges { node { id title"
         " lastPostAt replyCount author { displayName } } } pageInfo { hasNextPage endCursor }"
         " } } }", "/board", False, _threads),
-    # 3. me with teams and star level
+    # 3. me with teams, latest sign-ups and star level
     "me": Document(
-        "{ me { displayName starLevel teams(first: 10) { edges { node { name } } } } }", "/me",
-        True, _ten_teams),
+        "{ me { displayName starLevel teams(first: 10) { edges { node { name } } }"
+        " signUps(first: 5) { edges { node { status activity { title startsAt } } } } } }",
+        "/me", True, _ten_teams),
 }
 
 

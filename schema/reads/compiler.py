@@ -230,6 +230,7 @@ class Build:
     # A null answer may hide a row the viewer's teams would show: build again with them.
     null_needs_administered: bool = False
     next_alias: int = 0
+    own_row: str | None = None  # the alias of the viewer's own volunteer row (`me`)
     volatile: int = 0  # text written from argument values (page sizes) so far
 
     def param(self, value: Any, cast: str) -> str:
@@ -400,6 +401,8 @@ def _field(b: Build, reading: Any, type_name: str, child: Selected, alias: str) 
 
 
 def _children(b: Build, reading: Children, child: Selected, alias: str) -> str:
+    if reading.self_only and alias != b.own_row:
+        raise Fallback
     b.volatile += 1
     arguments = b.arguments(child)
     size, after = page_arguments(arguments)

@@ -136,6 +136,8 @@ class Children:
     kinds: tuple[Kind, ...] = (Kind.INT,)
     unless_moderating: str | None = None
     unless_managing: str | None = None
+    # Only on the viewer's own row (`me`); elsewhere the general path answers (FORBIDDEN).
+    self_only: bool = False
 
 
 Reading = (Value | InPython | Managing | Moderating | Personal | ToOne | Embedded | ViewersOwn

@@ -97,6 +97,7 @@ async def me(b: Build, selected: Selected) -> str:
     if b.subject is None:
         return "NULL"
     row = b.alias()
+    b.own_row = row
     assert selected.children is not None
     return (f"(SELECT {object_json(b, 'Volunteer', selected.children, row)} FROM volunteer {row} "
             f"WHERE {row}.id = {b.viewer_id()})")

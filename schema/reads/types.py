@@ -111,6 +111,9 @@ readable("Volunteer", "volunteer", {
     "accountStatus": Personal(Value.column("status")),
     "teams": Children("Team", "membership", "volunteer_id", "{c}.status = 'APPROVED'",
                       node_table="team", node_column="team_id"),
+    # schema/activity.py SignUp.of_volunteer: newest first, the volunteer themself only.
+    "signUps": Children("SignUp", "sign_up", "volunteer_id", order=NEWEST_FIRST,
+                        self_only=True),
 })
 
 # forum/schema.py Board and Thread: hidden threads only for the board's moderators.

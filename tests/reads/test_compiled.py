@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 
 from forum.models import Thread
-from models.activity import ActivityStatus
+from models.activity import Activity, ActivityStatus, SignUp, SignUpStatus
 from tests.activity.factory import make_activity
 from tests.forum.common import make_board, open_thread
 from tests.helpers import count_statements, make_team, make_volunteer
@@ -24,7 +24,8 @@ query List($first: Int, $after: String) {
 }"""
 ME = """{ me { id displayName skills phone phoneMasked idNumberMasked birthYear gender
            accountStatus isPlatformAdmin
-           teams(first: 10) { totalCount edges { node { name type } } pageInfo { endCursor } } } }"""
+           teams(first: 10) { totalCount edges { node { name type } } pageInfo { endCursor } }
+           signUps(first: 5) { totalCount edges { cursor node { status activity { title } } } } } }"""
 
 
 async def _seed(count: int):
@@ -54,8 +55,10 @@ async def test_activity_list_is_compiled_and_answers_as_the_general_path(db):
 
 
 async def test_me_is_compiled_with_masked_personal_data(db):
-    # given a volunteer in a team
+    # given a volunteer in a team, signed up for an activity
     admin, _ = await _seed(1)
+    await SignUp.create(activity=await Activity.first(), volunteer=admin,
+                        status=SignUpStatus.CONFIRMED)
     # when they read themselves through both paths
     fast, slow, answered = await both(ME, None, admin)
     # then the same answer
