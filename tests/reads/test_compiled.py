@@ -115,3 +115,36 @@ async def test_a_connection_asked_only_for_its_count_is_compiled(db):
     # then the count, from SQL on PostgreSQL
     assert canonical(fast) == canonical(slow) == canonical('{"data": {"activities": {"totalCount": 3}}}')
     assert answered == (1 if db.postgres else 0)
+
+
+async def test_nested_pages_stay_one_statement_whatever_their_size(db):
+    # given a volunteer in many teams with many sign-ups, and a board with many threads
+    admin, _ = await _seed(12)
+    for index in range(12):
+        other = await make_team(admin, f"队伍{index}")
+        await make_activity(other, admin, title=f"别的活动{index}")
+    for activity in await Activity.all():
+        await SignUp.create(activity=activity, volunteer=admin, status=SignUpStatus.CONFIRMED)
+    board = await make_board(await make_volunteer("管理员", platform_admin=True), "many", "多")
+    for index in range(12):
+        await open_thread(admin, board, title=f"话题{index}")
+    documents = [
+        ("query($n: Int) { me { teams(first: $n) { edges { node { name memberCount } } } "
+         "signUps(first: $n) { edges { node { status activity { title team { name } } } } } } }",
+         admin),
+        ("query($n: Int) { board(slug: \"many\") { threads(first: $n) { edges { node { title "
+         "author { displayName } } } } } }", None),
+        ("query($n: Int) { activities(first: $n) { edges { node { team { members(first: $n) "
+         "{ edges { node { displayName } } } activities(first: $n) { totalCount } } } } } }",
+         None),
+    ]
+    for query, viewer in documents:
+        counts = []
+        for size in (1, 5, 12):
+            # when a page of each size is read through the compiled path
+            with count_statements() as statements:
+                await answer(query, {"n": size}, viewer, compiled=True)
+            counts.append(len(statements))
+        # then one statement on PostgreSQL, whatever the size
+        if db.postgres:
+            assert counts == [1, 1, 1], (query, counts)
