@@ -80,7 +80,7 @@ def start_server(backend: Backend, *, workers: int = 1, env: dict[str, str] | No
                                env=full_env, stdout=handle, stderr=subprocess.STDOUT)
     server = LiveServer(f"http://127.0.0.1:{port}/graphql", f"ws://127.0.0.1:{port}/graphql",
                         process, log_path)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # a loaded 2-core machine can take half a minute
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited early:\n{server.log()}")
