@@ -167,3 +167,18 @@ def test_websockets_run_only_trusted_documents_too():
         assert ws.receive_json() == {"id": "1", "type": "error", "payload": [{
             "message": "Only trusted documents run here.",
             "extensions": {"code": "PERSISTED_QUERY_NOT_IN_LIST"}}]}
+
+
+async def test_a_hash_sent_by_get_is_cacheable_like_its_text(db):
+    # given: the board list registered once
+    documents = PersistedDocuments()
+    async with client_for(documents) as client:
+        await client.post("/graphql", json={"query": BOARDS, "extensions": persisted(BOARDS)})
+        # when: urql's and Apollo's GET for hashed queries
+        answer = await client.get("/graphql", params={"extensions": json.dumps(persisted(BOARDS))})
+        again = await client.get("/graphql", params={"extensions": json.dumps(persisted(BOARDS))},
+                                 headers={"if-none-match": answer.headers["etag"]})
+    # then
+    assert answer.json() == {"data": {"boards": []}}
+    assert answer.headers["cache-control"] == "public, max-age=60, stale-while-revalidate=60"
+    assert again.status_code == 304
