@@ -114,7 +114,8 @@ class PreparedRequests:
         content: bytes
         if refused is not None:
             status = 401
-            content = bytes(graphql_error_response(refused.message, refused.code, 401).body)
+            content = bytes(graphql_error_response(refused.message, refused.code, 401,
+                                                   media_type).body)
         else:
             processed = await self.graphql_app.process_result(None, result)
             status = shape(media_type, result.data, result.errors, processed)

@@ -34,9 +34,12 @@ from schema.reads.execute import encode_response
 log = logging.getLogger("tongxin.request")
 
 
-def graphql_error_response(message: str, code: str, status: int) -> JSONResponse:
-    return JSONResponse({"data": None, "errors": [{"message": message, "extensions": {"code": code}}]},
-                        status_code=status)
+def graphql_error_response(message: str, code: str, status: int,
+                           media_type: str | None = None) -> JSONResponse:
+    """A request error; application/graphql-response+json answers carry no `data` entry."""
+    errors = [{"message": message, "extensions": {"code": code}}]
+    return JSONResponse({"errors": errors} if media_type == GRAPHQL_RESPONSE
+                        else {"data": None, "errors": errors}, status_code=status)
 
 
 def log_request(context: Context | None, started: float, status: int) -> None:
@@ -87,7 +90,7 @@ class TongxinGraphQL(GraphQL):
         context: Context | None = getattr(request.state, "context", None)
         refused = context.viewer.load_failure if context is not None else None
         if refused is not None:  # a deferred viewer whose account is gone: schema/viewer.py
-            response = graphql_error_response(refused.message, refused.code, 401)
+            response = graphql_error_response(refused.message, refused.code, 401, media_type)
         if media_type is not None and response.headers.get("content-type") == JSON:
             response.headers["content-type"] = media_type
             if response.status_code == 200:
@@ -118,7 +121,8 @@ class TongxinGraphQL(GraphQL):
         try:
             return await self.run(request)
         except AuthFailed as failure:
-            return graphql_error_response(failure.error.message, failure.error.code, 401)
+            return graphql_error_response(failure.error.message, failure.error.code, 401,
+                                          request.state.media_type)
         except DocumentRefused as refused:
             # a request error: no data entry, and 4xx only where the media type carries it
             return JSONResponse(
@@ -131,11 +135,13 @@ class TongxinGraphQL(GraphQL):
             if request.method == "GET" and isinstance(exc.__cause__, InvalidOperationTypeError):
                 # GET runs queries only: a mutation must not be a link anyone can follow
                 not_allowed = graphql_error_response(
-                    "Only queries run over GET; send this with POST.", "BAD_USER_INPUT", 405)
+                    "Only queries run over GET; send this with POST.", "BAD_USER_INPUT", 405,
+                    request.state.media_type)
                 not_allowed.headers["allow"] = "POST"
                 return not_allowed
             reason = getattr(exc, "reason", "Bad request.")
-            return graphql_error_response(reason, "BAD_USER_INPUT", status)
+            return graphql_error_response(reason, "BAD_USER_INPUT", status,
+                                          request.state.media_type)
 
     def _get_stream_transport_from_headers(self, headers: Any) -> Any:
         """Streams (graphql-sse) only for a client that takes no JSON answer: graphql-sse sends

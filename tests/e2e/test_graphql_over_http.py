@@ -83,6 +83,9 @@ async def test_get_runs_queries_only_and_nothing_unacceptable(http_server):
         query = await client.get(http_server.url, params={"query": "{ __typename }"})
         mutation = await client.get(http_server.url,
                                     params={"query": 'mutation { login(phone: "1", password: "x") { token } }'})
+        strict_mutation = await client.get(
+            http_server.url, params={"query": 'mutation { login(phone: "1", password: "x") { token } }'},
+            headers={"accept": GRAPHQL_RESPONSE})
         unacceptable = await client.post(http_server.url, json={"query": "{ __typename }"},
                                          headers={"accept": "text/plain"})
         graphiql = await client.get(http_server.url, headers={"accept": "text/html"})
@@ -90,6 +93,8 @@ async def test_get_runs_queries_only_and_nothing_unacceptable(http_server):
     assert query.json() == {"data": {"__typename": "Query"}}
     assert mutation.status_code == 405
     assert mutation.headers["allow"] == "POST"
+    assert strict_mutation.status_code == 405
+    assert "data" not in strict_mutation.json()  # a request error in that media type
     assert unacceptable.status_code == 406
     assert graphiql.status_code == 200
     assert "graphiql" in graphiql.text.lower()
