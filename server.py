@@ -23,6 +23,7 @@ from strawberry.subscriptions import (
 )
 from tortoise import Tortoise
 
+from core import tracing
 from core.gcfreeze import freeze_long_lived
 from core.health import healthz, readyz
 from core.metrics import metrics_endpoint, process_exited, sample_forever
@@ -83,6 +84,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
 
 def create_app() -> Starlette:
     settings = get_settings()
+    tracing.enable_if_configured()  # OTEL_EXPORTER_OTLP_ENDPOINT: before the schema takes its extensions
     documents = PersistedDocuments(
         load_manifest(settings.trusted_documents) if settings.trusted_documents else None,
         capacity=settings.persisted_queries_kept,
@@ -105,6 +107,8 @@ def create_app() -> Starlette:
                   Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)]
     if settings.prepared_operations:
         middleware.insert(1, Middleware(PreparedRequests, graphql_app=graphql_app))
+    if tracing.ENABLED:  # after RawSendMiddleware, before everything that answers
+        middleware.insert(1, Middleware(tracing.TracingMiddleware))
     if settings.cors_origins:
         middleware.insert(len(middleware) - 1, Middleware(
             CORSMiddleware,

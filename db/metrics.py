@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -35,20 +36,32 @@ class StatementLog:
         return getattr(self._logger, name)
 
 
-def time_acquisitions(pool: asyncpg.Pool, connection_name: str) -> asyncpg.Pool:
-    """The pool, measuring how long each acquisition waits for a connection (Tortoise's
-    `await pool.acquire()` and `async with pool.acquire()` both end in `_acquire`)."""
-    acquire = pool._acquire  # type: ignore[attr-defined]
-    observe = POOL_WAIT_SECONDS.labels(connection_name).observe
+class _TimedPool(asyncpg.Pool):
+    """An asyncpg pool that measures how long each acquisition waits for a connection
+    (Tortoise's `await pool.acquire()` and `async with pool.acquire()` both end in
+    `_acquire`). Pool has slots and no hook: a pool is switched to this class after creation."""
 
-    async def timed(timeout: float | None) -> Any:
+    __slots__ = ()
+    observe: Callable[[float], None]
+
+    async def _acquire(self, timeout: float | None) -> Any:
         started = time.perf_counter()
         try:
-            return await acquire(timeout)
+            return await super()._acquire(timeout)  # type: ignore[misc]
         finally:
-            observe(time.perf_counter() - started)
+            self.observe(time.perf_counter() - started)
 
-    pool._acquire = timed  # type: ignore[attr-defined]
+
+_timed_pools: dict[str, type[_TimedPool]] = {}
+
+
+def time_acquisitions(pool: asyncpg.Pool, connection_name: str) -> asyncpg.Pool:
+    timed = _timed_pools.get(connection_name)
+    if timed is None:
+        timed = _timed_pools[connection_name] = type(
+            "TimedPool", (_TimedPool,),
+            {"__slots__": (), "observe": staticmethod(POOL_WAIT_SECONDS.labels(connection_name).observe)})
+    pool.__class__ = timed
     return pool
 
 

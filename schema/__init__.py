@@ -18,6 +18,7 @@ from strawberry.extensions.max_aliases import create_validator as alias_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.tools import merge_types
 
+from core import tracing
 from forum.schema import (
     Board,
     ExperiencePost,
@@ -133,6 +134,7 @@ def build_schema(*, introspection: bool | None = None) -> CodedSchema:
     if introspection is None:
         introspection = os.environ.get("DISABLE_INTROSPECTION") != "1"
     extensions: list = [
+        *tracing.schema_extensions(),  # first: the operation span covers the others
         OperationName,
         functools.partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
         QueryLimits,

@@ -8,6 +8,7 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.jsonguard import JSONTooDeep
+from core.tracing import tag_request
 from resolvers.auth import bearer_token, deferred_viewer
 from resolvers.errors import DomainError
 from schema.context import Context
@@ -105,6 +106,7 @@ class PreparedRequests:
         except DomainError:
             return False  # the general path answers 401
         context = Context(viewer=viewer)
+        tag_request(context.request_id)
         client = scope.get("client")
         context.client_address = client[0] if client else "unknown"
         result = await self.prepared.execute(plan, variables, context)

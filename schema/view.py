@@ -22,6 +22,7 @@ from strawberry.types import ExecutionResult
 
 from core.jsonguard import JSONTooDeep, loads_bounded
 from core.metrics import observe_request
+from core.tracing import tag_request
 from resolvers.auth import bearer_token, deferred_viewer, viewer_from_token
 from resolvers.errors import DomainError
 from schema.cachecontrol import NO_STORE, CachePolicies, matches, public_headers
@@ -207,6 +208,7 @@ class TongxinGraphQL(GraphQL):
         context = Context(request=request, response=response)
         context.client_address = request.client.host if request.client else "unknown"
         if isinstance(request, Request):
+            tag_request(context.request_id)
             request.state.context = context
             context.compiled_reads = True  # encode_json splices their JSON
             try:

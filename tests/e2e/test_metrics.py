@@ -82,7 +82,7 @@ async def test_metrics_are_not_public(live_server, metrics_server):
     assert (anonymous.status_code, wrong.status_code) == (401, 401)
 
 
-async def test_two_workers_report_as_one_and_a_slot_change_is_timed_to_its_frame(metrics_server):
+async def test_two_workers_report_as_one_and_a_slot_change_is_timed_to_its_frame(db, metrics_server):
     # given: 40 requests, each on a connection of its own so that both workers answer some
     for _ in range(40):
         async with httpx.AsyncClient() as client:
@@ -123,6 +123,9 @@ async def test_two_workers_report_as_one_and_a_slot_change_is_timed_to_its_frame
     # and: the change was timed from its commit to its frame written
     assert sample(text, "tongxin_live_delivery_seconds_count", field="slotCount") >= 1
     assert sample(text, "tongxin_sql_statements_total") > 0
+    if db.postgres:
+        assert sample(text, "tongxin_db_pool_wait_seconds_count") > 0
+        assert sample(text, "tongxin_db_pool_connections", state="max") > 0
     assert sample(text, "tongxin_broker_connected") == 1
     assert "# HELP tongxin_requests_total" in text
 
