@@ -11,16 +11,21 @@ starts, on free local ports under one temporary directory:
 * N app processes (`server.py serve`, REDIS_URL=redis+cluster://..., DATABASE_URL = primary,
   DATABASE_READ_URL = replica);
 * haproxy (Debian package) in front of the app processes, round robin, health-checked on
-  /healthz, WebSocket upgrades tunnelled.
+  /readyz, WebSocket upgrades tunnelled; it retries a request only when the connection to a
+  node failed (nothing was sent), and otherwise answers 502/503/504 with a GraphQL-shaped
+  JSON error (code UNAVAILABLE).
 
-It prints the URLs, waits for Ctrl-C (or SIGTERM) and then stops exactly the processes it
-started, by their process ids. Tests and bench/cluster.py use `Cluster` from here directly.
+It prints what it started (process ids, ports, URLs), waits for Ctrl-C (or SIGTERM) and then
+stops exactly the processes it started, by their process ids, and removes the working
+directory it made. Ctrl-C during start-up stops what had started and says so in one line.
+Tests and bench/cluster.py use `Cluster` from here directly.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import pwd
 import secrets
@@ -81,6 +86,61 @@ def free_redis_port() -> int:
         _handed_out.add(bus)
         return port
     raise RuntimeError("no free port pair for a Redis Cluster node")
+
+
+GRAPHQL_ERRORS = {
+    502: ("Bad Gateway", "The server handling this request went away before answering. The "
+          "request may or may not have taken effect: retry only an idempotent one."),
+    503: ("Service Unavailable", "No server is available to answer; try again shortly."),
+    504: ("Gateway Timeout", "The server did not answer in time. The request may or may not "
+          "have taken effect: retry only an idempotent one."),
+}
+
+
+def write_error_files(directory: Path) -> dict[int, Path]:
+    """haproxy's own answers, shaped like GraphQL errors so a client needs one error path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for status, (reason, message) in GRAPHQL_ERRORS.items():
+        body = json.dumps({"errors": [{"message": message,
+                                       "extensions": {"code": "UNAVAILABLE"}}]})
+        path = files[status] = directory / f"{status}.http"
+        path.write_bytes((f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
+                          f"Cache-Control: no-store\r\nContent-Length: {len(body)}\r\n"
+                          f"Connection: close\r\n\r\n{body}").encode())
+    return files
+
+
+def haproxy_config(port: int, servers: list[int], errors: dict[int, Path]) -> str:
+    """Round robin over `servers`, checked on /readyz. `retry-on conn-failure`: a request is
+    sent again (to another node: redispatch) only when connecting failed, so it cannot have
+    reached a node; once sent, it is never replayed (a sign-up is not a GET), and a node that
+    dies mid-request yields a 502 the client can see and decide on."""
+    lines = "\n".join(f"    server app{i} 127.0.0.1:{server} check inter 500 fall 2 rise 2"
+                      for i, server in enumerate(servers))
+    error_lines = "\n".join(f"    errorfile {status} {path}" for status, path in errors.items())
+    return f"""global
+    maxconn 4096
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 60s
+    timeout server 60s
+    timeout tunnel 1h
+    option redispatch
+    retries 2
+    retry-on conn-failure
+{error_lines}
+frontend tongxin
+    bind 127.0.0.1:{port}
+    default_backend apps
+backend apps
+    balance roundrobin
+    option forwardfor
+    option httpchk GET /readyz
+    http-check expect status 200
+{lines}
+"""
 
 
 def wait_port(port: int, timeout: float = 30.0) -> None:
@@ -357,7 +417,7 @@ class Cluster:
         for index in range(self.nodes):
             self.start_app(index, wait=False)
         for proc in self.app:
-            wait_http(f"http://127.0.0.1:{proc.port}/healthz", timeout=60, proc=proc)
+            wait_http(f"http://127.0.0.1:{proc.port}/readyz", timeout=60, proc=proc)
 
     def start_app(self, index: int, port: int | None = None, *, wait: bool = True) -> Proc:
         """Starts app node `index` (again, on its old port when given: haproxy knows it)."""
@@ -371,7 +431,7 @@ class Cluster:
         else:
             self.app.append(proc)
         if wait:
-            wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60, proc=proc)
+            wait_http(f"http://127.0.0.1:{port}/readyz", timeout=60, proc=proc)
         return proc
 
     def restart_redis(self, port: int) -> None:
@@ -395,29 +455,9 @@ class Cluster:
 
     def start_haproxy(self) -> None:
         self.lb_port = free_port()
-        servers = "\n".join(
-            f"    server app{i} 127.0.0.1:{proc.port} check inter 500 fall 2 rise 2"
-            for i, proc in enumerate(self.app))
         config = self.base / "haproxy.cfg"
-        config.write_text(f"""global
-    maxconn 4096
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 60s
-    timeout server 60s
-    timeout tunnel 1h
-    option redispatch
-    retries 2
-frontend tongxin
-    bind 127.0.0.1:{self.lb_port}
-    default_backend apps
-backend apps
-    balance roundrobin
-    option forwardfor
-    option httpchk GET /healthz
-{servers}
-""")
+        config.write_text(haproxy_config(self.lb_port, [proc.port for proc in self.app],
+                                         write_error_files(self.base / "errors")))
         self._spawn("haproxy", self.lb_port, [HAPROXY, "-db", "-f", str(config)])
         wait_port(self.lb_port)
 
@@ -454,28 +494,65 @@ def wait_http(url: str, timeout: float = 30.0, proc: Proc | None = None) -> None
     raise TimeoutError(f"{url} not healthy after {timeout}s")
 
 
+def started_table(cluster: Cluster) -> str:
+    rows = [f"  {'process':<16}{'pid':>8}{'port':>7}"]
+    rows += [f"  {proc.name:<16}{proc.process.pid:>8}{proc.port:>7}" for proc in cluster.procs]
+    return "\n".join(rows)
+
+
+def _failure(error: BaseException) -> str:
+    if isinstance(error, subprocess.CalledProcessError):
+        output = error.stderr or error.output or b""
+        last = (output.decode(errors="replace") if isinstance(output, bytes) else output)
+        tail = last.strip().splitlines()[-1:] or [""]
+        return f"{Path(str(error.cmd[0])).name} exited with {error.returncode} {tail[0]}".strip()
+    return f"{type(error).__name__}: {error}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--nodes", type=int, default=3)
-    parser.add_argument("--dir", help="working directory (default: a new temporary one)")
+    parser.add_argument("--dir", help="working directory, kept afterwards (default: a new "
+                        "temporary one, removed on stop)")
     args = parser.parse_args()
     missing = missing_binaries()
     if missing:
         print("missing: " + ", ".join(missing), file=sys.stderr)
         return 1
     base = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="tongxin-cluster-"))
+    remove_base = not args.dir
     cluster = Cluster(base, nodes=args.nodes)
-    stop = False
+    started = interrupted = stop = False
 
     def on_signal(*_: object) -> None:
-        nonlocal stop
-        stop = True
+        nonlocal interrupted, stop
+        if started:
+            stop = True
+        elif not interrupted:  # abort the start-up where it is; repeats are ignored
+            interrupted = True
+            raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    cluster.start()
+    print(f"working directory  {base}", flush=True)
     try:
-        print(f"working directory  {base}")
+        try:
+            cluster.start()  # stops what it started if it does not get to the end
+        except KeyboardInterrupt:
+            print("interrupted during start-up; every process started so far is stopped",
+                  file=sys.stderr)
+            return 130
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError, RuntimeError,
+                LookupError) as error:
+            if interrupted:  # a child got the terminal's SIGINT first
+                print("interrupted during start-up; every process started so far is stopped",
+                      file=sys.stderr)
+                return 130
+            remove_base = False
+            print(f"start-up failed: {_failure(error)}; logs kept in {base}", file=sys.stderr)
+            return 1
+        started = True
+        print(started_table(cluster))
         print(f"load balancer      {cluster.lb_url}")
         for index in range(cluster.nodes):
             print(f"app node {index}         {cluster.node_url(index)}")
@@ -486,8 +563,11 @@ def main() -> int:
         while not stop:
             time.sleep(0.5)
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up
         cluster.stop()
-        print("stopped.")
+        if remove_base:
+            shutil.rmtree(base, ignore_errors=True)
+    print("stopped" + (f"; removed {base}" if remove_base else ""), flush=True)
     return 0
 
 
