@@ -192,7 +192,7 @@ async def test_what_prepared_requests_do_not_cover_reaches_the_general_path(db, 
         ("a document that does not validate", {"query": "mutation { signUp { status } }"},
          person),
         ("a query the read compiler does not answer",
-         {"query": "{ me { id signUps(first: 1) { totalCount } } }"}, person),
+         {"query": "{ me { id pointsStatement(first: 1) { totalCount } } }"}, person),
         ("extensions", {"query": SIGN_UP, "variables": {"id": gid}, "extensions": {"a": 1}},
          person),
         ("a bad token", {"query": SIGN_UP, "variables": {"id": gid}}, "not-a-token"),
@@ -236,7 +236,7 @@ def test_documents_are_prepared_once_token_only_and_compiled_reads():
     assert plan.compiled is not None  # the hot document skips graphql-core's executor
     assert [leaf.key for leaf in plan.compiled.leaves] == ["id", "status", "createdAt",
                                                            "__typename"]
-    assert prepared.plan("{ me { id signUps(first: 1) { totalCount } } }", None) is None
+    assert prepared.plan("{ me { id pointsStatement(first: 1) { totalCount } } }", None) is None
     read = prepared.plan("{ me { id } }", None)  # every root field compiled: schema/reads
     assert read is not None and read.reads is not None
     too_long = "mutation { signUp(activityId: 1) { " + " ".join(
