@@ -37,7 +37,8 @@ COMPILED_SHARE_FLOOR = 0.75  # 60 of 75 on 2026-12-06 (docs/reads.md)
 
 
 def generated_documents(count: int, fields: list[str]) -> list[graphql.DocumentNode]:
-    """`count` query documents over these root fields, the same every run."""
+    """`count` query documents over these root fields, the same every run (DateTime literals
+    are offsets from now, as tests/fuzz draws them)."""
     strategy = from_schema(schema._schema, fields=fields, print_ast=lambda node: node,
                            custom_scalars=custom_scalars(schema._schema))
     documents: list[graphql.DocumentNode] = []
