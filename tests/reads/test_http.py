@@ -8,6 +8,7 @@ import json
 import logging
 from datetime import timedelta
 
+import graphql
 import httpx
 import pytest
 
@@ -15,11 +16,13 @@ from forum.models import Thread
 from models.volunteer import Volunteer
 from resolvers.auth import issue_token
 from schema import build_schema, schema
+from schema.reads.compiler import ROOTS
 from server import PreparedRequests, TongxinGraphQL
 from tests.activity.factory import make_activity
 from tests.forum.common import make_board, open_thread
 from tests.helpers import count_statements, make_team, make_volunteer
 from tests.reads.paths import canonical
+from tests.reads.test_oracle import generated_documents, people, with_argument
 
 LIST = ("query List($first: Int) { activities(first: $first) { totalCount edges { cursor node {"
         " id title startsAt hoursCredit remaining team { name } } } pageInfo { endCursor } } }")
@@ -162,3 +165,21 @@ async def test_personal_data_and_hidden_threads_at_the_edge(paths, db):
         author_seen = responses[0].json()["data"]["board"]["threads"]["edges"][0]["node"]
         assert (author_seen["author"]["phoneMasked"] is not None) == (
             viewer in (author, platform_admin))
+
+
+async def test_generated_documents_answer_alike_at_the_edge(paths, db):
+    # given the oracle's data and viewers, whose accounts the edge checks in its statements
+    ids: list[str] = []
+    viewers = await people(ids)
+    documents = [*generated_documents(10, sorted(set(ROOTS) - {"node", "board"})),
+                 *(with_argument(document, "id", ids[index % len(ids)]) for index, document
+                   in enumerate(generated_documents(10, ["node"]))),
+                 *(with_argument(document, "slug", "oracle")
+                   for document in generated_documents(5, ["board"]))]
+    for document in documents:
+        for viewer in viewers.values():
+            # when each path answers
+            responses, _ = await paths({"query": graphql.print_ast(document)},
+                                       issue_token(viewer.id) if viewer else None)
+            # then the same status and JSON
+            _same(responses)

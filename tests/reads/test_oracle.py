@@ -68,7 +68,7 @@ def with_argument(document: graphql.DocumentNode, name: str,
     return graphql.visit(document, SetArgument())  # type: ignore[no-any-return]
 
 
-async def _people(ids: list[str]) -> dict[str, Volunteer | None]:
+async def people(ids: list[str]) -> dict[str, Volunteer | None]:
     admin = await make_volunteer("平台管理员", platform_admin=True)
     volunteer = await make_volunteer("志愿者", skills=["急救", "法律"])
     team_admin = await make_volunteer("队长")
@@ -108,7 +108,7 @@ async def _people(ids: list[str]) -> dict[str, Volunteer | None]:
 async def test_generated_documents_answer_the_same_on_both_paths(db, caplog):
     # given seeded data and five viewers
     ids: list[str] = []
-    viewers = await _people(ids)
+    viewers = await people(ids)
     lists = generated_documents(DOCUMENTS, sorted(set(ROOTS) - {"node", "board"}))
     nodes = [with_argument(document, "id", ids[index % len(ids)]) for index, document
              in enumerate(generated_documents(NODE_DOCUMENTS, ["node"]))]
