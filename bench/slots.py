@@ -10,7 +10,9 @@ CPU does not hide inside the server's figures. Also prints the server's resident
 per idle subscriber (all worker processes, before vs. after the subscribers connected).
 
 Prints, per (subscriber, committed sign-up): the delay from the sign-up's commit to the first
-message that includes it (p50/p99/max); messages per subscriber; and whether every
+message that includes it (p50/p99/max); beside it the server's own figure, commit to frame
+written (tongxin_live_delivery_seconds read from /metrics, p50/p99 interpolated in its buckets
+as Prometheus' histogram_quantile does); messages per subscriber; and whether every
 subscriber's final value equals the database. A sign-up's commit time is taken as the moment
 its HTTP response arrived (k-th response ↔ k-th increment of confirmed+waitlisted), which is
 after the commit, so delays are if anything understated by one response's transit.
@@ -158,6 +160,45 @@ async def final_counts(database_url: str, activity_id: int) -> tuple[int, int]:
     return row["taken_count"], row["waitlist_count"]
 
 
+METRICS_TOKEN = "bench-metrics-token"
+
+
+def delivery_buckets(url: str) -> dict[float, float]:
+    """The server's tongxin_live_delivery_seconds buckets for slotCount (cumulative counts by
+    upper bound), summed over its workers: read from /metrics."""
+    import re
+
+    import httpx
+
+    text = httpx.get(url.replace("/graphql", "/metrics"), timeout=10,
+                     headers={"authorization": f"Bearer {METRICS_TOKEN}"}).text
+    buckets: dict[float, float] = {}
+    for line in text.splitlines():
+        match = re.match(r'^tongxin_live_delivery_seconds_bucket\{(.*)\} (\S+)$', line)
+        if match and 'field="slotCount"' in match[1]:
+            bound = re.search(r'le="([^"]+)"', match[1])
+            assert bound is not None
+            le = float(bound[1])
+            buckets[le] = buckets.get(le, 0.0) + float(match[2])
+    return buckets
+
+
+def bucket_quantile(q: float, buckets: dict[float, float]) -> float:
+    """Prometheus' histogram_quantile: linear within the bucket holding the q-th sample."""
+    bounds = sorted(buckets)
+    total = buckets[bounds[-1]] if bounds else 0.0
+    if total == 0:
+        return float("nan")
+    rank, lower, below = q * total, 0.0, 0.0
+    for bound in bounds:
+        if buckets[bound] >= rank:
+            if bound == float("inf"):
+                return lower
+            return lower + (bound - lower) * (rank - below) / max(buckets[bound] - below, 1e-9)
+        lower, below = bound, buckets[bound]
+    return lower
+
+
 def run(server: Process, database_url: str, activity_id: int, volunteer_ids: list[int],
         subscribers: int, concurrency: int, client_cpu: str | None) -> tuple[float, float]:
     from schema.relay import to_global_id
@@ -175,11 +216,14 @@ def run(server: Process, database_url: str, activity_id: int, volunteer_ids: lis
     clients.say("clear")
     clients.expect("cleared")
     trees = {"server": server.process.pid, "subscribers": clients.process.pid}
+    measured_before = delivery_buckets(server.url)
     cpu_before, wall_before = cpu_seconds(trees), time.monotonic()
     committed, crowd_seconds = asyncio.run(sign_ups(server.url, gid, volunteer_ids, concurrency))
     final = asyncio.run(final_counts(database_url, activity_id))
     cpu_after, cpu_wall = cpu_seconds(trees), time.monotonic() - wall_before
     results = clients.results(final)
+    measured = {le: count - measured_before.get(le, 0.0)
+                for le, count in delivery_buckets(server.url).items()}
 
     committed.sort()
     if os.environ.get("BENCH_DUMP"):
@@ -203,6 +247,10 @@ def run(server: Process, database_url: str, activity_id: int, volunteer_ids: lis
     print(f"commit → subscriber delay over {len(delays)} (subscriber, sign-up) pairs: "
           f"p50 {percentile(delays, 0.5):.0f} ms  p99 {percentile(delays, 0.99):.0f} ms  "
           f"max {max(delays) if delays else float('nan'):.0f} ms")
+    print(f"server's commit → frame written (tongxin_live_delivery_seconds from /metrics, one "
+          f"sample per payload per worker, {measured.get(float('inf'), 0):.0f} samples): "
+          f"p50 {bucket_quantile(0.5, measured) * 1000:.0f} ms  "
+          f"p99 {bucket_quantile(0.99, measured) * 1000:.0f} ms")
     print(f"messages per subscriber: mean {statistics.fmean(counts):.1f}  min {min(counts)}  "
           f"max {max(counts)} (for {len(committed)} changes)")
     print(f"final value equals the database for {matching}/{subscribers} subscribers")
@@ -232,7 +280,7 @@ def main() -> None:
         for day, (name, shared) in enumerate(modes, start=1):
             activity_id = asyncio.run(make_activity(database_url, args.sign_ups, day))
             server = start_tongxin(database_url, workers=args.workers, REDIS_URL=REDIS_URL,
-                                   SHARED_SUBSCRIPTIONS=shared)
+                                   SHARED_SUBSCRIPTIONS=shared, METRICS_TOKEN=METRICS_TOKEN)
             try:
                 print(f"--- {name}: {args.workers} workers, PostgreSQL + Redis; one activity, "
                       f"capacity {args.sign_ups // 2}, waitlist {args.sign_ups // 4}")

@@ -25,6 +25,7 @@ import re
 import shutil
 import time
 from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -41,6 +42,23 @@ from starlette.responses import PlainTextResponse, Response
 from core.settings import get_settings
 
 MULTIPROCESS = "PROMETHEUS_MULTIPROC_DIR" in os.environ
+# METRICS=0 records nothing (every metric is _Off): for measuring what the metrics cost.
+RECORDING = os.environ.get("METRICS", "1") != "0"
+
+
+class _Off:
+    def labels(self, *values: str) -> _Off:
+        return self
+
+    def inc(self, amount: float = 1.0) -> None:
+        return None
+
+    dec = set = observe = inc
+
+
+def _metric(kind: type, name: str, documentation: str, *args: Any, **kwargs: Any) -> Any:
+    return kind(name, documentation, *args, **kwargs) if RECORDING else _Off()
+
 
 # Request latencies: 1 ms (a compiled read) to 10 s (a timeout).
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -48,49 +66,49 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 DELIVERY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0, 5.0)
 POOL_WAIT_BUCKETS = (0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0)
 
-REQUESTS = Counter(
+REQUESTS = _metric(Counter,
     "tongxin_requests", "GraphQL HTTP requests answered, by operation name and outcome code "
     "(OK, or the first error's extensions.code).", ["operation", "outcome"])
-REQUEST_SECONDS = Histogram(
+REQUEST_SECONDS = _metric(Histogram,
     "tongxin_request_seconds", "Time from a GraphQL HTTP request's arrival to its answer, by "
     "operation name.", ["operation"], buckets=LATENCY_BUCKETS)
-SQL_STATEMENTS = Counter(
+SQL_STATEMENTS = _metric(Counter,
     "tongxin_sql_statements", "SQL statements sent, by connection (default: the primary; "
     "replica).", ["connection"])
-POOL_WAIT_SECONDS = Histogram(
+POOL_WAIT_SECONDS = _metric(Histogram,
     "tongxin_db_pool_wait_seconds", "Time spent waiting for a PostgreSQL pool connection, by "
     "connection.", ["connection"], buckets=POOL_WAIT_BUCKETS)
-POOL_CONNECTIONS = Gauge(
+POOL_CONNECTIONS = _metric(Gauge,
     "tongxin_db_pool_connections", "PostgreSQL pool connections by state (in_use, idle, max), "
     "summed over live workers.", ["connection", "state"], multiprocess_mode="livesum")
-BROKER_CONNECTED = Gauge(
+BROKER_CONNECTED = _metric(Gauge,
     "tongxin_broker_connected", "1 while every live worker's Redis pub/sub connection is up, "
     "0 while any is reconnecting (the in-process broker is always 1).",
     multiprocess_mode="livemin")
-BROKER_RECONNECTS = Counter(
+BROKER_RECONNECTS = _metric(Counter,
     "tongxin_broker_reconnects", "Redis pub/sub reconnections completed (each one re-reads "
     "the watched state from the database).")
-REPLICA_UP = Gauge(
+REPLICA_UP = _metric(Gauge,
     "tongxin_replica_up", "1 while every live worker reads from the read replica, 0 while any "
     "has it marked unreachable (reads then go to the primary), by connection (replica); "
     "absent without a replica.", ["connection"], multiprocess_mode="livemin")
-SUBSCRIBERS = Gauge(
+SUBSCRIBERS = _metric(Gauge,
     "tongxin_subscribers", "Running subscriptions (WebSocket operations), by subscription "
     "field.", ["field"], multiprocess_mode="livesum")
-DELIVERY_SECONDS = Histogram(
+DELIVERY_SECONDS = _metric(Histogram,
     "tongxin_live_delivery_seconds", "Time from the commit of a change (slot counts, a new "
     "help request) to its frame written to the subscribers' sockets, by subscription field.",
     ["field"], buckets=DELIVERY_BUCKETS)
-COALESCE_SECONDS = Histogram(
+COALESCE_SECONDS = _metric(Histogram,
     "tongxin_slot_coalesce_seconds", "Time a slot-count change waits in its activity's "
     "coalescer before it is flushed to the watchers.", buckets=DELIVERY_BUCKETS)
-JOB_LAST_SUCCESS = Gauge(
+JOB_LAST_SUCCESS = _metric(Gauge,
     "tongxin_job_last_success_timestamp_seconds", "Unix time of the last run of a background "
     "job that ended without an error, by job (offers, attendance, points-expiry).", ["job"],
     multiprocess_mode="max")
-JOB_FAILURES = Counter(
+JOB_FAILURES = _metric(Counter,
     "tongxin_job_failures", "Background job runs that raised, by job.", ["job"])
-RATE_LIMITED = Counter(
+RATE_LIMITED = _metric(Counter,
     "tongxin_rate_limited", "Attempts refused by a rate limit, by limit (login:phone and "
     "login:addr are the login throttles).", ["limit"])
 
