@@ -73,8 +73,11 @@ class PooledAsyncpgClient(AsyncpgDBClient):
         self.log = StatementLog(self.log, self.connection_name)  # type: ignore[assignment]
 
     async def create_pool(self, **kwargs: Any) -> asyncpg.Pool:
+        # Only a pool with a floor has floor retries to end (the replica's has none, and its
+        # connecting must not end the primary's outage).
+        connect = _connect if kwargs.get("min_size") else None
         return time_acquisitions(await asyncpg.create_pool(
-            None, reset=_nothing_to_reset, connect=_connect, **kwargs), self.connection_name)
+            None, reset=_nothing_to_reset, connect=connect, **kwargs), self.connection_name)
 
 
 client_class = PooledAsyncpgClient
