@@ -30,7 +30,7 @@ from core.metrics import metrics_endpoint, process_exited, sample_forever
 from core.settings import get_settings
 from db.asyncpg_replica import watch_replica
 from db.config import tortoise_config
-from db.metrics import sample_pools, sample_replica
+from db.metrics import sample_pools, sample_replica, sample_statements
 from db.routing import replica_configured
 from resolvers import services as service_registry
 from resolvers.jobs import start_jobs
@@ -60,7 +60,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
                if settings.gc_freeze_seconds > 0 else None)
     # Gauges mirroring state kept elsewhere, copied once a second (core/metrics.py).
     sampler = asyncio.create_task(sample_forever(
-        [sample_pools, sample_replica, service_registry.sample_broker]))
+        [sample_statements, sample_pools, sample_replica, service_registry.sample_broker]))
     try:
         yield
     finally:

@@ -129,10 +129,20 @@ def operation_label(name: str | None) -> str:
     return label
 
 
+_request_children: dict[tuple[str, str], tuple[Callable[[], None], Callable[[float], None]]] = {}
+
+
 def observe_request(operation: str | None, outcome: str, seconds: float) -> None:
-    label = operation_label(operation)
-    REQUESTS.labels(label, outcome).inc()
-    REQUEST_SECONDS.labels(label).observe(seconds)
+    """Once per request: the labelled children are looked up once per (operation, outcome),
+    not per call (`labels()` costs as much as the increment)."""
+    key = (operation_label(operation), outcome)
+    children = _request_children.get(key)
+    if children is None:
+        children = _request_children[key] = (REQUESTS.labels(*key).inc,
+                                             REQUEST_SECONDS.labels(key[0]).observe)
+    count, observe = children
+    count()
+    observe(seconds)
 
 
 def observe_delivery(field: str, committed_at: float) -> None:
@@ -200,8 +210,14 @@ Sampler = Callable[[], None]
 
 
 async def sample_forever(samplers: list[Sampler], interval: float = 1.0) -> None:
-    while True:
+    """Runs the samplers every `interval`, and once more when cancelled (a stopping worker's
+    last counts)."""
+    try:
+        while True:
+            for sample in samplers:
+                sample()
+            await asyncio.sleep(interval)
+    finally:
         for sample in samplers:
             sample()
-        await asyncio.sleep(interval)
 

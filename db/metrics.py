@@ -18,18 +18,30 @@ from core.metrics import POOL_CONNECTIONS, POOL_WAIT_SECONDS, REPLICA_UP, SQL_ST
 from db.routing import REPLICA, replica_configured, replica_health
 
 
+class _Tally:
+    __slots__ = ("flushed", "sent")
+
+    def __init__(self) -> None:
+        self.sent = self.flushed = 0
+
+
+_tallies: dict[str, _Tally] = {}
+
+
 class StatementLog:
     """Stands in for Tortoise's `tortoise.db_client` logger on one client (transactions copy
-    it): counts each statement, then logs it as before (DEBUG, usually off)."""
+    it): counts each statement, then logs it as before (DEBUG, usually off). The count is a
+    plain integer that the metrics sampler adds to tongxin_sql_statements_total once a second
+    (`sample_statements`): a metric increment per statement would cost more than the count."""
 
-    __slots__ = ("_count", "_logger")
+    __slots__ = ("_logger", "_tally")
 
     def __init__(self, logger: logging.Logger, connection_name: str) -> None:
         self._logger = logger
-        self._count = SQL_STATEMENTS.labels(connection_name).inc
+        self._tally = _tallies.setdefault(connection_name, _Tally())
 
     def debug(self, message: str, *args: Any) -> None:
-        self._count()
+        self._tally.sent += 1
         self._logger.debug(message, *args)
 
     def __getattr__(self, name: str) -> Any:
@@ -63,6 +75,13 @@ def time_acquisitions(pool: asyncpg.Pool, connection_name: str) -> asyncpg.Pool:
             {"__slots__": (), "observe": staticmethod(POOL_WAIT_SECONDS.labels(connection_name).observe)})
     pool.__class__ = timed
     return pool
+
+
+def sample_statements() -> None:
+    for name, tally in _tallies.items():
+        if tally.sent != tally.flushed:
+            SQL_STATEMENTS.labels(name).inc(tally.sent - tally.flushed)
+            tally.flushed = tally.sent
 
 
 def sample_pools() -> None:
