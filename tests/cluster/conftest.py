@@ -29,6 +29,9 @@ def _require_binaries() -> None:
         pytest.skip(message)
 
 
+METRICS_TOKEN = "cluster-metrics-token"
+
+
 @pytest.fixture(scope="package")
 def cluster_set_up(tmp_root: Path) -> Iterator[Cluster]:
     _require_binaries()
@@ -55,6 +58,7 @@ def scale_out(cluster_set_up: Cluster) -> Cluster:
     cluster = cluster_set_up
     if not cluster.app:
         cluster.start_postgres()
+        cluster.app_env["METRICS_TOKEN"] = METRICS_TOKEN  # tests read /metrics on each node
         cluster.start_apps()
         cluster.start_haproxy()
     cluster.wait_redis_ok()

@@ -8,6 +8,7 @@ import contextlib
 import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -25,6 +26,7 @@ from websockets.typing import Subprotocol
 from scripts.cluster import Cluster, redis_cli
 from subscriptions.channels import slots
 from tests.activity.clients import SIGN_UP, SLOTS
+from tests.cluster.conftest import METRICS_TOKEN
 
 pytestmark = pytest.mark.cluster
 
@@ -100,6 +102,18 @@ async def _replica_states(client: httpx.AsyncClient, cluster: Cluster) -> list[t
     return states
 
 
+async def _replica_metrics(client: httpx.AsyncClient, cluster: Cluster) -> list[float | None]:
+    """Each node's tongxin_replica_up from its /metrics (None: not reported yet)."""
+    values: list[float | None] = []
+    for index in range(cluster.nodes):
+        response = await client.get(cluster.node_url(index).replace("/graphql", "/metrics"),
+                                    headers={"authorization": f"Bearer {METRICS_TOKEN}"})
+        found = re.search(r'^tongxin_replica_up\{connection="replica"\} (\S+)$', response.text,
+                          re.MULTILINE)
+        values.append(float(found[1]) if found else None)
+    return values
+
+
 async def test_public_lists_survive_the_replica_going_down_and_use_it_again_once_back(scale_out):
     # given an activity every node lists from the replica
     data = await asyncio.to_thread(seed, scale_out, 0, 5, 0)
@@ -118,12 +132,15 @@ async def test_public_lists_survive_the_replica_going_down_and_use_it_again_once
             await asyncio.to_thread(scale_out.stop_replica)
             stopped = time.monotonic()
             # then within 10 s, without a read having to fail first, every node's readiness
-            # says so (still ready: 200, the primary answers its reads)
+            # and its tongxin_replica_up metric say so (still ready: 200, the primary answers
+            # its reads)
             while True:
                 states = await _replica_states(client, scale_out)
-                if all(state.startswith("unreachable") for _, state in states):
+                metrics = await _replica_metrics(client, scale_out)
+                if all(state.startswith("unreachable") for _, state in states) and \
+                        metrics == [0.0] * scale_out.nodes:
                     break
-                assert time.monotonic() - stopped < 10, states
+                assert time.monotonic() - stopped < 10, (states, metrics)
                 await asyncio.sleep(0.2)
             went_down = time.monotonic() - stopped
             assert all(code == 200 for code, _ in states), states
@@ -135,8 +152,10 @@ async def test_public_lists_survive_the_replica_going_down_and_use_it_again_once
         finally:
             await asyncio.to_thread(scale_out.start_replica)
         restarted = time.monotonic()
-        # when it is back: within 10 s every node reports it and reads it again
-        while (states := await _replica_states(client, scale_out)) != [(200, "ok")] * scale_out.nodes:
+        # when it is back: within 10 s every node reports it (readiness and metric) and reads
+        # it again
+        while (states := await _replica_states(client, scale_out)) != [(200, "ok")] * scale_out.nodes \
+                or (metrics := await _replica_metrics(client, scale_out)) != [1.0] * scale_out.nodes:
             assert time.monotonic() - restarted < 10, states
             await asyncio.sleep(0.2)
         came_back = time.monotonic() - restarted
@@ -152,7 +171,7 @@ async def test_public_lists_survive_the_replica_going_down_and_use_it_again_once
         assert log.count("read replica answering again") == 1, log[-3000:]
         assert "Failed to restore the pool connection floor" not in log
         assert "Traceback" not in log, log[-3000:]
-    print(f"\nreplica stopped: every node's /readyz said so after {went_down:.1f} s; restarted: "
+    print(f"\nreplica stopped: every node's /readyz and tongxin_replica_up said so after {went_down:.1f} s; restarted: "
           f"ok again after {came_back:.1f} s")
 
 
