@@ -140,7 +140,8 @@ def star_level(hours: float) -> int:
 @contextlib.asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     global pool
-    pool = await asyncpg.create_pool(os.environ["DATABASE_URL"], min_size=1, max_size=20)
+    pool = await asyncpg.create_pool(os.environ["DATABASE_URL"], min_size=1,
+                                     max_size=int(os.environ.get("DB_POOL_MAX", "20")))
     yield
     await pool.close()
 

@@ -40,6 +40,7 @@ from bench.httpclient import LeanClient
 
 ACTIVITIES = 200  # published, across the ten teams; the list page reads the first 20
 THREADS = 100  # on one board, some pinned, some hidden
+POOL = "8"  # database connections per worker, the same for every server
 
 
 @dataclass(frozen=True)
@@ -168,13 +169,16 @@ def main() -> None:
         token = jwt.encode({"sub": str(volunteer_id), "exp": 2_000_000_000}, JWT_SECRET,
                            algorithm="HS256")
         for workers in args.workers:
-            servers = {"compiled": start_tongxin(database_url, workers),
-                       "general": start_tongxin(database_url, workers, COMPILED_READS="0")}
+            # Three servers at once: pools of POOL each per worker keep them all under
+            # PostgreSQL's max_connections (100) on a machine other runs share.
+            servers = {"compiled": start_tongxin(database_url, workers, DB_POOL_MAX=POOL),
+                       "general": start_tongxin(database_url, workers, COMPILED_READS="0",
+                                                DB_POOL_MAX=POOL)}
             port = free_port()
             servers["plain"] = start(
                 [sys.executable, "-m", "uvicorn", "bench.plain_queries:app", "--port", str(port),
                  "--workers", str(workers), "--log-level", "warning"],
-                bench_env(database_url), port, path="")
+                bench_env(database_url, DB_POOL_MAX=POOL), port, path="")
             try:
                 for name in args.documents:
                     lines += run_document(name, DOCUMENTS[name], servers, detail, token,
