@@ -224,7 +224,7 @@ class CompiledReads:
                 log.debug("compiled root field %s failed; general path", key, exc_info=True)
                 self.fallbacks += 1
             administered = build.administered
-        rest = frozenset(plan.keys) - values.keys()
+        rest = frozenset(key for key in plan.keys if key not in values)
         if not rest:
             return ExecutionResult(data={key: values[key] for key in plan.keys})
         general_document = document if not values else plan.document_for(rest)

@@ -183,3 +183,22 @@ async def test_generated_documents_answer_alike_at_the_edge(paths, db):
                                        issue_token(viewer.id) if viewer else None)
             # then the same status and JSON
             _same(responses)
+
+
+MIXED = ("query Mixed { activities(first: 2) { edges { node { id title } } }"
+         " boards { slug name } announcements(first: 2) { totalCount } }")
+
+
+async def test_compiled_and_general_root_fields_in_one_document(paths, db):
+    # given activities and a board
+    await _seed()
+    await make_board(await make_volunteer("平台", platform_admin=True), "help", "互助")
+    # when one document asks for a compiled root field beside ones the compiler leaves alone
+    responses, _ = await paths({"query": MIXED}, None)
+    # then every path gives the same full answer, with no error
+    _same(responses)
+    assert responses[0].status_code == 200
+    answer = responses[0].json()
+    assert "errors" not in answer, answer
+    assert len(answer["data"]["activities"]["edges"]) == 2
+    assert answer["data"]["boards"]
