@@ -44,7 +44,6 @@ from schema.relay import (
     Node,
     Order,
     PageInfo,
-    build_connection,
     check_first,
     decode_id,
     decode_optional_id,
@@ -223,20 +222,12 @@ class Thread(Node):
                                   "posts are left out except for moderators.")
     async def posts(self, info: Info, first: int | None = None,
                     after: str | None = None) -> Connection[Post]:
-        size = check_first(first)
+        check_first(first)
         moderator = await viewer_moderates(info, self.model.board_id)
         equals: dict[str, Any] = {} if moderator else {"hidden": False}
-        loaders = info.context.loaders
-        rows = await loaders.windowed(("forum.thread.posts", moderator), PostModel, "thread_id",
-                                      size + 1, after, BY_ID, **equals).load(self.db_id)
-        counter = loaders.counts(("forum.thread.posts", moderator), PostModel, "thread_id",
-                                 **equals)
-
-        async def count() -> int:
-            return await counter.load(self.db_id)
-
-        return build_connection(rows, size, BY_ID, count, convert=Post.from_model,
-                                started_after=bool(after))
+        return await info.context.loaders.child_page(
+            ("forum.thread.posts", moderator), PostModel, "thread_id", self.db_id, first, after,
+            BY_ID, convert=Post.from_model, **equals)
 
 
 @strawberry.type(description="A post: the opening body of a thread or a reply.")
@@ -406,17 +397,9 @@ class ExperiencePost(Node):
         cls, info: Info, activity_id: int, first: int | None, after: str | None
     ) -> Connection[ExperiencePost]:
         """`Activity.experiencePosts`: newest first, one windowed statement for many activities."""
-        size = check_first(first)
-        loaders = info.context.loaders
-        rows = await loaders.windowed("forum.activity.experience", ExperiencePostModel,
-                                      "activity_id", size + 1, after, NEWEST_FIRST).load(activity_id)
-        counter = loaders.counts("forum.activity.experience", ExperiencePostModel, "activity_id")
-
-        async def count() -> int:
-            return await counter.load(activity_id)
-
-        return build_connection(rows, size, NEWEST_FIRST, count, convert=cls.from_model,
-                                started_after=bool(after))
+        return await info.context.loaders.child_page(
+            "forum.activity.experience", ExperiencePostModel, "activity_id", activity_id, first,
+            after, NEWEST_FIRST, convert=cls.from_model)
 
     @strawberry.field(description="The activity it is about.")
     async def activity(

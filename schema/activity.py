@@ -245,17 +245,9 @@ class SignUp(Node):
         """`Volunteer.signUps`: the volunteer themself only; newest first, one windowed query."""
         if info.context.viewer.id != volunteer_id:
             raise Forbidden("Only the volunteer themself sees their sign-ups.")
-        size = check_first(first)
-        loaders = info.context.loaders
-        rows = await loaders.windowed("volunteer.sign_ups", SignUpModel, "volunteer_id", size + 1,
-                                      after, NEWEST_FIRST).load(volunteer_id)
-        counter = loaders.counts("volunteer.sign_ups", SignUpModel, "volunteer_id")
-
-        async def count() -> int:
-            return await counter.load(volunteer_id)
-
-        return build_connection(rows, size, NEWEST_FIRST, count, convert=cls.from_model,
-                                started_after=bool(after))
+        return await info.context.loaders.child_page(
+            "volunteer.sign_ups", SignUpModel, "volunteer_id", volunteer_id, first, after,
+            NEWEST_FIRST, convert=cls.from_model)
 
     @strawberry.field(description="The activity.")
     async def activity(self, info: Info) -> Activity:

@@ -20,7 +20,6 @@ from schema.relay import (
     NEWEST_FIRST,
     Connection,
     Node,
-    build_connection,
     check_first,
     decode_id,
     decode_optional_id,
@@ -109,19 +108,12 @@ class ServiceRecord(Node):
         cls, info: Info, volunteer_id: int, first: int | None, after: str | None
     ) -> Connection[ServiceRecord]:
         """`Volunteer.serviceRecords`: all for self and platform admins, approved for others."""
-        size = check_first(first)
+        check_first(first)
         equals = rules.list_volunteer_records(info.context.viewer, volunteer_id)
-        key = ("volunteer.service_records", tuple(sorted(equals)))
-        loaders = info.context.loaders
-        rows = await loaders.windowed(key, ServiceRecordModel, "volunteer_id", size + 1, after,
-                                      NEWEST_FIRST, **equals).load(volunteer_id)
-        counter = loaders.counts(key, ServiceRecordModel, "volunteer_id", **equals)
-
-        async def count() -> int:
-            return await counter.load(volunteer_id)
-
-        return build_connection(rows, size, NEWEST_FIRST, count, convert=cls.from_model,
-                                started_after=bool(after))
+        return await info.context.loaders.child_page(
+            ("volunteer.service_records", tuple(sorted(equals))), ServiceRecordModel,
+            "volunteer_id", volunteer_id, first, after, NEWEST_FIRST, convert=cls.from_model,
+            **equals)
 
     @strawberry.field(description="The activity served at.")
     async def activity(self, info: Info) -> Activity:

@@ -27,7 +27,7 @@ from resolvers.requirements import requirements_of
 from resolvers.signup import waitlist_positions
 from resolvers.sql import Sql, fetch
 from resolvers.team import administered_team_ids
-from schema.relay import Order, parse_cursor
+from schema.relay import Connection, Order, build_connection, check_first, parse_cursor
 
 ModelT = TypeVar("ModelT", bound=Model)
 K = TypeVar("K")
@@ -122,6 +122,32 @@ class Loaders:
             return [int(found.get(i, 0)) for i in parent_ids]
 
         return self.get(("count", key, model, parent_field), batch)
+
+    async def child_page(
+        self,
+        key: Hashable,
+        model: type[ModelT],
+        parent_column: str,
+        parent_id: int,
+        first: int | None,
+        after: str | None,
+        order: Order,
+        *,
+        convert: Callable[[ModelT], Any],
+        **equals: Any,
+    ) -> Connection[Any]:
+        """One parent's page of children with a lazy totalCount: one windowed statement and one
+        GROUP BY count serve every parent the request asks for."""
+        size = check_first(first)
+        rows = await self.windowed(key, model, parent_column, size + 1, after, order,
+                                   **equals).load(parent_id)
+        counter = self.counts(key, model, parent_column, **equals)
+
+        async def count() -> int:
+            return await counter.load(parent_id)
+
+        return build_connection(rows, size, order, count, convert=convert,
+                                started_after=bool(after))
 
     def windowed(
         self,

@@ -26,8 +26,6 @@ from schema.relay import (
     NEWEST_FIRST,
     Connection,
     Node,
-    build_connection,
-    check_first,
     decode_id,
     decode_optional_id,
     paginate,
@@ -194,17 +192,9 @@ class PointsEntry:
                            after: str | None) -> Connection[PointsEntry]:
         """`Volunteer.pointsStatement`: newest first, one windowed query for every page."""
         rules.check_statement_reader(info.context.viewer, volunteer_id)
-        size = check_first(first)
-        loaders = info.context.loaders
-        rows = await loaders.windowed("volunteer.statement", PointsEntryModel, "volunteer_id",
-                                      size + 1, after, NEWEST_FIRST).load(volunteer_id)
-        counter = loaders.counts("volunteer.statement", PointsEntryModel, "volunteer_id")
-
-        async def count() -> int:
-            return await counter.load(volunteer_id)
-
-        return build_connection(rows, size, NEWEST_FIRST, count, convert=cls.from_model,
-                                started_after=bool(after))
+        return await info.context.loaders.child_page(
+            "volunteer.statement", PointsEntryModel, "volunteer_id", volunteer_id, first, after,
+            NEWEST_FIRST, convert=cls.from_model)
 
     @strawberry.field(description="The redemption, for REDEEM entries.")
     async def redemption(self, info: Info) -> Redemption | None:

@@ -31,8 +31,6 @@ from schema.relay import (
     NEWEST_FIRST,
     Connection,
     Node,
-    build_connection,
-    check_first,
     decode_id,
     decode_optional_id,
     paginate,
@@ -189,17 +187,9 @@ class CourseEnrollment(Node):
         if not await _may_see_training(info, volunteer_id):
             raise Forbidden("Only the volunteer, platform admins and admins of their teams see "
                             "their courses.")
-        size = check_first(first)
-        loaders = info.context.loaders
-        rows = await loaders.windowed("volunteer.courses", EnrollmentModel, "volunteer_id",
-                                      size + 1, after, NEWEST_FIRST).load(volunteer_id)
-        counter = loaders.counts("volunteer.courses", EnrollmentModel, "volunteer_id")
-
-        async def count() -> int:
-            return await counter.load(volunteer_id)
-
-        return build_connection(rows, size, NEWEST_FIRST, count, convert=cls.from_model,
-                                started_after=bool(after))
+        return await info.context.loaders.child_page(
+            "volunteer.courses", EnrollmentModel, "volunteer_id", volunteer_id, first, after,
+            NEWEST_FIRST, convert=cls.from_model)
 
     @strawberry.field(description="The course.")
     async def course(self, info: Info) -> Course:

@@ -25,6 +25,9 @@ os.environ["TONGXIN_NAMESPACE"] = f"txtest{RUN_ID}"
 os.environ["TONGXIN_DATA_DIR"] = str(_TMP)
 os.environ.setdefault("JWT_SECRET", "test-secret-" + uuid.uuid4().hex)
 os.environ.setdefault("LOGIN_ATTEMPTS_PER_ADDRESS", "1000")
+# Every xdist worker holds an in-process pool, a shared live server and now and then a 2-worker
+# server of its own: pools of 20 would pass PostgreSQL's 100 connections ("too many clients").
+os.environ.setdefault("DB_POOL_MAX", "6")
 
 import asyncpg  # noqa: E402
 import pytest  # noqa: E402
