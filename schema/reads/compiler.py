@@ -290,23 +290,23 @@ class Build:
         return self.moderated
 
     def moderates(self, board_sql: str) -> str:
-        if self.viewer.is_platform_admin:
-            return "TRUE"
-        if self.viewer.id is None:
-            return "FALSE"
-        assert self.moderated is not None
-        return f"({board_sql} = ANY({self.param(sorted(self.moderated), 'int[]')}))"
+        return self._one_of_viewers(board_sql, self.moderated)
 
     def viewer_id(self) -> str:
         return self.param(self.subject, "int")
 
     def manages(self, team_sql: str) -> str:
+        return self._one_of_viewers(team_sql, self.administered)
+
+    def _one_of_viewers(self, column_sql: str, ids: set[int] | None) -> str:
+        """A predicate: the column is one of the viewer's boards or teams (all of them for a
+        platform admin, none for anonymous callers); `ids` were loaded before planning."""
         if self.viewer.is_platform_admin:
             return "TRUE"
         if self.viewer.id is None:
             return "FALSE"
-        assert self.administered is not None
-        return f"({team_sql} = ANY({self.param(sorted(self.administered), 'int[]')}))"
+        assert ids is not None
+        return f"({column_sql} = ANY({self.param(sorted(ids), 'int[]')}))"
 
 
 @dataclass(frozen=True)
