@@ -182,22 +182,30 @@ class CompiledReads:
         administered: set[int] | None = None
         for key, root in plan.compiled.items():
             build = Build(context.viewer, variables, administered)
-            try:
-                if root.administered:
-                    administered = await build.load_administered()
-                if root.moderated:
-                    await build.load_moderated()
-                data[key] = RawJSON(await self._statement(build, root))
-            except Fallback:
-                self.fallbacks += 1
+            answer = await self._root(build, key, root)
+            if answer is None:
                 return None
-            except Exception:  # the general path meets the same failure and reports it
-                log.debug("compiled root field %s failed; general path", key, exc_info=True)
-                self.fallbacks += 1
-                return None
-            self.compiled_roots += 1
+            data[key] = answer
             administered = build.administered
         return data
+
+    async def _root(self, build: Build, key: str, root: CompiledRoot) -> RawJSON | None:
+        """One compiled root field's JSON, or None when the general executor must answer it."""
+        try:
+            if root.administered:
+                await build.load_administered()
+            if root.moderated:
+                await build.load_moderated()
+            answer = RawJSON(await self._statement(build, root))
+        except Fallback:
+            self.fallbacks += 1
+            return None
+        except Exception:  # the general path meets the same failure and reports it
+            log.debug("compiled root field %s failed; general path", key, exc_info=True)
+            self.fallbacks += 1
+            return None
+        self.compiled_roots += 1
+        return answer
 
     async def run(self, plan: OperationPlan, execute: Callable[..., Any],
                   schema: GraphQLSchema, document: DocumentNode,
@@ -211,18 +219,9 @@ class CompiledReads:
         administered: set[int] | None = None
         for key, root in plan.compiled.items():
             build = Build(context.viewer, coerced, administered)
-            try:
-                if root.administered:
-                    administered = await build.load_administered()
-                if root.moderated:
-                    await build.load_moderated()
-                values[key] = RawJSON(await self._statement(build, root))
-                self.compiled_roots += 1
-            except Fallback:
-                self.fallbacks += 1
-            except Exception:  # the general path meets the same failure and reports it
-                log.debug("compiled root field %s failed; general path", key, exc_info=True)
-                self.fallbacks += 1
+            answer = await self._root(build, key, root)
+            if answer is not None:
+                values[key] = answer
             administered = build.administered
         rest = frozenset(key for key in plan.keys if key not in values)
         if not rest:
