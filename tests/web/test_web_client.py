@@ -6,12 +6,14 @@ Two independent browsers (own profiles) play two people; the API plays everyone 
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from selenium.webdriver.common.by import By
 
+from core.time import BEIJING
 from models.volunteer import Volunteer
 from schema.relay import to_global_id
 from tests.activity.factory import make_activity
@@ -192,3 +194,98 @@ async def test_a_moderator_hides_a_post_and_the_readers_open_page_withdraws_it_l
     assert notice.text == "此帖已被版主隐藏。"
     assert reader_page.find_elements(By.CSS_SELECTOR, "article.post") == []
     assert reader_page.execute_script("return window.__notReloaded") is True
+
+
+async def sign_up_through_the_api(server: LiveServer, activity: Any, person: Volunteer) -> None:
+    async with httpx.AsyncClient(timeout=30) as client:
+        answer = await client.post(server.url, json={"query": SIGN_UP, "variables": {
+            "id": to_global_id("Activity", activity.id)}}, headers={"Authorization": f"Bearer {token_for(person)}"})
+    assert answer.json()["data"]["signUp"]["status"] == "CONFIRMED", answer.text
+
+
+def text_of(driver: Any, css: str) -> str:
+    found = driver.find_elements(By.CSS_SELECTOR, css)
+    return found[0].text if found else ""
+
+
+async def test_a_volunteer_reads_a_shared_activity_page_in_beijing_time_and_sees_their_own_state(
+        live_server: LiveServer, browsers: list[Any]) -> None:
+    # given a team's shift repeated on three mornings at 07:30 Beijing time (23:30 UTC the day
+    # before), a full activity with a waitlist, and a volunteer whose browser is in New York
+    organiser = await make_volunteer("组织者")
+    team = await make_team(organiser, "朝阳助老队")
+    first = datetime.combine(datetime.now(BEIJING).date() + timedelta(days=3), time(7, 30), BEIJING)
+    shifts = [await make_activity(team, organiser, title="早班助餐", starts_at=first + timedelta(days=day),
+                                  address="朝阳区幸福街 1 号") for day in range(3)]
+    full = await make_activity(team, organiser, title="满员的讲座", capacity=1, waitlist_limit=3)
+    await sign_up_through_the_api(live_server, full, await make_volunteer("先来的人"))
+    volunteer = await make_volunteer("赵敏")
+    page = browsers[0]
+    open_as(page, live_server, volunteer, "activities")
+    page.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "America/New_York"})
+    page.refresh()
+
+    # then the list shows the series once, with the other two shifts a tap away
+    wait_for(page, lambda d: remaining(d, shifts[0].id) == "剩余 10 / 10", message="the first shift's card")
+    assert not page.find_elements(By.CSS_SELECTOR, card_css(shifts[1].id))
+    assert text_of(page, f"{card_css(shifts[0].id)} details.shifts summary") == "另有 2 个班次"
+    assert "07:30" in text_of(page, f"{card_css(shifts[0].id)} .meta")
+
+    # when the volunteer opens the activity's own page (its title links there) and signs up
+    page.find_element(By.CSS_SELECTOR, f"{card_css(shifts[0].id)} h2 a").click()
+    wait_for(page, lambda d: d.find_elements(By.CSS_SELECTOR, "article.detail [data-field=team]"), message="detail")
+    assert page.current_url.endswith(f"#/activities/{to_global_id('Activity', shifts[0].id)}")
+    assert page.find_element(By.CSS_SELECTOR, "[data-field=team]").text == "朝阳助老队"
+    assert page.find_element(By.CSS_SELECTOR, "[data-field=time]").text.count("07:30") == 1
+    assert "无特殊要求" in page.find_element(By.CSS_SELECTOR, "main").text
+    page.find_element(By.CSS_SELECTOR, "button[data-action=signup]").click()
+
+    # then it says 已报名, also after a reload of the shared URL, and the live slots dropped
+    wait_for(page, lambda d: text_of(d, "p.state .badge") == "已报名", message="state after sign-up")
+    wait_for(page, lambda d: text_of(d, ".remaining") == "剩余 9 / 10", message="live slots")
+    page.refresh()
+    wait_for(page, lambda d: text_of(d, "p.state .badge") == "已报名", message="state after reload")
+
+    # and on a full activity's page, signing up puts them on the waitlist, said so
+    open_as(page, live_server, volunteer, f"activities/{to_global_id('Activity', full.id)}")
+    wait_for(page, lambda d: text_of(d, ".remaining") == "满")
+    page.find_element(By.CSS_SELECTOR, "button[data-action=signup]").click()
+    wait_for(page, lambda d: text_of(d, "p.state") == "候补中 候补第 1 位", message=text_of(page, "p.state"))
+
+    # and leaving for a page without live updates shows no connection banner
+    page.get(f"{base(live_server)}/#/me")
+    wait_for(page, lambda d: d.find_elements(By.CSS_SELECTOR, "[data-stat=number]"))
+    await asyncio.sleep(0.5)
+    assert page.find_element(By.ID, "conn").text == ""
+    assert "候补中" in page.find_element(By.CSS_SELECTOR, "main").text
+
+
+async def test_help_requests_are_posted_watched_live_and_claimed(
+        live_server: LiveServer, browsers: list[Any]) -> None:
+    # given someone who needs help, a neighbour watching the help page, and a signed-out visitor
+    asker = await make_volunteer("钱阿姨")
+    helper = await make_volunteer("孙志愿")
+    asking, helping = browsers
+    open_as(asking, live_server, None, "help")
+    wait_for(asking, lambda d: "登录后可查看附近的求助" in d.find_element(By.TAG_NAME, "main").text,
+             message="the signed-out page speaks Chinese and says what to do")
+    open_as(helping, live_server, helper, "help")
+    wait_for(helping, lambda d: d.find_elements(By.CSS_SELECTOR, ".help-list .empty, .help-list .card"))
+    helping.execute_script("window.__notReloaded = true")
+
+    # when the asker posts a request from the page
+    open_as(asking, live_server, asker, "help")
+    asking.find_element(By.CSS_SELECTOR, "details.post-help summary").click()
+    form = asking.find_element(By.CSS_SELECTOR, "details.post-help form")
+    fill(asking, form, "title", "帮忙搬一袋米上楼")
+    fill(asking, form, "description", "五楼，没有电梯，下午三点前。")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(asking, lambda d: "求助已发布" in d.find_element(By.TAG_NAME, "main").text)
+
+    # then the neighbour sees it arrive without a reload, and claims it
+    card = '.help-list article.card[data-status="OPEN"]'
+    wait_for(helping, lambda d: "帮忙搬一袋米上楼" in text_of(d, card), message="live arrival")
+    assert helping.execute_script("return window.__notReloaded") is True
+    helping.find_element(By.CSS_SELECTOR, f"{card} button[data-action=claim]").click()
+    wait_for(helping, lambda d: "已认领" in d.find_element(By.CSS_SELECTOR, ".help-list").text)
+    assert not asking.find_elements(By.CSS_SELECTOR, f"{card} button[data-action=claim]"), "no claiming one's own"

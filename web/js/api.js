@@ -1,4 +1,5 @@
 // HTTP GraphQL over fetch, the session token, and typed errors.
+import { lang } from "./i18n.js";
 const TOKEN_KEY = "tx.token";
 const listeners = new Set();
 
@@ -29,7 +30,8 @@ export class GqlError extends Error {
 }
 
 export async function gql(query, variables = {}) {
-  const headers = { "Content-Type": "application/json" };
+  // The server picks its messages' language from Accept-Language (zh-CN unless told en).
+  const headers = { "Content-Type": "application/json", "Accept-Language": lang === "en" ? "en" : "zh-CN" };
   if (session.token) headers.Authorization = `Bearer ${session.token}`;
   let response;
   try {

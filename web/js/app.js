@@ -6,6 +6,7 @@ import { onConnection } from "./ws.js";
 
 const routes = {
   activities: () => import("./views/activities.js"),
+  activity: () => import("./views/activity.js"),
   login: () => import("./views/auth.js"),
   register: () => import("./views/auth.js"),
   me: () => import("./views/me.js"),
@@ -50,7 +51,7 @@ function renderHeader() {
       signedIn ? link("me", t("navMe")) : null, signedIn ? link("hours", t("navHours")) : null,
       signedIn ? null : link("login", t("navLogin")), signedIn ? null : link("register", t("navRegister")),
       signedIn ? h("button.link", { type: "button", onclick: () => { setToken(null); go("#/login"); } }, t("logout")) : null),
-    h("button.lang", { type: "button", "aria-label": t("langLabel"), "data-testid": "lang",
+    h("button.lang", { type: "button", lang: lang === "zh" ? "en" : "zh-CN", "data-testid": "lang",
       onclick: () => { setLang(lang === "zh" ? "en" : "zh"); route(); } }, t("lang")));
   document.title = t("brand");
   document.querySelector(".skip").textContent = t("skip");
@@ -59,7 +60,8 @@ function renderHeader() {
 async function route() {
   renderHeader();
   const [name, ...params] = (location.hash.slice(2) || "activities").split("/");
-  const loader = routes[name] || routes.activities;
+  // #/activities/<id> is an activity's own page (shareable); #/activities is the list.
+  const loader = name === "activities" && params[0] ? routes.activity : routes[name] || routes.activities;
   cleanup?.();
   cleanup = null;
   const view = await loader();
@@ -69,9 +71,11 @@ async function route() {
   cleanup = typeof result === "function" ? result : null;
 }
 
-onConnection((up) => {
-  status.textContent = up ? t("live") : t("offline");
-  status.className = up ? "conn up" : "conn down";
+// The banner speaks only while a page that needs live updates has lost them; it clears on
+// reconnect, and leaving such a page (which closes the socket on purpose) says nothing.
+onConnection((state) => {
+  status.textContent = state === "down" ? t("offline") : "";
+  status.className = `conn ${state}`;
 });
 onSession(() => renderHeader());
 window.addEventListener("hashchange", () => {

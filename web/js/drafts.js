@@ -42,9 +42,11 @@ export async function attachDraft(input, key, status) {
   }
   const retry = () => { const s = local(key); if (s && !s.synced) push(); };
   window.addEventListener("online", retry);
-  const off = onConnection((up) => up && retry());
+  const off = onConnection((state) => state === "up" && retry());
   return {
     clear() { clearTimeout(timer); localStorage.removeItem(`tx.draft.${key}`); status.textContent = ""; },
+    // For a draft that publishing does not delete (a new thread's title): drop the server copy too.
+    discard() { this.clear(); gql(SAVE, { key, body: "" }).catch(() => {}); },
     stop() { clearTimeout(timer); off(); window.removeEventListener("online", retry); },
   };
 }

@@ -1,6 +1,6 @@
 // Chinese first, English on request. t(key, params) fills {name} placeholders.
 const zh = {
-  brand: "同心志愿", skip: "跳到主要内容", lang: "English", langLabel: "切换到英文",
+  brand: "同心志愿", skip: "跳到主要内容", lang: "English",
   navActivities: "活动", navHelp: "求助", navForum: "论坛", navMe: "我的", navHours: "时长审核",
   navLogin: "登录", navRegister: "注册", logout: "退出",
   live: "实时连接", offline: "连接中断，正在重连…",
@@ -44,10 +44,40 @@ const zh = {
   hoursQueue: "待审核时长", approve: "通过", reject: "驳回", rejectReason: "驳回原因",
   approved: "已通过", rejected: "已驳回", noAdminTeams: "你不是任何队伍的管理员",
   error: "出错了：{msg}",
+  // shared
+  statusCONFIRMED: "已报名", statusWAITLISTED: "候补中", statusOFFERED: "名额保留中", statusCANCELLED: "已取消",
+  waitPos: "候补第 {n} 位", offerUntil: "空出的名额为你保留到 {time}，请确认", acceptOffer: "确认参加", declineOffer: "放弃名额",
+  offerAccepted: "已确认参加", offerDeclined: "已放弃名额", checkedIn: "已签到 {time}",
+  details: "查看详情", backToList: "返回活动列表", organiser: "组织队伍", place: "地点", time: "时间",
+  requirements: "报名条件", noRequirements: "无特殊要求，任何人都可报名", minimumAge: "年满 {n} 岁",
+  qualification: "资质：{q}", skillsWanted: "需要技能", description: "活动介绍", experiences: "志愿心得",
+  deadline: "报名截止 {time}", statusLabel: "活动状态", ACT_DRAFT: "草稿", ACT_PUBLISHED: "报名中", ACT_FINISHED: "已结束", ACT_CANCELLED: "已取消",
+  moreShifts: "另有 {n} 个班次", otherShifts: "其他班次", share: "复制链接", copied: "链接已复制",
+  notFound: "找不到这个活动（可能已删除，或你无权查看）", mySignUpState: "我的报名",
+  // errors by code
+  codeUNAUTHENTICATED: "请先登录", codeFORBIDDEN: "你没有权限进行这个操作", codeNOT_FOUND: "找不到该内容",
+  codeBAD_USER_INPUT: "填写的内容有误，请检查", codeBAD_USER_INPUTfield: "“{field}”填写有误，请检查",
+  codeCONFLICT: "操作与当前状态冲突，请刷新后重试", codeRATE_LIMITED: "操作太频繁，请稍后再试",
+  codeINTERNAL: "服务器出错了，请稍后再试", codeQUERY_TOO_COMPLEX: "请求过于复杂", codeNETWORK: "网络连接失败，请检查网络后重试",
+  codeLOGIN: "手机号或密码不正确",
+  // help
+  postHelp: "发布求助", helpTitle: "求助标题", helpDescription: "需要什么帮助", address: "详细地址（选填）",
+  urgency: "紧急程度", LOW: "不急", NORMAL: "一般", URGENT: "紧急", helpPosted: "求助已发布", claim: "我来帮忙",
+  claimed: "已认领，感谢你的帮助", claimedBy: "{name} 已认领", mine: "我发布的", helpLogin: "登录后可查看附近的求助、发布求助和认领求助。",
+  // first run, terms
+  welcome: "欢迎加入同心志愿！", welcomeLead: "接下来可以这样开始：",
+  step1: "浏览活动，挑一个时间合适的报名", step2: "在“求助”里看看邻居需要什么帮助", step3: "去论坛认识其他志愿者",
+  step4: "参加活动后签到，时长审核通过后会计入“已认证时长”",
+  terms: "志愿服务协议", readTerms: "查看《志愿服务协议》",
+  termsText: "一、志愿者应遵守法律法规，自愿、无偿提供志愿服务。二、平台依法收集实名信息（姓名、身份证号、手机号），仅用于身份核验、服务记录与证明开具，不向无关方公开。三、报名后如不能参加，请及时取消，以便名额留给候补的志愿者。四、服务时长以组织方审核为准。五、志愿者可随时申请注销账号。",
+  // hours
+  reasonRequired: "驳回时请填写原因", undecided: "",
+  checkInCode: "签到码", checkIn: "签到", youLack: "你还不符合：{what}", youMeet: "你符合全部报名条件", manageThis: "管理此活动",
+  firstRun: "下一步", noSignUpsYet: "你还没有报名任何活动。", goActivities: "去看看活动",
 };
 
 const en = {
-  brand: "Tongxin Volunteers", skip: "Skip to main content", lang: "中文", langLabel: "Switch to Chinese",
+  brand: "Tongxin Volunteers", skip: "Skip to main content", lang: "中文",
   navActivities: "Activities", navHelp: "Help", navForum: "Forum", navMe: "Me", navHours: "Hours review",
   navLogin: "Log in", navRegister: "Register", logout: "Log out",
   live: "Live", offline: "Connection lost, reconnecting…",
@@ -85,6 +115,31 @@ const en = {
   hoursQueue: "Hours awaiting review", approve: "Approve", reject: "Reject", rejectReason: "Reason",
   approved: "Approved", rejected: "Rejected", noAdminTeams: "You administer no team",
   error: "Error: {msg}",
+  statusCONFIRMED: "Signed up", statusWAITLISTED: "Waitlisted", statusOFFERED: "Place held for you", statusCANCELLED: "Cancelled",
+  waitPos: "Waitlist position {n}", offerUntil: "A freed place is held for you until {time}; please confirm", acceptOffer: "Take the place", declineOffer: "Give it up",
+  offerAccepted: "You are in", offerDeclined: "Place given up", checkedIn: "Checked in {time}",
+  details: "Details", backToList: "Back to activities", organiser: "Organising team", place: "Place", time: "Time",
+  requirements: "Requirements", noRequirements: "None: anyone may sign up", minimumAge: "Aged {n} or over",
+  qualification: "Qualification: {q}", skillsWanted: "Skills wanted", description: "About", experiences: "Experience posts",
+  deadline: "Sign-ups close {time}", statusLabel: "Status", ACT_DRAFT: "Draft", ACT_PUBLISHED: "Open", ACT_FINISHED: "Finished", ACT_CANCELLED: "Cancelled",
+  moreShifts: "{n} more shifts", otherShifts: "Other shifts", share: "Copy link", copied: "Link copied",
+  notFound: "No such activity (deleted, or not visible to you)", mySignUpState: "My sign-up",
+  codeUNAUTHENTICATED: "Log in first", codeFORBIDDEN: "You are not allowed to do that", codeNOT_FOUND: "Not found",
+  codeBAD_USER_INPUT: "Please check what you entered", codeBAD_USER_INPUTfield: "Please check “{field}”",
+  codeCONFLICT: "That conflicts with the current state; reload and try again", codeRATE_LIMITED: "Too many attempts; try again later",
+  codeINTERNAL: "Server error; try again later", codeQUERY_TOO_COMPLEX: "Request too complex", codeNETWORK: "Network error; check the connection",
+  codeLOGIN: "Wrong phone number or password",
+  postHelp: "Ask for help", helpTitle: "Title", helpDescription: "What do you need", address: "Address (optional)",
+  urgency: "Urgency", LOW: "Low", NORMAL: "Normal", URGENT: "Urgent", helpPosted: "Request posted", claim: "I'll help",
+  claimed: "Claimed; thank you", claimedBy: "Claimed by {name}", mine: "Mine", helpLogin: "Log in to see help requests near you, post one or claim one.",
+  welcome: "Welcome to Tongxin!", welcomeLead: "Here is how to start:",
+  step1: "Browse activities and sign up for one that fits", step2: "See what neighbours need under Help", step3: "Meet other volunteers in the forum",
+  step4: "Check in on site; approved hours count towards your record",
+  terms: "Volunteer service terms", readTerms: "Read the service terms",
+  termsText: "1. Volunteers obey the law and serve voluntarily and unpaid. 2. Real-name data (name, ID number, phone) is collected only for identity checks, service records and certificates, and is not disclosed to unrelated parties. 3. If you cannot attend, cancel in time so the place goes to the waitlist. 4. Hours count once the organiser approves them. 5. You may close your account at any time.",
+  reasonRequired: "A reason is required to reject", undecided: "",
+  checkInCode: "Check-in code", checkIn: "Check in", youLack: "You do not yet meet: {what}", youMeet: "You meet every requirement", manageThis: "Manage this activity",
+  firstRun: "Next steps", noSignUpsYet: "You have not signed up for anything yet.", goActivities: "Browse activities",
 };
 
 const tables = { zh, en };
@@ -101,7 +156,45 @@ export function t(key, params = {}) {
   return text.replace(/\{(\w+)\}/g, (_, name) => String(params[name] ?? ""));
 }
 
-export function fmtDate(iso) {
-  return new Date(iso).toLocaleString(lang === "en" ? "en-GB" : "zh-CN",
-    { month: "numeric", day: "numeric", weekday: "short", hour: "2-digit", minute: "2-digit" });
+// Beijing time whatever the browser's zone (the deployment's zone: Asia/Shanghai).
+export const ZONE = "Asia/Shanghai";
+const formats = {};
+function format(kind) {
+  const key = `${lang}:${kind}`;
+  if (!formats[key]) {
+    const options = kind === "date" ? { year: "numeric", month: "numeric", day: "numeric", weekday: "short" }
+      : kind === "time" ? { hour: "2-digit", minute: "2-digit", hourCycle: "h23" }
+        : { month: "numeric", day: "numeric", weekday: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+    formats[key] = new Intl.DateTimeFormat(lang === "en" ? "en-GB" : "zh-CN", { timeZone: ZONE, ...options });
+  }
+  return formats[key];
+}
+
+export function fmtDate(iso) { return iso ? format("datetime").format(new Date(iso)) : ""; }
+export function fmtTime(iso) { return iso ? format("time").format(new Date(iso)) : ""; }
+export function fmtDay(iso) { return iso ? format("date").format(new Date(iso)) : ""; }
+// "6月7日周日 07:30–11:30": a range on one day shows the day once.
+export function fmtRange(start, end) {
+  const sameDay = fmtDay(start) === fmtDay(end);
+  return `${fmtDate(start)}–${sameDay ? fmtTime(end) : fmtDate(end)}`;
+}
+// The first instant of a Beijing calendar day (yyyy-mm-dd from a date input).
+export function beijingDayStart(day) { return new Date(`${day}T00:00:00+08:00`); }
+
+const FIELD_NAMES = { title: "标题", description: "内容", body: "内容", district: "所在区", phone: "手机号",
+  password: "密码", reason: "原因", capacity: "名额", startsAt: "开始时间", endsAt: "结束时间", hoursCredit: "时长",
+  address: "地址", idNumber: "身份证号", realName: "真实姓名", message: "内容", code: "签到码" };
+const HAN = /[\u3400-\u9fff]/;
+
+// What to tell a person about a failed request, in the UI language: a server message already in
+// that language is shown as is; otherwise the stable extensions.code (and field) pick the text.
+export function errorText(error) {
+  const message = error?.message || "";
+  if (lang === "zh" ? HAN.test(message) : (message && !HAN.test(message) && error.code !== "NETWORK")) return message;
+  const code = error?.code || "INTERNAL";
+  const field = (error?.field || "").split(".").pop();
+  if (code === "BAD_USER_INPUT" && field) {
+    return t("codeBAD_USER_INPUTfield", { field: lang === "zh" ? FIELD_NAMES[field] || field : field });
+  }
+  return tables[lang][`code${code}`] ? t(`code${code}`) : t("codeINTERNAL");
 }

@@ -10,15 +10,17 @@ let retry = 0;
 let timer = null;
 const active = new Map(); // id -> {query, variables, sink}
 const stateListeners = new Set();
-export let connected = false;
+// "idle": no page needs live updates (the socket is closed on purpose, nothing to report);
+// "up": subscribed and connected; "down": a page needs live updates and has lost them.
+export let state = "idle";
 
 function url() {
   return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/graphql`;
 }
 
-function setConnected(value) {
-  if (connected === value) return;
-  connected = value;
+function setState(value) {
+  if (state === value) return;
+  state = value;
   stateListeners.forEach((fn) => fn(value));
 }
 
@@ -43,7 +45,7 @@ function connect() {
     const message = JSON.parse(event.data);
     switch (message.type) {
       case "connection_ack":
-        acked = true; retry = 0; setConnected(true);
+        acked = true; retry = 0; setState("up");
         active.forEach((sub, id) => sendSubscribe(id, sub));
         break;
       case "ping": send({ type: "pong" }); break;
@@ -53,8 +55,9 @@ function connect() {
     }
   };
   ws.onclose = () => {
-    if (socket === ws) socket = null;
-    setConnected(false);
+    if (socket !== ws) return; // closed on purpose (no subscriptions left, or a new identity)
+    socket = null;
+    setState(active.size ? "down" : "idle");
     if (active.size && !timer) {
       const delay = Math.min(10000, 250 * 2 ** retry++) * (0.5 + Math.random() / 2);
       timer = setTimeout(() => { timer = null; connect(); }, delay);
@@ -71,7 +74,7 @@ export function subscribe(query, variables, sink) {
   else if (acked) sendSubscribe(id, sub);
   return () => {
     if (active.delete(id) && acked) send({ id, type: "complete" });
-    if (active.size === 0 && socket) { const ws = socket; socket = null; ws.close(1000); }
+    if (active.size === 0 && socket) { const ws = socket; socket = null; ws.close(1000); setState("idle"); }
   };
 }
 

@@ -1,11 +1,13 @@
 // Activity list with filters and the live slot board: one slotCount subscription per card.
+// Repeating shifts (a position's series, or the same team's same title at the same place) are
+// grouped: one card shows the next shift, with the other dates a tap away.
 import { gql, nodes, session } from "../api.js";
 import { h, mount } from "../dom.js";
-import { fmtDate, t } from "../i18n.js";
+import { beijingDayStart, errorText, fmtDate, t } from "../i18n.js";
 import { subscribe } from "../ws.js";
 
 const FIELDS = `id title category district address startsAt endsAt capacity confirmedCount
-  waitlistCount waitlistLimit remaining hoursCredit status mySignUp { status waitlistPosition }`;
+  waitlistCount waitlistLimit remaining hoursCredit status team { id } position { id } mySignUp { status waitlistPosition }`;
 const LIST = `query Activities($first: Int, $status: ActivityStatus, $district: String, $category: String, $hasOpenSlots: Boolean,
   $startsAfter: DateTime, $near: GeoInput, $signedIn: Boolean!) {
   activities(first: $first, status: $status, district: $district, category: $category, hasOpenSlots: $hasOpenSlots,
@@ -34,7 +36,7 @@ export function signUpMessage(error) {
   if (error.code === "UNAUTHENTICATED") return t("needLogin");
   const reason = reasonOf(error);
   if (reason) return t(`reason${reason}`, { requirement: error.extensions?.requirement || error.message });
-  return t("error", { msg: error.message });
+  return errorText(error);
 }
 
 function slotText(card, counts) {
@@ -47,19 +49,41 @@ function slotText(card, counts) {
     ? t("waitlist", { n: counts.waitlisted, limit: counts.waitlistLimit }) : "";
 }
 
-function card(activity) {
+const link = (id) => `#/activities/${encodeURIComponent(id)}`;
+
+// Shifts of one series: a position's, else the same team's same title at the same place.
+function groups(activities) {
+  const byKey = new Map();
+  for (const a of activities) {
+    const key = a.position ? `p:${a.position.id}` : `t:${a.team?.id}|${a.title}|${a.district}|${a.address || ""}`;
+    if (!byKey.has(key)) byKey.set(key, []);
+    byKey.get(key).push(a);
+  }
+  return [...byKey.values()].map((shifts) => shifts.sort((x, y) => x.startsAt.localeCompare(y.startsAt)));
+}
+
+function stateBadge(signUp) {
+  if (!signUp || signUp.status === "CANCELLED") return null;
+  return h("span.badge.state", { dataset: { state: signUp.status } }, t(`status${signUp.status}`));
+}
+
+function card(activity, others = []) {
   const id = activity.id;
   const result = h("p.result", { role: "status", "aria-live": "polite" });
   const mine = activity.mySignUp && activity.mySignUp.status !== "CANCELLED";
+  const badge = h("span.state-slot", stateBadge(activity.mySignUp));
   const action = h("button.primary", { type: "button", "data-action": mine ? "cancel" : "signup" },
     mine ? t("cancelSignUp") : t("signUp"));
   const el = h("article.card", { dataset: { id }, "aria-labelledby": `t-${id}` },
-    h("h3", { id: `t-${id}` }, activity.title),
+    h("h2", { id: `t-${id}` }, h("a", { href: link(id) }, activity.title), " ", badge),
     h("p.meta", `${fmtDate(activity.startsAt)} · ${activity.district} · ${activity.category} · `
       + t("hours", { n: activity.hoursCredit })),
     activity.address ? h("p.meta", activity.address) : null,
     h("p.slots", h("strong.remaining", { "aria-live": "polite" }), " ", h("span.waitlist")),
-    h("div.actions", action), result);
+    h("div.actions", action), result,
+    others.length ? h("details.shifts", h("summary", t("moreShifts", { n: others.length })),
+      h("ul.plain", others.map((o) => h("li", h("a", { href: link(o.id) }, fmtDate(o.startsAt)), " ",
+        stateBadge(o.mySignUp))))) : null);
   const counts = { capacity: activity.capacity, remaining: activity.remaining,
     waitlisted: activity.waitlistCount, waitlistLimit: activity.waitlistLimit };
   slotText(el, counts);
@@ -74,11 +98,13 @@ function card(activity) {
         const { signUp } = await gql(SIGN_UP, { id });
         result.textContent = signUp.status === "WAITLISTED"
           ? t("waitlisted", { n: signUp.waitlistPosition }) : t("signedUp");
+        badge.replaceChildren(stateBadge(signUp));
         action.dataset.action = "cancel";
         action.textContent = t("cancelSignUp");
       } else {
         await gql(CANCEL, { id });
         result.textContent = t("cancelled");
+        badge.replaceChildren();
         action.dataset.action = "signup";
         action.textContent = t("signUp");
       }
@@ -145,7 +171,7 @@ export async function render(main) {
       hasOpenSlots: filters.open || null, signedIn: !!session.token,
       // Without a date: what a volunteer can still join, i.e. published and not yet started.
       status: "PUBLISHED",
-      startsAfter: (filters.date ? new Date(`${filters.date}T00:00:00`) : new Date()).toISOString(), near: null };
+      startsAfter: (filters.date ? beijingDayStart(filters.date) : new Date()).toISOString(), near: null };
     note.textContent = "";
     if (filters.near) {
       note.textContent = t("locating");
@@ -156,13 +182,13 @@ export async function render(main) {
     try {
       data = await gql(LIST, variables);
     } catch (error) {
-      mount(list, h("p.error", t("error", { msg: error.message })),
+      mount(list, h("p.error", errorText(error)),
         h("button", { type: "button", onclick: load }, t("retry")));
       return;
     }
     const activities = nodes(data.activities);
     count.textContent = t("activityCount", { n: data.activities.totalCount });
-    const cards = activities.map(card);
+    const cards = groups(activities).map(([first, ...others]) => card(first, others));
     mount(list, cards.length ? cards : h("p", t("empty")));
     list.setAttribute("aria-busy", "false");
     requestAnimationFrame(() => performance.mark("tx:list-painted"));

@@ -1,7 +1,7 @@
 // Log-in and real-name registration, validated inline with the server's rules.
 import { gql, setToken } from "../api.js";
 import { field, h, mount, setFieldError } from "../dom.js";
-import { t } from "../i18n.js";
+import { errorText, t } from "../i18n.js";
 import { go, toast } from "../app.js";
 
 const REGISTER = `mutation Register($input: RegisterInput!) { register(input: $input) { token volunteer { id displayName } } }`;
@@ -55,14 +55,17 @@ function validate(form, names) {
 
 function showServerError(form, error) {
   const general = form.querySelector(".form-error");
-  // Server messages are English; the ones a person is likely to meet are said in the UI language.
+  // Said in the UI language: the client's own rule for the field when it has one, else the
+  // server's message if it is in that language, else the text for its extensions.code.
   const known = error.code === "CONFLICT" && error.field ? t("errTaken") : error.field && rules[error.field]
     ? rules[error.field](form.elements[error.field].value) : "";
-  if (error.field && setFieldError(form, error.field, known || error.message)) {
+  if (error.field && setFieldError(form, error.field, known || errorText(error))) {
     form.elements[error.field]?.focus();
     general.textContent = "";
+  } else if (form.dataset.form === "login" && error.code === "UNAUTHENTICATED") {
+    general.textContent = t("codeLOGIN");
   } else {
-    general.textContent = t("error", { msg: error.message });
+    general.textContent = errorText(error);
   }
 }
 
@@ -81,7 +84,7 @@ function live(form, names) {
 }
 
 function loginForm() {
-  const form = h("form.panel", { novalidate: true, "aria-labelledby": "login-h" },
+  const form = h("form.panel", { novalidate: true, "aria-labelledby": "login-h", dataset: { form: "login" } },
     h("h1", { id: "login-h" }, t("login")),
     field("phone", t("phone"), { type: "tel", autocomplete: "username", inputmode: "numeric", required: true }),
     field("password", t("password"), { type: "password", autocomplete: "current-password", required: true }),
@@ -115,6 +118,8 @@ function registerForm() {
     field("skills", t("skills")),
     h("div.check", h("input", { type: "checkbox", id: "reg-consent", name: "consent" }),
       h("label", { for: "reg-consent" }, t("consent"))),
+    // The terms one accepts can be read here, without leaving the half-filled form.
+    h("details.terms", h("summary", t("readTerms")), h("h2", t("terms")), h("p", t("termsText"))),
     h("p.error", { "data-error-for": "consent", "aria-live": "polite" }),
     h("p.error.form-error", { role: "alert" }),
     h("button.primary", { type: "submit" }, t("register")));

@@ -2,7 +2,7 @@
 // (report queue, pin/lock/hide) for the board's moderators, and Chinese search.
 import { gql, nodes, session } from "../api.js";
 import { field, h, mount } from "../dom.js";
-import { fmtDate, t } from "../i18n.js";
+import { errorText, fmtDate, t } from "../i18n.js";
 import { attachDraft } from "../drafts.js";
 import { go, toast } from "../app.js";
 import { subscribe } from "../ws.js";
@@ -44,7 +44,7 @@ function searchForm(initial = "") {
 }
 
 function threadItem(thread) {
-  return h("li.card", { dataset: { thread: thread.id } }, h("h3", h("a", { href: `#/forum/t/${encodeURIComponent(thread.id)}` }, thread.title)),
+  return h("li.card", { dataset: { thread: thread.id } }, h("h2", h("a", { href: `#/forum/t/${encodeURIComponent(thread.id)}` }, thread.title)),
     h("p.meta", [thread.pinned ? h("span.badge", t("pinned")) : null, thread.locked ? h("span.badge", t("locked")) : null,
       `${thread.author.displayName} · ${t("replies", { n: thread.replyCount })} · ${fmtDate(thread.lastPostAt)}`,
       thread.board ? ` · ${thread.board.name}` : null]));
@@ -67,7 +67,7 @@ function moderateButton(label, action, target, after, reasonBox) {
   return h("button", { type: "button", "data-moderate": action, onclick: async () => {
     const reason = reasonBox?.value.trim() || label;
     try { await gql(MODERATE, { action, target, reason }); toast(t("done")); after(); }
-    catch (error) { toast(t("error", { msg: error.message })); }
+    catch (error) { toast(errorText(error)); }
   } }, label);
 }
 
@@ -98,6 +98,8 @@ async function board(main, slug) {
     }
   } });
   if (!session.token) return live;
+  // The title is kept like the body (its own draft key), so a restored draft is whole.
+  const titleDraft = await attachDraft(form.elements.title, safeKey(`thread-title:${b.id}`), status);
   const draft = await attachDraft(form.elements.body, safeKey(`thread:${b.id}`), status);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -105,10 +107,11 @@ async function board(main, slug) {
       const { createThread } = await gql(CREATE, { board: b.id, title: form.elements.title.value,
         body: form.elements.body.value, key: safeKey(`thread:${b.id}`) });
       draft.clear();
+      titleDraft.discard();
       go(`#/forum/t/${encodeURIComponent(createThread.id)}`);
-    } catch (error) { toast(t("error", { msg: error.message })); }
+    } catch (error) { toast(errorText(error)); }
   });
-  return () => { live(); draft.stop(); };
+  return () => { live(); draft.stop(); titleDraft.stop(); };
 }
 
 function postItem(post, moderator, refresh) {
@@ -117,7 +120,7 @@ function postItem(post, moderator, refresh) {
     const reactions = ["LIKE", "THANKS", "HUG"].map((kind) => {
       const count = p.reactions.find((r) => r.kind === kind)?.count || 0;
       return h("button.chip", { type: "button", "aria-pressed": String(p.myReactions.includes(kind)), onclick: async () => {
-        try { draw((await gql(REACT, { post: p.id, kind })).react); } catch (error) { toast(t("error", { msg: error.message })); }
+        try { draw((await gql(REACT, { post: p.id, kind })).react); } catch (error) { toast(errorText(error)); }
       } }, `${t(kind)} ${count}`);
     });
     const reportForm = h("form.inline", { hidden: true },
@@ -129,7 +132,7 @@ function postItem(post, moderator, refresh) {
         await gql(REPORT, { post: p.id, reason: reportForm.elements.reason.value });
         reportForm.hidden = true;
         toast(t("reported"));
-      } catch (error) { toast(t("error", { msg: error.message })); }
+      } catch (error) { toast(errorText(error)); }
     });
     const report = h("button.link", { type: "button", "aria-expanded": "false", onclick: (event) => {
       reportForm.hidden = !reportForm.hidden;
@@ -143,7 +146,7 @@ function postItem(post, moderator, refresh) {
             await gql(MODERATE, { action: p.hidden ? "RESTORE" : "HIDE", target: p.id,
               reason: moderator.reason?.value.trim() || t("hide") });
             toast(t("done")); refresh();
-          } catch (error) { toast(t("error", { msg: error.message })); }
+          } catch (error) { toast(errorText(error)); }
         } }, p.hidden ? t("restore") : t("hide")) : null) : null);
     el.classList.toggle("hidden-post", p.hidden);
   };
@@ -203,7 +206,7 @@ async function thread(main, id) {
         draft.clear();
         form.elements.body.value = "";
         if (!shown(reply.id)) place(reply);
-      } catch (error) { toast(t("error", { msg: error.message })); }
+      } catch (error) { toast(errorText(error)); }
     });
   }
   return () => stops.forEach((stop) => stop());
@@ -223,6 +226,6 @@ export async function render(main, { params }) {
     if (kind === "s") return await search(main, value);
     return await boards(main);
   } catch (error) {
-    mount(main, h("p.error", t("error", { msg: error.message })));
+    mount(main, h("p.error", errorText(error)));
   }
 }

@@ -1,7 +1,7 @@
 // Organiser view: the hours approval queue of every team the viewer administers.
 import { gql, nodes, session } from "../api.js";
 import { h, mount } from "../dom.js";
-import { fmtDate, t } from "../i18n.js";
+import { errorText, fmtDate, t } from "../i18n.js";
 import { go } from "../app.js";
 
 const TEAMS = `{ me { teams(first: 50) { edges { node { id name viewerIsAdmin } } } } }`;
@@ -10,21 +10,46 @@ const QUEUE = `query Queue($team: ID!) { serviceRecords(teamId: $team, status: P
 const APPROVE = `mutation Approve($id: ID!) { approveHours(recordId: $id) { id status } }`;
 const REJECT = `mutation Reject($id: ID!, $reason: String!) { rejectHours(recordId: $id, reason: $reason) { id status } }`;
 
+// A decision is made once: both buttons (and the reason) are disabled while it is sent and
+// stay disabled after it succeeds; a rejection needs a reason (said inline, nothing is sent).
 function row(record) {
   const result = h("span.result", { role: "status" });
-  const reason = h("input", { type: "text", "aria-label": t("rejectReason"), placeholder: t("rejectReason") });
+  const reasonId = `reason-${record.id}`;
+  const reason = h("input", { type: "text", id: reasonId, name: "reason", maxlength: 500,
+    "aria-describedby": `${reasonId}-error` });
+  const reasonError = h("span.error", { id: `${reasonId}-error` });
+  const controls = () => item.querySelectorAll("button, input");
   const act = (fn, done) => async () => {
-    try { await fn(); result.textContent = done; item.classList.add("done"); }
-    catch (error) { result.textContent = t("error", { msg: error.message }); }
+    controls().forEach((c) => { c.disabled = true; });
+    try {
+      await fn();
+      result.textContent = done;
+      item.classList.add("done");
+      item.dataset.decided = "true";
+    } catch (error) {
+      result.textContent = errorText(error);
+      controls().forEach((c) => { c.disabled = false; });
+    }
   };
+  const reject = act(() => gql(REJECT, { id: record.id, reason: reason.value.trim() }), t("rejected"));
   const item = h("li.card",
     h("h3", `${record.volunteer.displayName} · ${record.activity.title}`),
     h("p.meta", `${fmtDate(record.activity.startsAt)} · ${t("hours", { n: record.hoursClaimed || record.hours })}`),
     h("div.actions",
-      h("button.primary", { type: "button", onclick: act(() => gql(APPROVE, { id: record.id }), t("approved")) }, t("approve")),
-      reason,
-      h("button", { type: "button", onclick: act(() => gql(REJECT, { id: record.id, reason: reason.value || "—" }), t("rejected")) }, t("reject")),
-      result));
+      h("button.primary", { type: "button", "data-action": "approve", onclick: act(() => gql(APPROVE, { id: record.id }), t("approved")) }, t("approve")),
+      h("label", { for: reasonId }, t("rejectReason")), reason,
+      h("button", { type: "button", "data-action": "reject", onclick: () => {
+        if (!reason.value.trim()) {
+          reasonError.textContent = t("reasonRequired");
+          reason.setAttribute("aria-invalid", "true");
+          reason.focus();
+          return;
+        }
+        reasonError.textContent = "";
+        reason.removeAttribute("aria-invalid");
+        reject();
+      } }, t("reject")),
+      reasonError, result));
   return item;
 }
 

@@ -1,7 +1,7 @@
 // "Me": hours, star level, points, sign-ups, teams, and issuing a certificate.
 import { gql, nodes, session } from "../api.js";
 import { h, mount } from "../dom.js";
-import { fmtDate, t } from "../i18n.js";
+import { errorText, fmtDate, t } from "../i18n.js";
 import { go } from "../app.js";
 
 const ME = `{ me { id displayName volunteerNumber district approvedHours starLevel points phoneMasked
@@ -15,8 +15,19 @@ export async function render(main) {
   const { me } = await gql(ME);
   const certResult = h("p.result", { role: "status", "aria-live": "polite" });
   const stat = (label, value, key) => h("div.stat", h("dt", label), h("dd", { "data-stat": key }, value));
+  const signUps = nodes(me.signUps);
+  // A new account (nothing signed up, no team, no hours) is told what to do next first.
+  const fresh = !signUps.length && !nodes(me.teams).length && !me.approvedHours;
   mount(main,
     h("h1", t("me")),
+    fresh ? h("section.panel.first-run", { "aria-labelledby": "first-h" },
+      h("h2", { id: "first-h" }, t("welcome")), h("p", t("welcomeLead")),
+      h("ol",
+        h("li", h("a", { href: "#/activities" }, t("step1"))),
+        h("li", h("a", { href: "#/help" }, t("step2"))),
+        h("li", h("a", { href: "#/forum" }, t("step3"))),
+        h("li", t("step4"))),
+      h("p", h("a.button.primary", { href: "#/activities" }, t("goActivities")))) : null,
     h("section.panel", { "aria-labelledby": "me-name" },
       h("h2", { id: "me-name" }, me.displayName),
       h("dl.stats",
@@ -30,12 +41,15 @@ export async function render(main) {
         try {
           const { issueCertificate: c } = await gql(ISSUE);
           certResult.textContent = t("certIssued", { serial: c.serialNumber, code: c.code });
-        } catch (error) { certResult.textContent = t("error", { msg: error.message }); }
+        } catch (error) { certResult.textContent = errorText(error); }
         event.target.disabled = false;
       } }, t("issueCert")), certResult),
     h("section.panel", h("h2", t("mySignUps")),
-      h("ul.plain", nodes(me.signUps).map((s) => h("li", `${fmtDate(s.activity.startsAt)} ${s.activity.title} · `
-        + (s.status === "WAITLISTED" ? t("waitlisted", { n: s.waitlistPosition }) : s.status === "CONFIRMED" ? t("signedUp") : t("cancelled")))))),
+      signUps.length ? h("ul.plain", signUps.map((s) => h("li", { dataset: { state: s.status } }, `${fmtDate(s.activity.startsAt)} `,
+        h("a", { href: `#/activities/${encodeURIComponent(s.activity.id)}` }, s.activity.title), " · ",
+        h("span.badge", t(`status${s.status}`)),
+        s.status === "WAITLISTED" ? ` ${t("waitPos", { n: s.waitlistPosition })}` : "")))
+        : h("p", t("noSignUpsYet"), " ", h("a", { href: "#/activities" }, t("goActivities")))),
     h("section.panel", h("h2", t("teams")),
       h("ul.plain", nodes(me.teams).map((team) => h("li", team.name)))));
 }
