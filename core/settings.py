@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from collections.abc import Mapping
@@ -31,11 +32,51 @@ def _embedded_jwt_secret() -> str:
     return path.read_text().strip()
 
 
+def _embedded_pii_keys() -> str:
+    """Like the JWT secret: one PII key per data directory, generated on first run."""
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    path = DATA_DIR / "pii_keys"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write("1:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+    return path.read_text().strip()
+
+
+PII_KEY_HELP = ("generate one with: python3 -c 'import base64, secrets; "
+                "print(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())'")
+
+
+def parse_pii_keys(raw: str) -> tuple[tuple[int, bytes], ...]:
+    """`PII_KEYS=2:<base64>,1:<base64>` (or one `PII_KEY`, id 1 unless written `<id>:<key>`):
+    32-byte keys by id; the highest id seals new values."""
+    keys: dict[int, bytes] = {}
+    for part in raw.replace("\n", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        key_id, sep, text = part.rpartition(":") if ":" in part else ("1", ":", part)
+        try:
+            number = int(key_id)
+            key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        except ValueError:
+            raise ConfigurationError(f"PII key {key_id!r} is not `<id>:<base64>`; {PII_KEY_HELP}") from None
+        if number < 1 or len(key) != 32 or number in keys:
+            raise ConfigurationError(
+                f"PII key {number} must be 32 bytes of base64 with a unique positive id; {PII_KEY_HELP}")
+        keys[number] = key
+    if not keys:
+        raise ConfigurationError(f"PII_KEY is empty; {PII_KEY_HELP}")
+    return tuple(sorted(keys.items()))
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None
     redis_url: str | None
     jwt_secret: str
+    # Keys sealing phones, ID numbers and addresses at rest (core/pii.py), by id.
+    pii_keys: tuple[tuple[int, bytes], ...] = ()
     jwt_ttl_seconds: int = 7 * 24 * 3600
     cors_origins: tuple[str, ...] = ()
     max_body_bytes: int = 1_000_000
@@ -113,10 +154,17 @@ def get_settings() -> Settings:
         raise ConfigurationError(
             f"JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes (RFC 7518 §3.2); generate one "
             "with: python3 -c 'import secrets; print(secrets.token_urlsafe(48))'")
+    pii_raw = env.get("PII_KEYS") or env.get("PII_KEY")
+    if not pii_raw:
+        if database_url and not database_url.startswith("sqlite"):
+            raise ConfigurationError(
+                f"PII_KEY must be set when DATABASE_URL points at a shared database; {PII_KEY_HELP}")
+        pii_raw = _embedded_pii_keys()
     return Settings(
         database_url=database_url,
         redis_url=env.get("REDIS_URL") or None,
         jwt_secret=secret,
+        pii_keys=parse_pii_keys(pii_raw),
         jwt_ttl_seconds=int(env.get("JWT_TTL_SECONDS", 7 * 24 * 3600)),
         cors_origins=tuple(o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip()),
         max_body_bytes=int(env.get("MAX_BODY_BYTES", 1_000_000)),

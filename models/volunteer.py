@@ -16,11 +16,16 @@ class Volunteer(Model):
     # A real-name person. One resident ID number, one account.
 
     id = fields.IntField(primary_key=True)
-    phone = fields.CharField(max_length=11, unique=True)
+    # Phone and ID number are sealed at rest (core/pii.py: AES-GCM naming its key); the
+    # *_index columns are keyed blind indexes (HMAC) for exact lookups and uniqueness. Null
+    # only once an account's personal data has been erased.
+    phone_cipher = fields.CharField(max_length=64, null=True)
+    phone_index = fields.CharField(max_length=64, unique=True, null=True)
     password_hash = fields.CharField(max_length=255, null=True)
     real_name = fields.CharField(max_length=50)
     display_name = fields.CharField(max_length=50)
-    id_number = fields.CharField(max_length=18, unique=True)
+    id_number_cipher = fields.CharField(max_length=80, null=True)
+    id_number_index = fields.CharField(max_length=64, unique=True, null=True)
     gender = fields.CharField(max_length=6)
     birth_date = fields.DateField()
     district = fields.CharField(max_length=50, db_index=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
+from core import pii
 from models.activity import Activity
 from models.hours import Certificate, HoursStatus, ServiceRecord
 from models.team import Membership, MembershipStatus, Team
@@ -78,7 +79,7 @@ async def certificate_content(volunteer_id: int, moment: datetime) -> dict[str, 
         "volunteerId": person.id,
         "volunteerName": person.real_name,
         "idType": ID_TYPE,
-        "idNumberMasked": mask_id_number(person.id_number),
+        "idNumberMasked": mask_id_number(pii.id_number_of(person)),
         "volunteerNumber": person.volunteer_number,
         "teams": [teams[i].name for i in sorted(member_of) if i in teams],
         "records": entries,

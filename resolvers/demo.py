@@ -6,6 +6,7 @@ import random
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 
+from core import pii
 from models.team import Membership, MembershipRole, MembershipStatus, Team, TeamType
 from models.timebank import RewardKind
 from models.volunteer import Volunteer, VolunteerStatus
@@ -35,8 +36,8 @@ async def _person(phone: str, name: str, district: str, skills: list[str], passw
                   rng: random.Random, admin: bool = False) -> Volunteer:
     identity = check_id_number(make_id_number(rng=rng, male=rng.random() < 0.5))
     return await Volunteer.create(
-        phone=phone, password_hash=password_hash, real_name=name, display_name=name,
-        id_number=identity.id_number, gender=identity.gender, birth_date=identity.birth_date,
+        **pii.identity_columns(phone, identity.id_number), password_hash=password_hash,
+        real_name=name, display_name=name, gender=identity.gender, birth_date=identity.birth_date,
         district=district, skills=encode_tags(skills), status=VolunteerStatus.ACTIVE,
         is_platform_admin=admin, consented_at=datetime.now(timezone.utc),
         volunteer_number=new_volunteer_number(),
@@ -44,7 +45,7 @@ async def _person(phone: str, name: str, district: str, skills: list[str], passw
 
 
 async def seed_demo() -> bool:
-    if await Volunteer.exists(phone=ADMIN_PHONE):
+    if await Volunteer.exists(**pii.with_phone(ADMIN_PHONE)):
         return False
     rng = random.Random(20261124)
     password_hash = await hash_password(DEMO_PASSWORD)

@@ -21,6 +21,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F, Q
 from tortoise.queryset import QuerySet
 
+from core import pii
 from models.notification import Notification, SmsOutbox
 from models.volunteer import Volunteer, VolunteerStatus
 from resolvers.auth import Viewer
@@ -229,7 +230,7 @@ async def drain_sms_outbox(gateway: SmsGateway | None = None, *, limit: int = 10
             await SmsOutbox.filter(id=row.id).update(attempts=max_attempts)
             continue
         try:
-            await gateway.send(person.phone, row.text)
+            await gateway.send(pii.phone_of(person), row.text)
         except Exception:
             log.warning("sms gateway failed for outbox row %s (attempt %s)", row.id,
                         row.attempts + 1, exc_info=True)

@@ -43,6 +43,7 @@ from graphql import (
 from graphql.language import ArgumentNode
 from strawberry.extensions import SchemaExtension
 
+from core import pii
 from core.settings import post_body_max_chars
 from resolvers.attendance import BATCH_MAX as ATTENDANCE_BATCH_MAX
 from resolvers.errors import BadInput
@@ -70,8 +71,13 @@ class Bound:
         return f"Bounded: {text}."
 
 
-def _id_number(raw: str) -> str:
-    return check_id_number(raw).id_number
+def _sealed_phone(raw: str) -> str:
+    return pii.seal(check_phone(raw), pii.PHONE)
+
+
+def _sealed_id_number(raw: str) -> str:
+    return pii.seal(check_id_number(raw).id_number, pii.ID_NUMBER)
+
 
 
 NAME = Bound(50)
@@ -91,8 +97,9 @@ BOUNDS_BY_NAME: dict[str, Bound] = {
     # people and places
     "realName": NAME, "displayName": NAME, "district": NAME, "category": NAME,
     "districts": TAG, "name": Bound(100), "slug": NAME,
-    "phone": Bound(20, column="Volunteer.phone", normalised_by=check_phone),
-    "idNumber": Bound(32, column="Volunteer.id_number", normalised_by=_id_number),
+    # Stored sealed (core/pii.py): the ciphertext of the normalised value must fit.
+    "phone": Bound(20, column="Volunteer.phone_cipher", normalised_by=_sealed_phone),
+    "idNumber": Bound(32, column="Volunteer.id_number_cipher", normalised_by=_sealed_id_number),
     "password": PASSWORD, "currentPassword": PASSWORD, "newPassword": PASSWORD,
     # tags
     "skill": replace(TAG, column="Volunteer.skills"), "skills": TAG,

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from core import pii
 from models.activity import Activity
 from models.hours import Certificate
 from resolvers.auth import Viewer
@@ -54,7 +55,7 @@ async def test_issue_and_verify_show_the_same_frozen_content(db):
     assert verified == issued
     assert issued["volunteerName"] == "李明"
     assert issued["idType"] == "居民身份证"
-    assert issued["idNumberMasked"] == mask_id_number(me.id_number)
+    assert issued["idNumberMasked"] == mask_id_number(pii.id_number_of(me))
     assert issued["volunteerNumber"] == me.volunteer_number
     assert sorted(issued["teams"]) == ["朝阳区志愿服务总队", "社区服务队"]
     assert issued["totalHours"] == 5.0

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,11 +15,14 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from core.time import BEIJING
+from models.hours import HoursStatus, ServiceRecord
 from models.volunteer import Volunteer
 from schema.relay import to_global_id
 from tests.activity.factory import make_activity
 from tests.forum.common import make_board, open_thread, write_reply
-from tests.helpers import make_team, make_volunteer, token_for, unique_id_number, unique_phone
+from tests.helpers import add_member, make_team, make_volunteer, token_for, unique_id_number, unique_phone
+from tests.hours.factory import make_activity as hours_activity
+from tests.hours.factory import served, utc
 from tests.live import LiveServer
 from tests.web.browser import wait_for
 
@@ -289,3 +293,108 @@ async def test_help_requests_are_posted_watched_live_and_claimed(
     helping.find_element(By.CSS_SELECTOR, f"{card} button[data-action=claim]").click()
     wait_for(helping, lambda d: "已认领" in d.find_element(By.CSS_SELECTOR, ".help-list").text)
     assert not asking.find_elements(By.CSS_SELECTOR, f"{card} button[data-action=claim]"), "no claiming one's own"
+
+
+async def test_an_organiser_must_give_a_reason_to_reject_and_cannot_decide_twice(
+        live_server: LiveServer, browsers: list[Any]) -> None:
+    # given a team admin with two volunteers' hours awaiting review
+    admin = await make_volunteer("队长")
+    team = await make_team(admin, "海淀环保队")
+    activity = await hours_activity(team, admin, starts_at=utc(2026, 3, 1, 9))
+    records = []
+    for name in ("李明", "周雨"):
+        person = await make_volunteer(name)
+        await add_member(team, person)
+        records.append(await served(activity, person))
+    page = browsers[0]
+    open_as(page, live_server, admin, "hours")
+    row = f'li.card:has(#reason-{to_global_id("ServiceRecord", records[0].id)})'
+    wait_for(page, lambda d: d.find_elements(By.CSS_SELECTOR, row), message="the queue")
+
+    # when the admin clicks reject with no reason
+    page.find_element(By.CSS_SELECTOR, f"{row} button[data-action=reject]").click()
+
+    # then the page asks for one and nothing is decided
+    assert text_of(page, f"{row} .error") == "驳回时请填写原因"
+    await asyncio.sleep(0.3)
+    assert (await ServiceRecord.get(id=records[0].id)).status == HoursStatus.PENDING
+
+    # when a reason is given, it is rejected and neither button can be clicked again
+    page.find_element(By.CSS_SELECTOR, f"{row} input[name=reason]").send_keys("当天未到岗")
+    page.find_element(By.CSS_SELECTOR, f"{row} button[data-action=reject]").click()
+    wait_for(page, lambda d: text_of(d, f"{row} .result") == "已驳回")
+    assert all(not b.is_enabled() for b in page.find_elements(By.CSS_SELECTOR, f"{row} button"))
+    record = await ServiceRecord.get(id=records[0].id)
+    assert record.status == HoursStatus.REJECTED
+
+
+async def test_a_new_threads_title_and_body_survive_a_reload(live_server: LiveServer, browsers: list[Any]) -> None:
+    # given a volunteer writing a new thread on a board
+    admin = await make_volunteer("平台管理员", platform_admin=True)
+    board = await make_board(admin, "shequ", "社区服务")
+    writer = await make_volunteer("吴桐")
+    page = browsers[0]
+    open_as(page, live_server, writer, f"forum/b/{board.slug}")
+    form = wait_for(page, lambda d: d.find_element(By.CSS_SELECTOR, "form.panel"))
+    form.find_element(By.NAME, "title").send_keys("周末旧衣回收点")
+    form.find_element(By.NAME, "body").send_keys("小区东门，周六上午九点到十一点。")
+    wait_for(page, lambda d: d.find_element(By.CSS_SELECTOR, ".draft-status").get_attribute("data-state") == "saved")
+    await asyncio.sleep(0.7)  # the title's own save, 500 ms after its last keystroke
+
+    # when the page reloads with this device's copies gone
+    page.execute_script("Object.keys(localStorage).filter(k => k.startsWith('tx.draft.'))"
+                        ".forEach(k => localStorage.removeItem(k))")
+    page.refresh()
+
+    # then both the title and the body are back
+    form = wait_for(page, lambda d: d.find_element(By.CSS_SELECTOR, "form.panel"))
+    wait_for(page, lambda d: form.find_element(By.NAME, "title").get_attribute("value") == "周末旧衣回收点")
+    assert form.find_element(By.NAME, "body").get_attribute("value") == "小区东门，周六上午九点到十一点。"
+
+
+AXE = Path(__file__).resolve().parents[1] / "node" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_problems(driver: Any) -> list[str]:
+    """Serious and critical axe-core violations on the page as it is now."""
+    if not driver.execute_script("return !!window.axe"):
+        driver.execute_script(AXE.read_text())
+    result = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, { resultTypes: ['violations'] }).then((r) => done(r.violations"
+        ".filter((v) => v.impact === 'serious' || v.impact === 'critical')"
+        ".map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', '))));")
+    return list(result)
+
+
+@pytest.mark.skipif(not AXE.exists(), reason="axe-core is not installed in tests/node (make test installs it)")
+async def test_axe_finds_no_serious_violations_on_any_page_at_phone_and_desktop_width(
+        live_server: LiveServer, browsers: list[Any]) -> None:
+    # given a volunteer with a sign-up, a team admin, a board, and every page of the client
+    admin = await make_volunteer("队长")
+    team = await make_team(admin, "无障碍测试队")
+    activity = await make_activity(team, admin, title="读书会")
+    volunteer = await make_volunteer("郑洁")
+    await sign_up_through_the_api(live_server, activity, volunteer)
+    board = await make_board(await make_volunteer("平台管理员", platform_admin=True), "wza", "无障碍")
+    pages = [(None, "activities", "article.card"), (None, "login", "form"), (None, "register", "form"),
+             (None, "help", "main h1"), (None, "forum", "main h1"),
+             (volunteer, "activities", "article.card"), (volunteer, f"activities/{to_global_id('Activity', activity.id)}", "p.state"),
+             (volunteer, "me", "[data-stat=number]"), (volunteer, "help", ".help-list"),
+             (volunteer, f"forum/b/{board.slug}", "form.panel"), (admin, "hours", "main h1")]
+    page = browsers[1]
+    problems: dict[str, list[str]] = {}
+    try:
+        for width in (412, 1280):
+            page.set_window_size(width, 900)
+            for person, route, ready in pages:
+                # when the page has rendered
+                open_as(page, live_server, person, route)
+                wait_for(page, lambda d, css=ready: d.find_elements(By.CSS_SELECTOR, css), message=route)
+                # then axe finds nothing serious or critical
+                found = axe_problems(page)
+                if found:
+                    problems[f"{width}px {'signed in' if person else 'visitor'} #/{route}"] = found
+    finally:
+        page.set_window_size(412, 915)
+    assert problems == {}
