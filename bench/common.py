@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import itertools
 import os
@@ -26,6 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://root@127.0.0.1:5432/root")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 JWT_SECRET = "bench-secret-" + uuid.uuid4().hex
+# Set in this process too: bench data generators seal phones and ID numbers (core/pii.py).
+PII_KEY = os.environ.setdefault("PII_KEY", base64.urlsafe_b64encode(os.urandom(32)).decode())
 
 
 def free_port() -> int:
@@ -65,7 +68,7 @@ async def connect(database_url: str, attempts: int = 30) -> asyncpg.Connection:
 
 
 def bench_env(database_url: str, **extra: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": database_url, "JWT_SECRET": JWT_SECRET,
+    return {**os.environ, "DATABASE_URL": database_url, "JWT_SECRET": JWT_SECRET, "PII_KEY": PII_KEY,
             "TONGXIN_NAMESPACE": f"bench{uuid.uuid4().hex[:6]}", "LOG_LEVEL": "warning", **extra}
 
 

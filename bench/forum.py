@@ -24,6 +24,7 @@ from tortoise import Tortoise
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from bench.common import scratch_database
+from core import pii
 from db.config import tortoise_config
 from forum.models import Board, Post, Thread
 from forum.search import install_search_index, segment_document
@@ -92,8 +93,8 @@ async def load(database_url: str, postgres: bool,
     await Tortoise.generate_schemas(safe=True)
     await install_search_index(postgres)
     started = time.perf_counter()
-    people = [Volunteer(phone=f"139{i:08d}", real_name=f"志愿者{i}", display_name=f"志愿者{i}",
-                        id_number=f"11010519900101{i:04d}", gender="MALE",
+    people = [Volunteer(**pii.identity_columns(f"139{i:08d}", f"11010519900101{i:04d}"),
+                        real_name=f"志愿者{i}", display_name=f"志愿者{i}", gender="MALE",
                         birth_date=datetime(1990, 1, 1).date(), district="朝阳区",
                         volunteer_number=f"TXB{i:012d}") for i in range(500)]
     await Volunteer.bulk_create(people, batch_size=500)

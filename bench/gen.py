@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import asyncpg
 from tortoise import Tortoise
 
+from core import pii
 from db.config import tortoise_config
 from resolvers.stats import rebuild_stats
 from resolvers.validation import id_check_char
@@ -83,14 +84,17 @@ def person_rows(count: int, rng: random.Random) -> Iterator[tuple[Any, ...]]:
         name = rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.randint(1, 2)))
         skills = rng.sample(SKILLS, rng.choice((0, 0, 1, 1, 2, 3)))
         created = NOW - timedelta(days=rng.randint(1, 2000))
-        yield (vid, f"1{3 + index % 7}{index:09d}", None, name, name, id_number,
+        sealed = pii.identity_columns(f"1{3 + index % 7}{index:09d}", id_number)
+        yield (vid, sealed["phone_cipher"], sealed["phone_index"], None, name, name,
+               sealed["id_number_cipher"], sealed["id_number_index"],
                "MALE" if male else "FEMALE", birth, district,
                "," + ",".join(skills) + "," if skills else "", status, False,
                f"TX{vid:012d}", None if status == "PENDING_CONSENT" else created, 0.0, created,
                created)
 
 
-PERSON_COLUMNS = ["id", "phone", "password_hash", "real_name", "display_name", "id_number",
+PERSON_COLUMNS = ["id", "phone_cipher", "phone_index", "password_hash", "real_name",
+                  "display_name", "id_number_cipher", "id_number_index",
                   "gender", "birth_date", "district", "skills", "status", "is_platform_admin",
                   "volunteer_number", "consented_at", "approved_hours", "created_at", "updated_at"]
 

@@ -37,6 +37,7 @@ from bench.common import (
     summary,
 )
 from bench.httpclient import LeanClient
+from core import pii
 
 ACTIVITIES = 200  # published, across the ten teams; the list page reads the first 20
 THREADS = 100  # on one board, some pinned, some hidden
@@ -101,11 +102,15 @@ async def seed(database_url: str) -> tuple[int, int]:
     a required qualification and the volunteer's confirmed sign-up."""
     conn = await asyncpg.connect(database_url)
     try:
+        sealed = pii.identity_columns("13800000000", "11010519491231002X")
         volunteer_id = await conn.fetchval(
-            "INSERT INTO volunteer (phone, real_name, display_name, id_number, gender, birth_date, district,"
-            " skills, status, is_platform_admin, volunteer_number, approved_hours, created_at, updated_at)"
-            " VALUES ('13800000000', '压测', '压测', '11010519491231002X', 'FEMALE', '1949-12-31', '朝阳区',"
-            " '', 'ACTIVE', false, 'TXBENCH', 320.5, now(), now()) RETURNING id")
+            "INSERT INTO volunteer (phone_cipher, phone_index, real_name, display_name, id_number_cipher,"
+            " id_number_index, gender, birth_date, district, skills, status, is_platform_admin,"
+            " volunteer_number, approved_hours, created_at, updated_at)"
+            " VALUES ($1, $2, '压测', '压测', $3, $4, 'FEMALE', '1949-12-31', '朝阳区',"
+            " '', 'ACTIVE', false, 'TXBENCH', 320.5, now(), now()) RETURNING id",
+            sealed["phone_cipher"], sealed["phone_index"], sealed["id_number_cipher"],
+            sealed["id_number_index"])
         teams = []
         for index in range(10):
             team_id = await conn.fetchval(

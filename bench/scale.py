@@ -11,6 +11,7 @@ process's peak-memory growth. Everything goes through the production schema in-p
 from __future__ import annotations
 
 import argparse
+import base64
 import csv
 import gc
 import os
@@ -28,6 +29,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TONGXIN_NAMESPACE", f"scale{uuid.uuid4().hex[:6]}")
 os.environ.setdefault("JWT_SECRET", "bench-scale-" + uuid.uuid4().hex)
+os.environ.setdefault("PII_KEY", base64.urlsafe_b64encode(os.urandom(32)).decode())
 
 import asyncpg
 import uvloop
@@ -188,7 +190,7 @@ async def remove_imported(database_url: str) -> None:
     conn = await asyncpg.connect(database_url)
     try:
         await conn.execute("SET session_replication_role = replica")
-        await conn.execute("DELETE FROM volunteer WHERE phone LIKE '199%'")
+        await conn.execute("DELETE FROM volunteer WHERE real_name LIKE '导入%'")
     finally:
         await conn.close()
 

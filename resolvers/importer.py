@@ -25,6 +25,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from core import pii
 from core.settings import get_settings
 from models.team import Membership, MembershipStatus, Team
 from models.volunteer import Volunteer, VolunteerStatus
@@ -153,7 +154,8 @@ def _split_skills(raw: str) -> list[str]:
 
 
 def check_row(values: dict[str, str], teams: dict[str, int | None]) -> tuple[dict[str, Any], int | None]:
-    """Field values for Volunteer.create, and the team id; raises BadInput naming the column."""
+    """Field values for Volunteer.create (phone and ID number still plain: `_sealed` seals
+    them), and the team id; raises BadInput naming the column."""
     name = check_text(values.get("name"), "name", max_len=NAME_MAX)
     phone = check_phone(values.get("phone", ""), "phone")
     identity = check_id_number(values.get("id_number", ""), "id_number")
@@ -264,11 +266,17 @@ async def _import_batch(batch: list[tuple[int, dict[str, str]]], teams: dict[str
         candidates.append(Candidate(number, fields, team_id))
     if not candidates:
         return 0
+    ring = pii.keyring()
+    id_of_index = {index: value for value in ids_in_batch for index in ring.indexes(value, pii.ID_NUMBER)}
+    phone_of_index = {index: value for value in phones_in_batch
+                      for index in ring.indexes(value, pii.PHONE)}
     existing = await Volunteer.filter(
-        Q(id_number__in=list(ids_in_batch)) | Q(phone__in=list(phones_in_batch))
-    ).values("id_number", "phone", "status", "created_at")
-    taken_ids = {row["id_number"]: row for row in existing}
-    taken_phones = {row["phone"]: row for row in existing}
+        Q(id_number_index__in=list(id_of_index)) | Q(phone_index__in=list(phone_of_index))
+    ).values("id_number_index", "phone_index", "status", "created_at")
+    taken_ids = {id_of_index[row["id_number_index"]]: row for row in existing
+                 if row["id_number_index"] in id_of_index}
+    taken_phones = {phone_of_index[row["phone_index"]]: row for row in existing
+                    if row["phone_index"] in phone_of_index}
     fresh: list[Candidate] = []
     for candidate in candidates:
         for column, taken in (("id_number", taken_ids), ("phone", taken_phones)):
@@ -286,18 +294,19 @@ async def _import_batch(batch: list[tuple[int, dict[str, str]]], teams: dict[str
     try:
         async with in_transaction() as connection:
             await Volunteer.bulk_create(
-                [Volunteer(**c.fields, status=VolunteerStatus.PENDING_CONSENT, password_hash=None,
-                           consented_at=None, volunteer_number=_volunteer_number())
+                [Volunteer(**_sealed(c.fields), status=VolunteerStatus.PENDING_CONSENT,
+                           password_hash=None, consented_at=None, volunteer_number=_volunteer_number())
                  for c in fresh],
                 using_db=connection,
             )
             with_team = [c for c in fresh if c.team_id is not None]
             if with_team:
+                index_of = {c.row: ring.index(c.fields["id_number"], pii.ID_NUMBER) for c in with_team}
                 ids = dict(await Volunteer.filter(
-                    id_number__in=[c.fields["id_number"] for c in with_team]
-                ).using_db(connection).values_list("id_number", "id"))
+                    id_number_index__in=list(index_of.values())
+                ).using_db(connection).values_list("id_number_index", "id"))
                 await Membership.bulk_create(
-                    [Membership(team_id=c.team_id, volunteer_id=ids[c.fields["id_number"]],
+                    [Membership(team_id=c.team_id, volunteer_id=ids[index_of[c.row]],
                                 status=MembershipStatus.APPROVED) for c in with_team],
                     using_db=connection,
                 )
@@ -307,6 +316,12 @@ async def _import_batch(batch: list[tuple[int, dict[str, str]]], teams: dict[str
                           "with a concurrent registration; run the file again."))
         return 0
     return len(fresh)
+
+
+def _sealed(fields: dict[str, Any]) -> dict[str, Any]:
+    """The row's model fields with its phone and ID number sealed (core/pii.py)."""
+    stored = {k: v for k, v in fields.items() if k not in ("phone", "id_number")}
+    return {**stored, **pii.identity_columns(fields["phone"], fields["id_number"])}
 
 
 def _volunteer_number() -> str:
@@ -327,7 +342,8 @@ async def do_claim_account(phone: str, id_number: str, password: str, consent: b
     new_password = check_password(password)
     await limiter.hit(f"claim:phone:{checked_phone}", settings.login_attempts_per_phone,
                       settings.login_window_seconds)
-    volunteer = await Volunteer.get_or_none(phone=checked_phone, id_number=identity.id_number)
+    volunteer = await Volunteer.get_or_none(**pii.with_phone(checked_phone),
+                                            **pii.with_id_number(identity.id_number))
     if volunteer is None:
         raise Unauthenticated("No imported account matches this phone and ID number.")
     if volunteer.status != VolunteerStatus.PENDING_CONSENT:

@@ -8,6 +8,7 @@ from datetime import date, datetime, timezone
 from tortoise import Tortoise
 from tortoise.migrations.api import migrate
 
+from core import pii
 from db.config import tortoise_config
 from models.volunteer import Volunteer, VolunteerStatus
 from resolvers.auth import hash_password
@@ -45,7 +46,7 @@ async def create_admin(phone: str, password: str, name: str, id_number: str | No
     phone = check_phone(phone)
     check_password(password)
     name = check_text(name, "name", max_len=NAME_MAX)
-    existing = await Volunteer.get_or_none(phone=phone)
+    existing = await Volunteer.get_or_none(**pii.with_phone(phone))
     if existing is not None:
         await Volunteer.filter(id=existing.id).update(
             is_platform_admin=True,
@@ -57,11 +58,10 @@ async def create_admin(phone: str, password: str, name: str, id_number: str | No
         return existing
     identity = check_id_number(id_number or make_id_number())
     return await Volunteer.create(
-        phone=phone,
+        **pii.identity_columns(phone, identity.id_number),
         password_hash=await hash_password(password),
         real_name=name,
         display_name=name,
-        id_number=identity.id_number,
         gender=identity.gender,
         birth_date=identity.birth_date,
         district=district,

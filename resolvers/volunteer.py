@@ -11,6 +11,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
+from core import pii
 from core.settings import get_settings
 from models.team import Membership
 from models.volunteer import Volunteer, VolunteerStatus
@@ -67,22 +68,22 @@ async def check_register(data: RegisterData) -> dict[str, Any]:
     district = check_text(data.district, "district", max_len=NAME_MAX)
     skills = check_tags(data.skills, "skills")
     display_name = check_text(data.display_name or real_name, "displayName", max_len=NAME_MAX)
-    existing = await Volunteer.filter(Q(id_number=identity.id_number) | Q(phone=phone)).first()
+    same_id = pii.with_id_number(identity.id_number)
+    existing = await Volunteer.filter(Q(**same_id) | Q(**pii.with_phone(phone))).first()
     if existing is not None:
         if existing.status == VolunteerStatus.PENDING_CONSENT:
             raise Conflict(
                 "An organisation already registered you; claim your account instead.",
                 field="idNumber",
             )
-        if existing.id_number == identity.id_number:
+        if existing.id_number_index in same_id["id_number_index__in"]:
             raise Conflict("This ID number already has an account.", field="idNumber")
         raise Conflict("This phone number already has an account.", field="phone")
     return {
-        "phone": phone,
+        **pii.identity_columns(phone, identity.id_number),
         "password_hash": await hash_password(password),
         "real_name": real_name,
         "display_name": display_name,
-        "id_number": identity.id_number,
         "gender": identity.gender,
         "birth_date": identity.birth_date,
         "district": district,
@@ -114,7 +115,7 @@ async def do_login(phone: str, password: str, client_address: str) -> tuple[str,
     await limiter.hit(f"login:addr:{client_address}", settings.login_attempts_per_address,
                       settings.login_window_seconds)
     await limiter.hit(phone_key, settings.login_attempts_per_phone, settings.login_window_seconds)
-    volunteer = await Volunteer.get_or_none(phone=number) if number else None
+    volunteer = await Volunteer.get_or_none(**pii.with_phone(number)) if number else None
     ok = await verify_password(password or "", volunteer.password_hash if volunteer else None)
     if volunteer is None or not ok:
         raise Unauthenticated("Wrong phone number or password.")

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from core import pii
 from models.team import Membership, MembershipStatus
 from models.team import Team as TeamModel
 from models.volunteer import Volunteer as VolunteerModel
@@ -69,15 +70,15 @@ class Volunteer(Node):
 
     @strawberry.field(description="Phone, masked (138****5678). Self and platform admins only.")
     def phone_masked(self, info: Info) -> str | None:
-        return mask_phone(self.model.phone) if self._self_or_admin(info) else None
+        return mask_phone(pii.phone_of(self.model)) if self._self_or_admin(info) else None
 
     @strawberry.field(description="ID number, masked. Self and platform admins only.")
     def id_number_masked(self, info: Info) -> str | None:
-        return mask_id_number(self.model.id_number) if self._self_or_admin(info) else None
+        return mask_id_number(pii.id_number_of(self.model)) if self._self_or_admin(info) else None
 
     @strawberry.field(description="Full phone number. The volunteer themself only.")
     def phone(self, info: Info) -> str | None:
-        return self.model.phone if self._is_self(info) else None
+        return pii.phone_of(self.model) if self._is_self(info) else None
 
     @strawberry.field(description="Derived from the ID number (MALE/FEMALE). Self and platform admins.")
     def gender(self, info: Info) -> str | None:

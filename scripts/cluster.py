@@ -24,6 +24,7 @@ Tests and bench/cluster.py use `Cluster` from here directly.
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import json
 import os
@@ -186,6 +187,7 @@ class Cluster:
     database: str = "tongxin"
     # shared by every app node of this cluster when JWT_SECRET is not set
     jwt_secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))
+    pii_key: str = field(default_factory=lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
     pg_dir: Path | None = None
 
     # ------------------------------------------------------------------ urls
@@ -402,6 +404,7 @@ class Cluster:
             "DATABASE_READ_URL": self.read_url,
             "REDIS_URL": self.redis_url,
             "JWT_SECRET": env.get("JWT_SECRET") or self.jwt_secret,
+            "PII_KEY": env.get("PII_KEY") or self.pii_key,
             "HOST": "127.0.0.1",
             "PORT": str(port),
             "LOG_LEVEL": "warning",

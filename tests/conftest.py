@@ -10,6 +10,7 @@ CI=true a missing service fails the run. `--backend sqlite` runs the embedded ba
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import shutil
 import tempfile
@@ -24,6 +25,7 @@ _TMP = Path(tempfile.mkdtemp(prefix=f"tongxin-test-{RUN_ID}-"))
 os.environ["TONGXIN_NAMESPACE"] = f"txtest{RUN_ID}"
 os.environ["TONGXIN_DATA_DIR"] = str(_TMP)
 os.environ.setdefault("JWT_SECRET", "test-secret-" + uuid.uuid4().hex)
+os.environ.setdefault("PII_KEY", base64.urlsafe_b64encode(os.urandom(32)).decode())
 os.environ.setdefault("LOGIN_ATTEMPTS_PER_ADDRESS", "1000")
 # Every xdist worker holds an in-process pool, a shared live server and now and then a 2-worker
 # server of its own: pools of 20 would pass PostgreSQL's 100 connections ("too many clients").

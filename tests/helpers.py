@@ -12,6 +12,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 
+from core import pii
 from forum.search import install_search_index
 from models.team import Membership, MembershipRole, MembershipStatus, Team, TeamType
 from models.volunteer import Volunteer, VolunteerStatus
@@ -53,11 +54,10 @@ async def make_volunteer(
 ) -> Volunteer:
     identity = check_id_number(unique_id_number(birth, male))
     return await Volunteer.create(
-        phone=unique_phone(),
+        **pii.identity_columns(unique_phone(), identity.id_number),
         password_hash=PASSWORD_HASH,
         real_name=name,
         display_name=name,
-        id_number=identity.id_number,
         gender=identity.gender,
         birth_date=identity.birth_date,
         district=district,

@@ -350,6 +350,14 @@ def _value(value: Value, alias: str) -> str:
     return pg.json_value(value.sql.format(t=alias), value.kind)
 
 
+def _in_python(b: Build, reading: InPython, alias: str) -> str:
+    b.markers = True
+    if reading.convert not in CONVERTERS:
+        CONVERTERS.append(reading.convert)
+    return (f"'{MARKER}v{CONVERTERS.index(reading.convert)}:' || "
+            f"({reading.sql.format(t=alias)})::text")
+
+
 def _field(b: Build, reading: Any, type_name: str, child: Selected, alias: str) -> str:
     if child.name == "__typename":
         return pg.literal(type_name)
@@ -358,11 +366,7 @@ def _field(b: Build, reading: Any, type_name: str, child: Selected, alias: str) 
     if isinstance(reading, Value):
         return _value(reading, alias)
     if isinstance(reading, InPython):
-        b.markers = True
-        if reading.convert not in CONVERTERS:
-            CONVERTERS.append(reading.convert)
-        return (f"'{MARKER}v{CONVERTERS.index(reading.convert)}:' || "
-                f"({reading.sql.format(t=alias)})::text")
+        return _in_python(b, reading, alias)
     if isinstance(reading, Managing):
         manages = b.manages(f"{alias}.{reading.team_column}")
         if reading.value is None:
@@ -376,7 +380,9 @@ def _field(b: Build, reading: Any, type_name: str, child: Selected, alias: str) 
         allowed = f"{alias}.id = {b.viewer_id()}"
         if not reading.self_only:
             allowed = f"({allowed} OR {b.platform_admin()})"
-        return f"CASE WHEN {allowed} THEN {_value(reading.value, alias)} END"
+        value = (_in_python(b, reading.value, alias) if isinstance(reading.value, InPython)
+                 else _value(reading.value, alias))
+        return f"CASE WHEN {allowed} THEN {value} END"
     if isinstance(reading, Count):
         counted = b.alias()
         return (f"(SELECT count(*) FROM {reading.table} {counted} WHERE "

@@ -76,7 +76,7 @@ class Personal:
     """Personal data: `value` for the volunteer themself (`self_only`) or also for platform
     admins (resolvers/volunteer.py `can_see_pii`), null for everyone else."""
 
-    value: Value
+    value: Value | InPython
     self_only: bool = False
 
 

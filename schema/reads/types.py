@@ -15,8 +15,10 @@ volunteer's lists (service records, sign-ups, points statement, courses, qualifi
 
 from __future__ import annotations
 
+from core import pii
 from forum.schema import THREAD_ORDER
 from resolvers.hours import star_level
+from resolvers.validation import mask_id_number, mask_phone
 from schema.reads.declare import (
     Children,
     Count,
@@ -41,6 +43,18 @@ def _hours(text: str) -> float:
 
 def _star_level(text: str) -> int:
     return star_level(float(text))
+
+
+def _phone(sealed: str) -> str:
+    return pii.open_sealed(sealed, pii.PHONE)
+
+
+def _phone_masked(sealed: str) -> str:
+    return mask_phone(pii.open_sealed(sealed, pii.PHONE))
+
+
+def _id_number_masked(sealed: str) -> str:
+    return mask_id_number(pii.open_sealed(sealed, pii.ID_NUMBER))
 
 
 readable("Activity", "activity", {
@@ -102,10 +116,10 @@ readable("Volunteer", "volunteer", {
     "points": Value("(SELECT coalesce(sum(entry.delta), 0) FROM points_entry entry "
                     "WHERE entry.volunteer_id = {t}.id)", Kind.INT),
     # resolvers/validation.py mask_phone / mask_id_number; resolvers/volunteer.py can_see_pii.
-    "phone": Personal(Value.column("phone"), self_only=True),
-    "phoneMasked": Personal(Value("left({t}.phone, 3) || '****' || substr({t}.phone, 8)")),
-    "idNumberMasked": Personal(Value("left({t}.id_number, 6) || '********' || "
-                                     "substr({t}.id_number, 15)")),
+    # Sealed at rest (core/pii.py): the database reads the ciphertext, Python opens and masks.
+    "phone": Personal(InPython("{t}.phone_cipher", _phone), self_only=True),
+    "phoneMasked": Personal(InPython("{t}.phone_cipher", _phone_masked)),
+    "idNumberMasked": Personal(InPython("{t}.id_number_cipher", _id_number_masked)),
     "gender": Personal(Value.column("gender")),
     "birthYear": Personal(Value("extract(year FROM {t}.birth_date)::int", Kind.INT)),
     "accountStatus": Personal(Value.column("status")),

@@ -15,6 +15,7 @@ import httpx
 import websockets
 from websockets.typing import Subprotocol
 
+from core import pii
 from models.volunteer import Volunteer, VolunteerStatus
 
 SIGN_UP = "mutation S($id: ID!) { signUp(activityId: $id) { status waitlistPosition } }"
@@ -28,9 +29,8 @@ async def bulk_volunteers(count: int, password_hash: str, prefix: str = "群") -
     stamp = int(time.time() * 1000) % 10_000_000
     people = [
         Volunteer(
-            phone=f"17{(stamp * 1000 + index) % 10**9:09d}", password_hash=password_hash,
-            real_name=f"{prefix}{index}", display_name=f"{prefix}{index}",
-            id_number=_id_number(index),
+            **pii.identity_columns(f"17{(stamp * 1000 + index) % 10**9:09d}", _id_number(index)),
+            password_hash=password_hash, real_name=f"{prefix}{index}", display_name=f"{prefix}{index}",
             gender="MALE", birth_date=datetime(1990, 1, 1).date(), district="朝阳区",
             skills="", status=VolunteerStatus.ACTIVE, consented_at=datetime.now(UTC),
             volunteer_number=f"TXB{stamp:07d}{index:06d}",
@@ -38,8 +38,8 @@ async def bulk_volunteers(count: int, password_hash: str, prefix: str = "群") -
         for index in range(count)
     ]
     await Volunteer.bulk_create(people, batch_size=500)
-    phones = [p.phone for p in people]
-    return list(await Volunteer.filter(phone__in=phones).order_by("id"))
+    numbers = [p.volunteer_number for p in people]
+    return list(await Volunteer.filter(volunteer_number__in=numbers).order_by("id"))
 
 
 def _id_number(index: int) -> str:

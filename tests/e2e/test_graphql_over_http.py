@@ -11,6 +11,7 @@ import subprocess
 import httpx
 import pytest
 
+from core import pii
 from schema.relay import to_global_id
 from tests.activity.factory import make_activity
 from tests.helpers import PASSWORD, make_team, make_volunteer, token_for
@@ -123,7 +124,7 @@ async def test_apollo_client_and_urql_page_and_watch_with_persisted_queries(live
     watcher, other = await make_volunteer("小林"), await make_volunteer("小周")
     # when: tests/node/clients.test.mjs (node's test runner)
     finished = node("--test", "--test-reporter=tap", "clients.test.mjs", timeout=90, env={
-        "URL": live_server.url, "WS_URL": live_server.ws_url, "PHONE": watcher.phone,
+        "URL": live_server.url, "WS_URL": live_server.ws_url, "PHONE": pii.phone_of(watcher),
         "PASSWORD": PASSWORD, "OTHER_TOKEN": token_for(other), "ACTIVITIES": "5"})
     # then
     assert finished.returncode == 0, finished.stdout + finished.stderr

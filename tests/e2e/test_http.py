@@ -10,6 +10,7 @@ import httpx
 from gql import Client, gql
 from gql.transport.httpx import HTTPXAsyncTransport
 
+from core import pii
 from models.volunteer import Volunteer, VolunteerStatus
 from tests.helpers import (
     PASSWORD,
@@ -38,7 +39,7 @@ async def test_me_over_http(http_server):
     # then
     assert response.status_code == 200
     assert response.json()["data"]["me"] == {
-        "displayName": "王芳", "phoneMasked": person.phone[:3] + "****" + person.phone[7:]}
+        "displayName": "王芳", "phoneMasked": pii.phone_of(person)[:3] + "****" + pii.phone_of(person)[7:]}
 
 
 async def test_transport_errors_are_graphql_shaped(http_server):
@@ -153,5 +154,5 @@ async def test_create_admin_command_makes_a_platform_admin_who_can_log_in(db):
     assert done.returncode == 0, done.stderr
     login = await execute(LOGIN, {"phone": phone, "password": "admin-password-1"})
     assert login.ok()["login"]["token"]
-    me = await execute("{ me { isPlatformAdmin } }", as_=await Volunteer.get(phone=phone))
+    me = await execute("{ me { isPlatformAdmin } }", as_=await Volunteer.get(**pii.with_phone(phone)))
     assert me.ok()["me"]["isPlatformAdmin"] is True

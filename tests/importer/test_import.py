@@ -10,6 +10,7 @@ import pytest
 from openpyxl import Workbook
 from tortoise.exceptions import IntegrityError
 
+from core import pii
 from models.team import Membership
 from models.volunteer import Volunteer, VolunteerStatus
 from resolvers import importer
@@ -61,7 +62,7 @@ async def test_valid_rows_are_imported_pending_consent_with_teams(db, tmp_path):
     # then
     assert (report.rows, report.imported, report.failed) == (10, 10, 0)
     assert report.error_file is None
-    imported = await Volunteer.filter(status=VolunteerStatus.PENDING_CONSENT).order_by("phone")
+    imported = sorted(await Volunteer.filter(status=VolunteerStatus.PENDING_CONSENT), key=pii.phone_of)
     assert len(imported) == 10
     assert all(v.password_hash is None and v.consented_at is None for v in imported)
     assert imported[0].skills == ",急救,驾驶,"
@@ -81,7 +82,7 @@ async def test_every_bad_row_is_reported_and_skipped(db, tmp_path):
         person(4, name=""),                     # row 5: name
         person(5, team="不存在的队"),             # row 6: team
         person(6, id=good[2]),                  # row 7: same ID as row 2 (same batch)
-        person(7, id=existing.id_number),       # row 8: already registered
+        person(7, id=pii.id_number_of(existing)),       # row 8: already registered
         person(8),                              # row 9: ok
         person(9, phone=good[1]),               # row 10: same phone as row 2 (next batch)
     ]
@@ -94,7 +95,7 @@ async def test_every_bad_row_is_reported_and_skipped(db, tmp_path):
     assert read_errors(report.error_file) == [
         (3, "id_number"), (4, "phone"), (5, "name"), (6, "team"), (7, "id_number"),
         (8, "id_number"), (10, "phone")]
-    assert existing.id_number not in report.error_file.read_text(encoding="utf-8-sig")
+    assert pii.id_number_of(existing) not in report.error_file.read_text(encoding="utf-8-sig")
     assert await Volunteer.filter(status=VolunteerStatus.PENDING_CONSENT).count() == 2
 
 
@@ -118,10 +119,9 @@ async def test_a_failing_batch_leaves_nothing_half_done(db, tmp_path, monkeypatc
                                      progress=False)
     # then: batches 1 and 3 complete, batch 2 entirely absent
     assert (report.imported, report.failed) == (6, 4)
-    phones = set(await Volunteer.filter(status=VolunteerStatus.PENDING_CONSENT).values_list(
-        "phone", flat=True))
-    assert phones == {rows[i][1] for i in (0, 1, 2, 3, 8, 9)}
-    assert await Membership.filter(volunteer__phone__in=list(phones)).count() == 6
+    imported = await Volunteer.filter(status=VolunteerStatus.PENDING_CONSENT)
+    assert {pii.phone_of(v) for v in imported} == {rows[i][1] for i in (0, 1, 2, 3, 8, 9)}
+    assert await Membership.filter(volunteer_id__in=[v.id for v in imported]).count() == 6
 
 
 async def test_xlsx_rosters_with_numeric_cells(db, tmp_path):
@@ -167,7 +167,7 @@ async def test_claim_account_activates_an_imported_person(db, tmp_path):
                                                          "accountStatus": "ACTIVE"}
     assert (await execute(SIGN_IN, {"phone": row[1]})).ok()
     assert (await execute(CLAIM, variables)).codes == ["CONFLICT"]
-    stored = await Volunteer.get(phone=row[1])
+    stored = await Volunteer.get(**pii.with_phone(row[1]))
     assert stored.consented_at is not None
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from tortoise.transactions import in_transaction
 
+from core import pii
 from models.notification import Notification, SmsOutbox
 from models.team import Team
 from models.volunteer import VolunteerStatus
@@ -91,13 +92,13 @@ async def test_drain_sends_once_and_retries_failures(db):
     pending = await make_volunteer("张伟", status=VolunteerStatus.PENDING_CONSENT)
     for person in (ok, broken, pending):
         await create_notification(person.id, "K", "提醒", "b", sms=True)
-    gateway = RecordingGateway(fail_for={broken.phone})
+    gateway = RecordingGateway(fail_for={pii.phone_of(broken)})
     # when
     sent = await drain_sms_outbox(gateway)
     again = await drain_sms_outbox(gateway)
     # then: one message went out exactly once; the failure is retried, the unconsented never
     assert sent == 1 and again == 0
-    assert gateway.sent == [(ok.phone, "【同心】提醒")]
+    assert gateway.sent == [(pii.phone_of(ok), "【同心】提醒")]
     failed = await SmsOutbox.get(volunteer_id=broken.id)
     assert failed.sent_at is None and failed.attempts == 2
     skipped = await SmsOutbox.get(volunteer_id=pending.id)

@@ -2,6 +2,7 @@
 
 import pytest
 
+from core import pii
 from models.team import MembershipStatus
 from models.volunteer import Volunteer, VolunteerStatus
 from resolvers.auth import verify_password
@@ -38,18 +39,18 @@ async def test_login_with_phone_and_password(db):
     # given
     person = await make_volunteer("钱多")
     # when
-    result = await execute(LOGIN, {"phone": person.phone, "password": PASSWORD})
+    result = await execute(LOGIN, {"phone": pii.phone_of(person), "password": PASSWORD})
     # then
     payload = result.ok()["login"]
     assert payload["token"]
-    assert payload["volunteer"] == {"displayName": "钱多", "phone": person.phone}
+    assert payload["volunteer"] == {"displayName": "钱多", "phone": pii.phone_of(person)}
 
 
 async def test_wrong_password_and_unknown_phone_look_the_same(db):
     # given
     person = await make_volunteer()
     # when
-    wrong = await execute(LOGIN, {"phone": person.phone, "password": "not-the-password"})
+    wrong = await execute(LOGIN, {"phone": pii.phone_of(person), "password": "not-the-password"})
     unknown = await execute(LOGIN, {"phone": "13999999999", "password": "not-the-password"})
     # then
     assert wrong.codes == unknown.codes == ["UNAUTHENTICATED"]
@@ -60,7 +61,7 @@ async def test_imported_people_cannot_log_in_before_claiming(db):
     # given
     person = await make_volunteer(status=VolunteerStatus.PENDING_CONSENT)
     # when
-    result = await execute(LOGIN, {"phone": person.phone, "password": PASSWORD})
+    result = await execute(LOGIN, {"phone": pii.phone_of(person), "password": PASSWORD})
     # then
     assert result.codes == ["UNAUTHENTICATED"]
 
@@ -69,11 +70,11 @@ async def test_login_is_throttled_per_phone(db):
     # given five wrong attempts
     person = await make_volunteer()
     for _ in range(5):
-        assert (await execute(LOGIN, {"phone": person.phone, "password": "wrong-password"})).codes == [
+        assert (await execute(LOGIN, {"phone": pii.phone_of(person), "password": "wrong-password"})).codes == [
             "UNAUTHENTICATED"
         ]
     # when even the right password is tried next
-    result = await execute(LOGIN, {"phone": person.phone, "password": PASSWORD})
+    result = await execute(LOGIN, {"phone": pii.phone_of(person), "password": PASSWORD})
     # then
     assert result.codes == ["RATE_LIMITED"]
     assert result.errors[0]["extensions"]["retryAfter"] > 0
@@ -139,12 +140,12 @@ async def test_contact_data_is_visible_only_to_self_and_masked_for_admins(db):
     as_stranger = (await execute(PERSON, {"id": person_id}, as_=stranger)).ok()["node"]
     as_admin = (await execute(PERSON, {"id": person_id}, as_=admin)).ok()["node"]
     # then
-    assert as_self["phone"] == person.phone
-    assert as_self["idNumberMasked"] == person.id_number[:6] + "********" + person.id_number[14:]
+    assert as_self["phone"] == pii.phone_of(person)
+    assert as_self["idNumberMasked"] == pii.id_number_of(person)[:6] + "********" + pii.id_number_of(person)[14:]
     assert as_stranger == {"displayName": "吴桐", "phone": None, "phoneMasked": None,
                            "idNumberMasked": None, "gender": None, "birthYear": None}
     assert as_admin["phone"] is None
-    assert as_admin["phoneMasked"] == person.phone[:3] + "****" + person.phone[7:]
+    assert as_admin["phoneMasked"] == pii.phone_of(person)[:3] + "****" + pii.phone_of(person)[7:]
 
 
 async def test_volunteer_search_is_for_admins_only(db):
@@ -225,6 +226,6 @@ async def test_login_is_throttled_per_client_address(db, monkeypatch):
     monkeypatch.setattr(rules, "get_settings", lambda: limited)
     people = [await make_volunteer() for _ in range(4)]
     # when one address tries four different accounts
-    results = [await execute(LOGIN, {"phone": p.phone, "password": "wrong-password"}) for p in people]
+    results = [await execute(LOGIN, {"phone": pii.phone_of(p), "password": "wrong-password"}) for p in people]
     # then the fourth is refused before any password is checked
     assert [r.codes for r in results] == [["UNAUTHENTICATED"]] * 3 + [["RATE_LIMITED"]]

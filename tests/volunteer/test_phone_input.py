@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from core import pii
 from models.volunteer import Volunteer
 from tests.conftest import Backend
 from tests.helpers import PASSWORD, execute, make_volunteer, unique_id_number
@@ -25,7 +26,7 @@ async def test_login_accepts_the_ways_people_type_their_number(db: Backend) -> N
     person = await make_volunteer()
     # when
     results = [await execute(LOGIN, {"phone": typed, "password": PASSWORD})
-               for typed in typed_forms(person.phone)]
+               for typed in typed_forms(pii.phone_of(person))]
     # then
     assert [result.errors for result in results] == [[]] * len(results)
 
@@ -36,7 +37,7 @@ async def test_a_phone_that_is_no_number_answers_like_any_failed_login(db: Backe
     person = await make_volunteer()
     # when
     not_a_number = await execute(LOGIN, {"phone": typed, "password": PASSWORD})
-    wrong_password = await execute(LOGIN, {"phone": person.phone, "password": "not-the-password"})
+    wrong_password = await execute(LOGIN, {"phone": pii.phone_of(person), "password": "not-the-password"})
     # then
     assert not_a_number.codes == wrong_password.codes == ["UNAUTHENTICATED"]
     assert not_a_number.errors[0]["message"] == wrong_password.errors[0]["message"]
@@ -45,11 +46,11 @@ async def test_a_phone_that_is_no_number_answers_like_any_failed_login(db: Backe
 async def test_every_way_of_typing_one_number_shares_its_throttle(db: Backend) -> None:
     # given: five wrong attempts, each typed differently
     person = await make_volunteer()
-    for typed in typed_forms(person.phone)[:5]:
+    for typed in typed_forms(pii.phone_of(person))[:5]:
         assert (await execute(LOGIN, {"phone": typed, "password": "wrong-password"})).codes == [
             "UNAUTHENTICATED"]
     # when
-    result = await execute(LOGIN, {"phone": person.phone, "password": PASSWORD})
+    result = await execute(LOGIN, {"phone": pii.phone_of(person), "password": PASSWORD})
     # then
     assert result.codes == ["RATE_LIMITED"]
 
@@ -61,4 +62,4 @@ async def test_registration_stores_the_eleven_digits(db: Backend) -> None:
         "idNumber": unique_id_number(), "district": "朝阳区", "consent": True}})
     # then
     assert result.ok()["register"]["volunteer"]["phone"] == "13912345678"
-    assert await Volunteer.filter(phone="13912345678").count() == 1
+    assert await Volunteer.filter(**pii.with_phone("13912345678")).count() == 1

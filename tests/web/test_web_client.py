@@ -14,6 +14,7 @@ import httpx
 import pytest
 from selenium.webdriver.common.by import By
 
+from core import pii
 from core.time import BEIJING
 from models.hours import HoursStatus, ServiceRecord
 from models.volunteer import Volunteer
@@ -99,7 +100,7 @@ async def test_register_log_in_and_sign_up_while_another_browser_watches_the_car
     wait_for(newcomer, lambda d: d.find_element(By.CSS_SELECTOR, f"{card_css(activity.id)} .result").text == "报名成功")
     wait_for(watcher, lambda d: remaining(d, activity.id) == "剩余 4 / 5", message=remaining(watcher, activity.id))
     assert watcher.execute_script("return window.__notReloaded") is True
-    assert await Volunteer.filter(phone=phone).count() == 1
+    assert await Volunteer.filter(**pii.with_phone(phone)).count() == 1
 
 
 async def test_a_flash_crowd_from_the_api_fills_the_activity_and_the_page_shows_full(

@@ -1,0 +1,89 @@
+"""Personal information (issue 28): phones and ID numbers sealed at rest with blind indexes.
+
+Resumable: the migration is not one transaction. Every step may be interrupted and the whole
+migration run again: columns are added and removed only if still needed, and existing rows
+are sealed in batches of SEAL_BATCH, each batch committed, picking only rows not yet sealed.
+The plain columns are dropped only after every row is sealed.
+"""
+
+from typing import Any
+
+from tortoise import fields, migrations
+from tortoise.migrations import operations as ops
+
+SEAL_BATCH = 1000
+
+
+async def _columns(client: Any, table: str) -> set[str]:
+    if client.capabilities.dialect == "postgres":
+        rows = await client.execute_query_dict(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = $1", [table])
+        return {row["column_name"] for row in rows}
+    return {row["name"] for row in await client.execute_query_dict(f"PRAGMA table_info({table})")}
+
+
+class AddFieldOnce(ops.AddField):
+    """Skips a column an interrupted earlier run already added."""
+
+    async def database_forward(self, app_label, old_state, new_state, state_editor=None):  # type: ignore[no-untyped-def]
+        if state_editor is not None and self.name in await _columns(state_editor.client, "volunteer"):
+            return
+        await super().database_forward(app_label, old_state, new_state, state_editor)
+
+
+class RemoveFieldOnce(ops.RemoveField):
+    """Skips a column an interrupted earlier run already dropped."""
+
+    async def database_forward(self, app_label, old_state, new_state, state_editor=None):  # type: ignore[no-untyped-def]
+        if state_editor is not None and self.name not in await _columns(state_editor.client, "volunteer"):
+            return
+        await super().database_forward(app_label, old_state, new_state, state_editor)
+
+
+async def seal_existing(apps: Any, schema_editor: Any) -> None:
+    """Seals the plain phone and ID number of every row not sealed yet, a batch at a time."""
+    from core.pii import identity_columns
+
+    client = schema_editor.client
+    if not {"phone", "id_number"} <= await _columns(client, "volunteer"):
+        return
+    postgres = client.capabilities.dialect == "postgres"
+    marks = ["$1", "$2", "$3", "$4", "$5"] if postgres else ["?"] * 5
+    update = (f"UPDATE volunteer SET phone_cipher = {marks[0]}, phone_index = {marks[1]}, "
+              f"id_number_cipher = {marks[2]}, id_number_index = {marks[3]} WHERE id = {marks[4]}")
+    last = 0
+    while True:
+        rows = await client.execute_query_dict(
+            "SELECT id, phone, id_number FROM volunteer WHERE phone_cipher IS NULL "
+            f"AND id > {marks[0]} ORDER BY id LIMIT {SEAL_BATCH}", [last])
+        if not rows:
+            return
+        values = []
+        for row in rows:
+            sealed = identity_columns(row["phone"], row["id_number"])
+            values.append([sealed["phone_cipher"], sealed["phone_index"], sealed["id_number_cipher"],
+                           sealed["id_number_index"], row["id"]])
+        await client.execute_many(update, values)
+        last = rows[-1]["id"]
+
+
+class Migration(migrations.Migration):
+    dependencies = [('models', '0005_taken_count')]
+
+    initial = False
+    atomic = False
+
+    operations = [
+        AddFieldOnce(model_name='Volunteer', name='phone_cipher',
+                     field=fields.CharField(null=True, max_length=64)),
+        AddFieldOnce(model_name='Volunteer', name='phone_index',
+                     field=fields.CharField(null=True, unique=True, max_length=64)),
+        AddFieldOnce(model_name='Volunteer', name='id_number_cipher',
+                     field=fields.CharField(null=True, max_length=80)),
+        AddFieldOnce(model_name='Volunteer', name='id_number_index',
+                     field=fields.CharField(null=True, unique=True, max_length=64)),
+        ops.RunPython(seal_existing, ops.RunPython.noop, atomic=False),
+        RemoveFieldOnce(model_name='Volunteer', name='phone'),
+        RemoveFieldOnce(model_name='Volunteer', name='id_number'),
+    ]
