@@ -97,6 +97,8 @@ class Settings:
     login_attempts_per_address: int = 30
     login_window_seconds: int = 300
     posts_per_minute: int = 10
+    # Chat messages one person may send per minute (all rooms together).
+    chat_messages_per_minute: int = 30
     post_body_max_chars: int = 10_000
     db_pool_max: int = 20
     shared_subscriptions: bool = True
@@ -190,6 +192,7 @@ def get_settings() -> Settings:
         login_attempts_per_address=int(env.get("LOGIN_ATTEMPTS_PER_ADDRESS", 30)),
         login_window_seconds=int(env.get("LOGIN_WINDOW_SECONDS", 300)),
         posts_per_minute=int(env.get("POSTS_PER_MINUTE", 10)),
+        chat_messages_per_minute=int(env.get("CHAT_MESSAGES_PER_MINUTE", 30)),
         post_body_max_chars=post_body_max_chars(env),
         db_pool_max=int(env.get("DB_POOL_MAX", 20)),
     )

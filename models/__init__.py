@@ -16,5 +16,6 @@ MODEL_MODULES = [
     "models.timebank",
     "models.attendance",
     "models.jobs",
+    "models.chat",
     "forum.models",
 ]

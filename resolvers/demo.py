@@ -253,3 +253,12 @@ async def seed_timebank(people: dict[str, Volunteer], teams: dict[str, Team]) ->
 
 
 EXTRA_STEPS.append(seed_timebank)
+
+
+def _chat_step() -> DemoStep:
+    from resolvers.demo_chat import seed_chat
+
+    return seed_chat
+
+
+EXTRA_STEPS.append(_chat_step())

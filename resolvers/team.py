@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 
 from models.team import Membership, MembershipRole, MembershipStatus, Team, TeamType
 from resolvers.auth import Viewer
-from resolvers.errors import BadInput, Forbidden, NotFound
+from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
 from resolvers.validation import NAME_MAX, check_text
 
 
@@ -129,6 +129,27 @@ async def do_decide_membership(
     membership.decided_by_id = viewer.id
     membership.decided_at = datetime.now(timezone.utc)
     await membership.save(update_fields=["status", "decided_by_id", "decided_at"])
+    return team
+
+
+async def do_leave_team(viewer: Viewer, team_id: int) -> Team:
+    """Ends the caller's membership (or application). The last approved admin stays: a team
+    without one could never approve anyone again."""
+    volunteer = viewer.require()
+    team = await Team.get_or_none(id=team_id)
+    if team is None:
+        raise NotFound("Team")
+    async with in_transaction() as conn:
+        membership = await Membership.filter(team_id=team.id, volunteer_id=volunteer.id
+                                             ).using_db(conn).first()
+        if membership is None:
+            raise NotFound("Membership")
+        if membership.role == MembershipRole.ADMIN and membership.status == MembershipStatus.APPROVED \
+                and not await Membership.filter(team_id=team.id, role=MembershipRole.ADMIN,
+                                                status=MembershipStatus.APPROVED
+                                                ).exclude(id=membership.id).using_db(conn).exists():
+            raise Conflict("You are the team's last admin; make someone else admin first.")
+        await Membership.filter(id=membership.id).using_db(conn).delete()
     return team
 
 

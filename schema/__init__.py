@@ -40,6 +40,7 @@ from schema.activity import (
 )
 from schema.attendance import AttendanceMutation
 from schema.callout import CallOut, CallOutMutation, CallOutQuery, CallOutSubscription
+from schema.chat import ChatMessage, ChatMutation, ChatQuery, ChatRoom, ChatSubscription
 from schema.concealment import Concealment
 from schema.draft import DraftMutation, DraftQuery
 from schema.errors import CodedSchema, OperationName
@@ -97,22 +98,23 @@ QUERIES: tuple[type, ...] = (NodeQuery, VolunteerQuery, TeamQuery, NotificationQ
                              ActivityQuery, ForumQuery, DraftQuery, FeedQuery, HoursQuery,
                              HelpRequestQuery, CallOutQuery, LeaderboardQuery, StatsQuery,
                              TrainingQuery, ProjectQuery, ServicePointQuery, HonourQuery,
-                             TimebankQuery)
+                             TimebankQuery, ChatQuery)
 MUTATIONS: tuple[type, ...] = (VolunteerMutation, TeamMutation, NotificationMutation,
                                ActivityMutation, ForumMutation, DraftMutation, HoursMutation,
                                HelpRequestMutation, CallOutMutation, ImporterMutation,
                                TrainingMutation, ProjectMutation, ServicePointMutation,
-                               HonourMutation, TimebankMutation, AttendanceMutation, OfferMutation)
+                               HonourMutation, TimebankMutation, AttendanceMutation, OfferMutation,
+                               ChatMutation)
 SUBSCRIPTIONS: tuple[type, ...] = (NotificationSubscription, ActivitySubscription,
                                    ForumSubscription, HelpRequestSubscription,
-                                   CallOutSubscription)
+                                   CallOutSubscription, ChatSubscription)
 EXTRA_TYPES: list[type] = [Volunteer, Team, Notification, Activity, SignUp, SlotCount,
                            Board, Thread, Post, Report, ModerationLog, ExperiencePost,
                            ServiceRecord, Certificate, HelpRequest, CallOut, Course, Lesson,
                            Assessment, CourseEnrollment, Qualification, AssessmentResult,
                            Project, Position, ProjectSeries, ServicePoint, Community,
                            Announcement, Award, Nomination,
-                           RewardItem, Redemption]
+                           RewardItem, Redemption, ChatRoom, ChatMessage]
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)

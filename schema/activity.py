@@ -16,7 +16,7 @@ from models.activity import ActivityStatus as ActivityStatusModel
 from models.activity import SignUp as SignUpModel
 from models.activity import SignUpStatus as SignUpStatusModel
 from resolvers import activity as rules
-from resolvers import signup
+from resolvers import chat, signup
 from resolvers.errors import DomainError, Forbidden, NotFound
 from resolvers.services import services
 from resolvers.slots import slot_state
@@ -458,6 +458,7 @@ class ActivityMutation:
     async def cancel_sign_up(self, info: Info, activity_id: strawberry.ID) -> SignUp:
         model = await signup.do_cancel_sign_up(
             info.context.viewer, decode_id(activity_id, "Activity", "activityId"))
+        await chat.notify_left(volunteer_id=model.volunteer_id, activity_id=model.activity_id)
         return SignUp.from_model(model)
 
 

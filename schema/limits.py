@@ -139,6 +139,9 @@ BOUNDS_BY_COORDINATE: dict[str, Bound] = {
     "Mutation.rejectHours(reason:)": replace(REASON, column="HoursAudit.reason"),
     "Mutation.decideNomination(reason:)": replace(REASON, column="NominationAudit.reason"),
     "Mutation.updateRewardItem(reason:)": replace(REASON, column="RewardItemChange.reason"),
+    "Mutation.postChatMessage(body:)": Bound(2000, multiline=True, column="ChatMessage.body"),
+    "Mutation.postChatMessage(mentionIds:)": Bound(100, max_items=20, unstored="decoded IDs"),
+    "Mutation.deleteChatMessage(reason:)": replace(REASON, column="ChatModerationLog.reason"),
 }
 
 _SINGLE_LINE_BAD = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")

@@ -9,6 +9,7 @@ import strawberry
 from models.team import Membership, MembershipStatus
 from models.team import Team as TeamModel
 from models.team import TeamType as TeamTypeModel
+from resolvers import chat
 from resolvers import team as rules
 from schema.context import Info
 from schema.lazy import lazy_class
@@ -189,6 +190,16 @@ class TeamMutation:
             decode_id(volunteer_id, "Volunteer", "volunteerId"),
             approve,
         )
+        if not approve:
+            await chat.notify_left(volunteer_id=decode_id(volunteer_id, "Volunteer", "volunteerId"),
+                                   team_id=model.id)
+        return Team.from_model(model)
+
+    @strawberry.mutation(description="Leave a team: its chat room and member-only views are gone "
+                                     "at once. The last admin cannot leave (CONFLICT).")
+    async def leave_team(self, info: Info, team_id: strawberry.ID) -> Team:
+        model = await rules.do_leave_team(info.context.viewer, decode_id(team_id, "Team", "teamId"))
+        await chat.notify_left(volunteer_id=info.context.viewer.id or 0, team_id=model.id)
         return Team.from_model(model)
 
 

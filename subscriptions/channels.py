@@ -26,3 +26,7 @@ def call_outs() -> str:
 
 def board(board_id: int) -> str:
     return f"{NAMESPACE}:board:{board_id}"
+
+
+def chat_room(room_id: int) -> str:
+    return f"{NAMESPACE}:chat:{room_id}"

@@ -1,0 +1,295 @@
+"""Group chat rooms of teams and activities: history, unread counts, posting, moderation and
+the live `chatMessages` subscription."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
+
+import strawberry
+
+from models.activity import Activity as ActivityModel
+from models.chat import ChatMessage as ChatMessageModel
+from models.chat import ChatModerationAction as ChatModerationActionModel
+from models.chat import ChatModerationLog as ChatModerationLogModel
+from models.chat import ChatMute as ChatMuteModel
+from models.chat import ChatRoom as ChatRoomModel
+from models.chat import ChatRoomKind as ChatRoomKindModel
+from models.team import Team as TeamModel
+from resolvers import chat as rules
+from resolvers.errors import DomainError
+from resolvers.services import services
+from schema.activity import Activity
+from schema.context import Info
+from schema.relay import (
+    NEWEST_FIRST,
+    Connection,
+    Node,
+    decode_id,
+    decode_optional_id,
+    register_node,
+    to_global_id,
+)
+from schema.team import Team
+from schema.volunteer import Volunteer, load_volunteer
+from subscriptions import channels
+from subscriptions.broker import RESYNC
+
+if TYPE_CHECKING:
+    ChatRoomKind: TypeAlias = ChatRoomKindModel
+    ChatModerationAction: TypeAlias = ChatModerationActionModel
+else:
+    ChatRoomKind = strawberry.enum(ChatRoomKindModel, name="ChatRoomKind",
+                                   description="TEAM (the team's approved members) or ACTIVITY "
+                                               "(the activity's confirmed participants).")
+    ChatModerationAction = strawberry.enum(
+        ChatModerationActionModel, name="ChatModerationAction",
+        description="MUTE, UNMUTE (a member) or DELETE (a message).")
+
+
+@strawberry.type(description="A message in a team's or an activity's chat room.")
+class ChatMessage(Node):
+    db_room_id: strawberry.Private[int]
+    author_id: strawberry.Private[int]
+    known_author_name: strawberry.Private[str | None]
+    own_client_id: strawberry.Private[str]
+    mentioned: strawberry.Private[list[int]]
+    body: str = strawberry.field(description="The text; empty once deleted.")
+    photo_urls: list[str] = strawberry.field(description="Links to photos (≤ 9).")
+    deleted: bool = strawberry.field(
+        description="Deleted by its author or a moderator: a live subscriber withdraws it.")
+    created_at: datetime = strawberry.field(description="When it was sent.")
+
+    @classmethod
+    def from_model(cls, model: ChatMessageModel) -> ChatMessage:
+        return cls.from_event(rules.message_event(model, ""))
+
+    @classmethod
+    def from_event(cls, event: dict[str, Any]) -> ChatMessage:
+        return cls(db_id=int(event["id"]), db_room_id=int(event["room"]),
+                   author_id=int(event["author"]), known_author_name=event["authorName"] or None,
+                   own_client_id=str(event["clientId"]), mentioned=list(event["mentions"]),
+                   body=str(event["body"]), photo_urls=list(event["photos"]),
+                   deleted=bool(event["deleted"]),
+                   created_at=datetime.fromisoformat(event["at"]))
+
+    @strawberry.field(description="The sender's display name.")
+    async def author_name(self, info: Info) -> str:
+        if self.known_author_name is not None:
+            return self.known_author_name
+        author = await load_volunteer(info, self.author_id)
+        return author.display_name if author else ""
+
+    @strawberry.field(description="The sender.")
+    async def author(self, info: Info) -> Volunteer | None:
+        return await load_volunteer(info, self.author_id)
+
+    @strawberry.field(description="The sender's own retry key (null for everyone else).")
+    def client_id(self, info: Info) -> str | None:
+        return self.own_client_id if info.context.viewer.id == self.author_id else None
+
+    @strawberry.field(description="IDs of the room members this message mentions (@).")
+    def mention_ids(self) -> list[strawberry.ID]:
+        return [to_global_id("Volunteer", person) for person in self.mentioned]
+
+    @strawberry.field(description="The room's ID.")
+    def room_id(self) -> strawberry.ID:
+        return to_global_id("ChatRoom", self.db_room_id)
+
+
+@strawberry.type(description="One chat moderation action: who muted or deleted what, and why.")
+class ChatModerationLog(Node):
+    model: strawberry.Private[ChatModerationLogModel]
+    action: ChatModerationAction = strawberry.field(description="What was done.")
+    reason: str = strawberry.field(description="The moderator's reason.")
+    until: datetime | None = strawberry.field(description="End of a mute.")
+    created_at: datetime = strawberry.field(description="When it was done.")
+
+    @classmethod
+    def from_model(cls, model: ChatModerationLogModel) -> ChatModerationLog:
+        return cls(db_id=model.id, model=model,
+                   action=ChatModerationActionModel(model.action), reason=model.reason,
+                   until=model.until, created_at=model.created_at)
+
+    @strawberry.field(description="Who acted.")
+    async def actor(self, info: Info) -> Volunteer | None:
+        return await load_volunteer(info, self.model.actor_id)
+
+    @strawberry.field(description="The member muted, or the author of the deleted message.")
+    async def target(self, info: Info) -> Volunteer | None:
+        return await load_volunteer(info, self.model.target_volunteer_id)
+
+
+@strawberry.type(description="The chat room (群聊) of a team or of an activity's confirmed "
+                             "participants.")
+class ChatRoom(Node):
+    model: strawberry.Private[ChatRoomModel]
+    kind: ChatRoomKind = strawberry.field(description="TEAM or ACTIVITY.")
+
+    @classmethod
+    def from_model(cls, model: ChatRoomModel) -> ChatRoom:
+        return cls(db_id=model.id, model=model, kind=ChatRoomKindModel(model.kind))
+
+    @strawberry.field(description="The team, for a TEAM room.")
+    async def team(self, info: Info) -> Team | None:
+        if self.model.team_id is None:
+            return None
+        team = await info.context.loaders.by_id(TeamModel).load(self.model.team_id)
+        return Team.from_model(team) if team else None
+
+    @strawberry.field(description="The activity, for an ACTIVITY room.")
+    async def activity(self, info: Info) -> Activity | None:
+        if self.model.activity_id is None:
+            return None
+        activity = await info.context.loaders.by_id(ActivityModel).load(self.model.activity_id)
+        return Activity.from_model(activity) if activity else None
+
+    @strawberry.field(description="Messages by others after the caller's read marker.")
+    async def unread_count(self, info: Info) -> int:
+        me = info.context.viewer.id or 0
+        counts = info.context.loaders.get(
+            ("chat.unread", me), lambda ids: rules.unread_counts(me, ids))
+        return int(await counts.load(self.db_id))
+
+    @strawberry.field(description="History, newest first (deleted messages left out).")
+    async def messages(self, info: Info, first: int | None = None,
+                       after: str | None = None) -> Connection[ChatMessage]:
+        return await info.context.loaders.child_page(
+            "chat.messages", ChatMessageModel, "room_id", self.db_id, first, after,
+            NEWEST_FIRST, convert=ChatMessage.from_model, deleted=False)
+
+    @strawberry.field(description="Until when the caller is muted here (null: not muted).")
+    async def my_muted_until(self, info: Info) -> datetime | None:
+        mutes = await info.context.loaders.grouped(
+            ("chat.mutes", info.context.viewer.id), ChatMuteModel, "room_id",
+            volunteer_id=info.context.viewer.id or 0).load(self.db_id)
+        return mutes[0].until if mutes and mutes[0].until > datetime.now(UTC) else None
+
+    @strawberry.field(description="Mutes and deletions in this room, newest first (the room's "
+                                  "moderators only).")
+    async def moderation_log(self, info: Info, first: int | None = None,
+                             after: str | None = None) -> Connection[ChatModerationLog]:
+        await rules.check_moderation_log_reader(info.context.viewer, self.db_id)
+        return await info.context.loaders.child_page(
+            "chat.moderation", ChatModerationLogModel, "room_id", self.db_id, first, after,
+            NEWEST_FIRST, convert=ChatModerationLog.from_model)
+
+
+async def _room_node(info: Info, db_id: int) -> ChatRoom | None:
+    try:
+        scope = await rules.check_room(info.context.viewer, db_id)
+    except DomainError:
+        return None
+    return ChatRoom.from_model(scope.room)
+
+
+async def _message_node(info: Info, db_id: int) -> ChatMessage | None:
+    model = await ChatMessageModel.get_or_none(id=db_id, deleted=False)
+    if model is None or await _room_node(info, model.room_id) is None:
+        return None
+    return ChatMessage.from_model(model)
+
+
+register_node("ChatRoom", _room_node)
+register_node("ChatMessage", _message_node)
+
+
+@strawberry.type
+class ChatQuery:
+    @strawberry.field(description="A team's or an activity's chat room (give exactly one id); "
+                                  "NOT_FOUND unless the caller is a member or moderates it.")
+    async def chat_room(self, info: Info, team_id: strawberry.ID | None = None,
+                        activity_id: strawberry.ID | None = None) -> ChatRoom:
+        scope = await rules.do_open_room(
+            info.context.viewer, team_id=decode_optional_id(team_id, "Team", "teamId"),
+            activity_id=decode_optional_id(activity_id, "Activity", "activityId"))
+        return ChatRoom.from_model(scope.room)
+
+    @strawberry.field(description="The caller's rooms: their teams', then their confirmed "
+                                  "activities' (newest first; at most 100).")
+    async def my_chat_rooms(self, info: Info) -> list[ChatRoom]:
+        return [ChatRoom.from_model(room) for room in await rules.my_rooms(info.context.viewer)]
+
+
+@strawberry.type
+class ChatMutation:
+    @strawberry.mutation(description="Send a message. A retry with the same clientId (e.g. the "
+                                     "connection dropped) returns the first message, sent once. "
+                                     "Mentioned room members are notified.")
+    async def post_chat_message(
+        self, info: Info, room_id: strawberry.ID, body: str,
+        client_id: Annotated[str, strawberry.argument(
+            description="Client-chosen key, unique per room and sender (e.g. a UUID).")],
+        photo_urls: list[str] | None = None, mention_ids: list[strawberry.ID] | None = None,
+    ) -> ChatMessage:
+        posted = await rules.do_post_message(
+            info.context.viewer, decode_id(room_id, "ChatRoom", "roomId"), rules.MessageData(
+                body=body, client_id=client_id, photo_urls=photo_urls or [],
+                mention_ids=[decode_id(i, "Volunteer", "mentionIds") for i in mention_ids or []]))
+        await rules.notify_posted(posted)
+        return ChatMessage.from_event(rules.message_event(posted.message, posted.author_name))
+
+    @strawberry.mutation(description="Move the caller's read marker forward (to the newest "
+                                      "message when upToMessageId is not given).")
+    async def mark_chat_read(self, info: Info, room_id: strawberry.ID,
+                             up_to_message_id: strawberry.ID | None = None) -> ChatRoom:
+        scope = await rules.do_mark_read(
+            info.context.viewer, decode_id(room_id, "ChatRoom", "roomId"),
+            decode_optional_id(up_to_message_id, "ChatMessage", "upToMessageId"))
+        return ChatRoom.from_model(scope.room)
+
+    @strawberry.mutation(description="Mute a member until a time, or unmute (until: null); the "
+                                     "room's moderators only; logged.")
+    async def mute_chat_member(self, info: Info, room_id: strawberry.ID,
+                               volunteer_id: strawberry.ID, reason: str,
+                               until: datetime | None = None) -> ChatModerationLog:
+        entry = await rules.do_mute(info.context.viewer, decode_id(room_id, "ChatRoom", "roomId"),
+                                    decode_id(volunteer_id, "Volunteer", "volunteerId"), until,
+                                    reason)
+        return ChatModerationLog.from_model(entry)
+
+    @strawberry.mutation(description="Delete a message (its author, or the room's moderators); "
+                                     "logged; open rooms withdraw it live.")
+    async def delete_chat_message(self, info: Info, message_id: strawberry.ID,
+                                  reason: str) -> ChatMessage:
+        message, _, author_name = await rules.do_delete_message(
+            info.context.viewer, decode_id(message_id, "ChatMessage", "messageId"), reason)
+        await rules.notify_deleted(message, author_name)
+        return ChatMessage.from_event(rules.message_event(message, author_name))
+
+
+@strawberry.type
+class ChatSubscription:
+    @strawberry.subscription(description="A room's new messages (and deletions, marked deleted), "
+                                         "live on every worker. Ends when the caller leaves the "
+                                         "team or the activity.")
+    async def chat_messages(self, info: Info,
+                            room_id: strawberry.ID) -> AsyncGenerator[ChatMessage, None]:
+        viewer = info.context.viewer
+        scope = await rules.check_room(viewer, decode_id(room_id, "ChatRoom", "roomId"))
+        subscription = await services().broker.subscribe(channels.chat_room(scope.id))
+        try:
+            # Subscribed first, so nothing written after this read is missed.
+            newest = await ChatMessageModel.filter(room_id=scope.id).order_by("-id").first()
+            last = newest.id if newest else 0
+            async for event in subscription:
+                info.context.fresh_loaders()
+                if "kick" in event:
+                    if event["kick"] == viewer.id and \
+                            not await rules.access_check.allowed(scope, viewer.id or 0):
+                        return
+                    continue
+                events = await rules.messages_since(scope.id, last) if event == RESYNC \
+                    else [event]
+                for each in events:
+                    if not await rules.access_check.allowed(scope, viewer.id or 0):
+                        return
+                    last = max(last, int(each["id"]))
+                    yield ChatMessage.from_event(each)
+        finally:
+            await subscription.close()
+
+
+__all__ = ["ChatMessage", "ChatModerationLog", "ChatMutation", "ChatQuery", "ChatRoom",
+           "ChatSubscription"]
