@@ -26,8 +26,8 @@ class DomainError(Exception):
 class Unauthenticated(DomainError):
     code = "UNAUTHENTICATED"
 
-    def __init__(self, message: str = "Sign in first.") -> None:
-        super().__init__(message)
+    def __init__(self, message: str = "Sign in first.", **extensions: Any) -> None:
+        super().__init__(message, **extensions)
 
 
 class Forbidden(DomainError):
@@ -58,6 +58,7 @@ class NotFound(DomainError):
 
     def __init__(self, what: str = "Object") -> None:
         super().__init__(f"{what} not found.")
+        self.what = what  # named in the reader's language by resolvers/messages.py
 
 
 class BadInput(DomainError):

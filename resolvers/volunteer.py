@@ -118,9 +118,9 @@ async def do_login(phone: str, password: str, client_address: str) -> tuple[str,
     volunteer = await Volunteer.get_or_none(**pii.with_phone(number)) if number else None
     ok = await verify_password(password or "", volunteer.password_hash if volunteer else None)
     if volunteer is None or not ok:
-        raise Unauthenticated("Wrong phone number or password.")
+        raise Unauthenticated("Wrong phone number or password.", reason="BAD_CREDENTIALS")
     if volunteer.status == VolunteerStatus.PENDING_CONSENT:
-        raise Unauthenticated("This account was imported; claim it first.")
+        raise Unauthenticated("This account was imported; claim it first.", reason="PENDING_CONSENT")
     await limiter.reset(phone_key)
     return issue_token(volunteer.id), volunteer
 

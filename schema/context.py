@@ -42,6 +42,9 @@ class Context:
     # HTTP queries may answer root fields with JSON text the database built (schema/reads):
     # only a transport that splices it (schema/view.py encode_json) turns this on.
     compiled_reads: bool = False
+    # Error messages' language (resolvers/messages.py), when the transport chose it without a
+    # request object (the prepared edge); else it comes from request.headers' Accept-Language.
+    language: str | None = None
 
     def fresh_loaders(self) -> Loaders:
         """A subscription calls this before each event so no event sees another's cache."""

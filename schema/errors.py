@@ -14,7 +14,8 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from tortoise.exceptions import ValidationError
 
-from resolvers.errors import DomainError, GlobalRef
+from resolvers.errors import DomainError, GlobalRef, NotFound
+from resolvers.messages import EN, choose_language, message_for
 from schema.concealment import Concealment
 from schema.relay import to_global_id
 
@@ -85,15 +86,32 @@ def log_unexpected(errors: list[GraphQLError], request_id: str | None) -> None:
             )
 
 
-def format_error(error: GraphQLError, request_id: str | None) -> GraphQLError:
+def request_language(context: Any) -> str:
+    """zh-CN or en, from the request's (or the WebSocket upgrade's) Accept-Language."""
+    chosen = getattr(context, "language", None)
+    if chosen is not None:
+        return str(chosen)
+    request = getattr(context, "request", None)
+    headers = getattr(request, "headers", None)
+    return choose_language(headers.get("accept-language") if headers is not None else None)
+
+
+def format_error(error: GraphQLError, request_id: str | None, language: str = EN) -> GraphQLError:
     code, extra = error_code(error)
+    catalogue_code = code
     if code == "INTERNAL":
         message = "Internal server error."
         extra = {"requestId": request_id} if request_id else {}
     elif does_not_fit(error.original_error):
         message = "A value is too long (or out of range) for what it is stored in."
+        catalogue_code = "TOO_LONG"
     else:
         message = error.message
+    original = error.original_error
+    while isinstance(original, GraphQLError) and original.original_error is not None:
+        original = original.original_error
+    what = original.what if isinstance(original, NotFound) else None
+    message = message_for(language, catalogue_code, extra, message, what)
     return GraphQLError(
         message=message,
         nodes=error.nodes,
@@ -110,12 +128,26 @@ def finish_result(result: Any, context: Any) -> None:
     errors = getattr(result, "errors", None)
     if errors:
         request_id = getattr(context, "request_id", None)
+        language = request_language(context)
         errors[:] = [
-            error if (error.extensions or {}).get("code") else format_error(error, request_id)
+            localised(error, language) if (error.extensions or {}).get("code")
+            else format_error(error, request_id, language)
             for error in errors
         ]
     if context is not None and hasattr(context, "outcome"):
         context.outcome = (errors[0].extensions or {}).get("code", "INTERNAL") if errors else "OK"
+
+
+def localised(error: GraphQLError, language: str) -> GraphQLError:
+    """An error that already carries its code, said in the reader's language (a copy)."""
+    if language == EN:
+        return error
+    extensions = dict(error.extensions or {})
+    message = message_for(language, str(extensions.get("code")), extensions, error.message)
+    if message == error.message:
+        return error
+    return GraphQLError(message=message, nodes=error.nodes, source=error.source,
+                        positions=error.positions, path=error.path, extensions=extensions)
 
 
 class OperationName(SchemaExtension):

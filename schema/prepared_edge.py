@@ -11,6 +11,7 @@ from core.jsonguard import JSONTooDeep
 from core.tracing import tag_request
 from resolvers.auth import bearer_token, deferred_viewer
 from resolvers.errors import DomainError
+from resolvers.messages import choose_language
 from schema.context import Context
 from schema.negotiation import negotiate, shape
 from schema.persisted import DocumentRefused
@@ -106,6 +107,8 @@ class PreparedRequests:
         except DomainError:
             return False  # the general path answers 401
         context = Context(viewer=viewer)
+        context.language = choose_language(next((value.decode("latin-1") for name, value in scope["headers"]
+                                                  if name == b"accept-language"), None))
         tag_request(context.request_id)
         client = scope.get("client")
         context.client_address = client[0] if client else "unknown"

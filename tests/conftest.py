@@ -27,6 +27,9 @@ os.environ["TONGXIN_DATA_DIR"] = str(_TMP)
 os.environ.setdefault("JWT_SECRET", "test-secret-" + uuid.uuid4().hex)
 os.environ.setdefault("PII_KEY", base64.urlsafe_b64encode(os.urandom(32)).decode())
 os.environ.setdefault("LOGIN_ATTEMPTS_PER_ADDRESS", "1000")
+# The tests read the rules' English messages unless a test asks for Chinese (Accept-Language);
+# deployments default to zh-CN (resolvers/messages.py).
+os.environ.setdefault("MESSAGE_LANGUAGE", "en")
 # Every xdist worker holds an in-process pool, a shared live server and now and then a 2-worker
 # server of its own: pools of 20 would pass PostgreSQL's 100 connections ("too many clients").
 os.environ.setdefault("DB_POOL_MAX", "6")

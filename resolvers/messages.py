@@ -1,0 +1,128 @@
+"""The one catalogue of error messages people read, in Chinese and English.
+
+Keyed by the API's stable `extensions.code` and, where the code has them, `extensions.reason`
+(or the requirement's `kind`); `extensions.field` names the input in Chinese. schema/errors.py
+picks the language per request from `Accept-Language` (`choose_language`), falling back to
+MESSAGE_LANGUAGE (zh-CN unless configured). In English the rule's own message is kept (it is
+the more specific one and what existing clients read); in Chinese the message comes from here,
+so a Chinese page never shows an English sentence. `extensions.code` never changes.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+ZH = "zh-CN"
+EN = "en"
+
+# (code, reason) -> (Chinese, English). reason None is the code's general message.
+CATALOGUE: dict[tuple[str, str | None], tuple[str, str]] = {
+    ("UNAUTHENTICATED", None): ("请先登录。", "Sign in first."),
+    ("UNAUTHENTICATED", "BAD_CREDENTIALS"): ("手机号或密码不正确。", "Wrong phone number or password."),
+    ("UNAUTHENTICATED", "PENDING_CONSENT"): (
+        "该账号由导入创建，请先认领账号。",
+        "This account was imported; claim it first."),
+    ("FORBIDDEN", None): ("你没有权限进行这个操作。", "You are not allowed to do that."),
+    ("FORBIDDEN", "NOT_QUALIFIED"): (
+        "你不符合这个活动的报名条件。",
+        "You do not meet this activity's requirements."),
+    ("FORBIDDEN", "QUALIFICATION"): (
+        "报名需要有效的资质：{qualification}。",
+        "This activity needs the qualification {qualification}."),
+    ("FORBIDDEN", "MINIMUM_AGE"): (
+        "报名需年满 {minimumAge} 岁（以活动开始日计）。",
+        "This activity needs volunteers aged {minimumAge} or over."),
+    ("NOT_FOUND", None): ("找不到{what}。", "{what} not found."),
+    ("BAD_USER_INPUT", None): ("填写的内容有误，请检查。", "Please check what you entered."),
+    ("BAD_USER_INPUT", "FIELD"): ("“{field}”填写有误，请检查。", "Please check {field}."),
+    ("CONFLICT", None): ("操作与当前状态冲突，请刷新后重试。", "That conflicts with the current state."),
+    ("CONFLICT", "FULL"): ("名额和候补都已满。", "This activity and its waitlist are full."),
+    ("CONFLICT", "OVERLAP"): ("与你已报名的活动时间冲突。", "This overlaps an activity you signed up for."),
+    ("CONFLICT", "DEADLINE_PASSED"): ("报名已截止。", "The sign-up deadline has passed."),
+    ("CONFLICT", "NOT_OPEN"): ("该活动当前不接受报名。", "This activity does not take sign-ups now."),
+    ("CONFLICT", "RETRY"): ("人太多了，请再试一次。", "Busy; please try again."),
+    ("CONFLICT", "NO_HOURS"): (
+        "你还没有已认证的志愿时长，暂不能开具证明。",
+        "You have no approved service hours to certify yet."),
+    ("CONFLICT", "OUT_OF_STOCK"): ("该礼品已兑完。", "This reward is out of stock."),
+    ("CONFLICT", "INSUFFICIENT_POINTS"): ("积分不足。", "Not enough points."),
+    ("CONFLICT", "NOT_ENROLLED"): ("请先报名这门课程。", "Enrol in the course first."),
+    ("CONFLICT", "NOT_A_QUIZ"): ("这一课没有测验。", "This lesson has no quiz."),
+    ("CONFLICT", "IS_A_QUIZ"): ("这一课需要通过测验完成。", "This lesson is completed by its quiz."),
+    ("CONFLICT", "COURSE_NOT_COMPLETED"): ("请先学完课程。", "Complete the course first."),
+    ("RATE_LIMITED", None): (
+        "尝试次数过多，请 {retryAfter} 秒后再试。",
+        "Too many attempts; try again in {retryAfter} s."),
+    ("INTERNAL", None): ("服务器内部错误，请稍后再试。", "Internal server error."),
+    ("QUERY_TOO_COMPLEX", None): ("请求过于复杂。", "The query is too complex."),
+    ("TOO_LONG", None): (
+        "填写的内容太长（或超出范围）。",
+        "A value is too long (or out of range) for what it is stored in."),
+}
+
+# Names of inputs (extensions.field, last part) and of objects (NotFound's `what`) in Chinese.
+NAMES_ZH: dict[str, str] = {
+    "title": "标题", "description": "描述", "body": "内容", "district": "所在区", "phone": "手机号",
+    "password": "密码", "reason": "原因", "capacity": "名额", "startsAt": "开始时间", "endsAt": "结束时间",
+    "hoursCredit": "时长", "address": "地址", "idNumber": "身份证号", "realName": "真实姓名",
+    "message": "内容", "code": "签到码", "category": "类别", "name": "名称", "consent": "服务协议",
+    "latitude": "纬度", "longitude": "经度", "signUpDeadline": "报名截止时间", "waitlistLimit": "候补人数",
+    "skills": "技能", "displayName": "昵称", "key": "草稿", "first": "条数", "after": "分页位置",
+    "Activity": "该活动", "Team": "该队伍", "Volunteer": "该志愿者", "Course": "该课程", "Lesson": "该课时",
+    "Help request": "该求助", "Call-out": "该召集", "Sign-up": "该报名", "Service record": "该时长记录",
+    "Project": "该项目", "Position": "该岗位", "Series": "该排班", "Service point": "该服务阵地",
+    "Reward item": "该礼品", "Award": "该荣誉", "Nomination": "该提名", "Announcement": "该公告",
+    "Object": "该内容",
+}
+
+
+def default_language() -> str:
+    """MESSAGE_LANGUAGE: the language when a request states none (zh-CN unless set to en)."""
+    return EN if os.environ.get("MESSAGE_LANGUAGE", ZH).lower().startswith("en") else ZH
+
+
+def choose_language(accept_language: str | None) -> str:
+    """The best of zh-CN and en for an Accept-Language header (q-values honoured); the
+    configured default when the header is absent or names neither."""
+    best: tuple[float, str] | None = None
+    for part in (accept_language or "").split(","):
+        tag, _, params = part.strip().partition(";")
+        tag = tag.strip().lower()
+        language = ZH if tag.startswith("zh") else EN if tag.startswith("en") else None
+        if language is None:
+            continue
+        try:
+            q = float(params.strip().removeprefix("q=")) if params.strip().startswith("q=") else 1.0
+        except ValueError:
+            q = 0.0
+        if q > 0 and (best is None or q > best[0]):
+            best = (q, language)
+    return best[1] if best else default_language()
+
+
+def message_for(language: str, code: str, extensions: dict[str, Any], original: str,
+                what: str | None = None) -> str:
+    """The message for an error in `language`; English keeps the rule's own wording."""
+    if language == EN:
+        return original
+    requirement = extensions.get("requirement")
+    reason = extensions.get("reason")
+    params: dict[str, Any] = {**extensions}
+    if isinstance(requirement, dict) and requirement.get("kind"):
+        reason = requirement["kind"]
+        params.update(requirement)
+    field = extensions.get("field")
+    if code == "BAD_USER_INPUT" and isinstance(field, str) and field:
+        name = field.split(".")[-1]
+        params["field"] = NAMES_ZH.get(name, name)
+        reason = reason or "FIELD"
+    if code == "NOT_FOUND":
+        params["what"] = NAMES_ZH.get(what or "Object", "该内容")
+    entry = CATALOGUE.get((code, reason)) or CATALOGUE.get((code, None)) or CATALOGUE[("INTERNAL", None)]
+    return entry[0].format_map(_Blank(params))
+
+
+class _Blank(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return ""
