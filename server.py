@@ -36,6 +36,7 @@ from resolvers import services as service_registry
 from resolvers.jobs import start_jobs
 from resolvers.signup import install_sign_up_function
 from schema import build_schema
+from schema.calendar_http import ROUTES as CALENDAR_ROUTES
 from schema.live.direct import RawSendMiddleware
 from schema.persisted import PersistedDocuments, load_manifest
 from schema.prepared_edge import PreparedRequests
@@ -122,6 +123,7 @@ def create_app() -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
+            *CALENDAR_ROUTES,  # iCalendar feeds (schema/calendar_http.py)
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql_app),
             # The reference web client (plain ES modules, no build step): web/index.html at /.

@@ -21,6 +21,15 @@ class ConfigurationError(RuntimeError):
     """The environment asks for something the server cannot start with; the message says how to fix it."""
 
 
+def _reminder_offsets(raw: str) -> tuple[int, ...]:
+    """REMINDER_OFFSETS_HOURS ("24,2"; empty: no shift reminders) as whole minutes, largest first."""
+    minutes = {round(hours * 60) for hours in _floats(raw)}
+    if any(m <= 0 or m > 14 * 24 * 60 for m in minutes):
+        raise ConfigurationError("REMINDER_OFFSETS_HOURS: each offset must be over 0 and at most "
+                                 f"336 hours (got {raw!r})")
+    return tuple(sorted(minutes, reverse=True))
+
+
 def _embedded_jwt_secret() -> str:
     """The embedded default generates one secret per data directory and keeps it there."""
     DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -93,6 +102,11 @@ class Settings:
     offer_check_seconds: float = 5.0
     # Open check-ins are closed (as PENDING hours flagged for review) this long after the end.
     auto_close_grace_minutes: float = 120.0
+    # Shift reminders (resolvers/reminder.py): minutes before the start, largest first, and
+    # how often the one reminder runner looks; organisers are reminded this long after the end.
+    reminder_offsets_minutes: tuple[int, ...] = (1440, 120)
+    reminder_check_seconds: float = 30.0
+    organiser_reminder_after_hours: float = 3.0
     login_attempts_per_phone: int = 5
     login_attempts_per_address: int = 30
     login_window_seconds: int = 300
@@ -188,6 +202,9 @@ def get_settings() -> Settings:
         offer_hold_minutes=float(env.get("OFFER_HOLD_MINUTES", 30)),
         offer_check_seconds=float(env.get("OFFER_CHECK_SECONDS", 5)),
         auto_close_grace_minutes=float(env.get("AUTO_CLOSE_GRACE_MINUTES", 120)),
+        reminder_offsets_minutes=_reminder_offsets(env.get("REMINDER_OFFSETS_HOURS", "24,2")),
+        reminder_check_seconds=float(env.get("REMINDER_CHECK_SECONDS", 30)),
+        organiser_reminder_after_hours=float(env.get("ORGANISER_REMINDER_AFTER_HOURS", 3)),
         login_attempts_per_phone=int(env.get("LOGIN_ATTEMPTS_PER_PHONE", 5)),
         login_attempts_per_address=int(env.get("LOGIN_ATTEMPTS_PER_ADDRESS", 30)),
         login_window_seconds=int(env.get("LOGIN_WINDOW_SECONDS", 300)),

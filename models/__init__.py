@@ -16,6 +16,8 @@ MODEL_MODULES = [
     "models.timebank",
     "models.attendance",
     "models.jobs",
+    "models.reminder",
+    "models.calendar",
     "models.chat",
     "forum.models",
 ]

@@ -17,6 +17,7 @@ from models.activity import Activity, ActivityStatus, SignUp, SignUpStatus
 from models.hours import HoursStatus, ServiceRecord
 from models.notification import Notification
 from models.team import Team
+from resolvers.activity_change import LOGGED_FIELDS, record_changes
 from resolvers.auth import Viewer
 from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
 from resolvers.notification import create_notification, notify_created
@@ -159,9 +160,13 @@ async def do_publish_activity(viewer: Viewer, activity_id: int) -> Activity:
         raise Conflict(f"A {activity.status.value.lower()} activity cannot be published.")
     if activity.sign_up_deadline <= datetime.now(UTC):
         raise Conflict("The sign-up deadline has passed; move it before publishing.")
-    changed = await Activity.filter(id=activity.id, status=ActivityStatus.DRAFT).update(
-        status=ActivityStatus.PUBLISHED, version=F("version") + 1, published_at=datetime.now(UTC)
-    )
+    async with in_transaction() as conn:
+        changed = await Activity.filter(id=activity.id, status=ActivityStatus.DRAFT).using_db(
+            conn).update(status=ActivityStatus.PUBLISHED, version=F("version") + 1,
+                         published_at=datetime.now(UTC))
+        if changed:
+            await record_changes(conn, activity.id, viewer.id, {"status": ActivityStatus.DRAFT},
+                                 {"status": ActivityStatus.PUBLISHED})
     await activity.refresh_from_db()
     if changed:
         await notify_slot_change(activity.id)
@@ -183,6 +188,8 @@ async def do_cancel_activity(viewer: Viewer, activity_id: int, reason: str) -> A
         ).using_db(conn).update(status=ActivityStatus.CANCELLED, cancel_reason=reason,
                                 version=F("version") + 1)
         if changed:
+            await record_changes(conn, activity.id, viewer.id, {"status": activity.status},
+                                 {"status": ActivityStatus.CANCELLED})
             for volunteer_id in await _signed_up(activity.id, conn):
                 notifications.append(await create_notification(
                     volunteer_id, KIND_CANCELLED, f"活动已取消：{activity.title}",
@@ -243,6 +250,8 @@ async def do_update_activity(viewer: Viewer, activity_id: int, data: ActivityDat
         await Activity.filter(id=current.id).using_db(conn).update(
             **clean, version=F("version") + (1 if counts_changed else 0)
         )
+        await record_changes(conn, current.id, viewer.id,
+                             {name: getattr(current, name) for name in LOGGED_FIELDS}, clean)
         if clean["capacity"] > current.capacity and current.status == ActivityStatus.PUBLISHED:
             notifications += await fill_freed_places(current.id, conn)
         time_changed = (clean["starts_at"] != current.starts_at

@@ -4,6 +4,8 @@
   conditional UPDATE, so several workers firing together still fire it once.
 - `attendance` (every 60 s, one runner): closes forgotten check-ins (resolvers/attendance.py).
 - `points-expiry` (every 6 h, one runner, only if POINTS_EXPIRE_MONTHS > 0).
+- `reminders` (every REMINDER_CHECK_SECONDS, one runner): shift and organiser reminders
+  (resolvers/reminder.py); the first tick at start-up sends what came due while down.
 
 One runner across workers and machines = a lease row in `job_lease`, taken by a conditional
 UPDATE (`expires_at < now OR holder = me`): no Redis needed, works on SQLite with several
@@ -60,10 +62,12 @@ class Job:
 def default_jobs() -> list[Job]:
     from resolvers.attendance import do_auto_close
     from resolvers.offers import expire_due_offers
+    from resolvers.reminder import send_due_reminders
     from resolvers.timebank import do_expire_points
 
     jobs = [Job("offers", get_settings().offer_check_seconds, expire_due_offers, False),
-            Job("attendance", 60, do_auto_close, True)]
+            Job("attendance", 60, do_auto_close, True),
+            Job("reminders", get_settings().reminder_check_seconds, send_due_reminders, True)]
     if get_settings().points_expire_months > 0:
         jobs.append(Job("points-expiry", 6 * 3600, do_expire_points, True))
     return jobs

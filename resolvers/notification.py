@@ -12,7 +12,8 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -27,6 +28,7 @@ from models.volunteer import Volunteer, VolunteerStatus
 from resolvers.auth import Viewer
 from resolvers.errors import BadInput
 from resolvers.services import services
+from resolvers.sql import Sql, execute, fetch
 from subscriptions import channels
 
 log = logging.getLogger("tongxin.notifications")
@@ -124,6 +126,64 @@ async def create_notification(
         except Exception:
             log.exception("sms channel failed for notification %s", notification.id)
     return notification
+
+
+@dataclass(frozen=True)
+class NewNotification:
+    volunteer_id: int
+    kind: str
+    title: str
+    body: str
+    subject: tuple[str, int] | None = None
+    sms: bool = False
+
+
+async def create_notifications(items: Sequence[NewNotification],
+                               using: BaseDBAsyncClient) -> list[Notification]:
+    """Many at once (jobs that notify thousands): one INSERT for the rows and, with the
+    default outbox channel, one for the SMS. Call inside the transaction of the change;
+    the returned rows carry id and volunteer_id for `notify_created` after commit."""
+    if not items:
+        return []
+    moment = datetime.now(UTC)
+    values = Sql.join(", ", (Sql(
+        "(:volunteer, :kind, :title, :body, FALSE, :subject_type, :subject_id, :at)",
+        volunteer=item.volunteer_id, kind=item.kind[:40], title=item.title[:200],
+        body=item.body, subject_type=item.subject[0] if item.subject else None,
+        subject_id=item.subject[1] if item.subject else None, at=moment) for item in items))
+    rows = await fetch(using, "INSERT INTO notification (volunteer_id, kind, title, body, read, "
+                              "subject_type, subject_id, created_at) VALUES " + values
+                       + " RETURNING id, volunteer_id, kind, subject_type, subject_id")
+    # RETURNING's row order is not promised: pair rows and items by what they were given
+    # (items equal in all of these are interchangeable but for body and channel).
+    ids: dict[tuple[object, ...], list[int]] = {}
+    for row in sorted(rows, key=lambda row: int(row["id"])):
+        key = (int(row["volunteer_id"]), row["kind"], row["subject_type"], row["subject_id"])
+        ids.setdefault(key, []).append(int(row["id"]))
+    made = []
+    for item in items:
+        subject_type, subject_id = item.subject if item.subject else (None, None)
+        made.append(Notification(
+            id=ids[(item.volunteer_id, item.kind[:40], subject_type, subject_id)].pop(0),
+            volunteer_id=item.volunteer_id, kind=item.kind[:40], title=item.title[:200],
+            body=item.body, read=False, subject_type=subject_type, subject_id=subject_id,
+            created_at=moment))
+    texting = [notification for notification, item in zip(made, items, strict=True) if item.sms]
+    if texting and isinstance(sms_sender, OutboxSmsSender):
+        await execute(using, "INSERT INTO sms_outbox (volunteer_id, notification_id, text, "
+                             "attempts, created_at) VALUES " + Sql.join(", ", (Sql(
+                                 "(:volunteer, :notification, :text, 0, :at)",
+                                 volunteer=n.volunteer_id, notification=n.id,
+                                 text=f"【同心】{n.title}"[:SMS_TEXT_MAX], at=moment)
+                                 for n in texting)))
+    else:
+        for notification in texting:
+            try:
+                async with _savepoint(using):
+                    await sms_sender.queue(notification, using)
+            except Exception:
+                log.exception("sms channel failed for notification %s", notification.id)
+    return made
 
 
 class _savepoint:

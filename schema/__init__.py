@@ -39,6 +39,7 @@ from schema.activity import (
     SlotCount,
 )
 from schema.attendance import AttendanceMutation
+from schema.calendar import CalendarMutation, CalendarQuery
 from schema.callout import CallOut, CallOutMutation, CallOutQuery, CallOutSubscription
 from schema.chat import ChatMessage, ChatMutation, ChatQuery, ChatRoom, ChatSubscription
 from schema.concealment import Concealment
@@ -67,6 +68,7 @@ from schema.offers import OfferMutation
 from schema.prepared import PreparedOperations
 from schema.project import Position, Project, ProjectMutation, ProjectQuery, ProjectSeries
 from schema.reads.execute import CompiledReads
+from schema.reminder import ReminderMutation, ReminderQuery
 from schema.replica import ReplicaReads
 from schema.servicepoint import (
     Community,
@@ -98,13 +100,13 @@ QUERIES: tuple[type, ...] = (NodeQuery, VolunteerQuery, TeamQuery, NotificationQ
                              ActivityQuery, ForumQuery, DraftQuery, FeedQuery, HoursQuery,
                              HelpRequestQuery, CallOutQuery, LeaderboardQuery, StatsQuery,
                              TrainingQuery, ProjectQuery, ServicePointQuery, HonourQuery,
-                             TimebankQuery, ChatQuery)
+                             TimebankQuery, ChatQuery, ReminderQuery, CalendarQuery)
 MUTATIONS: tuple[type, ...] = (VolunteerMutation, TeamMutation, NotificationMutation,
                                ActivityMutation, ForumMutation, DraftMutation, HoursMutation,
                                HelpRequestMutation, CallOutMutation, ImporterMutation,
                                TrainingMutation, ProjectMutation, ServicePointMutation,
                                HonourMutation, TimebankMutation, AttendanceMutation, OfferMutation,
-                               ChatMutation)
+                               ChatMutation, ReminderMutation, CalendarMutation)
 SUBSCRIPTIONS: tuple[type, ...] = (NotificationSubscription, ActivitySubscription,
                                    ForumSubscription, HelpRequestSubscription,
                                    CallOutSubscription, ChatSubscription)

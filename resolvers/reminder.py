@@ -1,0 +1,291 @@
+"""Reminders before a shift (each confirmed volunteer, REMINDER_OFFSETS_HOURS before the start)
+and after it (the team's admins, when check-ins or hours are still open).
+
+Exactly once, by construction: the fact "this reminder was handled" is a row with a unique
+key ((sign-up, offset) or (activity, organiser)), inserted with ON CONFLICT DO NOTHING in the
+same transaction as the notification and its SMS outbox row. A runner whose INSERT returns no
+row sends nothing; a runner that dies before commit leaves neither row nor notification, so
+the next tick (in this process or another, after a restart) sends it. The lease-row job runner
+(resolvers/jobs.py) keeps one runner busy at a time; the unique rows make that an economy, not
+a condition of correctness.
+
+Due rules: offset o of a confirmed sign-up on a published activity is due from
+starts_at - o until starts_at (a reminder after the start is pointless; the organiser reminder
+covers what is left open). When several offsets are due at once (the server was down, or the
+volunteer signed up inside the window), only the nearest is sent, and not if the sign-up was
+made after that moment (the volunteer just saw the time) or the person muted that offset.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
+
+from core.settings import get_settings
+from core.time import BEIJING
+from models.activity import Activity, SignUp, SignUpStatus
+from models.reminder import ReminderPreference
+from models.team import Membership, MembershipRole, MembershipStatus
+from resolvers.auth import Viewer
+from resolvers.errors import BadInput
+from resolvers.notification import NewNotification, create_notifications, notify_created
+from resolvers.sql import Sql, fetch
+
+log = logging.getLogger("tongxin.reminders")
+
+SHIFT_REMINDER = "SHIFT_REMINDER"
+ORGANISER_REMINDER = "ORGANISER_REMINDER"
+# Sign-ups handled per transaction, and transactions per run (the job comes back next tick).
+REMINDER_BATCH = 500
+REMINDER_BATCHES_PER_RUN = 400
+# Activities that ended longer ago than this get no organiser reminder (e.g. a new deployment).
+ORGANISER_LOOKBACK = timedelta(days=7)
+MUTED_MAX = 10
+
+
+@dataclass(frozen=True)
+class ReminderSettings:
+    offsets_minutes: tuple[int, ...]
+    muted_minutes: tuple[int, ...]
+    sms: bool
+
+
+def _muted(preference: ReminderPreference | None) -> set[int]:
+    if preference is None:
+        return set()
+    return {int(part) for part in preference.muted_offsets.split(",") if part}
+
+
+async def get_reminder_settings(viewer: Viewer) -> ReminderSettings:
+    volunteer = viewer.require()
+    preference = await ReminderPreference.get_or_none(volunteer_id=volunteer.id)
+    offsets = get_settings().reminder_offsets_minutes
+    return ReminderSettings(
+        offsets_minutes=offsets,
+        muted_minutes=tuple(m for m in offsets if m in _muted(preference)),
+        sms=preference.sms if preference else True)
+
+
+async def do_update_reminder_settings(viewer: Viewer, muted_hours: list[float] | None,
+                                      sms: bool | None) -> ReminderSettings:
+    """Either argument left out keeps its value. Muted offsets must be the deployment's."""
+    volunteer = viewer.require()
+    values: dict[str, Any] = {}
+    if muted_hours is not None:
+        if len(muted_hours) > MUTED_MAX:
+            raise BadInput("mutedHours", f"At most {MUTED_MAX} offsets.")
+        offsets = get_settings().reminder_offsets_minutes
+        minutes = {round(hours * 60) for hours in muted_hours}
+        unknown = minutes - set(offsets)
+        if unknown:
+            allowed = ", ".join(f"{m / 60:g}" for m in offsets) or "none"
+            raise BadInput("mutedHours", f"Reminders are sent {allowed} hours before a shift; "
+                                         f"{', '.join(f'{m / 60:g}' for m in sorted(unknown))} "
+                                         "is not one of them.")
+        values["muted_offsets"] = ",".join(str(m) for m in sorted(minutes, reverse=True))
+    if sms is not None:
+        values["sms"] = sms
+    if values:
+        preference, created = await ReminderPreference.get_or_create(
+            volunteer_id=volunteer.id, defaults=values)
+        if not created:
+            await ReminderPreference.filter(id=preference.id).update(**values)
+    return await get_reminder_settings(viewer)
+
+
+def _moment(value: Any) -> datetime:
+    """A timestamp from a hand-written SELECT (SQLite answers text)."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def _due_page(conn: BaseDBAsyncClient, now: datetime, offsets: tuple[int, ...],
+                    after_id: int) -> list[dict[str, Any]]:
+    """Confirmed sign-ups with at least one due offset not yet recorded, in id order."""
+    pending = Sql.join(" OR ", (Sql(
+        "(a.starts_at <= :due AND NOT EXISTS (SELECT 1 FROM shift_reminder r "
+        "WHERE r.sign_up_id = s.id AND r.offset_minutes = :offset))",
+        due=now + timedelta(minutes=offset), offset=offset) for offset in offsets))
+    return await fetch(conn, Sql(
+        "SELECT s.id AS sign_up_id, s.volunteer_id AS volunteer_id, s.activity_id AS "
+        "activity_id, s.created_at AS signed_up_at FROM sign_up s "
+        "JOIN activity a ON a.id = s.activity_id "
+        "WHERE a.status = 'PUBLISHED' AND a.starts_at > :now AND a.starts_at <= :horizon "
+        "AND s.status = 'CONFIRMED' AND s.id > :after AND (:pending) "
+        "ORDER BY s.id LIMIT :limit",
+        now=now, horizon=now + timedelta(minutes=max(offsets)), after=after_id,
+        pending=pending, limit=REMINDER_BATCH))
+
+
+def _reminder_text(activity: Activity) -> tuple[str, str]:
+    when = activity.starts_at.astimezone(BEIJING)
+    place = f"，地点：{activity.address}" if activity.address else ""
+    return (f"活动提醒：「{activity.title}」{when:%m月%d日 %H:%M} 开始",
+            f"您报名的「{activity.title}」将于 {when:%Y-%m-%d %H:%M}（北京时间）开始{place}。"
+            "如不能到场，请尽早取消报名，把名额留给候补的志愿者。")
+
+
+async def _send_shift_batch(page: list[dict[str, Any]], now: datetime,
+                            offsets: tuple[int, ...]) -> list[Any]:
+    """One transaction: claim the due rows of `page`, write the notifications of the claims
+    that won. Returns the notifications to push after commit."""
+    activities = {a.id: a for a in await Activity.filter(
+        id__in={int(row["activity_id"]) for row in page})}
+    people = {int(row["volunteer_id"]) for row in page}
+    preferences = {p.volunteer_id: p for p in await ReminderPreference.filter(
+        volunteer_id__in=people)}
+    async with in_transaction() as conn:
+        # Still confirmed, now that this transaction writes (SQLite: holds the write lock).
+        confirmed = {int(row["id"]) for row in await SignUp.filter(
+            id__in=[int(row["sign_up_id"]) for row in page], status=SignUpStatus.CONFIRMED
+        ).using_db(conn).values("id")}
+        recorded: dict[int, set[int]] = {}
+        for sign_up_id, offset in await _recorded(conn, confirmed):
+            recorded.setdefault(sign_up_id, set()).add(offset)
+        claims: list[Sql] = []
+        for row in page:
+            sign_up_id = int(row["sign_up_id"])
+            if sign_up_id not in confirmed:
+                continue
+            activity = activities[int(row["activity_id"])]
+            due = [o for o in offsets if activity.starts_at - timedelta(minutes=o) <= now]
+            missing = [o for o in due if o not in recorded.get(sign_up_id, set())]
+            if not missing:
+                continue
+            nearest = min(due)
+            preference = preferences.get(int(row["volunteer_id"]))
+            send = (nearest in missing and nearest not in _muted(preference)
+                    and _moment(row["signed_up_at"]) <= activity.starts_at - timedelta(
+                        minutes=nearest))
+            claims += [Sql("(:sign_up, :offset, :sent, :at)", sign_up=sign_up_id, offset=o,
+                           sent=send and o == nearest, at=now) for o in missing]
+        if not claims:
+            return []
+        won = await fetch(conn, "INSERT INTO shift_reminder (sign_up_id, offset_minutes, sent, "
+                                "created_at) VALUES " + Sql.join(", ", claims)
+                          + " ON CONFLICT (sign_up_id, offset_minutes) DO NOTHING "
+                            "RETURNING sign_up_id, sent")
+        sending = {int(row["sign_up_id"]) for row in won if row["sent"]}
+        items = []
+        for row in page:
+            if int(row["sign_up_id"]) in sending:
+                activity = activities[int(row["activity_id"])]
+                title, body = _reminder_text(activity)
+                preference = preferences.get(int(row["volunteer_id"]))
+                items.append(NewNotification(
+                    int(row["volunteer_id"]), SHIFT_REMINDER, title, body,
+                    subject=("Activity", activity.id), sms=preference.sms if preference else True))
+        return await create_notifications(items, conn)
+
+
+async def _recorded(conn: BaseDBAsyncClient, sign_up_ids: set[int]) -> list[tuple[int, int]]:
+    if not sign_up_ids:
+        return []
+    rows = await fetch(conn, Sql("SELECT sign_up_id, offset_minutes FROM shift_reminder WHERE ")
+                       + Sql.one_of("sign_up_id", sorted(sign_up_ids)))
+    return [(int(row["sign_up_id"]), int(row["offset_minutes"])) for row in rows]
+
+
+async def send_due_shift_reminders(now: datetime | None = None) -> int:
+    """Sends every shift reminder due at `now` that no one has sent; returns how many."""
+    offsets = get_settings().reminder_offsets_minutes
+    if not offsets:
+        return 0
+    moment = now or datetime.now(UTC)
+    sent, after_id = 0, 0
+    for _ in range(REMINDER_BATCHES_PER_RUN):
+        page = await _due_page(connections.get("default"), moment, offsets, after_id)
+        if not page:
+            break
+        after_id = int(page[-1]["sign_up_id"])
+        notifications = await _send_shift_batch(page, moment, offsets)
+        sent += len(notifications)
+        await notify_created(notifications)
+    return sent
+
+
+@dataclass(frozen=True)
+class OpenWork:
+    open_check_ins: int
+    no_shows: int
+    pending_hours: int
+
+    @property
+    def any(self) -> bool:
+        return bool(self.open_check_ins or self.no_shows or self.pending_hours)
+
+
+async def open_work(conn: BaseDBAsyncClient, activity_id: int) -> OpenWork:
+    """What an organiser still has to finish after the shift, counted in one statement."""
+    rows = await fetch(conn, Sql(
+        "SELECT (SELECT COUNT(*) FROM sign_up s WHERE s.activity_id = :activity AND "
+        "s.status = 'CONFIRMED' AND s.checked_in_at IS NOT NULL AND s.checked_out_at IS NULL"
+        ") AS open_check_ins, (SELECT COUNT(*) FROM sign_up s WHERE s.activity_id = :activity "
+        "AND s.status = 'CONFIRMED' AND s.checked_in_at IS NULL) AS no_shows, "
+        "(SELECT COUNT(*) FROM service_record r WHERE r.activity_id = :activity AND "
+        "r.status = 'PENDING') AS pending_hours", activity=activity_id))
+    row = rows[0]
+    return OpenWork(int(row["open_check_ins"]), int(row["no_shows"]), int(row["pending_hours"]))
+
+
+def _organiser_text(activity: Activity, work: OpenWork) -> tuple[str, str]:
+    parts = []
+    if work.open_check_ins:
+        parts.append(f"{work.open_check_ins} 人已签到未签退")
+    if work.no_shows:
+        parts.append(f"{work.no_shows} 人未签到")
+    if work.pending_hours:
+        parts.append(f"{work.pending_hours} 条服务时长待审核")
+    return (f"待处理：「{activity.title}」的签到和时长",
+            f"活动「{activity.title}」已结束：{'，'.join(parts)}。请及时核对签到并审核时长。")
+
+
+async def send_due_organiser_reminders(now: datetime | None = None) -> int:
+    """Reminds each admin of an activity's team, once, when the activity ended
+    ORGANISER_REMINDER_AFTER_HOURS ago and check-ins or hours are still open."""
+    moment = now or datetime.now(UTC)
+    after = timedelta(hours=get_settings().organiser_reminder_after_hours)
+    ended = await Activity.filter(
+        status__in=["PUBLISHED", "FINISHED"], ends_at__lte=moment - after,
+        ends_at__gt=moment - ORGANISER_LOOKBACK,
+    ).order_by("id").limit(REMINDER_BATCH)
+    handled = {int(row["activity_id"]) for row in await fetch(connections.get("default"), Sql(
+        "SELECT DISTINCT activity_id FROM organiser_reminder WHERE ") + Sql.one_of(
+        "activity_id", [a.id for a in ended]))} if ended else set()
+    sent = 0
+    for activity in ended:
+        if activity.id in handled:
+            continue
+        admins = [int(row["volunteer_id"]) for row in await Membership.filter(
+            team_id=activity.team_id, role=MembershipRole.ADMIN,
+            status=MembershipStatus.APPROVED).order_by("volunteer_id").values("volunteer_id")]
+        if not admins:
+            continue
+        async with in_transaction() as conn:
+            work = await open_work(conn, activity.id)
+            won = await fetch(conn, "INSERT INTO organiser_reminder (activity_id, organiser_id, "
+                                    "sent, created_at) VALUES " + Sql.join(", ", (Sql(
+                                        "(:activity, :organiser, :sent, :at)",
+                                        activity=activity.id, organiser=admin, sent=work.any,
+                                        at=moment) for admin in admins))
+                              + " ON CONFLICT (activity_id, organiser_id) DO NOTHING "
+                                "RETURNING organiser_id")
+            title, body = _organiser_text(activity, work)
+            notifications = await create_notifications([
+                NewNotification(int(row["organiser_id"]), ORGANISER_REMINDER, title, body,
+                                subject=("Activity", activity.id), sms=True)
+                for row in won] if work.any else [], conn)
+        sent += len(notifications)
+        await notify_created(notifications)
+    return sent
+
+
+async def send_due_reminders(now: datetime | None = None) -> int:
+    """The `reminders` job: shift reminders, then organiser reminders."""
+    return await send_due_shift_reminders(now) + await send_due_organiser_reminders(now)
