@@ -16,14 +16,16 @@ from selenium.webdriver.common.by import By
 
 from core import pii
 from core.time import BEIJING
+from models.activity import Activity, ActivityStatus
 from models.hours import HoursStatus, ServiceRecord
+from models.team import TeamType
 from models.volunteer import Volunteer
 from schema.relay import to_global_id
 from tests.activity.factory import make_activity
 from tests.forum.common import make_board, open_thread, write_reply
 from tests.helpers import add_member, make_team, make_volunteer, token_for, unique_id_number, unique_phone
 from tests.hours.factory import make_activity as hours_activity
-from tests.hours.factory import served, utc
+from tests.hours.factory import confirm, served, utc
 from tests.live import LiveServer
 from tests.web.browser import wait_for
 
@@ -382,7 +384,8 @@ async def test_axe_finds_no_serious_violations_on_any_page_at_phone_and_desktop_
              (None, "help", "main h1"), (None, "forum", "main h1"),
              (volunteer, "activities", "article.card"), (volunteer, f"activities/{to_global_id('Activity', activity.id)}", "p.state"),
              (volunteer, "me", "[data-stat=number]"), (volunteer, "help", ".help-list"),
-             (volunteer, f"forum/b/{board.slug}", "form.panel"), (admin, "hours", "main h1")]
+             (volunteer, f"forum/b/{board.slug}", "form.panel"), (admin, "hours", "main h1"),
+             (admin, "manage", "section[data-team]"), (admin, f"manage/{to_global_id('Activity', activity.id)}", "ul.roster")]
     page = browsers[1]
     problems: dict[str, list[str]] = {}
     try:
@@ -399,3 +402,65 @@ async def test_axe_finds_no_serious_violations_on_any_page_at_phone_and_desktop_
     finally:
         page.set_window_size(412, 915)
     assert problems == {}
+
+
+async def test_an_organiser_creates_publishes_checks_in_calls_out_and_cancels_from_the_browser(
+        live_server: LiveServer, browsers: list[Any]) -> None:
+    # given an emergency team's admin, and an activity of theirs under way with one volunteer on it
+    admin = await make_volunteer("应急队长")
+    team = await make_team(admin, "朝阳应急队", type=TeamType.EMERGENCY)
+    ongoing = await hours_activity(team, admin, title="防汛值守", code="8866")
+    present = await make_volunteer("到场的人")
+    await confirm(ongoing, present)
+    responder = await make_volunteer("能来的人")
+    page = browsers[0]
+    open_as(page, live_server, admin, "manage")
+
+    # when they create an activity for 09:00–12:00 Beijing time and publish it
+    wait_for(page, lambda d: d.find_element(
+        By.CSS_SELECTOR, f'section[data-team="{to_global_id("Team", team.id)}"] details.new-activity summary')).click()
+    form = page.find_element(By.CSS_SELECTOR, "details.new-activity[open] form")
+    fill(page, form, "title", "周日河道清理")
+    day = (datetime.now(BEIJING) + timedelta(days=5)).date().isoformat()
+    for name, at in (("startsAt", "09:00"), ("endsAt", "12:00")):
+        page.execute_script("arguments[0].value = arguments[1]", form.find_element(By.NAME, name), f"{day}T{at}")
+    fill(page, form, "capacity", "12")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    publish = wait_for(page, lambda d: d.find_element(By.CSS_SELECTOR, "button[data-action=publish]"), message="draft page")
+    publish.click()
+    wait_for(page, lambda d: text_of(d, "[data-message]") == "已发布，志愿者现在可以报名")
+
+    # then it is published, at the Beijing time typed
+    created = await Activity.get(title="周日河道清理", team_id=team.id)
+    assert created.status == ActivityStatus.PUBLISHED and created.capacity == 12
+    assert created.starts_at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") == f"{day} 09:00"
+
+    # when they open the activity under way: the code is shown, and they mark the volunteer present
+    open_as(page, live_server, admin, f"manage/{to_global_id('Activity', ongoing.id)}")
+    wait_for(page, lambda d: text_of(d, "[data-code]") == "8866")
+    assert "到场的人" in text_of(page, "ul.roster")
+    page.find_element(By.CSS_SELECTOR, "ul.roster button[data-action=mark]").click()
+    wait_for(page, lambda d: "已签到" in text_of(d, "ul.roster"), message="marked present")
+
+    # and send a call-out, whose answer arrives on the page live
+    call = page.find_element(By.XPATH, "//section[@aria-labelledby='call-h']//form")
+    fill(page, call, "message", "河堤需要加固，急需 2 人")
+    fill(page, call, "needed", "2")
+    call.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    status = wait_for(page, lambda d: d.find_element(By.CSS_SELECTOR, "[data-callout]"))
+    assert status.text == "已发出：需要 2 人，0 人能到，0 人去不了"
+    async with httpx.AsyncClient(timeout=30) as client:
+        answer = await client.post(live_server.url, json={"query": "mutation A($id: ID!) { answerCallOut(id: $id, coming: true) { id } }",
+                                                          "variables": {"id": status.get_attribute("data-callout")}},
+                                   headers={"Authorization": f"Bearer {token_for(responder)}"})
+    assert answer.json().get("data"), answer.text
+    wait_for(page, lambda d: text_of(d, "[data-callout]") == "已发出：需要 2 人，1 人能到，0 人去不了", message="live answer")
+
+    # and cancelling needs a reason
+    page.find_element(By.XPATH, "//details[summary[text()='取消活动']]/summary").click()
+    page.find_element(By.CSS_SELECTOR, "button[data-action=cancel-activity]").click()
+    wait_for(page, lambda d: text_of(d, "[data-message]") == "取消活动时请填写原因")
+    fill(page, page.find_element(By.XPATH, "//details[summary[text()='取消活动']]//form"), "reason", "暴雨预警")
+    page.find_element(By.CSS_SELECTOR, "button[data-action=cancel-activity]").click()
+    wait_for(page, lambda d: text_of(d, "[data-message]").startswith("活动已取消"))
+    assert (await Activity.get(id=ongoing.id)).status == ActivityStatus.CANCELLED

@@ -13,6 +13,7 @@ const routes = {
   help: () => import("./views/help.js"),
   forum: () => import("./views/forum.js"),
   hours: () => import("./views/hours.js"),
+  manage: () => import("./views/manage.js"),
 };
 
 let cleanup = null;
@@ -49,6 +50,7 @@ function renderHeader() {
     h("nav", { "aria-label": "main" },
       link("activities", t("navActivities")), link("help", t("navHelp")), link("forum", t("navForum")),
       signedIn ? link("me", t("navMe")) : null, signedIn ? link("hours", t("navHours")) : null,
+      signedIn ? link("manage", t("navManage")) : null,
       signedIn ? null : link("login", t("navLogin")), signedIn ? null : link("register", t("navRegister")),
       signedIn ? h("button.link", { type: "button", onclick: () => { setToken(null); go("#/login"); } }, t("logout")) : null),
     h("button.lang", { type: "button", lang: lang === "zh" ? "en" : "zh-CN", "data-testid": "lang",

@@ -73,6 +73,15 @@ const zh = {
   // hours
   reasonRequired: "驳回时请填写原因", undecided: "",
   checkInCode: "签到码", checkIn: "签到", youLack: "你还不符合：{what}", youMeet: "你符合全部报名条件", manageThis: "管理此活动",
+  navManage: "组织管理", startsAtBj: "开始时间（北京时间）", endsAtBj: "结束时间（北京时间）", capacity: "名额", hoursCredit: "志愿时长（小时）",
+  newActivity: "新建活动", createDraft: "保存为草稿", marked: "已为 {name} 签到", markPresent: "标记到场", markFailed: "未能签到（{outcome}）",
+  csvName: "姓名", csvStatus: "状态", csvSignedUpAt: "报名时间", csvCheckedIn: "签到时间", csvPosition: "候补位次",
+  roster: "报名名单", rosterCounts: "已报名 {c} / {cap}，候补 {w}，保留中 {o}", exportCsv: "导出名单（CSV）",
+  offerHeldUntil: "名额保留至 {time}", sendCallOut: "发出紧急召集", callMessage: "召集内容", callNeeded: "需要人数",
+  callAnswers: "已发出：需要 {n} 人，{c} 人能到，{x} 人去不了", saved: "已保存", cancelReasonRequired: "取消活动时请填写原因",
+  activityCancelled: "活动已取消，已报名的志愿者会收到通知", publicPage: "公开页面", published: "已发布，志愿者现在可以报名", publish: "发布活动",
+  codeHint: "志愿者到场后在活动页面输入此签到码", editActivity: "编辑活动", save: "保存", qualificationsList: "所需资质（用顿号分隔）",
+  minimumAgeLabel: "最低年龄（选填）", cancelActivity: "取消活动", cancelReason: "取消原因",
   firstRun: "下一步", noSignUpsYet: "你还没有报名任何活动。", goActivities: "去看看活动",
 };
 
@@ -139,6 +148,15 @@ const en = {
   termsText: "1. Volunteers obey the law and serve voluntarily and unpaid. 2. Real-name data (name, ID number, phone) is collected only for identity checks, service records and certificates, and is not disclosed to unrelated parties. 3. If you cannot attend, cancel in time so the place goes to the waitlist. 4. Hours count once the organiser approves them. 5. You may close your account at any time.",
   reasonRequired: "A reason is required to reject", undecided: "",
   checkInCode: "Check-in code", checkIn: "Check in", youLack: "You do not yet meet: {what}", youMeet: "You meet every requirement", manageThis: "Manage this activity",
+  navManage: "Organise", startsAtBj: "Start (Beijing time)", endsAtBj: "End (Beijing time)", capacity: "Places", hoursCredit: "Hours credited",
+  newActivity: "New activity", createDraft: "Save as draft", marked: "{name} checked in", markPresent: "Mark present", markFailed: "Not checked in ({outcome})",
+  csvName: "Name", csvStatus: "Status", csvSignedUpAt: "Signed up", csvCheckedIn: "Checked in", csvPosition: "Waitlist position",
+  roster: "Roster", rosterCounts: "{c} / {cap} signed up, {w} waitlisted, {o} held", exportCsv: "Download roster (CSV)",
+  offerHeldUntil: "place held until {time}", sendCallOut: "Send a call-out", callMessage: "Message", callNeeded: "People needed",
+  callAnswers: "Sent: {n} needed, {c} coming, {x} can't", saved: "Saved", cancelReasonRequired: "A reason is required to cancel",
+  activityCancelled: "Cancelled; everyone signed up is notified", publicPage: "Public page", published: "Published: volunteers can sign up", publish: "Publish",
+  codeHint: "Volunteers type this code on the activity page on site", editActivity: "Edit", save: "Save", qualificationsList: "Qualifications needed (comma-separated)",
+  minimumAgeLabel: "Minimum age (optional)", cancelActivity: "Cancel the activity", cancelReason: "Reason",
   firstRun: "Next steps", noSignUpsYet: "You have not signed up for anything yet.", goActivities: "Browse activities",
 };
 
