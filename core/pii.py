@@ -21,7 +21,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Protocol
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -135,7 +135,7 @@ def _opened(stored: str | None, column: str) -> str:
     return keyring().open(stored, column)
 
 
-def identity_columns(phone: str, id_number: str) -> dict[str, str]:
+def identity_columns(phone: str, id_number: str) -> dict[str, Any]:
     """A volunteer's sealed phone and ID number with their blind indexes, as model fields."""
     ring = keyring()
     return {
@@ -153,10 +153,10 @@ def id_number_of(person: SealedIdentity) -> str:
     return _opened(person.id_number_cipher, ID_NUMBER)
 
 
-def with_phone(phone: str) -> dict[str, list[str]]:
+def with_phone(phone: str) -> dict[str, Any]:
     """Filter arguments finding the volunteer with this (normalised) phone."""
     return {"phone_index__in": keyring().indexes(phone, PHONE)}
 
 
-def with_id_number(id_number: str) -> dict[str, list[str]]:
+def with_id_number(id_number: str) -> dict[str, Any]:
     return {"id_number_index__in": keyring().indexes(id_number, ID_NUMBER)}

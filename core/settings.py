@@ -64,7 +64,7 @@ def parse_pii_keys(raw: str) -> tuple[tuple[int, bytes], ...]:
         part = part.strip()
         if not part:
             continue
-        key_id, sep, text = part.rpartition(":") if ":" in part else ("1", ":", part)
+        key_id, _, text = part.rpartition(":") if ":" in part else ("1", ":", part)
         try:
             number = int(key_id)
             key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

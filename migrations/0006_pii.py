@@ -1,4 +1,5 @@
-"""Personal information (issue 28): phones and ID numbers sealed at rest with blind indexes.
+"""Personal information (issue 28): phones and ID numbers sealed at rest with blind indexes;
+the append-only access log of unmasked reads; consent by purpose (current answer + history).
 
 Resumable: the migration is not one transaction. Every step may be interrupted and the whole
 migration run again: columns are added and removed only if still needed, and existing rows
@@ -9,7 +10,12 @@ The plain columns are dropped only after every row is sealed.
 from typing import Any
 
 from tortoise import fields, migrations
+from tortoise.fields.base import OnDelete
+from tortoise.indexes import Index
 from tortoise.migrations import operations as ops
+
+from models.consent import ConsentPurpose
+from models.pii import PiiField
 
 SEAL_BATCH = 1000
 
@@ -68,6 +74,14 @@ async def seal_existing(apps: Any, schema_editor: Any) -> None:
         last = rows[-1]["id"]
 
 
+async def append_only(apps: Any, schema_editor: Any) -> None:
+    """PostgreSQL refuses UPDATE and DELETE on the access log and the consent history."""
+    from resolvers.pii import APPEND_ONLY_SQL
+
+    if schema_editor.client.capabilities.dialect == "postgres":
+        await schema_editor.client.execute_script(APPEND_ONLY_SQL)
+
+
 class Migration(migrations.Migration):
     dependencies = [('models', '0005_taken_count')]
 
@@ -86,4 +100,48 @@ class Migration(migrations.Migration):
         ops.RunPython(seal_existing, ops.RunPython.noop, atomic=False),
         RemoveFieldOnce(model_name='Volunteer', name='phone'),
         RemoveFieldOnce(model_name='Volunteer', name='id_number'),
+        ops.CreateModel(
+            name='Consent',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('volunteer', fields.ForeignKeyField('models.Volunteer', source_field='volunteer_id', db_constraint=True, to_field='id', related_name='consents', on_delete=OnDelete.CASCADE)),
+                ('purpose', fields.CharEnumField(description='REGISTRATION: REGISTRATION\nLOCATION: LOCATION\nSMS: SMS\nLEADERBOARD_DISPLAY: LEADERBOARD_DISPLAY', enum_type=ConsentPurpose, max_length=20)),
+                ('version', fields.IntField()),
+                ('granted', fields.BooleanField()),
+                ('updated_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'consent', 'app': 'models', 'unique_together': (('volunteer_id', 'purpose'),), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='ConsentEvent',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('volunteer', fields.ForeignKeyField('models.Volunteer', source_field='volunteer_id', db_constraint=True, to_field='id', related_name='consent_events', on_delete=OnDelete.RESTRICT)),
+                ('purpose', fields.CharEnumField(description='REGISTRATION: REGISTRATION\nLOCATION: LOCATION\nSMS: SMS\nLEADERBOARD_DISPLAY: LEADERBOARD_DISPLAY', enum_type=ConsentPurpose, max_length=20)),
+                ('version', fields.IntField()),
+                ('granted', fields.BooleanField()),
+                ('client_address', fields.CharField(max_length=64)),
+                ('guardian_name', fields.CharField(null=True, max_length=50)),
+                ('guardian_relation', fields.CharField(null=True, max_length=20)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'consent_event', 'app': 'models', 'indexes': [Index(fields=['volunteer_id', 'purpose', 'id'])], 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='PiiAccess',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('viewer', fields.ForeignKeyField('models.Volunteer', source_field='viewer_id', db_constraint=True, to_field='id', related_name='pii_reads', on_delete=OnDelete.RESTRICT)),
+                ('subject', fields.ForeignKeyField('models.Volunteer', source_field='subject_id', db_constraint=True, to_field='id', related_name='pii_read_by', on_delete=OnDelete.RESTRICT)),
+                ('field', fields.CharEnumField(description='PHONE: PHONE\nID_NUMBER: ID_NUMBER\nADDRESS: ADDRESS\nEXPORT: EXPORT', enum_type=PiiField, max_length=10)),
+                ('reason', fields.CharField(max_length=200)),
+                ('client_address', fields.CharField(max_length=64)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'pii_access', 'app': 'models', 'indexes': [Index(fields=['subject_id', 'id'])], 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.RunPython(append_only, ops.RunPython.noop),
     ]

@@ -65,6 +65,7 @@ from schema.notification import (
     NotificationSubscription,
 )
 from schema.offers import OfferMutation
+from schema.pii import PiiAccess, PiiQuery
 from schema.prepared import PreparedOperations
 from schema.project import Position, Project, ProjectMutation, ProjectQuery, ProjectSeries
 from schema.reads.execute import CompiledReads
@@ -100,7 +101,7 @@ QUERIES: tuple[type, ...] = (NodeQuery, VolunteerQuery, TeamQuery, NotificationQ
                              ActivityQuery, ForumQuery, DraftQuery, FeedQuery, HoursQuery,
                              HelpRequestQuery, CallOutQuery, LeaderboardQuery, StatsQuery,
                              TrainingQuery, ProjectQuery, ServicePointQuery, HonourQuery,
-                             TimebankQuery, ChatQuery, ReminderQuery, CalendarQuery)
+                             TimebankQuery, ChatQuery, ReminderQuery, CalendarQuery, PiiQuery)
 MUTATIONS: tuple[type, ...] = (VolunteerMutation, TeamMutation, NotificationMutation,
                                ActivityMutation, ForumMutation, DraftMutation, HoursMutation,
                                HelpRequestMutation, CallOutMutation, ImporterMutation,
@@ -116,7 +117,7 @@ EXTRA_TYPES: list[type] = [Volunteer, Team, Notification, Activity, SignUp, Slot
                            Assessment, CourseEnrollment, Qualification, AssessmentResult,
                            Project, Position, ProjectSeries, ServicePoint, Community,
                            Announcement, Award, Nomination,
-                           RewardItem, Redemption, ChatRoom, ChatMessage]
+                           RewardItem, Redemption, ChatRoom, ChatMessage, PiiAccess]
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)

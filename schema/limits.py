@@ -137,6 +137,8 @@ BOUNDS_BY_COORDINATE: dict[str, Bound] = {
     "Mutation.cancelActivity(reason:)": replace(REASON, column="Activity.cancel_reason"),
     "Mutation.approveHours(reason:)": replace(REASON, column="HoursAudit.reason"),
     "Mutation.rejectHours(reason:)": replace(REASON, column="HoursAudit.reason"),
+    "Volunteer.contactPhone(reason:)": Bound(200, column="PiiAccess.reason"),
+    "Volunteer.identityNumber(reason:)": Bound(200, column="PiiAccess.reason"),
     "Mutation.decideNomination(reason:)": replace(REASON, column="NominationAudit.reason"),
     "Mutation.updateRewardItem(reason:)": replace(REASON, column="RewardItemChange.reason"),
     "Mutation.postChatMessage(body:)": Bound(2000, multiline=True, column="ChatMessage.body"),

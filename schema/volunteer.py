@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from core import pii
+from models.pii import PiiField
 from models.team import Membership, MembershipStatus
 from models.team import Team as TeamModel
 from models.volunteer import Volunteer as VolunteerModel
@@ -17,12 +18,14 @@ from resolvers.validation import PASSWORD_MIN, decode_tags, mask_id_number, mask
 from schema.context import Info
 from schema.lazy import lazy_class
 from schema.loaders import PointsBalanceByVolunteerLoader
+from schema.pii import read_unmasked, reads_about
 from schema.relay import BY_ID, Connection, Node, build_connection, check_first, paginate, register_node
 
 if TYPE_CHECKING:
     from schema.activity import SignUp
     from schema.honour import Nomination
     from schema.hours import ServiceRecord
+    from schema.pii import PiiAccess
     from schema.team import Team
     from schema.timebank import PointsEntry
     from schema.training import CourseEnrollment, Qualification
@@ -35,6 +38,7 @@ QualificationRef = Annotated["Qualification", strawberry.lazy("schema.training")
 CourseEnrollmentRef = Annotated["CourseEnrollment", strawberry.lazy("schema.training")]
 NominationRef = Annotated["Nomination", strawberry.lazy("schema.honour")]
 ServiceRecordRef = Annotated["ServiceRecord", strawberry.lazy("schema.hours")]
+PiiAccessRef = Annotated["PiiAccess", strawberry.lazy("schema.pii")]
 
 
 @strawberry.type(description="A real-name volunteer. Contact data is visible only to themself.")
@@ -70,15 +74,47 @@ class Volunteer(Node):
 
     @strawberry.field(description="Phone, masked (138****5678). Self and platform admins only.")
     def phone_masked(self, info: Info) -> str | None:
-        return mask_phone(pii.phone_of(self.model)) if self._self_or_admin(info) else None
+        if not self._self_or_admin(info):
+            return None
+        phone = pii.open_optional(self.model.phone_cipher, pii.PHONE)  # null once erased
+        return mask_phone(phone) if phone else None
 
     @strawberry.field(description="ID number, masked. Self and platform admins only.")
     def id_number_masked(self, info: Info) -> str | None:
-        return mask_id_number(pii.id_number_of(self.model)) if self._self_or_admin(info) else None
+        if not self._self_or_admin(info):
+            return None
+        number = pii.open_optional(self.model.id_number_cipher, pii.ID_NUMBER)
+        return mask_id_number(number) if number else None
 
     @strawberry.field(description="Full phone number. The volunteer themself only.")
     def phone(self, info: Info) -> str | None:
-        return pii.phone_of(self.model) if self._is_self(info) else None
+        return pii.open_optional(self.model.phone_cipher, pii.PHONE) if self._is_self(info) else None
+
+    @strawberry.field(description="Full phone number for a platform admin who must reach the "
+                                  "person (a call-out, a dispute). Every read is recorded in the "
+                                  "access log with the reason, which the person can see. Null for "
+                                  "everyone else (the person reads `phone`).")
+    async def contact_phone(
+        self, info: Info,
+        reason: Annotated[str, strawberry.argument(description="Why it is needed; recorded.")],
+    ) -> str | None:
+        return await read_unmasked(info, self.model, PiiField.PHONE, reason)
+
+    @strawberry.field(description="Full ID number for a platform admin who must verify identity. "
+                                  "Every read is recorded in the access log with the reason. Null "
+                                  "for everyone else.")
+    async def identity_number(
+        self, info: Info,
+        reason: Annotated[str, strawberry.argument(description="Why it is needed; recorded.")],
+    ) -> str | None:
+        return await read_unmasked(info, self.model, PiiField.ID_NUMBER, reason)
+
+    @strawberry.field(description="Who read this person's unmasked personal data, newest first. "
+                                  "The person themself and platform admins.")
+    async def pii_access_log(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[PiiAccessRef]:
+        return await reads_about(info, self.db_id, first, after)
 
     @strawberry.field(description="Derived from the ID number (MALE/FEMALE). Self and platform admins.")
     def gender(self, info: Info) -> str | None:

@@ -1,6 +1,6 @@
 """The command line of server.py: `python server.py serve|migrate|check-migrations|seed-demo|
 create-admin|drain-sms|export-schema|import-volunteers|rebuild-leaderboards|expire-points|
-rebuild-stats` (default: serve)."""
+rebuild-stats|rotate-pii-key` (default: serve)."""
 
 from __future__ import annotations
 
@@ -49,6 +49,15 @@ def cmd_check_migrations(_: argparse.Namespace) -> int:
         return 1
     print("migrations match the models")
     return 0
+
+
+def cmd_rotate_pii_key(args: argparse.Namespace) -> int:
+    from resolvers.pii import rotate_pii_keys
+
+    report = asyncio.run(_with_db(lambda: rotate_pii_keys(args.batch, args.pause, progress=True)))
+    print(f"{report.rows:,} volunteers re-sealed under key {report.key_id} in {report.seconds:.1f} s "
+          f"({report.rows_per_second:,.0f} rows/s); {report.left:,} left under older keys")
+    return 0 if report.left == 0 else 1
 
 
 def cmd_seed_demo(_: argparse.Namespace) -> int:
@@ -262,6 +271,11 @@ def main(argv: list[str] | None = None) -> int:
     expire.set_defaults(func=cmd_expire_points)
     commands.add_parser("rebuild-stats", help="recompute the stats summaries from the service "
                         "records").set_defaults(func=cmd_rebuild_stats)
+    rotate = commands.add_parser("rotate-pii-key", help="re-seal phones and ID numbers under the "
+                                 "newest key of PII_KEYS, in batches, while the service runs")
+    rotate.add_argument("--batch", type=int, default=1000)
+    rotate.add_argument("--pause", type=float, default=0.0, help="seconds between batches")
+    rotate.set_defaults(func=cmd_rotate_pii_key)
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["serve", *(argv or [])])

@@ -18,6 +18,7 @@ from models.team import Membership, MembershipRole, MembershipStatus, Team, Team
 from models.volunteer import Volunteer, VolunteerStatus
 from resolvers.auth import Viewer, issue_token
 from resolvers.maintenance import make_id_number
+from resolvers.pii import install_append_only
 from resolvers.validation import check_id_number, encode_tags
 from schema import schema
 from schema.context import Context
@@ -25,6 +26,7 @@ from schema.context import Context
 # Hooks run once per backend after the tables exist (e.g. search indexes): fn(is_postgres).
 DB_HOOKS: list[Callable[[bool], Awaitable[None]]] = []
 DB_HOOKS.append(install_search_index)
+DB_HOOKS.append(install_append_only)
 
 PASSWORD = "correct-horse-1"
 # Hash once: argon2 is deliberately slow and tests create many people.
