@@ -38,6 +38,7 @@ from resolvers.signup import install_sign_up_function
 from schema import build_schema
 from schema.calendar_http import ROUTES as CALENDAR_ROUTES
 from schema.live.direct import RawSendMiddleware
+from schema.pages import ROUTES as PAGES
 from schema.persisted import PersistedDocuments, load_manifest
 from schema.prepared_edge import PreparedRequests
 from schema.view import BodySizeLimit, TongxinGraphQL
@@ -126,6 +127,7 @@ def create_app() -> Starlette:
             *CALENDAR_ROUTES,  # iCalendar feeds (schema/calendar_http.py)
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql_app),
+            *PAGES,  # certificate verification and PDF, data-archive download (schema/pages.py)
             # The reference web client (plain ES modules, no build step): web/index.html at /.
             Mount("/", StaticFiles(directory=WEB_ROOT, html=True), name="web"),
         ],

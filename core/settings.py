@@ -115,6 +115,14 @@ class Settings:
     chat_messages_per_minute: int = 30
     post_body_max_chars: int = 10_000
     db_pool_max: int = 20
+    # Retention rules (resolvers/retention.py, job `retention`); 0 keeps forever.
+    # Drafts and notifications untouched this many months are deleted; resolved or closed
+    # help requests lose their exact address and coordinates this many months after; built
+    # data archives nobody downloaded are dropped after retention_archive_days.
+    retention_draft_months: int = 12
+    retention_notification_months: int = 6
+    retention_help_location_months: int = 3
+    retention_archive_days: int = 7
     shared_subscriptions: bool = True
     # schema/prepared.py + schema/prepared_edge.py: hot token-only mutations skip the general
     # HTTP/extension layers (same answers; tests compare). 0 turns it off.
@@ -212,4 +220,8 @@ def get_settings() -> Settings:
         chat_messages_per_minute=int(env.get("CHAT_MESSAGES_PER_MINUTE", 30)),
         post_body_max_chars=post_body_max_chars(env),
         db_pool_max=int(env.get("DB_POOL_MAX", 20)),
+        retention_draft_months=int(env.get("RETENTION_DRAFT_MONTHS", 12)),
+        retention_notification_months=int(env.get("RETENTION_NOTIFICATION_MONTHS", 6)),
+        retention_help_location_months=int(env.get("RETENTION_HELP_LOCATION_MONTHS", 3)),
+        retention_archive_days=int(env.get("RETENTION_ARCHIVE_DAYS", 7)),
     )

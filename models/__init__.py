@@ -16,6 +16,8 @@ MODEL_MODULES = [
     "models.timebank",
     "models.attendance",
     "models.jobs",
+    "models.privacy",
+    "models.exchange",
     "models.pii",
     "models.consent",
     "models.reminder",

@@ -136,8 +136,15 @@ class Certificate(Model):
     )
     content: Any = fields.JSONField()
     issued_at = fields.DatetimeField(auto_now_add=True)
+    # Set when a correction of one of its records reissued it (the successor), or when the
+    # holder deleted their account (no successor). Verification then says it is superseded.
+    superseded_by: fields.ForeignKeyNullableRelation[Certificate] = fields.ForeignKeyField(
+        "models.Certificate", related_name="supersedes", null=True, on_delete=fields.RESTRICT
+    )
+    superseded_at = fields.DatetimeField(null=True)
 
     volunteer_id: int
+    superseded_by_id: int | None
 
     class Meta:
         table = "certificate"

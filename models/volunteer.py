@@ -10,6 +10,9 @@ class VolunteerStatus(StrEnum):
     ACTIVE = "ACTIVE"
     PENDING_CONSENT = "PENDING_CONSENT"
     SUSPENDED = "SUSPENDED"
+    # The person deleted their account (resolvers/privacy.py): personal data erased, service
+    # records kept under this pseudonymous row; nobody can sign in as it.
+    DELETED = "DELETED"
 
 
 class Volunteer(Model):

@@ -67,7 +67,8 @@ class Viewer:
         """Reads the account of a deferred viewer (once); the checks of viewer_from_token."""
         if self._pending is not None:
             volunteer = await Volunteer.get_or_none(id=self._pending)
-            if volunteer is None or volunteer.status == VolunteerStatus.PENDING_CONSENT:
+            if volunteer is None or volunteer.status in (VolunteerStatus.PENDING_CONSENT,
+                                                         VolunteerStatus.DELETED):
                 self.load_failure = Unauthenticated(
                     "Your session token is invalid or expired; sign in again.")
                 raise self.load_failure

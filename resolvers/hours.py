@@ -27,7 +27,7 @@ from models.hours import HoursAudit, HoursStatus, PointsEntry, PointsKind, Servi
 from models.notification import Notification
 from models.team import Team
 from models.volunteer import Volunteer, VolunteerStatus
-from resolvers import leaderboard, stats, timebank
+from resolvers import exchange, leaderboard, stats, timebank
 from resolvers.auth import Viewer
 from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
 from resolvers.notification import (
@@ -293,6 +293,10 @@ async def _apply(
         reason=reason, using_db=conn,
     )
     change.audit_id = audit.id
+    await exchange.enqueue_hours(
+        conn, volunteer_id=record.volunteer_id, record_id=record.id,
+        activity_title=activity.title, team_id=change.team_id, starts_at=activity.starts_at,
+        hours=new_hours, status=new_status.value, moment=moment)
     points = points_for(new_counted) - points_for(old_counted)
     if points:
         await timebank.post_entry(

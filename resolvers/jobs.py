@@ -4,6 +4,11 @@
   conditional UPDATE, so several workers firing together still fire it once.
 - `attendance` (every 60 s, one runner): closes forgotten check-ins (resolvers/attendance.py).
 - `points-expiry` (every 6 h, one runner, only if POINTS_EXPIRE_MONTHS > 0).
+- `privacy-exports` (every 5 s, one runner): builds the data archives people asked for
+  (resolvers/privacy.py).
+- `retention` (every 6 h, one runner): the retention rules (resolvers/retention.py).
+- `records-export` (every 5 min, one runner, only if EXCHANGE_EXPORT_DIR is set): drains the
+  outbox of record changes into JSON Lines and CSV files (resolvers/exchange.py).
 - `reminders` (every REMINDER_CHECK_SECONDS, one runner): shift and organiser reminders
   (resolvers/reminder.py); the first tick at start-up sends what came due while down.
 
@@ -61,6 +66,9 @@ class Job:
 
 def default_jobs() -> list[Job]:
     from resolvers.attendance import do_auto_close
+    from resolvers.exchange import drain_to_directory
+    from resolvers.privacy import build_pending_archives
+    from resolvers.retention import run_retention_job
     from resolvers.offers import expire_due_offers
     from resolvers.reminder import send_due_reminders
     from resolvers.timebank import do_expire_points
@@ -70,6 +78,10 @@ def default_jobs() -> list[Job]:
             Job("reminders", get_settings().reminder_check_seconds, send_due_reminders, True)]
     if get_settings().points_expire_months > 0:
         jobs.append(Job("points-expiry", 6 * 3600, do_expire_points, True))
+    jobs += [Job("privacy-exports", 5, build_pending_archives, True),
+             Job("retention", 6 * 3600, run_retention_job, True)]
+    if os.environ.get("EXCHANGE_EXPORT_DIR"):
+        jobs.append(Job("records-export", 300, drain_to_directory, True))
     return jobs
 
 

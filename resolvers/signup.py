@@ -17,6 +17,7 @@ from tortoise.transactions import in_transaction
 
 from models.activity import Activity, ActivityStatus, SignUp, SignUpStatus
 from models.notification import Notification
+from models.volunteer import Volunteer, VolunteerStatus
 from resolvers import offers, signup_pg
 from resolvers import signup_rules as rules
 from resolvers.auth import Viewer
@@ -142,6 +143,11 @@ async def _sign_up_in(conn: BaseDBAsyncClient, activity: Activity, volunteer_id:
     """Precondition: inside a transaction. Holds the activity row from the UPDATE to commit."""
     if await overlaps_after_locking(conn, volunteer_id, activity):
         raise _Refused(Outcome.OVERLAP)
+    # Under the person's lock: an account deleted (or suspended) since check_sign_up read it
+    # gets no place (resolvers/privacy.py cancels the places it held when it locked the row).
+    if not await Volunteer.filter(id=volunteer_id, status=VolunteerStatus.ACTIVE) \
+            .using_db(conn).exists():
+        raise _Refused(Outcome.INACTIVE)
     now = datetime.now(UTC)
     status, seq = SignUpStatus.CONFIRMED, None
     row = await change_counts(conn, activity.id, TAKE_PLACE, open_at(now), PLACE_FREE)

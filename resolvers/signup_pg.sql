@@ -73,7 +73,13 @@ BEGIN
   full_now := act.taken_count >= act.capacity AND act.waitlist_count >= act.waitlist_limit;
   IF NOT full_now THEN
     -- slots.lock_volunteer: the person's row lock serialises their own sign-ups
-    PERFORM 1 FROM volunteer v WHERE v.id = p_volunteer FOR UPDATE;
+    -- and, under it, still ACTIVE: a deletion that held the lock first leaves no place taken
+    PERFORM 1 FROM volunteer v WHERE v.id = p_volunteer AND v.status = 'ACTIVE' FOR UPDATE;
+    IF NOT FOUND THEN
+      RETURN QUERY SELECT 'INACTIVE', NULL::int, NULL::timestamptz, NULL::int, NULL::int,
+        NULL::int, NULL::int, NULL::int, NULL::text, NULL::int;
+      RETURN;
+    END IF;
   END IF;
   -- waitlist.holds_overlapping (OVERLAP_SQL), named before FULL as the portable path does
   IF EXISTS (SELECT 1 FROM sign_up s JOIN activity a ON a.id = s.activity_id

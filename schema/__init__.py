@@ -67,6 +67,7 @@ from schema.notification import (
 from schema.offers import OfferMutation
 from schema.pii import PiiAccess, PiiQuery
 from schema.prepared import PreparedOperations
+from schema.privacy import PrivacyMutation, PrivacyQuery
 from schema.project import Position, Project, ProjectMutation, ProjectQuery, ProjectSeries
 from schema.reads.execute import CompiledReads
 from schema.reminder import ReminderMutation, ReminderQuery
@@ -101,13 +102,14 @@ QUERIES: tuple[type, ...] = (NodeQuery, VolunteerQuery, TeamQuery, NotificationQ
                              ActivityQuery, ForumQuery, DraftQuery, FeedQuery, HoursQuery,
                              HelpRequestQuery, CallOutQuery, LeaderboardQuery, StatsQuery,
                              TrainingQuery, ProjectQuery, ServicePointQuery, HonourQuery,
-                             TimebankQuery, ChatQuery, ReminderQuery, CalendarQuery, PiiQuery)
+                             TimebankQuery, ChatQuery, ReminderQuery, CalendarQuery, PiiQuery,
+                             PrivacyQuery)
 MUTATIONS: tuple[type, ...] = (VolunteerMutation, TeamMutation, NotificationMutation,
                                ActivityMutation, ForumMutation, DraftMutation, HoursMutation,
                                HelpRequestMutation, CallOutMutation, ImporterMutation,
                                TrainingMutation, ProjectMutation, ServicePointMutation,
                                HonourMutation, TimebankMutation, AttendanceMutation, OfferMutation,
-                               ChatMutation, ReminderMutation, CalendarMutation)
+                               ChatMutation, ReminderMutation, CalendarMutation, PrivacyMutation)
 SUBSCRIPTIONS: tuple[type, ...] = (NotificationSubscription, ActivitySubscription,
                                    ForumSubscription, HelpRequestSubscription,
                                    CallOutSubscription, ChatSubscription)

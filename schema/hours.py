@@ -157,6 +157,7 @@ class CertificateEntry:
     starts_at: datetime = strawberry.field(description="Start of the activity.")
     ends_at: datetime = strawberry.field(description="End of the activity.")
     hours: float = strawberry.field(description="Approved hours.")
+    date: str = strawberry.field(description="Service date (Beijing), YYYY-MM-DD.")
 
 
 @strawberry.type(description="A service-record certificate (志愿服务记录证明); immutable after "
@@ -173,6 +174,15 @@ class Certificate:
     total_hours: float = strawberry.field(description="Total approved hours.")
     issuer: str = strawberry.field(description="Issuing organisation.")
     issuer_contact: str = strawberry.field(description="Contact of the issuing organisation.")
+    issuer_principal: str = strawberry.field(
+        description="Person in charge of the issuing organisation (负责人).")
+    issuer_handler: str = strawberry.field(description="Who handled the issue (经办人).")
+    verification_url: str = strawberry.field(
+        description="Public verification page (the PDF's QR code opens it); shows the "
+                    "certificate masked.")
+    pdf_url: str = strawberry.field(description="The certificate as a PDF.")
+    superseded: bool = strawberry.field(
+        description="True once a correction reissued it (or its holder deleted the account).")
     issued_at: datetime = strawberry.field(description="Issue date and time.")
     entries: list[CertificateEntry] = strawberry.field(
         description="Each activity with its dates and approved hours, as frozen at issue.")
@@ -180,8 +190,13 @@ class Certificate:
     @classmethod
     def from_model(cls, model: CertificateModel) -> Certificate:
         content = model.content
+        url = certificates.verification_url(model.code)
         return cls(
             content=content, code=model.code, serial_number=content["serialNumber"],
+            issuer_principal=content["issuer"].get("principal", ""),
+            issuer_handler=content["issuer"].get("handler", ""),
+            verification_url=url, pdf_url=f"{url}.pdf",
+            superseded=model.superseded_at is not None,
             volunteer_name=content["volunteerName"], id_type=content["idType"],
             id_number_masked=content["idNumberMasked"],
             volunteer_number=content["volunteerNumber"], teams=list(content["teams"]),
@@ -193,6 +208,7 @@ class Certificate:
                     activity_title=entry["activityTitle"], team=entry["team"],
                     starts_at=datetime.fromisoformat(entry["startsAt"]),
                     ends_at=datetime.fromisoformat(entry["endsAt"]), hours=entry["hours"],
+                    date=entry.get("date") or entry["startsAt"][:10],
                 )
                 for entry in content["records"]
             ],

@@ -102,12 +102,26 @@ async def test_unknown_codes_verify_to_null_and_longer_than_the_column_are_refus
 
 async def test_issuing_needs_a_signed_in_volunteer_and_is_throttled(db):
     # given
-    me = await make_volunteer("李明")
+    _, me, _ = await _volunteer_with_hours()
     # when
     anonymous = await execute(ISSUE)
     results = [await execute(ISSUE, as_=me) for _ in range(11)]
     # then
     assert anonymous.codes == ["UNAUTHENTICATED"]
-    assert all(r.ok()["issueCertificate"]["totalHours"] == 0 for r in results[:10])
+    assert all(r.ok()["issueCertificate"]["totalHours"] == 5 for r in results[:10])
     assert results[10].codes == ["RATE_LIMITED"]
     assert await Certificate.all().count() == 10
+
+
+async def test_issuing_without_approved_hours_is_refused_and_writes_nothing(db):
+    # given: hours claimed but not approved yet
+    admin = await make_volunteer("队长")
+    team = await make_team(admin, "社区服务队")
+    me = await make_volunteer("李明")
+    await served(await make_activity(team, admin, title="未审核"), me)
+    # when
+    refused = await execute(ISSUE, as_=me)
+    # then
+    assert refused.codes == ["CONFLICT"]
+    assert refused.errors[0]["extensions"]["reason"] == "NO_HOURS"
+    assert await Certificate.all().count() == 0
