@@ -69,11 +69,18 @@ def quit_driver(driver: Any) -> None:
 
 def wait_for(driver: Any, condition: Callable[[Any], Any], timeout: float = 10, message: str = "") -> Any:
     """Poll until the condition holds; on timeout say what the page showed and logged."""
-    from selenium.common.exceptions import TimeoutException
+    from selenium.common.exceptions import (
+        NoSuchElementException,
+        StaleElementReferenceException,
+        TimeoutException,
+    )
     from selenium.webdriver.support.ui import WebDriverWait
 
+    # A page that re-renders (a live update, a reload after an action) may replace an element
+    # between finding it and reading it: poll again rather than fail.
+    ignored = (NoSuchElementException, StaleElementReferenceException)
     try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.05).until(condition, message)
+        return WebDriverWait(driver, timeout, poll_frequency=0.05, ignored_exceptions=ignored).until(condition, message)
     except TimeoutException as exc:
         page = driver.execute_script("return document.body ? document.body.innerText : ''")
         logs = [entry["message"] for entry in driver.get_log("browser")]

@@ -25,6 +25,9 @@ LOGIN = "mutation L($p: String!) { login(phone: $p, password: \"tongxin123\") { 
 THREAD = "{ boards { slug threads(first: 1) { edges { node { id } } } } }"
 
 
+FIRST_ACTIVITY = "{ activities(first: 1, status: PUBLISHED) { edges { node { id } } } }"
+
+
 def serve(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     from tests.live import free_port
 
@@ -94,6 +97,14 @@ def main() -> int:
         shoot(phone, base, f"forum/t/{thread}", "forum-thread-moderator", token=admin, ready="article.post")
         shoot(phone, base, "hours", "hours-queue", token=admin, ready="main section, main p")
         shoot(desktop, base, "activities", "activities-desktop", token=volunteer, ready="article.card")
+        first = httpx.post(f"{base}/graphql", json={"query": FIRST_ACTIVITY}).json()["data"]["activities"]["edges"][0]["node"]["id"]
+        shoot(phone, base, f"activities/{first}", "activity-detail", token=volunteer, ready="article.detail")
+        shoot(desktop, base, f"activities/{first}", "activity-detail-desktop", token=volunteer, ready="article.detail")
+        shoot(phone, base, "learn", "learn", token=volunteer, ready="main .card, main p")
+        shoot(phone, base, "bank", "bank", token=volunteer, ready="[data-points]")
+        shoot(phone, base, "notifications", "notifications", token=volunteer, ready="main ul, main p")
+        shoot(phone, base, "manage", "manage", token=admin, ready="section[data-team], main p")
+        shoot(desktop, base, "manage", "manage-desktop", token=admin, ready="section[data-team], main p")
     finally:
         quit_driver(phone)
         quit_driver(desktop)

@@ -18,15 +18,21 @@ from core import pii
 from core.time import BEIJING
 from models.activity import Activity, ActivityStatus
 from models.hours import HoursStatus, ServiceRecord
+from models.notification import Notification
 from models.team import TeamType
+from models.training import Lesson
 from models.volunteer import Volunteer
+from resolvers.auth import Viewer
+from resolvers.hours import do_approve_hours
 from schema.relay import to_global_id
 from tests.activity.factory import make_activity
 from tests.forum.common import make_board, open_thread, write_reply
 from tests.helpers import add_member, make_team, make_volunteer, token_for, unique_id_number, unique_phone
-from tests.hours.factory import make_activity as hours_activity
 from tests.hours.factory import confirm, served, utc
+from tests.hours.factory import make_activity as hours_activity
 from tests.live import LiveServer
+from tests.timebank.factory import grant, make_item
+from tests.training.factory import make_course
 from tests.web.browser import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -379,13 +385,16 @@ async def test_axe_finds_no_serious_violations_on_any_page_at_phone_and_desktop_
     activity = await make_activity(team, admin, title="读书会")
     volunteer = await make_volunteer("郑洁")
     await sign_up_through_the_api(live_server, activity, volunteer)
-    board = await make_board(await make_volunteer("平台管理员", platform_admin=True), "wza", "无障碍")
+    platform = await make_volunteer("平台管理员", platform_admin=True)
+    board = await make_board(platform, "wza", "无障碍")
     pages = [(None, "activities", "article.card"), (None, "login", "form"), (None, "register", "form"),
              (None, "help", "main h1"), (None, "forum", "main h1"),
              (volunteer, "activities", "article.card"), (volunteer, f"activities/{to_global_id('Activity', activity.id)}", "p.state"),
              (volunteer, "me", "[data-stat=number]"), (volunteer, "help", ".help-list"),
              (volunteer, f"forum/b/{board.slug}", "form.panel"), (admin, "hours", "main h1"),
-             (admin, "manage", "section[data-team]"), (admin, f"manage/{to_global_id('Activity', activity.id)}", "ul.roster")]
+             (admin, "manage", "section[data-team]"), (admin, f"manage/{to_global_id('Activity', activity.id)}", "ul.roster"),
+             (None, "learn", "main h1"), (volunteer, "learn", "#qual-h"), (volunteer, "bank", "[data-points]"),
+             (volunteer, "notifications", "main h1"), (platform, "stats", ".plot[data-drawn]")]
     page = browsers[1]
     problems: dict[str, list[str]] = {}
     try:
@@ -464,3 +473,62 @@ async def test_an_organiser_creates_publishes_checks_in_calls_out_and_cancels_fr
     page.find_element(By.CSS_SELECTOR, "button[data-action=cancel-activity]").click()
     wait_for(page, lambda d: text_of(d, "[data-message]").startswith("活动已取消"))
     assert (await Activity.get(id=ongoing.id)).status == ActivityStatus.CANCELLED
+
+
+async def test_a_volunteer_learns_redeems_reads_notifications_and_prints_a_certificate(
+        live_server: LiveServer, browsers: list[Any]) -> None:
+    # given a volunteer with 3 approved hours (30 points) plus 50 granted, a reward costing 50,
+    # a first-aid course with a quiz, and an unread notification
+    admin = await make_volunteer("队长", platform_admin=True)
+    team = await make_team(admin, "西城助老队")
+    volunteer = await make_volunteer("林小雨")
+    await add_member(team, volunteer)
+    record = await served(await hours_activity(team, admin, title="敬老院陪伴"), volunteer)
+    await do_approve_hours(Viewer(admin), record.id)
+    await grant(volunteer, 50)
+    await make_item(admin, title="爱心理发券", cost=50)
+    await Lesson.create(course=await make_course(admin, team), position=1, title="心肺复苏要点")
+    await Notification.create(volunteer=volunteer, kind="HOURS_APPROVED", title="时长已通过", body="敬老院陪伴 3 小时")
+    page, visitor = browsers
+
+    # when they open the app, the header counts the unread notification; reading clears it
+    open_as(page, live_server, volunteer, "activities")
+    wait_for(page, lambda d: d.find_element(By.CSS_SELECTOR, "[data-unread]").get_attribute("data-unread") != "0")
+    page.find_element(By.CSS_SELECTOR, 'a[href="#/notifications"]').click()
+    wait_for(page, lambda d: "时长已通过" in d.find_element(By.TAG_NAME, "main").text)
+    wait_for(page, lambda d: d.find_element(By.CSS_SELECTOR, "[data-unread]").get_attribute("data-unread") == "0")
+
+    # and they enrol in the course and pass its quiz (checked by the server)
+    page.get(f"{base(live_server)}/#/learn")
+    wait_for(page, lambda d: d.find_element(By.CSS_SELECTOR, "button[data-action=enroll]")).click()
+    wait_for(page, lambda d: d.find_element(By.CSS_SELECTOR, "button[data-action=complete]")).click()
+    wait_for(page, lambda d: d.find_element(By.XPATH, "//summary[text()='参加测验']")).click()
+    for question, option in ((0, 1), (1, 0)):
+        page.find_element(By.CSS_SELECTOR, f'input[name="q{question}"][value="{option}"]').click()
+    page.find_element(By.CSS_SELECTOR, "form.quiz button[type=submit]").click()
+    wait_for(page, lambda d: "急救员" in text_of(d, "ul.quals"), message="the qualification is listed")
+    assert "有效期至" in text_of(page, "ul.quals")
+
+    # and redeem the reward; the statement shows the running balance
+    page.get(f"{base(live_server)}/#/bank")
+    wait_for(page, lambda d: text_of(d, "[data-points]") == "80")
+    page.find_element(By.CSS_SELECTOR, "button[data-action=redeem]").click()
+    wait_for(page, lambda d: text_of(d, "[data-points]") == "30", message="balance after redeeming")
+    first_row = [cell.text for cell in page.find_elements(By.CSS_SELECTOR, "table.statement tbody tr:first-child td")]
+    assert first_row[2:] == ["-50", "30"], first_row
+
+    # and issue a certificate, shown as a page with a link anyone can open to check it
+    page.get(f"{base(live_server)}/#/me")
+    wait_for(page, lambda d: d.find_element(By.XPATH, "//button[text()='开具志愿服务记录证明']")).click()
+    wait_for(page, lambda d: text_of(d, "[data-cert=hours]") == "3 小时")
+    link = page.find_element(By.CSS_SELECTOR, "[data-cert=verify]").get_attribute("href")
+    open_as(visitor, live_server, None, "activities")
+    visitor.get(link)
+    wait_for(visitor, lambda d: text_of(d, "[data-cert=name]") == "林小雨", message="verified by a visitor")
+    assert text_of(visitor, "[data-cert=hours]") == "3 小时"
+
+    # and the platform admin's dashboard draws its six charts, each with its numbers as a table
+    open_as(visitor, live_server, admin, "stats")
+    wait_for(visitor, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".plot[data-drawn]")) == 6, message="charts")
+    assert int(text_of(visitor, "[data-stat=registered]")) >= 2
+    assert visitor.find_elements(By.CSS_SELECTOR, 'table[data-chart="district"] tbody tr')

@@ -14,6 +14,11 @@ const routes = {
   forum: () => import("./views/forum.js"),
   hours: () => import("./views/hours.js"),
   manage: () => import("./views/manage.js"),
+  learn: () => import("./views/learn.js"),
+  bank: () => import("./views/bank.js"),
+  notifications: () => import("./views/notifications.js"),
+  verify: () => import("./views/me.js"),
+  stats: () => import("./views/stats.js"),
 };
 
 let cleanup = null;
@@ -41,6 +46,22 @@ export async function loadMe() {
   return session.me;
 }
 
+const UNREAD = `query Unread { unreadNotificationCount }`;
+let unread = 0;
+
+// The unread count beside 通知; asked again on each page change and after reading them.
+export async function refreshUnread() {
+  if (!session.token) { unread = 0; return; }
+  try { unread = (await gql(UNREAD)).unreadNotificationCount; } catch { return; }
+  const badge = header.querySelector("[data-unread]");
+  if (badge) badge.replaceWith(unreadBadge());
+}
+
+function unreadBadge() {
+  return h("span.count", { "data-unread": String(unread), hidden: !unread }, String(unread),
+    h("span.visually-hidden", t("unreadSuffix")));
+}
+
 function renderHeader() {
   const current = (location.hash.slice(2).split("/")[0]) || "activities";
   const link = (name, label) => h("a", { href: `#/${name}`, "aria-current": current === name ? "page" : null }, label);
@@ -51,6 +72,10 @@ function renderHeader() {
       link("activities", t("navActivities")), link("help", t("navHelp")), link("forum", t("navForum")),
       signedIn ? link("me", t("navMe")) : null, signedIn ? link("hours", t("navHours")) : null,
       signedIn ? link("manage", t("navManage")) : null,
+      link("learn", t("navLearn")), signedIn ? link("bank", t("navBank")) : null,
+      signedIn ? h("a", { href: "#/notifications", "aria-current": current === "notifications" ? "page" : null },
+        t("navNotifications"), " ", unreadBadge()) : null,
+      session.me?.isPlatformAdmin ? link("stats", t("navStats")) : null,
       signedIn ? null : link("login", t("navLogin")), signedIn ? null : link("register", t("navRegister")),
       signedIn ? h("button.link", { type: "button", onclick: () => { setToken(null); go("#/login"); } }, t("logout")) : null),
     h("button.lang", { type: "button", lang: lang === "zh" ? "en" : "zh-CN", "data-testid": "lang",
@@ -61,6 +86,8 @@ function renderHeader() {
 
 async function route() {
   renderHeader();
+  refreshUnread();
+  if (session.token && !session.me) loadMe().then((me) => me?.isPlatformAdmin && renderHeader());
   const [name, ...params] = (location.hash.slice(2) || "activities").split("/");
   // #/activities/<id> is an activity's own page (shareable); #/activities is the list.
   const loader = name === "activities" && params[0] ? routes.activity : routes[name] || routes.activities;

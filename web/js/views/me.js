@@ -7,9 +7,41 @@ import { go } from "../app.js";
 const ME = `{ me { id displayName volunteerNumber district approvedHours starLevel points phoneMasked
   teams(first: 20) { edges { node { id name viewerIsAdmin } } }
   signUps(first: 20) { edges { node { status waitlistPosition activity { id title startsAt } } } } } }`;
-const ISSUE = `mutation { issueCertificate { code serialNumber totalHours issuedAt } }`;
+const CERT_FIELDS = `code serialNumber volunteerName idType idNumberMasked volunteerNumber teams totalHours issuer issuedAt
+  entries { activityTitle team date hours }`;
+const ISSUE = `mutation IssueCertificate { issueCertificate { ${CERT_FIELDS} } }`;
+const VERIFY = `query VerifyCertificate($code: String!) { verifyCertificate(code: $code) { ${CERT_FIELDS} } }`;
 
-export async function render(main) {
+// The certificate as a page one can print (the header and buttons are left off paper), with
+// the link anyone can open to check it.
+export function certificate(c) {
+  const link = `${location.origin}/#/verify/${encodeURIComponent(c.code)}`;
+  const row = (label, value, key) => h("div", h("dt", label), h("dd", { "data-cert": key }, value));
+  return h("section.cert", { "aria-labelledby": "cert-h" },
+    h("h2", { id: "cert-h" }, t("certificate")),
+    h("dl.facts",
+      row(t("serial"), c.serialNumber, "serial"), row(t("realName"), c.volunteerName, "name"),
+      row(t("idMasked"), `${c.idType} ${c.idNumberMasked}`, "id"), row(t("volunteerNumber"), c.volunteerNumber, "number"),
+      row(t("teams"), c.teams.join("、"), "teams"), row(t("certHours"), t("hours", { n: c.totalHours }), "hours"),
+      row(t("issuer"), c.issuer, "issuer"), row(t("issuedAt"), fmtDate(c.issuedAt), "issued")),
+    c.entries.length ? h("div.table-wrap", h("table",
+      h("thead", h("tr", [t("time"), t("navActivities"), t("teams"), t("certHours")].map((x) => h("th", { scope: "col" }, x)))),
+      h("tbody", c.entries.map((e) => h("tr", h("td", e.date), h("td", e.activityTitle), h("td", e.team), h("td.num", e.hours)))))) : null,
+    h("p", `${t("verifyAt")}：`, h("a", { href: link, "data-cert": "verify" }, link)),
+    h("p.actions.no-print", h("button", { type: "button", onclick: () => window.print() }, t("printCert"))));
+}
+
+// #/verify/<code>: anyone holding the link sees the certificate as issued (verifyCertificate).
+export async function renderVerify(main, code) {
+  mount(main, h("p", t("loading")));
+  try {
+    const { verifyCertificate: c } = await gql(VERIFY, { code });
+    mount(main, h("h1", t("verifyTitle")), c ? certificate(c) : h("p.error", t("certNotFound")));
+  } catch (error) { mount(main, h("p.error", errorText(error))); }
+}
+
+export async function render(main, { name, params }) {
+  if (name === "verify") return renderVerify(main, params[0] || "");
   if (!session.token) { go("#/login"); return; }
   mount(main, h("p", t("loading")));
   const { me } = await gql(ME);
@@ -41,6 +73,8 @@ export async function render(main) {
         try {
           const { issueCertificate: c } = await gql(ISSUE);
           certResult.textContent = t("certIssued", { serial: c.serialNumber, code: c.code });
+          main.querySelector(".cert")?.remove();
+          certResult.after(certificate(c));
         } catch (error) { certResult.textContent = errorText(error); }
         event.target.disabled = false;
       } }, t("issueCert")), certResult),
