@@ -12,8 +12,10 @@ from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from core.geo import Circle
+from models.consent import ConsentPurpose
 from models.helprequest import HelpRequest, HelpRequestStatus, Urgency
 from resolvers.auth import Viewer
+from resolvers.consent import check_location_allowed, on_withdrawal
 from resolvers.errors import Conflict, Forbidden, NotFound
 from resolvers.services import services
 from resolvers.team import is_team_admin
@@ -229,7 +231,26 @@ def help_request_matcher(broker: Broker | None = None) -> Matcher:
 
 @contextlib.asynccontextmanager
 async def watch_help_requests(viewer: Viewer, match: MatchFilter) -> AsyncIterator[Watcher]:
-    """A live inbox of new help requests matching every part of `match`."""
+    """A live inbox of new help requests matching every part of `match`. Matching by the
+    viewer's position needs their LOCATION consent; withdrawing it (from any process) puts
+    LOCATION_WITHDRAWN in the inbox at once, and `next_help_request` ends the stream."""
     viewer.require()
+    if match.circle is None:
+        async with help_request_matcher().watch(match) as watcher:
+            yield watcher
+        return
+    await check_location_allowed(viewer)
     async with help_request_matcher().watch(match) as watcher:
-        yield watcher
+        async with on_withdrawal(viewer, ConsentPurpose.LOCATION,
+                                 lambda: watcher.deliver(LOCATION_WITHDRAWN)):
+            yield watcher
+
+
+LOCATION_WITHDRAWN = object()
+
+
+async def next_help_request(inbox: Watcher) -> HelpRequest:
+    item = await inbox.get()
+    if item is LOCATION_WITHDRAWN:
+        raise Forbidden("You withdrew consent to location use; nearby matching stopped.")
+    return item

@@ -29,6 +29,7 @@ from models.team import Team
 from models.volunteer import Volunteer, VolunteerStatus
 from resolvers import exchange, leaderboard, stats, timebank
 from resolvers.auth import Viewer
+from resolvers.consent import check_location_allowed
 from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
 from resolvers.notification import (
     HOURS_ADJUSTED,
@@ -149,6 +150,8 @@ async def do_check_in(
         await services().limiter.hit(f"checkin:{volunteer.id}:{activity.id}",
                                      CHECK_IN_CODE_ATTEMPTS, CHECK_IN_CODE_WINDOW_SECONDS)
     _check_code(activity, code)
+    if activity.check_in_radius_m and activity.latitude is not None:
+        await check_location_allowed(viewer)  # withdrawn: no position is taken
     _check_location(activity, latitude, longitude)
     changed = await SignUp.filter(
         id=sign_up.id, checked_in_at=None, status=SignUpStatus.CONFIRMED

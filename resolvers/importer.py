@@ -27,9 +27,11 @@ from tortoise.transactions import in_transaction
 
 from core import pii
 from core.settings import get_settings
+from models.consent import ConsentPurpose
 from models.team import Membership, MembershipStatus, Team
 from models.volunteer import Volunteer, VolunteerStatus
 from resolvers.auth import hash_password, issue_token
+from resolvers.consent import record_consent
 from resolvers.errors import BadInput, Conflict, Unauthenticated
 from resolvers.services import services
 from resolvers.validation import (
@@ -349,10 +351,16 @@ async def do_claim_account(phone: str, id_number: str, password: str, consent: b
     if volunteer.status != VolunteerStatus.PENDING_CONSENT:
         raise Conflict("This account is already active; sign in instead.", field="phone")
     password_hash = await hash_password(new_password)
-    claimed = await Volunteer.filter(id=volunteer.id, status=VolunteerStatus.PENDING_CONSENT).update(
-        status=VolunteerStatus.ACTIVE, password_hash=password_hash,
-        consented_at=datetime.now(timezone.utc),
-    )
+    async with in_transaction() as connection:
+        claimed = await Volunteer.filter(
+            id=volunteer.id, status=VolunteerStatus.PENDING_CONSENT,
+        ).using_db(connection).update(
+            status=VolunteerStatus.ACTIVE, password_hash=password_hash,
+            consented_at=datetime.now(timezone.utc),
+        )
+        if claimed:
+            await record_consent(volunteer.id, ConsentPurpose.REGISTRATION, True, client_address,
+                                 using_db=connection)
     if not claimed:
         raise Conflict("This account is already active; sign in instead.", field="phone")
     await volunteer.refresh_from_db()

@@ -23,9 +23,11 @@ from tortoise.expressions import F, Q
 from tortoise.queryset import QuerySet
 
 from core import pii
+from models.consent import ConsentPurpose
 from models.notification import Notification, SmsOutbox
 from models.volunteer import Volunteer, VolunteerStatus
 from resolvers.auth import Viewer
+from resolvers.consent import withdrawn
 from resolvers.errors import BadInput
 from resolvers.services import services
 from resolvers.sql import Sql, execute, fetch
@@ -279,6 +281,8 @@ async def drain_sms_outbox(gateway: SmsGateway | None = None, *, limit: int = 10
         person.id: person
         for person in await Volunteer.filter(id__in={row.volunteer_id for row in pending})
     }
+    # Withdrawn SMS consent: the message is abandoned like an unconsented person's.
+    no_sms = await withdrawn(people, ConsentPurpose.SMS)
     sent = 0
     for row in pending:
         claimed = await SmsOutbox.filter(id=row.id, sent_at=None, attempts=row.attempts).update(
@@ -286,7 +290,8 @@ async def drain_sms_outbox(gateway: SmsGateway | None = None, *, limit: int = 10
         if not claimed:
             continue
         person = people.get(row.volunteer_id)
-        if person is None or person.status == VolunteerStatus.PENDING_CONSENT:
+        if (person is None or person.status == VolunteerStatus.PENDING_CONSENT
+                or person.id in no_sms or person.phone_cipher is None):
             await SmsOutbox.filter(id=row.id).update(attempts=max_attempts)
             continue
         try:

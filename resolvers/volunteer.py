@@ -10,12 +10,15 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
 
 from core import pii
 from core.settings import get_settings
+from models.consent import ConsentPurpose
 from models.team import Membership
 from models.volunteer import Volunteer, VolunteerStatus
 from resolvers.auth import Viewer, hash_password, issue_token, verify_password
+from resolvers.consent import check_guardian, record_consent
 from resolvers.errors import BadInput, Conflict, Forbidden, Unauthenticated
 from resolvers.services import services
 from resolvers.team import administered_team_ids
@@ -43,6 +46,10 @@ class RegisterData:
     consent: bool
     skills: list[str] | None = None
     display_name: str | None = None
+    # Under 14 (PIPL Art. 31): the parent or guardian whose consent is recorded.
+    guardian_name: str | None = None
+    guardian_relation: str | None = None
+    client_address: str = "unknown"
 
 
 @dataclass
@@ -65,6 +72,7 @@ async def check_register(data: RegisterData) -> dict[str, Any]:
     password = check_password(data.password)
     real_name = check_text(data.real_name, "realName", max_len=NAME_MAX)
     identity = check_id_number(data.id_number)
+    check_guardian(identity.birth_date, data.guardian_name, data.guardian_relation)
     district = check_text(data.district, "district", max_len=NAME_MAX)
     skills = check_tags(data.skills, "skills")
     display_name = check_text(data.display_name or real_name, "displayName", max_len=NAME_MAX)
@@ -92,14 +100,21 @@ async def check_register(data: RegisterData) -> dict[str, Any]:
 
 
 async def do_register(data: RegisterData) -> tuple[str, Volunteer]:
+    """The account and its REGISTRATION consent (with the guardian's, under 14) in one
+    transaction."""
     fields = await check_register(data)
+    guardian = check_guardian(fields["birth_date"], data.guardian_name, data.guardian_relation)
     try:
-        volunteer = await Volunteer.create(
-            **fields,
-            status=VolunteerStatus.ACTIVE,
-            consented_at=datetime.now(timezone.utc),
-            volunteer_number=new_volunteer_number(),
-        )
+        async with in_transaction() as connection:
+            volunteer = await Volunteer.create(
+                **fields,
+                status=VolunteerStatus.ACTIVE,
+                consented_at=datetime.now(timezone.utc),
+                volunteer_number=new_volunteer_number(),
+                using_db=connection,
+            )
+            await record_consent(volunteer.id, ConsentPurpose.REGISTRATION, True,
+                                 data.client_address, guardian=guardian, using_db=connection)
     except IntegrityError:
         raise Conflict("This ID number or phone already has an account.", field="idNumber") from None
     return issue_token(volunteer.id), volunteer

@@ -65,6 +65,7 @@ from schema.notification import (
     NotificationSubscription,
 )
 from schema.offers import OfferMutation
+from schema.consent import ConsentMutation, ConsentQuery
 from schema.pii import PiiAccess, PiiQuery
 from schema.prepared import PreparedOperations
 from schema.privacy import PrivacyMutation, PrivacyQuery
@@ -103,13 +104,14 @@ QUERIES: tuple[type, ...] = (NodeQuery, VolunteerQuery, TeamQuery, NotificationQ
                              HelpRequestQuery, CallOutQuery, LeaderboardQuery, StatsQuery,
                              TrainingQuery, ProjectQuery, ServicePointQuery, HonourQuery,
                              TimebankQuery, ChatQuery, ReminderQuery, CalendarQuery, PiiQuery,
-                             PrivacyQuery)
+                             PrivacyQuery, ConsentQuery)
 MUTATIONS: tuple[type, ...] = (VolunteerMutation, TeamMutation, NotificationMutation,
                                ActivityMutation, ForumMutation, DraftMutation, HoursMutation,
                                HelpRequestMutation, CallOutMutation, ImporterMutation,
                                TrainingMutation, ProjectMutation, ServicePointMutation,
                                HonourMutation, TimebankMutation, AttendanceMutation, OfferMutation,
-                               ChatMutation, ReminderMutation, CalendarMutation, PrivacyMutation)
+                               ChatMutation, ReminderMutation, CalendarMutation, PrivacyMutation,
+                               ConsentMutation)
 SUBSCRIPTIONS: tuple[type, ...] = (NotificationSubscription, ActivitySubscription,
                                    ForumSubscription, HelpRequestSubscription,
                                    CallOutSubscription, ChatSubscription)

@@ -151,6 +151,8 @@ class HelpRequestQuery:
         near: GeoInput | None = None,
     ) -> Connection[HelpRequest]:
         circle = near.to_circle("near") if near is not None else None
+        if circle is not None:
+            await rules.check_location_allowed(info.context.viewer)
         query = rules.list_help_requests(
             info.context.viewer, status=status, district=district, skill=skill, near=circle
         )
@@ -218,7 +220,7 @@ class HelpRequestSubscription:
         )
         async with rules.watch_help_requests(info.context.viewer, match) as inbox:
             while True:
-                model = await inbox.get()
+                model = await rules.next_help_request(inbox)
                 info.context.fresh_loaders()
                 yield HelpRequest.from_model(model)
                 # back here once its frame was written

@@ -6,9 +6,11 @@ from typing import Any
 
 import strawberry
 
+from models.consent import ConsentPurpose
 from models.team import Team as TeamModel
 from models.volunteer import Volunteer as VolunteerModel
 from resolvers import leaderboard as rules
+from resolvers.consent import withdrawn
 from schema.context import Info
 from schema.team import Team
 from schema.volunteer import Volunteer
@@ -24,7 +26,9 @@ class LeaderboardEntry:
     hours: float = strawberry.field(description="Approved hours in the period.")
     # Loaded for the whole board in one batch by the root field, so these two are plain
     # attributes: no per-entry awaits (20 async resolvers cost more than the board's SQL).
-    volunteer: Volunteer | None = strawberry.field(description="Set on volunteer boards.")
+    volunteer: Volunteer | None = strawberry.field(
+        description="Set on volunteer boards; null (anonymous) for volunteers who withdrew "
+                    "LEADERBOARD_DISPLAY consent.")
     team: Team | None = strawberry.field(description="Set on team boards.")
 
 
@@ -44,8 +48,11 @@ class LeaderboardQuery:
             return [LeaderboardEntry(rank=s.rank, hours=s.hours, volunteer=None,
                                      team=Team.from_model(row) if row else None)
                     for s, row in zip(standings, rows, strict=True)]
+        # Those who withdrew LEADERBOARD_DISPLAY keep their place and hours, without a name.
+        hidden = await withdrawn(ids, ConsentPurpose.LEADERBOARD_DISPLAY)
         return [LeaderboardEntry(rank=s.rank, hours=s.hours, team=None,
-                                 volunteer=Volunteer.from_model(row) if row else None)
+                                 volunteer=Volunteer.from_model(row)
+                                 if row and row.id not in hidden else None)
                 for s, row in zip(standings, rows, strict=True)]
 
 

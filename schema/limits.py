@@ -79,7 +79,6 @@ def _sealed_id_number(raw: str) -> str:
     return pii.seal(check_id_number(raw).id_number, pii.ID_NUMBER)
 
 
-
 NAME = Bound(50)
 TAG = Bound(TAG_MAX, max_items=TAGS_MAX)
 SHORT = Bound(200)
@@ -138,6 +137,10 @@ BOUNDS_BY_COORDINATE: dict[str, Bound] = {
     "Mutation.approveHours(reason:)": replace(REASON, column="HoursAudit.reason"),
     "Mutation.rejectHours(reason:)": replace(REASON, column="HoursAudit.reason"),
     "Volunteer.contactPhone(reason:)": Bound(200, column="PiiAccess.reason"),
+    "RegisterInput.guardianName": Bound(50, column="ConsentEvent.guardian_name"),
+    "RegisterInput.guardianRelation": Bound(20, column="ConsentEvent.guardian_relation"),
+    "Mutation.grantConsent(guardianName:)": Bound(50, column="ConsentEvent.guardian_name"),
+    "Mutation.grantConsent(guardianRelation:)": Bound(20, column="ConsentEvent.guardian_relation"),
     "Volunteer.identityNumber(reason:)": Bound(200, column="PiiAccess.reason"),
     "Mutation.requestCorrection(field:)": Bound(30, column="DataRequest.field"),
     "Mutation.requestCorrection(value:)": Bound(100, column="DataRequest.requested_value"),

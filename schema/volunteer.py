@@ -11,10 +11,12 @@ from models.pii import PiiField
 from models.team import Membership, MembershipStatus
 from models.team import Team as TeamModel
 from models.volunteer import Volunteer as VolunteerModel
+from resolvers import consent as consent_rules
 from resolvers import volunteer as rules
 from resolvers.auth import Viewer
 from resolvers.hours import star_level
 from resolvers.validation import PASSWORD_MIN, decode_tags, mask_id_number, mask_phone
+from schema.consent import consents_of, history_of
 from schema.context import Info
 from schema.lazy import lazy_class
 from schema.loaders import PointsBalanceByVolunteerLoader
@@ -23,6 +25,7 @@ from schema.relay import BY_ID, Connection, Node, build_connection, check_first,
 
 if TYPE_CHECKING:
     from schema.activity import SignUp
+    from schema.consent import Consent, ConsentRecord
     from schema.honour import Nomination
     from schema.hours import ServiceRecord
     from schema.pii import PiiAccess
@@ -39,6 +42,8 @@ CourseEnrollmentRef = Annotated["CourseEnrollment", strawberry.lazy("schema.trai
 NominationRef = Annotated["Nomination", strawberry.lazy("schema.honour")]
 ServiceRecordRef = Annotated["ServiceRecord", strawberry.lazy("schema.hours")]
 PiiAccessRef = Annotated["PiiAccess", strawberry.lazy("schema.pii")]
+ConsentRef = Annotated["Consent", strawberry.lazy("schema.consent")]
+ConsentRecordRef = Annotated["ConsentRecord", strawberry.lazy("schema.consent")]
 
 
 @strawberry.type(description="A real-name volunteer. Contact data is visible only to themself.")
@@ -115,6 +120,21 @@ class Volunteer(Node):
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[PiiAccessRef]:
         return await reads_about(info, self.db_id, first, after)
+
+    @strawberry.field(description="Current consent per purpose (purposes never answered are "
+                                  "absent). Self and platform admins; null for others.")
+    async def consents(self, info: Info) -> list[ConsentRef] | None:
+        return await consents_of(info, self.db_id) if self._self_or_admin(info) else None
+
+    @strawberry.field(description="Every grant and withdrawal, newest first (last 200): version, "
+                                  "when, from where, guardian. Self and platform admins.")
+    async def consent_history(self, info: Info) -> list[ConsentRecordRef] | None:
+        return await history_of(info, self.db_id) if self._self_or_admin(info) else None
+
+    @strawberry.field(description="For volunteers aged 14–17, the minors' notice about how their "
+                                  "data is handled; null otherwise. The volunteer themself only.")
+    def minors_notice(self, info: Info) -> str | None:
+        return consent_rules.minors_notice(self.model) if self._is_self(info) else None
 
     @strawberry.field(description="Derived from the ID number (MALE/FEMALE). Self and platform admins.")
     def gender(self, info: Info) -> str | None:
@@ -247,6 +267,11 @@ class RegisterInput:
     consent: bool = strawberry.field(description="Explicit acceptance of the service terms.")
     skills: list[str] | None = strawberry.field(default=None, description="Skills.")
     display_name: str | None = strawberry.field(default=None, description="Defaults to the real name.")
+    guardian_name: str | None = strawberry.field(
+        default=None, description="Under 14 only, and then required: the parent or guardian who "
+                                  "consents for the volunteer (recorded with the consent).")
+    guardian_relation: str | None = strawberry.field(
+        default=None, description="The guardian's relation to the volunteer, e.g. 父亲, 母亲.")
 
 
 @strawberry.input(description="Profile changes; omitted fields stay as they are.")
@@ -302,6 +327,9 @@ class VolunteerMutation:
                 consent=input.consent,
                 skills=input.skills,
                 display_name=input.display_name,
+                guardian_name=input.guardian_name,
+                guardian_relation=input.guardian_relation,
+                client_address=info.context.client_address,
             )
         )
         info.context.viewer = Viewer(model)

@@ -30,3 +30,8 @@ def board(board_id: int) -> str:
 
 def chat_room(room_id: int) -> str:
     return f"{NAMESPACE}:chat:{room_id}"
+
+
+def consent(volunteer_id: int) -> str:
+    """A person's consent changes, so live subscriptions stop using what was withdrawn."""
+    return f"{NAMESPACE}:consent:{volunteer_id}"
