@@ -41,7 +41,7 @@ ID_TYPE = "居民身份证"
 
 def issuer() -> dict[str, str]:
     """The issuing organisation, its person in charge, the handler and a contact, per
-    deployment (Order 67 art. 12: the certificate names who issues it and how to reach them)."""
+    deployment (Order 67: the certificate names who issues it and how to reach them)."""
     return {
         "name": os.environ.get("CERTIFICATE_ISSUER", "同心志愿服务平台"),
         "principal": os.environ.get("CERTIFICATE_PRINCIPAL", "平台负责人"),

@@ -1,4 +1,4 @@
-"""Records export for the national volunteer-service information system (Order 67 art. 17).
+"""Records export for the national volunteer-service information system (MCA Order 67).
 
 We do not have the national system's official interface or its current data standard, so the
 format lives behind one interface (`RecordSink`) with one mapping table (`FIELD_MAP`): when the
@@ -109,14 +109,20 @@ async def enqueue(conn: BaseDBAsyncClient | None, kind: RecordChangeKind, volunt
                               subject_id=subject_id, payload=payload, using_db=conn)
 
 
+async def enqueue_for(conn: BaseDBAsyncClient, kind: RecordChangeKind, volunteer_id: int,
+                      subject_id: int, payload: dict[str, Any]) -> None:
+    """As `enqueue`, looking up the person's unified number."""
+    number = await Volunteer.filter(id=volunteer_id).using_db(conn) \
+        .values_list("volunteer_number", flat=True)
+    await enqueue(conn, kind, str(number[0]), subject_id, payload)
+
+
 async def enqueue_hours(conn: BaseDBAsyncClient, *, volunteer_id: int, record_id: int,
                         activity_title: str, team_id: int, starts_at: datetime, hours: float,
                         status: str, moment: datetime) -> None:
     """A service record's hours changed (approved, adjusted, taken back)."""
-    number = await Volunteer.filter(id=volunteer_id).using_db(conn) \
-        .values_list("volunteer_number", flat=True)
     organiser = await Team.filter(id=team_id).using_db(conn).values_list("name", flat=True)
-    await enqueue(conn, RecordChangeKind.SERVICE_HOURS, str(number[0]), record_id, {
+    await enqueue_for(conn, RecordChangeKind.SERVICE_HOURS, volunteer_id, record_id, {
         "activityTitle": activity_title, "organiser": str(organiser[0]) if organiser else "",
         "serviceDate": starts_at.astimezone(BEIJING).date().isoformat(),
         "hours": round(hours if status == "APPROVED" else 0.0, 2), "status": status,

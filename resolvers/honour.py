@@ -25,6 +25,7 @@ from tortoise.transactions import in_transaction
 from core.settings import get_settings
 from core.time import BEIJING
 from db.routing import read_connection
+from models.exchange import RecordChangeKind
 from models.honour import (
     Announcement,
     AnnouncementStatus,
@@ -35,6 +36,7 @@ from models.honour import (
 )
 from models.team import Team
 from models.volunteer import Volunteer, VolunteerStatus
+from resolvers import exchange
 from resolvers.auth import Viewer
 from resolvers.draft import discard_draft
 from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
@@ -253,4 +255,9 @@ async def do_decide_nomination(viewer: Viewer, nomination_id: int, status: Nomin
         await NominationAudit.create(nomination_id=current.id, actor_id=actor.id,
                                      status_before=before.value, status_after=status.value,
                                      reason=reason_text, using_db=conn)
+        if NominationStatus.AWARDED in (before, status):  # awarded, or an award withdrawn
+            award = await Award.filter(id=current.award_id).using_db(conn).get()
+            await exchange.enqueue_for(conn, RecordChangeKind.AWARD, current.volunteer_id,
+                                       current.id, {"title": award.name, "status": status.value,
+                                                    "occurredAt": current.decided_at.isoformat()})
     return current

@@ -6,10 +6,10 @@
   valid ARCHIVE_LINK_MINUTES and for one download (`take_archive`, GET /privacy/archive/…).
 - **Correction** of a profile field (`do_request_correction`), decided by a platform admin with
   a reason (`do_decide_request`); of a service record's hours (`do_request_record_correction`),
-  decided by an admin of the activity's team (Order 67 art. 14), which adjusts the hours
+  decided by an admin of the activity's team (MCA Order 67), which adjusts the hours
   through the hours rules and reissues the certificates listing the record.
 - **Deletion** (`do_delete_account`): the account row stays as a pseudonym (service records
-  must be kept, PIPL art. 47 §2 and Order 67 art. 10) but everything that identifies the person
+  must be kept, PIPL art. 47 and MCA Order 67) but everything that identifies the person
   is erased in one transaction; they cannot sign in again; their posts show DELETED_NAME.
 
 Every request is a `data_request` row; every decision is recorded on it, a refusal with its
@@ -103,7 +103,7 @@ async def do_request_correction(viewer: Viewer, field: str, value: str,
 
 async def do_request_record_correction(viewer: Viewer, record_id: int, hours: float,
                                        reason: str) -> DataRequest:
-    """Order 67 art. 14: a volunteer who finds a record wrong asks its organiser to correct it."""
+    """MCA Order 67: a volunteer who finds a record wrong asks its organiser to correct it."""
     volunteer = viewer.require_active("ask for a correction")
     record = await ServiceRecord.get_or_none(id=record_id)
     if record is None or record.volunteer_id != volunteer.id:

@@ -26,6 +26,7 @@ from tortoise.expressions import F, Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from models.exchange import RecordChangeKind
 from models.team import Membership, Team
 from models.training import (
     Assessment,
@@ -37,6 +38,7 @@ from models.training import (
     LessonCompletion,
     Qualification,
 )
+from resolvers import exchange
 from resolvers.auth import Viewer
 from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
 from resolvers.services import services
@@ -244,13 +246,16 @@ async def _grant(volunteer_id: int, course: Course, now: datetime,
     held = await Qualification.filter(volunteer_id=volunteer_id, name=course.qualification) \
         .using_db(conn).select_for_update().first()
     if held is None:
-        return await Qualification.create(volunteer_id=volunteer_id, name=course.qualification,
+        held = await Qualification.create(volunteer_id=volunteer_id, name=course.qualification,
                                           course_id=course.id, granted_at=now,
                                           expires_at=expires, using_db=conn)
-    if held.expires_at is not None and (expires is None or expires > held.expires_at):
-        held.expires_at = expires
-    held.granted_at, held.course_id = now, course.id
-    await held.save(using_db=conn, update_fields=["expires_at", "granted_at", "course_id"])
+    else:
+        if held.expires_at is not None and (expires is None or expires > held.expires_at):
+            held.expires_at = expires
+        held.granted_at, held.course_id = now, course.id
+        await held.save(using_db=conn, update_fields=["expires_at", "granted_at", "course_id"])
+    await exchange.enqueue_for(conn, RecordChangeKind.TRAINING, volunteer_id, held.id, {
+        "title": course.qualification, "status": "GRANTED", "occurredAt": now.isoformat()})
     return held
 
 

@@ -139,6 +139,24 @@ def cmd_expire_points(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_enforce_retention(_: argparse.Namespace) -> int:
+    from resolvers.retention import enforce_retention
+
+    report = asyncio.run(_with_db(enforce_retention))
+    for rule, removed in report.removed.items():
+        print(f"{rule}: {removed} removed")
+    print(f"{report.total} in all")
+    return 0
+
+
+def cmd_export_records(args: argparse.Namespace) -> int:
+    from resolvers.exchange import drain_to_directory
+
+    exported = asyncio.run(_with_db(lambda: drain_to_directory(args.dir)))
+    print(f"{exported} record changes exported to {args.dir}")
+    return 0
+
+
 def cmd_drain_sms(args: argparse.Namespace) -> int:
     from resolvers.notification import drain_sms_outbox
 
@@ -276,6 +294,12 @@ def main(argv: list[str] | None = None) -> int:
     rotate.add_argument("--batch", type=int, default=1000)
     rotate.add_argument("--pause", type=float, default=0.0, help="seconds between batches")
     rotate.set_defaults(func=cmd_rotate_pii_key)
+    commands.add_parser("enforce-retention", help="apply the retention rules (RETENTION_*) now "
+                        "and print what each removed").set_defaults(func=cmd_enforce_retention)
+    records = commands.add_parser("export-records", help="drain the outbox of record changes "
+                                  "into JSON Lines and CSV files (national records exchange)")
+    records.add_argument("--dir", default=os.environ.get("EXCHANGE_EXPORT_DIR", "exchange"))
+    records.set_defaults(func=cmd_export_records)
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["serve", *(argv or [])])

@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import date
 from pathlib import Path
 
 from core import pii
 from models.exchange import RecordChange
+from models.honour import Award, Nomination, NominationStatus
+from models.training import AssessmentKind, Enrollment
 from resolvers.auth import Viewer
 from resolvers.exchange import FIELD_MAP, CsvSink, JsonLinesSink, drain_outbox
+from resolvers.honour import do_decide_nomination
 from resolvers.hours import do_approve_hours, do_reject_hours
+from resolvers.training import do_record_assessment
 from tests.helpers import make_team, make_volunteer
 from tests.hours.factory import make_activity, served, utc
+from tests.training.factory import make_course
 
 
 async def _approved_then_taken_back():
@@ -61,3 +67,24 @@ async def test_a_batch_claimed_before_a_crash_is_written_again_under_its_own_nam
     assert result.batches == ["tx-crashed"] and result.exported == 2
     assert len((tmp_path / "tx-crashed.jsonl").read_text().splitlines()) == 2
     assert await RecordChange.filter(exported_at=None).count() == 0
+
+
+async def test_trainings_and_awards_reach_the_outbox_with_the_volunteer_number(db):
+    # given
+    platform = await make_volunteer("平台管理员", platform_admin=True)
+    admin = await make_volunteer("王队长")
+    team = await make_team(admin)
+    me = await make_volunteer("李明")
+    course = await make_course(admin, team, qualification="应急救援", kind=AssessmentKind.RECORDED)
+    await Enrollment.create(course=course, volunteer=me)
+    award = await Award.create(name="优秀志愿者", tier=1, period_start=date(2026, 1, 1),
+                               period_end=date(2026, 12, 31), created_by=platform)
+    nomination = await Nomination.create(award=award, volunteer=me, period_hours=10, star_level=0)
+    # when
+    await do_record_assessment(Viewer(admin), (await course.assessment).id, me.id, True, 90)
+    await do_decide_nomination(Viewer(platform), nomination.id, NominationStatus.AWARDED, None)
+    # then
+    changes = await RecordChange.all().order_by("id")
+    assert [(c.kind.value, c.payload["title"], c.payload["status"]) for c in changes] == [
+        ("TRAINING", "应急救援", "GRANTED"), ("AWARD", "优秀志愿者", "AWARDED")]
+    assert {c.volunteer_number for c in changes} == {me.volunteer_number}

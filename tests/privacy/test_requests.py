@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import logging
 import zipfile
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -144,8 +145,9 @@ async def test_a_correction_is_decided_by_a_platform_admin_with_a_reason(db):
     assert mine[0]["node"]["decisionReason"] == "已核对证件"
 
 
-async def test_deleting_an_account_erases_the_person_and_keeps_the_records(db):
+async def test_deleting_an_account_erases_the_person_and_keeps_the_records(db, caplog):
     # given
+    caplog.set_level(logging.DEBUG, logger="tongxin")
     admin, _, me, record = await _volunteer_with_history()
     board = await make_board(await make_volunteer("平台", platform_admin=True), "zhulao", "助老服务")
     await open_thread(me, board)
@@ -179,6 +181,8 @@ async def test_deleting_an_account_erases_the_person_and_keeps_the_records(db):
     assert certificate.superseded_at is not None
     assert certificate.content["volunteerName"] == DELETED_NAME
     assert certificate.content["idNumberMasked"] == ""
+    assert "deleted" in caplog.text
+    assert phone not in caplog.text and pii.id_number_of(me) not in caplog.text
 
 
 async def test_a_platform_admin_is_refused_with_the_reason_recorded(db):
