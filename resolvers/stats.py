@@ -233,6 +233,8 @@ def _assemble(people: list[dict[str, Any]], hours: list[dict[str, Any]],
         if row["status"] == "PENDING_CONSENT":
             pending += count
             continue
+        if row["status"] == "DELETED":  # no longer a person; their hours still count below
+            continue
         registered += count
         active += int(row["active"] or 0)
         by_district.setdefault(row["district"], Bucket(row["district"], 0, 0.0)).count += count
