@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from starlette.applications import Starlette
+from tortoise.transactions import in_transaction
 
 from core import pii
 from models.activity import Activity, SignUp, SignUpStatus
@@ -248,3 +249,31 @@ async def test_a_deletion_racing_a_sign_up_leaves_no_place_taken(db, round_):
     current = await Activity.get(id=activity.id)
     assert held == 0
     assert (current.taken_count, current.waitlist_count) == (0, 0)
+
+
+async def test_a_sign_up_waiting_on_a_deletions_lock_is_refused_once_it_commits(db):
+    # given: the deletion holds the person's row (status already DELETED, not committed) when
+    # the one-statement sign-up reads the account as ACTIVE and then waits for that row
+    if not db.postgres:
+        pytest.skip("SQLite runs one writer at a time: the sign-up cannot start inside")
+    admin = await make_volunteer("王队长")
+    team = await make_team(admin)
+    me = await make_volunteer("李明")
+    activity = await make_activity(team, admin, starts_at=now() + timedelta(days=2), capacity=5)
+    go = asyncio.Event()
+
+    async def sign_up_when_told() -> SignUp:
+        await go.wait()
+        return await do_sign_up(Viewer(me), activity.id)
+
+    waiting = asyncio.create_task(sign_up_when_told())  # its own connection, outside the transaction
+    # when
+    async with in_transaction() as conn:
+        await Volunteer.filter(id=me.id).using_db(conn).update(status=VolunteerStatus.DELETED)
+        go.set()
+        await asyncio.sleep(0.3)
+    result = await asyncio.gather(waiting, return_exceptions=True)
+    # then
+    assert isinstance(result[0], DomainError) and result[0].code == "FORBIDDEN"
+    assert await SignUp.filter(volunteer_id=me.id).count() == 0
+    assert (await Activity.get(id=activity.id)).taken_count == 0
