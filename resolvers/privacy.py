@@ -169,6 +169,20 @@ async def do_decide_request(viewer: Viewer, request_id: int, approve: bool, reas
     return await DataRequest.get(id=request.id)
 
 
+async def visible_request(viewer: Viewer, request_id: int) -> DataRequest | None:
+    """The request for its owner and for whoever may decide it; None for anyone else."""
+    if viewer.id is None:
+        return None
+    request = await DataRequest.get_or_none(id=request_id)
+    if request is None or request.volunteer_id == viewer.id:
+        return request
+    try:
+        await check_request_decider(viewer, request)
+    except (Forbidden, NotFound):
+        return None
+    return request
+
+
 def list_own_requests(viewer: Viewer) -> Any:
     volunteer = viewer.require()
     return DataRequest.filter(volunteer_id=volunteer.id)

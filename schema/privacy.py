@@ -12,7 +12,15 @@ from models.privacy import DataRequestKind as DataRequestKindModel
 from models.privacy import DataRequestStatus as DataRequestStatusModel
 from resolvers import privacy as rules
 from schema.context import Info
-from schema.relay import NEWEST_FIRST, Connection, decode_id, paginate, to_global_id
+from schema.relay import (
+    NEWEST_FIRST,
+    Connection,
+    Node,
+    decode_id,
+    paginate,
+    register_node,
+    to_global_id,
+)
 
 if TYPE_CHECKING:
     DataRequestKind: TypeAlias = DataRequestKindModel
@@ -29,8 +37,7 @@ else:
 
 @strawberry.type(description="A request about your own data and the decision on it (PIPL "
                              "art. 45–47, 50). Refusals carry their reason.")
-class DataRequest:
-    id: strawberry.ID = strawberry.field(description="Global ID.")
+class DataRequest(Node):
     kind: DataRequestKind = strawberry.field(description="What was asked.")
     status: DataRequestStatus = strawberry.field(description="Where it stands.")
     field: str | None = strawberry.field(description="CORRECTION: the profile field.")
@@ -50,12 +57,20 @@ class DataRequest:
     @classmethod
     def from_model(cls, model: DataRequestModel) -> DataRequest:
         return cls(
-            id=to_global_id("DataRequest", model.id), kind=model.kind, status=model.status,
+            db_id=model.id, kind=model.kind, status=model.status,
             field=model.field, requested_value=model.requested_value,
             record_id=to_global_id("ServiceRecord", model.record_id) if model.record_id else None,
             requested_hours=model.requested_hours, reason=model.reason,
             decision_reason=model.decision_reason, decided_at=model.decided_at,
             created_at=model.created_at, archive_bytes=model.archive_bytes)
+
+
+async def _request_node(info: Info, db_id: int) -> DataRequest | None:
+    model = await rules.visible_request(info.context.viewer, db_id)
+    return DataRequest.from_model(model) if model else None
+
+
+register_node("DataRequest", _request_node)
 
 
 @strawberry.type(description="A one-time download link of your data archive.")

@@ -277,3 +277,25 @@ async def test_a_sign_up_waiting_on_a_deletions_lock_is_refused_once_it_commits(
     assert isinstance(result[0], DomainError) and result[0].code == "FORBIDDEN"
     assert await SignUp.filter(volunteer_id=me.id).count() == 0
     assert (await Activity.get(id=activity.id)).taken_count == 0
+
+
+NODE = "query Node($id: ID!) { node(id: $id) { ... on DataRequest { kind status } } }"
+
+
+async def test_requests_need_a_signed_in_person_and_are_seen_by_their_owner_and_deciders(db):
+    # given
+    platform = await make_volunteer("平台管理员", platform_admin=True)
+    me, other = await make_volunteer("李明"), await make_volunteer("王芳")
+    asked = (await execute(CORRECT, {"field": "district", "value": "海淀区", "reason": "搬家了"},
+                           as_=me)).ok()["requestCorrection"]
+    too_long = await execute(CORRECT, {"field": "district", "value": "区" * 101, "reason": "x"},
+                             as_=me)
+    # when
+    anonymous = [await execute(operation) for operation in (EXPORT, DELETE, MINE)]
+    seen = {who: (await execute(NODE, {"id": asked["id"]}, as_=person)).ok()["node"]
+            for who, person in (("me", me), ("platform", platform), ("other", other))}
+    # then
+    assert all(result.codes == ["UNAUTHENTICATED"] for result in anonymous)
+    assert too_long.codes == ["BAD_USER_INPUT"] and too_long.errors[0]["extensions"]["field"] == "value"
+    assert seen == {"me": {"kind": "CORRECTION", "status": "PENDING"},
+                    "platform": {"kind": "CORRECTION", "status": "PENDING"}, "other": None}
