@@ -117,6 +117,16 @@ class RotationReport:
         return self.rows / self.seconds if self.seconds else 0.0
 
 
+BATCH_UPDATE_PG = """
+UPDATE volunteer v SET phone_cipher = u.phone_cipher, phone_index = u.phone_index,
+       id_number_cipher = u.id_number_cipher, id_number_index = u.id_number_index
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[])
+     AS u(phone_cipher, phone_index, id_number_cipher, id_number_index, id, old_phone, old_id_number)
+WHERE v.id = u.id AND v.phone_cipher IS NOT DISTINCT FROM u.old_phone
+  AND v.id_number_cipher IS NOT DISTINCT FROM u.old_id_number
+"""
+
+
 def _marks(count: int, postgres: bool) -> list[str]:
     return [f"${n}" for n in range(1, count + 1)] if postgres else ["?"] * count
 
@@ -164,7 +174,11 @@ async def rotate_pii_keys(batch_size: int = ROTATION_BATCH, pause_seconds: float
                 id_number, id_index = _resealed(ring, row["id_number_cipher"], pii.ID_NUMBER)
                 values.append([phone, phone_index, id_number, id_index, row["id"],
                                row["phone_cipher"], row["id_number_cipher"]])
-            await client.execute_many(update, values)
+            if postgres:  # one statement per batch
+                columns = [list(column) for column in zip(*values, strict=True)]
+                await client.execute_query(BATCH_UPDATE_PG, columns)
+            else:
+                await client.execute_many(update, values)
             rewritten += len(rows)
             after = rows[-1]["id"]
             if progress:
