@@ -113,6 +113,8 @@ class Settings:
     posts_per_minute: int = 10
     # Chat messages one person may send per minute (all rooms together).
     chat_messages_per_minute: int = 30
+    # Service stations: the share of scheduled slots that should be staffed (城市志愿服务站).
+    station_operating_target: float = 0.95
     post_body_max_chars: int = 10_000
     db_pool_max: int = 20
     # Retention rules (resolvers/retention.py, job `retention`); 0 keeps forever.
@@ -218,6 +220,7 @@ def get_settings() -> Settings:
         login_window_seconds=int(env.get("LOGIN_WINDOW_SECONDS", 300)),
         posts_per_minute=int(env.get("POSTS_PER_MINUTE", 10)),
         chat_messages_per_minute=int(env.get("CHAT_MESSAGES_PER_MINUTE", 30)),
+        station_operating_target=float(env.get("STATION_OPERATING_TARGET", 0.95)),
         post_body_max_chars=post_body_max_chars(env),
         db_pool_max=int(env.get("DB_POOL_MAX", 20)),
         retention_draft_months=int(env.get("RETENTION_DRAFT_MONTHS", 12)),

@@ -23,5 +23,6 @@ MODEL_MODULES = [
     "models.reminder",
     "models.calendar",
     "models.chat",
+    "models.station",
     "forum.models",
 ]

@@ -262,3 +262,12 @@ def _chat_step() -> DemoStep:
 
 
 EXTRA_STEPS.append(_chat_step())
+
+
+def _station_step() -> DemoStep:
+    from resolvers.demo_station import seed_stations
+
+    return seed_stations
+
+
+EXTRA_STEPS.append(_station_step())

@@ -111,10 +111,12 @@ async def points_near(circle: Circle, kind: ServicePointKind | None = None) -> l
     return found
 
 
-async def coverage(minutes: int, district: str | None = None) -> Coverage:
+async def coverage(minutes: int, district: str | None = None,
+                   only_points: set[int] | None = None) -> Coverage:
     """Share of communities with a service point inside their walking circle. Two statements
     (communities, point coordinates); points sorted by latitude, each community looks only at
-    the latitude band of its circle."""
+    the latitude band of its circle. `only_points`: count just these (the stations operating
+    at a given time, resolvers/station.py)."""
     check_minutes(minutes, "minutes")
     radius_km = minutes * WALKING_METRES_PER_MINUTE / 1000
     communities = Community.all()
@@ -122,7 +124,9 @@ async def coverage(minutes: int, district: str | None = None) -> Coverage:
         communities = communities.filter(
             district=check_text(district, "district", max_len=NAME_MAX))
     rows = await communities.values_list("district", "latitude", "longitude")
-    points = sorted(await ServicePoint.all().values_list("latitude", "longitude"))
+    candidates = ServicePoint.all() if only_points is None else ServicePoint.filter(
+        id__in=sorted(only_points))
+    points = sorted(await candidates.values_list("latitude", "longitude"))
     latitudes = [p[0] for p in points]
     lat_delta = math.degrees(radius_km / 6371.0088)
     tallies: dict[str, list[int]] = {}

@@ -80,6 +80,7 @@ from schema.servicepoint import (
     ServicePointQuery,
 )
 from schema.stats import StatsQuery
+from schema.station import StationMutation, StationQuery
 from schema.team import Team, TeamMutation, TeamQuery
 from schema.timebank import Redemption, RewardItem, TimebankMutation, TimebankQuery
 from schema.training import (
@@ -104,14 +105,14 @@ QUERIES: tuple[type, ...] = (NodeQuery, VolunteerQuery, TeamQuery, NotificationQ
                              HelpRequestQuery, CallOutQuery, LeaderboardQuery, StatsQuery,
                              TrainingQuery, ProjectQuery, ServicePointQuery, HonourQuery,
                              TimebankQuery, ChatQuery, ReminderQuery, CalendarQuery, PiiQuery,
-                             PrivacyQuery, ConsentQuery)
+                             PrivacyQuery, ConsentQuery, StationQuery)
 MUTATIONS: tuple[type, ...] = (VolunteerMutation, TeamMutation, NotificationMutation,
                                ActivityMutation, ForumMutation, DraftMutation, HoursMutation,
                                HelpRequestMutation, CallOutMutation, ImporterMutation,
                                TrainingMutation, ProjectMutation, ServicePointMutation,
                                HonourMutation, TimebankMutation, AttendanceMutation, OfferMutation,
                                ChatMutation, ReminderMutation, CalendarMutation, PrivacyMutation,
-                               ConsentMutation)
+                               ConsentMutation, StationMutation)
 SUBSCRIPTIONS: tuple[type, ...] = (NotificationSubscription, ActivitySubscription,
                                    ForumSubscription, HelpRequestSubscription,
                                    CallOutSubscription, ChatSubscription)

@@ -13,6 +13,7 @@ from models.hours import HoursStatus as HoursStatusModel
 from models.hours import ServiceRecord as ServiceRecordModel
 from resolvers import certificate as certificates
 from resolvers import hours as rules
+from resolvers import station
 from resolvers.errors import Forbidden
 from schema.activity import Activity, SignUp, activity_loader
 from schema.context import Info, administered_teams
@@ -271,6 +272,7 @@ class HoursMutation:
         model = await rules.do_check_in(
             info.context.viewer, decode_id(activity_id, "Activity", "activityId"), code,
             latitude, longitude)
+        await station.mark_operating(model.id)
         return SignUp.from_model(model)
 
     @strawberry.mutation(description="Check out; creates the service record with the claimed "
@@ -284,6 +286,7 @@ class HoursMutation:
         model = await rules.do_check_out(
             info.context.viewer, decode_id(activity_id, "Activity", "activityId"),
             volunteer_id=decode_optional_id(volunteer_id, "Volunteer", "volunteerId"))
+        await station.mark_operating(model.id)
         return SignUp.from_model(model)
 
     @strawberry.mutation(description="Approve claimed hours, or approve other hours with a reason "

@@ -3,6 +3,7 @@ Rules live in resolvers/servicepoint.py."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, TypeAlias
 
 import strawberry
@@ -12,8 +13,11 @@ from models.helprequest import HelpRequest as HelpRequestModel
 from models.servicepoint import Community as CommunityModel
 from models.servicepoint import ServicePoint as ServicePointModel
 from models.servicepoint import ServicePointKind as ServicePointKindModel
+from models.station import StationHours as StationHoursModel
 from resolvers import servicepoint as rules
+from resolvers import station
 from resolvers.errors import BadInput
+from resolvers.validation import check_aware
 from schema.cachecontrol import cache_hint
 from schema.context import Info
 from schema.lazy import lazy_class
@@ -35,10 +39,12 @@ from schema.team import Team, team_loader
 if TYPE_CHECKING:
     from schema.activity import Activity
     from schema.helprequest import HelpRequest
+    from schema.station import StationHours
 
 # Activities and help requests load after service points (schema/lazy.py).
 ActivityRef = Annotated["Activity", strawberry.lazy("schema.activity")]
 HelpRequestRef = Annotated["HelpRequest", strawberry.lazy("schema.helprequest")]
+StationHoursRef = Annotated["StationHours", strawberry.lazy("schema.station")]
 
 if TYPE_CHECKING:
     ServicePointKind: TypeAlias = ServicePointKindModel
@@ -84,6 +90,13 @@ class ServicePoint(Node):
             return None
         row = await team_loader(info).load(self.model.team_id)
         return Team.from_model(row) if row else None
+
+    @strawberry.field(description="The weekly opening schedule in force (Beijing time).")
+    async def opening_schedule(self, info: Info) -> list[StationHoursRef]:
+        rows = await info.context.loaders.grouped(
+            "station.hours", StationHoursModel, "service_point_id", ("weekday", "opens_minute"),
+            valid_until_day__isnull=True).load(self.db_id)
+        return [lazy_class(StationHoursRef).from_model(row) for row in rows]
 
 
 @strawberry.type(description="A community (社区) with its centre, the unit of coverage.")
@@ -201,10 +214,15 @@ class ServicePointQuery:
                                 started_after=bool(after))
 
     @strawberry.field(description="The N-minute service circle coverage: share of registered "
-                                  "communities with a service point within N minutes' walk.")
+                                  "communities with a service point within N minutes' walk. "
+                                  "With `at`: only stations operating then (open by their "
+                                  "schedule, with someone checked in on duty).")
     async def service_coverage(self, info: Info, minutes: int = 15,
-                               district: str | None = None) -> ServiceCoverage:
-        report = await rules.coverage(minutes, district)
+                               district: str | None = None,
+                               at: datetime | None = None) -> ServiceCoverage:
+        only = await station.operating_point_ids(check_aware(at, "at")) if at is not None \
+            else None
+        report = await rules.coverage(minutes, district, only)
         return ServiceCoverage(
             minutes=report.minutes, radius_metres=report.radius_m,
             communities=report.communities, covered=report.covered,
