@@ -264,6 +264,15 @@ def _chat_step() -> DemoStep:
 EXTRA_STEPS.append(_chat_step())
 
 
+def _privacy_step() -> DemoStep:
+    from resolvers.demo_privacy import seed_privacy
+
+    return seed_privacy
+
+
+EXTRA_STEPS.append(_privacy_step())
+
+
 def _station_step() -> DemoStep:
     from resolvers.demo_station import seed_stations
 

@@ -61,9 +61,10 @@ VALUE_MAX = 100
 ARCHIVE_LINK_MINUTES = int(os.environ.get("ARCHIVE_LINK_MINUTES", 15))
 # A stuck PROCESSING export (its job process died) is taken up again after this long.
 EXPORT_STALE_MINUTES = 10
-# Profile fields a person may ask to correct (others they edit themselves: updateProfile),
-# with the column and the longest value.
-CORRECTABLE = {"realName": ("real_name", NAME_MAX), "district": ("district", 50)}
+# Profile fields a person may ask to correct, with the column and the longest value. The
+# others they edit themselves (updateProfile: display name, district, skills) or follow from
+# the verified ID number (gender, birth date).
+CORRECTABLE = {"realName": ("real_name", NAME_MAX)}
 # Columns never written into an archive: secrets, ciphertexts (the archive carries the opened
 # values in profile.json), blind indexes and the archive itself.
 _NEVER_EXPORTED = ("password_hash", "_cipher", "_index", "archive", "link_hash")

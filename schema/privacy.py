@@ -109,8 +109,9 @@ class PrivacyMutation:
             info.context.viewer, decode_id(request_id, "DataRequest", "requestId"))
         return ArchiveLink(url=link.url, expires_at=link.expires_at)
 
-    @strawberry.mutation(description="Ask for a profile field to be corrected (realName or "
-                                     "district); a platform admin decides with a reason.")
+    @strawberry.mutation(description="Ask for a profile field to be corrected (realName: "
+                                     "others you edit yourself or follow from your ID "
+                                     "number); a platform admin decides with a reason.")
     async def request_correction(self, info: Info, field: str, value: str,
                                  reason: str) -> DataRequest:
         return DataRequest.from_model(

@@ -286,10 +286,12 @@ async def test_requests_need_a_signed_in_person_and_are_seen_by_their_owner_and_
     # given
     platform = await make_volunteer("平台管理员", platform_admin=True)
     me, other = await make_volunteer("李明"), await make_volunteer("王芳")
-    asked = (await execute(CORRECT, {"field": "district", "value": "海淀区", "reason": "搬家了"},
+    asked = (await execute(CORRECT, {"field": "realName", "value": "李明明", "reason": "证件上的名字"},
                            as_=me)).ok()["requestCorrection"]
-    too_long = await execute(CORRECT, {"field": "district", "value": "区" * 101, "reason": "x"},
+    too_long = await execute(CORRECT, {"field": "realName", "value": "名" * 51, "reason": "x"},
                              as_=me)
+    self_edited = await execute(CORRECT, {"field": "district", "value": "海淀区", "reason": "x"},
+                                as_=other)
     # when
     anonymous = [await execute(operation) for operation in (EXPORT, DELETE, MINE)]
     seen = {who: (await execute(NODE, {"id": asked["id"]}, as_=person)).ok()["node"]
@@ -297,5 +299,6 @@ async def test_requests_need_a_signed_in_person_and_are_seen_by_their_owner_and_
     # then
     assert all(result.codes == ["UNAUTHENTICATED"] for result in anonymous)
     assert too_long.codes == ["BAD_USER_INPUT"] and too_long.errors[0]["extensions"]["field"] == "value"
+    assert self_edited.codes == ["BAD_USER_INPUT"]
     assert seen == {"me": {"kind": "CORRECTION", "status": "PENDING"},
                     "platform": {"kind": "CORRECTION", "status": "PENDING"}, "other": None}
