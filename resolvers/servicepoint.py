@@ -103,12 +103,18 @@ async def points_near(circle: Circle, kind: ServicePointKind | None = None) -> l
         query = query.filter(kind=kind)
     found = []
     for point in await query:
-        metres = distance_km(circle.latitude, circle.longitude, point.latitude,
-                             point.longitude) * 1000
-        if metres <= circle.radius_km * 1000:
-            found.append(NearPoint(point, round(metres, 1)))
+        metres = near_distance(circle, point.latitude, point.longitude)
+        if metres is not None:
+            found.append(NearPoint(point, metres))
     found.sort(key=lambda near: (near.distance_m, near.point.id))
     return found
+
+
+def near_distance(circle: Circle, latitude: float, longitude: float) -> float | None:
+    """Metres (to 0.1 m) from the circle's centre, None outside it: the exact rule of
+    `points_near`, also finishing the compiled `servicePoints(near:)` (schema/reads/roots.py)."""
+    metres = distance_km(circle.latitude, circle.longitude, latitude, longitude) * 1000
+    return round(metres, 1) if metres <= circle.radius_km * 1000 else None
 
 
 async def coverage(minutes: int, district: str | None = None,

@@ -232,6 +232,9 @@ class Build:
     next_alias: int = 0
     own_row: str | None = None  # the alias of the viewer's own volunteer row (`me`)
     volatile: int = 0  # text written from argument values (page sizes) so far
+    # Python's last step over the statement's JSON text, before markers are replaced: for
+    # what only Python computes exactly over a whole list (servicePoints' haversine order).
+    finish: Callable[[str], str] | None = None
 
     def param(self, value: Any, cast: str) -> str:
         self.params.append(value)

@@ -250,6 +250,8 @@ class CompiledReads:
             return await self._statement(retry, root)
         if text is None:
             return "null"
+        if build.finish is not None:
+            text = build.finish(text)
         return replace_markers(text) if build.markers else text  # type: ignore[no-any-return]
 
 

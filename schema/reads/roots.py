@@ -4,15 +4,24 @@
   same filters in the same order of checks; `near` (distance in Python) is not compiled.
 - `me` (schema/volunteer.py): the viewer's own row, null when anonymous.
 - `board(slug:)` (forum/schema.py): the board, its threads (hidden ones for its moderators).
+- `servicePoints` (schema/servicepoint.py): by id; with `near`, the candidates of the
+  bounding box the resolver reads (the same parameters, so the same rows) with their
+  coordinates, and Python finishes: the exact haversine filter at the radius, nearest first,
+  the page, cursors and the distances (`servicepoint.near_distance`, the resolver's rule).
 - `node(id:)` (schema/relay.py) for an Activity (hidden while a draft from those who may not
   manage it, as schema/activity.py `_activity_node`) or a Team; other types are not compiled.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
 
 from models.activity import ActivityStatus
+from models.servicepoint import ServicePointKind
+from resolvers import servicepoint as points
 from resolvers.activity import NAME_MAX
 from resolvers.errors import DomainError
 from resolvers.validation import check_aware, check_text
@@ -32,7 +41,8 @@ from schema.reads.compiler import (
     root_reader,
 )
 from schema.reads.declare import Kind
-from schema.relay import parse_global_id
+from schema.relay import BY_ID, make_cursor, parse_global_id
+from schema.servicepoint import NEAREST_FIRST
 
 ACTIVITY_ARGUMENTS = frozenset({"first", "after", "status", "district", "category",
                                 "hasOpenSlots", "startsAfter", "near"})
@@ -165,3 +175,117 @@ async def board(b: Build, selected: Selected) -> str:
     assert selected.children is not None
     return (f"(SELECT {object_json(b, 'Board', selected.children, row)} FROM forum_board {row} "
             f"WHERE {row}.slug = {b.param(slug, 'text')})")
+
+
+SERVICE_POINT_ARGUMENTS = frozenset({"first", "after", "near", "kind"})
+
+
+def _check_service_points(selected: Selected) -> None:
+    if {a.name.value for a in selected.node.arguments or ()} - SERVICE_POINT_ARGUMENTS:
+        raise NotCompilable("servicePoints arguments")
+    assert selected.children is not None
+    check_connection("ServicePoint", selected.children)
+
+
+@root_reader("servicePoints", _check_service_points)
+async def service_points(b: Build, selected: Selected) -> str:
+    arguments = b.arguments(selected)
+    row = b.alias()
+    where = ["TRUE"]
+    if arguments.get("kind") is not None:
+        kind = ServicePointKind(arguments["kind"]).value
+        where = [f"{row}.kind = {b.param(kind, 'text')}"]
+    size, after = page_arguments(arguments)
+    assert selected.children is not None
+    near = arguments.get("near")
+    if near is None:
+        return connection(b, selected.children, Page(
+            node_type="ServicePoint", source=f"service_point {row}", node_alias=row,
+            where=where, keys=[(f"{row}.id", Kind.INT, False)], order=BY_ID, size=size,
+            after=after_keys(after, BY_ID)))
+    try:
+        circle = points.walking_circle(near["lat"], near["lng"], near["minutes"])
+    except (DomainError, KeyError, TypeError):
+        raise Fallback from None
+    after_key = after_keys(after, NEAREST_FIRST)
+    if after_key is not None and not all(
+            isinstance(value, int | float) and not isinstance(value, bool) for value in after_key):
+        raise Fallback  # a sealed cursor of another order: the general path says what it says
+    # Exactly the resolver's candidates: its bounding box, computed by the same Python, as
+    # parameters. Each candidate's node objects (one per `edges { node }` in the selection).
+    for (column, op), bound in zip((("latitude", ">="), ("latitude", "<="), ("longitude", ">="),
+                                    ("longitude", "<=")), circle.bounding_box(), strict=True):
+        where.append(f"{row}.{column} {op} {b.param(bound, 'float8')}")
+    nodes = [node for edges in selected.children if edges.name == "edges"
+             for node in edges.children or () if node.name == "node"]
+    values = [f"{row}.id", f"{row}.latitude", f"{row}.longitude",
+              *(object_json(b, "ServicePoint", node.children or (), row) for node in nodes)]
+    b.finish = _nearest(selected.children, circle, size, after_key)
+    return (f"(SELECT coalesce(json_agg(json_build_array({', '.join(values)})), '[]'::json) "
+            f"FROM service_point {row} WHERE {' AND '.join(where)})")
+
+
+def _nearest(children: tuple[Selected, ...], circle: Any, size: int,
+             after: list[Any] | None) -> Any:
+    """The connection from the candidates' JSON: schema/servicepoint.py `service_points`
+    with `near` (points_near's filter and order, then build_connection), in Python."""
+
+    def finish(text: str) -> str:
+        found = []
+        for candidate in json.loads(text):
+            metres = points.near_distance(circle, candidate[1], candidate[2])
+            if metres is not None:
+                found.append((metres, candidate[0], candidate[3:]))
+        found.sort(key=lambda item: (item[0], item[1]))
+        total = len(found)
+        if after is not None:
+            found = [item for item in found if (item[0], item[1]) > (after[0], after[1])]
+        page = found[:size]
+        cursors = [make_cursor(SimpleNamespace(distance_m=metres, id=db_id), NEAREST_FIRST)
+                   for metres, db_id, _ in page]
+        answer: dict[str, Any] = {}
+        nodes = 0  # the index of this `edges { node }` among the candidate's node objects
+        for child in children:
+            if child.name == "__typename":
+                answer[child.key] = child.parent
+            elif child.name == "totalCount":
+                answer[child.key] = total
+            elif child.name == "pageInfo":
+                answer[child.key] = {
+                    info.key: info.parent if info.name == "__typename"
+                    else len(found) > size if info.name == "hasNextPage"
+                    else after is not None if info.name == "hasPreviousPage"
+                    else (cursors[0] if info.name == "startCursor" else cursors[-1])
+                    if cursors else None
+                    for info in child.children or ()}
+            else:  # edges
+                first_node = nodes
+                nodes += sum(1 for edge in child.children or () if edge.name == "node")
+                answer[child.key] = [
+                    _edge(child.children or (), item, cursor, first_node)
+                    for item, cursor in zip(page, cursors, strict=True)]
+        return json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
+
+    return finish
+
+
+def _edge(fields: tuple[Selected, ...], item: tuple[float, int, list[Any]], cursor: str,
+          first_node: int) -> dict[str, Any]:
+    metres, _, objects = item
+    edge: dict[str, Any] = {}
+    index = first_node
+    for field in fields:
+        if field.name == "__typename":
+            edge[field.key] = field.parent
+        elif field.name == "cursor":
+            edge[field.key] = cursor
+        else:  # node: the SQL object with the distance Python measured
+            node = objects[index]
+            index += 1
+            for leaf in field.children or ():
+                if leaf.name == "distanceMetres":
+                    node[leaf.key] = metres
+                elif leaf.name == "walkingMinutes":
+                    node[leaf.key] = round(metres / points.WALKING_METRES_PER_MINUTE, 1)
+            edge[field.key] = node
+    return edge

@@ -130,6 +130,16 @@ readable("Volunteer", "volunteer", {
                         self_only=True),
 })
 
+# schema/servicepoint.py ServicePoint. `distanceMetres` and `walkingMinutes` are null outside
+# `near`; with `near` the root reader writes them in Python (schema/reads/roots.py).
+readable("ServicePoint", "service_point", {
+    **same(Kind.TEXT, "name", "kind", "district", "address", "opening_hours"),
+    **same(Kind.FLOAT, "latitude", "longitude"),
+    "distanceMetres": Value("NULL"),
+    "walkingMinutes": Value("NULL"),
+    "team": ToOne("Team", "team", "team_id"),
+})
+
 # forum/schema.py Board and Thread: hidden threads only for the board's moderators.
 readable("Board", "forum_board", {
     **same(Kind.TEXT, "slug", "name", "description", "category"),

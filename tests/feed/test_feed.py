@@ -129,6 +129,34 @@ async def test_feed_statement_count_does_not_grow_with_items(db):
     assert len(large) == len(small), large
 
 
+async def test_feed_statements_stay_constant_in_page_size(db):
+    # given ten items of each of the four kinds, interleaved in time
+    forum, me, items = await _world()
+    thread = (await Post.get(id=items["reply"].id).prefetch_related("thread")).thread
+    leader = await items["activity"].created_by
+    team = await items["activity"].team
+    for index in range(10):
+        minutes = 4 * index
+        await _at(Activity, await make_activity(team, leader, title=f"活动{index}"), minutes)
+        await _at(HelpRequest, await HelpRequest.create(
+            created_by=leader, title=f"求助{index}", description="d", district="朝阳区"),
+            minutes + 1)
+        await _at(Post, await write_reply(forum.stranger, thread, f"回复{index}"), minutes + 2)
+        await _at(ExperiencePost, await ExperiencePost.create(
+            activity=items["activity"], team=team, author=leader, title=f"心得{index}", body="b"),
+            minutes + 3)
+    counts = []
+    for first in (4, 12, 30):
+        # when a page of each size is read, with its count
+        with count_statements() as statements:
+            result = await execute(FEED, {"first": first}, as_=me)
+        assert len(result.ok()["feed"]["edges"]) == first
+        counts.append(len(statements))
+    # then as many statements whatever the size: the page's keys, its rows of each of the
+    # four kinds, the authors, teams and threads, and one for the five counts
+    assert counts == [9, 9, 9], counts
+
+
 async def test_feed_needs_a_signed_in_volunteer_and_a_valid_cursor(db):
     # given
     me = await make_volunteer("李明")

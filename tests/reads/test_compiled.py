@@ -78,9 +78,38 @@ async def test_statements_stay_constant_in_page_size(db):
             counts.append(len(statements))
         # then on PostgreSQL as many statements whatever the page size: one, plus the two
         # that read the teams a signed-in viewer manages (checkInCode, viewerCanManage). On
-        # SQLite the general path answers (and reads each team's viewerIsAdmin on its own).
+        # SQLite the general path answers (test below).
         if db.postgres:
             assert counts == [1 if viewer is None else 3] * 3, counts
+
+
+TEAMS_LIST = """query($first: Int) { activities(first: $first) { edges { node { title
+  team { name viewerIsAdmin parent { name viewerIsAdmin } } } } } }"""
+
+
+async def test_general_path_reads_viewer_is_admin_once_per_request(db):
+    # given activities of many teams under one parent, and an admin of one of them
+    admin = await make_volunteer("总队长")
+    parent = await make_team(admin, "街道总队")
+    leader = await make_volunteer("队长")
+    teams = [await make_team(leader, f"分队{index}", parent=parent) for index in range(12)]
+    for index, team in enumerate(teams):
+        await make_activity(team, leader, title=f"活动{index}", starts_in=timedelta(days=1 + index))
+    for viewer in (leader, admin):
+        counts = []
+        for first in (2, 6, 12):
+            # when the general path reads a page of each size with every team's viewerIsAdmin
+            with count_statements() as statements:
+                body = json.loads(await answer(TEAMS_LIST, {"first": first}, viewer,
+                                               compiled=False))
+            counts.append(len(statements))
+            # then the right answers (admins of the parent administer every child)
+            nodes = [edge["node"] for edge in body["data"]["activities"]["edges"]]
+            assert [node["team"]["viewerIsAdmin"] for node in nodes] == [True] * first
+            assert {node["team"]["parent"]["viewerIsAdmin"] for node in nodes} == \
+                {viewer is admin}
+        # and as many statements whatever the page size
+        assert counts[0] == counts[1] == counts[2], counts
 
 
 BOARD = """{ board(slug: "notes") { name threadCount viewerIsModerator

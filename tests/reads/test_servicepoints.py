@@ -1,0 +1,105 @@
+"""`servicePoints` compiled: by id in SQL; with `near` the candidates in SQL and the exact
+haversine filter and order in Python, the same answer as the general path at the radius."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from core.geo import distance_km
+from models.servicepoint import ServicePoint, ServicePointKind
+from tests.helpers import count_statements, make_team, make_volunteer
+from tests.reads.paths import answer, both, canonical
+
+CENTRE = (39.9042, 116.4074)
+NEAR = """
+query($first: Int, $after: String, $kind: ServicePointKind, $near: WalkingCircleInput) {
+  servicePoints(first: $first, after: $after, near: $near, kind: $kind) {
+    totalCount __typename
+    edges { cursor node { id name kind address latitude longitude distanceMetres
+                          walkingMinutes openingHours team { name viewerIsAdmin } } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}"""
+
+
+def _edge_of_circle(metres: float) -> tuple[float, float]:
+    """The northernmost latitude north of CENTRE still within `metres` by the haversine, and
+    the next float up, which is outside."""
+    low, high = CENTRE[0], CENTRE[0] + 0.1
+    for _ in range(200):
+        middle = (low + high) / 2
+        if middle in (low, high):
+            break
+        if distance_km(CENTRE[0], CENTRE[1], middle, CENTRE[1]) * 1000 <= metres:
+            low = middle
+        else:
+            high = middle
+    return low, math.nextafter(low, math.inf)
+
+
+async def _seed() -> object:
+    admin = await make_volunteer("站长")
+    team = await make_team(admin, "朝阳门服务队")
+    inside, outside = _edge_of_circle(800)
+    rows = [("正中", CENTRE[0], CENTRE[1]), ("同点甲", 39.9082, 116.4074),
+            ("同点乙", 39.9082, 116.4074), ("东边", 39.9042, 116.4124),
+            ("边界内", inside, CENTRE[1]), ("边界外", outside, CENTRE[1]),
+            ("盒角", 39.9110, 116.4160), ("远处", 39.99, 116.50)]
+    for index, (name, lat, lng) in enumerate(rows):
+        await ServicePoint.create(
+            name=name, kind=ServicePointKind.STATION if index % 2 else ServicePointKind.PARK,
+            district="东城区", latitude=lat, longitude=lng, opening_hours="9:00–17:00",
+            address=None if index % 3 else f"{name}路1号", team=team if index % 2 else None)
+    return admin
+
+
+async def test_near_answers_as_the_general_path_at_the_radius(db):
+    # given points at and just past the 10-minute (800 m) radius, two at the same spot
+    admin = await _seed()
+    near = {"lat": CENTRE[0], "lng": CENTRE[1], "minutes": 10}
+    for viewer in (None, admin):
+        for kind in (None, "STATION"):
+            # when the circle is read page by page through both paths
+            after, seen = None, []
+            for _ in range(4):
+                variables = {"first": 2, "after": after, "near": near, "kind": kind}
+                fast, slow, answered = await both(NEAR, variables, viewer)
+                # then the same answer, from one statement on PostgreSQL
+                assert canonical(fast) == canonical(slow), (fast, slow)
+                assert answered == (1 if db.postgres else 0)
+                page = json.loads(fast)["data"]["servicePoints"]
+                seen += [edge["node"]["name"] for edge in page["edges"]]
+                if not page["pageInfo"]["hasNextPage"]:
+                    break
+                after = page["pageInfo"]["endCursor"]
+            if kind is None:
+                assert seen == ["正中", "东边", "同点甲", "同点乙", "边界内"]
+                assert page["totalCount"] == 5
+
+
+async def test_without_near_and_with_bad_input_both_paths_agree(db):
+    # given the points
+    await _seed()
+    cases = [{"first": 3}, {"first": 3, "kind": "PARK"}, {"first": 0},
+             {"near": {"lat": 91.0, "lng": 0.0, "minutes": 10}},
+             {"near": {"lat": 39.9, "lng": 116.4, "minutes": 0}}, {"first": 2, "after": "x"}]
+    for variables in cases:
+        # when each is read through both paths
+        fast, slow, _ = await both(NEAR, variables, None)
+        # then the same answer (errors the general path's own)
+        assert canonical(fast) == canonical(slow), (variables, fast, slow)
+
+
+async def test_near_statements_stay_constant_in_page_size(db):
+    # given the points
+    await _seed()
+    counts = []
+    for first in (2, 4, 8):
+        # when a page of each size is read
+        with count_statements() as statements:
+            await answer(NEAR, {"first": first, "near": {"lat": CENTRE[0], "lng": CENTRE[1],
+                                                         "minutes": 30}}, None, compiled=True)
+        counts.append(len(statements))
+    # then one statement on PostgreSQL (the general path: points, then their teams)
+    assert counts == ([1, 1, 1] if db.postgres else [counts[0]] * 3), counts
