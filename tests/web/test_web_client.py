@@ -270,7 +270,9 @@ async def test_a_volunteer_reads_a_shared_activity_page_in_beijing_time_and_sees
     wait_for(page, lambda d: d.find_elements(By.CSS_SELECTOR, "[data-stat=number]"))
     await asyncio.sleep(0.5)
     assert page.find_element(By.ID, "conn").text == ""
-    assert "候补中" in page.find_element(By.CSS_SELECTOR, "main").text
+    # and the schedule on #/me lists the shift as upcoming and the lecture as waitlisted
+    assert "早班助餐" in text_of(page, '[data-group="UPCOMING"]')
+    assert "满员的讲座 · 候补第 1 位" in text_of(page, '[data-group="WAITLISTED"]')
 
 
 async def test_help_requests_are_posted_watched_live_and_claimed(
@@ -521,6 +523,7 @@ async def test_a_volunteer_learns_redeems_reads_notifications_and_prints_a_certi
     page.get(f"{base(live_server)}/#/me")
     wait_for(page, lambda d: d.find_element(By.XPATH, "//button[text()='开具志愿服务记录证明']")).click()
     wait_for(page, lambda d: text_of(d, "[data-cert=hours]") == "3 小时")
+    assert "敬老院陪伴 · 3 小时 已通过" in text_of(page, f'[data-record="{to_global_id("ServiceRecord", record.id)}"]')
     link = page.find_element(By.CSS_SELECTOR, "[data-cert=verify]").get_attribute("href")
     open_as(visitor, live_server, None, "activities")
     visitor.get(link)

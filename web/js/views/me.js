@@ -6,7 +6,33 @@ import { go } from "../app.js";
 
 const ME = `{ me { id displayName volunteerNumber district approvedHours starLevel points phoneMasked
   teams(first: 20) { edges { node { id name viewerIsAdmin } } }
-  signUps(first: 20) { edges { node { status waitlistPosition activity { id title startsAt } } } } } }`;
+  signUps(first: 50) { edges { node { status waitlistPosition offerExpiresAt checkedInAt activity { id title startsAt endsAt } } } }
+  serviceRecords(first: 20) { edges { node { id hours hoursClaimed status createdAt activity { id title startsAt } } } } } }`;
+
+// My schedule: held places first (they expire), then upcoming, waitlisted and past shifts.
+function schedule(signUps) {
+  const now = Date.now();
+  const live = signUps.filter((s) => s.status !== "CANCELLED");
+  const groups = [
+    ["OFFERED", t("scheduleOffered"), live.filter((s) => s.status === "OFFERED")],
+    ["UPCOMING", t("scheduleUpcoming"), live.filter((s) => s.status === "CONFIRMED" && Date.parse(s.activity.endsAt) > now)],
+    ["WAITLISTED", t("statusWAITLISTED"), live.filter((s) => s.status === "WAITLISTED")],
+    ["PAST", t("schedulePast"), live.filter((s) => s.status === "CONFIRMED" && Date.parse(s.activity.endsAt) <= now)],
+  ].filter(([, , list]) => list.length);
+  const item = (s) => h("li", { dataset: { state: s.status } }, `${fmtDate(s.activity.startsAt)} `,
+    h("a", { href: `#/activities/${encodeURIComponent(s.activity.id)}` }, s.activity.title),
+    s.status === "WAITLISTED" ? ` · ${t("waitPos", { n: s.waitlistPosition })}` : "",
+    s.status === "OFFERED" ? ` · ${t("offerHeldUntil", { time: fmtDate(s.offerExpiresAt) })}` : "",
+    s.checkedInAt ? ` · ${t("checkedIn", { time: fmtDate(s.checkedInAt) })}` : "");
+  return groups.map(([key, title, list]) => h("div.schedule-group", { dataset: { group: key } },
+    h("h3", title), h("ul.plain", list.map(item))));
+}
+
+function hoursList(records) {
+  return records.length ? h("ul.plain", records.map((r) => h("li", { dataset: { record: r.id, status: r.status } },
+    `${fmtDate(r.activity.startsAt)} ${r.activity.title} · ${t("hours", { n: r.status === "APPROVED" ? r.hours : r.hoursClaimed })} `,
+    h("span.badge", t(`hours${r.status}`))))) : h("p", t("empty"));
+}
 const CERT_FIELDS = `code serialNumber volunteerName idType idNumberMasked volunteerNumber teams totalHours issuer issuedAt
   entries { activityTitle team date hours }`;
 const ISSUE = `mutation IssueCertificate { issueCertificate { ${CERT_FIELDS} } }`;
@@ -78,12 +104,10 @@ export async function render(main, { name, params }) {
         } catch (error) { certResult.textContent = errorText(error); }
         event.target.disabled = false;
       } }, t("issueCert")), certResult),
-    h("section.panel", h("h2", t("mySignUps")),
-      signUps.length ? h("ul.plain", signUps.map((s) => h("li", { dataset: { state: s.status } }, `${fmtDate(s.activity.startsAt)} `,
-        h("a", { href: `#/activities/${encodeURIComponent(s.activity.id)}` }, s.activity.title), " · ",
-        h("span.badge", t(`status${s.status}`)),
-        s.status === "WAITLISTED" ? ` ${t("waitPos", { n: s.waitlistPosition })}` : "")))
+    h("section.panel", h("h2", t("mySchedule")),
+      signUps.some((s) => s.status !== "CANCELLED") ? schedule(signUps)
         : h("p", t("noSignUpsYet"), " ", h("a", { href: "#/activities" }, t("goActivities")))),
+    h("section.panel", h("h2", t("myHours")), hoursList(nodes(me.serviceRecords))),
     h("section.panel", h("h2", t("teams")),
       h("ul.plain", nodes(me.teams).map((team) => h("li", team.name)))));
 }
