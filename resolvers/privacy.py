@@ -42,6 +42,7 @@ from models.draft import Draft
 from models.hours import Certificate, HoursAudit, HoursStatus, ServiceRecord
 from models.notification import Notification
 from models.privacy import DataRequest, DataRequestKind, DataRequestStatus
+from models.team import Membership, MembershipRole, MembershipStatus, Team
 from models.volunteer import Volunteer, VolunteerStatus
 from resolvers.auth import Viewer
 from resolvers.certificate import public_base_url, reissue_for_record
@@ -396,15 +397,35 @@ async def _cancel_upcoming(conn: BaseDBAsyncClient, volunteer_id: int,
     return promoted, {s.activity_id for s in holding}
 
 
+async def _teams_left_without_admin(volunteer_id: int) -> list[str]:
+    """Names of the teams the person administers alone (two statements)."""
+    mine = await Membership.filter(volunteer_id=volunteer_id, role=MembershipRole.ADMIN,
+                                   status=MembershipStatus.APPROVED).values_list("team_id", flat=True)
+    if not mine:
+        return []
+    shared = set(await Membership.filter(
+        team_id__in=list(mine), role=MembershipRole.ADMIN, status=MembershipStatus.APPROVED,
+    ).exclude(volunteer_id=volunteer_id).values_list("team_id", flat=True))
+    alone = [team_id for team_id in mine if team_id not in shared]
+    return list(await Team.filter(id__in=alone).order_by("id").values_list("name", flat=True)) \
+        if alone else []
+
+
 async def do_delete_account(viewer: Viewer, reason: str = "",
                             *, now: datetime | None = None) -> DataRequest:
     """Erase the caller's personal data; refused (recorded, with the reason) for platform
-    admins, who hand over first. Two deletions at once: one erases, the other is CONFLICT."""
+    admins and a team's only admin, who hand over first. Two deletions at once: one erases,
+    the other is CONFLICT."""
     volunteer = viewer.require()
     why = check_text(reason, "reason", max_len=REASON_MAX, required=False)
     if volunteer.is_platform_admin:
         return await _refuse(volunteer.id, DataRequestKind.DELETION,
                              "平台管理员账户需先移交管理权限，才能注销。", why)
+    orphaned = await _teams_left_without_admin(volunteer.id)
+    if orphaned:
+        return await _refuse(volunteer.id, DataRequestKind.DELETION,
+                             f"你是队伍「{'、'.join(orphaned)}」唯一的管理员，请先指定新的管理员再注销。",
+                             why)
     moment = _now(now)
     async with in_transaction() as conn:
         # The person's row lock first: their sign-ups (which lock it too) serialise with this.

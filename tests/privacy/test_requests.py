@@ -23,6 +23,7 @@ from models.draft import Draft
 from models.hours import Certificate, ServiceRecord
 from models.notification import Notification
 from models.privacy import DataRequest, DataRequestKind, DataRequestStatus
+from models.team import Membership, MembershipRole, MembershipStatus
 from models.volunteer import Volunteer, VolunteerStatus
 from resolvers.auth import Viewer
 from resolvers.errors import Conflict, DomainError
@@ -199,6 +200,22 @@ async def test_a_platform_admin_is_refused_with_the_reason_recorded(db):
     assert (await Volunteer.get(id=platform.id)).status == VolunteerStatus.ACTIVE
     assert await DataRequest.filter(kind=DataRequestKind.DELETION,
                                     status=DataRequestStatus.REFUSED).count() == 1
+
+
+async def test_a_teams_only_admin_is_refused_until_another_admin_is_named(db):
+    # given
+    admin = await make_volunteer("王队长")
+    team = await make_team(admin, "朝阳区志愿服务总队")
+    # when
+    refused = await do_delete_account(Viewer(admin))
+    deputy = await make_volunteer("李副队长")
+    await Membership.create(team=team, volunteer=deputy, role=MembershipRole.ADMIN,
+                            status=MembershipStatus.APPROVED)
+    granted = await do_delete_account(Viewer(admin))
+    # then
+    assert refused.status == DataRequestStatus.REFUSED
+    assert "朝阳区志愿服务总队" in (refused.decision_reason or "")
+    assert granted.status == DataRequestStatus.DONE
 
 
 async def test_deletion_gives_back_upcoming_places_and_the_waitlist_moves_up(db):
