@@ -18,7 +18,9 @@ Property: no answer is a 5xx, every error has a code and none is INTERNAL; the b
 exactly N through and refuses N+1 with BAD_USER_INPUT naming the argument; most stateful
 operations get past input validation; afterwards the server is healthy, logged no unexpected
 error, the database passes the integrity check, and every field reachable from Query and
-Mutation was executed at least once. Each strategy prints its share of operations that got
+Mutation was executed at least once. No answer to anyone but a platform admin (whose full-value
+reads are logged, docs/privacy.md) contains another person's full phone or ID number, and the
+server log contains none. Each strategy prints its share of operations that got
 past input validation (`got_past_validation`).
 
 CI runs the fixed defaults; `make fuzz` runs long: FUZZ_EXAMPLES_PER_FIELD (random examples
@@ -29,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+from typing import Any
 
 import httpx
 import pytest
@@ -42,6 +45,7 @@ from tests.conftest import Backend
 from tests.fuzz.hostile import (
     EXAMPLES_PER_FIELD,
     FuzzReport,
+    Send,
     all_fields,
     fuzz_paths,
     fuzz_root_field,
@@ -60,7 +64,20 @@ STRATEGIES = ("stateful", "random", "optional omitted", "optional null", "bounda
               "boundary at N+1", "directed")
 
 
-def run_fuzz(url: str, tokens: dict[str, str | None]) -> tuple[dict[str, FuzzReport], Pools, list[str], int]:
+def watching(send: Send, forbidden: dict[str, set[str]], leaks: list[str]) -> Send:
+    """`send`, noting every answer that carries a value its role must never see (shown
+    masked: the note must not leak it either)."""
+    def send_watched(query: str, variables: dict[str, Any], role: str) -> httpx.Response:
+        response = send(query, variables, role)
+        leaks.extend(f"{role} got {value[:3]}…{value[-2:]} answering {query[:120]!r}"
+                     for value in forbidden.get(role, ()) if value in response.text)
+        return response
+
+    return send_watched
+
+
+def run_fuzz(url: str, tokens: dict[str, str | None], forbidden: dict[str, set[str]] | None = None,
+             leaks: list[str] | None = None) -> tuple[dict[str, FuzzReport], Pools, list[str], int]:
     """Every strategy in turn; blocking, so the test runs it in a thread while its own event
     loop stays responsive. Returns the reports, the pools, the bounded coordinates no operation
     reaches, and the health check's status afterwards."""
@@ -71,7 +88,7 @@ def run_fuzz(url: str, tokens: dict[str, str | None]) -> tuple[dict[str, FuzzRep
     pools = new_pools(graphql_schema)
     reports = {name: FuzzReport() for name in STRATEGIES}
     with httpx.Client(timeout=30) as client:
-        send = make_sender(client, url, tokens)
+        send = watching(make_sender(client, url, tokens), forbidden or {}, leaks if leaks is not None else [])
         run_stateful(graphql_schema, send, roles, pools, reports["stateful"], rounds=STATEFUL_ROUNDS, seed=SEED)
         id_pool = [ids[0] for ids in pools.ids.values()] + [ids[-1] for ids in pools.ids.values()]
         for root_field in roots:
@@ -109,9 +126,15 @@ async def test_every_strategy_on_every_field(live_server: LiveServer, db: Backen
     tokens: dict[str, str | None] = {
         "anonymous": None, "volunteer": token_for(people["13800000002"]),
         "team_admin": token_for(people["13800000001"]), "admin": token_for(people[ADMIN_PHONE])}
+    full_values = {phone: {phone, pii.id_number_of(person)} for phone, person in people.items()}
+    everyone = set().union(*full_values.values())
+    forbidden = {"anonymous": everyone, "volunteer": everyone - full_values["13800000002"],
+                 "team_admin": everyone - full_values["13800000001"]}
+    leaks: list[str] = []
 
     # when
-    reports, pools, skipped, health = await asyncio.to_thread(run_fuzz, live_server.url, tokens)
+    reports, pools, skipped, health = await asyncio.to_thread(run_fuzz, live_server.url, tokens,
+                                                              forbidden, leaks)
 
     # then
     total = all_fields(schema._schema)
@@ -121,6 +144,8 @@ async def test_every_strategy_on_every_field(live_server: LiveServer, db: Backen
     for name, report in reports.items():
         print(f"fuzz[{db.name}] {name}: {report.share()}")
     log = live_server.log()
+    assert leaks == [], leaks[:10]
+    assert not [value for value in everyone if value in log], "a full phone or ID number was logged"
     failures = [failure for report in reports.values() for failure in report.failures]
     distinct = {re.sub(r" as \w+: INTERNAL error \(request \S+\)", ": INTERNAL", failure.split("\n")[0]): failure
                 for failure in failures}
