@@ -189,7 +189,8 @@ class Certificate:
         description="Each activity with its dates and approved hours, as frozen at issue.")
 
     @classmethod
-    def from_model(cls, model: CertificateModel) -> Certificate:
+    def from_model(cls, model: CertificateModel, *, masked: bool = False) -> Certificate:
+        """`masked`: for anyone but the holder, the real name as the public page shows it."""
         content = model.content
         url = certificates.verification_url(model.code)
         return cls(
@@ -198,7 +199,8 @@ class Certificate:
             issuer_handler=content["issuer"].get("handler", ""),
             verification_url=url, pdf_url=f"{url}.pdf",
             superseded=model.superseded_at is not None,
-            volunteer_name=content["volunteerName"], id_type=content["idType"],
+            volunteer_name=certificates.mask_real_name(content["volunteerName"]) if masked
+            else content["volunteerName"], id_type=content["idType"],
             id_number_masked=content["idNumberMasked"],
             volunteer_number=content["volunteerNumber"], teams=list(content["teams"]),
             total_hours=content["totalHours"], issuer=content["issuer"]["name"],
@@ -232,10 +234,13 @@ class Certificate:
 
 @strawberry.type
 class HoursQuery:
-    @strawberry.field(description="Check a certificate by its code (public). Null if unknown.")
+    @strawberry.field(description="Check a certificate by its code (public). Null if unknown. "
+                                  "The real name is masked for anyone but its holder.")
     async def verify_certificate(self, info: Info, code: str) -> Certificate | None:
         model = await certificates.verify_certificate(code)
-        return Certificate.from_model(model) if model else None
+        if model is None:
+            return None
+        return Certificate.from_model(model, masked=info.context.viewer.id != model.volunteer_id)
 
     @strawberry.field(description="Service records of a team's (and its sub-teams') activities, "
                                   "newest first; team admins only. Filter by status to review.")

@@ -50,9 +50,11 @@ async def test_issue_and_verify_show_the_same_frozen_content(db):
     _, me, _ = await _volunteer_with_hours()
     # when
     issued = (await execute(ISSUE, as_=me)).ok()["issueCertificate"]
-    verified = (await execute(VERIFY, {"code": issued["code"]})).ok()["verifyCertificate"]
+    verified = (await execute(VERIFY, {"code": issued["code"]}, as_=me)).ok()["verifyCertificate"]
+    by_anyone = (await execute(VERIFY, {"code": issued["code"]})).ok()["verifyCertificate"]
     # then
     assert verified == issued
+    assert by_anyone == {**issued, "volunteerName": "李*"}  # the real name only for its holder
     assert issued["volunteerName"] == "李明"
     assert issued["idType"] == "居民身份证"
     assert issued["idNumberMasked"] == mask_id_number(pii.id_number_of(me))
