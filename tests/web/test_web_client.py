@@ -19,7 +19,7 @@ from core.time import BEIJING
 from models.activity import Activity, ActivityStatus
 from models.hours import HoursStatus, ServiceRecord
 from models.notification import Notification
-from models.team import TeamType
+from models.team import Membership, MembershipStatus, TeamType
 from models.training import Lesson
 from models.volunteer import Volunteer
 from resolvers.auth import Viewer
@@ -424,8 +424,16 @@ async def test_an_organiser_creates_publishes_checks_in_calls_out_and_cancels_fr
     present = await make_volunteer("到场的人")
     await confirm(ongoing, present)
     responder = await make_volunteer("能来的人")
+    applicant = await make_volunteer("想入队的人")
+    await add_member(team, applicant, MembershipStatus.PENDING)
     page = browsers[0]
     open_as(page, live_server, admin, "manage")
+
+    # when they approve an application to the team from the page
+    wait_for(page, lambda d: d.find_element(
+        By.CSS_SELECTOR, f'li[data-applicant="{to_global_id("Volunteer", applicant.id)}"] button[data-action=approve-member]')).click()
+    wait_for(page, lambda d: "已同意 想入队的人 入队" in d.find_element(By.TAG_NAME, "main").text)
+    assert (await Membership.get(team_id=team.id, volunteer_id=applicant.id)).status == MembershipStatus.APPROVED
 
     # when they create an activity for 09:00–12:00 Beijing time and publish it
     wait_for(page, lambda d: d.find_element(

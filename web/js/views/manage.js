@@ -8,7 +8,11 @@ import { subscribe } from "../ws.js";
 import { html, page, useEffect, useState } from "../ui.js";
 
 const TEAMS = `query ManageTeams { me { id teams(first: 50) { edges { node { id name district viewerIsAdmin
-  activities(first: 30) { edges { node { id title status startsAt capacity confirmedCount waitlistCount } } } } } } } }`;
+  activities(first: 30) { edges { node { id title status startsAt capacity confirmedCount waitlistCount } } }
+  applicants(first: 50) { edges { node { id displayName district } } }
+  members(first: 100) { totalCount edges { node { id displayName } } } } } } } }`;
+const DECIDE = `mutation DecideMembership($team: ID!, $volunteer: ID!, $approve: Boolean!) {
+  decideMembership(teamId: $team, volunteerId: $volunteer, approve: $approve) { id } }`;
 const CREATE_ACTIVITY = `mutation CreateActivity($input: ActivityInput!) { createActivity(input: $input) { id } }`;
 const MANAGE = `query ManageActivity($id: ID!) { node(id: $id) { ... on Activity { id title description category district
   address startsAt endsAt capacity hoursCredit waitlistLimit status cancelReason checkInCode viewerCanManage
@@ -69,6 +73,26 @@ function missing(input) {
   return !input.title || !input.startsAt || !input.endsAt ? t("errRequired") : "";
 }
 
+// Members and applications: an admin approves or turns down each applicant.
+function People({ team, reload }) {
+  const [message, setMessage] = useState("");
+  const applicants = nodes(team.applicants);
+  const decide = (person, approve) => async () => {
+    try {
+      await gql(DECIDE, { team: team.id, volunteer: person.id, approve });
+      setMessage(t(approve ? "applicantApproved" : "applicantDeclined", { name: person.displayName }));
+      await reload();
+    } catch (e) { setMessage(errorText(e)); }
+  };
+  return html`<p class="ok" role="status">${message}</p><details class="people" open=${applicants.length > 0}>
+    <summary>${t("membersAndApplications", { m: team.members.totalCount, a: applicants.length })}</summary>
+    ${applicants.length ? html`<h3>${t("applications")}</h3><ul class="plain applicants">${applicants.map((p) => html`<li data-applicant=${p.id}>
+      ${p.displayName} · ${p.district}
+      <button type="button" data-action="approve-member" onClick=${decide(p, true)}>${t("approve")}</button>
+      <button type="button" data-action="decline-member" onClick=${decide(p, false)}>${t("decline")}</button></li>`)}</ul>` : null}
+    <h3>${t("members")}</h3><p>${nodes(team.members).map((p) => p.displayName).join("、") || t("empty")}</p></details>`;
+}
+
 function Teams() {
   const [teams, setTeams] = useState(null);
   const [error, setError] = useState("");
@@ -97,6 +121,7 @@ function Teams() {
       <ul class="plain">${nodes(team.activities).map((a) => html`<li class="row" data-id=${a.id}>
         <a href=${`#/manage/${encodeURIComponent(a.id)}`}>${a.title}</a> · ${fmtDate(a.startsAt)}
         <span class="badge" data-status=${a.status}>${t(`ACT_${a.status}`)}</span> ${a.confirmedCount}/${a.capacity}</li>`)}</ul>
+      <${People} team=${team} reload=${load} />
       <details class="new-activity"><summary>${t("newActivity")}</summary>
         <form novalidate onSubmit=${create(team)}><${ActivityFields} />
           <p class="error" role="alert">${error}</p>
