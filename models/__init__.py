@@ -22,6 +22,7 @@ MODEL_MODULES = [
     "models.consent",
     "models.reminder",
     "models.calendar",
+    "models.swap",
     "models.chat",
     "models.station",
     "forum.models",

@@ -264,6 +264,15 @@ def _chat_step() -> DemoStep:
 EXTRA_STEPS.append(_chat_step())
 
 
+def _care_step() -> DemoStep:
+    from resolvers.demo_care import seed_care
+
+    return seed_care
+
+
+EXTRA_STEPS.append(_care_step())
+
+
 def _privacy_step() -> DemoStep:
     from resolvers.demo_privacy import seed_privacy
 

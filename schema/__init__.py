@@ -43,6 +43,7 @@ from schema.calendar import CalendarMutation, CalendarQuery
 from schema.callout import CallOut, CallOutMutation, CallOutQuery, CallOutSubscription
 from schema.chat import ChatMessage, ChatMutation, ChatQuery, ChatRoom, ChatSubscription
 from schema.concealment import Concealment
+from schema.consent import ConsentMutation, ConsentQuery
 from schema.draft import DraftMutation, DraftQuery
 from schema.errors import CodedSchema, OperationName
 from schema.feed import FeedQuery
@@ -65,7 +66,6 @@ from schema.notification import (
     NotificationSubscription,
 )
 from schema.offers import OfferMutation
-from schema.consent import ConsentMutation, ConsentQuery
 from schema.pii import PiiAccess, PiiQuery
 from schema.prepared import PreparedOperations
 from schema.privacy import PrivacyMutation, PrivacyQuery
@@ -79,8 +79,9 @@ from schema.servicepoint import (
     ServicePointMutation,
     ServicePointQuery,
 )
-from schema.stats import StatsQuery
 from schema.station import StationMutation, StationQuery
+from schema.stats import StatsQuery
+from schema.swap import ShiftSwap, SwapMutation, SwapQuery
 from schema.team import Team, TeamMutation, TeamQuery
 from schema.timebank import Redemption, RewardItem, TimebankMutation, TimebankQuery
 from schema.training import (
@@ -104,14 +105,15 @@ QUERIES: tuple[type, ...] = (NodeQuery, VolunteerQuery, TeamQuery, NotificationQ
                              ActivityQuery, ForumQuery, DraftQuery, FeedQuery, HoursQuery,
                              HelpRequestQuery, CallOutQuery, LeaderboardQuery, StatsQuery,
                              TrainingQuery, ProjectQuery, ServicePointQuery, HonourQuery,
-                             TimebankQuery, ChatQuery, ReminderQuery, CalendarQuery, PiiQuery,
+                             TimebankQuery, ChatQuery, ReminderQuery, CalendarQuery, SwapQuery, PiiQuery,
                              PrivacyQuery, ConsentQuery, StationQuery)
 MUTATIONS: tuple[type, ...] = (VolunteerMutation, TeamMutation, NotificationMutation,
                                ActivityMutation, ForumMutation, DraftMutation, HoursMutation,
                                HelpRequestMutation, CallOutMutation, ImporterMutation,
                                TrainingMutation, ProjectMutation, ServicePointMutation,
                                HonourMutation, TimebankMutation, AttendanceMutation, OfferMutation,
-                               ChatMutation, ReminderMutation, CalendarMutation, PrivacyMutation,
+                               ChatMutation, ReminderMutation, CalendarMutation,
+                               SwapMutation, PrivacyMutation,
                                ConsentMutation, StationMutation)
 SUBSCRIPTIONS: tuple[type, ...] = (NotificationSubscription, ActivitySubscription,
                                    ForumSubscription, HelpRequestSubscription,
@@ -122,7 +124,7 @@ EXTRA_TYPES: list[type] = [Volunteer, Team, Notification, Activity, SignUp, Slot
                            Assessment, CourseEnrollment, Qualification, AssessmentResult,
                            Project, Position, ProjectSeries, ServicePoint, Community,
                            Announcement, Award, Nomination,
-                           RewardItem, Redemption, ChatRoom, ChatMessage, PiiAccess]
+                           RewardItem, Redemption, ChatRoom, ChatMessage, ShiftSwap, PiiAccess]
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)
