@@ -22,6 +22,7 @@ from starlette.routing import Route
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.cursors import seal_cursor
+from core.geo import Circle, distance_km
 
 pool: asyncpg.Pool | None = None
 STAR_THRESHOLDS = (100, 300, 600, 1000, 1500)
@@ -169,6 +170,95 @@ async def me(request: Request) -> JSONResponse:
             for status, title, starts_at in person["sign_ups"]]}}}})
 
 
+FEED = """
+WITH mine AS (SELECT team_id FROM membership WHERE volunteer_id = $1 AND status = 'APPROVED')
+SELECT k, r, id, t, a, b, c, d FROM (
+  (SELECT 'Activity' AS k, 4 AS r, x.id, x.published_at AS t, x.title AS a, x.starts_at AS b,
+          tm.name AS c, NULL::text AS d
+   FROM activity x JOIN team tm ON tm.id = x.team_id
+   WHERE x.team_id IN (SELECT team_id FROM mine) AND x.status IN ('PUBLISHED', 'FINISHED')
+   ORDER BY x.published_at DESC, x.id DESC LIMIT 21)
+  UNION ALL
+  (SELECT 'ExperiencePost', 3, e.id, e.created_at, e.title, NULL, v.display_name, NULL
+   FROM experience_post e JOIN volunteer v ON v.id = e.author_id
+   WHERE e.team_id IN (SELECT team_id FROM mine) ORDER BY e.created_at DESC, e.id DESC LIMIT 21)
+  UNION ALL
+  (SELECT 'HelpRequest', 2, h.id, h.created_at, h.title, NULL, h.district, NULL
+   FROM help_request h
+   WHERE h.district = (SELECT district FROM volunteer WHERE id = $1) AND h.status = 'OPEN'
+   ORDER BY h.created_at DESC, h.id DESC LIMIT 21)
+  UNION ALL
+  (SELECT 'Post', 1, p.id, p.created_at, p.body, NULL, v.display_name, th.title
+   FROM forum_post p JOIN forum_thread th ON th.id = p.thread_id
+   JOIN volunteer v ON v.id = p.author_id
+   WHERE th.author_id = $1 AND NOT p.is_opening AND NOT p.hidden AND NOT th.hidden
+     AND p.author_id <> $1 ORDER BY p.created_at DESC, p.id DESC LIMIT 21)
+  UNION ALL
+  (SELECT 'Announcement', 5, n.id, n.published_at, n.title, NULL, NULL, NULL
+   FROM announcement n
+   WHERE (n.team_id IS NULL OR n.team_id IN (SELECT team_id FROM mine)) AND n.status = 'PUBLISHED'
+   ORDER BY n.published_at DESC, n.id DESC LIMIT 21)
+) f ORDER BY t DESC, r DESC, id DESC LIMIT 21"""
+
+
+def _feed_node(row: Any) -> dict[str, Any]:
+    kind = row["k"]
+    node: dict[str, Any] = {"__typename": kind, "id": global_id(kind, row["id"])}
+    if kind == "Activity":
+        node.update(title=row["a"], startsAt=row["b"].isoformat(), team={"name": row["c"]})
+    elif kind == "ExperiencePost":
+        node.update(title=row["a"], author={"displayName": row["c"]})
+    elif kind == "HelpRequest":
+        node.update(title=row["a"], district=row["c"])
+    elif kind == "Post":
+        node.update(body=row["a"], author={"displayName": row["c"]}, thread={"title": row["d"]})
+    else:
+        node.update(title=row["a"])
+    return node
+
+
+async def feed(request: Request) -> JSONResponse:
+    """The five sources' newest 21 each in one statement, merged by (time, rank, id)."""
+    assert pool is not None
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(FEED, viewer_id(request))
+    page = rows[:20]
+    edges = [{"cursor": seal_cursor([row["t"].isoformat(), row["r"], row["id"]]),
+              "node": _feed_node(row)} for row in page]
+    return JSONResponse({"data": {"feed": {"edges": edges, "pageInfo": {
+        "hasNextPage": len(rows) > 20, "endCursor": edges[-1]["cursor"] if edges else None}}}})
+
+
+POINTS = """
+SELECT p.id, p.name, p.kind, p.address, p.latitude, p.longitude, t.name AS team
+FROM service_point p LEFT JOIN team t ON t.id = p.team_id
+WHERE p.latitude >= $1 AND p.latitude <= $2 AND p.longitude >= $3 AND p.longitude <= $4"""
+
+
+async def points(request: Request) -> JSONResponse:
+    """The bounding box in SQL, the exact distance, order and page in Python."""
+    lat, lng = float(request.path_params["lat"]), float(request.path_params["lng"])
+    radius = int(request.path_params["minutes"]) * 80.0
+    assert pool is not None
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(POINTS, *Circle(lat, lng, radius / 1000).bounding_box())
+    found = []
+    for row in rows:
+        metres = distance_km(lat, lng, row["latitude"], row["longitude"]) * 1000
+        if metres <= radius:
+            found.append((round(metres, 1), row["id"], row))
+    found.sort(key=lambda item: (item[0], item[1]))
+    edges = [{"cursor": seal_cursor([metres, db_id]), "node": {
+        "id": global_id("ServicePoint", db_id), "name": row["name"], "kind": row["kind"],
+        "address": row["address"], "distanceMetres": metres,
+        "walkingMinutes": round(metres / 80, 1),
+        "team": {"name": row["team"]} if row["team"] is not None else None}}
+        for metres, db_id, row in found[:20]]
+    return JSONResponse({"data": {"servicePoints": {"totalCount": len(found), "edges": edges,
+                                                    "pageInfo": {
+        "hasNextPage": len(found) > 20, "endCursor": edges[-1]["cursor"] if edges else None}}}})
+
+
 async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
@@ -177,5 +267,7 @@ app = Starlette(routes=[Route("/me", me, methods=["POST"]),
                         Route("/activities", activities, methods=["POST"]),
                         Route("/activity/{id}", activity, methods=["POST"]),
                         Route("/board", board, methods=["POST"]),
+                        Route("/feed", feed, methods=["POST"]),
+                        Route("/points/{lat}/{lng}/{minutes}", points, methods=["POST"]),
                         Route("/healthz", healthz)],
                 lifespan=lifespan)

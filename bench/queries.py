@@ -4,14 +4,16 @@ database; Tongxin once with compiled reads (schema/reads) and once without
 (COMPILED_READS=0, the general executor), with its CPU per request.
 
     .venv/bin/python bench/queries.py [--seconds 10] [--concurrency 32] [--workers 1 2]
-                                      [--documents list detail me]
+                                      [--documents list detail me board feed points]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
+import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,6 +43,9 @@ from core import pii
 
 ACTIVITIES = 200  # published, across the ten teams; the list page reads the first 20
 THREADS = 100  # on one board, some pinned, some hidden
+FEED_ITEMS = 40  # of each other feed source (experience posts, help requests, replies, notices)
+POINTS = 1000  # service points over a ~11 km x 11 km box; ~75 inside the 15-minute circle
+CENTRE = (39.9042, 116.4074)  # the `points` document's centre
 POOL = "8"  # database connections per worker, the same for every server
 
 
@@ -72,6 +77,17 @@ def _ten_teams(status: int, body: Any) -> None:
     assert status == 200 and len(body["data"]["me"]["teams"]["edges"]) == 10, body
 
 
+def _feed(status: int, body: Any) -> None:
+    page = body["data"]["feed"]
+    kinds = {edge["node"]["__typename"] for edge in page["edges"]}
+    assert status == 200 and len(page["edges"]) == 20 and len(kinds) == 5, body
+
+
+def _points(status: int, body: Any) -> None:
+    page = body["data"]["servicePoints"]
+    assert status == 200 and len(page["edges"]) == 20 and page["pageInfo"]["hasNextPage"], body
+
+
 DOCUMENTS = {
     # 1. the activity list page, anonymous
     "list": Document(
@@ -94,6 +110,21 @@ DOCUMENTS = {
         "{ me { displayName starLevel teams(first: 10) { edges { node { name } } }"
         " signUps(first: 5) { edges { node { status activity { title startsAt } } } } } }",
         "/me", True, _ten_teams),
+    # 5. the viewer's feed: the five sources, each kind with its own fields
+    "feed": Document(
+        "{ feed(first: 20) { edges { cursor node { __typename"
+        " ... on Activity { id title startsAt team { name } }"
+        " ... on ExperiencePost { id title author { displayName } }"
+        " ... on HelpRequest { id title district }"
+        " ... on Post { id body author { displayName } thread { title } }"
+        " ... on Announcement { id title } } } pageInfo { hasNextPage endCursor } } }",
+        "/feed", True, _feed),
+    # 6. service points within a 15-minute walk, nearest first, anonymous
+    "points": Document(
+        "{ servicePoints(first: 20, near: {lat: 39.9042, lng: 116.4074, minutes: 15})"
+        " { totalCount edges { cursor node { id name kind address distanceMetres"
+        " walkingMinutes team { name } } } pageInfo { hasNextPage endCursor } } }",
+        "/points/39.9042/116.4074/15", False, _points),
 }
 
 
@@ -151,9 +182,60 @@ async def seed(database_url: str) -> tuple[int, int]:
                 " reply_count, created_at, last_post_at) VALUES ($1, $2, $3, $4, false, $5, $6,"
                 " now(), now() - $7 * interval '1 minute')", board_id, volunteer_id,
                 f"话题{index}", index % 25 == 0, index % 10 == 7, index % 5, index)
+        await seed_feed(conn, volunteer_id, teams, detail, board_id)
+        await seed_points(conn, teams)
         return int(volunteer_id), int(detail)
     finally:
         await conn.close()
+
+
+async def seed_feed(conn: asyncpg.Connection, volunteer_id: int, teams: list[int], activity: int,
+                    board_id: int) -> None:
+    """The volunteer's feed: their teams' activities (published a few minutes apart) and
+    FEED_ITEMS each of experience posts, open help requests in their district, others'
+    replies to their threads and announcements, interleaved in time."""
+    other = await conn.fetchval(
+        "INSERT INTO volunteer (real_name, display_name, gender, birth_date, district, skills,"
+        " status, is_platform_admin, volunteer_number, approved_hours, created_at, updated_at)"
+        " VALUES ('作者', '作者', 'MALE', '1980-01-01', '朝阳区', '', 'ACTIVE', false,"
+        " 'TXBENCH2', 0, now(), now()) RETURNING id")
+    await conn.execute("UPDATE activity SET published_at = now() - id * interval '5 minutes'")
+    threads = [row["id"] for row in await conn.fetch(
+        "SELECT id FROM forum_thread WHERE board_id = $1 AND NOT hidden ORDER BY id", board_id)]
+    for index in range(FEED_ITEMS):
+        at = f"now() - interval '{5 * index + 1} minutes'"
+        await conn.execute(
+            "INSERT INTO experience_post (activity_id, team_id, author_id, title, body,"
+            f" photo_urls, created_at) VALUES ($1, $2, $3, $4, '心得', '[]', {at})",
+            activity, teams[index % 10], other, f"心得{index}")
+        await conn.execute(
+            "INSERT INTO help_request (created_by_id, title, description, district, skills,"
+            f" urgency, status, created_at) VALUES ($1, $2, '求助', '朝阳区', '', 'NORMAL',"
+            f" 'OPEN', {at} - interval '1 minute')", other, f"求助{index}")
+        await conn.execute(
+            "INSERT INTO forum_post (thread_id, author_id, body, is_opening, hidden, search_text,"
+            f" created_at) VALUES ($1, $2, $3, false, false, '', {at} - interval '2 minutes')",
+            threads[index % len(threads)], other, f"回复{index}")
+        await conn.execute(
+            "INSERT INTO announcement (team_id, author_id, title, body, attachments, pinned,"
+            f" status, created_at, published_at) VALUES ($1, $2, $3, '通知', '[]', false,"
+            f" 'PUBLISHED', {at}, {at} - interval '3 minutes')",
+            teams[index % 10] if index % 2 else None, other, f"通知{index}")
+
+
+async def seed_points(conn: asyncpg.Connection, teams: list[int]) -> None:
+    """POINTS service points spread evenly (a fixed pseudo-random sequence) around CENTRE."""
+    import random
+
+    rng = random.Random(24)
+    kinds = ["STATION", "SCHOOL", "HUB", "LIBRARY", "PARK", "COMMUNITY_CENTRE"]
+    await conn.executemany(
+        "INSERT INTO service_point (name, kind, district, address, latitude, longitude,"
+        " opening_hours, team_id, created_at) VALUES ($1, $2, '东城区', $3, $4, $5, '9:00–17:00',"
+        " $6, now())",
+        [(f"服务阵地{index}", kinds[index % 6], f"东城区{index}号" if index % 3 else None,
+          CENTRE[0] + rng.uniform(-0.05, 0.05), CENTRE[1] + rng.uniform(-0.065, 0.065),
+          teams[index % 10] if index % 4 == 0 else None) for index in range(POINTS)])
 
 
 def main() -> None:
@@ -207,6 +289,11 @@ def run_document(name: str, document: Document, servers: dict[str, Any], detail:
         "plain": LeanClient(servers["plain"].url + document.plain_path.format(id=detail))
         .request_bytes({}, headers),
     }
+    answers = {label: _canonical(servers[label].url + (
+        document.plain_path.format(id=detail) if label == "plain" else ""),
+        {} if label == "plain" else body, headers) for label in ("compiled", "general", "plain")}
+    same = "same answer on all three" if len(set(answers.values())) == 1 else \
+        "ANSWERS DIFFER: " + " | ".join(f"{k}: {v[:300]}" for k, v in answers.items())
     results: dict[str, tuple[float, list[float], str]] = {}
     for label in ("compiled", "general", "plain"):
         server = servers[label]
@@ -224,12 +311,20 @@ def run_document(name: str, document: Document, servers: dict[str, Any], detail:
                f"postgres {(after['postgres'] - before['postgres']) * 1000 / count:.2f} ms")
         results[label] = (rps, latencies, cpu)
     plain_rps = results["plain"][0]
-    out = [f"\n[{name}] {workers} worker(s): {document.query}"]
+    out = [f"\n[{name}] {workers} worker(s): {document.query}", f"  {same}"]
     for label, (rps, latencies, cpu) in results.items():
         out.append(f"  {label:9}: {rps:8.1f} req/s  {rps / plain_rps:5.2f}x plain  "
                    f"({summary(latencies)}; CPU {cpu})")
     print("\n".join(out), flush=True)
     return out
+
+
+def _canonical(url: str, body: dict[str, Any], headers: dict[str, str]) -> str:
+    """One answer, keys sorted (cursors are signed with the same key, so equal too)."""
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json", **headers})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.dumps(json.loads(response.read()), sort_keys=True, ensure_ascii=False)
 
 
 if __name__ == "__main__":
