@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
                 ('service_point', fields.ForeignKeyField('models.ServicePoint', source_field='service_point_id', null=True, db_constraint=True, to_field='id', related_name='closures', on_delete=OnDelete.CASCADE)),
                 ('day_number', fields.IntField()),
-                ('reason', fields.CharField(max_length=200)),
+                ('reason', fields.CharField(max_length=500)),
                 ('created_by', fields.ForeignKeyField('models.Volunteer', source_field='created_by_id', db_constraint=True, to_field='id', related_name='station_closures', on_delete=OnDelete.RESTRICT)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],

@@ -50,7 +50,7 @@ class StationClosure(Model):
     service_point: fields.ForeignKeyNullableRelation[ServicePoint] = fields.ForeignKeyField(
         "models.ServicePoint", related_name="closures", null=True, on_delete=fields.CASCADE)
     day_number = fields.IntField()  # days since 1970-01-01
-    reason = fields.CharField(max_length=200)
+    reason = fields.CharField(max_length=500)
     created_by: fields.ForeignKeyRelation[Volunteer] = fields.ForeignKeyField(
         "models.Volunteer", related_name="station_closures", on_delete=fields.RESTRICT)
     created_at = fields.DatetimeField(auto_now_add=True)

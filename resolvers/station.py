@@ -34,11 +34,12 @@ from resolvers.auth import Viewer
 from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
 from resolvers.servicepoint import _may_manage
 from resolvers.sql import Sql, fetch
-from resolvers.validation import SHORT_TEXT_MAX, check_text
+from resolvers.validation import check_text
 
 EPOCH = date(1970, 1, 1)
 RULES_MAX = 28
 PERIOD_DAYS_MAX = 366 * 2
+REASON_MAX = 500
 
 
 def day_number(day: date) -> int:
@@ -135,7 +136,7 @@ async def do_add_closure(viewer: Viewer, point_id: int | None, day: date,
     """A holiday for one station (its managers) or, without a station, for every station
     (platform admins). Adding the same closure again returns it."""
     volunteer = viewer.require_active()
-    reason = check_text(reason, "reason", max_len=SHORT_TEXT_MAX)
+    reason = check_text(reason, "reason", max_len=REASON_MAX)
     if point_id is None:
         if not viewer.is_platform_admin:
             raise Forbidden("Only platform admins close every station.")

@@ -153,6 +153,8 @@ BOUNDS_BY_COORDINATE: dict[str, Bound] = {
     "Mutation.postChatMessage(body:)": Bound(2000, multiline=True, column="ChatMessage.body"),
     "Mutation.postChatMessage(mentionIds:)": Bound(100, max_items=20, unstored="decoded IDs"),
     "Mutation.deleteChatMessage(reason:)": replace(REASON, column="ChatModerationLog.reason"),
+    "StationHoursInput.opens": Bound(5, unstored="parsed to minutes after midnight"),
+    "StationHoursInput.closes": Bound(5, unstored="parsed to minutes after midnight"),
 }
 
 _SINGLE_LINE_BAD = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
