@@ -398,7 +398,7 @@ async def _cancel_upcoming(conn: BaseDBAsyncClient, volunteer_id: int,
 
 
 async def _teams_left_without_admin(volunteer_id: int) -> list[str]:
-    """Names of the teams the person administers alone (two statements)."""
+    """Names of the teams the person administers alone."""
     mine = await Membership.filter(volunteer_id=volunteer_id, role=MembershipRole.ADMIN,
                                    status=MembershipStatus.APPROVED).values_list("team_id", flat=True)
     if not mine:
@@ -407,8 +407,10 @@ async def _teams_left_without_admin(volunteer_id: int) -> list[str]:
         team_id__in=list(mine), role=MembershipRole.ADMIN, status=MembershipStatus.APPROVED,
     ).exclude(volunteer_id=volunteer_id).values_list("team_id", flat=True))
     alone = [team_id for team_id in mine if team_id not in shared]
-    return list(await Team.filter(id__in=alone).order_by("id").values_list("name", flat=True)) \
-        if alone else []
+    if not alone:
+        return []
+    names = await Team.filter(id__in=alone).order_by("id").values_list("name", flat=True)
+    return [str(name) for name in names]
 
 
 async def do_delete_account(viewer: Viewer, reason: str = "",
