@@ -157,3 +157,21 @@ async def test_record_corrections_are_decided_by_the_team_with_a_reason(db):
                                                  "decisionReason": "签到记录显示 3 小时"}
     assert again.codes == ["CONFLICT"]
     assert await Certificate.all().count() == 0
+
+
+async def test_the_server_mounts_the_pages_before_the_web_client(db):
+    # given: the assembled app (its lifespan is not needed: the test set up the database)
+    from server import create_app
+
+    _, me = await _served_twice()
+    issued = (await execute(ISSUE, as_=me)).ok()["issueCertificate"]
+    transport = httpx.ASGITransport(app=create_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        # when
+        page = await http.get(f"/certificates/{issued['code']}")
+        pdf = await http.get(f"/certificates/{issued['code']}.pdf")
+        archive = await http.get("/privacy/archive/unknown-token")
+    # then
+    assert page.status_code == 200 and "志愿服务记录证明核验" in page.text
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert archive.status_code == 404 and "已失效" in archive.text
