@@ -19,6 +19,7 @@ a training completed, an award) is sent once.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -139,7 +140,7 @@ class DrainResult:
 async def _finish(batch: str, sinks: Sequence[RecordSink], moment: datetime) -> tuple[int, list[str]]:
     changes = await RecordChange.filter(batch=batch).order_by("id")
     rows = [exchange_row(change) for change in changes]
-    files = [sink.write(batch, rows) for sink in sinks]
+    files = [await asyncio.to_thread(sink.write, batch, rows) for sink in sinks]
     done = await RecordChange.filter(batch=batch, exported_at=None).update(exported_at=moment)
     return done, files
 

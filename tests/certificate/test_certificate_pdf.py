@@ -139,7 +139,10 @@ async def test_record_corrections_are_decided_by_the_team_with_a_reason(db):
                              as_=stranger)
     asked = (await execute(REQUEST_FIX, {"recordId": record_id, "hours": 1, "reason": "少记"},
                            as_=me)).ok()["requestRecordCorrection"]
+    pending = "query { pendingDataRequests { edges { node { id kind } } } }"
     # when
+    for_admin = (await execute(pending, as_=admin)).ok()["pendingDataRequests"]["edges"]
+    for_stranger = (await execute(pending, as_=stranger)).ok()["pendingDataRequests"]["edges"]
     by_stranger = await execute(DECIDE, {"id": asked["id"], "approve": True, "reason": "好"},
                                 as_=stranger)
     no_reason = await execute(DECIDE, {"id": asked["id"], "approve": False, "reason": " "},
@@ -151,6 +154,8 @@ async def test_record_corrections_are_decided_by_the_team_with_a_reason(db):
     # then
     assert zero.codes == ["BAD_USER_INPUT"] and zero.errors[0]["extensions"]["field"] == "hours"
     assert not_mine.codes == ["NOT_FOUND"]
+    assert [e["node"] for e in for_admin] == [{"id": asked["id"], "kind": "RECORD_CORRECTION"}]
+    assert for_stranger == []
     assert by_stranger.codes == ["FORBIDDEN"]
     assert no_reason.codes == ["BAD_USER_INPUT"]
     assert refused.ok()["decideDataRequest"] == {"status": "REFUSED",

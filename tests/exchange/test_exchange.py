@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from datetime import date
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from models.exchange import RecordChange
 from models.honour import Award, Nomination, NominationStatus
 from models.training import AssessmentKind, Enrollment
 from resolvers.auth import Viewer
-from resolvers.exchange import FIELD_MAP, CsvSink, JsonLinesSink, drain_outbox
+from resolvers.exchange import FIELD_MAP, CsvSink, JsonLinesSink, drain_outbox, drain_to_directory
 from resolvers.honour import do_decide_nomination
 from resolvers.hours import do_approve_hours, do_reject_hours
 from resolvers.training import do_record_assessment
@@ -55,6 +56,16 @@ async def test_changes_are_exported_once_to_json_lines_and_csv(db, tmp_path: Pat
         assert row["fwrq"] == "2026-03-01" and row["zzdw"] == "朝阳区志愿服务总队"
     exported = (tmp_path / f"{batch}.jsonl").read_text() + (tmp_path / f"{batch}.csv").read_text()
     assert pii.id_number_of(me) not in exported and pii.phone_of(me) not in exported
+
+
+async def test_the_job_writes_both_formats_side_by_side(db, tmp_path: Path):
+    # given
+    await _approved_then_taken_back()
+    # when
+    exported = await drain_to_directory(str(tmp_path))
+    # then
+    assert exported == 2
+    assert sorted(os.path.splitext(name)[1] for name in os.listdir(tmp_path)) == [".csv", ".jsonl"]
 
 
 async def test_a_batch_claimed_before_a_crash_is_written_again_under_its_own_name(db, tmp_path: Path):
