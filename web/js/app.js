@@ -3,9 +3,13 @@ import { gql, session, setToken, onSession } from "./api.js";
 import { h, mount } from "./dom.js";
 import { lang, setLang, t } from "./i18n.js";
 import { onConnection } from "./ws.js";
+// The home page, imported up front: its module starts the list's request at once, and the
+// router renders it without waiting for a dynamic import.
+import * as activitiesView from "./views/activities.js";
 
+performance.mark("tx:app-start");
 const routes = {
-  activities: () => import("./views/activities.js"),
+  activities: () => activitiesView,
   activity: () => import("./views/activity.js"),
   login: () => import("./views/auth.js"),
   register: () => import("./views/auth.js"),
@@ -93,7 +97,9 @@ async function route() {
   const loader = name === "activities" && params[0] ? routes.activity : routes[name] || routes.activities;
   cleanup?.();
   cleanup = null;
+  performance.mark("tx:route");
   const view = await loader();
+  performance.mark("tx:view-loaded");
   const token = (route.seq = (route.seq || 0) + 1);
   const result = await view.render(main, { name, params: params.map(decodeURIComponent) });
   if (token !== route.seq) { result?.(); return; }
