@@ -25,5 +25,6 @@ MODEL_MODULES = [
     "models.swap",
     "models.chat",
     "models.station",
+    "models.insurance",
     "forum.models",
 ]

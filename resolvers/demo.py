@@ -289,3 +289,12 @@ def _station_step() -> DemoStep:
 
 
 EXTRA_STEPS.append(_station_step())
+
+
+def _insurance_step() -> DemoStep:
+    from resolvers.demo_insurance import seed_insurance
+
+    return seed_insurance
+
+
+EXTRA_STEPS.append(_insurance_step())

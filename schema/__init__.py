@@ -56,6 +56,7 @@ from schema.helprequest import (
 from schema.honour import Announcement, Award, HonourMutation, HonourQuery, Nomination
 from schema.hours import Certificate, HoursMutation, HoursQuery, ServiceRecord
 from schema.importer import ImporterMutation
+from schema.insurance import InsuranceMutation, InsuranceQuery
 from schema.leaderboard import LeaderboardQuery
 from schema.limits import InputGuard, describe_bounds
 from schema.node import NodeQuery
@@ -106,7 +107,7 @@ QUERIES: tuple[type, ...] = (NodeQuery, VolunteerQuery, TeamQuery, NotificationQ
                              HelpRequestQuery, CallOutQuery, LeaderboardQuery, StatsQuery,
                              TrainingQuery, ProjectQuery, ServicePointQuery, HonourQuery,
                              TimebankQuery, ChatQuery, ReminderQuery, CalendarQuery, SwapQuery, PiiQuery,
-                             PrivacyQuery, ConsentQuery, StationQuery)
+                             PrivacyQuery, ConsentQuery, StationQuery, InsuranceQuery)
 MUTATIONS: tuple[type, ...] = (VolunteerMutation, TeamMutation, NotificationMutation,
                                ActivityMutation, ForumMutation, DraftMutation, HoursMutation,
                                HelpRequestMutation, CallOutMutation, ImporterMutation,
@@ -114,7 +115,7 @@ MUTATIONS: tuple[type, ...] = (VolunteerMutation, TeamMutation, NotificationMuta
                                HonourMutation, TimebankMutation, AttendanceMutation, OfferMutation,
                                ChatMutation, ReminderMutation, CalendarMutation,
                                SwapMutation, PrivacyMutation,
-                               ConsentMutation, StationMutation)
+                               ConsentMutation, StationMutation, InsuranceMutation)
 SUBSCRIPTIONS: tuple[type, ...] = (NotificationSubscription, ActivitySubscription,
                                    ForumSubscription, HelpRequestSubscription,
                                    CallOutSubscription, ChatSubscription)

@@ -16,7 +16,7 @@ from models.activity import ActivityStatus as ActivityStatusModel
 from models.activity import SignUp as SignUpModel
 from models.activity import SignUpStatus as SignUpStatusModel
 from resolvers import activity as rules
-from resolvers import chat, signup
+from resolvers import chat, insurance, signup
 from resolvers.errors import DomainError, Forbidden, NotFound
 from resolvers.services import services
 from resolvers.slots import slot_state
@@ -257,6 +257,12 @@ class SignUp(Node):
     async def volunteer(self, info: Info) -> Volunteer:
         return await require_volunteer(info, self.model.volunteer_id)
 
+    @strawberry.field(description="A confirmed shift some accident insurance policy covers "
+                                  "(false otherwise); batched for a list.")
+    async def insured(self, info: Info) -> bool:
+        covered = info.context.loaders.get("insurance.insured", _insured_batch)
+        return bool(await covered.load(self.db_id))
+
     @strawberry.field(description="1 for the next to be promoted; null unless WAITLISTED.")
     async def waitlist_position(self, info: Info) -> int | None:
         if self.model.status != SignUpStatusModel.WAITLISTED:
@@ -460,6 +466,11 @@ class ActivityMutation:
             info.context.viewer, decode_id(activity_id, "Activity", "activityId"))
         await chat.notify_left(volunteer_id=model.volunteer_id, activity_id=model.activity_id)
         return SignUp.from_model(model)
+
+
+async def _insured_batch(ids: list[int]) -> list[bool]:
+    covered = await insurance.insured_sign_ups(ids)
+    return [i in covered for i in ids]
 
 
 @strawberry.type

@@ -155,6 +155,10 @@ BOUNDS_BY_COORDINATE: dict[str, Bound] = {
     "Mutation.deleteChatMessage(reason:)": replace(REASON, column="ChatModerationLog.reason"),
     "StationHoursInput.opens": Bound(5, unstored="parsed to minutes after midnight"),
     "StationHoursInput.closes": Bound(5, unstored="parsed to minutes after midnight"),
+    "InsurancePolicyInput.insurer": Bound(100), "InsurancePolicyInput.policyNumber": Bound(64),
+    "InsurancePolicyInput.activityIds": Bound(100, unstored="decoded IDs"),
+    "Mutation.openInsuranceClaim(description:)": Bound(2000, multiline=True,
+                                                       column="InsuranceClaim.description"),
 }
 
 _SINGLE_LINE_BAD = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
