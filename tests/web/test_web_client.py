@@ -32,7 +32,7 @@ from tests.hours.factory import confirm, served, utc
 from tests.hours.factory import make_activity as hours_activity
 from tests.live import LiveServer
 from tests.timebank.factory import grant, make_item
-from tests.training.factory import make_course
+from tests.training.factory import make_course, require
 from tests.web.browser import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -194,8 +194,14 @@ async def test_a_moderator_hides_a_post_and_the_readers_open_page_withdraws_it_l
     assert "低价代办" not in reader_page.find_element(By.TAG_NAME, "main").text
     assert reader_page.find_elements(By.CSS_SELECTOR, "article.post")
 
+    # and the board's moderation log says who hid what and why
+    open_as(mod_page, live_server, moderator, f"forum/b/{board.slug}")
+    logged = wait_for(mod_page, lambda d: d.find_element(By.CSS_SELECTOR, 'ul.mod-log li[data-action="HIDE"]'))
+    assert "版主甲 · 隐藏" in logged.text and "广告" in logged.text
+    open_as(mod_page, live_server, moderator, route)
+
     # and when the moderator restores it, it comes back in its place, still without a reload
-    restore = mod_page.find_element(By.CSS_SELECTOR, f'{post_css} button[data-moderate="RESTORE"]')
+    restore = wait_for(mod_page, lambda d: d.find_element(By.CSS_SELECTOR, f'{post_css} button[data-moderate="RESTORE"]'))
     restore.click()
     wait_for(reader_page, lambda d: d.find_elements(By.CSS_SELECTOR, f"article.post:last-child{post_css[len('article.post'):]}"),
              message="restored live, after the opening post")
@@ -264,6 +270,15 @@ async def test_a_volunteer_reads_a_shared_activity_page_in_beijing_time_and_sees
     wait_for(page, lambda d: text_of(d, ".remaining") == "满")
     page.find_element(By.CSS_SELECTOR, "button[data-action=signup]").click()
     wait_for(page, lambda d: text_of(d, "p.state") == "候补中 候补第 1 位", message=text_of(page, "p.state"))
+
+    # and an activity needing a qualification says beforehand that they lack it, and why it refuses
+    gated = await make_activity(team, organiser, title="急救保障")
+    await require(gated.id, "急救员")
+    open_as(page, live_server, volunteer, f"activities/{to_global_id('Activity', gated.id)}")
+    meets = wait_for(page, lambda d: d.find_element(By.CSS_SELECTOR, "[data-meets]"))
+    assert meets.get_attribute("data-meets") == "no" and meets.text == "你还不符合：资质：急救员"
+    page.find_element(By.CSS_SELECTOR, "button[data-action=signup]").click()
+    wait_for(page, lambda d: text_of(d, "p.result") == "不符合报名条件：资质：急救员", message=text_of(page, "p.result"))
 
     # and leaving for a page without live updates shows no connection banner
     page.get(f"{base(live_server)}/#/me")

@@ -32,10 +32,18 @@ function reasonOf(error) {
   return null;
 }
 
+// extensions.requirement of a NOT_QUALIFIED refusal: {kind: QUALIFICATION, qualification} or
+// {kind: MINIMUM_AGE, minimumAge}.
+function requirementText(requirement) {
+  if (requirement?.kind === "MINIMUM_AGE") return t("minimumAge", { n: requirement.minimumAge });
+  if (requirement?.qualification) return t("qualification", { q: requirement.qualification });
+  return "";
+}
+
 export function signUpMessage(error) {
   if (error.code === "UNAUTHENTICATED") return t("needLogin");
   const reason = reasonOf(error);
-  if (reason) return t(`reason${reason}`, { requirement: error.extensions?.requirement || error.message });
+  if (reason) return t(`reason${reason}`, { requirement: requirementText(error.extensions?.requirement) });
   return errorText(error);
 }
 

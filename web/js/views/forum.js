@@ -12,7 +12,9 @@ const BOARDS = `{ boards { id slug name description threadCount viewerIsModerato
 const BOARD = `query Board($slug: String!) { board(slug: $slug) { id slug name description viewerIsModerator
   threads(first: 50) { edges { node { ${THREAD_FIELDS} } } } } }`;
 const REPORTS = `query Reports($slug: String!) { board(slug: $slug) { reports(first: 50) { edges { node {
-  id reason createdAt reporter { displayName } post { id body thread { id title } } } } } } }`;
+  id reason createdAt reporter { displayName } post { id body thread { id title } } } } }
+  moderationLog(first: 30) { edges { node { id action reason createdAt actor { displayName } thread { id title }
+    post { id } targetVolunteer { displayName } } } } } }`;
 const POST_FIELDS = "id body hidden isOpening createdAt author { displayName } reactions { kind count } myReactions";
 const THREAD = `query Thread($id: ID!) { node(id: $id) { ... on Thread { id title pinned locked hidden
   board { id slug name viewerIsModerator } posts(first: 100) { edges { node { ${POST_FIELDS} } } } } } }`;
@@ -80,8 +82,17 @@ async function board(main, slug) {
     field("body", t("body"), { type: "textarea", required: true, rows: 5 }), status,
     h("button.primary", { type: "submit" }, t("post")));
   let queue = null;
+  let log = null;
   if (b.viewerIsModerator) {
-    const reports = nodes((await gql(REPORTS, { slug })).board.reports);
+    const moderated = (await gql(REPORTS, { slug })).board;
+    const reports = nodes(moderated.reports);
+    const entries = nodes(moderated.moderationLog);
+    log = h("section.panel", { "aria-labelledby": "log-h" }, h("h2", { id: "log-h" }, t("moderationLog")),
+      entries.length ? h("ul.plain.mod-log", entries.map((e) => h("li", { dataset: { action: e.action } },
+        `${fmtDate(e.createdAt)} · ${e.actor.displayName} · ${t(`mod${e.action}`)}`,
+        e.thread ? [" · ", h("a", { href: `#/forum/t/${encodeURIComponent(e.thread.id)}` }, e.thread.title)] : null,
+        e.targetVolunteer ? ` · ${e.targetVolunteer.displayName}` : "", ` · ${t("moderateReason")}：${e.reason}`)))
+        : h("p", t("empty")));
     queue = h("section.panel", { "aria-labelledby": "rq-h" }, h("h2", { id: "rq-h" }, t("reportQueue")),
       reports.length ? h("ul.plain", reports.map((r) => h("li.card", { dataset: { report: r.id } },
         h("p", h("a", { href: `#/forum/t/${encodeURIComponent(r.post.thread.id)}` }, r.post.thread.title)),
@@ -90,7 +101,7 @@ async function board(main, slug) {
         : h("p", t("empty")));
   }
   mount(main, h("p", h("a", { href: "#/forum" }, `← ${t("boards")}`)), h("h1", b.name), h("p", b.description),
-    queue, h("ul.plain", nodes(b.threads).map(threadItem)), session.token ? form : null);
+    queue, h("ul.plain", nodes(b.threads).map(threadItem)), session.token ? form : null, log);
   const live = subscribe(LIVE, { board: b.id }, { next: ({ data }) => {
     const change = data?.boardChanges;
     if (change?.kind === "HIDDEN" && !change.postId && !b.viewerIsModerator) {
