@@ -411,7 +411,8 @@ async def test_axe_finds_no_serious_violations_on_any_page_at_phone_and_desktop_
              (volunteer, f"forum/b/{board.slug}", "form.panel"), (admin, "hours", "main h1"),
              (admin, "manage", "section[data-team]"), (admin, f"manage/{to_global_id('Activity', activity.id)}", "ul.roster"),
              (None, "learn", "main h1"), (volunteer, "learn", "#qual-h"), (volunteer, "bank", "[data-points]"),
-             (volunteer, "notifications", "main h1"), (platform, "stats", ".plot[data-drawn]")]
+             (volunteer, "notifications", "main h1"), (platform, "stats", ".plot[data-drawn]"),
+             (None, "honours", "#aw-h")]
     page = browsers[1]
     problems: dict[str, list[str]] = {}
     try:
@@ -553,6 +554,10 @@ async def test_a_volunteer_learns_redeems_reads_notifications_and_prints_a_certi
     # the real name masked for anyone but its holder, as on the public verification page
     wait_for(visitor, lambda d: text_of(d, "[data-cert=name]") == "林**", message="verified by a visitor")
     assert text_of(visitor, "[data-cert=hours]") == "3 小时"
+
+    # and the public leaderboard ranks them by their approved hours (the service was this month)
+    open_as(visitor, live_server, None, "honours")
+    wait_for(visitor, lambda d: "林小雨 · 3 小时" in text_of(d, "ol.leaderboard"), message="leaderboard")
 
     # and the platform admin's dashboard draws its six charts, each with its numbers as a table
     open_as(visitor, live_server, admin, "stats")

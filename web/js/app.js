@@ -23,6 +23,7 @@ const routes = {
   notifications: () => import("./views/notifications.js"),
   verify: () => import("./views/me.js"),
   stats: () => import("./views/stats.js"),
+  honours: () => import("./views/honours.js"),
 };
 
 let cleanup = null;
@@ -76,7 +77,7 @@ function renderHeader() {
       link("activities", t("navActivities")), link("help", t("navHelp")), link("forum", t("navForum")),
       signedIn ? link("me", t("navMe")) : null, signedIn ? link("hours", t("navHours")) : null,
       signedIn ? link("manage", t("navManage")) : null,
-      link("learn", t("navLearn")), signedIn ? link("bank", t("navBank")) : null,
+      link("learn", t("navLearn")), link("honours", t("navHonours")), signedIn ? link("bank", t("navBank")) : null,
       signedIn ? h("a", { href: "#/notifications", "aria-current": current === "notifications" ? "page" : null },
         t("navNotifications"), " ", unreadBadge()) : null,
       session.me?.isPlatformAdmin ? link("stats", t("navStats")) : null,
