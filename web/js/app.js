@@ -1,5 +1,5 @@
 // Shell: header, language toggle, hash router, toast, connection status.
-import { gql, session, setToken, onSession } from "./api.js";
+import { gql, nodes, session, setToken, onSession } from "./api.js";
 import { h, mount } from "./dom.js";
 import { lang, setLang, t } from "./i18n.js";
 import { onConnection } from "./ws.js";
@@ -41,12 +41,15 @@ export function toast(message) {
 
 export function go(hash) { location.hash = hash; }
 
+const ME_BRIEF = `query MeBrief { me { id displayName isPlatformAdmin teams(first: 50) { edges { node { id viewerIsAdmin } } } } }`;
+
 export async function loadMe() {
   if (!session.token) return null;
   if (session.me) return session.me;
   try {
-    const data = await gql("{ me { id displayName isPlatformAdmin } }");
-    session.me = data.me;
+    const data = await gql(ME_BRIEF);
+    const teams = data.me ? nodes(data.me.teams) : [];
+    session.me = data.me && { ...data.me, isTeamAdmin: teams.some((team) => team.viewerIsAdmin) };
   } catch { session.me = null; }
   return session.me;
 }
@@ -75,8 +78,10 @@ function renderHeader() {
     h("a.brand", { href: "#/activities" }, t("brand")),
     h("nav", { "aria-label": "main" },
       link("activities", t("navActivities")), link("help", t("navHelp")), link("forum", t("navForum")),
-      signedIn ? link("me", t("navMe")) : null, signedIn ? link("hours", t("navHours")) : null,
-      signedIn ? link("manage", t("navManage")) : null,
+      signedIn ? link("me", t("navMe")) : null,
+      // Organisers' pages are offered to team admins only (the pages themselves say so to others).
+      session.me?.isTeamAdmin ? link("manage", t("navManage")) : null,
+      session.me?.isTeamAdmin ? link("hours", t("navHours")) : null,
       link("learn", t("navLearn")), link("honours", t("navHonours")), signedIn ? link("bank", t("navBank")) : null,
       signedIn ? h("a", { href: "#/notifications", "aria-current": current === "notifications" ? "page" : null },
         t("navNotifications"), " ", unreadBadge()) : null,
@@ -92,7 +97,7 @@ function renderHeader() {
 async function route() {
   renderHeader();
   refreshUnread();
-  if (session.token && !session.me) loadMe().then((me) => me?.isPlatformAdmin && renderHeader());
+  if (session.token && !session.me) loadMe().then((me) => (me?.isPlatformAdmin || me?.isTeamAdmin) && renderHeader());
   const [name, ...params] = (location.hash.slice(2) || "activities").split("/");
   // #/activities/<id> is an activity's own page (shareable); #/activities is the list.
   const loader = name === "activities" && params[0] ? routes.activity : routes[name] || routes.activities;
