@@ -26,7 +26,7 @@ from strawberry.extensions import SchemaExtension
 from schema.replica import chosen_operation
 
 SIGN_UP_LEAVES = frozenset({"id", "status", "createdAt", "offerExpiresAt", "checkedInAt",
-                            "checkedOutAt", "waitlistPosition", "__typename"})
+                            "checkedOutAt", "waitlistPosition", "insured", "__typename"})
 TOKEN_ONLY: dict[str, frozenset[str]] = {"signUp": SIGN_UP_LEAVES}
 
 
