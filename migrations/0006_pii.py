@@ -1,4 +1,5 @@
-"""Personal information (issue 28): phones and ID numbers sealed at rest with blind indexes;
+"""Personal information (issue 28): phones, ID numbers (with blind indexes) and help-request
+addresses sealed at rest;
 the append-only access log of unmasked reads; consent by purpose (current answer + history).
 
 Resumable: the migration is not one transaction. Every step may be interrupted and the whole
@@ -18,6 +19,7 @@ from models.consent import ConsentPurpose
 from models.pii import PiiField
 
 SEAL_BATCH = 1000
+TABLES = {"Volunteer": "volunteer", "HelpRequest": "help_request"}
 
 
 async def _columns(client: Any, table: str) -> set[str]:
@@ -33,7 +35,8 @@ class AddFieldOnce(ops.AddField):
     """Skips a column an interrupted earlier run already added."""
 
     async def database_forward(self, app_label, old_state, new_state, state_editor=None):  # type: ignore[no-untyped-def]
-        if state_editor is not None and self.name in await _columns(state_editor.client, "volunteer"):
+        if state_editor is not None and self.name in await _columns(state_editor.client,
+                                                                    TABLES[self.model_name]):
             return
         await super().database_forward(app_label, old_state, new_state, state_editor)
 
@@ -42,7 +45,8 @@ class RemoveFieldOnce(ops.RemoveField):
     """Skips a column an interrupted earlier run already dropped."""
 
     async def database_forward(self, app_label, old_state, new_state, state_editor=None):  # type: ignore[no-untyped-def]
-        if state_editor is not None and self.name not in await _columns(state_editor.client, "volunteer"):
+        if state_editor is not None and self.name not in await _columns(state_editor.client,
+                                                                        TABLES[self.model_name]):
             return
         await super().database_forward(app_label, old_state, new_state, state_editor)
 
@@ -80,6 +84,28 @@ async def append_only(apps: Any, schema_editor: Any) -> None:
 
     if schema_editor.client.capabilities.dialect == "postgres":
         await schema_editor.client.execute_script(APPEND_ONLY_SQL)
+
+
+async def seal_help_addresses(apps: Any, schema_editor: Any) -> None:
+    """Seals the plain address of every help request not sealed yet, a batch at a time."""
+    from core.pii import HELP_ADDRESS, seal
+
+    client = schema_editor.client
+    if "address" not in await _columns(client, "help_request"):
+        return
+    postgres = client.capabilities.dialect == "postgres"
+    marks = ["$1", "$2"] if postgres else ["?", "?"]
+    last = 0
+    while True:
+        rows = await client.execute_query_dict(
+            "SELECT id, address FROM help_request WHERE address IS NOT NULL AND address_cipher IS NULL "
+            f"AND id > {marks[0]} ORDER BY id LIMIT {SEAL_BATCH}", [last])
+        if not rows:
+            return
+        await client.execute_many(
+            f"UPDATE help_request SET address_cipher = {marks[0]} WHERE id = {marks[1]}",
+            [[seal(row["address"], HELP_ADDRESS), row["id"]] for row in rows])
+        last = rows[-1]["id"]
 
 
 class Migration(migrations.Migration):
@@ -144,4 +170,8 @@ class Migration(migrations.Migration):
             bases=['Model'],
         ),
         ops.RunPython(append_only, ops.RunPython.noop),
+        AddFieldOnce(model_name='HelpRequest', name='address_cipher',
+                     field=fields.CharField(null=True, max_length=1000)),
+        ops.RunPython(seal_help_addresses, ops.RunPython.noop, atomic=False),
+        RemoveFieldOnce(model_name='HelpRequest', name='address'),
     ]

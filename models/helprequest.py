@@ -34,7 +34,8 @@ class HelpRequest(Model):
     title = fields.CharField(max_length=200)
     description = fields.TextField()
     district = fields.CharField(max_length=50, db_index=True)
-    address = fields.CharField(max_length=200, null=True)
+    # The exact address (often the requester's home), sealed at rest (core/pii.py).
+    address_cipher = fields.CharField(max_length=1000, null=True)
     latitude = fields.FloatField(null=True)
     longitude = fields.FloatField(null=True)
     skills = fields.CharField(max_length=700, default="")

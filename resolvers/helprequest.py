@@ -11,6 +11,7 @@ from typing import Any
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
+from core import pii
 from core.geo import Circle
 from models.consent import ConsentPurpose
 from models.helprequest import HelpRequest, HelpRequestStatus, Urgency
@@ -66,7 +67,8 @@ async def do_create_help_request(viewer: Viewer, data: HelpRequestData) -> HelpR
     await services().limiter.hit(f"help-request:{author.id}", CREATE_PER_HOUR, 3600)
     return await HelpRequest.create(
         created_by=author, title=title, description=description, district=district,
-        address=address, latitude=latitude, longitude=longitude, skills=encode_tags(skills),
+        address_cipher=pii.seal(address, pii.HELP_ADDRESS) if address else None,
+        latitude=latitude, longitude=longitude, skills=encode_tags(skills),
         urgency=data.urgency,
     )
 

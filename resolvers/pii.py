@@ -111,6 +111,7 @@ class RotationReport:
     rows: int = 0
     seconds: float = 0.0
     left: int = 0  # rows still under an older key (changed concurrently every pass)
+    addresses: int = 0  # help-request addresses re-sealed
 
     @property
     def rows_per_second(self) -> float:
@@ -141,6 +142,26 @@ async def _stale_batch(after: int, prefix: str, limit: int, postgres: bool) -> l
         f"ORDER BY id LIMIT {mark[3]}", [after, prefix + "%", prefix + "%", limit])
 
 
+async def _rotate_help_addresses(ring: pii.Keyring, batch_size: int, postgres: bool) -> int:
+    """Help-request addresses under an older key, re-sealed; each UPDATE conditional on the
+    value read (the retention job may clear it meanwhile)."""
+    client = connections.get("default")
+    mark = _marks(3, postgres)
+    prefix, after, rewritten = f"{ring.current}:", 0, 0
+    while rows := await client.execute_query_dict(
+            f"SELECT id, address_cipher FROM help_request WHERE id > {mark[0]} AND address_cipher "
+            f"IS NOT NULL AND address_cipher NOT LIKE {mark[1]} ORDER BY id LIMIT {mark[2]}",
+            [after, prefix + "%", batch_size]):
+        await client.execute_many(
+            f"UPDATE help_request SET address_cipher = {mark[0]} WHERE id = {mark[1]} "
+            f"AND address_cipher = {mark[2]}",
+            [[ring.seal(ring.open(row["address_cipher"], pii.HELP_ADDRESS), pii.HELP_ADDRESS),
+              row["id"], row["address_cipher"]] for row in rows])
+        rewritten += len(rows)
+        after = rows[-1]["id"]
+    return rewritten
+
+
 def _resealed(ring: pii.Keyring, stored: str | None, column: str) -> tuple[str | None, str | None]:
     if stored is None:
         return None, None
@@ -150,8 +171,9 @@ def _resealed(ring: pii.Keyring, stored: str | None, column: str) -> tuple[str |
 
 async def rotate_pii_keys(batch_size: int = ROTATION_BATCH, pause_seconds: float = 0.0,
                           progress: bool = False) -> RotationReport:
-    """Re-seals and re-indexes every phone and ID number not under the current key; safe to
-    interrupt and to run again (it only touches rows under an older key)."""
+    """Re-seals and re-indexes every phone and ID number (and re-seals every help-request
+    address) not under the current key; safe to interrupt and to run again (it only touches
+    rows under an older key)."""
     ring = pii.keyring()
     client = connections.get("default")
     postgres = client.capabilities.dialect == "postgres"
@@ -188,6 +210,7 @@ async def rotate_pii_keys(batch_size: int = ROTATION_BATCH, pause_seconds: float
         report.rows += rewritten
         if not rewritten:
             break
+    report.addresses = await _rotate_help_addresses(ring, batch_size, postgres)
     report.left = len(await _stale_batch(0, prefix, batch_size, postgres))
     report.seconds = time.perf_counter() - started
     if progress:

@@ -57,8 +57,8 @@ async def enforce_retention(now: datetime | None = None) -> RetentionReport:
         report.removed["helpRequestLocations"] = await HelpRequest.filter(
             status__in=[HelpRequestStatus.RESOLVED, HelpRequestStatus.CLOSED],
             resolved_at__lt=before,
-        ).exclude(address=None, latitude=None, longitude=None).update(
-            address=None, latitude=None, longitude=None)
+        ).exclude(address_cipher=None, latitude=None, longitude=None).update(
+            address_cipher=None, latitude=None, longitude=None)
     if settings.retention_archive_days > 0:
         report.removed["dataArchives"] = await DataRequest.filter(
             kind=DataRequestKind.EXPORT, status=DataRequestStatus.READY,

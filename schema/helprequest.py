@@ -9,6 +9,7 @@ from typing import Any
 import strawberry
 from tortoise.queryset import QuerySet
 
+from core import pii
 from core.geo import Circle
 from core.metrics import observe_delivery
 from models.helprequest import HelpRequest as HelpRequestModel
@@ -63,7 +64,8 @@ class HelpRequest(Node):
     def from_model(cls, model: HelpRequestModel) -> HelpRequest:
         return cls(
             db_id=model.id, model=model, title=model.title, description=model.description,
-            district=model.district, address=model.address, latitude=model.latitude,
+            district=model.district,
+            address=pii.open_optional(model.address_cipher, pii.HELP_ADDRESS), latitude=model.latitude,
             longitude=model.longitude, skills=decode_tags(model.skills), urgency=model.urgency,
             status=model.status, created_at=model.created_at, resolved_at=model.resolved_at,
         )

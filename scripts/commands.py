@@ -55,8 +55,9 @@ def cmd_rotate_pii_key(args: argparse.Namespace) -> int:
     from resolvers.pii import rotate_pii_keys
 
     report = asyncio.run(_with_db(lambda: rotate_pii_keys(args.batch, args.pause, progress=True)))
-    print(f"{report.rows:,} volunteers re-sealed under key {report.key_id} in {report.seconds:.1f} s "
-          f"({report.rows_per_second:,.0f} rows/s); {report.left:,} left under older keys")
+    print(f"{report.rows:,} volunteers and {report.addresses:,} help-request addresses re-sealed under "
+          f"key {report.key_id} in {report.seconds:.1f} s ({report.rows_per_second:,.0f} volunteers/s); "
+          f"{report.left:,} volunteers left under older keys")
     return 0 if report.left == 0 else 1
 
 

@@ -14,6 +14,7 @@ from tortoise import Tortoise, connections
 
 from core import pii
 from core.settings import ConfigurationError, get_settings, parse_pii_keys
+from models.helprequest import HelpRequest
 from models.volunteer import Volunteer
 from resolvers.pii import rotate_pii_keys
 from tests.helpers import execute, make_volunteer, unique_id_number, unique_phone
@@ -23,6 +24,7 @@ mutation Register($input: RegisterInput!) {
   register(input: $input) { volunteer { id phone phoneMasked idNumberMasked } }
 }
 """
+HELP = "mutation H($input: HelpRequestInput!) { createHelpRequest(input: $input) { address } }"
 LOGIN = "mutation L($phone: String!, $password: String!) { login(phone: $phone, password: $password) { token } }"
 PASSWORD = "s3cret-password"
 
@@ -123,10 +125,15 @@ async def test_no_plain_phone_or_id_number_is_stored_anywhere(db):
         assert (await execute(LOGIN, {"phone": phone, "password": PASSWORD})).ok()
     made = await make_volunteer("钱多")
     people.append((pii.phone_of(made), pii.id_number_of(made)))
+    home = "朝阳区幸福里小区7号楼2单元301"
+    asked = await execute(HELP, {"input": {"title": "需要买药", "description": "腿脚不便",
+                                          "district": "朝阳区", "address": home}}, as_=made)
+    assert asked.ok()["createHelpRequest"]["address"] == home
     # when
     dump = await dump_all_tables(db.postgres)
     # then: neither the values nor their masked-away middles are in any table
-    assert "volunteer" in dump or "phone_cipher" in dump
+    assert "phone_cipher" in dump or "1:" in dump
+    assert home not in dump and "幸福里" not in dump
     for phone, id_number in people:
         assert phone not in dump and id_number not in dump
         assert id_number[:6] + id_number[14:] not in dump
@@ -149,6 +156,9 @@ async def test_rotation_re_seals_every_row_while_logins_and_uniqueness_hold(db, 
     people = [(unique_phone(), unique_id_number()) for _ in range(5)]
     for phone, id_number in people:
         assert (await execute(REGISTER, registration(phone, id_number))).ok()
+    author = await Volunteer.get(**pii.with_phone(people[0][0]))
+    asked = {"title": "买药", "description": "d", "district": "朝阳区", "address": "幸福里7号楼"}
+    assert (await execute(HELP, {"input": asked}, as_=author)).ok()
     # when: key 2 is configured (key 1 kept) and becomes current
     monkeypatch.setattr(pii, "keyring", lambda: pii.Keyring([(1, old), (2, new)]))
     # then: before any rotation, old rows still sign in and still block a second account
@@ -158,7 +168,7 @@ async def test_rotation_re_seals_every_row_while_logins_and_uniqueness_hold(db, 
     # when: rotated in batches smaller than the table
     report = await rotate_pii_keys(batch_size=2)
     # then
-    assert (report.key_id, report.rows, report.left) == (2, 5, 0)
+    assert (report.key_id, report.rows, report.left, report.addresses) == (2, 5, 0, 1)
     stored = await Volunteer.all().values_list("phone_cipher", "id_number_cipher")
     assert all(p.startswith("2:") and n.startswith("2:") for p, n in stored)
     assert (await rotate_pii_keys()).rows == 0  # running again touches nothing
@@ -168,6 +178,9 @@ async def test_rotation_re_seals_every_row_while_logins_and_uniqueness_hold(db, 
         assert (await execute(LOGIN, {"phone": phone, "password": PASSWORD})).ok()
     me = await Volunteer.get(**pii.with_phone(people[2][0]))
     assert pii.id_number_of(me) == people[2][1]
+    help_request = await HelpRequest.get()
+    assert help_request.address_cipher and help_request.address_cipher.startswith("2:")
+    assert pii.open_sealed(help_request.address_cipher, pii.HELP_ADDRESS) == "幸福里7号楼"
 
 
 async def test_the_migration_seals_plain_rows_in_resumable_batches(db, monkeypatch):

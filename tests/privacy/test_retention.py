@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from core import pii
 from models.draft import Draft
 from models.helprequest import HelpRequest, HelpRequestStatus
 from models.notification import Notification
@@ -24,7 +25,8 @@ async def test_retention_removes_what_is_past_its_time_and_reports_it(db):
     await Notification.filter(id=old_note.id).update(created_at=moment - timedelta(days=200))
     await Notification.create(volunteer=me, kind="X", title="新", body="新通知")
     place = {"created_by": me, "title": "买菜", "description": "帮忙买菜", "district": "朝阳区",
-             "address": "朝阳区某小区3号楼", "latitude": 39.9, "longitude": 116.4}
+             "address_cipher": pii.seal("朝阳区某小区3号楼", pii.HELP_ADDRESS),
+             "latitude": 39.9, "longitude": 116.4}
     done_long_ago = await HelpRequest.create(**place, status=HelpRequestStatus.RESOLVED,
                                              resolved_at=moment - timedelta(days=120))
     done_lately = await HelpRequest.create(**place, status=HelpRequestStatus.RESOLVED,
@@ -43,10 +45,11 @@ async def test_retention_removes_what_is_past_its_time_and_reports_it(db):
     assert await Draft.filter(volunteer_id=me.id).values_list("key", flat=True) == ["new"]
     assert await Notification.filter(volunteer_id=me.id).values_list("title", flat=True) == ["新"]
     cleared = await HelpRequest.get(id=done_long_ago.id)
-    assert (cleared.address, cleared.latitude, cleared.longitude) == (None, None, None)
+    assert (cleared.address_cipher, cleared.latitude, cleared.longitude) == (None, None, None)
     assert cleared.district == "朝阳区"
     for kept in (done_lately, still_open):
-        assert (await HelpRequest.get(id=kept.id)).address == "朝阳区某小区3号楼"
+        sealed = (await HelpRequest.get(id=kept.id)).address_cipher
+        assert pii.open_optional(sealed, pii.HELP_ADDRESS) == "朝阳区某小区3号楼"
     assert (await DataRequest.first()).archive is None
 
 
