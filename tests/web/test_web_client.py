@@ -555,6 +555,15 @@ async def test_a_volunteer_learns_redeems_reads_notifications_and_prints_a_certi
     wait_for(visitor, lambda d: text_of(d, "[data-cert=name]") == "林**", message="verified by a visitor")
     assert text_of(visitor, "[data-cert=hours]") == "3 小时"
 
+    # and, having served, they write about it on the activity's page, where it then shows
+    open_as(page, live_server, volunteer, f"activities/{to_global_id('Activity', record.activity_id)}")
+    wait_for(page, lambda d: d.find_element(By.CSS_SELECTOR, "details.write-post summary")).click()
+    form = page.find_element(By.CSS_SELECTOR, "details.write-post form")
+    fill(page, form, "title", "陪老人下棋")
+    fill(page, form, "body", "张爷爷棋艺很好，下次还来。")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(page, lambda d: "陪老人下棋" in text_of(d, "section[aria-labelledby=exp-h] article.card"), message="posted")
+
     # and the public leaderboard ranks them by their approved hours (the service was this month)
     open_as(visitor, live_server, None, "honours")
     wait_for(visitor, lambda d: "林小雨 · 3 小时" in text_of(d, "ol.leaderboard"), message="leaderboard")

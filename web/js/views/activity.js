@@ -19,6 +19,7 @@ const SIGN_UP = `mutation PageSignUp($id: ID!) { signUp(activityId: $id) { statu
 const CANCEL = `mutation PageCancel($id: ID!) { cancelSignUp(activityId: $id) { status } }`;
 const ACCEPT = `mutation PageAccept($id: ID!) { acceptOffer(activityId: $id) { status } }`;
 const DECLINE = `mutation PageDecline($id: ID!) { declineOffer(activityId: $id) { status } }`;
+const WRITE_POST = `mutation WriteExperience($input: ExperiencePostInput!) { createExperiencePost(input: $input) { id } }`;
 const CHECK_IN = `mutation PageCheckIn($id: ID!, $code: String) { checkIn(activityId: $id, code: $code) { status checkedInAt } }`;
 
 // What the signed-in volunteer lacks, from their own qualifications and birth year (the server
@@ -84,6 +85,31 @@ function MySignUp({ activity, reload }) {
     <p class="result" role="status" aria-live="polite" data-reason=${result?.reason}>${result?.text || ""}</p></section>`;
 }
 
+// Volunteers who served (checked in, or a confirmed place in a finished activity) write 心得;
+// the server decides (FORBIDDEN otherwise), the form is offered only when it is likely to pass.
+function WritePost({ activity, reload }) {
+  const [message, setMessage] = useState("");
+  const submit = async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    const title = form.elements.title.value.trim();
+    const body = form.elements.body.value.trim();
+    if (!title || !body) { setMessage(t("errRequired")); return; }
+    try {
+      await gql(WRITE_POST, { input: { activityId: activity.id, title, body } });
+      form.reset();
+      setMessage(t("postPublished"));
+      await reload();
+    } catch (e) { setMessage(errorText(e)); }
+  };
+  return html`<details class="panel write-post"><summary>${t("writeExperience")}</summary>
+    <form novalidate onSubmit=${submit}>
+      <div class="field"><label for="exp-title">${t("title")}</label><input id="exp-title" name="title" maxlength="200" /></div>
+      <div class="field"><label for="exp-body">${t("body")}</label><textarea id="exp-body" name="body" rows="5"></textarea></div>
+      <button class="primary" type="submit">${t("post")}</button></form>
+    <p class="ok" role="status">${message}</p></details>`;
+}
+
 function ActivityPage({ id }) {
   const [data, setData] = useState(null);
   const [error, setError] = useState(null);
@@ -131,6 +157,8 @@ function ActivityPage({ id }) {
     ${a.viewerCanManage ? html`<p><a class="button" href=${`#/manage/${encodeURIComponent(a.id)}`}>${t("manageThis")}</a></p>` : null}
     <section aria-labelledby="desc-h"><h2 id="desc-h">${t("description")}</h2><p class="prose">${a.description}</p></section>
     <section aria-labelledby="exp-h"><h2 id="exp-h">${t("experiences")}</h2>
+      ${a.mySignUp?.status === "CONFIRMED" && (a.mySignUp.checkedInAt || Date.parse(a.endsAt) <= Date.now())
+        ? html`<${WritePost} activity=${a} reload=${load} />` : null}
       ${posts.length ? posts.map((p) => html`<article class="card"><h3>${p.title}</h3>
         <p class="meta">${p.author.displayName} · ${fmtDate(p.createdAt)}</p><p class="prose">${p.body}</p></article>`)
         : html`<p>${t("empty")}</p>`}</section>
