@@ -163,3 +163,32 @@ async def test_withdrawing_sms_stops_messages(db):
     assert await drain_sms_outbox(gateway) == 1
     assert len(gateway.sent) == 1
     assert (await SmsOutbox.get(volunteer_id=quiet.id)).sent_at is None
+
+
+async def test_withdrawn_location_refuses_check_in_by_position_only(db):
+    # given: one activity checked in by position, one without
+    from tests.hours.factory import confirm
+    from tests.hours.factory import make_activity as make_hours_activity
+
+    admin = await make_volunteer("队长")
+    team = await make_team(admin, "朝阳队")
+    person = await make_volunteer("签到人")
+    by_position = await make_hours_activity(team, admin, latitude=39.9087, longitude=116.3975,
+                                            radius_m=200)
+    plain = await make_hours_activity(team, admin, title="无需定位")
+    for activity in (by_position, plain):
+        await confirm(activity, person)
+    assert (await execute(WITHDRAW, {"purpose": "LOCATION"}, as_=person)).ok()
+    check_in = "mutation C($id: ID!, $lat: Float, $lon: Float) { checkIn(activityId: $id, latitude: $lat, longitude: $lon) { checkedInAt } }"
+    # when
+    refused = await execute(check_in, {"id": _activity(by_position.id), "lat": 39.9087, "lon": 116.3975},
+                            as_=person)
+    allowed = await execute(check_in, {"id": _activity(plain.id)}, as_=person)
+    # then
+    assert refused.codes == ["FORBIDDEN"]
+    assert allowed.ok()["checkIn"]["checkedInAt"]
+
+
+def _activity(activity_id: int) -> str:
+    from schema.relay import to_global_id
+    return to_global_id("Activity", activity_id)
