@@ -43,6 +43,7 @@ ACTIVITY_LENGTH_MAX = timedelta(days=31)
 
 KIND_CANCELLED = "ACTIVITY_CANCELLED"
 KIND_CHANGED = "ACTIVITY_TIME_CHANGED"
+KIND_PLACE_CHANGED = "ACTIVITY_PLACE_CHANGED"
 KIND_PROMOTED = "WAITLIST_PROMOTED"
 
 
@@ -251,7 +252,7 @@ async def do_update_activity(viewer: Viewer, activity_id: int, data: ActivityDat
             **clean, version=F("version") + (1 if counts_changed else 0)
         )
         await record_changes(conn, current.id, viewer.id,
-                             {name: getattr(current, name) for name in LOGGED_FIELDS}, clean)
+                             {name: getattr(current, name, None) for name in LOGGED_FIELDS}, clean)
         if clean["capacity"] > current.capacity and current.status == ActivityStatus.PUBLISHED:
             notifications += await fill_freed_places(current.id, conn)
         time_changed = (clean["starts_at"] != current.starts_at
@@ -263,6 +264,14 @@ async def do_update_activity(viewer: Viewer, activity_id: int, data: ActivityDat
                     volunteer_id, KIND_CHANGED, f"活动时间变更：{clean['title']}",
                     f"您报名的活动「{clean['title']}」时间已改为 "
                     f"{when:%Y-%m-%d %H:%M}（北京时间）。",
+                    subject=("Activity", current.id), sms=True, using=conn,
+                ))
+        elif clean["address"] != current.address and current.status == ActivityStatus.PUBLISHED:
+            # A new meeting point is the other change a participant must not miss.
+            for volunteer_id in await _signed_up(current.id, conn):
+                notifications.append(await create_notification(
+                    volunteer_id, KIND_PLACE_CHANGED, f"活动地点变更：{clean['title']}",
+                    f"您报名的活动「{clean['title']}」地点已改为：{clean['address'] or '待定'}。",
                     subject=("Activity", current.id), sms=True, using=conn,
                 ))
     await activity.refresh_from_db()

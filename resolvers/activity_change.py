@@ -21,7 +21,7 @@ from resolvers.team import is_team_admin
 # Fields logged, by the names activity rules use.
 LOGGED_FIELDS = ("title", "starts_at", "ends_at", "sign_up_deadline", "district", "address",
                  "latitude", "longitude", "capacity", "waitlist_limit", "skills",
-                 "minimum_age", "status")
+                 "qualifications", "minimum_age", "status")
 # Changes that a calendar event shows: each one bumps the event's SEQUENCE (RFC 5545 §3.8.7.4).
 CALENDAR_FIELDS = ("title", "starts_at", "ends_at", "address", "status")
 

@@ -25,6 +25,7 @@ from models.activity import Activity, ActivityStatus
 from models.training import ActivityQualification, Course
 from models.volunteer import Volunteer
 from resolvers.activity import check_activity_admin
+from resolvers.activity_change import record_changes
 from resolvers.auth import Viewer
 from resolvers.errors import BadInput, Conflict, GlobalRef, NotQualified
 from resolvers.sql import Sql, fetch
@@ -134,7 +135,13 @@ async def do_set_requirements(viewer: Viewer, activity_id: int, qualifications: 
         raise Conflict(f"A {activity.status.value.lower()} activity cannot be changed.",
                        reason="NOT_OPEN")
     requirements = check_requirement_input(qualifications, minimum_age)
-    await write_requirements(activity.id, requirements)
+    before = (await requirements_of([activity.id]))[activity.id]
+    async with in_transaction() as conn:
+        await write_requirements(activity.id, requirements, using=conn)
+        await record_changes(conn, activity.id, viewer.id,
+                             {"qualifications": before, "minimum_age": activity.minimum_age},
+                             {"qualifications": requirements.qualifications,
+                              "minimum_age": requirements.minimum_age})
     await activity.refresh_from_db()
     return activity
 

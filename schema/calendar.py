@@ -36,7 +36,7 @@ class ActivityChange:
     field: str = strawberry.field(
         description="What changed: title, starts_at, ends_at, sign_up_deadline, district, "
                     "address, latitude, longitude, capacity, waitlist_limit, skills, "
-                    "minimum_age or status.")
+                    "qualifications, minimum_age or status.")
     before: str | None = strawberry.field(description="The value before (ISO-8601 for times).")
     after: str | None = strawberry.field(description="The value after.")
     created_at: datetime = strawberry.field(description="When it changed.")

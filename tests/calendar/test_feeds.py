@@ -11,9 +11,17 @@ from icalendar import Calendar
 from starlette.applications import Starlette
 
 from models.activity import ActivityStatus, SignUp, SignUpStatus
-from models.calendar import CalendarFeed
-from resolvers.activity import ActivityData, do_cancel_activity, do_publish_activity, do_update_activity
+from models.calendar import ActivityChange, CalendarFeed
+from models.notification import Notification
+from resolvers.activity import (
+    KIND_PLACE_CHANGED,
+    ActivityData,
+    do_cancel_activity,
+    do_publish_activity,
+    do_update_activity,
+)
 from resolvers.auth import Viewer
+from resolvers.requirements import do_set_requirements
 from resolvers.signup import do_cancel_sign_up, do_sign_up
 from schema.calendar_http import ROUTES
 from schema.relay import to_global_id
@@ -169,3 +177,22 @@ async def test_participants_and_admins_read_the_change_log_others_do_not(db):
     assert (await execute(CHANGES, variables, as_=admin)).ok()["activityChanges"]["totalCount"] == 2
     assert (await execute(CHANGES, variables, as_=stranger)).codes == ["NOT_FOUND"]
     assert (await execute(CHANGES, {"id": "bad"}, as_=me)).codes == ["BAD_USER_INPUT"]
+
+
+async def test_a_new_place_notifies_participants_and_requirements_are_logged(db):
+    # given
+    admin = await make_volunteer("队长")
+    shift = await make_activity(await make_team(admin), admin, title="社区义诊", capacity=5)
+    me = await make_volunteer("我")
+    await do_sign_up(Viewer(me), shift.id)
+    # when
+    await do_update_activity(Viewer(admin), shift.id, ActivityData(address="街道卫生服务中心"))
+    await do_set_requirements(Viewer(admin), shift.id, ["急救证"], 18)
+    # then
+    note = await Notification.get(volunteer_id=me.id, kind=KIND_PLACE_CHANGED)
+    assert "街道卫生服务中心" in note.body
+    changes = await ActivityChange.filter(activity_id=shift.id).order_by("id")
+    assert [(c.field, c.before, c.after) for c in changes] == [
+        ("address", None, "街道卫生服务中心"), ("qualifications", "", "急救证"),
+        ("minimum_age", None, "18")]
+
