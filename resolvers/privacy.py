@@ -345,9 +345,12 @@ async def build_pending_archives(*, now: datetime | None = None, limit: int = 5)
             continue
         body = await build_archive(volunteer_id, now=moment)
         async with in_transaction() as conn:
-            await DataRequest.filter(id=request_id).using_db(conn).update(
-                status=DataRequestStatus.READY, archive=body, archive_bytes=len(body),
-                decided_at=_now(None))
+            stored = await DataRequest.filter(
+                id=request_id, status=DataRequestStatus.PROCESSING,  # not deleted meanwhile
+            ).using_db(conn).update(status=DataRequestStatus.READY, archive=body,
+                                    archive_bytes=len(body), decided_at=_now(None))
+            if not stored:
+                continue
             note = await create_notification(
                 volunteer_id, "DATA_EXPORT_READY", "你的个人信息副本已生成",
                 "请在“我的数据”中获取下载链接；链接短时有效，仅可下载一次。",
@@ -483,6 +486,10 @@ async def do_delete_account(viewer: Viewer, reason: str = "",
         await Notification.filter(volunteer_id=volunteer.id).using_db(conn).delete()
         await DataRequest.filter(volunteer_id=volunteer.id).using_db(conn).update(
             requested_value=None, archive=None, link_hash=None)
+        await DataRequest.filter(volunteer_id=volunteer.id, status__in=[
+            DataRequestStatus.PENDING, DataRequestStatus.PROCESSING, DataRequestStatus.READY,
+        ]).using_db(conn).update(status=DataRequestStatus.REFUSED, decided_at=moment,
+                                 decision_reason="账户已注销，申请不再处理。")
         for certificate in await Certificate.filter(volunteer_id=volunteer.id).using_db(conn):
             content = {**certificate.content, "volunteerName": DELETED_NAME,
                        "idNumberMasked": "", "volunteerNumber": "", "teams": []}

@@ -157,8 +157,10 @@ async def test_deleting_an_account_erases_the_person_and_keeps_the_records(db, c
     phone = pii.phone_of(me)
     before = await compute_stats(None)  # uncached: `stats` answers from a cache
     token = token_for(me)
+    (await execute(EXPORT, as_=me)).ok()
     # when
     deleted = (await execute(DELETE, as_=me)).ok()["deleteAccount"]
+    built = await build_pending_archives()
     # then
     assert deleted == {"kind": "DELETION", "status": "DONE", "decisionReason": None}
     gone = await Volunteer.get(id=me.id)
@@ -180,6 +182,9 @@ async def test_deleting_an_account_erases_the_person_and_keeps_the_records(db, c
     assert [b.hours for b in after.by_district] == [b.hours for b in before.by_district]
     board_rows = (await execute(LEADERBOARD)).ok()["leaderboard"]
     assert [(r["hours"], r["volunteer"]["displayName"]) for r in board_rows] == [(3.0, DELETED_NAME)]
+    assert built == 0  # the copy asked for before is not built for an erased account
+    export = await DataRequest.get(volunteer_id=me.id, kind=DataRequestKind.EXPORT)
+    assert export.status == DataRequestStatus.REFUSED and export.decision_reason
     assert await Draft.filter(volunteer_id=me.id).count() == 0
     assert await Notification.filter(volunteer_id=me.id).count() == 0
     certificate = await Certificate.get(volunteer_id=me.id)
@@ -319,3 +324,26 @@ async def test_requests_need_a_signed_in_person_and_are_seen_by_their_owner_and_
     assert self_edited.codes == ["BAD_USER_INPUT"]
     assert seen == {"me": {"kind": "CORRECTION", "status": "PENDING"},
                     "platform": {"kind": "CORRECTION", "status": "PENDING"}, "other": None}
+
+
+async def test_an_archive_being_built_when_the_account_is_deleted_is_never_offered(db, monkeypatch):
+    # given: the account is deleted while the job builds its archive
+    from resolvers import privacy
+
+    me = await make_volunteer("李明")
+    (await execute(EXPORT, as_=me)).ok()
+    build = privacy.build_archive
+
+    async def deleted_meanwhile(volunteer_id: int, **kwargs):
+        body = await build(volunteer_id, **kwargs)
+        await do_delete_account(Viewer(me))
+        return body
+
+    monkeypatch.setattr(privacy, "build_archive", deleted_meanwhile)
+    # when
+    built = await build_pending_archives()
+    # then
+    request = await DataRequest.get(kind=DataRequestKind.EXPORT)
+    assert built == 0
+    assert request.status == DataRequestStatus.REFUSED and request.archive is None
+    assert await Notification.filter(volunteer_id=me.id).count() == 0
