@@ -1,0 +1,233 @@
+"""A chat room of 2,000 members, every one subscribed, on a 2-worker server with PostgreSQL and
+Redis (the method of bench.slots): the subscribers run in their own process (pinned to one
+core with --client-cpu), spread over the workers by the kernel; one member then posts
+messages over HTTP one after another, and each (subscriber, message) delay is the time from
+the post's HTTP response (after its commit) to the frame's arrival. Then the history page
+(`chatRoom { messages(first: 20) }`) is read --pages times.
+
+    .venv/bin/python -m bench.chat [--members 2000] [--messages 30] [--pages 300]
+                                   [--workers 2] [--client-cpu 1]
+
+Targets (issue 31): every member receives the message with p99 < 300 ms; history page
+p99 < 20 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+import jwt
+
+from bench.common import (
+    JWT_SECRET,
+    REDIS_URL,
+    ROOT,
+    connect,
+    percentile,
+    scratch_database,
+    start_tongxin,
+)
+from bench.httpclient import LeanClient
+
+MESSAGES = "subscription C($room: ID!) { chatMessages(roomId: $room) { id body } }"
+POST = """mutation P($room: ID!, $body: String!, $client: String!) {
+  postChatMessage(roomId: $room, body: $body, clientId: $client) { id } }"""
+HISTORY = """query H($team: ID!) { chatRoom(teamId: $team) {
+  unreadCount messages(first: 20) { edges { node { id body authorName createdAt } } } } }"""
+
+
+def token(volunteer_id: int) -> str:
+    return jwt.encode({"sub": str(volunteer_id), "exp": 2_000_000_000}, JWT_SECRET,
+                      algorithm="HS256")
+
+
+async def seed(database_url: str, members: int) -> tuple[list[int], int, int]:
+    """Members of one team (approved), its chat room; returns (member ids, team id, room id)."""
+    from tortoise import Tortoise
+
+    from db.config import tortoise_config
+    from tests.activity.clients import bulk_volunteers
+
+    await Tortoise.init(config=tortoise_config(database_url))
+    try:
+        await Tortoise.generate_schemas(safe=True)
+        people = [p.id for p in await bulk_volunteers(members, "bench-no-login", prefix="群友")]
+    finally:
+        await Tortoise.close_connections()
+    conn = await connect(database_url)
+    try:
+        team = await conn.fetchval(
+            "INSERT INTO team (name, type, district, path, created_by_id, approved_hours, "
+            "created_at) VALUES ('压测社区志愿服务队', 'COMMUNITY', '朝阳区', '/', $1, 0, now()) "
+            "RETURNING id", people[0])
+        await conn.execute("UPDATE team SET path = '/' || id || '/' WHERE id = $1", team)
+        await conn.executemany(
+            "INSERT INTO membership (team_id, volunteer_id, role, status, created_at) "
+            "VALUES ($1, $2, $3, 'APPROVED', now())",
+            [(team, p, "ADMIN" if i == 0 else "MEMBER") for i, p in enumerate(people)])
+        room = await conn.fetchval(
+            "INSERT INTO chat_room (kind, team_id, created_at) VALUES ('TEAM', $1, now()) "
+            "RETURNING id", team)
+        await conn.executemany(
+            "INSERT INTO chat_message (room_id, author_id, client_id, body, photo_urls, "
+            "mentions, deleted, created_at) VALUES ($1, $2, $3, $4, '[]', '[]', false, now())",
+            [(room, people[i % min(50, len(people))], f"seed-{i}", f"历史消息 {i}") for i in range(200)])
+    finally:
+        await conn.close()
+    return people, int(team), int(room)
+
+
+# --- the subscriber process -------------------------------------------------------------
+
+
+async def subscribers(url: str, room: str, tokens: list[str], out: str) -> None:
+    """Every member subscribed; prints `ready`, records (arrival, message id) per
+    subscriber until `stop` arrives on stdin, then writes them to `out`."""
+    import websockets
+
+    received: list[list[tuple[float, str]]] = [[] for _ in tokens]
+
+    async def one(index: int, bearer: str, ready: asyncio.Event) -> None:
+        async with websockets.connect(url, subprotocols=["graphql-transport-ws"],
+                                      max_queue=None, ping_interval=None) as socket:
+            await socket.send(json.dumps({"type": "connection_init",
+                                          "payload": {"Authorization": f"Bearer {bearer}"}}))
+            await socket.recv()
+            await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
+                "query": MESSAGES, "variables": {"room": room}}}))
+            ready.set()
+            async for frame in socket:
+                now = time.perf_counter()
+                message = json.loads(frame)
+                if message.get("type") == "next":
+                    received[index].append((now, message["payload"]["data"]["chatMessages"]["id"]))
+
+    tasks, readies = [], []
+    for index, bearer in enumerate(tokens):
+        ready = asyncio.Event()
+        readies.append(ready)
+        tasks.append(asyncio.create_task(one(index, bearer, ready)))
+        if index % 100 == 99:
+            await asyncio.gather(*(r.wait() for r in readies))
+    await asyncio.gather(*(r.wait() for r in readies))
+    await asyncio.sleep(1.0)  # the last SUBSCRIBEs reach the broker
+    print("ready", flush=True)
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, sys.stdin.readline)
+    for task in tasks:
+        task.cancel()
+    _write(out, received)
+    print("done", flush=True)
+
+
+def _write(path: str, received: list[list[tuple[float, str]]]) -> None:
+    with open(path, "w") as target:
+        json.dump(received, target)
+
+
+# --- the driver -------------------------------------------------------------------------
+
+
+async def post_messages(url: str, room: str, author: int, count: int) -> dict[str, float]:
+    """Posts one after another; returns message id → time its response arrived."""
+    client = LeanClient(url)
+    await client.open(1)
+    sent: dict[str, float] = {}
+    try:
+        for index in range(count):
+            request = client.request_bytes(
+                {"query": POST, "variables": {"room": room, "body": f"通知 {index}：明早八点集合",
+                                              "client": uuid.uuid4().hex}},
+                {"Authorization": f"Bearer {token(author)}"})
+            _, body = await client.post(request)
+            sent[body["data"]["postChatMessage"]["id"]] = time.perf_counter()
+            await asyncio.sleep(0.2)  # one message at a time, as people type
+    finally:
+        client.close()
+    return sent
+
+
+async def history_pages(url: str, team: str, reader: int, count: int) -> list[float]:
+    client = LeanClient(url)
+    await client.open(1)
+    request = client.request_bytes({"query": HISTORY, "variables": {"team": team}},
+                                   {"Authorization": f"Bearer {token(reader)}"})
+    times: list[float] = []
+    try:
+        for _ in range(count):
+            started = time.perf_counter()
+            _, body = await client.post(request)
+            times.append((time.perf_counter() - started) * 1000)
+            assert "errors" not in body, body
+    finally:
+        client.close()
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--members", type=int, default=2000)
+    parser.add_argument("--messages", type=int, default=30)
+    parser.add_argument("--pages", type=int, default=300)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--client-cpu", default=None)
+    args = parser.parse_args()
+    from schema.relay import to_global_id
+
+    with scratch_database("tongxin_chat") as database_url:
+        people, team_id, room_id = asyncio.run(seed(database_url, args.members))
+        room, team = to_global_id("ChatRoom", room_id), to_global_id("Team", team_id)
+        server = start_tongxin(database_url, workers=args.workers, REDIS_URL=REDIS_URL,
+                               CHAT_MESSAGES_PER_MINUTE="100000")
+        tokens_file = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+        json.dump([token(p) for p in people], tokens_file)
+        tokens_file.close()
+        out = tempfile.NamedTemporaryFile(suffix=".json", delete=False).name
+        command = [sys.executable, "-m", "bench.chat", "--subscribers", server.url.replace(
+            "http://", "ws://"), room, tokens_file.name, out]
+        if args.client_cpu is not None:
+            command = ["taskset", "-c", args.client_cpu, *command]
+        clients = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   text=True, cwd=ROOT)
+        try:
+            assert clients.stdout is not None and clients.stdin is not None
+            started = time.perf_counter()
+            if clients.stdout.readline().strip() != "ready":
+                raise RuntimeError("the subscriber process failed")
+            print(f"{args.members} members subscribed in {time.perf_counter() - started:.1f} s "
+                  f"({args.workers} workers, PostgreSQL + Redis)")
+            sent = asyncio.run(post_messages(server.url, room, people[1], args.messages))
+            time.sleep(3)
+            clients.stdin.write("stop\n")
+            clients.stdin.flush()
+            clients.stdout.readline()
+            with open(out) as source:
+                received = json.load(source)
+            delays = [(arrival - sent[message]) * 1000 for frames in received
+                      for arrival, message in frames if message in sent]
+            expected = len(sent) * len(received)
+            print(f"delivery: {len(delays):,} of {expected:,} (subscriber, message) pairs; "
+                  f"p50 {percentile(delays, 0.5):.1f} ms  p99 {percentile(delays, 0.99):.1f} ms  "
+                  f"max {max(delays):.1f} ms")
+            pages = asyncio.run(history_pages(server.url, team, people[2], args.pages))
+            print(f"history page (20 of 230 messages + unreadCount): p50 "
+                  f"{percentile(pages, 0.5):.2f} ms  p99 {percentile(pages, 0.99):.2f} ms")
+        finally:
+            clients.kill()
+            server.stop()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 6 and sys.argv[1] == "--subscribers":
+        _, _, url, room, tokens_path, out = sys.argv
+        with open(tokens_path) as source:
+            asyncio.run(subscribers(url, room, json.load(source), out))
+    else:
+        main()
