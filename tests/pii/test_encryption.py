@@ -211,3 +211,24 @@ async def test_the_migration_seals_plain_rows_in_resumable_batches(db, monkeypat
     finally:
         await connection.execute_script("ALTER TABLE volunteer DROP COLUMN phone; "
                                         "ALTER TABLE volunteer DROP COLUMN id_number")
+
+
+async def test_the_migration_seals_plain_help_request_addresses(db, monkeypatch):
+    migration = importlib.import_module("migrations.0006_pii")
+    monkeypatch.setattr(migration, "SEAL_BATCH", 2)
+    connection = connections.get("default")
+    author = await make_volunteer("求助人")
+    ids = [(await HelpRequest.create(created_by=author, title=f"求助{i}", description="d",
+                                     district="朝阳区")).id for i in range(3)]
+    await connection.execute_script("ALTER TABLE help_request ADD COLUMN address VARCHAR(200)")
+    try:
+        for number, request_id in enumerate(ids[:2]):  # the third has no address
+            await connection.execute_script(
+                f"UPDATE help_request SET address = '幸福里{number}号' WHERE id = {request_id}")
+        editor = SimpleNamespace(client=connection)
+        await migration.seal_help_addresses(Tortoise.apps, editor)
+        await migration.seal_help_addresses(Tortoise.apps, editor)  # again, as after an interruption
+        stored = dict(await HelpRequest.filter(id__in=ids).values_list("id", "address_cipher"))
+        assert [pii.open_optional(stored[i], pii.HELP_ADDRESS) for i in ids] == ["幸福里0号", "幸福里1号", None]
+    finally:
+        await connection.execute_script("ALTER TABLE help_request DROP COLUMN address")
