@@ -1,5 +1,6 @@
 """The web client is served at / beside the API, small enough to load on a phone."""
 
+import json
 from pathlib import Path
 
 import httpx
@@ -43,3 +44,17 @@ def test_the_clients_own_javascript_stays_under_150_kib_and_what_every_page_load
     assert (WEB / "vendor" / "uPlot.iife.min.js").stat().st_size < 60 * 1024  # the dashboard's only
     listed = (WEB / "vendor" / "LICENSES.md").read_text()
     assert all(path.name in listed for path in (WEB / "vendor").glob("*.js")), "every vendored file has its licence row"
+
+
+def test_every_document_the_client_sends_is_valid_against_the_schema() -> None:
+    # given the documents found in web/js (web/persisted-documents.json, kept current by
+    # tests/schema/test_persisted.py)
+    from graphql import parse, validate
+
+    from schema import schema
+
+    documents = json.loads((WEB / "persisted-documents.json").read_text())
+    # when each is validated; then none has an error (a typo'd field, conflicting fragments)
+    problems = {text[:60]: [e.message for e in errors] for text in documents.values()
+                if (errors := validate(schema._schema, parse(text)))}
+    assert problems == {}

@@ -17,6 +17,7 @@ from selenium.webdriver.common.by import By
 from core import pii
 from core.time import BEIJING
 from models.activity import Activity, ActivityStatus
+from models.honour import Announcement, AnnouncementStatus
 from models.hours import HoursStatus, ServiceRecord
 from models.notification import Notification
 from models.team import Membership, MembershipStatus, TeamType
@@ -412,7 +413,7 @@ async def test_axe_finds_no_serious_violations_on_any_page_at_phone_and_desktop_
              (admin, "manage", "section[data-team]"), (admin, f"manage/{to_global_id('Activity', activity.id)}", "ul.roster"),
              (None, "learn", "main h1"), (volunteer, "learn", "#qual-h"), (volunteer, "bank", "[data-points]"),
              (volunteer, "notifications", "main h1"), (platform, "stats", ".plot[data-drawn]"),
-             (None, "honours", "#aw-h")]
+             (None, "honours", "#aw-h"), (volunteer, "feed", "main h1")]
     page = browsers[1]
     problems: dict[str, list[str]] = {}
     try:
@@ -563,6 +564,13 @@ async def test_a_volunteer_learns_redeems_reads_notifications_and_prints_a_certi
     fill(page, form, "body", "张爷爷棋艺很好，下次还来。")
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     wait_for(page, lambda d: "陪老人下棋" in text_of(d, "section[aria-labelledby=exp-h] article.card"), message="posted")
+
+    # and their feed shows their team's announcement and what they wrote
+    await Announcement.create(team=team, author=admin, title="十二月志愿者大会", body="周六下午两点，社区活动室。",
+                              status=AnnouncementStatus.PUBLISHED)
+    page.get(f"{base(live_server)}/#/feed")
+    wait_for(page, lambda d: "十二月志愿者大会" in text_of(d, 'ul.feed li[data-kind="Announcement"]'), message="feed")
+    assert "陪老人下棋" in text_of(page, 'ul.feed li[data-kind="ExperiencePost"]')
 
     # and the public leaderboard ranks them by their approved hours (the service was this month)
     open_as(visitor, live_server, None, "honours")

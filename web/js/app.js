@@ -24,6 +24,7 @@ const routes = {
   verify: () => import("./views/me.js"),
   stats: () => import("./views/stats.js"),
   honours: () => import("./views/honours.js"),
+  feed: () => import("./views/feed.js"),
 };
 
 let cleanup = null;
@@ -78,7 +79,7 @@ function renderHeader() {
     h("a.brand", { href: "#/activities" }, t("brand")),
     h("nav", { "aria-label": "main" },
       link("activities", t("navActivities")), link("help", t("navHelp")), link("forum", t("navForum")),
-      signedIn ? link("me", t("navMe")) : null,
+      signedIn ? link("feed", t("navFeed")) : null, signedIn ? link("me", t("navMe")) : null,
       // Organisers' pages are offered to team admins only (the pages themselves say so to others).
       session.me?.isTeamAdmin ? link("manage", t("navManage")) : null,
       session.me?.isTeamAdmin ? link("hours", t("navHours")) : null,
