@@ -46,11 +46,12 @@ from models.notification import Notification
 from models.privacy import DataRequest, DataRequestKind, DataRequestStatus
 from models.team import Membership, MembershipRole, MembershipStatus, Team
 from models.volunteer import Volunteer, VolunteerStatus
-from resolvers.auth import Viewer
+from resolvers.auth import Viewer, verify_password
 from resolvers.certificate import public_base_url, reissue_for_record
 from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
 from resolvers.hours import activity_length_hours, check_record_admin, do_approve_hours
 from resolvers.notification import create_notification, notify_created
+from resolvers.services import services
 from resolvers.signup import _cancel_in
 from resolvers.slots import notify_slot_change
 from resolvers.sql import Sql, fetch
@@ -63,6 +64,8 @@ DELETED_NAME = "已注销用户"
 REASON_MAX = 500
 VALUE_MAX = 100
 ARCHIVE_LINK_MINUTES = int(os.environ.get("ARCHIVE_LINK_MINUTES", 15))
+# Password confirmations of a deletion per person and hour.
+DELETE_ATTEMPTS = 5
 # A stuck PROCESSING export (its job process died) is taken up again after this long.
 EXPORT_STALE_MINUTES = 10
 # Profile fields a person may ask to correct, with the column and the longest value. The
@@ -455,13 +458,17 @@ async def _teams_left_without_admin(volunteer_id: int) -> list[str]:
     return [str(name) for name in names]
 
 
-async def do_delete_account(viewer: Viewer, reason: str = "",
+async def do_delete_account(viewer: Viewer, password: str, reason: str = "",
                             *, now: datetime | None = None) -> DataRequest:
-    """Erase the caller's personal data; refused (recorded, with the reason) for platform
-    admins and a team's only admin, who hand over first. Two deletions at once: one erases,
-    the other is CONFLICT."""
+    """Erase the caller's personal data once they confirm with their password (an irreversible
+    act needs more than a session token; attempts are throttled like logins). Refused
+    (recorded, with the reason) for platform admins and a team's only admin, who hand over
+    first. Two deletions at once: one erases, the other is CONFLICT."""
     volunteer = viewer.require()
     why = check_text(reason, "reason", max_len=REASON_MAX, required=False)
+    await services().limiter.hit(f"delete-account:{volunteer.id}", DELETE_ATTEMPTS, 3600)
+    if not await verify_password(password or "", volunteer.password_hash):
+        raise BadInput("password", "The password is wrong.")
     if volunteer.is_platform_admin:
         return await _refuse(volunteer.id, DataRequestKind.DELETION,
                              "平台管理员账户需先移交管理权限，才能注销。", why)

@@ -136,8 +136,10 @@ class PrivacyMutation:
                                      "can no longer sign in. Cannot be undone.")
     async def delete_account(
         self, info: Info,
+        password: Annotated[str, strawberry.argument(
+            description="Your password, to confirm (BAD_USER_INPUT if wrong).")],
         reason: Annotated[str | None, strawberry.argument(
             description="Why you leave (optional).")] = None,
     ) -> DataRequest:
         return DataRequest.from_model(
-            await rules.do_delete_account(info.context.viewer, reason or ""))
+            await rules.do_delete_account(info.context.viewer, password, reason or ""))

@@ -44,7 +44,9 @@ CORRECT = """mutation Correct($field: String!, $value: String!, $reason: String!
 DECIDE = """mutation Decide($id: ID!, $approve: Boolean!, $reason: String!) {
   decideDataRequest(id: $id, approve: $approve, reason: $reason) { status decisionReason } }"""
 PENDING = "query { pendingDataRequests { edges { node { id kind } } } }"
-DELETE = "mutation { deleteAccount(reason: \"不再参加\") { kind status decisionReason } }"
+DELETE = """mutation Delete($password: String!) {
+  deleteAccount(password: $password, reason: "不再参加") { kind status decisionReason } }"""
+CONFIRMED = {"password": PASSWORD}
 LOGIN = "mutation Login($phone: String!, $password: String!) { login(phone: $phone, password: $password) { token } }"
 BOARD = """query Board($slug: String!) { board(slug: $slug) { threads { edges { node {
   author { displayName } } } } } }"""
@@ -159,7 +161,7 @@ async def test_deleting_an_account_erases_the_person_and_keeps_the_records(db, c
     token = token_for(me)
     (await execute(EXPORT, as_=me)).ok()
     # when
-    deleted = (await execute(DELETE, as_=me)).ok()["deleteAccount"]
+    deleted = (await execute(DELETE, CONFIRMED, as_=me)).ok()["deleteAccount"]
     built = await build_pending_archives()
     # then
     assert deleted == {"kind": "DELETION", "status": "DONE", "decisionReason": None}
@@ -195,11 +197,25 @@ async def test_deleting_an_account_erases_the_person_and_keeps_the_records(db, c
     assert phone not in caplog.text and pii.id_number_of(me) not in caplog.text
 
 
+async def test_deletion_needs_the_password_and_wrong_guesses_are_throttled(db):
+    # given
+    me = await make_volunteer("李明")
+    # when
+    wrong = [await execute(DELETE, {"password": "not-my-password"}, as_=me) for _ in range(5)]
+    throttled = await execute(DELETE, CONFIRMED, as_=me)
+    # then
+    assert all(r.codes == ["BAD_USER_INPUT"] and r.errors[0]["extensions"]["field"] == "password"
+               for r in wrong)
+    assert throttled.codes == ["RATE_LIMITED"]
+    assert (await Volunteer.get(id=me.id)).status == VolunteerStatus.ACTIVE
+    assert await DataRequest.filter(kind=DataRequestKind.DELETION).count() == 0
+
+
 async def test_a_platform_admin_is_refused_with_the_reason_recorded(db):
     # given
     platform = await make_volunteer("平台管理员", platform_admin=True)
     # when
-    refused = (await execute(DELETE, as_=platform)).ok()["deleteAccount"]
+    refused = (await execute(DELETE, CONFIRMED, as_=platform)).ok()["deleteAccount"]
     # then
     assert refused["status"] == "REFUSED" and "移交" in refused["decisionReason"]
     assert (await Volunteer.get(id=platform.id)).status == VolunteerStatus.ACTIVE
@@ -212,11 +228,11 @@ async def test_a_teams_only_admin_is_refused_until_another_admin_is_named(db):
     admin = await make_volunteer("王队长")
     team = await make_team(admin, "朝阳区志愿服务总队")
     # when
-    refused = await do_delete_account(Viewer(admin))
+    refused = await do_delete_account(Viewer(admin), PASSWORD)
     deputy = await make_volunteer("李副队长")
     await Membership.create(team=team, volunteer=deputy, role=MembershipRole.ADMIN,
                             status=MembershipStatus.APPROVED)
-    granted = await do_delete_account(Viewer(admin))
+    granted = await do_delete_account(Viewer(admin), PASSWORD)
     # then
     assert refused.status == DataRequestStatus.REFUSED
     assert "朝阳区志愿服务总队" in (refused.decision_reason or "")
@@ -233,7 +249,7 @@ async def test_deletion_gives_back_upcoming_places_and_the_waitlist_moves_up(db)
     waiting = await do_sign_up(Viewer(next_in_line), activity.id)
     assert waiting.status == SignUpStatus.WAITLISTED
     # when
-    await do_delete_account(Viewer(me))
+    await do_delete_account(Viewer(me), PASSWORD)
     # then
     assert (await SignUp.get(volunteer_id=me.id)).status == SignUpStatus.CANCELLED
     assert (await SignUp.get(volunteer_id=next_in_line.id)).status == SignUpStatus.CONFIRMED
@@ -245,7 +261,7 @@ async def test_two_deletions_at_once_erase_once(db):
     # given
     me = await make_volunteer("李明")
     # when
-    results = await asyncio.gather(do_delete_account(Viewer(me)), do_delete_account(Viewer(me)),
+    results = await asyncio.gather(do_delete_account(Viewer(me), PASSWORD), do_delete_account(Viewer(me), PASSWORD),
                                    return_exceptions=True)
     # then
     assert sorted(type(r).__name__ for r in results) == ["Conflict", "DataRequest"]
@@ -262,7 +278,7 @@ async def test_a_deletion_racing_a_sign_up_leaves_no_place_taken(db, round_):
     activity = await make_activity(team, admin, starts_at=now() + timedelta(days=2), capacity=5)
     viewer = Viewer(me)  # loaded before the deletion: the sign-up must re-check under its lock
     # when
-    results = await asyncio.gather(do_sign_up(viewer, activity.id), do_delete_account(Viewer(me)),
+    results = await asyncio.gather(do_sign_up(viewer, activity.id), do_delete_account(Viewer(me), PASSWORD),
                                    return_exceptions=True)
     # then
     assert isinstance(results[1], DataRequest)
@@ -315,7 +331,8 @@ async def test_requests_need_a_signed_in_person_and_are_seen_by_their_owner_and_
     self_edited = await execute(CORRECT, {"field": "district", "value": "海淀区", "reason": "x"},
                                 as_=other)
     # when
-    anonymous = [await execute(operation) for operation in (EXPORT, DELETE, MINE)]
+    anonymous = [await execute(operation, variables) for operation, variables
+                 in ((EXPORT, None), (DELETE, CONFIRMED), (MINE, None))]
     seen = {who: (await execute(NODE, {"id": asked["id"]}, as_=person)).ok()["node"]
             for who, person in (("me", me), ("platform", platform), ("other", other))}
     # then
@@ -336,7 +353,7 @@ async def test_an_archive_being_built_when_the_account_is_deleted_is_never_offer
 
     async def deleted_meanwhile(volunteer_id: int, **kwargs):
         body = await build(volunteer_id, **kwargs)
-        await do_delete_account(Viewer(me))
+        await do_delete_account(Viewer(me), PASSWORD)
         return body
 
     monkeypatch.setattr(privacy, "build_archive", deleted_meanwhile)
