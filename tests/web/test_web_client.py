@@ -20,6 +20,7 @@ from models.activity import Activity, ActivityStatus
 from models.honour import Announcement, AnnouncementStatus
 from models.hours import HoursStatus, ServiceRecord
 from models.notification import Notification
+from models.project import Position, Project
 from models.team import Membership, MembershipStatus, TeamType
 from models.training import Lesson
 from models.volunteer import Volunteer
@@ -281,6 +282,17 @@ async def test_a_volunteer_reads_a_shared_activity_page_in_beijing_time_and_sees
     page.find_element(By.CSS_SELECTOR, "button[data-action=signup]").click()
     wait_for(page, lambda d: text_of(d, "p.result") == "不符合报名条件：资质：急救员", message=text_of(page, "p.result"))
 
+    # and the project library shows a project's post with its next shifts, linked to their pages
+    project = await Project.create(team=team, created_by=organiser, name="公交文明引导", category="文明交通",
+                                   district="朝阳区", description="早晚高峰站台引导。")
+    post = await Position.create(project=project, name="国贸站", capacity_per_shift=3, qualifications=",急救员,")
+    shift = await make_activity(team, organiser, title="国贸站引导", position=post, project=project)
+    open_as(page, live_server, volunteer, "projects")
+    listed = wait_for(page, lambda d: d.find_element(By.CSS_SELECTOR, f'li[data-position="{to_global_id("Position", post.id)}"]'))
+    assert "每班 3 人" in listed.text and "资质：急救员" in listed.text
+    assert listed.find_element(By.CSS_SELECTOR, "a").get_attribute("href").endswith(
+        f"#/activities/{to_global_id('Activity', shift.id)}")
+
     # and leaving for a page without live updates shows no connection banner
     page.get(f"{base(live_server)}/#/me")
     wait_for(page, lambda d: d.find_elements(By.CSS_SELECTOR, "[data-stat=number]"))
@@ -413,7 +425,8 @@ async def test_axe_finds_no_serious_violations_on_any_page_at_phone_and_desktop_
              (admin, "manage", "section[data-team]"), (admin, f"manage/{to_global_id('Activity', activity.id)}", "ul.roster"),
              (None, "learn", "main h1"), (volunteer, "learn", "#qual-h"), (volunteer, "bank", "[data-points]"),
              (volunteer, "notifications", "main h1"), (platform, "stats", ".plot[data-drawn]"),
-             (None, "honours", "#aw-h"), (volunteer, "feed", "main h1")]
+             (None, "honours", "#aw-h"), (volunteer, "feed", "main h1"), (None, "projects", "main h1"),
+             (None, "points", "main h1")]
     page = browsers[1]
     problems: dict[str, list[str]] = {}
     try:

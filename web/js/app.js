@@ -25,6 +25,8 @@ const routes = {
   stats: () => import("./views/stats.js"),
   honours: () => import("./views/honours.js"),
   feed: () => import("./views/feed.js"),
+  projects: () => import("./views/projects.js"),
+  points: () => import("./views/projects.js"),
 };
 
 let cleanup = null;
@@ -83,7 +85,7 @@ function renderHeader() {
       // Organisers' pages are offered to team admins only (the pages themselves say so to others).
       session.me?.isTeamAdmin ? link("manage", t("navManage")) : null,
       session.me?.isTeamAdmin ? link("hours", t("navHours")) : null,
-      link("learn", t("navLearn")), link("honours", t("navHonours")), signedIn ? link("bank", t("navBank")) : null,
+      link("projects", t("navProjects")), link("learn", t("navLearn")), link("honours", t("navHonours")), signedIn ? link("bank", t("navBank")) : null,
       signedIn ? h("a", { href: "#/notifications", "aria-current": current === "notifications" ? "page" : null },
         t("navNotifications"), " ", unreadBadge()) : null,
       session.me?.isPlatformAdmin ? link("stats", t("navStats")) : null,
