@@ -13,8 +13,10 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
+# --no-compile: a module's bytecode is written when it is first imported, not for every module
+# of every dependency at install time (half of the install's CPU, most of it never imported).
 $(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q --no-compile -e ".[dev]"
 	@touch $(STAMP)
 
 $(NODE_STAMP): tests/node/package.json tests/node/package-lock.json

@@ -268,7 +268,7 @@ def _unwanted(item: Any, only: str) -> bool:
 
 # Tests using a server process (these fixtures or tests.live.start_server) are `e2e` wherever
 # they live.
-_SERVER_FIXTURES = {"live_server", "module_server", "http_server"}
+_SERVER_FIXTURES = {"live_server", "module_server", "http_server", "pair_server"}
 
 
 def _shared_scope(item: Any) -> str | None:

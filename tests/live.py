@@ -1,21 +1,25 @@
 """Real server processes for end-to-end tests: uvicorn on a free port, same database as the test.
 
-A start costs ~2 s of CPU, so the plain fixtures (`live_server`, `http_server`, `module_server`)
-hand out one server per backend and pytest(-xdist) process. Tests needing a server of their own
-(several workers, another configuration, two processes) call `start_server`.
+A start costs ~2 s of CPU (a two-worker server ~5 s), so the plain fixtures (`live_server`,
+`http_server`, `module_server`) hand out one one-worker server per backend and pytest(-xdist)
+process, and `pair_server` one two-worker server (with metrics and a CORS origin configured).
+Two processes on one database: `live_server` and `pair_server`. Tests needing a server of their
+own (another configuration, a restart, Redis through a proxy) call `start_server`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import itertools
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +59,10 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        # A worker whose parent was stopped mid-start can outlive it: the server runs in a
+        # session of its own, and whatever is left of that session goes with it.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
 
 
 def start_server(backend: Backend, *, workers: int = 1, env: dict[str, str] | None = None,
@@ -77,10 +85,11 @@ def start_server(backend: Backend, *, workers: int = 1, env: dict[str, str] | No
     log_path = (log_dir or Path(os.environ["TONGXIN_DATA_DIR"])) / f"server-{port}.log"
     handle = log_path.open("wb")
     process = subprocess.Popen([sys.executable, str(ROOT / "server.py"), "serve"], cwd=ROOT,
-                               env=full_env, stdout=handle, stderr=subprocess.STDOUT)
+                               env=full_env, stdout=handle, stderr=subprocess.STDOUT,
+                               start_new_session=True)
     server = LiveServer(f"http://127.0.0.1:{port}/graphql", f"ws://127.0.0.1:{port}/graphql",
                         process, log_path)
-    deadline = time.monotonic() + 60  # a loaded 2-core machine can take half a minute
+    deadline = time.monotonic() + 120  # a loaded 2-core machine can take a minute or more
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited early:\n{server.log()}")
@@ -134,14 +143,45 @@ async def ids_the_server_never_saw(backend: Backend) -> None:
             f"INSERT INTO sqlite_sequence (name, seq) VALUES ('{table}', {start});" for table in tables))
 
 
+# The configuration of the shared two-worker server: what the tests using it look for.
+PAIR_METRICS_TOKEN = "scrape-me-" + "x" * 24
+PAIR_CORS_ORIGIN = "https://app.example.org"
+
+
+@pytest.fixture(scope="session")
+def shared_pair(backend: Backend) -> Iterator[LiveServer]:
+    """One two-worker server per backend (and per xdist worker), on the backend's database."""
+    server = start_server(backend, workers=2, env={
+        "METRICS_TOKEN": PAIR_METRICS_TOKEN, "CORS_ORIGINS": PAIR_CORS_ORIGIN})
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
-async def live_server(db: Backend, shared_server: LiveServer) -> LiveServer:
+async def fresh_ids(db: Backend) -> None:
+    """Ids from a block no shared server has seen (once per test, whichever servers it uses)."""
+    await ids_the_server_never_saw(db)
+
+
+def this_tests_view(server: LiveServer) -> LiveServer:
+    if server.process.poll() is not None:
+        raise RuntimeError(f"a shared server died:\n{server.log()}")
+    return dataclasses.replace(server, log_from=server.log_path.stat().st_size)
+
+
+@pytest.fixture
+async def live_server(db: Backend, fresh_ids: None, shared_server: LiveServer) -> LiveServer:
     """The backend's shared one-worker server on an empty database (and Redis, on the
     PostgreSQL backend); `log()` shows what it logged during this test."""
-    if shared_server.process.poll() is not None:
-        raise RuntimeError(f"the shared server died:\n{shared_server.log()}")
-    await ids_the_server_never_saw(db)
-    return dataclasses.replace(shared_server, log_from=shared_server.log_path.stat().st_size)
+    return this_tests_view(shared_server)
+
+
+@pytest.fixture
+async def pair_server(db: Backend, fresh_ids: None, shared_pair: LiveServer) -> LiveServer:
+    """The backend's shared two-worker server, as `live_server` is for one worker."""
+    return this_tests_view(shared_pair)
 
 
 @pytest.fixture(scope="module")
@@ -154,3 +194,14 @@ def module_server(shared_server: LiveServer) -> LiveServer:
 def http_server(live_server: LiveServer) -> LiveServer:
     """live_server, under the name the plain-HTTP tests know it by."""
     return live_server
+
+
+async def log_lines_settle(server: LiveServer, wanted: Callable[[str], bool], seconds: float = 5.0) -> str:
+    """The server's log once `wanted(log)` holds (a request's line is written after its response
+    has gone) or `seconds` have passed."""
+    deadline = time.monotonic() + seconds
+    while True:
+        log = server.log()
+        if wanted(log) or time.monotonic() > deadline:
+            return log
+        await asyncio.sleep(0.05)

@@ -12,7 +12,6 @@ from schema.relay import to_global_id
 from tests.activity.clients import CANCEL, SIGN_UP, SlotWatcher, bulk_volunteers, call
 from tests.activity.factory import make_activity
 from tests.helpers import PASSWORD_HASH, make_team, make_volunteer, token_for
-from tests.live import start_server
 
 pytestmark = pytest.mark.e2e
 
@@ -40,7 +39,7 @@ async def _assert_rows_match(activity_id: int) -> tuple[list[SignUp], list[SignU
     return confirmed, waitlisted
 
 
-async def test_flash_crowd_never_overbooks(db):
+async def test_flash_crowd_never_overbooks(db, pair_server):
     # given
     admin = await make_volunteer("队长")
     team = await make_team(admin)
@@ -48,7 +47,7 @@ async def test_flash_crowd_never_overbooks(db):
     gid = to_global_id("Activity", activity.id)
     people = await bulk_volunteers(300, PASSWORD_HASH)
     tokens = {person.id: token_for(person) for person in people}
-    server = start_server(db, workers=2)
+    server = pair_server
     watcher = SlotWatcher(server.ws_url, gid)
     stop = asyncio.Event()
     polled: list[tuple[int, int]] = []
@@ -100,4 +99,3 @@ async def test_flash_crowd_never_overbooks(db):
     finally:
         stop.set()
         await watcher.stop()
-        server.stop()

@@ -28,11 +28,11 @@ async def _activity(capacity: int, waitlist: int) -> tuple[Activity, str]:
 
 
 @pytest.mark.redis
-async def test_a_subscriber_on_one_server_sees_sign_ups_made_on_another(db):
+async def test_a_subscriber_on_one_server_sees_sign_ups_made_on_another(db, live_server, pair_server):
     # given
     _, gid = await _activity(capacity=5, waitlist=5)
     people = await bulk_volunteers(8, PASSWORD_HASH)
-    watching, writing = start_server(db), start_server(db)
+    watching, writing = live_server, pair_server
     watcher = SlotWatcher(watching.ws_url, gid)
     try:
         await watcher.start()
@@ -49,8 +49,6 @@ async def test_a_subscriber_on_one_server_sees_sign_ups_made_on_another(db):
         assert watcher.last["remaining"] == 0
     finally:
         await watcher.stop()
-        watching.stop()
-        writing.stop()
 
 
 @pytest.mark.redis

@@ -47,13 +47,13 @@ async def _frames_until(url: str, gid: str, done: Any, ready: asyncio.Event) -> 
 
 
 @pytest.mark.e2e
-async def test_direct_frames_equal_the_per_subscriber_bytes_over_a_real_socket(db):
+async def test_direct_frames_equal_the_per_subscriber_bytes_over_a_real_socket(db, live_server):
     # given: the same subscription on a sharing server and on one that executes per subscriber
     admin = await make_volunteer("队长")
     activity = await make_activity(await make_team(admin), admin, capacity=3, waitlist_limit=2)
     gid = to_global_id("Activity", activity.id)
     people = await bulk_volunteers(4, PASSWORD_HASH)
-    sharing = start_server(db)
+    sharing = live_server
     alone = start_server(db, env={"SHARED_SUBSCRIPTIONS": "0"})
     try:
         def final(counts: dict[str, int]) -> bool:
@@ -69,7 +69,6 @@ async def test_direct_frames_equal_the_per_subscriber_bytes_over_a_real_socket(d
                 await call(client, sharing.url, token_for(person), SIGN_UP, {"id": gid}, "signUp")
         shared_frames, alone_frames = await asyncio.wait_for(asyncio.gather(*watchers), 20)
     finally:
-        sharing.stop()
         alone.stop()
     # then: the first and the final frame are the same text on both paths
     assert shared_frames[0] == alone_frames[0]

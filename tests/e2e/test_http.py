@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+from typing import Any
 
 import httpx
 from gql import Client, gql
@@ -20,7 +21,7 @@ from tests.helpers import (
     unique_id_number,
     unique_phone,
 )
-from tests.live import ROOT, start_server
+from tests.live import PAIR_CORS_ORIGIN, ROOT, log_lines_settle
 
 ME = "query Me { me { displayName phoneMasked } }"
 REGISTER = """
@@ -88,39 +89,37 @@ async def test_graphiql_healthz_and_get_queries(http_server):
     assert via_get.json() == {"data": {"me": None}}
 
 
-async def test_cors_allows_only_configured_origins(db):
-    server = start_server(db, env={"CORS_ORIGINS": "https://app.example.org"})
-    try:
-        async with httpx.AsyncClient() as client:
-            allowed = await client.options(server.url, headers={
-                "Origin": "https://app.example.org", "Access-Control-Request-Method": "POST"})
-            denied = await client.post(server.url, json={"query": "{ me { id } }"},
-                                       headers={"Origin": "https://evil.example.com"})
-    finally:
-        server.stop()
-    assert allowed.headers["access-control-allow-origin"] == "https://app.example.org"
+async def test_cors_allows_only_configured_origins(pair_server):
+    # given: a server configured with one allowed origin (PAIR_CORS_ORIGIN)
+    async with httpx.AsyncClient() as client:
+        allowed = await client.options(pair_server.url, headers={
+            "Origin": PAIR_CORS_ORIGIN, "Access-Control-Request-Method": "POST"})
+        denied = await client.post(pair_server.url, json={"query": "{ me { id } }"},
+                                   headers={"Origin": "https://evil.example.com"})
+    assert allowed.headers["access-control-allow-origin"] == PAIR_CORS_ORIGIN
     assert "access-control-allow-origin" not in denied.headers
 
 
-async def test_request_logs_carry_ids_and_outcomes_but_never_personal_data(db):
+async def test_request_logs_carry_ids_and_outcomes_but_never_personal_data(live_server):
     # given
-    server = start_server(db)
+    server = live_server
     phone, id_number = unique_phone(), unique_id_number()
-    try:
-        async with httpx.AsyncClient() as client:
-            registered = await client.post(server.url, json={"query": REGISTER, "operationName": "Register",
-                                                             "variables": {"input": {
-                "phone": phone, "password": "a-secret-password", "realName": "郑重", "idNumber": id_number,
-                "district": "朝阳区", "consent": True}}})
-            token = registered.json()["data"]["register"]["token"]
-            await client.post(server.url, json={"query": LOGIN, "variables": {"phone": phone, "password": "wrong"}})
-            await client.post(server.url, json={"query": ME}, headers={"Authorization": f"Bearer {token}"})
-    finally:
-        server.stop()
-    log = server.log()
+    async with httpx.AsyncClient() as client:
+        registered = await client.post(server.url, json={"query": REGISTER, "operationName": "Register",
+                                                         "variables": {"input": {
+            "phone": phone, "password": "a-secret-password", "realName": "郑重", "idNumber": id_number,
+            "district": "朝阳区", "consent": True}}})
+        token = registered.json()["data"]["register"]["token"]
+        await client.post(server.url, json={"query": LOGIN, "variables": {"phone": phone, "password": "wrong"}})
+        await client.post(server.url, json={"query": ME}, headers={"Authorization": f"Bearer {token}"})
+
+    def request_lines(log: str) -> list[dict[str, Any]]:
+        return [json.loads(line.split("tongxin.request ", 1)[1]) for line in log.splitlines()
+                if "tongxin.request {" in line]
+
+    log = await log_lines_settle(server, lambda log: len(request_lines(log)) >= 3)
+    lines = request_lines(log)
     # then
-    lines = [json.loads(line.split("tongxin.request ", 1)[1]) for line in log.splitlines()
-             if "tongxin.request {" in line]
     assert [(line["operation"], line["outcome"]) for line in lines] == [
         ("Register", "OK"), ("Login", "UNAUTHENTICATED"), ("Me", "OK")]
     assert all(line["requestId"] and line["ms"] >= 0 for line in lines)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import httpx
 from tortoise import connections
 
-from tests.live import start_server
+from tests.live import log_lines_settle
 
 LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} \[(?P<pid>\d+)\] "
                   r"(?P<level>[A-Z]+) (?P<logger>[\w.]+) (?P<message>.+)$")
@@ -40,24 +40,21 @@ async def send_until(url: str, query: str, done: Callable[[], object], seconds: 
         await asyncio.sleep(0.1)
 
 
-async def test_every_worker_writes_formatted_request_and_error_lines(db):
+async def test_every_worker_writes_formatted_request_and_error_lines(pair_server):
     # given: two workers
-    server = start_server(db, workers=2)
+    server = pair_server
+    # when: requests until both workers have logged some
+    await send_until(server.url, ME, lambda: len(
+        {match["pid"] for match in formatted(server.log(), "tongxin.request")}) >= 2)
+    # and: a query the database cannot answer (its table gone) is an unexpected error
+    database = connections.get("default")
+    await database.execute_script("ALTER TABLE course RENAME TO course_hidden")
     try:
-        # when: requests until both workers have logged some
-        await send_until(server.url, ME, lambda: len(
-            {match["pid"] for match in formatted(server.log(), "tongxin.request")}) >= 2)
-        # and: a query the database cannot answer (its table gone) is an unexpected error
-        database = connections.get("default")
-        await database.execute_script("ALTER TABLE course RENAME TO course_hidden")
-        try:
-            await send_until(server.url, COURSES,
-                             lambda: formatted(server.log(), "tongxin.errors"), seconds=5)
-        finally:
-            await database.execute_script("ALTER TABLE course_hidden RENAME TO course")
+        await send_until(server.url, COURSES,
+                         lambda: formatted(server.log(), "tongxin.errors"), seconds=5)
     finally:
-        server.stop()
-    log = server.log()
+        await database.execute_script("ALTER TABLE course_hidden RENAME TO course")
+    log = await log_lines_settle(server, lambda log: "Traceback" in log[log.find("unexpected error"):])
     # then: both workers' request lines carry time, pid, level and logger
     requests = formatted(log, "tongxin.request")
     assert len({match["pid"] for match in requests}) == 2, log[-3000:]

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,10 +24,9 @@ from websockets.typing import Subprotocol
 from schema.relay import to_global_id
 from tests.activity.factory import make_activity
 from tests.helpers import make_team, make_volunteer, token_for
-from tests.live import ROOT, LiveServer, free_port, start_server
+from tests.live import PAIR_METRICS_TOKEN, ROOT, LiveServer, free_port
 
-TOKEN = "scrape-me-" + "x" * 24
-PROBE = "query MetricsProbe { __typename }"
+TOKEN = PAIR_METRICS_TOKEN
 SLOTS = "subscription Slots($id: ID!) { slotCount(activityId: $id) { confirmed } }"
 SIGN_UP = "mutation SignUp($id: ID!) { signUp(activityId: $id) { status } }"
 RULES = ROOT / "scripts" / "prometheus" / "alerts.yml"
@@ -61,13 +61,17 @@ async def scrape(client: httpx.AsyncClient, server: LiveServer) -> str:
     return response.text
 
 
+def probe() -> tuple[str, str]:
+    """An operation name no other test sends, and its document: the shared server's counters
+    already hold earlier tests' requests."""
+    name = f"MetricsProbe{uuid.uuid4().hex[:8]}"
+    return name, f"query {name} {{ __typename }}"
+
+
 @pytest.fixture
-def metrics_server(db) -> Iterator[LiveServer]:
-    server = start_server(db, workers=2, env={"METRICS_TOKEN": TOKEN})
-    try:
-        yield server
-    finally:
-        server.stop()
+def metrics_server(pair_server: LiveServer) -> LiveServer:
+    """The shared two-worker server, configured with METRICS_TOKEN."""
+    return pair_server
 
 
 async def test_metrics_are_not_public(live_server, metrics_server):
@@ -84,10 +88,11 @@ async def test_metrics_are_not_public(live_server, metrics_server):
 
 async def test_two_workers_report_as_one_and_a_slot_change_is_timed_to_its_frame(db, metrics_server):
     # given: 40 requests, each on a connection of its own so that both workers answer some
+    operation, document = probe()
     for _ in range(40):
         async with httpx.AsyncClient() as client:
-            await client.post(metrics_server.url, json={"query": PROBE,
-                                                        "operationName": "MetricsProbe"})
+            await client.post(metrics_server.url, json={"query": document, "operationName": operation})
+    signed_before = await signed_up_so_far(metrics_server)
     # and: a subscriber watching an activity's slot count
     admin = await make_volunteer("队长")
     activity = await make_activity(await make_team(admin), admin, capacity=5)
@@ -116,9 +121,9 @@ async def test_two_workers_report_as_one_and_a_slot_change_is_timed_to_its_frame
                     sample(text, "tongxin_live_delivery_seconds_count", field="slotCount") >= 1:
                 break
             await asyncio.sleep(0.3)
-    assert sample(text, "tongxin_requests_total", operation="MetricsProbe", outcome="OK") == 40
-    assert sample(text, "tongxin_request_seconds_count", operation="MetricsProbe") == 40
-    assert sample(text, "tongxin_requests_total", operation="SignUp", outcome="OK") == 1
+    assert sample(text, "tongxin_requests_total", operation=operation, outcome="OK") == 40
+    assert sample(text, "tongxin_request_seconds_count", operation=operation) == 40
+    assert sample(text, "tongxin_requests_total", operation="SignUp", outcome="OK") == signed_before + 1
     assert sample(text, "tongxin_subscribers", field="slotCount") == 1
     # and: the change was timed from its commit to its frame written
     assert sample(text, "tongxin_live_delivery_seconds_count", field="slotCount") >= 1
@@ -138,6 +143,11 @@ def test_promtool_accepts_the_alerting_rules():
     # then
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "SUCCESS" in checked.stdout
+
+
+async def signed_up_so_far(server: LiveServer) -> float:
+    async with httpx.AsyncClient() as client:
+        return sample(await scrape(client, server), "tongxin_requests_total", operation="SignUp", outcome="OK")
 
 
 @pytest.fixture
@@ -168,12 +178,12 @@ def prometheus(metrics_server: LiveServer) -> Iterator[str]:
 
 async def test_a_real_prometheus_scrapes_a_two_worker_server(metrics_server, prometheus):
     # given: 12 requests to the two workers
+    operation, document = probe()
     for _ in range(12):
         async with httpx.AsyncClient() as client:
-            await client.post(metrics_server.url, json={"query": PROBE,
-                                                        "operationName": "MetricsProbe"})
+            await client.post(metrics_server.url, json={"query": document, "operationName": operation})
     # when: Prometheus is asked for the count it scraped
-    query = 'sum(tongxin_requests_total{operation="MetricsProbe",outcome="OK"})'
+    query = f'sum(tongxin_requests_total{{operation="{operation}",outcome="OK"}})'
     value = None
     deadline = time.monotonic() + 30
     async with httpx.AsyncClient() as client:

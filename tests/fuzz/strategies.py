@@ -479,18 +479,20 @@ def _body(response: httpx.Response) -> dict[str, Any]:
 
 
 def run_stateful(schema: GraphQLSchema, send: Send, roles: list[str], pools: Pools, report: FuzzReport, *,
-                 rounds: int, seed: int) -> None:
+                 rounds: int, seed: int, first_round: int = 0) -> None:
     """Every query once as the last (most privileged) role to fill the pools, then `rounds`
     passes over every root field in a shuffled order, the roles taking turns so that as many
-    rounds as roles call every field as every role; every ID argument is drawn from the pool
-    of its type, and each answer's IDs feed the pools of later calls."""
+    rounds as roles call every field as every role (rounds `first_round`, `first_round + 1`, …:
+    two runs starting at 0 and 2 together call every field as each of four roles); every ID
+    argument is drawn from the pool of its type, and each answer's IDs feed the pools of later
+    calls."""
     assert schema.query_type is not None and schema.mutation_type is not None
     rng = random.Random(seed)
     queries = [(schema.query_type, name) for name in schema.query_type.fields]
     roots = queries + [(schema.mutation_type, name) for name in schema.mutation_type.fields]
     turns = {step: index for index, step in enumerate(roots)}
     passes: list[tuple[list[Step], str]] = [([step], roles[-1]) for step in queries]
-    for round_number in range(rounds):
+    for round_number in range(first_round, first_round + rounds):
         rng.shuffle(roots)
         passes += [([step], roles[(turns[step] + round_number) % len(roles)]) for step in roots]
     for steps, role in passes:
@@ -578,16 +580,19 @@ def _tally(report: FuzzReport, label: str, operation: Operation, role: str, erro
 
 
 def run_boundary(schema: GraphQLSchema, send: Send, subscribe: Subscribe, role: str, pools: Pools,
-                 at_limit: FuzzReport, past_limit: FuzzReport, *, seed: int) -> list[str]:
+                 at_limit: FuzzReport, past_limit: FuzzReport | None, *, seed: int) -> list[str]:
     """For every bounded argument and input field, the operation with exactly the limit, then
-    one past it (characters, and entries for lists), everything else plausible; subscriptions
-    over a WebSocket. Returns the coordinates no operation reaches."""
+    one past it (characters, and entries for lists; not when `past_limit` is None), everything
+    else plausible; subscriptions over a WebSocket. Returns the coordinates no operation
+    reaches."""
     rng = random.Random(seed)
     cases, skipped = boundary_cases(schema)
+    lengths = [(0, at_limit)] + ([(1, past_limit)] if past_limit is not None else [])
     for case in cases:
         parent, name = case.steps[-1]
         runs = []
-        for length, report in ((case.limit, at_limit), (case.limit + 1, past_limit)):
+        for past, report in lengths:
+            length = case.limit + past
             values = Values(pools, rng, case.steps[0][1], returns_of(parent, name), optional="omit")
             values.overrides[case.path] = boundary_value(case, length, values)
             runs.append((length, report, build_operation(schema, case.steps, values, depth=0)))

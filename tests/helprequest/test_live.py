@@ -8,7 +8,6 @@ import httpx
 import websockets
 
 from tests.helpers import make_volunteer, token_for
-from tests.live import start_server
 
 PUSHED = "subscription P($d: String) { helpRequestCreated(district: $d) { title district } }"
 CREATE = """mutation { createHelpRequest(input: {title: "需要轮椅", description: "去医院复查",
@@ -36,25 +35,22 @@ async def next_title(socket: websockets.ClientConnection, timeout: float) -> str
         return None
 
 
-async def test_every_matching_subscriber_on_every_worker_is_pushed(db):
+async def test_every_matching_subscriber_on_every_worker_is_pushed(db, live_server, pair_server):
     # given: two workers with Redis (one without), eight subscribers spread over them
-    server = start_server(db, workers=2 if db.redis_url else 1)
-    try:
-        listener = await make_volunteer("志愿者")
-        author = await make_volunteer("居民")
-        token = token_for(listener)
-        chaoyang = [await subscribe(server.ws_url, token, "朝阳区") for _ in range(6)]
-        haidian = [await subscribe(server.ws_url, token, "海淀区") for _ in range(2)]
-        await asyncio.sleep(0.5)
-        # when
-        async with httpx.AsyncClient() as client:
-            response = await client.post(server.url, json={"query": CREATE},
-                                         headers={"Authorization": f"Bearer {token_for(author)}"})
-        assert "errors" not in response.json(), response.json()
-        # then
-        assert await asyncio.gather(*(next_title(s, 10) for s in chaoyang)) == ["需要轮椅"] * 6
-        assert await asyncio.gather(*(next_title(s, 0.5) for s in haidian)) == [None, None]
-        for socket in chaoyang + haidian:
-            await socket.close()
-    finally:
-        server.stop()
+    server = pair_server if db.redis_url else live_server
+    listener = await make_volunteer("志愿者")
+    author = await make_volunteer("居民")
+    token = token_for(listener)
+    chaoyang = [await subscribe(server.ws_url, token, "朝阳区") for _ in range(6)]
+    haidian = [await subscribe(server.ws_url, token, "海淀区") for _ in range(2)]
+    await asyncio.sleep(0.5)
+    # when
+    async with httpx.AsyncClient() as client:
+        response = await client.post(server.url, json={"query": CREATE},
+                                     headers={"Authorization": f"Bearer {token_for(author)}"})
+    assert "errors" not in response.json(), response.json()
+    # then
+    assert await asyncio.gather(*(next_title(s, 10) for s in chaoyang)) == ["需要轮椅"] * 6
+    assert await asyncio.gather(*(next_title(s, 0.5) for s in haidian)) == [None, None]
+    for socket in chaoyang + haidian:
+        await socket.close()

@@ -15,7 +15,6 @@ from websockets.typing import Subprotocol
 from schema.relay import to_global_id
 from tests.helpers import add_member, make_team, make_volunteer, token_for
 from tests.hours.factory import make_activity, served, utc
-from tests.live import start_server
 
 RECEIVED = "subscription { notificationReceived { kind title subject { id } } }"
 APPROVE = "mutation A($id: ID!) { approveHours(recordId: $id) { status } }"
@@ -85,20 +84,16 @@ async def test_anonymous_subscribers_get_unauthenticated(live_server):
 
 
 @pytest.mark.redis
-async def test_a_change_on_one_server_reaches_a_subscriber_on_another(db):
+async def test_a_change_on_one_server_reaches_a_subscriber_on_another(db, live_server, pair_server):
     # given: two server processes sharing PostgreSQL and Redis
     admin, volunteer, record = await _record()
-    listening, deciding = start_server(db), start_server(db)
+    listening, deciding = live_server, pair_server
+    socket = await _subscribe(listening.ws_url, token_for(volunteer))
     try:
-        socket = await _subscribe(listening.ws_url, token_for(volunteer))
-        try:
-            # when
-            await _approve(deciding.url, token_for(admin), record.id)
-            # then
-            payload = await _next(socket)
-        finally:
-            await socket.close()
+        # when
+        await _approve(deciding.url, token_for(admin), record.id)
+        # then
+        payload = await _next(socket)
     finally:
-        listening.stop()
-        deciding.stop()
+        await socket.close()
     assert payload["data"]["notificationReceived"]["kind"] == "HOURS_APPROVED"

@@ -12,7 +12,6 @@ from models.timebank import Redemption, RewardItem
 from schema.relay import to_global_id
 from tests.activity.clients import bulk_volunteers
 from tests.helpers import PASSWORD_HASH, make_volunteer, token_for
-from tests.live import start_server
 from tests.timebank.factory import assert_ledger_consistent, balance, grant, make_item
 
 pytestmark = pytest.mark.e2e
@@ -20,7 +19,7 @@ pytestmark = pytest.mark.e2e
 REDEEM = "mutation R($id: ID!) { redeem(itemId: $id) { points } }"
 
 
-async def test_two_workers_never_oversell_or_overdraw(db):
+async def test_two_workers_never_oversell_or_overdraw(db, pair_server):
     # given
     admin = await make_volunteer("管理员", platform_admin=True)
     people = await bulk_volunteers(200, PASSWORD_HASH, prefix="米")
@@ -28,25 +27,22 @@ async def test_two_workers_never_oversell_or_overdraw(db):
         await grant(person, 25)  # enough for one unit of 20, not two
     item = await make_item(admin, title="爱心大米", cost=20, stock=80)
     gid = to_global_id("RewardItem", item.id)
-    server = start_server(db, workers=2)
-    try:
-        limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
-        async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+    server = pair_server
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
 
-            async def redeem(token: str) -> str:
-                response = await client.post(server.url, json={
-                    "query": REDEEM, "variables": {"id": gid}},
-                    headers={"Authorization": f"Bearer {token}"})
-                body = response.json()
-                if body.get("errors"):
-                    return str(body["errors"][0]["extensions"]["code"])
-                return "OK"
+        async def redeem(token: str) -> str:
+            response = await client.post(server.url, json={
+                "query": REDEEM, "variables": {"id": gid}},
+                headers={"Authorization": f"Bearer {token}"})
+            body = response.json()
+            if body.get("errors"):
+                return str(body["errors"][0]["extensions"]["code"])
+            return "OK"
 
-            # when
-            outcomes = await asyncio.gather(*(redeem(token_for(person))
-                                              for person in people for _ in range(2)))
-    finally:
-        server.stop()
+        # when
+        outcomes = await asyncio.gather(*(redeem(token_for(person))
+                                          for person in people for _ in range(2)))
     # then
     assert outcomes.count("OK") == 80
     assert set(outcomes) == {"OK", "CONFLICT"}
