@@ -30,7 +30,7 @@ from resolvers.auth import Viewer
 from resolvers.consent import withdrawn
 from resolvers.errors import BadInput
 from resolvers.services import services
-from resolvers.sql import Sql, execute, fetch
+from resolvers.sql import Sql, bulk_rows, execute, fetch
 from subscriptions import channels
 
 log = logging.getLogger("tongxin.notifications")
@@ -130,6 +130,11 @@ async def create_notification(
     return notification
 
 
+NOTIFICATION_COLUMNS = (("volunteer_id", "int"), ("kind", "text"), ("title", "text"),
+                        ("body", "text"), ("subject_type", "text"), ("subject_id", "int"))
+SMS_COLUMNS = (("volunteer_id", "int"), ("notification_id", "int"), ("text", "text"))
+
+
 @dataclass(frozen=True)
 class NewNotification:
     volunteer_id: int
@@ -148,14 +153,16 @@ async def create_notifications(items: Sequence[NewNotification],
     if not items:
         return []
     moment = datetime.now(UTC)
-    values = Sql.join(", ", (Sql(
-        "(:volunteer, :kind, :title, :body, FALSE, :subject_type, :subject_id, :at)",
-        volunteer=item.volunteer_id, kind=item.kind[:40], title=item.title[:200],
-        body=item.body, subject_type=item.subject[0] if item.subject else None,
-        subject_id=item.subject[1] if item.subject else None, at=moment) for item in items))
-    rows = await fetch(using, "INSERT INTO notification (volunteer_id, kind, title, body, read, "
-                              "subject_type, subject_id, created_at) VALUES " + values
-                       + " RETURNING id, volunteer_id, kind, subject_type, subject_id")
+    dialect = using.capabilities.dialect
+    rows = await fetch(using, Sql(
+        "INSERT INTO notification (volunteer_id, kind, title, body, read, subject_type, "
+        "subject_id, created_at) SELECT b.volunteer_id, b.kind, b.title, b.body, FALSE, "
+        "b.subject_type, b.subject_id, :at FROM (:rows) AS b WHERE TRUE "
+        "RETURNING id, volunteer_id, kind, subject_type, subject_id", at=moment,
+        rows=bulk_rows(dialect, NOTIFICATION_COLUMNS, [
+            (item.volunteer_id, item.kind[:40], item.title[:200], item.body,
+             item.subject[0] if item.subject else None,
+             item.subject[1] if item.subject else None) for item in items])))
     # RETURNING's row order is not promised: pair rows and items by what they were given
     # (items equal in all of these are interchangeable but for body and channel).
     ids: dict[tuple[object, ...], list[int]] = {}
@@ -172,12 +179,11 @@ async def create_notifications(items: Sequence[NewNotification],
             created_at=moment))
     texting = [notification for notification, item in zip(made, items, strict=True) if item.sms]
     if texting and isinstance(sms_sender, OutboxSmsSender):
-        await execute(using, "INSERT INTO sms_outbox (volunteer_id, notification_id, text, "
-                             "attempts, created_at) VALUES " + Sql.join(", ", (Sql(
-                                 "(:volunteer, :notification, :text, 0, :at)",
-                                 volunteer=n.volunteer_id, notification=n.id,
-                                 text=f"【同心】{n.title}"[:SMS_TEXT_MAX], at=moment)
-                                 for n in texting)))
+        await execute(using, Sql(
+            "INSERT INTO sms_outbox (volunteer_id, notification_id, text, attempts, created_at) "
+            "SELECT b.volunteer_id, b.notification_id, b.text, 0, :at FROM (:rows) AS b "
+            "WHERE TRUE", at=moment, rows=bulk_rows(dialect, SMS_COLUMNS, [
+                (n.volunteer_id, n.id, f"【同心】{n.title}"[:SMS_TEXT_MAX]) for n in texting])))
     else:
         for notification in texting:
             try:

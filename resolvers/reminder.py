@@ -2,7 +2,8 @@
 and after it (the team's admins, when check-ins or hours are still open).
 
 Exactly once, by construction: the fact "this reminder was handled" is a row with a unique
-key ((sign-up, offset) or (activity, organiser)), inserted with ON CONFLICT DO NOTHING in the
+key ((sign-up, offset) or (activity, organiser); a sign-up's row for an offset also covers its
+larger offsets), inserted with ON CONFLICT DO NOTHING in the
 same transaction as the notification and its SMS outbox row. A runner whose INSERT returns no
 row sends nothing; a runner that dies before commit leaves neither row nor notification, so
 the next tick (in this process or another, after a restart) sends it. The lease-row job runner
@@ -19,6 +20,7 @@ made after that moment (the volunteer just saw the time) or the person muted tha
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,24 +31,24 @@ from tortoise.transactions import in_transaction
 
 from core.settings import get_settings
 from core.time import BEIJING
-from models.activity import Activity, SignUp, SignUpStatus
+from models.activity import Activity, ActivityStatus, SignUp, SignUpStatus
 from models.reminder import ReminderPreference
 from models.team import Membership, MembershipRole, MembershipStatus
 from resolvers.auth import Viewer
 from resolvers.errors import BadInput
 from resolvers.notification import NewNotification, create_notifications, notify_created
-from resolvers.sql import Sql, fetch
+from resolvers.sql import Sql, bulk_rows, fetch
 
 log = logging.getLogger("tongxin.reminders")
 
 SHIFT_REMINDER = "SHIFT_REMINDER"
 ORGANISER_REMINDER = "ORGANISER_REMINDER"
-# Sign-ups handled per transaction, and transactions per run (the job comes back next tick).
+# Sign-ups handled per transaction.
 REMINDER_BATCH = 500
-REMINDER_BATCHES_PER_RUN = 400
 # Activities that ended longer ago than this get no organiser reminder (e.g. a new deployment).
 ORGANISER_LOOKBACK = timedelta(days=7)
 MUTED_MAX = 10
+CLAIM_COLUMNS = (("sign_up_id", "int"), ("offset_minutes", "int"), ("sent", "boolean"))
 
 
 @dataclass(frozen=True)
@@ -105,22 +107,45 @@ def _moment(value: Any) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-async def _due_page(conn: BaseDBAsyncClient, now: datetime, offsets: tuple[int, ...],
-                    after_id: int) -> list[dict[str, Any]]:
-    """Confirmed sign-ups with at least one due offset not yet recorded, in id order."""
-    pending = Sql.join(" OR ", (Sql(
-        "(a.starts_at <= :due AND NOT EXISTS (SELECT 1 FROM shift_reminder r "
-        "WHERE r.sign_up_id = s.id AND r.offset_minutes = :offset))",
-        due=now + timedelta(minutes=offset), offset=offset) for offset in offsets))
-    return await fetch(conn, Sql(
-        "SELECT s.id AS sign_up_id, s.volunteer_id AS volunteer_id, s.activity_id AS "
-        "activity_id, s.created_at AS signed_up_at FROM sign_up s "
-        "JOIN activity a ON a.id = s.activity_id "
-        "WHERE a.status = 'PUBLISHED' AND a.starts_at > :now AND a.starts_at <= :horizon "
-        "AND s.status = 'CONFIRMED' AND s.id > :after AND (:pending) "
-        "ORDER BY s.id LIMIT :limit",
-        now=now, horizon=now + timedelta(minutes=max(offsets)), after=after_id,
-        pending=pending, limit=REMINDER_BATCH))
+def _nearest_due(activity: Activity, now: datetime, offsets: tuple[int, ...]) -> int | None:
+    due = [o for o in offsets if activity.starts_at - timedelta(minutes=o) <= now]
+    return min(due) if due else None
+
+
+async def _due_batches(now: datetime,
+                       offsets: tuple[int, ...]) -> AsyncIterator[list[dict[str, Any]]]:
+    """Batches (up to REMINDER_BATCH) of confirmed sign-ups whose nearest due offset is not
+    covered yet (no row for it or a nearer one), walking the activities that start within the
+    largest offset and, in each, its sign-ups by id: every sign-up is read once per run."""
+    conn = connections.get("default")
+    starting = await Activity.filter(
+        status=ActivityStatus.PUBLISHED, starts_at__gt=now,
+        starts_at__lte=now + timedelta(minutes=max(offsets))).order_by("id")
+    batch: list[dict[str, Any]] = []
+    for activity in starting:
+        nearest = _nearest_due(activity, now, offsets)
+        if nearest is None:
+            continue
+        after_id = 0
+        while True:
+            page = await fetch(conn, Sql(
+                "SELECT s.id AS sign_up_id, s.volunteer_id AS volunteer_id, s.created_at AS "
+                "signed_up_at FROM sign_up s WHERE s.activity_id = :activity AND s.status = "
+                "'CONFIRMED' AND s.id > :after AND NOT EXISTS (SELECT 1 FROM shift_reminder r "
+                "WHERE r.sign_up_id = s.id AND r.offset_minutes <= :nearest) "
+                "ORDER BY s.id LIMIT :limit", activity=activity.id, after=after_id,
+                nearest=nearest, limit=REMINDER_BATCH - len(batch)))
+            for row in page:
+                row["activity"] = activity
+            batch += page
+            if len(batch) >= REMINDER_BATCH:
+                yield batch
+                batch = []
+            if not page:
+                break
+            after_id = int(page[-1]["sign_up_id"])
+    if batch:
+        yield batch
 
 
 def _reminder_text(activity: Activity) -> tuple[str, str]:
@@ -135,8 +160,6 @@ async def _send_shift_batch(page: list[dict[str, Any]], now: datetime,
                             offsets: tuple[int, ...]) -> list[Any]:
     """One transaction: claim the due rows of `page`, write the notifications of the claims
     that won. Returns the notifications to push after commit."""
-    activities = {a.id: a for a in await Activity.filter(
-        id__in={int(row["activity_id"]) for row in page})}
     people = {int(row["volunteer_id"]) for row in page}
     preferences = {p.volunteer_id: p for p in await ReminderPreference.filter(
         volunteer_id__in=people)}
@@ -148,34 +171,31 @@ async def _send_shift_batch(page: list[dict[str, Any]], now: datetime,
         recorded: dict[int, set[int]] = {}
         for sign_up_id, offset in await _recorded(conn, confirmed):
             recorded.setdefault(sign_up_id, set()).add(offset)
-        claims: list[Sql] = []
+        claims: list[tuple[int, int, bool]] = []
         for row in page:
             sign_up_id = int(row["sign_up_id"])
             if sign_up_id not in confirmed:
                 continue
-            activity = activities[int(row["activity_id"])]
-            due = [o for o in offsets if activity.starts_at - timedelta(minutes=o) <= now]
-            missing = [o for o in due if o not in recorded.get(sign_up_id, set())]
-            if not missing:
-                continue
-            nearest = min(due)
+            activity = row["activity"]
+            nearest = _nearest_due(activity, now, offsets)
+            if nearest is None or any(r <= nearest for r in recorded.get(sign_up_id, ())):
+                continue  # handled meanwhile (a row for the nearest moment covers the others)
             preference = preferences.get(int(row["volunteer_id"]))
-            send = (nearest in missing and nearest not in _muted(preference)
-                    and _moment(row["signed_up_at"]) <= activity.starts_at - timedelta(
-                        minutes=nearest))
-            claims += [Sql("(:sign_up, :offset, :sent, :at)", sign_up=sign_up_id, offset=o,
-                           sent=send and o == nearest, at=now) for o in missing]
+            send = (nearest not in _muted(preference) and _moment(row["signed_up_at"])
+                    <= activity.starts_at - timedelta(minutes=nearest))
+            claims.append((sign_up_id, nearest, send))
         if not claims:
             return []
-        won = await fetch(conn, "INSERT INTO shift_reminder (sign_up_id, offset_minutes, sent, "
-                                "created_at) VALUES " + Sql.join(", ", claims)
-                          + " ON CONFLICT (sign_up_id, offset_minutes) DO NOTHING "
-                            "RETURNING sign_up_id, sent")
+        won = await fetch(conn, Sql(
+            "INSERT INTO shift_reminder (sign_up_id, offset_minutes, sent, created_at) "
+            "SELECT b.sign_up_id, b.offset_minutes, b.sent, :at FROM (:rows) AS b WHERE TRUE "
+            "ON CONFLICT (sign_up_id, offset_minutes) DO NOTHING RETURNING sign_up_id, sent",
+            at=now, rows=bulk_rows(conn.capabilities.dialect, CLAIM_COLUMNS, claims)))
         sending = {int(row["sign_up_id"]) for row in won if row["sent"]}
         items = []
         for row in page:
             if int(row["sign_up_id"]) in sending:
-                activity = activities[int(row["activity_id"])]
+                activity = row["activity"]
                 title, body = _reminder_text(activity)
                 preference = preferences.get(int(row["volunteer_id"]))
                 items.append(NewNotification(
@@ -198,13 +218,9 @@ async def send_due_shift_reminders(now: datetime | None = None) -> int:
     if not offsets:
         return 0
     moment = now or datetime.now(UTC)
-    sent, after_id = 0, 0
-    for _ in range(REMINDER_BATCHES_PER_RUN):
-        page = await _due_page(connections.get("default"), moment, offsets, after_id)
-        if not page:
-            break
-        after_id = int(page[-1]["sign_up_id"])
-        notifications = await _send_shift_batch(page, moment, offsets)
+    sent = 0
+    async for batch in _due_batches(moment, offsets):
+        notifications = await _send_shift_batch(batch, moment, offsets)
         sent += len(notifications)
         await notify_created(notifications)
     return sent

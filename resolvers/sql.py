@@ -188,3 +188,21 @@ async def run_sql(conn: BaseDBAsyncClient, sql: str, *values: Any) -> list[dict[
     text = parts[0] + "".join(param(value) + part for value, part in zip(values, parts[1:],
                                                                           strict=True))
     return await conn.execute_query_dict(text, param.values)
+
+
+def bulk_rows(dialect: str, columns: Sequence[tuple[str, str]],
+              rows: Sequence[Sequence[Any]]) -> Sql:
+    """A SELECT of `rows` under the given column names, for `INSERT … SELECT … FROM (it) AS b
+    WHERE TRUE`. PostgreSQL: one array parameter per column (`unnest`), so thousands of rows
+    cost a handful of parameters and the statement text is the same for any count; SQLite:
+    `VALUES`. `columns` are (name, PostgreSQL type)."""
+    if dialect == "postgres":
+        arrays = Sql.join(", ", (Sql(f"CAST(:values AS {kind}[])",
+                                     values=[_driver_value(row[index]) for row in rows])
+                                 for index, (_, kind) in enumerate(columns)))
+        names = ", ".join(name for name, _ in columns)
+        return "SELECT * FROM unnest(" + arrays + f") AS rows_({names})"
+    aliases = ", ".join(f"column{index + 1} AS {name}" for index, (name, _) in enumerate(columns))
+    values = Sql.join(", ", ("(" + Sql.join(", ", (Sql(":value", value=value) for value in row))
+                             + ")" for row in rows))
+    return f"SELECT {aliases} FROM (VALUES " + values + ")"
