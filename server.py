@@ -3,10 +3,18 @@ command line (scripts/commands.py). Wiring only, no rules."""
 
 from __future__ import annotations
 
+import sys
+
+if __name__ == "__main__":
+    # The command line needs none of the app's imports below (`serve` imports this module
+    # again as `server` in each worker): a `migrate` or `create-admin` starts in half a second.
+    from scripts.commands import main
+
+    sys.exit(main())
+
 import asyncio
 import contextlib
 import os
-import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -43,7 +51,6 @@ from schema.pages import ROUTES as PAGES
 from schema.persisted import PersistedDocuments, load_manifest
 from schema.prepared_edge import PreparedRequests
 from schema.view import BodySizeLimit, TongxinGraphQL
-from scripts.commands import main
 
 WEB_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "web")
 
@@ -144,6 +151,3 @@ def __getattr__(name: str) -> Any:
         return create_app()
     raise AttributeError(name)
 
-
-if __name__ == "__main__":
-    sys.exit(main())

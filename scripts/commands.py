@@ -1,6 +1,9 @@
 """The command line of server.py: `python server.py serve|migrate|check-migrations|seed-demo|
 create-admin|drain-sms|export-schema|import-volunteers|rebuild-leaderboards|expire-points|
-rebuild-stats|rotate-pii-key` (default: serve)."""
+rebuild-stats|rotate-pii-key` (default: serve).
+
+Each command imports the rules it runs inside its function: `migrate` or `create-admin` need
+neither the GraphQL schema nor the broker, and start in half a second instead of two."""
 
 from __future__ import annotations
 
@@ -19,9 +22,7 @@ from tortoise import Tortoise
 from core.logconfig import configure_logging, log_level, logging_config
 from core.settings import ConfigurationError, get_settings
 from db.config import tortoise_config
-from resolvers import services as service_registry
 from resolvers.errors import DomainError
-from schema import build_schema
 
 
 async def _with_db(work: Any) -> Any:
@@ -83,6 +84,8 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
 
 
 async def _with_services(work: Any) -> Any:
+    from resolvers import services as service_registry
+
     current = await service_registry.build(get_settings().redis_url)
     service_registry.install(current)
     try:
@@ -176,6 +179,8 @@ def cmd_drain_sms(args: argparse.Namespace) -> int:
 
 
 def cmd_export_schema(_: argparse.Namespace) -> int:
+    from schema import build_schema
+
     print(build_schema(introspection=True).as_str())
     return 0
 

@@ -50,9 +50,9 @@ def test_the_embedded_default_generates_a_secret_pyjwt_accepts_without_warning(
 
 def test_the_server_command_prints_the_configuration_error_instead_of_a_traceback(
         fresh_settings: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    import server
+    from scripts.commands import main
 
     fresh_settings.setenv("JWT_SECRET", "changeme")
-    assert server.main(["migrate"]) == 2
+    assert main(["migrate"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: JWT_SECRET must be at least") and "Traceback" not in err
