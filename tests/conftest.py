@@ -272,14 +272,16 @@ _SERVER_FIXTURES = {"live_server", "module_server", "http_server", "pair_server"
 
 
 def _shared_scope(item: Any) -> str | None:
-    """The module or package whose fixture the item shares (browsers, a module's server, the
-    cluster's dozen processes), or None."""
+    """The module (and backend) or package whose fixture the item shares (browsers, a module's
+    server, the cluster's dozen processes), or None. A module's two backends are two groups: its
+    fixture starts once more, but two workers can take the halves of a long module (the browser
+    journeys) instead of one worker running both."""
     for definitions in item._fixtureinfo.name2fixturedefs.values():
         scope = definitions[-1].scope
         if scope == "package":
             return str(definitions[-1].baseid) or "package"
         if scope == "module":
-            return str(item.nodeid.split("::")[0])
+            return f"{item.nodeid.split('::')[0]}[{_backend_of(item)}]"
     return None
 
 
