@@ -105,6 +105,11 @@ def main() -> int:
         shoot(phone, base, "notifications", "notifications", token=volunteer, ready="main ul, main p")
         shoot(phone, base, "manage", "manage", token=admin, ready="section[data-team], main p")
         shoot(desktop, base, "manage", "manage-desktop", token=admin, ready="section[data-team], main p")
+        shoot(desktop, base, "stats", "stats-desktop", token=admin, ready=".plot[data-drawn], main p.error")
+        shoot(phone, base, "stats", "stats", token=admin, ready=".plot[data-drawn], main p.error")
+        shoot(phone, base, "honours", "honours", token=volunteer, ready="ol.leaderboard, #lb-h + div + p")
+        shoot(phone, base, "projects", "projects", token=volunteer, ready="main article.card, main p")
+        shoot(phone, base, "feed", "feed", token=volunteer, ready="ul.feed, main p")
     finally:
         quit_driver(phone)
         quit_driver(desktop)

@@ -41,7 +41,9 @@ function Chart({ id, title, labels, series, line = false }) {
       const bars = uPlot.paths.bars({ size: [0.6 / series.length, 60], align: 0 });
       plot = new uPlot({
         width, height: 220, legend: { show: series.length > 1 }, cursor: { show: false },
-        scales: { x: { time: false, range: [-0.5, labels.length - 0.5] } },
+        // Counts start at 0 (a bar's height must be comparable); a little headroom above.
+        scales: { x: { time: false, range: [-0.5, labels.length - 0.5] },
+          y: { range: (u, min, max) => [0, max > 0 ? Math.ceil(max * 1.15) : 1] } },
         axes: [{ values: (u, ticks) => ticks.map((i) => labels[i] ?? ""), splits: () => labels.map((_, i) => i), gap: 4, size: 40 },
           { size: 50 }],
         series: [{}, ...series.map((s, n) => ({ label: s.label, stroke: COLOURS[n % COLOURS.length],
@@ -60,6 +62,10 @@ function Chart({ id, title, labels, series, line = false }) {
       <tbody>${labels.map((l, i) => html`<tr><th scope="row">${l}</th>${series.map((s) => html`<td class="num">${s.values[i]}</td>`)}</tr>`)}</tbody>
     </table></div></details></figure>`;
 }
+
+// "2026-03" as a short month in the UI language (the axis has 12 of them).
+const monthLabel = (key) => new Intl.DateTimeFormat(document.documentElement.lang === "en" ? "en-GB" : "zh-CN",
+  { month: "short", timeZone: "Asia/Shanghai" }).format(new Date(`${key}-15T00:00:00+08:00`));
 
 function StatsPage() {
   const [district, setDistrict] = useState("");
@@ -94,7 +100,7 @@ function StatsPage() {
       <${Chart} id="age" title=${t("byAgeBand")} labels=${bucket(stats.byAgeBand).labels} series=${[{ label: t("people"), values: bucket(stats.byAgeBand).values }]} />
       <${Chart} id="teamtype" title=${t("byTeamType")} labels=${bucket(stats.byTeamType, (k) => t(`team${k}`)).labels}
         series=${[{ label: t("teamCount"), values: bucket(stats.byTeamType).values }]} />
-      <${Chart} id="hours" title=${t("hoursByMonth")} labels=${months.map((b) => b.key)} line=${true}
+      <${Chart} id="hours" title=${t("hoursByMonth")} labels=${months.map((b) => monthLabel(b.key))} line=${true}
         series=${[{ label: t("approvedHours"), values: months.map((b) => Math.round((b.hours ?? b.count) * 10) / 10) }]} />
     </div>`;
 }
