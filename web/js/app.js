@@ -79,7 +79,7 @@ function renderHeader() {
   const signedIn = !!session.token;
   mount(header,
     h("a.brand", { href: "#/activities" }, t("brand")),
-    h("nav", { "aria-label": "main" },
+    h("nav", { "aria-label": t("mainNav") },
       link("activities", t("navActivities")), link("help", t("navHelp")), link("forum", t("navForum")),
       signedIn ? link("feed", t("navFeed")) : null, signedIn ? link("me", t("navMe")) : null,
       // Organisers' pages are offered to team admins only (the pages themselves say so to others).
