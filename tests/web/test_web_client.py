@@ -267,6 +267,16 @@ async def test_a_volunteer_reads_a_shared_activity_page_in_beijing_time_and_sees
     page.refresh()
     wait_for(page, lambda d: text_of(d, "p.state .badge") == "已报名", message="state after reload")
 
+    # and when the live connection drops, the banner says so and clears once it is back
+    wait_for(page, lambda d: d.find_element(By.ID, "conn").get_attribute("class") == "conn up", message="live")
+    page.execute_script("window.__banner = []; new MutationObserver(() => window.__banner.push("
+                        "document.getElementById('conn').textContent)).observe(document.getElementById('conn'),"
+                        " { childList: true, characterData: true, subtree: true });"
+                        "import('/js/ws.js').then((ws) => ws.dropConnection());")
+    wait_for(page, lambda d: d.find_element(By.ID, "conn").get_attribute("class") == "conn up"
+             and "连接中断，正在重连…" in d.execute_script("return window.__banner"), message="dropped and back")
+    assert page.find_element(By.ID, "conn").text == ""
+
     # and on a full activity's page, signing up puts them on the waitlist, said so
     open_as(page, live_server, volunteer, f"activities/{to_global_id('Activity', full.id)}")
     wait_for(page, lambda d: text_of(d, ".remaining") == "满")

@@ -78,5 +78,9 @@ export function subscribe(query, variables, sink) {
   };
 }
 
+// Closes the socket the way a network failure would (the page then reconnects and
+// resubscribes): the browser tests use it to check the banner appears and clears.
+export function dropConnection() { socket?.close(4000, "dropped"); }
+
 // A new token means a new identity on the socket: reconnect with it.
 onSession(() => { if (socket) { const ws = socket; socket = null; ws.close(1000); connect(); } });
