@@ -5,6 +5,7 @@ database; Tongxin once with compiled reads (schema/reads) and once without
 
     .venv/bin/python bench/queries.py [--seconds 10] [--concurrency 32] [--workers 1 2]
                                       [--documents list detail me board feed points]
+                                      [--pool 8]
 """
 
 from __future__ import annotations
@@ -245,6 +246,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--documents", nargs="+", choices=sorted(DOCUMENTS),
                         default=list(DOCUMENTS))
+    parser.add_argument("--pool", default=POOL,
+                        help="database connections per worker and server (three servers run "
+                             "at once: keep 3 x workers x pool under PostgreSQL's free slots)")
     args = parser.parse_args()
     from schema.relay import to_global_id
 
@@ -258,14 +262,14 @@ def main() -> None:
         for workers in args.workers:
             # Three servers at once: pools of POOL each per worker keep them all under
             # PostgreSQL's max_connections (100) on a machine other runs share.
-            servers = {"compiled": start_tongxin(database_url, workers, DB_POOL_MAX=POOL),
+            servers = {"compiled": start_tongxin(database_url, workers, DB_POOL_MAX=args.pool),
                        "general": start_tongxin(database_url, workers, COMPILED_READS="0",
-                                                DB_POOL_MAX=POOL)}
+                                                DB_POOL_MAX=args.pool)}
             port = free_port()
             servers["plain"] = start(
                 [sys.executable, "-m", "uvicorn", "bench.plain_queries:app", "--port", str(port),
                  "--workers", str(workers), "--log-level", "warning"],
-                bench_env(database_url, DB_POOL_MAX=POOL), port, path="")
+                bench_env(database_url, DB_POOL_MAX=args.pool), port, path="")
             try:
                 for name in args.documents:
                     lines += run_document(name, DOCUMENTS[name], servers, detail, token,
