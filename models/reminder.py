@@ -10,6 +10,7 @@ from tortoise.models import Model
 
 if TYPE_CHECKING:
     from models.activity import Activity, SignUp
+    from models.training import Qualification
     from models.volunteer import Volunteer
 
 
@@ -70,3 +71,23 @@ class ReminderPreference(Model):
 
     class Meta:
         table = "reminder_preference"
+
+
+class QualificationAlert(Model):
+    # One per (qualification, days before expiry, expiry date): a renewed qualification (a new
+    # expires_at) is alerted again. A row for 7 days also covers the 30-day one.
+
+    id = fields.IntField(primary_key=True)
+    qualification: fields.ForeignKeyRelation[Qualification] = fields.ForeignKeyField(
+        "models.Qualification", related_name="alerts", on_delete=fields.CASCADE
+    )
+    days_before = fields.IntField()
+    expires_at = fields.DatetimeField()
+    sent = fields.BooleanField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    qualification_id: int
+
+    class Meta:
+        table = "qualification_alert"
+        unique_together = (("qualification", "days_before", "expires_at"),)

@@ -20,7 +20,7 @@ made after that moment (the volunteer just saw the time) or the person muted tha
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,17 +32,22 @@ from tortoise.transactions import in_transaction
 from core.settings import get_settings
 from core.time import BEIJING
 from models.activity import Activity, ActivityStatus, SignUp, SignUpStatus
-from models.reminder import ReminderPreference
+from models.reminder import QualificationAlert, ReminderPreference
 from models.team import Membership, MembershipRole, MembershipStatus
+from models.training import Course, Qualification
 from resolvers.auth import Viewer
-from resolvers.errors import BadInput
+from resolvers.errors import BadInput, NotFound
 from resolvers.notification import NewNotification, create_notifications, notify_created
 from resolvers.sql import Sql, bulk_rows, fetch
+from resolvers.team import check_team_admin
 
 log = logging.getLogger("tongxin.reminders")
 
 SHIFT_REMINDER = "SHIFT_REMINDER"
 ORGANISER_REMINDER = "ORGANISER_REMINDER"
+QUALIFICATION_EXPIRING = "QUALIFICATION_EXPIRING"
+# Days before a qualification expires at which its holder is told.
+QUALIFICATION_ALERT_DAYS = (30, 7)
 # Sign-ups handled per transaction.
 REMINDER_BATCH = 500
 # Activities that ended longer ago than this get no organiser reminder (e.g. a new deployment).
@@ -303,5 +308,107 @@ async def send_due_organiser_reminders(now: datetime | None = None) -> int:
 
 
 async def send_due_reminders(now: datetime | None = None) -> int:
-    """The `reminders` job: shift reminders, then organiser reminders."""
-    return await send_due_shift_reminders(now) + await send_due_organiser_reminders(now)
+    """The `reminders` job: shift reminders, organiser reminders, qualification alerts."""
+    return (await send_due_shift_reminders(now) + await send_due_organiser_reminders(now)
+            + await send_due_qualification_alerts(now))
+
+
+async def renewing_courses(names: Iterable[str]) -> dict[str, Course]:
+    """Per qualification name, the course whose assessment grants it (the oldest), if any."""
+    found: dict[str, Course] = {}
+    wanted = sorted(set(names))
+    if wanted:
+        for course in await Course.filter(qualification__in=wanted,
+                                          assessment__id__isnull=False).order_by("-id"):
+            found[course.qualification] = course
+    return found
+
+
+def _alert_text(qualification: Qualification, course: Course | None) -> tuple[str, str]:
+    day = qualification.expires_at.astimezone(BEIJING) if qualification.expires_at else None
+    renew = (f"参加课程「{course.title}」并通过考核即可续期。" if course is not None
+             else "请联系所在队伍了解续期方式。")
+    return (f"资质即将到期：{qualification.name}",
+            f"您的「{qualification.name}」资质将于 {day:%Y-%m-%d} 到期，到期后不能报名需要该资质的"
+            f"活动。{renew}")
+
+
+async def send_due_qualification_alerts(now: datetime | None = None) -> int:
+    """Tells each holder QUALIFICATION_ALERT_DAYS (30, 7) before a qualification expires,
+    once per threshold and expiry date (only the nearest when several are due), naming the
+    course that renews it. Same exactly-once construction as the shift reminders."""
+    thresholds = QUALIFICATION_ALERT_DAYS
+    moment = now or datetime.now(UTC)
+    candidates = await Qualification.filter(
+        expires_at__gt=moment, expires_at__lte=moment + timedelta(days=max(thresholds)),
+    ).order_by("id").limit(REMINDER_BATCH * 10)
+    if not candidates:
+        return 0
+    covered: dict[int, list[tuple[int, datetime]]] = {}
+    for qualification_id, days, expires_at in await QualificationAlert.filter(
+            qualification_id__in=[q.id for q in candidates]).values_list(
+            "qualification_id", "days_before", "expires_at"):
+        covered.setdefault(int(qualification_id), []).append((int(days), expires_at))
+    claims = []
+    for qualification in candidates:
+        assert qualification.expires_at is not None
+        due = [d for d in thresholds if qualification.expires_at - timedelta(days=d) <= moment]
+        nearest = min(due)
+        if not any(days <= nearest and expires_at == qualification.expires_at
+                   for days, expires_at in covered.get(qualification.id, [])):
+            claims.append((qualification, nearest))
+    if not claims:
+        return 0
+    courses = await renewing_courses(q.name for q, _ in claims)
+    sent = 0
+    for start in range(0, len(claims), REMINDER_BATCH):
+        part = claims[start:start + REMINDER_BATCH]
+        async with in_transaction() as conn:
+            won = await fetch(conn, Sql(
+                "INSERT INTO qualification_alert (qualification_id, days_before, expires_at, "
+                "sent, created_at) VALUES ") + Sql.join(", ", (Sql(
+                    "(:qualification, :days, :expires, TRUE, :at)", qualification=q.id,
+                    days=days, expires=q.expires_at, at=moment) for q, days in part))
+                + " ON CONFLICT (qualification_id, days_before, expires_at) DO NOTHING "
+                  "RETURNING qualification_id")
+            winners = {int(row["qualification_id"]) for row in won}
+            items = []
+            for qualification, _ in part:
+                if qualification.id in winners:
+                    course = courses.get(qualification.name)
+                    title, body = _alert_text(qualification, course)
+                    items.append(NewNotification(
+                        qualification.volunteer_id, QUALIFICATION_EXPIRING, title, body,
+                        subject=("Course", course.id) if course else None, sms=True))
+            notifications = await create_notifications(items, conn)
+        sent += len(notifications)
+        await notify_created(notifications)
+    return sent
+
+
+@dataclass(frozen=True)
+class Lapsing:
+    volunteer_id: int
+    qualification: str
+    expires_at: datetime
+    course: Course | None
+
+
+async def lapsing_before_shift(viewer: Viewer, activity_id: int) -> list[Lapsing]:
+    """Team admins: the confirmed volunteers whose required qualification expires before the
+    activity starts (they were qualified when they signed up), with the renewing course."""
+    activity = await Activity.get_or_none(id=activity_id)
+    if activity is None:
+        raise NotFound("Activity")
+    await check_team_admin(viewer, activity.team_id)
+    rows = await fetch(connections.get("default"), Sql(
+        "SELECT s.volunteer_id AS volunteer_id, q.name AS name, q.expires_at AS expires_at "
+        "FROM sign_up s JOIN activity_qualification r ON r.activity_id = s.activity_id "
+        "JOIN qualification q ON q.volunteer_id = s.volunteer_id AND q.name = r.name "
+        "WHERE s.activity_id = :activity AND s.status IN ('CONFIRMED', 'OFFERED') "
+        "AND q.expires_at IS NOT NULL AND q.expires_at <= :starts "
+        "ORDER BY q.expires_at, s.volunteer_id", activity=activity.id,
+        starts=activity.starts_at))
+    courses = await renewing_courses(str(row["name"]) for row in rows)
+    return [Lapsing(int(row["volunteer_id"]), str(row["name"]), _moment(row["expires_at"]),
+                    courses.get(str(row["name"]))) for row in rows]

@@ -3,12 +3,16 @@ the caller muted, SMS on or off). The reminders themselves arrive as notificatio
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import strawberry
 
 from resolvers import reminder as rules
 from schema.context import Info
+from schema.relay import decode_id
+from schema.training import Course
+from schema.volunteer import Volunteer, load_volunteer
 
 
 @strawberry.type(description="When the caller is reminded before a confirmed shift.")
@@ -27,8 +31,34 @@ class ReminderSettings:
                    muted_hours=[m / 60 for m in value.muted_minutes], sms=value.sms)
 
 
+@strawberry.type(description="A confirmed volunteer whose required qualification expires "
+                             "before the shift starts.")
+class LapsingQualification:
+    volunteer_id: strawberry.Private[int]
+    qualification: str = strawberry.field(description="The qualification's name.")
+    expires_at: datetime = strawberry.field(description="When it expires.")
+    renewing_course: Course | None = strawberry.field(
+        description="The course whose assessment renews it, if there is one.")
+
+    @strawberry.field(description="Who holds it.")
+    async def volunteer(self, info: Info) -> Volunteer | None:
+        return await load_volunteer(info, self.volunteer_id)
+
+
 @strawberry.type
 class ReminderQuery:
+    @strawberry.field(description="Team admins: the people on this activity's roster whose "
+                                  "required qualification lapses before it starts.")
+    async def lapsing_qualifications(self, info: Info,
+                                     activity_id: strawberry.ID) -> list[LapsingQualification]:
+        found = await rules.lapsing_before_shift(
+            info.context.viewer, decode_id(activity_id, "Activity", "activityId"))
+        return [LapsingQualification(
+            volunteer_id=item.volunteer_id, qualification=item.qualification,
+            expires_at=item.expires_at,
+            renewing_course=Course.from_model(item.course) if item.course else None)
+            for item in found]
+
     @strawberry.field(description="The caller's shift-reminder settings.")
     async def reminder_settings(self, info: Info) -> ReminderSettings:
         return ReminderSettings.from_rules(
