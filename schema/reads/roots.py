@@ -8,6 +8,9 @@
   bounding box the resolver reads (the same parameters, so the same rows) with their
   coordinates, and Python finishes: the exact haversine filter at the radius, nearest first,
   the page, cursors and the distances (`servicepoint.near_distance`, the resolver's rule).
+- `feed` (schema/feed.py, rules in forum/feed.py): the five sources' rules (its `SOURCES`,
+  the same text) each as a keyset subquery with its page + 1, one UNION ALL, the page and its
+  (time, rank, id) cursors, sealed in Python as forum/feed.py `encode_cursor` seals them.
 - `node(id:)` (schema/relay.py) for an Activity (hidden while a draft from those who may not
   manage it, as schema/activity.py `_activity_node`) or a Team; other types are not compiled.
 """
@@ -15,10 +18,12 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
+from core.cursors import seal_cursor
+from forum import feed as feed_rules
 from models.activity import ActivityStatus
 from models.servicepoint import ServicePointKind
 from resolvers import servicepoint as points
@@ -26,7 +31,13 @@ from resolvers.activity import NAME_MAX
 from resolvers.errors import DomainError
 from resolvers.validation import check_aware, check_text
 from schema.activity import UPCOMING_FIRST
+from schema.reads import pg
 from schema.reads.compiler import (
+    CONNECTION_FIELDS,
+    CONVERTERS,
+    EDGE_FIELDS,
+    MARKER,
+    PAGE_INFO_FIELDS,
     Build,
     Fallback,
     NotCompilable,
@@ -289,3 +300,124 @@ def _edge(fields: tuple[Selected, ...], item: tuple[float, int, list[Any]], curs
                     node[leaf.key] = round(metres / points.WALKING_METRES_PER_MINUTE, 1)
             edge[field.key] = node
     return edge
+
+
+FEED_TYPES = frozenset(feed_rules.SOURCES)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _feed_cursor(text: str) -> str:
+    """forum/feed.py `encode_cursor` from the marker's 'micros:rank:id'."""
+    micros, rank, db_id = text.split(":")
+    at = EPOCH + timedelta(microseconds=int(micros))
+    return seal_cursor([at.isoformat(), int(rank), int(db_id)])
+
+
+CONVERTERS.append(_feed_cursor)
+FEED_CURSOR = CONVERTERS.index(_feed_cursor)
+
+
+def _feed_node(selected: Selected) -> Selected | None:
+    """The one `edges { node }` of a feed selection (None when no node is selected)."""
+    assert selected.children is not None
+    nodes = [node for edges in selected.children if edges.name == "edges"
+             for node in edges.children or () if node.name == "node"]
+    if len(nodes) > 1 or sum(1 for c in selected.children if c.name == "edges") > 1:
+        raise NotCompilable("feed: several edges or nodes")
+    return nodes[0] if nodes else None
+
+
+def _check_feed(selected: Selected) -> None:
+    if {a.name.value for a in selected.node.arguments or ()} - {"first", "after"}:
+        raise NotCompilable("feed arguments")
+    assert selected.children is not None
+    for child in selected.children:
+        if child.name not in CONNECTION_FIELDS:
+            raise NotCompilable(child.name)
+        if child.name == "edges" and any(edge.name not in EDGE_FIELDS
+                                         for edge in child.children or ()):
+            raise NotCompilable("feed edges")
+        if child.name == "pageInfo" and any(info.name not in PAGE_INFO_FIELDS
+                                            for info in child.children or ()):
+            raise NotCompilable("feed pageInfo")
+    node = _feed_node(selected)
+    if node is not None:
+        if set(node.variants or {}) != FEED_TYPES:
+            raise NotCompilable("feed item types")
+        for type_name, children in (node.variants or {}).items():
+            check_object(type_name, children)
+
+
+@root_reader("feed", _check_feed)
+async def feed(b: Build, selected: Selected) -> str:
+    if b.subject is None or (b.viewer.loaded and b.viewer.volunteer is None):
+        raise Fallback  # the general path answers UNAUTHENTICATED
+    arguments = b.arguments(selected)
+    size, after = page_arguments(arguments)
+    try:
+        cursor = feed_rules.decode_cursor(after) if after else None
+    except DomainError:
+        raise Fallback from None
+    me = b.viewer_id()
+    district = f"(SELECT viewer.district FROM volunteer viewer WHERE viewer.id = {me})"
+    at = b.param(cursor[0], "timestamptz") if cursor else ""
+    last = b.param(cursor[2], "int") if cursor else ""
+    node = _feed_node(selected)
+    sources, counts = [], []
+    for kind, (table, rule) in feed_rules.SOURCES.items():
+        visible = rule.replace(":me", me).replace(":district", district)
+        time, rank = f"x.{feed_rules.TIME_FIELD[kind]}", feed_rules.RANKS[kind]
+        where = visible
+        if cursor is not None:  # forum/feed.py _after
+            where += (f" AND {time} < {at}" if rank > cursor[1] else
+                      f" AND {time} <= {at}" if rank < cursor[1] else
+                      f" AND ({time} < {at} OR ({time} = {at} AND x.id < {last}))")
+        item = object_json(b, kind, (node.variants or {})[kind], "x") if node else "NULL"
+        sources.append(f"(SELECT {time} AS t, {rank} AS k, x.id AS i, {item} AS n FROM "
+                       f"{table} x WHERE {where} ORDER BY {time} DESC, x.id DESC "
+                       f"LIMIT {size + 1})")
+        counts.append(f"(SELECT count(*) FROM {table} x WHERE {visible})")
+    order = "u.t DESC, u.k DESC, u.i DESC"
+    rows = (f"SELECT u.*, row_number() OVER (ORDER BY {order}) AS rn FROM "
+            f"({' UNION ALL '.join(sources)}) u ORDER BY {order} LIMIT {size + 1}")
+    p = b.alias()
+    marker = (f"'{MARKER}v{FEED_CURSOR}:' || {pg.epoch_micros(f'{p}.t')} || ':' || {p}.k || "
+              f"':' || {p}.i")
+    in_page = f"FILTER (WHERE {p}.rn <= {size})"
+    pairs: list[str] = []
+    assert selected.children is not None
+    for child in selected.children:
+        pairs.append(pg.literal(child.key))
+        if child.name == "__typename":
+            pairs.append(pg.literal(child.parent))
+        elif child.name == "totalCount":
+            pairs.append(f"({' + '.join(counts)})")
+        elif child.name == "edges":
+            edge: list[str] = []
+            for edge_field in child.children or ():
+                edge.append(pg.literal(edge_field.key))
+                if edge_field.name == "__typename":
+                    edge.append(pg.literal(edge_field.parent))
+                elif edge_field.name == "cursor":
+                    b.markers = True
+                    edge.append(marker)
+                else:
+                    edge.append(f"{p}.n")
+            pairs.append(f"coalesce(json_agg(json_build_object({', '.join(edge)}) ORDER BY "
+                         f"{p}.rn) {in_page}, '[]'::json)")
+        else:  # pageInfo
+            info: list[str] = []
+            for info_field in child.children or ():
+                info.append(pg.literal(info_field.key))
+                if info_field.name == "__typename":
+                    info.append(pg.literal(info_field.parent))
+                elif info_field.name == "hasNextPage":
+                    info.append(f"count(*) > {size}")
+                elif info_field.name == "hasPreviousPage":
+                    info.append("TRUE" if after else "FALSE")
+                else:
+                    b.markers = True
+                    direction = "" if info_field.name == "startCursor" else " DESC"
+                    info.append(f"(array_agg({marker} ORDER BY {p}.rn{direction}) {in_page})[1]")
+            pairs.append(f"json_build_object({', '.join(info)})")
+    return f"(SELECT json_build_object({', '.join(pairs)}) FROM ({rows}) {p} GROUP BY ())"

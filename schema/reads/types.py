@@ -140,6 +140,42 @@ readable("ServicePoint", "service_point", {
     "team": ToOne("Team", "team", "team_id"),
 })
 
+# The feed's item types (schema/feed.py `FeedItem`), as their from_model and author/thread/
+# team resolvers give them; what a type does not declare here (HelpRequest's sealed address,
+# its claims and service point, a post's reactions) keeps `feed` on the general executor.
+readable("Post", "forum_post", {
+    **same(Kind.TEXT, "body"),
+    **same(Kind.BOOL, "hidden", "is_opening"),
+    **same(Kind.DATETIME, "created_at"),
+    "thread": ToOne("Thread", "forum_thread", "thread_id"),
+    "author": ToOne("Volunteer", "volunteer", "author_id"),
+})
+
+readable("ExperiencePost", "experience_post", {
+    **same(Kind.TEXT, "title", "body"),
+    **same(Kind.DATETIME, "created_at"),
+    "photoUrls": Value("coalesce(({t}.photo_urls)::json, '[]'::json)"),
+    "activity": ToOne("Activity", "activity", "activity_id"),
+    "author": ToOne("Volunteer", "volunteer", "author_id"),
+})
+
+readable("HelpRequest", "help_request", {
+    **same(Kind.TEXT, "title", "description", "district", "urgency", "status"),
+    **same(Kind.FLOAT, "latitude", "longitude"),
+    **same(Kind.DATETIME, "created_at", "resolved_at"),
+    "skills": Value.column("skills", Kind.TAGS),
+    "author": ToOne("Volunteer", "volunteer", "created_by_id"),
+})
+
+readable("Announcement", "announcement", {
+    **same(Kind.TEXT, "title", "body", "status"),
+    **same(Kind.BOOL, "pinned"),
+    **same(Kind.DATETIME, "published_at"),
+    "attachments": Value("coalesce(({t}.attachments)::json, '[]'::json)"),
+    "team": ToOne("Team", "team", "team_id"),
+    "author": ToOne("Volunteer", "volunteer", "author_id"),
+})
+
 # forum/schema.py Board and Thread: hidden threads only for the board's moderators.
 readable("Board", "forum_board", {
     **same(Kind.TEXT, "slug", "name", "description", "category"),

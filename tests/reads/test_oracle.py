@@ -20,6 +20,8 @@ from hypothesis_graphql import from_schema
 
 from forum.models import Thread
 from models.activity import Activity, ActivityStatus, SignUp, SignUpStatus
+from models.helprequest import HelpRequest
+from models.honour import Announcement, AnnouncementStatus
 from models.servicepoint import ServicePoint, ServicePointKind
 from models.volunteer import Volunteer
 from schema import schema
@@ -34,6 +36,7 @@ from tests.reads.paths import both, canonical
 DOCUMENTS = 40
 NODE_DOCUMENTS = 20  # `node(id:)` with ids of the seeded rows (activities, drafts, teams)
 BOARD_DOCUMENTS = 15  # `board(slug:)` of the seeded board (threads pinned and hidden)
+FEED_DOCUMENTS = 10  # `feed` over seeded items of its five kinds
 POINT_DOCUMENTS = 15  # `servicePoints`, most with `near` set around the seeded points
 NEAR = {"lat": "39.9042", "lng": "116.4074", "minutes": "10"}
 # 55-61 of 75 at first; 50 of 90 after the privacy fields (`contactPhone`, `consents`,
@@ -103,6 +106,16 @@ async def points(team: Any) -> None:
             address=f"{index}号" if index % 3 else None)
 
 
+async def feed_items(volunteer: Volunteer, author: Volunteer, team: Any) -> None:
+    """An item of each kind the volunteer's feed shows (their team's activities come later)."""
+    await HelpRequest.create(created_by=author, title="帮忙买菜", description="d",
+                             district=volunteer.district, skills="买菜,,陪伴")
+    await Announcement.create(team=None, author=author, title="平台通知", body="b",
+                              status=AnnouncementStatus.PUBLISHED, attachments=["https://a.b/c"])
+    await Announcement.create(team=team, author=author, title="队伍通知", body="b",
+                              status=AnnouncementStatus.PUBLISHED)
+
+
 async def people(ids: list[str]) -> dict[str, Volunteer | None]:
     admin = await make_volunteer("平台管理员", platform_admin=True)
     volunteer = await make_volunteer("志愿者", skills=["急救", "法律"])
@@ -113,6 +126,7 @@ async def people(ids: list[str]) -> dict[str, Volunteer | None]:
     other = await make_team(moderator, "其他队伍")
     await add_member(child, volunteer)
     await points(child)
+    await feed_items(volunteer, admin, child)
     board = await make_board(admin, "oracle", "测试版块", moderators=(moderator,))
     for index in range(5):
         thread = await open_thread(volunteer, board, title=f"话题{index}")
@@ -150,11 +164,12 @@ async def test_generated_documents_answer_the_same_on_both_paths(db, caplog):
              in enumerate(generated_documents(NODE_DOCUMENTS, ["node"]))]
     boards = [with_argument(document, "slug", " Oracle ")
               for document in generated_documents(BOARD_DOCUMENTS, ["board"])]
+    feeds = generated_documents(FEED_DOCUMENTS, ["feed"])
     service_points = [with_near(document) if index % 4 else document for index, document
                       in enumerate(generated_documents(POINT_DOCUMENTS, ["servicePoints"]))]
-    assert set(ROOTS) == {"activities", "me", "node", "board", "servicePoints"}
+    assert set(ROOTS) == {"activities", "me", "node", "board", "servicePoints", "feed"}
     documents = [graphql.print_ast(document)
-                 for document in [*lists, *nodes, *boards, *service_points]]
+                 for document in [*lists, *nodes, *boards, *service_points, *feeds]]
     fully_compiled = 0
     for document in documents:
         roots = sum(1 for definition in graphql.parse(document).definitions

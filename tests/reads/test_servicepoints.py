@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Any
 
 from core.geo import distance_km
 from models.servicepoint import ServicePoint, ServicePointKind
+from models.volunteer import Volunteer
 from tests.helpers import count_statements, make_team, make_volunteer
 from tests.reads.paths import answer, both, canonical
 
@@ -38,7 +40,7 @@ def _edge_of_circle(metres: float) -> tuple[float, float]:
     return low, math.nextafter(low, math.inf)
 
 
-async def _seed() -> object:
+async def _seed() -> Volunteer:
     admin = await make_volunteer("站长")
     team = await make_team(admin, "朝阳门服务队")
     inside, outside = _edge_of_circle(800)
@@ -81,7 +83,7 @@ async def test_near_answers_as_the_general_path_at_the_radius(db):
 async def test_without_near_and_with_bad_input_both_paths_agree(db):
     # given the points
     await _seed()
-    cases = [{"first": 3}, {"first": 3, "kind": "PARK"}, {"first": 0},
+    cases: list[dict[str, Any]] = [{"first": 3}, {"first": 3, "kind": "PARK"}, {"first": 0},
              {"near": {"lat": 91.0, "lng": 0.0, "minutes": 10}},
              {"near": {"lat": 39.9, "lng": 116.4, "minutes": 0}}, {"first": 2, "after": "x"}]
     for variables in cases:
