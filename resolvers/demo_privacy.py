@@ -1,5 +1,5 @@
-"""Demo data for service-record certificates and requests about one's own data: hours of the
-rescue team's drill for 李明 (so a team admin has a certificate to issue too), 王芳's
+"""Demo data for service-record certificates and requests about one's own data: hours of two
+admins (so every signed-in role has a certificate to issue), 王芳's
 certificate of her approved hours, 陈静's record correction waiting for the 朝阳区 team, 刘洋's
 correction of his real name refused with its reason, and 张伟's copy of his data waiting for
 the export job."""
@@ -47,24 +47,30 @@ async def seed_privacy(people: dict[str, Volunteer], teams: dict[str, Team]) -> 
 
 
 async def _drill_hours(people: dict[str, Volunteer], teams: dict[str, Team]) -> None:
-    """李明 (admin of the 朝阳区 team, member of the rescue team) served at the rescue team's
-    drill a week ago; the platform admin approved his hours."""
+    """Admins serve too: 李明 (admin of the 朝阳区 team) at the rescue team's drill, approved
+    by the platform admin; the platform admin at the 朝阳区 fire-safety day, approved by 李明."""
+    li_ming, admin = people["13800000001"], people[ADMIN_PHONE]
+    await _served(li_ming, teams["rescue"], admin, "应急救援演练", "地震疏散与伤员转运演练", 7, 4)
+    await _served(admin, teams["chaoyang"], li_ming, "社区消防安全宣传日", "入户讲解燃气与用电安全", 5, 2)
+
+
+async def _served(person: Volunteer, team: Team, approver: Volunteer, title: str,
+                  description: str, days_ago: int, hours: float) -> None:
     from datetime import timedelta
 
     from models.activity import Activity, ActivityStatus, SignUp, SignUpStatus
     from resolvers.hours import do_approve_hours, do_check_in, do_check_out
 
-    li_ming, admin, team = people["13800000001"], people[ADMIN_PHONE], teams["rescue"]
     starts = datetime.now(UTC).replace(hour=1, minute=0, second=0, microsecond=0) \
-        - timedelta(days=7)
-    drill = await Activity.create(
-        team=team, created_by=admin, title="应急救援演练", description="地震疏散与伤员转运演练",
+        - timedelta(days=days_ago)
+    activity = await Activity.create(
+        team=team, created_by=approver, title=title, description=description,
         category="应急救援", district=team.district, starts_at=starts,
-        ends_at=starts + timedelta(hours=4), sign_up_deadline=starts, capacity=20,
-        waitlist_limit=20, hours_credit=4, status=ActivityStatus.FINISHED, taken_count=1,
+        ends_at=starts + timedelta(hours=hours), sign_up_deadline=starts, capacity=20,
+        waitlist_limit=20, hours_credit=hours, status=ActivityStatus.FINISHED, taken_count=1,
         version=1)
-    await SignUp.create(activity=drill, volunteer=li_ming, status=SignUpStatus.CONFIRMED)
-    await do_check_in(Viewer(li_ming), drill.id, now=starts)
-    sign_up = await do_check_out(Viewer(li_ming), drill.id, now=starts + timedelta(hours=4))
+    await SignUp.create(activity=activity, volunteer=person, status=SignUpStatus.CONFIRMED)
+    await do_check_in(Viewer(person), activity.id, now=starts)
+    sign_up = await do_check_out(Viewer(person), activity.id, now=starts + timedelta(hours=hours))
     record = await ServiceRecord.get(sign_up_id=sign_up.id)
-    await do_approve_hours(Viewer(admin), record.id)
+    await do_approve_hours(Viewer(approver), record.id)
