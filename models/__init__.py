@@ -23,6 +23,7 @@ MODEL_MODULES = [
     "models.reminder",
     "models.calendar",
     "models.swap",
+    "models.outreach",
     "models.chat",
     "models.station",
     "models.insurance",

@@ -67,6 +67,7 @@ from schema.notification import (
     NotificationSubscription,
 )
 from schema.offers import OfferMutation
+from schema.outreach import OrganiserMessage, OutreachMutation, OutreachQuery
 from schema.pii import PiiAccess, PiiQuery
 from schema.prepared import PreparedOperations
 from schema.privacy import PrivacyMutation, PrivacyQuery
@@ -106,7 +107,8 @@ QUERIES: tuple[type, ...] = (NodeQuery, VolunteerQuery, TeamQuery, NotificationQ
                              ActivityQuery, ForumQuery, DraftQuery, FeedQuery, HoursQuery,
                              HelpRequestQuery, CallOutQuery, LeaderboardQuery, StatsQuery,
                              TrainingQuery, ProjectQuery, ServicePointQuery, HonourQuery,
-                             TimebankQuery, ChatQuery, ReminderQuery, CalendarQuery, SwapQuery, PiiQuery,
+                             TimebankQuery, ChatQuery, ReminderQuery, CalendarQuery, SwapQuery,
+                             OutreachQuery, PiiQuery,
                              PrivacyQuery, ConsentQuery, StationQuery, InsuranceQuery)
 MUTATIONS: tuple[type, ...] = (VolunteerMutation, TeamMutation, NotificationMutation,
                                ActivityMutation, ForumMutation, DraftMutation, HoursMutation,
@@ -114,7 +116,7 @@ MUTATIONS: tuple[type, ...] = (VolunteerMutation, TeamMutation, NotificationMuta
                                TrainingMutation, ProjectMutation, ServicePointMutation,
                                HonourMutation, TimebankMutation, AttendanceMutation, OfferMutation,
                                ChatMutation, ReminderMutation, CalendarMutation,
-                               SwapMutation, PrivacyMutation,
+                               SwapMutation, OutreachMutation, PrivacyMutation,
                                ConsentMutation, StationMutation, InsuranceMutation)
 SUBSCRIPTIONS: tuple[type, ...] = (NotificationSubscription, ActivitySubscription,
                                    ForumSubscription, HelpRequestSubscription,
@@ -125,7 +127,8 @@ EXTRA_TYPES: list[type] = [Volunteer, Team, Notification, Activity, SignUp, Slot
                            Assessment, CourseEnrollment, Qualification, AssessmentResult,
                            Project, Position, ProjectSeries, ServicePoint, Community,
                            Announcement, Award, Nomination,
-                           RewardItem, Redemption, ChatRoom, ChatMessage, ShiftSwap, PiiAccess]
+                           RewardItem, Redemption, ChatRoom, ChatMessage, ShiftSwap, OrganiserMessage,
+                           PiiAccess]
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)
