@@ -363,7 +363,8 @@ async def feed(b: Build, selected: Selected) -> str:
     at = b.param(cursor[0], "timestamptz") if cursor else ""
     last = b.param(cursor[2], "int") if cursor else ""
     node = _feed_node(selected)
-    sources, counts = [], []
+    sources, counts, items = [], [], []
+    p = b.alias()
     for kind, (table, rule) in feed_rules.SOURCES.items():
         visible = rule.replace(":me", me).replace(":district", district)
         time, rank = f"x.{feed_rules.TIME_FIELD[kind]}", feed_rules.RANKS[kind]
@@ -372,15 +373,16 @@ async def feed(b: Build, selected: Selected) -> str:
             where += (f" AND {time} < {at}" if rank > cursor[1] else
                       f" AND {time} <= {at}" if rank < cursor[1] else
                       f" AND ({time} < {at} OR ({time} = {at} AND x.id < {last}))")
-        item = object_json(b, kind, (node.variants or {})[kind], "x") if node else "NULL"
-        sources.append(f"(SELECT {time} AS t, {rank} AS k, x.id AS i, {item} AS n FROM "
-                       f"{table} x WHERE {where} ORDER BY {time} DESC, x.id DESC "
-                       f"LIMIT {size + 1})")
+        sources.append(f"(SELECT {time} AS t, {rank} AS k, x.id AS i FROM {table} x WHERE "
+                       f"{where} ORDER BY {time} DESC, x.id DESC LIMIT {size + 1})")
+        if node is not None:  # each item's JSON only for the rows on the page
+            items.append(f"WHEN {rank} THEN (SELECT "
+                         f"{object_json(b, kind, (node.variants or {})[kind], 'x')} FROM "
+                         f"{table} x WHERE x.id = {p}.i)")
         counts.append(f"(SELECT count(*) FROM {table} x WHERE {visible})")
     order = "u.t DESC, u.k DESC, u.i DESC"
     rows = (f"SELECT u.*, row_number() OVER (ORDER BY {order}) AS rn FROM "
             f"({' UNION ALL '.join(sources)}) u ORDER BY {order} LIMIT {size + 1}")
-    p = b.alias()
     marker = (f"'{MARKER}v{FEED_CURSOR}:' || {pg.epoch_micros(f'{p}.t')} || ':' || {p}.k || "
               f"':' || {p}.i")
     in_page = f"FILTER (WHERE {p}.rn <= {size})"
@@ -402,7 +404,7 @@ async def feed(b: Build, selected: Selected) -> str:
                     b.markers = True
                     edge.append(marker)
                 else:
-                    edge.append(f"{p}.n")
+                    edge.append(f"CASE {p}.k {' '.join(items)} END")
             pairs.append(f"coalesce(json_agg(json_build_object({', '.join(edge)}) ORDER BY "
                          f"{p}.rn) {in_page}, '[]'::json)")
         else:  # pageInfo
