@@ -1,4 +1,5 @@
 from models.calendar import ActivityChange, CalendarFeed
+from models.outreach import OrganiserMessage, OrganiserMessageReply
 from models.reminder import ReminderPreference
 from models.swap import ShiftSwap, SwapPolicy, SwapStatus
 from resolvers.demo import seed_demo
@@ -14,3 +15,6 @@ async def test_demo_has_care_data(db):
     assert await ActivityChange.filter(field="address").count() == 1
     assert await CalendarFeed.filter(revoked_at=None).count() == 1
     assert (await ReminderPreference.get()).muted_offsets == "120"
+    message = await OrganiserMessage.get()
+    assert message.recipient_count >= 1 and await OrganiserMessageReply.filter(
+        message_id=message.id).count() == 1
