@@ -67,10 +67,10 @@ class Job:
 def default_jobs() -> list[Job]:
     from resolvers.attendance import do_auto_close
     from resolvers.exchange import drain_to_directory
-    from resolvers.privacy import build_pending_archives
-    from resolvers.retention import run_retention_job
     from resolvers.offers import expire_due_offers
+    from resolvers.privacy import build_pending_archives
     from resolvers.reminder import send_due_reminders
+    from resolvers.retention import run_retention_job
     from resolvers.timebank import do_expire_points
 
     jobs = [Job("offers", get_settings().offer_check_seconds, expire_due_offers, False),

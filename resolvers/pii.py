@@ -23,6 +23,7 @@ from core import pii
 from models.pii import PiiAccess, PiiField
 from resolvers.auth import Viewer
 from resolvers.errors import Forbidden
+from resolvers.sql import Sql, execute, execute_each, fetch
 from resolvers.validation import check_text
 
 REASON_MAX = 200
@@ -118,45 +119,47 @@ class RotationReport:
         return self.rows / self.seconds if self.seconds else 0.0
 
 
+# PostgreSQL: one statement per batch, the batch as arrays; each row only if unchanged since read.
 BATCH_UPDATE_PG = """
 UPDATE volunteer v SET phone_cipher = u.phone_cipher, phone_index = u.phone_index,
        id_number_cipher = u.id_number_cipher, id_number_index = u.id_number_index
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[])
+FROM unnest(CAST(:phones AS text[]), CAST(:phone_indexes AS text[]), CAST(:id_numbers AS text[]),
+            CAST(:id_indexes AS text[]), CAST(:ids AS int[]), CAST(:old_phones AS text[]),
+            CAST(:old_id_numbers AS text[]))
      AS u(phone_cipher, phone_index, id_number_cipher, id_number_index, id, old_phone, old_id_number)
 WHERE v.id = u.id AND v.phone_cipher IS NOT DISTINCT FROM u.old_phone
   AND v.id_number_cipher IS NOT DISTINCT FROM u.old_id_number
 """
+BATCH_COLUMNS = ("phones", "phone_indexes", "id_numbers", "id_indexes", "ids", "old_phones", "old_id_numbers")
+ROW_COLUMNS = ("phone", "phone_index", "id_number", "id_index", "id", "old_phone", "old_id_number")
+# SQLite: the same per row (executemany); `IS` is its null-safe equality.
+ROW_UPDATE = ("UPDATE volunteer SET phone_cipher = :phone, phone_index = :phone_index, "
+              "id_number_cipher = :id_number, id_number_index = :id_index WHERE id = :id "
+              "AND phone_cipher IS :old_phone AND id_number_cipher IS :old_id_number")
 
 
-def _marks(count: int, postgres: bool) -> list[str]:
-    return [f"${n}" for n in range(1, count + 1)] if postgres else ["?"] * count
+async def _stale_batch(after: int, prefix: str, limit: int) -> list[dict]:
+    return await fetch(connections.get("default"), Sql(
+        "SELECT id, phone_cipher, id_number_cipher FROM volunteer WHERE id > :after"
+        " AND ((phone_cipher IS NOT NULL AND phone_cipher NOT LIKE :current)"
+        " OR (id_number_cipher IS NOT NULL AND id_number_cipher NOT LIKE :current))"
+        " ORDER BY id LIMIT :limit", after=after, current=prefix + "%", limit=limit))
 
 
-async def _stale_batch(after: int, prefix: str, limit: int, postgres: bool) -> list[dict]:
-    mark = _marks(4, postgres)
-    client = connections.get("default")
-    return await client.execute_query_dict(
-        "SELECT id, phone_cipher, id_number_cipher FROM volunteer WHERE id > " + mark[0]
-        + f" AND ((phone_cipher IS NOT NULL AND phone_cipher NOT LIKE {mark[1]}) OR "
-        f"(id_number_cipher IS NOT NULL AND id_number_cipher NOT LIKE {mark[2]})) "
-        f"ORDER BY id LIMIT {mark[3]}", [after, prefix + "%", prefix + "%", limit])
-
-
-async def _rotate_help_addresses(ring: pii.Keyring, batch_size: int, postgres: bool) -> int:
+async def _rotate_help_addresses(ring: pii.Keyring, batch_size: int) -> int:
     """Help-request addresses under an older key, re-sealed; each UPDATE conditional on the
     value read (the retention job may clear it meanwhile)."""
     client = connections.get("default")
-    mark = _marks(3, postgres)
     prefix, after, rewritten = f"{ring.current}:", 0, 0
-    while rows := await client.execute_query_dict(
-            f"SELECT id, address_cipher FROM help_request WHERE id > {mark[0]} AND address_cipher "
-            f"IS NOT NULL AND address_cipher NOT LIKE {mark[1]} ORDER BY id LIMIT {mark[2]}",
-            [after, prefix + "%", batch_size]):
-        await client.execute_many(
-            f"UPDATE help_request SET address_cipher = {mark[0]} WHERE id = {mark[1]} "
-            f"AND address_cipher = {mark[2]}",
-            [[ring.seal(ring.open(row["address_cipher"], pii.HELP_ADDRESS), pii.HELP_ADDRESS),
-              row["id"], row["address_cipher"]] for row in rows])
+    while rows := await fetch(client, Sql(
+            "SELECT id, address_cipher FROM help_request WHERE id > :after AND address_cipher"
+            " IS NOT NULL AND address_cipher NOT LIKE :current ORDER BY id LIMIT :limit",
+            after=after, current=prefix + "%", limit=batch_size)):
+        await execute_each(
+            client,
+            "UPDATE help_request SET address_cipher = :sealed WHERE id = :id AND address_cipher = :read",
+            [{"sealed": ring.seal(ring.open(row["address_cipher"], pii.HELP_ADDRESS), pii.HELP_ADDRESS),
+              "id": row["id"], "read": row["address_cipher"]} for row in rows])
         rewritten += len(rows)
         after = rows[-1]["id"]
     return rewritten
@@ -177,30 +180,24 @@ async def rotate_pii_keys(batch_size: int = ROTATION_BATCH, pause_seconds: float
     ring = pii.keyring()
     client = connections.get("default")
     postgres = client.capabilities.dialect == "postgres"
-    mark = _marks(7, postgres)
-    update = (f"UPDATE volunteer SET phone_cipher = {mark[0]}, phone_index = {mark[1]}, "
-              f"id_number_cipher = {mark[2]}, id_number_index = {mark[3]} WHERE id = {mark[4]} "
-              f"AND phone_cipher IS NOT DISTINCT FROM {mark[5]} "
-              f"AND id_number_cipher IS NOT DISTINCT FROM {mark[6]}")
-    if not postgres:
-        update = update.replace("IS NOT DISTINCT FROM", "IS")
     report = RotationReport(key_id=ring.current)
     started = time.perf_counter()
     prefix = f"{ring.current}:"
     for _ in range(ROTATION_PASSES):
         after, rewritten = 0, 0
-        while rows := await _stale_batch(after, prefix, batch_size, postgres):
+        while rows := await _stale_batch(after, prefix, batch_size):
             values = []
             for row in rows:
                 phone, phone_index = _resealed(ring, row["phone_cipher"], pii.PHONE)
                 id_number, id_index = _resealed(ring, row["id_number_cipher"], pii.ID_NUMBER)
                 values.append([phone, phone_index, id_number, id_index, row["id"],
                                row["phone_cipher"], row["id_number_cipher"]])
-            if postgres:  # one statement per batch
+            if postgres:
                 columns = [list(column) for column in zip(*values, strict=True)]
-                await client.execute_query(BATCH_UPDATE_PG, columns)
+                await execute(client, Sql(BATCH_UPDATE_PG, **dict(zip(BATCH_COLUMNS, columns, strict=True))))
             else:
-                await client.execute_many(update, values)
+                await execute_each(client, ROW_UPDATE,
+                                   [dict(zip(ROW_COLUMNS, row, strict=True)) for row in values])
             rewritten += len(rows)
             after = rows[-1]["id"]
             if progress:
@@ -210,8 +207,8 @@ async def rotate_pii_keys(batch_size: int = ROTATION_BATCH, pause_seconds: float
         report.rows += rewritten
         if not rewritten:
             break
-    report.addresses = await _rotate_help_addresses(ring, batch_size, postgres)
-    report.left = len(await _stale_batch(0, prefix, batch_size, postgres))
+    report.addresses = await _rotate_help_addresses(ring, batch_size)
+    report.left = len(await _stale_batch(0, prefix, batch_size))
     report.seconds = time.perf_counter() - started
     if progress:
         print()

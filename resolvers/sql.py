@@ -163,6 +163,15 @@ async def execute(conn: BaseDBAsyncClient, sql: Sql) -> tuple[int, Sequence[Any]
     return await conn.execute_query(text, values)
 
 
+async def execute_each(conn: BaseDBAsyncClient, template: str, rows: Sequence[dict[str, Any]]) -> None:
+    """`template` once per row in one executemany, each row binding the template's names."""
+    if not rows:
+        return
+    text, _ = Sql(template, **rows[0]).render(conn.capabilities.dialect)
+    order = tuple(dict.fromkeys(_parse(template)[1]))  # render numbers each name at first use
+    await conn.execute_many(text, [[_driver_value(row[name]) for name in order] for row in rows])
+
+
 class SqlParams:
     """Collects values and hands out `$n` (PostgreSQL) or `?` (SQLite) placeholders in order.
     Without an explicit connection: the read replica inside `replica_reads()`, else the primary."""
