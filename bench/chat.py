@@ -91,11 +91,12 @@ async def subscribers(url: str, room: str, tokens: list[str], out: str) -> None:
     """Every member subscribed; prints `ready`, records (arrival, message id) per
     subscriber until `stop` arrives on stdin, then writes them to `out`."""
     import websockets
+    from websockets.typing import Subprotocol
 
     received: list[list[tuple[float, str]]] = [[] for _ in tokens]
 
     async def one(index: int, bearer: str, ready: asyncio.Event) -> None:
-        async with websockets.connect(url, subprotocols=["graphql-transport-ws"],
+        async with websockets.connect(url, subprotocols=[Subprotocol("graphql-transport-ws")],
                                       max_queue=None, ping_interval=None) as socket:
             await socket.send(json.dumps({"type": "connection_init",
                                           "payload": {"Authorization": f"Bearer {bearer}"}}))
