@@ -42,6 +42,7 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE  # noqa: E402
 
 from db.config import tortoise_config  # noqa: E402
 from resolvers import services as service_registry  # noqa: E402
+from resolvers import stats  # noqa: E402
 from resolvers.leaderboard import forget_board_rows  # noqa: E402
 from resolvers.ratelimit import MemoryLimiter, RedisLimiter  # noqa: E402
 from resolvers.signup import install_sign_up_function  # noqa: E402
@@ -231,6 +232,9 @@ async def _wipe(chosen: Backend) -> None:
         )
 
 
+DERIVED_KEYS = ("rl", "lb", "stats")
+
+
 @pytest.fixture
 async def db(backend: Backend) -> AsyncIterator[Backend]:
     """An empty database (all tables wiped before the test) on the current backend."""
@@ -240,8 +244,13 @@ async def db(backend: Backend) -> AsyncIterator[Backend]:
     redis = service_registry.services().redis
     if isinstance(limiter, MemoryLimiter):
         limiter._windows.clear()
-    elif redis is not None:
-        keys = [key async for key in redis.scan_iter(match=f"{NAMESPACE}:rl:*")]
+    stats._memory_cache.clear()
+    if redis is not None:
+        # What Redis derived from the wiped database goes with it: rate-limit windows,
+        # leaderboards, cached statistics (a leaderboard of the last test's ids would name
+        # this test's people).
+        keys = [key for pattern in DERIVED_KEYS
+                async for key in redis.scan_iter(match=f"{NAMESPACE}:{pattern}:*")]
         if keys:
             await redis.delete(*keys)
     yield backend
