@@ -416,6 +416,9 @@ def axe_problems(driver: Any) -> list[str]:
     return list(result)
 
 
+# Accessibility is a property of the markup the client renders, which is the same whichever
+# database answers; the journeys above and below run on both backends, this audit on one.
+@pytest.mark.postgres
 @pytest.mark.skipif(not AXE.exists(), reason="axe-core is not installed in tests/node (make test installs it)")
 async def test_axe_finds_no_serious_violations_on_any_page_at_phone_and_desktop_width(
         live_server: LiveServer, browsers: list[Any]) -> None:
