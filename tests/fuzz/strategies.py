@@ -479,20 +479,18 @@ def _body(response: httpx.Response) -> dict[str, Any]:
 
 
 def run_stateful(schema: GraphQLSchema, send: Send, roles: list[str], pools: Pools, report: FuzzReport, *,
-                 rounds: int, seed: int, first_round: int = 0) -> None:
+                 rounds: int, seed: int) -> None:
     """Every query once as the last (most privileged) role to fill the pools, then `rounds`
     passes over every root field in a shuffled order, the roles taking turns so that as many
-    rounds as roles call every field as every role (rounds `first_round`, `first_round + 1`, …:
-    two runs starting at 0 and 2 together call every field as each of four roles); every ID
-    argument is drawn from the pool of its type, and each answer's IDs feed the pools of later
-    calls."""
+    rounds as roles call every field as every role; every ID argument is drawn from the pool
+    of its type, and each answer's IDs feed the pools of later calls."""
     assert schema.query_type is not None and schema.mutation_type is not None
     rng = random.Random(seed)
     queries = [(schema.query_type, name) for name in schema.query_type.fields]
     roots = queries + [(schema.mutation_type, name) for name in schema.mutation_type.fields]
     turns = {step: index for index, step in enumerate(roots)}
     passes: list[tuple[list[Step], str]] = [([step], roles[-1]) for step in queries]
-    for round_number in range(first_round, first_round + rounds):
+    for round_number in range(rounds):
         rng.shuffle(roots)
         passes += [([step], roles[(turns[step] + round_number) % len(roles)]) for step in roots]
     for steps, role in passes:

@@ -3,9 +3,8 @@ data, as anonymous, a volunteer (also a board moderator), a team admin and a pla
 
 Strategies, in order (one server, one data set, so the pools of real IDs carry over):
 - stateful: every query as admin to fill the ID pools, then FUZZ_STATEFUL_ROUNDS passes over
-  every root field (2 per backend, the roles' turns continuing on PostgreSQL where SQLite's
-  stopped: between them each field as each of the 4 roles), each ID argument drawn from the
-  pool of its type, each answer's IDs harvested for later calls;
+  every root field (4: each field as each role), each ID argument drawn from the pool of its
+  type, each answer's IDs harvested for later calls;
 - random: hypothesis-graphql operations made hostile (NUL, lone surrogates, huge text and
   lists, numbers past 32 bits, forged and wrong-type IDs), pooled IDs among them; valid ones,
   and half as many almost-valid ones (none in CI);
@@ -27,13 +26,14 @@ server log contains none. Each strategy prints its share of operations that got
 past input validation (`got_past_validation`).
 
 CI runs the fixed defaults; `make fuzz` runs long: FUZZ_EXAMPLES_PER_FIELD (random examples
-per root field, default 1), FUZZ_STATEFUL_ROUNDS (default 2), FUZZ_SEED (default 22)."""
+per root field, default 1), FUZZ_STATEFUL_ROUNDS (default 4), FUZZ_SEED (default 22)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import re
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -41,7 +41,7 @@ import pytest
 from hypothesis_graphql import Mode
 
 from core import pii
-from models.volunteer import Volunteer
+from models.volunteer import Volunteer, VolunteerStatus
 from resolvers.demo import ADMIN_PHONE, seed_demo
 from schema import schema
 from tests.conftest import Backend
@@ -62,7 +62,7 @@ from tests.live import LiveServer
 pytestmark = pytest.mark.e2e
 
 SEED = int(os.environ.get("FUZZ_SEED", "22"))
-STATEFUL_ROUNDS = int(os.environ.get("FUZZ_STATEFUL_ROUNDS", "2"))
+STATEFUL_ROUNDS = int(os.environ.get("FUZZ_STATEFUL_ROUNDS", "4"))
 STRATEGIES = ("stateful", "random", "optional omitted", "optional null", "boundary at N",
               "boundary at N+1", "directed")
 
@@ -80,10 +80,14 @@ def watching(send: Send, forbidden: dict[str, set[str]], leaks: list[str]) -> Se
 
 
 def run_fuzz(url: str, tokens: dict[str, str | None], postgres: bool, forbidden: dict[str, set[str]] | None = None,
-             leaks: list[str] | None = None) -> tuple[dict[str, FuzzReport], Pools, list[str], int]:
+             leaks: list[str] | None = None, restore_roles: Callable[[], None] = lambda: None,
+             ) -> tuple[dict[str, FuzzReport], Pools, list[str], int]:
     """Every strategy in turn; blocking, so the test runs it in a thread while its own event
     loop stays responsive. Returns the reports, the pools, the bounded coordinates no operation
-    reaches, and the health check's status afterwards."""
+    reaches, and the health check's status afterwards. `restore_roles` runs before the directed
+    phase: the earlier ones may have locked a role's account out (a volunteer withdrawing their
+    registration consent, an admin suspending someone), and the directed phase's operations are
+    chosen for the role they are sent as."""
     graphql_schema = schema._schema
     assert graphql_schema.query_type is not None and graphql_schema.mutation_type is not None
     roots = [*graphql_schema.query_type.fields, *graphql_schema.mutation_type.fields]
@@ -92,8 +96,7 @@ def run_fuzz(url: str, tokens: dict[str, str | None], postgres: bool, forbidden:
     reports = {name: FuzzReport() for name in STRATEGIES}
     with httpx.Client(timeout=30) as client:
         send = watching(make_sender(client, url, tokens), forbidden or {}, leaks if leaks is not None else [])
-        run_stateful(graphql_schema, send, roles, pools, reports["stateful"], rounds=STATEFUL_ROUNDS, seed=SEED,
-                     first_round=STATEFUL_ROUNDS if postgres else 0)
+        run_stateful(graphql_schema, send, roles, pools, reports["stateful"], rounds=STATEFUL_ROUNDS, seed=SEED)
         id_pool = [ids[0] for ids in pools.ids.values()] + [ids[-1] for ids in pools.ids.values()]
         for root_field in roots:
             for mode, examples in ((Mode.POSITIVE, EXAMPLES_PER_FIELD), (Mode.NEGATIVE, EXAMPLES_PER_FIELD // 2)):
@@ -106,6 +109,7 @@ def run_fuzz(url: str, tokens: dict[str, str | None], postgres: bool, forbidden:
                                "admin", pools, reports["boundary at N"],
                                None if postgres else reports["boundary at N+1"], seed=SEED)
         covered = set().union(*(report.covered for report in reports.values()))
+        restore_roles()
         fuzz_paths(graphql_schema, all_fields(graphql_schema) - covered, {kind: ids[0] for kind, ids in pools.ids.items()},
                    examples=EXAMPLES_PER_FIELD // 2, send=send, roles=roles, report=reports["directed"])
         health = client.get(url.replace("/graphql", "/healthz")).status_code
@@ -137,9 +141,18 @@ async def test_every_strategy_on_every_field(live_server: LiveServer, db: Backen
                  "team_admin": everyone - full_values["13800000001"]}
     leaks: list[str] = []
 
+    loop = asyncio.get_running_loop()
+    role_ids = [people[phone].id for phone in ("13800000001", "13800000002", ADMIN_PHONE)]
+
+    async def reactivate() -> None:
+        await Volunteer.filter(id__in=role_ids).update(status=VolunteerStatus.ACTIVE)
+
+    def restore_roles() -> None:
+        asyncio.run_coroutine_threadsafe(reactivate(), loop).result(30)
+
     # when
     reports, pools, skipped, health = await asyncio.to_thread(run_fuzz, live_server.url, tokens, db.postgres,
-                                                              forbidden, leaks)
+                                                              forbidden, leaks, restore_roles)
 
     # then
     total = all_fields(schema._schema)
