@@ -16,7 +16,7 @@ from models.activity import ActivityStatus as ActivityStatusModel
 from models.activity import SignUp as SignUpModel
 from models.activity import SignUpStatus as SignUpStatusModel
 from resolvers import activity as rules
-from resolvers import chat, insurance, signup
+from resolvers import chat, signup
 from resolvers.errors import DomainError, Forbidden, NotFound
 from resolvers.services import services
 from resolvers.slots import slot_state
@@ -27,7 +27,7 @@ from schema.context import Context, Info, administered_teams
 from schema.geo import GeoInput
 from schema.lazy import lazy_class
 from schema.live.fanout import ShareRule, share
-from schema.loaders import SignUpByActivityLoader, WaitlistPositionBySignUpLoader
+from schema.loaders import InsuredBySignUpLoader, SignUpByActivityLoader, WaitlistPositionBySignUpLoader
 from schema.project import Position, Project, activity_position, activity_project
 from schema.relay import (
     Connection,
@@ -260,8 +260,7 @@ class SignUp(Node):
     @strawberry.field(description="A confirmed shift some accident insurance policy covers "
                                   "(false otherwise); batched for a list.")
     async def insured(self, info: Info) -> bool:
-        covered = info.context.loaders.get("insurance.insured", _insured_batch)
-        return bool(await covered.load(self.db_id))
+        return await info.context.loaders.named(InsuredBySignUpLoader).load(self.db_id)
 
     @strawberry.field(description="1 for the next to be promoted; null unless WAITLISTED.")
     async def waitlist_position(self, info: Info) -> int | None:
@@ -466,11 +465,6 @@ class ActivityMutation:
             info.context.viewer, decode_id(activity_id, "Activity", "activityId"))
         await chat.notify_left(volunteer_id=model.volunteer_id, activity_id=model.activity_id)
         return SignUp.from_model(model)
-
-
-async def _insured_batch(ids: list[int]) -> list[bool]:
-    covered = await insurance.insured_sign_ups(ids)
-    return [i in covered for i in ids]
 
 
 @strawberry.type

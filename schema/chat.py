@@ -22,6 +22,7 @@ from resolvers.errors import DomainError
 from resolvers.services import services
 from schema.activity import Activity
 from schema.context import Info
+from schema.loaders import UnreadCountByRoomLoader
 from schema.relay import (
     NEWEST_FIRST,
     Connection,
@@ -148,9 +149,7 @@ class ChatRoom(Node):
     @strawberry.field(description="Messages by others after the caller's read marker.")
     async def unread_count(self, info: Info) -> int:
         me = info.context.viewer.id or 0
-        counts = info.context.loaders.get(
-            ("chat.unread", me), lambda ids: rules.unread_counts(me, ids))
-        return int(await counts.load(self.db_id))
+        return await info.context.loaders.named(UnreadCountByRoomLoader, me).load(self.db_id)
 
     @strawberry.field(description="History, newest first (deleted messages left out).")
     async def messages(self, info: Info, first: int | None = None,

@@ -22,7 +22,9 @@ from tortoise.models import Model
 from db.routing import read_connection
 from models.activity import SignUp
 from models.training import Assessment, Enrollment, LessonCompletion
+from resolvers.chat import unread_counts
 from resolvers.hours import points_balances
+from resolvers.insurance import insured_sign_ups
 from resolvers.requirements import requirements_of
 from resolvers.signup import waitlist_positions
 from resolvers.sql import Sql, fetch
@@ -62,9 +64,11 @@ class Loaders:
     def __init__(self) -> None:
         self._loaders: dict[Hashable, DataLoader[Any, Any]] = {}
 
-    def get(
+    def _get(
         self, key: Hashable, batch: Callable[[list[Any]], Awaitable[Sequence[Any]]]
     ) -> DataLoader[Any, Any]:
+        """The generic loaders' store (by_id, grouped, counts, ...). A field needing another
+        kind of answer names its loader: a `NamedLoader` subclass used through `named`."""
         loader = self._loaders.get(key)
         if loader is None:
             loader = self._loaders[key] = ShieldedLoader(load_fn=batch)
@@ -85,7 +89,7 @@ class Loaders:
             rows = {row.pk: row for row in await rows_by_id(model, ids)}
             return [rows.get(i) for i in ids]
 
-        return self.get(("by_id", model), batch)
+        return self._get(("by_id", model), batch)
 
     def grouped(
         self,
@@ -104,7 +108,7 @@ class Loaders:
                 groups[getattr(row, parent_field)].append(row)
             return [groups.get(i, []) for i in parent_ids]
 
-        return self.get(("grouped", key, model, parent_field, *order_by), batch)
+        return self._get(("grouped", key, model, parent_field, *order_by), batch)
 
     def counts(
         self, key: Hashable, model: type[ModelT], parent_field: str, **filters: Any
@@ -121,7 +125,7 @@ class Loaders:
             found = {row[parent_field]: row["n"] for row in rows}
             return [int(found.get(i, 0)) for i in parent_ids]
 
-        return self.get(("count", key, model, parent_field), batch)
+        return self._get(("count", key, model, parent_field), batch)
 
     async def child_page(
         self,
@@ -170,7 +174,7 @@ class Loaders:
                 groups[getattr(row, parent_column)].append(row)
             return [groups.get(i, []) for i in parent_ids]
 
-        return self.get(("window", key, model, parent_column, limit, after_id), batch)
+        return self._get(("window", key, model, parent_column, limit, after_id), batch)
 
 
 async def rows_by_id(model: type[ModelT], ids: Sequence[int]) -> list[ModelT]:
@@ -234,6 +238,25 @@ class WaitlistPositionBySignUpLoader(NamedLoader[int, int | None]):
     async def batch_load(self, sign_up_ids: list[int]) -> list[int | None]:
         positions = await waitlist_positions(sign_up_ids)
         return [positions.get(i) for i in sign_up_ids]
+
+
+class InsuredBySignUpLoader(NamedLoader[int, bool]):
+    """Whether each sign-up's shift is covered by an insurance policy."""
+
+    async def batch_load(self, sign_up_ids: list[int]) -> list[bool]:
+        covered = await insured_sign_ups(sign_up_ids)
+        return [i in covered for i in sign_up_ids]
+
+
+class UnreadCountByRoomLoader(NamedLoader[int, int]):
+    """Each chat room's messages by others after the viewer's read marker."""
+
+    def __init__(self, viewer_id: int) -> None:
+        super().__init__()
+        self.viewer_id = viewer_id
+
+    async def batch_load(self, room_ids: list[int]) -> Sequence[int]:
+        return await unread_counts(self.viewer_id, room_ids)
 
 
 class AssessmentByCourseLoader(NamedLoader[int, Assessment | None]):
