@@ -17,6 +17,7 @@ from selenium.webdriver.common.by import By
 from core import pii
 from core.time import BEIJING
 from models.activity import Activity, ActivityStatus
+from models.draft import Draft
 from models.honour import Announcement, AnnouncementStatus
 from models.hours import HoursStatus, ServiceRecord
 from models.notification import Notification
@@ -387,8 +388,13 @@ async def test_a_new_threads_title_and_body_survive_a_reload(live_server: LiveSe
     form = wait_for(page, lambda d: d.find_element(By.CSS_SELECTOR, "form.panel"))
     form.find_element(By.NAME, "title").send_keys("周末旧衣回收点")
     form.find_element(By.NAME, "body").send_keys("小区东门，周六上午九点到十一点。")
-    wait_for(page, lambda d: d.find_element(By.CSS_SELECTOR, ".draft-status").get_attribute("data-state") == "saved")
-    await asyncio.sleep(0.7)  # the title's own save, 500 ms after its last keystroke
+    # and both server copies written (each field saves 500 ms after its own last keystroke; the
+    # status line may say "saved" for the title while the body's save is still out)
+    typed = {"周末旧衣回收点", "小区东门，周六上午九点到十一点。"}
+    for _ in range(100):
+        if typed <= {draft.body for draft in await Draft.filter(volunteer_id=writer.id)}:
+            break
+        await asyncio.sleep(0.1)
 
     # when the page reloads with this device's copies gone
     page.execute_script("Object.keys(localStorage).filter(k => k.startsWith('tx.draft.'))"
