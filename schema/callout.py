@@ -155,14 +155,21 @@ class CallOutMutation:
 class CallOutSubscription:
     @strawberry.subscription(
         description="New call-outs and their acknowledgement counts, live. Callers see every "
-        "call-out; a volunteer sees those targeting them until answering CANNOT."
+        "call-out; a volunteer sees those targeting them until answering CANNOT. With `id`, "
+        "that call-out as it is now comes first (when the caller may see it), so an answer "
+        "given before the subscription started is not missed."
     )
     async def call_outs(
-        self, info: Info, district: str | None = None
+        self, info: Info, district: str | None = None, id: strawberry.ID | None = None
     ) -> AsyncGenerator[CallOut, None]:
         watch = await rules.CallOutWatch.start(info.context.viewer, district)
+        current = decode_optional_id(id, "CallOut", "id")
         subscription = await services().broker.subscribe(channels.call_outs(), maxsize=1000)
         try:
+            # Read after subscribing: a change committed in between is read here or pushed.
+            model = await CallOutModel.get_or_none(id=current) if current is not None else None
+            if model is not None and await watch.wanted([rules.call_out_payload(model, created=False)]):
+                yield CallOut.from_model(model)
             while True:
                 batch = [await subscription.get()]
                 while (more := subscription.get_nowait()) is not None:

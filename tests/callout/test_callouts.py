@@ -181,3 +181,46 @@ async def test_district_filter_on_the_live_feed(db):
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await stream.aclose()
+
+
+WATCH_ONE = "subscription W($id: ID) { callOuts(id: $id) { comingCount cannotCount } }"
+
+
+async def _first(person: Any, call_id: str) -> Any:
+    stream = await schema.subscribe(WATCH_ONE, variable_values={"id": call_id},
+                                    context_value=Context(viewer=Viewer(person)))
+    try:
+        return await asyncio.wait_for(stream.__anext__(), 5)
+    finally:
+        await stream.aclose()
+
+
+async def test_watching_one_call_out_starts_with_the_answers_given_before(db):
+    # given: a call-out already answered before anyone watches it
+    s = await rescue_setup()
+    call_id = (await call(s["chief"]))["id"]
+    await execute(ANSWER, {"id": call_id, "coming": True}, as_=s["medic"])
+    # when its caller subscribes with its id, then the first message holds that answer
+    first = await _first(s["chief"], call_id)
+    assert not first.errors, first.errors
+    assert first.data["callOuts"] == {"comingCount": 1, "cannotCount": 0}
+
+
+async def test_watching_one_call_out_shows_nothing_to_someone_it_does_not_target(db):
+    # given
+    s = await rescue_setup()
+    call_id = (await call(s["chief"]))["id"]
+    stream = await schema.subscribe(WATCH_ONE, variable_values={"id": call_id},
+                                    context_value=Context(viewer=Viewer(s["lawyer"])))
+    try:
+        # when / then: no first message for someone not targeted
+        try:
+            result = await asyncio.wait_for(stream.__anext__(), 0.5)
+        except TimeoutError:
+            result = None
+        assert result is None
+    finally:
+        await stream.aclose()
+    # and an id of another type is a coded error
+    wrong = await _first(s["chief"], "VGVhbTox")  # Team:1
+    assert wrong.errors and wrong.errors[0].extensions["code"] == "BAD_USER_INPUT"

@@ -28,7 +28,9 @@ const REQUIRE = `mutation SetRequirements($id: ID!, $input: RequirementsInput!) 
 const MARK = `mutation MarkAttendance($device: String!, $entries: [AttendanceEntryInput!]!) {
   syncAttendance(deviceId: $device, entries: $entries) { applied results { clientId outcome } } }`;
 const SEND_CALL = `mutation SendCallOut($input: CallOutInput!) { callOut(input: $input) { id message needed comingCount cannotCount filled } }`;
-const CALLS_WATCH = `subscription WatchCallOuts { callOuts { id comingCount cannotCount filled } }`;
+// With the id, the call-out's counts as they are now come first: an answer given before the
+// subscription started is not missed.
+const CALLS_WATCH = `subscription WatchCallOuts($id: ID) { callOuts(id: $id) { id comingCount cannotCount filled } }`;
 const CATEGORIES = ["助老", "环保", "扶幼", "助残", "社区服务", "应急", "文化", "医疗"];
 const DISTRICTS = ["东城区", "西城区", "朝阳区", "海淀区", "丰台区", "石景山区", "通州区", "昌平区", "大兴区"];
 
@@ -177,7 +179,7 @@ function Roster({ a, reload, say }) {
 
 function CallOut({ a, say }) {
   const [sent, setSent] = useState(null);
-  useEffect(() => sent ? subscribe(CALLS_WATCH, {}, { next: ({ data }) => {
+  useEffect(() => sent ? subscribe(CALLS_WATCH, { id: sent.id }, { next: ({ data }) => {
     if (data?.callOuts?.id === sent.id) setSent((s) => ({ ...s, ...data.callOuts }));
   } }) : undefined, [sent?.id]);
   const send = async (event) => {
