@@ -9,6 +9,7 @@ from tortoise import Tortoise
 from tortoise.migrations.api import migrate
 
 from core import pii
+from db import migration_state
 from db.config import tortoise_config
 from models.volunteer import Volunteer, VolunteerStatus
 from resolvers.auth import hash_password
@@ -25,6 +26,7 @@ from resolvers.volunteer import new_volunteer_number
 
 async def apply_migrations(database_url: str | None) -> None:
     """Idempotent: applies only what the database has not seen yet."""
+    migration_state.install()
     try:
         await migrate(config=tortoise_config(database_url))
     finally:
@@ -77,6 +79,7 @@ async def pending_model_changes() -> list[str]:
     from tortoise.context import TortoiseContext
     from tortoise.migrations.autodetector import MigrationAutodetector
 
+    migration_state.install()
     config = tortoise_config()
     async with TortoiseContext() as ctx:
         await ctx.init(config=config)
