@@ -27,5 +27,6 @@ MODEL_MODULES = [
     "models.chat",
     "models.station",
     "models.insurance",
+    "models.servicedesk",
     "forum.models",
 ]
