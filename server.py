@@ -45,6 +45,7 @@ from resolvers.jobs import start_jobs
 from resolvers.signup import install_sign_up_function
 from schema import build_schema
 from schema.calendar_http import ROUTES as CALENDAR_ROUTES
+from schema.exports_http import ROUTES as EXPORT_ROUTES
 from schema.insurance_http import ROUTES as INSURANCE_ROUTES
 from schema.live.direct import RawSendMiddleware
 from schema.pages import ROUTES as PAGES
@@ -133,7 +134,8 @@ def create_app() -> Starlette:
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
             *CALENDAR_ROUTES,  # iCalendar feeds (schema/calendar_http.py)
-            *INSURANCE_ROUTES,  # insurers' rosters as CSV (schema/insurance_http.py)
+            *INSURANCE_ROUTES,  # insurers' rosters as CSV/XLSX (schema/insurance_http.py)
+            *EXPORT_ROUTES,  # rosters and hours as CSV/XLSX (schema/exports_http.py)
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql_app),
             *PAGES,  # certificate verification and PDF, data-archive download (schema/pages.py)
