@@ -3,7 +3,7 @@ the live `chatMessages` subscription."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Hashable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
@@ -21,7 +21,8 @@ from resolvers import chat as rules
 from resolvers.errors import DomainError
 from resolvers.services import services
 from schema.activity import Activity
-from schema.context import Info
+from schema.context import Context, Info
+from schema.live.fanout import ShareMode, ShareRule, share
 from schema.loaders import UnreadCountByRoomLoader
 from schema.relay import (
     NEWEST_FIRST,
@@ -267,6 +268,13 @@ class ChatSubscription:
                             room_id: strawberry.ID) -> AsyncGenerator[ChatMessage, None]:
         viewer = info.context.viewer
         scope = await rules.check_room(viewer, decode_id(room_id, "ChatRoom", "roomId"))
+        # Shared (schema/live/fanout.py): this runs once for every member of the room's group
+        # on this worker, and the group re-checks all of them with the same rule before each
+        # message; alone, it re-checks its own viewer (batched with the room's other
+        # per-subscriber streams by rules.access_check).
+        audience = info.context.audience if info.context.fan_out else None
+        if audience is not None:
+            audience.check = lambda ids: rules.readers_among(scope, ids)
         subscription = await services().broker.subscribe(channels.chat_room(scope.id))
         try:
             # Subscribed first, so nothing written after this read is missed.
@@ -275,19 +283,45 @@ class ChatSubscription:
             async for event in subscription:
                 info.context.fresh_loaders()
                 if "kick" in event:
-                    if event["kick"] == viewer.id and \
+                    if audience is not None:
+                        await audience.recheck({int(event["kick"])})
+                    elif event["kick"] == viewer.id and \
                             not await rules.access_check.allowed(scope, viewer.id or 0):
                         return
                     continue
                 events = await rules.messages_since(scope.id, last) if event == RESYNC \
                     else [event]
                 for each in events:
-                    if not await rules.access_check.allowed(scope, viewer.id or 0):
+                    if audience is None and \
+                            not await rules.access_check.allowed(scope, viewer.id or 0):
                         return
                     last = max(last, int(each["id"]))
                     yield ChatMessage.from_event(each)
         finally:
             await subscription.close()
+
+
+async def _chat_messages_group(context: Context, args: dict[str, Any]) -> Hashable | None:
+    """Every shareable ChatMessage field is the same for everyone who may read the room
+    (moderators included: a deletion reaches all alike), so one group per room; whoever may
+    not read it takes the per-subscriber path, which answers NOT_FOUND. Losing access later
+    is caught per member by the group's Audience (the resolver installs the rule)."""
+    try:
+        await rules.check_room(context.viewer, decode_id(args["roomId"], "ChatRoom", "roomId"))
+    except DomainError:
+        return None
+    return "reader"
+
+
+# clientId is the sender's own (null for everyone else) and author is a Volunteer whose fields
+# depend on the viewer: a document selecting either runs per subscriber.
+share(ShareRule(
+    field="chatMessages",
+    fields={"ChatMessage": frozenset({"id", "body", "photoUrls", "deleted", "createdAt",
+                                      "authorName", "mentionIds", "roomId"})},
+    group_key=_chat_messages_group,
+    mode=ShareMode.EVENTS,
+))
 
 
 __all__ = ["ChatMessage", "ChatModerationLog", "ChatMutation", "ChatQuery", "ChatRoom",

@@ -5,12 +5,15 @@ from __future__ import annotations
 import itertools
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from strawberry.types import Info as StrawberryInfo
 
 from resolvers.auth import Viewer
 from schema.loaders import AdministeredTeamsByVolunteerLoader, Loaders
+
+if TYPE_CHECKING:
+    from schema.live.fanout import Audience
 
 # Request ids: 16 hex digits, a random per-process prefix and a counter. Unique across the
 # workers and restarts of a deployment for log correlation (not a secret), and no urandom
@@ -39,6 +42,9 @@ class Context:
     # (Unix seconds) of what it yields in changed_at.
     fan_out: bool = False
     changed_at: float | None = None
+    # The group's members, for a resolver whose access rule must be re-checked per member
+    # while the subscription is open (schema/live/fanout.py Audience); None elsewhere.
+    audience: Audience | None = None
     # HTTP queries may answer root fields with JSON text the database built (schema/reads):
     # only a transport that splices it (schema/view.py encode_json) turns this on.
     compiled_reads: bool = False

@@ -28,6 +28,14 @@ Who may share is declared next to the field (`share(ShareRule(...))`):
   subscriber that joins a running group; `EVENTS` (posts) keeps a bounded queue (oldest
   dropped on overflow) and replays nothing.
 
+Access that can be lost while a subscription is open (a chat room's member who leaves the
+team) is kept per member by the group's `Audience`: the resolver, running once for the whole
+group, installs the access rule as `audience.check` (viewer ids -> those allowed now); the
+group re-checks all its members with it before every payload (one call for the group, not one
+per member) and ends those left out before anything is written, and the resolver may ask for
+a re-check of given viewers at any time (`audience.recheck`, e.g. on a KICK). An ended member
+gets nothing more and its subscription completes, as on the per-subscriber path.
+
 The group's stream is the only consumer of the broker/coalescer for its key, so versions
 stay monotonic and RESYNC after a broker reconnect works as on the per-subscriber path. The
 group waits (at most `DRAIN_WAIT`) until 99 % of its subscribers have written the current
@@ -47,7 +55,7 @@ import logging
 import time
 import weakref
 from collections import deque
-from collections.abc import Awaitable, Callable, Hashable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Hashable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -251,13 +259,16 @@ class Member:
     Kept small (10,000 of them per process): STATE members hold one payload in a slot, only
     EVENTS members get a queue, and the wake-up future exists only while waiting."""
 
-    __slots__ = ("_queue", "_slot", "_waiter", "envelope", "group", "sending", "sink")
+    __slots__ = ("_queue", "_slot", "_waiter", "closed", "envelope", "group", "sending", "sink",
+                 "viewer_id")
 
     def __init__(self, group: Group, envelope: Envelope,
-                 sink: Sink | GatedSink | None = None) -> None:
+                 sink: Sink | GatedSink | None = None, viewer_id: int | None = None) -> None:
         self.group = group
         self.envelope = envelope
         self.sink = sink
+        self.viewer_id = viewer_id
+        self.closed = False
         self._slot: str | None = None
         self._queue: deque[str] | None = (
             deque(maxlen=EVENT_QUEUE) if group.plan.mode is ShareMode.EVENTS else None)
@@ -297,7 +308,7 @@ class Member:
             self.sending = False
             self.group.written()
         while not self._has_pending():
-            if self.group.ended:
+            if self.group.ended or self.closed:
                 return None
             self._waiter = asyncio.get_running_loop().create_future()
             try:
@@ -317,6 +328,44 @@ class Member:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
+    def close(self) -> None:
+        """Nothing more for this member (it lost access): unsent payloads are dropped and its
+        subscription completes."""
+        self.closed = True
+        self._slot = None
+        if self._queue is not None:
+            self._queue.clear()
+        self.wake()
+
+
+AccessRule = Callable[[set[int]], Awaitable[set[int]]]
+
+
+class Audience:
+    """Which of a group's members may still receive (see the module docstring)."""
+
+    __slots__ = ("_group", "check")
+
+    def __init__(self, group: Group) -> None:
+        self._group = group
+        self.check: AccessRule | None = None
+
+    async def recheck(self, viewer_ids: Collection[int] | None = None) -> None:
+        """Ends the members (all, or those of these viewers) the access rule no longer allows."""
+        check = self.check
+        if check is None:
+            return
+        members = [member for member in self._group.members
+                   if viewer_ids is None or member.viewer_id in viewer_ids]
+        if not members:
+            return
+        allowed = await check({member.viewer_id for member in members
+                               if member.viewer_id is not None})
+        for member in members:
+            if member.viewer_id not in allowed:
+                self._group.members.discard(member)
+                member.close()
+
 
 class Group:
     def __init__(self, hub: FanoutHub, plan: Plan, schema: Any, context: Any) -> None:
@@ -333,6 +382,9 @@ class Group:
         self._stragglers = 0
         self._drained = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
+        self.audience = Audience(self)
+        if hasattr(context, "audience"):
+            context.audience = self.audience
 
     def add(self, member: Member) -> None:
         self.members.add(member)
@@ -362,7 +414,10 @@ class Group:
                         self.fallback = True
                         return
                     first = False
-                    self.publish(self.hub.encode(payload_of(result)))
+                    payload = self.hub.encode(payload_of(result))
+                    # members who lost access are ended before anything is written
+                    await self.audience.recheck()
+                    self.publish(payload)
                     await self._wait_drained()
         except asyncio.CancelledError:
             raise
@@ -432,13 +487,14 @@ class FanoutHub:
         return self._envelopes.setdefault((made.head, made.tail), made)
 
     async def join(self, plan: Plan, schema: Any, context_factory: Callable[[], Any],
-                   message: dict[str, Any], sink: Sink | GatedSink | None = None) -> Member:
+                   message: dict[str, Any], sink: Sink | GatedSink | None = None,
+                   viewer_id: int | None = None) -> Member:
         group = self.groups.get(plan.key)
         if group is None or group.ended:
             group = self.groups[plan.key] = Group(self, plan, schema, context_factory())
             group.task = asyncio.create_task(group.run(), name=f"fanout-{plan.key[3]}")
             self.started += 1
-        member = Member(group, self.envelope(message), sink)
+        member = Member(group, self.envelope(message), sink, viewer_id)
         group.add(member)
         return member
 

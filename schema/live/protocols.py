@@ -149,7 +149,8 @@ async def _shared(handler: Any, query: str, variables: dict[str, Any] | None,
     ws = getattr(handler.websocket, "ws", None)
     member = await hub.join(plan, handler.schema,
                             lambda: handler.view.shared_context(handler.context), message,
-                            sink_for(getattr(ws, "scope", None)))
+                            sink_for(getattr(ws, "scope", None)),
+                            getattr(getattr(handler.context, "viewer", None), "claimed_id", None))
     del plan  # the group keeps its own; this one need not live as long as the subscription
     sent = False
     try:
