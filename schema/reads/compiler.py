@@ -508,44 +508,54 @@ def connection(b: Build, children: tuple[Selected, ...], page: Page) -> str:
     shape = _shape_index(CursorShape(page.order, tuple(kind for _, kind, _ in page.keys)))
     marker = f"'{MARKER}{shape}:' || " + " || ':' || ".join(
         f"{p}.k{index}" for index in range(len(page.keys)))
-    in_page = f"FILTER (WHERE {p}.rn <= {page.size})"
+    return connection_json(
+        b, children, rows, p, page.size, page.after is not None, marker,
+        lambda edge_node: object_json(b, page.node_type, edge_node.children or (), p),
+        f"(SELECT count(*) FROM {page.source} WHERE {' AND '.join(page.where)})")
+
+
+def connection_json(b: Build, children: tuple[Selected, ...], rows: str, p: str, size: int,
+                    after: bool, cursor: str, node: Callable[[Selected], str],
+                    total: str) -> str:
+    """A connection's JSON over `rows`, a derived table (aliased `p`) of the page plus one row
+    (hasNextPage), numbered `rn` in page order: `cursor` is a row's cursor marker (SQL over
+    `p`), `node` writes the JSON of an `edges { node }` selection, `total` is totalCount's
+    SQL (written only when selected)."""
+    in_page = f"FILTER (WHERE {p}.rn <= {size})"
     pairs: list[str] = []
     for child in children:
         pairs.append(pg.literal(child.key))
         if child.name == "__typename":
             pairs.append(pg.literal(child.parent))
         elif child.name == "totalCount":
-            pairs.append(f"(SELECT count(*) FROM {page.source} WHERE {' AND '.join(page.where)})")
+            pairs.append(total)
         elif child.name == "edges":
-            assert child.children is not None
             edge: list[str] = []
-            for edge_field in child.children:
+            for edge_field in child.children or ():
                 edge.append(pg.literal(edge_field.key))
                 if edge_field.name == "__typename":
                     edge.append(pg.literal(edge_field.parent))
                 elif edge_field.name == "cursor":
                     b.markers = True
-                    edge.append(marker)
+                    edge.append(cursor)
                 else:
-                    assert edge_field.children is not None
-                    edge.append(object_json(b, page.node_type, edge_field.children, p))
+                    edge.append(node(edge_field))
             pairs.append(f"coalesce(json_agg(json_build_object({', '.join(edge)}) ORDER BY "
                          f"{p}.rn) {in_page}, '[]'::json)")
         else:  # pageInfo
-            assert child.children is not None
             info: list[str] = []
-            for info_field in child.children:
+            for info_field in child.children or ():
                 info.append(pg.literal(info_field.key))
                 if info_field.name == "__typename":
                     info.append(pg.literal(info_field.parent))
                 elif info_field.name == "hasNextPage":
-                    info.append(f"count(*) > {page.size}")
+                    info.append(f"count(*) > {size}")
                 elif info_field.name == "hasPreviousPage":
-                    info.append("TRUE" if page.after is not None else "FALSE")
+                    info.append("TRUE" if after else "FALSE")
                 else:
                     b.markers = True
                     direction = "" if info_field.name == "startCursor" else " DESC"
-                    info.append(f"(array_agg({marker} ORDER BY {p}.rn{direction}) {in_page})[1]")
+                    info.append(f"(array_agg({cursor} ORDER BY {p}.rn{direction}) {in_page})[1]")
             pairs.append(f"json_build_object({', '.join(info)})")
     # GROUP BY (): one row even when no aggregate is selected (`{ totalCount }` alone).
     return f"(SELECT json_build_object({', '.join(pairs)}) FROM ({rows}) {p} GROUP BY ())"

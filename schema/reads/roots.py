@@ -47,6 +47,7 @@ from schema.reads.compiler import (
     check_connection,
     check_object,
     connection,
+    connection_json,
     object_json,
     page_arguments,
     root_reader,
@@ -385,41 +386,7 @@ async def feed(b: Build, selected: Selected) -> str:
             f"({' UNION ALL '.join(sources)}) u ORDER BY {order} LIMIT {size + 1}")
     marker = (f"'{MARKER}v{FEED_CURSOR}:' || {pg.epoch_micros(f'{p}.t')} || ':' || {p}.k || "
               f"':' || {p}.i")
-    in_page = f"FILTER (WHERE {p}.rn <= {size})"
-    pairs: list[str] = []
     assert selected.children is not None
-    for child in selected.children:
-        pairs.append(pg.literal(child.key))
-        if child.name == "__typename":
-            pairs.append(pg.literal(child.parent))
-        elif child.name == "totalCount":
-            pairs.append(f"({' + '.join(counts)})")
-        elif child.name == "edges":
-            edge: list[str] = []
-            for edge_field in child.children or ():
-                edge.append(pg.literal(edge_field.key))
-                if edge_field.name == "__typename":
-                    edge.append(pg.literal(edge_field.parent))
-                elif edge_field.name == "cursor":
-                    b.markers = True
-                    edge.append(marker)
-                else:
-                    edge.append(f"CASE {p}.k {' '.join(items)} END")
-            pairs.append(f"coalesce(json_agg(json_build_object({', '.join(edge)}) ORDER BY "
-                         f"{p}.rn) {in_page}, '[]'::json)")
-        else:  # pageInfo
-            info: list[str] = []
-            for info_field in child.children or ():
-                info.append(pg.literal(info_field.key))
-                if info_field.name == "__typename":
-                    info.append(pg.literal(info_field.parent))
-                elif info_field.name == "hasNextPage":
-                    info.append(f"count(*) > {size}")
-                elif info_field.name == "hasPreviousPage":
-                    info.append("TRUE" if after else "FALSE")
-                else:
-                    b.markers = True
-                    direction = "" if info_field.name == "startCursor" else " DESC"
-                    info.append(f"(array_agg({marker} ORDER BY {p}.rn{direction}) {in_page})[1]")
-            pairs.append(f"json_build_object({', '.join(info)})")
-    return f"(SELECT json_build_object({', '.join(pairs)}) FROM ({rows}) {p} GROUP BY ())"
+    return connection_json(b, selected.children, rows, p, size, after is not None, marker,
+                           lambda _: f"CASE {p}.k {' '.join(items)} END",
+                           f"({' + '.join(counts)})")
