@@ -26,7 +26,9 @@ from enum import StrEnum
 import xlsxwriter
 
 Cell = str | int | float | None
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_PREFIXES = frozenset("=+-@\t\r")
+# An XLSX worksheet holds at most this many rows; longer tables go on to a second sheet.
+XLSX_SHEET_ROWS = 1_048_576
 CSV_CHUNK = 32_768
 XLSX_CHUNK = 65_536
 XLSX_BATCH = 1000
@@ -45,7 +47,7 @@ MEDIA_TYPES = {
 
 def neutralise(value: Cell) -> Cell:
     """The cell as a spreadsheet must show it: text that would start a formula is quoted."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    if isinstance(value, str) and value[:1] in FORMULA_PREFIXES:
         return "'" + value
     return value
 
@@ -64,38 +66,63 @@ async def csv_chunks(rows: AsyncIterator[Sequence[Cell]]) -> AsyncIterator[bytes
     yield buffer.getvalue().encode()
 
 
-def _write_batch(sheet: xlsxwriter.worksheet.Worksheet, first: int,
-                 batch: list[Sequence[Cell]]) -> None:
-    for offset, row in enumerate(batch):
-        number = first + offset
-        for column, cell in enumerate(row):
-            if isinstance(cell, bool) or cell is None:
-                if cell is not None:
-                    sheet.write_boolean(number, column, cell)
-            elif isinstance(cell, int | float):
-                sheet.write_number(number, column, cell)
-            else:
-                sheet.write_string(number, column, str(neutralise(cell)))
+class _Sheets:
+    """The workbook's sheets as rows arrive: a new sheet, headed by the table's first row,
+    whenever one is full."""
+
+    def __init__(self, book: xlsxwriter.Workbook, name: str) -> None:
+        self.book, self.name = book, name[:25]
+        self.count, self.row = 0, XLSX_SHEET_ROWS
+        self.header: Sequence[Cell] | None = None
+        self.sheet: xlsxwriter.worksheet.Worksheet | None = None
+
+    def write(self, batch: list[Sequence[Cell]]) -> None:
+        for row in batch:
+            if self.header is None:
+                self.header = row
+            if self.row == XLSX_SHEET_ROWS:
+                self.count += 1
+                self.sheet = self.book.add_worksheet(
+                    self.name if self.count == 1 else f"{self.name} ({self.count})")
+                self.sheet.freeze_panes(1, 0)
+                self.row = 0
+                if row is not self.header:
+                    _write_row(self.sheet, 0, self.header)
+                    self.row = 1
+            assert self.sheet is not None
+            _write_row(self.sheet, self.row, row)
+            self.row += 1
+
+
+def _write_row(sheet: xlsxwriter.worksheet.Worksheet, number: int, row: Sequence[Cell]) -> None:
+    for column, cell in enumerate(row):
+        if cell is None:
+            continue
+        if isinstance(cell, int | float):
+            sheet.write_number(number, column, cell)
+        else:
+            sheet.write_string(number, column, str(neutralise(cell)))
 
 
 async def xlsx_chunks(rows: AsyncIterator[Sequence[Cell]],
                       sheet_name: str = "Sheet1") -> AsyncIterator[bytes]:
-    """One worksheet; the first row is frozen as the header."""
+    """The first row is the header (frozen, and repeated on every further sheet)."""
     directory = tempfile.mkdtemp(prefix="tongxin-xlsx-")
     try:
         path = os.path.join(directory, "export.xlsx")
         book = xlsxwriter.Workbook(path, {
             "constant_memory": True, "tmpdir": directory, "strings_to_numbers": False,
             "strings_to_formulas": False, "strings_to_urls": False})
-        sheet = book.add_worksheet(sheet_name[:31])
-        sheet.freeze_panes(1, 0)
-        written, batch = 0, []
+        sheets = _Sheets(book, sheet_name)
+        batch: list[Sequence[Cell]] = []
         async for row in rows:
             batch.append(row)
             if len(batch) == XLSX_BATCH:
-                await asyncio.to_thread(_write_batch, sheet, written, batch)
-                written, batch = written + len(batch), []
-        await asyncio.to_thread(_write_batch, sheet, written, batch)
+                await asyncio.to_thread(sheets.write, batch)
+                batch = []
+        await asyncio.to_thread(sheets.write, batch)
+        if sheets.sheet is None:
+            book.add_worksheet(sheets.name)
         await asyncio.to_thread(book.close)
         package = await asyncio.to_thread(open, path, "rb")
         try:

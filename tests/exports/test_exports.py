@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 from starlette.applications import Starlette
 
-from core import pii
+from core import pii, tabular
 from core.tabular import neutralise
 from models.activity import SignUp, SignUpStatus
 from models.hours import HoursStatus, ServiceRecord
@@ -189,3 +189,23 @@ async def test_the_insurer_roster_also_downloads_as_xlsx(world):
     ("\t=1", "'\t=1"), ("张三", "张三"), ("a=b", "a=b"), (-2.5, -2.5), (None, None)])
 def test_neutralise(value, shown):
     assert neutralise(value) == shown
+
+
+async def test_an_xlsx_longer_than_a_sheet_goes_on_to_a_second_sheet_under_the_same_header(monkeypatch):
+    # given
+    monkeypatch.setattr(tabular, "XLSX_SHEET_ROWS", 3)
+
+    async def rows():
+        yield ["姓名", "时长"]
+        for index in range(4):
+            yield [f"-{index}", index + 0.5]
+
+    # when
+    content = b"".join([chunk async for chunk in tabular.xlsx_chunks(rows(), "服务时长")])
+    # then
+    book = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
+    assert book.sheetnames == ["服务时长", "服务时长 (2)"]
+    assert [list(r) for r in book["服务时长"].iter_rows(values_only=True)] == [
+        ["姓名", "时长"], ["'-0", 0.5], ["'-1", 1.5]]
+    assert [list(r) for r in book["服务时长 (2)"].iter_rows(values_only=True)] == [
+        ["姓名", "时长"], ["'-2", 2.5], ["'-3", 3.5]]
