@@ -1,5 +1,7 @@
-// Organiser view: the hours approval queue of every team the viewer administers.
+// Organiser view: the hours approval queue of every team the viewer administers, and each
+// team's hours for a period as CSV/XLSX from the server (this month by default).
 import { gql, nodes, session } from "../api.js";
+import { download } from "../download.js";
 import { h, mount } from "../dom.js";
 import { errorText, fmtDate, t } from "../i18n.js";
 import { go } from "../app.js";
@@ -53,6 +55,27 @@ function row(record) {
   return item;
 }
 
+// Beijing calendar days: the first of this month and today.
+function thisMonth() {
+  const today = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(new Date());
+  return [`${today.slice(0, 8)}01`, today];
+}
+
+function hoursExport(team) {
+  const [first, last] = thisMonth();
+  const from = h("input", { type: "date", id: `from-${team.id}`, value: first });
+  const to = h("input", { type: "date", id: `to-${team.id}`, value: last });
+  const result = h("span.result", { role: "status" });
+  const save = (format) => () => download(`/teams/${encodeURIComponent(team.id)}/hours.${format}`,
+    { from: from.value, to: to.value }).then(() => { result.textContent = ""; },
+    (error) => { result.textContent = errorText(error); });
+  return h("div.actions.hours-export",
+    h("label", { for: from.id }, t("periodFrom")), from, h("label", { for: to.id }, t("periodTo")), to,
+    h("button", { type: "button", "data-export": "csv", onclick: save("csv") }, t("exportHoursCsv")),
+    h("button", { type: "button", "data-export": "xlsx", onclick: save("xlsx") }, t("exportHoursXlsx")),
+    result);
+}
+
 export async function render(main) {
   if (!session.token) { go("#/login"); return; }
   mount(main, h("p", t("loading")));
@@ -60,7 +83,7 @@ export async function render(main) {
   const sections = [];
   for (const team of teams) {
     const records = nodes((await gql(QUEUE, { team: team.id })).serviceRecords);
-    sections.push(h("section.panel", h("h2", team.name),
+    sections.push(h("section.panel", h("h2", team.name), hoursExport(team),
       records.length ? h("ul.plain", records.map(row)) : h("p", t("empty"))));
   }
   mount(main, h("h1", t("hoursQueue")), sections.length ? sections : h("p", t("noAdminTeams")));

@@ -1,8 +1,9 @@
 // Organisers (team admins): #/manage lists the teams one administers with their activities and
 // creates a new one (a draft); #/manage/<activityId> edits, publishes or cancels it, sets its
-// requirements, shows the roster with the waitlist and held offers (CSV download), the check-in
+// requirements, shows the roster with the waitlist and held offers (CSV/XLSX from the server), the check-in
 // code, marks attendance, and sends a call-out whose answers arrive live.
 import { gql, nodes, session } from "../api.js";
+import { download } from "../download.js";
 import { ZONE, errorText, fmtDate, t } from "../i18n.js";
 import { subscribe } from "../ws.js";
 import { html, page, useEffect, useState } from "../ui.js";
@@ -131,11 +132,6 @@ function Teams() {
     </section>`)}`;
 }
 
-function csv(rows) {
-  const cell = (v) => `"${String(v ?? "").replace(/"/g, '""')}"`;
-  return "\ufeff" + rows.map((r) => r.map(cell).join(",")).join("\r\n");
-}
-
 function Roster({ a, reload, say }) {
   const confirmed = nodes(a.confirmed);
   const waitlist = nodes(a.waitlist);
@@ -151,20 +147,11 @@ function Roster({ a, reload, say }) {
       await reload();
     } catch (e) { say(errorText(e)); }
   };
-  const download = () => {
-    const rows = [[t("csvName"), t("csvStatus"), t("csvSignedUpAt"), t("csvCheckedIn"), t("csvPosition")],
-      ...confirmed.map((s) => [s.volunteer.displayName, t("statusCONFIRMED"), fmtDate(s.createdAt), fmtDate(s.checkedInAt), ""]),
-      ...offered.map((s) => [s.volunteer.displayName, t("statusOFFERED"), "", "", ""]),
-      ...waitlist.map((s) => [s.volunteer.displayName, t("statusWAITLISTED"), fmtDate(s.createdAt), "", s.waitlistPosition])];
-    const link = document.createElement("a");
-    link.href = URL.createObjectURL(new Blob([csv(rows)], { type: "text/csv;charset=utf-8" }));
-    link.download = `roster-${a.title}.csv`;
-    link.click();
-    setTimeout(() => URL.revokeObjectURL(link.href), 1000);
-  };
+  const save = (format) => () => download(`/activities/${encodeURIComponent(a.id)}/roster.${format}`).catch((e) => say(errorText(e)));
   return html`<section class="panel" aria-labelledby="roster-h"><h2 id="roster-h">${t("roster")}</h2>
     <p>${t("rosterCounts", { c: a.confirmedCount, cap: a.capacity, w: a.waitlistCount, o: a.offeredCount })}</p>
-    <button type="button" onClick=${download}>${t("exportCsv")}</button>
+    <p class="actions"><button type="button" data-export="csv" onClick=${save("csv")}>${t("exportCsv")}</button>
+      <button type="button" data-export="xlsx" onClick=${save("xlsx")}>${t("exportXlsx")}</button></p>
     <h3>${t("statusCONFIRMED")}</h3>
     ${confirmed.length ? html`<ul class="plain roster">${confirmed.map((s) => html`<li data-signup=${s.id}>
       ${s.volunteer.displayName} ${s.volunteer.phoneMasked ? `· ${s.volunteer.phoneMasked}` : ""}
