@@ -113,6 +113,9 @@ class Settings:
     posts_per_minute: int = 10
     # Chat messages one person may send per minute (all rooms together).
     chat_messages_per_minute: int = 30
+    # Service desk (resolvers/servicedesk.py): the SLA promise, a first staff reply within
+    # this many hours of opening; the stats report the share of tickets that got it.
+    service_desk_first_reply_hours: float = 4.0
     # Service stations: the share of scheduled slots that should be staffed (城市志愿服务站).
     station_operating_target: float = 0.95
     post_body_max_chars: int = 10_000
@@ -149,6 +152,17 @@ class Settings:
     @property
     def embedded(self) -> bool:
         return not self.database_url or self.database_url.startswith("sqlite")
+
+
+def _positive_hours(value: str, name: str) -> float:
+    try:
+        hours = float(value)
+    except ValueError:
+        hours = 0.0
+    if not 0 < hours <= 24 * 30:
+        raise ConfigurationError(f"{name} must be a number of hours over 0, at most 720 "
+                                 f"(got {value!r})")
+    return hours
 
 
 def _choice(value: str, name: str, allowed: tuple[str, ...]) -> str:
@@ -220,6 +234,8 @@ def get_settings() -> Settings:
         login_window_seconds=int(env.get("LOGIN_WINDOW_SECONDS", 300)),
         posts_per_minute=int(env.get("POSTS_PER_MINUTE", 10)),
         chat_messages_per_minute=int(env.get("CHAT_MESSAGES_PER_MINUTE", 30)),
+        service_desk_first_reply_hours=_positive_hours(
+            env.get("SERVICE_DESK_FIRST_REPLY_HOURS", "4"), "SERVICE_DESK_FIRST_REPLY_HOURS"),
         station_operating_target=float(env.get("STATION_OPERATING_TARGET", 0.95)),
         post_body_max_chars=post_body_max_chars(env),
         db_pool_max=int(env.get("DB_POOL_MAX", 20)),

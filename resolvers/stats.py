@@ -8,7 +8,8 @@ accounts (ACTIVE or SUSPENDED); imported, unclaimed people are `pendingConsent` 
 Nothing here scans service_record on read: the hours rules maintain, inside each decision's
 transaction, a monthly summary (`stats_hours_month`) and `Volunteer.last_approved_at`;
 `rebuild_stats` recomputes both from the records (`python server.py rebuild-stats`). A read is
-four grouped statements (people, summary, teams, activities), concurrent on PostgreSQL.
+four grouped statements (people, summary, teams, activities) and the service desk's tickets of
+the last 30 days (their first-reply figure), concurrent on PostgreSQL.
 Results are cached per district (Redis when configured, else in-process) for
 `STATS_CACHE_SECONDS` and refreshed in the background when stale.
 """
@@ -37,6 +38,7 @@ from models.volunteer import Volunteer
 from resolvers.auth import Viewer
 from resolvers.errors import BadInput, Forbidden
 from resolvers.leaderboard import AGGREGATE_WORK_MEM, TIME_ZONE
+from resolvers.servicedesk import FirstReplyFigures, first_reply_figures, first_reply_statement
 from resolvers.services import services
 from resolvers.sql import Sql, execute, fetch
 from resolvers.team import administered_team_ids
@@ -74,12 +76,17 @@ class PlatformStats:
     by_team_type: list[Bucket]
     hours_by_month: list[Bucket]
     computed_at: float = 0.0
+    # The service desk's first-reply figure (resolvers/servicedesk.py); None only in a cached
+    # entry written before it existed.
+    service_desk: FirstReplyFigures | None = None
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> PlatformStats:
         data = json.loads(raw)
         for name in ("by_district", "by_gender", "by_age_band", "by_team_type", "hours_by_month"):
             data[name] = [Bucket(**item) for item in data[name]]
+        desk = data.get("service_desk")
+        data["service_desk"] = FirstReplyFigures(**desk) if desk else None
         return cls(**data)
 
 
@@ -169,14 +176,17 @@ async def compute_stats(district: str | None, now: datetime | None = None) -> Pl
         _hours_statement(district),
         _teams_statement(district),
         _activities_statement(district),
+        first_reply_statement(district, moment),
     ]
     if postgres and not isinstance(connection, TransactionalDBClient):
-        people, hours, team_rows, activity_rows = await asyncio.gather(
+        people, hours, team_rows, activity_rows, tickets = await asyncio.gather(
             *(fetch(connection, statement) for statement in statements))
     else:
-        people, hours, team_rows, activity_rows = [
+        people, hours, team_rows, activity_rows, tickets = [
             await fetch(connection, statement) for statement in statements]
-    return _assemble(people, hours, team_rows, activity_rows, today)
+    result = _assemble(people, hours, team_rows, activity_rows, today)
+    result.service_desk = first_reply_figures(tickets, moment)
+    return result
 
 
 def _in_district(district: str | None, keyword: str, column: str = "district") -> Sql:

@@ -75,6 +75,13 @@ from schema.project import Position, Project, ProjectMutation, ProjectQuery, Pro
 from schema.reads.execute import CompiledReads
 from schema.reminder import ReminderMutation, ReminderQuery
 from schema.replica import ReplicaReads
+from schema.servicedesk import (
+    ServiceDeskMutation,
+    ServiceDeskQuery,
+    ServiceDeskSubscription,
+    ServiceTicket,
+    ServiceTicketMessage,
+)
 from schema.servicepoint import (
     Community,
     ServicePoint,
@@ -109,7 +116,8 @@ QUERIES: tuple[type, ...] = (NodeQuery, VolunteerQuery, TeamQuery, NotificationQ
                              TrainingQuery, ProjectQuery, ServicePointQuery, HonourQuery,
                              TimebankQuery, ChatQuery, ReminderQuery, CalendarQuery, SwapQuery,
                              OutreachQuery, PiiQuery,
-                             PrivacyQuery, ConsentQuery, StationQuery, InsuranceQuery)
+                             PrivacyQuery, ConsentQuery, StationQuery, InsuranceQuery,
+                             ServiceDeskQuery)
 MUTATIONS: tuple[type, ...] = (VolunteerMutation, TeamMutation, NotificationMutation,
                                ActivityMutation, ForumMutation, DraftMutation, HoursMutation,
                                HelpRequestMutation, CallOutMutation, ImporterMutation,
@@ -117,10 +125,12 @@ MUTATIONS: tuple[type, ...] = (VolunteerMutation, TeamMutation, NotificationMuta
                                HonourMutation, TimebankMutation, AttendanceMutation, OfferMutation,
                                ChatMutation, ReminderMutation, CalendarMutation,
                                SwapMutation, OutreachMutation, PrivacyMutation,
-                               ConsentMutation, StationMutation, InsuranceMutation)
+                               ConsentMutation, StationMutation, InsuranceMutation,
+                               ServiceDeskMutation)
 SUBSCRIPTIONS: tuple[type, ...] = (NotificationSubscription, ActivitySubscription,
                                    ForumSubscription, HelpRequestSubscription,
-                                   CallOutSubscription, ChatSubscription)
+                                   CallOutSubscription, ChatSubscription,
+                                   ServiceDeskSubscription)
 EXTRA_TYPES: list[type] = [Volunteer, Team, Notification, Activity, SignUp, SlotCount,
                            Board, Thread, Post, Report, ModerationLog, ExperiencePost,
                            ServiceRecord, Certificate, HelpRequest, CallOut, Course, Lesson,
@@ -128,7 +138,7 @@ EXTRA_TYPES: list[type] = [Volunteer, Team, Notification, Activity, SignUp, Slot
                            Project, Position, ProjectSeries, ServicePoint, Community,
                            Announcement, Award, Nomination,
                            RewardItem, Redemption, ChatRoom, ChatMessage, ShiftSwap, OrganiserMessage,
-                           PiiAccess]
+                           PiiAccess, ServiceTicket, ServiceTicketMessage]
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)

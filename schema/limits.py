@@ -163,6 +163,15 @@ BOUNDS_BY_COORDINATE: dict[str, Bound] = {
     "InsurancePolicyInput.activityIds": Bound(100, unstored="decoded IDs"),
     "Mutation.openInsuranceClaim(description:)": Bound(2000, multiline=True,
                                                        column="InsuranceClaim.description"),
+    "Mutation.openServiceTicket(subject:)": Bound(200, column="ServiceTicket.subject"),
+    "Mutation.openServiceTicket(body:)": Bound(4000, multiline=True,
+                                               column="ServiceTicketMessage.body"),
+    "Mutation.postServiceTicketMessage(body:)": Bound(4000, multiline=True,
+                                                      column="ServiceTicketMessage.body"),
+    "Mutation.openServiceTicket(attachmentUrls:)": Bound(
+        500, max_items=5, column="ServiceTicketMessage.attachment_urls"),
+    "Mutation.postServiceTicketMessage(attachmentUrls:)": Bound(
+        500, max_items=5, column="ServiceTicketMessage.attachment_urls"),
 }
 
 _SINGLE_LINE_BAD = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")

@@ -35,3 +35,8 @@ def chat_room(room_id: int) -> str:
 def consent(volunteer_id: int) -> str:
     """A person's consent changes, so live subscriptions stop using what was withdrawn."""
     return f"{NAMESPACE}:consent:{volunteer_id}"
+
+
+def service_ticket(ticket_id: int) -> str:
+    """A service-desk ticket's new messages and status changes."""
+    return f"{NAMESPACE}:ticket:{ticket_id}"
