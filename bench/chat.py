@@ -6,7 +6,10 @@ the post's HTTP response (after its commit) to the frame's arrival. Then the his
 (`chatRoom { messages(first: 20) }`) is read --pages times.
 
     .venv/bin/python -m bench.chat [--members 2000] [--messages 30] [--pages 300]
-                                   [--workers 2] [--client-cpu 1]
+                                   [--workers 2] [--client-cpu 1] [--baseline]
+
+--baseline runs the per-subscriber path (SHARED_SUBSCRIPTIONS=0) on the same room right after
+the shared one and prints the ratios (the machine's load changes less within one run).
 
 Targets (issue 31): every member receives the message with p99 < 300 ms; history page
 p99 < 20 ms.
@@ -172,6 +175,51 @@ async def history_pages(url: str, team: str, reader: int, count: int) -> list[fl
     return times
 
 
+def run(database_url: str, people: list[int], room: str, team: str, args: argparse.Namespace,
+        shared: str) -> tuple[float, float]:
+    """One server (SHARED_SUBSCRIPTIONS=`shared`), every member subscribed, the messages, the
+    history pages; returns the delivery p50 and p99 (ms)."""
+    server = start_tongxin(database_url, workers=args.workers, REDIS_URL=REDIS_URL,
+                           CHAT_MESSAGES_PER_MINUTE="100000", SHARED_SUBSCRIPTIONS=shared)
+    tokens_file = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+    json.dump([token(p) for p in people], tokens_file)
+    tokens_file.close()
+    out = tempfile.NamedTemporaryFile(suffix=".json", delete=False).name
+    command = [sys.executable, "-m", "bench.chat", "--subscribers", server.url.replace(
+        "http://", "ws://"), room, tokens_file.name, out]
+    if args.client_cpu is not None:
+        command = ["taskset", "-c", args.client_cpu, *command]
+    clients = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               text=True, cwd=ROOT)
+    try:
+        assert clients.stdout is not None and clients.stdin is not None
+        started = time.perf_counter()
+        if clients.stdout.readline().strip() != "ready":
+            raise RuntimeError("the subscriber process failed")
+        print(f"{args.members} members subscribed in {time.perf_counter() - started:.1f} s "
+              f"({args.workers} workers, PostgreSQL + Redis)")
+        sent = asyncio.run(post_messages(server.url, room, people[1], args.messages))
+        time.sleep(3)
+        clients.stdin.write("stop\n")
+        clients.stdin.flush()
+        clients.stdout.readline()
+        with open(out) as source:
+            received = json.load(source)
+        delays = [(arrival - sent[message]) * 1000 for frames in received
+                  for arrival, message in frames if message in sent]
+        expected = len(sent) * len(received)
+        print(f"delivery: {len(delays):,} of {expected:,} (subscriber, message) pairs; "
+              f"p50 {percentile(delays, 0.5):.1f} ms  p99 {percentile(delays, 0.99):.1f} ms  "
+              f"max {max(delays):.1f} ms")
+        pages = asyncio.run(history_pages(server.url, team, people[2], args.pages))
+        print(f"history page (20 messages + unreadCount): p50 "
+              f"{percentile(pages, 0.5):.2f} ms  p99 {percentile(pages, 0.99):.2f} ms")
+        return percentile(delays, 0.5), percentile(delays, 0.99)
+    finally:
+        clients.kill()
+        server.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--members", type=int, default=2000)
@@ -179,50 +227,25 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=300)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--client-cpu", default=None)
+    parser.add_argument("--baseline", action="store_true",
+                        help="also run the per-subscriber path (SHARED_SUBSCRIPTIONS=0) in the "
+                        "same run, on the same room, and print the ratios")
     args = parser.parse_args()
     from schema.relay import to_global_id
 
+    modes = [("shared (execute once per message)", "1")]
+    if args.baseline:
+        modes.append(("per-subscriber (SHARED_SUBSCRIPTIONS=0)", "0"))
+    figures: dict[str, tuple[float, float]] = {}
     with scratch_database("tongxin_chat") as database_url:
         people, team_id, room_id = asyncio.run(seed(database_url, args.members))
         room, team = to_global_id("ChatRoom", room_id), to_global_id("Team", team_id)
-        server = start_tongxin(database_url, workers=args.workers, REDIS_URL=REDIS_URL,
-                               CHAT_MESSAGES_PER_MINUTE="100000")
-        tokens_file = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
-        json.dump([token(p) for p in people], tokens_file)
-        tokens_file.close()
-        out = tempfile.NamedTemporaryFile(suffix=".json", delete=False).name
-        command = [sys.executable, "-m", "bench.chat", "--subscribers", server.url.replace(
-            "http://", "ws://"), room, tokens_file.name, out]
-        if args.client_cpu is not None:
-            command = ["taskset", "-c", args.client_cpu, *command]
-        clients = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   text=True, cwd=ROOT)
-        try:
-            assert clients.stdout is not None and clients.stdin is not None
-            started = time.perf_counter()
-            if clients.stdout.readline().strip() != "ready":
-                raise RuntimeError("the subscriber process failed")
-            print(f"{args.members} members subscribed in {time.perf_counter() - started:.1f} s "
-                  f"({args.workers} workers, PostgreSQL + Redis)")
-            sent = asyncio.run(post_messages(server.url, room, people[1], args.messages))
-            time.sleep(3)
-            clients.stdin.write("stop\n")
-            clients.stdin.flush()
-            clients.stdout.readline()
-            with open(out) as source:
-                received = json.load(source)
-            delays = [(arrival - sent[message]) * 1000 for frames in received
-                      for arrival, message in frames if message in sent]
-            expected = len(sent) * len(received)
-            print(f"delivery: {len(delays):,} of {expected:,} (subscriber, message) pairs; "
-                  f"p50 {percentile(delays, 0.5):.1f} ms  p99 {percentile(delays, 0.99):.1f} ms  "
-                  f"max {max(delays):.1f} ms")
-            pages = asyncio.run(history_pages(server.url, team, people[2], args.pages))
-            print(f"history page (20 of 230 messages + unreadCount): p50 "
-                  f"{percentile(pages, 0.5):.2f} ms  p99 {percentile(pages, 0.99):.2f} ms")
-        finally:
-            clients.kill()
-            server.stop()
+        for name, shared in modes:
+            print(f"--- {name}")
+            figures[name] = run(database_url, people, room, team, args, shared)
+    if len(figures) == 2:
+        (p50, p99), (base50, base99) = figures.values()
+        print(f"ratio shared/per-subscriber delay: p50 {p50 / base50:.2f}  p99 {p99 / base99:.2f}")
 
 
 if __name__ == "__main__":
