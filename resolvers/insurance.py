@@ -52,6 +52,7 @@ ACTIVITIES_MAX = 100
 UNCOVERED_MAX = 200
 ROSTER_DAYS_MAX = 366
 ROSTER_BATCH = 500
+ROSTER_LOG_BATCH = 5000
 
 
 def midnight(day: date) -> datetime:
@@ -187,22 +188,27 @@ async def check_roster(viewer: Viewer, policy_id: int, first_day: date, last_day
     full_reason = check_pii_read(viewer, 0, reason) if reason else None
     request = RosterRequest(policy, midnight(first_day), midnight(last_day + timedelta(days=1)),
                             full_reason)
-    people = {int(row["v"]) for row in await _roster_rows(request, 0, None, columns="v.id AS v")}
-    await do_record_export(viewer, sorted(people), full_reason or "insurer roster (masked)",
-                           client_address)
+    after = 0
+    while people := await fetch(connections.get("default"), Sql(  # in batches: flat memory
+            f"SELECT DISTINCT v.id AS v FROM {SHIFT} JOIN insurance_policy p ON p.id = :policy "
+            "WHERE s.status = 'CONFIRMED' AND a.starts_at >= :start AND a.starts_at < :end "
+            f"AND v.id > :after AND {COVERED_BY} ORDER BY v.id LIMIT :limit",
+            policy=policy.id, start=request.start, end=request.end, after=after,
+            limit=ROSTER_LOG_BATCH)):
+        await do_record_export(viewer, [int(row["v"]) for row in people],
+                               full_reason or "insurer roster (masked)", client_address)
+        after = int(people[-1]["v"])
     return request
 
 
-async def _roster_rows(request: RosterRequest, after: int, limit: int | None, *,
+async def _roster_rows(request: RosterRequest, after: int, limit: int, *,
                        columns: str) -> list[dict[str, Any]]:
-    sql = Sql(
+    return await fetch(connections.get("default"), Sql(
         f"SELECT {columns} FROM {SHIFT} JOIN insurance_policy p ON p.id = :policy "
         f"WHERE s.status = 'CONFIRMED' AND a.starts_at >= :start AND a.starts_at < :end "
-        f"AND s.id > :after AND {COVERED_BY} ORDER BY s.id",
-        policy=request.policy.id, start=request.start, end=request.end, after=after)
-    if limit is not None:
-        sql = Sql(":q LIMIT :limit", q=sql, limit=limit)
-    return await fetch(connections.get("default"), sql)
+        f"AND s.id > :after AND {COVERED_BY} ORDER BY s.id LIMIT :limit",
+        policy=request.policy.id, start=request.start, end=request.end, after=after,
+        limit=limit))
 
 
 async def roster_lines(request: RosterRequest) -> AsyncIterator[list[str]]:
