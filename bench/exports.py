@@ -86,7 +86,7 @@ async def stream_once(database_url: str, team_id: int, admin_id: int, chosen: st
     from datetime import date, timedelta
 
     from starlette.applications import Starlette
-    from tortoise import Tortoise
+    from tortoise import Tortoise, connections
 
     from db.config import tortoise_config
     from resolvers.auth import issue_token
@@ -94,6 +94,14 @@ async def stream_once(database_url: str, team_id: int, admin_id: int, chosen: st
     from schema.relay import to_global_id
 
     await Tortoise.init(config=tortoise_config(database_url))
+    for attempt in range(60):  # the shared PostgreSQL may be at max_connections for a while
+        try:
+            await connections.get("default").execute_query("SELECT 1")
+            break
+        except Exception:
+            if attempt == 59:
+                raise
+            await asyncio.sleep(1)
     app = Starlette(routes=ROUTES)
     today = date.today()
     path = f"/teams/{to_global_id('Team', team_id)}/hours.{chosen}"
@@ -149,19 +157,22 @@ def main() -> None:
         started = time.perf_counter()
         team_id, admin_id = asyncio.run(seed(url, args.rows))
         rows = max(1, args.rows // VOLUNTEERS) * VOLUNTEERS
-        print(f"seeded {rows:,} hour rows in {time.perf_counter() - started:.0f} s")
+        print(f"seeded {rows:,} hour rows in {time.perf_counter() - started:.0f} s", flush=True)
         for chosen in args.formats.split(","):
             child = subprocess.run(
                 [sys.executable, "-m", "bench.exports", "--child", url, str(team_id),
                  str(admin_id), chosen, str(rows)],
                 cwd=ROOT, env=bench_env(url, JWT_SECRET=JWT_SECRET), capture_output=True,
-                text=True, check=True)
+                text=True)
+            if child.returncode:
+                print(f"{chosen}: failed\n{child.stderr[-2000:]}", flush=True)
+                continue
             result = json.loads(child.stdout.strip().splitlines()[-1])
             print(f"{chosen}: {result['rows']:,} rows in {result['seconds']} s = "
                   f"{result['rows_per_second']:,} rows/s, {result['megabytes']} MB, first byte "
                   f"after {result['first_byte_seconds']} s; RSS {result['rss_before_mb']} MB "
                   f"before, {result['rss_samples_mb']} MB during, peak {result['peak_rss_mb']} MB "
-                  f"(HTTP {result['status']})")
+                  f"(HTTP {result['status']})", flush=True)
 
 
 if __name__ == "__main__":
