@@ -298,3 +298,12 @@ def _insurance_step() -> DemoStep:
 
 
 EXTRA_STEPS.append(_insurance_step())
+
+
+def _service_desk_step() -> DemoStep:
+    from resolvers.demo_servicedesk import seed_service_desk
+
+    return seed_service_desk
+
+
+EXTRA_STEPS.append(_service_desk_step())

@@ -4,7 +4,7 @@ links to attachments), live over the ticket's channel.
 
 Sides, decided at each read from the memberships of the moment:
 - the opener side: the opener and, for a ticket opened on behalf of a team, that team's admins
-  (of the team or a parent team);
+  (of the team or a parent team) who are not on the staff side;
 - the staff side: the platform admins for a platform ticket, the addressed team's admins (of
   the team or a parent team) for a team ticket. Platform admins do not read team tickets: a
   volunteer asking their own team did not ask the platform.
@@ -92,12 +92,15 @@ async def side_of(viewer: Viewer, ticket: ServiceTicket) -> Side | None:
     volunteer = viewer.volunteer
     if volunteer is None:
         return None
-    if volunteer.id == ticket.opener_id or await _administers(volunteer.id,
-                                                              ticket.requester_team_id):
+    if volunteer.id == ticket.opener_id:
         return "OPENER"
-    if ticket.team_id is None:
-        return "STAFF" if volunteer.is_platform_admin else None
-    return "STAFF" if await _administers(volunteer.id, ticket.team_id) else None
+    # A platform admin who also administers the requesting team (or a parent of it) answers
+    # as staff: the team asked the platform, and they are the platform.
+    staff = volunteer.is_platform_admin if ticket.team_id is None \
+        else await _administers(volunteer.id, ticket.team_id)
+    if staff:
+        return "STAFF"
+    return "OPENER" if await _administers(volunteer.id, ticket.requester_team_id) else None
 
 
 async def check_ticket(viewer: Viewer, ticket_id: int) -> tuple[ServiceTicket, Side]:
