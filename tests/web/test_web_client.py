@@ -9,6 +9,7 @@ import asyncio
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import pytest
@@ -41,6 +42,8 @@ from tests.web.browser import wait_for
 pytestmark = pytest.mark.e2e
 
 SIGN_UP = "mutation SignUp($id: ID!) { signUp(activityId: $id) { status } }"
+DESK_REPLY = """mutation Reply($id: ID!, $body: String!) {
+  postServiceTicketMessage(ticketId: $id, body: $body, clientId: "staff-reply") { fromStaff } }"""
 
 
 def base(server: LiveServer) -> str:
@@ -343,6 +346,25 @@ async def test_help_requests_are_posted_watched_live_and_claimed(
     helping.find_element(By.CSS_SELECTOR, f"{card} button[data-action=claim]").click()
     wait_for(helping, lambda d: "已认领" in d.find_element(By.CSS_SELECTOR, ".help-list").text)
     assert not asking.find_elements(By.CSS_SELECTOR, f"{card} button[data-action=claim]"), "no claiming one's own"
+
+    # and when the asker asks the service desk, the staff's answer arrives on the open page
+    staff = await make_volunteer("平台客服", platform_admin=True)
+    asking.get(f"{base(live_server)}/#/desk")
+    form = wait_for(asking, lambda d: d.find_element(By.CSS_SELECTOR, "form.desk-open"))
+    fill(asking, form, "subject", "求助没人认领怎么办？")
+    fill(asking, form, "body", "发布了求助但还没人认领。")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(asking, lambda d: "发布了求助但还没人认领。" in text_of(d, ".desk-messages"), message="the ticket page")
+    asking.execute_script("window.__notReloaded = true")
+    ticket_id = unquote(asking.current_url.split("#/desk/")[1])
+    async with httpx.AsyncClient(timeout=30) as client:
+        answer = await client.post(live_server.url, json={"query": DESK_REPLY, "variables": {
+            "id": ticket_id, "body": "已通知附近的志愿者。"}}, headers={"Authorization": f"Bearer {token_for(staff)}"})
+    assert answer.json()["data"]["postServiceTicketMessage"]["fromStaff"] is True, answer.text
+    wait_for(asking, lambda d: "已通知附近的志愿者。" in text_of(d, '.desk-messages li[data-staff="true"]'),
+             message="the staff reply arrives live")
+    assert text_of(asking, "[data-ticket-status]") == "待用户回复"
+    assert asking.execute_script("return window.__notReloaded") is True
 
 
 async def test_an_organiser_must_give_a_reason_to_reject_and_cannot_decide_twice(

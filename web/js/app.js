@@ -27,6 +27,7 @@ const routes = {
   feed: () => import("./views/feed.js"),
   projects: () => import("./views/projects.js"),
   points: () => import("./views/projects.js"),
+  desk: () => import("./views/desk.js"),
 };
 
 let cleanup = null;
@@ -88,6 +89,7 @@ function renderHeader() {
       link("projects", t("navProjects")), link("learn", t("navLearn")), link("honours", t("navHonours")), signedIn ? link("bank", t("navBank")) : null,
       signedIn ? h("a", { href: "#/notifications", "aria-current": current === "notifications" ? "page" : null },
         t("navNotifications"), " ", unreadBadge()) : null,
+      signedIn ? link("desk", t("navDesk")) : null,
       session.me?.isPlatformAdmin ? link("stats", t("navStats")) : null,
       signedIn ? null : link("login", t("navLogin")), signedIn ? null : link("register", t("navRegister")),
       signedIn ? h("button.link", { type: "button", onclick: () => { setToken(null); go("#/login"); } }, t("logout")) : null),

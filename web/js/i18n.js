@@ -114,6 +114,12 @@ const zh = {
   verifyTitle: "证明验证", certNotFound: "没有这份证明（验证码不正确或已作废）", certificate: "志愿服务记录证明", serial: "证明编号", verifyAt: "验证链接", printCert: "打印", pdf: "PDF 版本",
   idMasked: "证件号码", certHours: "累计服务时长", issuer: "出具单位", issuedAt: "出具时间", superseded: "此证明已被新证明取代",
   firstRun: "下一步", noSignUpsYet: "你还没有报名任何活动。", goActivities: "去看看活动",
+  navDesk: "在线客服", deskIntro: "向平台工作人员或队伍管理员咨询，回复会实时出现在这里。", deskAsk: "发起咨询",
+  deskTo: "咨询对象", deskPlatform: "平台客服", deskSubject: "主题", deskMessage: "问题描述", deskAttachments: "附件链接（选填）",
+  deskAttachmentsHint: "http 或 https 链接，最多 5 个，用空格分隔", deskSend: "发送", deskMine: "我的咨询",
+  deskQueuePlatform: "待处理：平台咨询", deskQueueTeam: "待处理：{name}", deskStaff: "客服", deskBack: "← 返回在线客服",
+  deskReply: "回复", deskResolve: "标记为已解决", deskDue: "首次回复时限 {at}", slaBreached: "已超时",
+  ticketOPEN: "待客服回复", ticketWAITING_FOR_USER: "待用户回复", ticketRESOLVED: "已解决",
 };
 
 const en = {
@@ -220,6 +226,12 @@ const en = {
   verifyTitle: "Certificate check", certNotFound: "No such certificate (wrong code, or withdrawn)", certificate: "Volunteer service record certificate", serial: "Serial number", verifyAt: "Verify at", printCert: "Print", pdf: "PDF",
   idMasked: "ID number", certHours: "Total service hours", issuer: "Issued by", issuedAt: "Issued", superseded: "Superseded by a newer certificate",
   firstRun: "Next steps", noSignUpsYet: "You have not signed up for anything yet.", goActivities: "Browse activities",
+  navDesk: "Service desk", deskIntro: "Ask the platform staff or a team's admins; their answers appear here live.", deskAsk: "Ask a question",
+  deskTo: "Ask", deskPlatform: "Platform staff", deskSubject: "Subject", deskMessage: "Your question", deskAttachments: "Attachment links (optional)",
+  deskAttachmentsHint: "http or https links, at most 5, separated by spaces", deskSend: "Send", deskMine: "My questions",
+  deskQueuePlatform: "Queue: platform", deskQueueTeam: "Queue: {name}", deskStaff: "staff", deskBack: "← Back to the service desk",
+  deskReply: "Reply", deskResolve: "Mark resolved", deskDue: "first reply due {at}", slaBreached: "overdue",
+  ticketOPEN: "Waiting for staff", ticketWAITING_FOR_USER: "Waiting for you", ticketRESOLVED: "Resolved",
 };
 
 const tables = { zh, en };
