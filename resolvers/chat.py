@@ -121,7 +121,10 @@ async def check_room(viewer: Viewer, room_id: int) -> RoomScope:
     """The room, if the viewer may read it; NOT_FOUND alike for missing and not allowed."""
     volunteer = viewer.require()
     room = await ChatRoom.get_or_none(id=room_id)
-    scope = await _scope(room) if room is not None else None
+    return await _check_reader(volunteer, await _scope(room) if room is not None else None)
+
+
+async def _check_reader(volunteer: Volunteer, scope: RoomScope | None) -> RoomScope:
     if scope is None or volunteer.id not in await readers_among(scope, [volunteer.id]):
         raise NotFound("Chat room")
     return scope
@@ -140,19 +143,25 @@ async def _ensure_room(kind: ChatRoomKind, owner_id: int) -> ChatRoom:
 
 async def do_open_room(viewer: Viewer, *, team_id: int | None,
                        activity_id: int | None) -> RoomScope:
-    """The team's or the activity's room (made on first use), if the viewer may read it."""
-    viewer.require()
+    """The team's or the activity's room (made on first use), if the viewer may read it: the
+    owner read once, serving both the room and its scope (a history page's first statements)."""
+    volunteer = viewer.require()
     if (team_id is None) == (activity_id is None):
         raise BadInput("teamId", "Give exactly one of teamId and activityId.")
     if team_id is not None:
-        if not await Team.exists(id=team_id):
+        team = await Team.get_or_none(id=team_id)
+        if team is None:
             raise NotFound("Chat room")
         room = await _ensure_room(ChatRoomKind.TEAM, team_id)
-    else:
-        if not await Activity.filter(id=activity_id).exclude(status=ActivityStatus.DRAFT).exists():
-            raise NotFound("Chat room")
-        room = await _ensure_room(ChatRoomKind.ACTIVITY, int(activity_id or 0))
-    return await check_room(viewer, room.id)
+        return await _check_reader(volunteer, RoomScope(room, team.name,
+                                                        tuple(ancestor_ids(team))))
+    activity = await Activity.filter(id=activity_id).exclude(
+        status=ActivityStatus.DRAFT).select_related("team").first()
+    if activity is None:
+        raise NotFound("Chat room")
+    room = await _ensure_room(ChatRoomKind.ACTIVITY, activity.id)
+    return await _check_reader(volunteer, RoomScope(room, activity.title,
+                                                    tuple(ancestor_ids(activity.team))))
 
 
 async def my_rooms(viewer: Viewer) -> list[ChatRoom]:

@@ -108,3 +108,24 @@ async def test_a_stranger_cannot_mark_or_read_anothers_room(db):
     # then
     assert result.codes == ["NOT_FOUND"]
     assert node.ok()["node"] is None
+
+
+PAGE = """query($team: ID!, $first: Int) { chatRoom(teamId: $team) {
+  unreadCount messages(first: $first) { edges { node { id body authorName createdAt } } } } }"""
+
+
+async def test_a_history_page_costs_the_same_few_statements_at_any_size(db):
+    # given: messages from several authors
+    chat = await team_room()
+    for number in range(12):
+        await say([chat.member, chat.admin, chat.other][number % 3], chat.room, f"消息{number}")
+    team = gid("Team", chat.team.id)
+    counts = []
+    for first in (2, 12):
+        # when
+        with count_statements() as statements:
+            page = (await execute(PAGE, {"team": team, "first": first}, as_=chat.other)).ok()
+        counts.append(len(statements))
+        # then
+        assert len(page["chatRoom"]["messages"]["edges"]) == first
+    assert counts[0] == counts[1] <= 6, counts
