@@ -79,7 +79,8 @@ class InsurancePolicy(Node):
         return [to_global_id("Activity", row.activity_id) for row in rows]
 
     @strawberry.field(description="Path of the insurer's roster download (CSV, streaming; "
-                                  "add ?from=YYYY-MM-DD&to=YYYY-MM-DD; platform admins).")
+                                  "the same path ending .xlsx gives XLSX; add "
+                                  "?from=YYYY-MM-DD&to=YYYY-MM-DD; platform admins).")
     def roster_path(self) -> str:
         return f"/insurance/{to_global_id('InsurancePolicy', self.db_id)}/roster.csv"
 
