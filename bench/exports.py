@@ -4,8 +4,8 @@ A scratch PostgreSQL database is seeded in SQL (generate_series): one team, --ro
 activities × 1,000 volunteers, every sign-up with a service record. Then, for CSV and XLSX,
 a fresh process streams `GET /teams/<id>/hours.<format>` through the real endpoint
 (schema/exports_http.py, called as an ASGI app; the body is counted and dropped, as a socket
-would) and reports rows/s, bytes, and its resident memory before, during (sampled every
-~100,000 rows' worth of output) and at peak (VmHWM).
+would) and reports rows/s, bytes, time to the first byte, and its resident memory before,
+during (sampled every second: lowest–highest) and at peak (VmHWM, the whole process life).
 
     .venv/bin/python -m bench.exports [--rows 1000000] [--formats csv,xlsx]
 """
@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import JWT_SECRET, ROOT, bench_env, scratch_database
 
 VOLUNTEERS = 1000
+SAMPLE_SECONDS = 1.0
 
 
 async def seed(database_url: str, rows: int) -> tuple[int, int]:
@@ -113,8 +114,12 @@ async def stream_once(database_url: str, team_id: int, admin_id: int, chosen: st
     before = rss_kb()
     samples: list[int] = []
     received = {"bytes": 0, "status": 0, "first": 0.0}
-    step = max(1, expected_rows // 10) * 60  # ~60 bytes a row in either format
     started = time.perf_counter()
+
+    async def sample() -> None:  # XLSX sends nothing until the end: sample on a clock
+        while True:
+            await asyncio.sleep(SAMPLE_SECONDS)
+            samples.append(rss_kb() // 1024)
 
     async def receive() -> MutableMapping[str, Any]:
         await asyncio.sleep(3600)
@@ -128,18 +133,19 @@ async def stream_once(database_url: str, team_id: int, admin_id: int, chosen: st
             assert isinstance(body, bytes)
             if body and not received["first"]:
                 received["first"] = time.perf_counter() - started
-            if received["bytes"] // step != (received["bytes"] + len(body)) // step:
-                samples.append(rss_kb() // 1024)
             received["bytes"] += len(body)
 
+    sampler = asyncio.create_task(sample())
     await app(scope, receive, send)
     seconds = time.perf_counter() - started
+    sampler.cancel()
     await Tortoise.close_connections()
     return {"format": chosen, "status": received["status"], "rows": expected_rows,
             "seconds": round(seconds, 2), "rows_per_second": round(expected_rows / seconds),
             "first_byte_seconds": round(float(received["first"]), 2),
             "megabytes": round(int(received["bytes"]) / 2**20, 1), "rss_before_mb": before // 1024,
-            "rss_samples_mb": samples, "peak_rss_mb": rss_kb("VmHWM") // 1024}
+            "rss_during_mb": [min(samples, default=0), max(samples, default=0)],
+            "rss_samples": len(samples), "peak_rss_mb": rss_kb("VmHWM") // 1024}
 
 
 def main() -> None:
@@ -171,7 +177,8 @@ def main() -> None:
             print(f"{chosen}: {result['rows']:,} rows in {result['seconds']} s = "
                   f"{result['rows_per_second']:,} rows/s, {result['megabytes']} MB, first byte "
                   f"after {result['first_byte_seconds']} s; RSS {result['rss_before_mb']} MB "
-                  f"before, {result['rss_samples_mb']} MB during, peak {result['peak_rss_mb']} MB "
+                  f"before, {result['rss_during_mb'][0]}–{result['rss_during_mb'][1]} MB during "
+                  f"({result['rss_samples']} samples), peak {result['peak_rss_mb']} MB "
                   f"(HTTP {result['status']})", flush=True)
 
 

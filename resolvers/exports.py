@@ -90,12 +90,11 @@ def check_period(first: date, last: date) -> tuple[datetime, datetime]:
     return beijing_midnight(first), beijing_midnight(last + timedelta(days=1))
 
 
-async def keyset_batches(query: Callable[[int], Sql], batch: int = EXPORT_BATCH
-                         ) -> AsyncIterator[list[dict[str, Any]]]:
-    """`query(after)` must select `id`, filter `id > after`, order by it and LIMIT `batch`."""
-    after = 0
+async def keyset_batches(query: Callable[[int, int], Sql]) -> AsyncIterator[list[dict[str, Any]]]:
+    """`query(after, limit)` must select `id`, filter `id > after`, order by it and LIMIT."""
+    after, batch = 0, EXPORT_BATCH
     while True:
-        rows = await fetch(connections.get("default"), query(after))
+        rows = await fetch(connections.get("default"), query(after, batch))
         if not rows:
             return
         yield rows
@@ -145,8 +144,8 @@ def _phone(sealed: str | None, phones: Phones) -> str:
 
 async def roster_rows(export: RosterExport) -> AsyncIterator[list[Cell]]:
     yield ROSTER_HEADER
-    async for rows in keyset_batches(lambda after: Sql(
-            ROSTER_SQL, activity=export.activity.id, after=after, limit=EXPORT_BATCH)):
+    async for rows in keyset_batches(lambda after, limit: Sql(
+            ROSTER_SQL, activity=export.activity.id, after=after, limit=limit)):
         for row in rows:
             yield [row["name"], row["number"], _phone(row["phone"], export.phones),
                    row["status"], row["seq"] if row["status"] == "WAITLISTED" else None,
@@ -176,9 +175,9 @@ async def check_hours_export(viewer: Viewer, team_id: int, first: date,
 
 async def hours_rows(export: HoursExport) -> AsyncIterator[list[Cell]]:
     yield HOURS_HEADER
-    async for rows in keyset_batches(lambda after: Sql(
+    async for rows in keyset_batches(lambda after, limit: Sql(
             HOURS_SQL, team=export.team.id, start=export.start, end=export.end, after=after,
-            limit=EXPORT_BATCH)):
+            limit=limit)):
         for row in rows:
             yield [row["name"], row["number"], row["title"], local_time(row["starts"]),
                    local_time(row["ends"]), float(row["claimed"]), float(row["hours"]),

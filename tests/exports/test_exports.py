@@ -18,11 +18,12 @@ from core.tabular import neutralise
 from models.activity import SignUp, SignUpStatus
 from models.hours import HoursStatus, ServiceRecord
 from models.pii import PiiAccess, PiiField
+from resolvers import exports
 from schema.exports_http import ROUTES
 from schema.insurance_http import ROUTES as INSURANCE_ROUTES
 from schema.relay import to_global_id
 from tests.activity.factory import make_activity
-from tests.helpers import add_member, make_team, make_volunteer, token_for
+from tests.helpers import add_member, count_statements, make_team, make_volunteer, token_for
 
 SOON = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
 
@@ -209,3 +210,25 @@ async def test_an_xlsx_longer_than_a_sheet_goes_on_to_a_second_sheet_under_the_s
         ["姓名", "时长"], ["'-0", 0.5], ["'-1", 1.5]]
     assert [list(r) for r in book["服务时长 (2)"].iter_rows(values_only=True)] == [
         ["姓名", "时长"], ["'-2", 2.5], ["'-3", 3.5]]
+
+
+async def test_an_export_reads_in_batches_not_a_statement_per_row(world, monkeypatch):
+    # given one hour row, then six
+    _admin, organiser, team, *_rest, activity = world
+    with count_statements() as one:
+        assert len(_csv(await _get(organiser, _hours(team, "csv"), **_period()))) == 2
+    for index in range(5):
+        person = await make_volunteer(f"队员{index}")
+        sign_up = await SignUp.create(activity=activity, volunteer=person,
+                                      status=SignUpStatus.CONFIRMED)
+        await ServiceRecord.create(sign_up=sign_up, activity=activity, volunteer=person,
+                                   hours_claimed=1.0, hours=1.0)
+    # when
+    with count_statements() as six:
+        assert len(_csv(await _get(organiser, _hours(team, "csv"), **_period()))) == 7
+    monkeypatch.setattr(exports, "EXPORT_BATCH", 2)
+    with count_statements() as batches_of_two:
+        assert len(_csv(await _get(organiser, _hours(team, "csv"), **_period()))) == 7
+    # then the statements depend on the batches, never on the rows
+    assert len(six) == len(one)
+    assert sum("service_record" in s for s in batches_of_two) == 4  # 2 + 2 + 2 + an empty read
