@@ -18,6 +18,7 @@ from core.tabular import neutralise
 from models.activity import SignUp, SignUpStatus
 from models.hours import HoursStatus, ServiceRecord
 from models.pii import PiiAccess, PiiField
+from models.team import Membership, MembershipRole
 from resolvers import exports
 from schema.exports_http import ROUTES
 from schema.insurance_http import ROUTES as INSURANCE_ROUTES
@@ -34,7 +35,8 @@ async def world(db):
     organiser = await make_volunteer("队长")
     team = await make_team(admin, "朝阳区志愿服务总队")
     await add_member(team, organiser)
-    await team.memberships.filter(volunteer_id=organiser.id).update(role="ADMIN")
+    await Membership.filter(team_id=team.id, volunteer_id=organiser.id).update(
+        role=MembershipRole.ADMIN)
     member = await make_volunteer("=HYPERLINK(\"http://x\")")
     waiting = await make_volunteer("@候补")
     outsider = await make_volunteer("散客乙")
