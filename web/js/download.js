@@ -12,8 +12,8 @@ export async function download(path, params = {}) {
     throw new GqlError([{ message: "network", extensions: { code: "NETWORK" } }]);
   }
   if (!response.ok) {
-    const body = await response.json().catch(() => ({ errors: [{ message: `HTTP ${response.status}` }] }));
-    throw new GqlError(body.errors);
+    const body = await response.json().catch(() => ({}));
+    throw new GqlError(body.errors?.length ? body.errors : [{ message: `HTTP ${response.status}` }]);
   }
   const name = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "")?.[1]
     || path.split("/").pop();
