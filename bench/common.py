@@ -143,7 +143,7 @@ def start(args: list[str], env: dict[str, str], port: int, path: str = "/graphql
           health: str = "/healthz") -> Process:
     process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # two workers take over 30 s to start on the loaded 2 cores
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}{health}", timeout=1).status_code == 200:
