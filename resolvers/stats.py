@@ -8,8 +8,8 @@ accounts (ACTIVE or SUSPENDED); imported, unclaimed people are `pendingConsent` 
 Nothing here scans service_record on read: the hours rules maintain, inside each decision's
 transaction, a monthly summary (`stats_hours_month`) and `Volunteer.last_approved_at`;
 `rebuild_stats` recomputes both from the records (`python server.py rebuild-stats`). A read is
-four grouped statements (people, summary, teams, activities) and the service desk's tickets of
-the last 30 days (their first-reply figure), concurrent on PostgreSQL.
+four grouped statements (people, summary, teams, activities), concurrent on PostgreSQL, then
+the service desk's tickets of the last 30 days (their first-reply figure).
 Results are cached per district (Redis when configured, else in-process) for
 `STATS_CACHE_SECONDS` and refreshed in the background when stale.
 """
@@ -38,7 +38,7 @@ from models.volunteer import Volunteer
 from resolvers.auth import Viewer
 from resolvers.errors import BadInput, Forbidden
 from resolvers.leaderboard import AGGREGATE_WORK_MEM, TIME_ZONE
-from resolvers.servicedesk import FirstReplyFigures, first_reply_figures, first_reply_statement
+from resolvers.servicedesk import FirstReplyFigures, compute_first_reply
 from resolvers.services import services
 from resolvers.sql import Sql, execute, fetch
 from resolvers.team import administered_team_ids
@@ -131,6 +131,8 @@ async def platform_stats(viewer: Viewer, district: str | None = None) -> Platfor
 
 async def _refresh(key: str, district: str | None) -> PlatformStats:
     result = await compute_stats(district)
+    result.service_desk = await compute_first_reply(district, datetime.now(timezone.utc),
+                                                    read_connection())
     await _cache_put(key, result)
     return result
 
@@ -176,17 +178,14 @@ async def compute_stats(district: str | None, now: datetime | None = None) -> Pl
         _hours_statement(district),
         _teams_statement(district),
         _activities_statement(district),
-        first_reply_statement(district, moment),
     ]
     if postgres and not isinstance(connection, TransactionalDBClient):
-        people, hours, team_rows, activity_rows, tickets = await asyncio.gather(
+        people, hours, team_rows, activity_rows = await asyncio.gather(
             *(fetch(connection, statement) for statement in statements))
     else:
-        people, hours, team_rows, activity_rows, tickets = [
+        people, hours, team_rows, activity_rows = [
             await fetch(connection, statement) for statement in statements]
-    result = _assemble(people, hours, team_rows, activity_rows, today)
-    result.service_desk = first_reply_figures(tickets, moment)
-    return result
+    return _assemble(people, hours, team_rows, activity_rows, today)
 
 
 def _in_district(district: str | None, keyword: str, column: str = "district") -> Sql:
