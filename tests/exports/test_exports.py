@@ -52,9 +52,9 @@ async def world(db):
     return admin, organiser, team, member, waiting, outsider, activity
 
 
-async def _get(person, path, **params):
+async def _get(person, path, headers=None, **params):
     app = Starlette(routes=[*ROUTES, *INSURANCE_ROUTES])
-    headers = {"Authorization": f"Bearer {token_for(person)}"} if person else {}
+    headers = headers or ({"Authorization": f"Bearer {token_for(person)}"} if person else {})
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://test") as client:
         return await client.get(path, params=params, headers=headers)
@@ -126,12 +126,15 @@ async def test_people_who_may_not_see_the_rows_get_a_coded_refusal_and_nothing_e
     roster = await _get(member, _roster(activity, "csv"))
     hours = await _get(outsider, _hours(team, "xlsx"), **_period())
     anonymous = await _get(None, _roster(activity, "xlsx"))
+    forged = await _get(None, _roster(activity, "csv"), headers={"Authorization": "Bearer x.y.z"})
     # then
     assert roster.status_code == 403 and roster.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert member.display_name not in roster.text
     assert hours.status_code == 403 and hours.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert anonymous.status_code == 401
     assert anonymous.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert forged.status_code == 401
+    assert forged.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
 @pytest.mark.parametrize(("path", "params", "field"), [
