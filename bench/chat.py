@@ -33,6 +33,7 @@ from bench.common import (
     REDIS_URL,
     ROOT,
     connect,
+    cpu_seconds,
     percentile,
     scratch_database,
     start_tongxin,
@@ -198,8 +199,11 @@ def run(database_url: str, people: list[int], room: str, team: str, args: argpar
             raise RuntimeError("the subscriber process failed")
         print(f"{args.members} members subscribed in {time.perf_counter() - started:.1f} s "
               f"({args.workers} workers, PostgreSQL + Redis)")
+        trees = {"server": server.process.pid}
+        cpu_before = cpu_seconds(trees, services=())
         sent = asyncio.run(post_messages(server.url, room, people[1], args.messages))
         time.sleep(3)
+        cpu_after = cpu_seconds(trees, services=())
         clients.stdin.write("stop\n")
         clients.stdin.flush()
         clients.stdout.readline()
@@ -211,6 +215,9 @@ def run(database_url: str, people: list[int], room: str, team: str, args: argpar
         print(f"delivery: {len(delays):,} of {expected:,} (subscriber, message) pairs; "
               f"p50 {percentile(delays, 0.5):.1f} ms  p99 {percentile(delays, 0.99):.1f} ms  "
               f"max {max(delays):.1f} ms")
+        # The workers' own CPU (not wall time) is what the shared machine's load cannot inflate.
+        print(f"server CPU per message (both workers, post + delivery to every member): "
+              f"{(cpu_after['server'] - cpu_before['server']) * 1000 / len(sent):.1f} ms")
         pages = asyncio.run(history_pages(server.url, team, people[2], args.pages))
         print(f"history page (20 messages + unreadCount): p50 "
               f"{percentile(pages, 0.5):.2f} ms  p99 {percentile(pages, 0.99):.2f} ms")
