@@ -1,7 +1,9 @@
 """Distances on the earth's surface, the same on every backend.
 
 SQL narrows candidates with a bounding box on plain latitude/longitude columns (indexable,
-portable); the exact great-circle distance is then checked in Python."""
+portable); the exact great-circle distance is then checked in Python. The compiled
+`servicePoints(near:)` (schema/reads/roots.py `_metres`) repeats `distance_km` in PostgreSQL
+operation for operation: change one, change the other."""
 
 from __future__ import annotations
 

@@ -64,7 +64,12 @@ def age_of(birth: date, today: date | None = None) -> int:
 
 def minors_notice(volunteer: Volunteer, today: date | None = None) -> str | None:
     """Shown to volunteers aged 14–17 (under 14, the guardian consented for them)."""
-    return MINORS_NOTICE if GUARDIAN_AGE <= age_of(volunteer.birth_date, today) < ADULT_AGE else None
+    return minors_notice_for(volunteer.birth_date, today)
+
+
+def minors_notice_for(birth: date, today: date | None = None) -> str | None:
+    """`minors_notice` from the birth date alone (the compiled `me` reads only the column)."""
+    return MINORS_NOTICE if GUARDIAN_AGE <= age_of(birth, today) < ADULT_AGE else None
 
 
 @dataclass(frozen=True)

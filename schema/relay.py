@@ -181,7 +181,12 @@ def _decode_value(value: Any) -> Any:
 
 
 def make_cursor(obj: Any, order: Order) -> str:
-    return seal_cursor([_encode_value(getattr(obj, name)) for name, _ in order.columns()])
+    return seal_keys([getattr(obj, name) for name, _ in order.columns()])
+
+
+def seal_keys(values: list[Any]) -> str:
+    """The cursor of a row with these sort-key values, in its order's columns."""
+    return seal_cursor([_encode_value(value) for value in values])
 
 
 def parse_cursor(cursor: str, order: Order) -> list[Any]:

@@ -54,11 +54,12 @@ from schema.reads.declare import (
     Managing,
     Moderating,
     Personal,
+    RecordedRead,
     ToOne,
     Value,
     ViewersOwn,
 )
-from schema.relay import Order, check_first, parse_cursor
+from schema.relay import Order, check_first, parse_cursor, seal_keys
 
 
 class NotCompilable(Exception):
@@ -188,7 +189,7 @@ def check_object(type_name: str, children: tuple[Selected, ...]) -> None:
             assert child.children is not None
             check_connection(reading.type_name, child.children)
             continue
-        if child.node.arguments:
+        if child.node.arguments and not isinstance(reading, RecordedRead):
             raise NotCompilable(f"{type_name}.{child.name} arguments")
         if isinstance(reading, ToOne | ViewersOwn | Embedded):
             if child.children is None:
@@ -386,6 +387,11 @@ def _field(b: Build, reading: Any, type_name: str, child: Selected, alias: str) 
         value = (_in_python(b, reading.value, alias) if isinstance(reading.value, InPython)
                  else _value(reading.value, alias))
         return f"CASE WHEN {allowed} THEN {value} END"
+    if isinstance(reading, RecordedRead):
+        if b.subject is None or alias == b.own_row or (
+                b.viewer.loaded and not b.viewer.is_platform_admin):
+            return "NULL"
+        raise Fallback  # perhaps a platform admin's recorded read (or a viewer not read yet)
     if isinstance(reading, Count):
         counted = b.alias()
         return (f"(SELECT count(*) FROM {reading.table} {counted} WHERE "
@@ -483,11 +489,13 @@ def _after_predicate(b: Build, page: Page) -> str:
     return "(" + " OR ".join(branches) + ")"
 
 
-CASTS = {Kind.DATETIME: "timestamptz", Kind.INT: "int", Kind.BOOL: "boolean"}
+CASTS = {Kind.DATETIME: "timestamptz", Kind.INT: "int", Kind.BOOL: "boolean",
+         Kind.FLOAT: "float8"}
 
 
 def _key_sql(sql: str, kind: Kind) -> str:
-    """A sort key as the integer a cursor marker carries."""
+    """A sort key as the number a cursor marker carries (a float8 as its shortest round-trip
+    text, which Python's float() reads back to the same double)."""
     if kind is Kind.DATETIME:
         return pg.epoch_micros(sql)
     return f"({sql})::int" if kind is Kind.BOOL else sql
@@ -561,17 +569,20 @@ def connection_json(b: Build, children: tuple[Selected, ...], rows: str, p: str,
     return f"(SELECT json_build_object({', '.join(pairs)}) FROM ({rows}) {p} GROUP BY ())"
 
 
-def decode_marker(shape_index: int, keys: list[int]) -> tuple[dict[str, Any], Order]:
-    """The sort-key values a marker carries, by field name, and the order they belong to."""
+def marker_cursor(shape_index: int, keys: list[str]) -> str:
+    """The cursor a marker stands for: schema/relay.py `make_cursor` of the row's sort keys."""
     shape = CURSOR_SHAPES[shape_index]
-    values = {name: EPOCH + timedelta(microseconds=key) if kind is Kind.DATETIME
-              else bool(key) if kind is Kind.BOOL else key
-              for (name, _), kind, key in zip(shape.order.columns(), shape.kinds, keys,
-                                              strict=True)}
-    return values, shape.order
+    return seal_keys([KEY_VALUES[kind](key) for kind, key in zip(shape.kinds, keys, strict=True)])
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# A sort key's value from its text in a marker (timestamps travel as epoch microseconds).
+KEY_VALUES: dict[Kind, Callable[[str], Any]] = {
+    Kind.DATETIME: lambda key: EPOCH + timedelta(microseconds=int(key)),
+    Kind.BOOL: lambda key: bool(int(key)),
+    Kind.FLOAT: float,
+    Kind.INT: int,
+}
 
 
 # ----------------------------------------------------------------- root readers

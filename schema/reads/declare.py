@@ -81,6 +81,14 @@ class Personal:
 
 
 @dataclass(frozen=True)
+class RecordedRead:
+    """An unmasked value whose every read is recorded (schema/pii.py `read_unmasked`): only a
+    platform admin reading someone else gets it, and that read, with its record, stays on the
+    general path; on the viewer's own row and for everyone else the field is null, whatever
+    its arguments (resolvers/pii.py `check_pii_read` refuses before it reads the reason)."""
+
+
+@dataclass(frozen=True)
 class ToOne:
     """The row of `table` whose id is this row's `column` (null when the column is)."""
 
@@ -140,8 +148,8 @@ class Children:
     self_only: bool = False
 
 
-Reading = (Value | InPython | Managing | Moderating | Personal | ToOne | Embedded | ViewersOwn
-           | Count | Children)
+Reading = (Value | InPython | Managing | Moderating | Personal | RecordedRead | ToOne | Embedded
+           | ViewersOwn | Count | Children)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
 from graphql import (
@@ -47,12 +46,11 @@ from schema.reads.compiler import (
     RootReader,
     Selected,
     collect,
-    decode_marker,
+    marker_cursor,
     needs_administered,
     needs_moderated,
     plan_root,
 )
-from schema.relay import make_cursor
 from schema.replica import chosen_operation
 
 log = logging.getLogger("tongxin.reads")
@@ -255,15 +253,15 @@ class CompiledReads:
         return replace_markers(text) if build.markers else text  # type: ignore[no-any-return]
 
 
-_MARKERS = re.compile(f'"{MARKER}(?:(\\d+):([-\\d:]+)|v(\\d+):([^"]*))"')
+_MARKERS = re.compile(f'"{MARKER}(?:(\\d+):([-\\d:.]+)|v(\\d+):([^"]*))"')
 
 
 def _replacement(match: re.Match[str]) -> str:
     shape, keys, converter, value = match.groups()
     if converter is not None:
         return json.dumps(CONVERTERS[int(converter)](value))
-    values, order = decode_marker(int(shape), [int(key) for key in keys.split(":")])
-    return json.dumps(make_cursor(SimpleNamespace(**values), order))
+    # A sealed cursor is urlsafe base64 and a dot: a JSON string as it is.
+    return f'"{marker_cursor(int(shape), keys.split(":"))}"'
 
 
 def replace_markers(text: str) -> str:

@@ -5,9 +5,12 @@
 - `me` (schema/volunteer.py): the viewer's own row, null when anonymous.
 - `board(slug:)` (forum/schema.py): the board, its threads (hidden ones for its moderators).
 - `servicePoints` (schema/servicepoint.py): by id; with `near`, the candidates of the
-  bounding box the resolver reads (the same parameters, so the same rows) with their
-  coordinates, and Python finishes: the exact haversine filter at the radius, nearest first,
-  the page, cursors and the distances (`servicepoint.near_distance`, the resolver's rule).
+  bounding box the resolver reads (the same parameters, so the same rows), each with its
+  distance computed as core/geo.py computes it, operation for operation: the filter at the
+  radius, nearest first, the page and its (distance, id) cursors in SQL. Where a candidate
+  is within a rounding error of the radius or of a 0.05 m midpoint (`DOUBT_METRES`), the
+  same statement returns the candidates instead and Python finishes (`_nearest`, with
+  `servicepoint.near_distance`, the resolver's rule).
 - `feed` (schema/feed.py, rules in forum/feed.py): the five sources' rules (its `SOURCES`,
   the same text) each as a keyset subquery with its page + 1, one UNION ALL, the page and its
   (time, rank, id) cursors, sealed in Python as forum/feed.py `encode_cursor` seals them.
@@ -18,10 +21,12 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
+from core import geo
 from core.cursors import seal_cursor
 from forum import feed as feed_rules
 from models.activity import ActivityStatus
@@ -202,39 +207,84 @@ def _check_service_points(selected: Selected) -> None:
 @root_reader("servicePoints", _check_service_points)
 async def service_points(b: Build, selected: Selected) -> str:
     arguments = b.arguments(selected)
-    row = b.alias()
+    row, point = b.alias(), b.alias()
     where = ["TRUE"]
     if arguments.get("kind") is not None:
         kind = ServicePointKind(arguments["kind"]).value
-        where = [f"{row}.kind = {b.param(kind, 'text')}"]
+        where = [f"{point}.kind = {b.param(kind, 'text')}"]
     size, after = page_arguments(arguments)
     assert selected.children is not None
     near = arguments.get("near")
     if near is None:
         return connection(b, selected.children, Page(
-            node_type="ServicePoint", source=f"service_point {row}", node_alias=row,
-            where=where, keys=[(f"{row}.id", Kind.INT, False)], order=BY_ID, size=size,
+            node_type="ServicePoint", source=f"(SELECT {point}.*, NULL::float8 AS distance_m "
+            f"FROM service_point {point} WHERE {' AND '.join(where)}) {row}", node_alias=row,
+            where=["TRUE"], keys=[(f"{row}.id", Kind.INT, False)], order=BY_ID, size=size,
             after=after_keys(after, BY_ID)))
     try:
         circle = points.walking_circle(near["lat"], near["lng"], near["minutes"])
     except (DomainError, KeyError, TypeError):
         raise Fallback from None
     after_key = after_keys(after, NEAREST_FIRST)
-    if after_key is not None and not all(
-            isinstance(value, int | float) and not isinstance(value, bool) for value in after_key):
+    if after_key is not None and not (_number(after_key[0]) and type(after_key[1]) is int):
         raise Fallback  # a sealed cursor of another order: the general path says what it says
     # Exactly the resolver's candidates: its bounding box, computed by the same Python, as
-    # parameters. Each candidate's node objects (one per `edges { node }` in the selection).
+    # parameters; each with its distance (`metres`) and that distance rounded (`distance_m`).
     for (column, op), bound in zip((("latitude", ">="), ("latitude", "<="), ("longitude", ">="),
                                     ("longitude", "<=")), circle.bounding_box(), strict=True):
-        where.append(f"{row}.{column} {op} {b.param(bound, 'float8')}")
+        where.append(f"{point}.{column} {op} {b.param(bound, 'float8')}")
+    candidates = b.alias()
+    metres = _metres(b, circle, f"{point}.latitude", f"{point}.longitude")
+    radius = b.param(circle.radius_km * 1000, "float8")
+    # Python's round(metres, 1) wherever no point is in doubt (below): there 10 x metres is
+    # over 1e-6 from a half, so the float sum cannot cross it.
+    rounded = f"floor({point}.metres * 10 + 0.5) / 10"
+    table = (f"{candidates} AS MATERIALIZED (SELECT {point}.*, {metres} AS metres FROM "
+             f"service_point {point} WHERE {' AND '.join(where)})")
+    in_doubt = (f"EXISTS (SELECT FROM {candidates} x WHERE abs(x.metres - {radius}) <= "
+                f"{DOUBT_METRES}::float8 OR (x.metres <= {radius} AND abs(x.metres * 10 - "
+                f"floor(x.metres * 10) - 0.5) <= {DOUBT_METRES * 10}::float8))")
+    page = connection(b, selected.children, Page(
+        node_type="ServicePoint", source=f"(SELECT {point}.*, {rounded} AS distance_m FROM "
+        f"{candidates} {point}) {row}", node_alias=row, where=[f"{row}.metres <= {radius}"],
+        keys=[(f"{row}.distance_m", Kind.FLOAT, False), (f"{row}.id", Kind.INT, False)],
+        order=NEAREST_FIRST, size=size, after=after_key))
+    # In doubt, the candidates for Python to finish (`_nearest`), each with its node objects
+    # (one per `edges { node }` in the selection).
     nodes = [node for edges in selected.children if edges.name == "edges"
              for node in edges.children or () if node.name == "node"]
     values = [f"{row}.id", f"{row}.latitude", f"{row}.longitude",
               *(object_json(b, "ServicePoint", node.children or (), row) for node in nodes)]
+    exact = (f"SELECT coalesce(json_agg(json_build_array({', '.join(values)})), '[]'::json) "
+             f"FROM (SELECT {point}.*, NULL::float8 AS distance_m FROM {candidates} {point}) "
+             f"{row}")
     b.finish = _nearest(selected.children, circle, size, after_key)
-    return (f"(SELECT coalesce(json_agg(json_build_array({', '.join(values)})), '[]'::json) "
-            f"FROM service_point {row} WHERE {' AND '.join(where)})")
+    return f"(WITH {table} SELECT CASE WHEN {in_doubt} THEN ({exact}) ELSE {page} END)"
+
+
+# How far PostgreSQL's distance may be from Python's before a point is in doubt: both compute
+# core/geo.py's haversine with the same operations, but the database's libm may round a
+# sin or asin by an ulp (~1e-13 m at these distances) where the server's does not.
+DOUBT_METRES = 1e-7
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _metres(b: Build, circle: Any, latitude: str, longitude: str) -> str:
+    """core/geo.py `distance_km(centre, point) * 1000` (resolvers/servicepoint.py
+    `near_distance`), operation for operation; the centre's radians and cosine and the
+    constants are Python's own doubles, as parameters."""
+    degree = b.param(math.radians(1.0), "float8")  # math.radians(x) is x * this
+    phi1 = b.param(math.radians(circle.latitude), "float8")
+    cos_phi1 = b.param(math.cos(math.radians(circle.latitude)), "float8")
+    phi2 = f"({latitude} * {degree})"
+    d_lambda = f"(({longitude} - {b.param(circle.longitude, 'float8')}) * {degree})"
+    a = (f"(power(sin(({phi2} - {phi1}) / 2), 2) + {cos_phi1} * cos({phi2}) * "
+         f"power(sin({d_lambda} / 2), 2))")
+    return (f"({b.param(2 * geo.EARTH_RADIUS_KM, 'float8')} * asin(least(1::float8, sqrt({a})))"
+            f" * 1000)")
 
 
 def _nearest(children: tuple[Selected, ...], circle: Any, size: int,
@@ -243,6 +293,8 @@ def _nearest(children: tuple[Selected, ...], circle: Any, size: int,
     with `near` (points_near's filter and order, then build_connection), in Python."""
 
     def finish(text: str) -> str:
+        if not text.startswith("["):
+            return text  # the page PostgreSQL wrote: no point was in doubt
         found = []
         for candidate in json.loads(text):
             metres = points.near_distance(circle, candidate[1], candidate[2])

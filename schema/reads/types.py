@@ -15,9 +15,13 @@ volunteer's lists (service records, sign-ups, points statement, courses, qualifi
 
 from __future__ import annotations
 
+from datetime import date
+
 from core import pii
 from forum.schema import THREAD_ORDER
+from resolvers.consent import minors_notice_for
 from resolvers.hours import star_level
+from resolvers.servicepoint import WALKING_METRES_PER_MINUTE
 from resolvers.validation import mask_id_number, mask_phone
 from schema.reads.declare import (
     Children,
@@ -28,6 +32,7 @@ from schema.reads.declare import (
     Managing,
     Moderating,
     Personal,
+    RecordedRead,
     ToOne,
     Value,
     ViewersOwn,
@@ -39,6 +44,14 @@ from schema.relay import NEWEST_FIRST
 
 def _hours(text: str) -> float:
     return round(float(text), 2)
+
+
+def _walking_minutes(distance_m: str) -> float:
+    return round(float(distance_m) / WALKING_METRES_PER_MINUTE, 1)
+
+
+def _minors_notice(birth_date: str) -> str | None:
+    return minors_notice_for(date.fromisoformat(birth_date))
 
 
 def _star_level(text: str) -> int:
@@ -123,6 +136,16 @@ readable("Volunteer", "volunteer", {
     "gender": Personal(Value.column("gender")),
     "birthYear": Personal(Value("extract(year FROM {t}.birth_date)::int", Kind.INT)),
     "accountStatus": Personal(Value.column("status")),
+    # schema/volunteer.py: the unmasked reads a platform admin makes about someone else are
+    # recorded, so they stay on the general path; null for everyone else.
+    "contactPhone": RecordedRead(),
+    "identityNumber": RecordedRead(),
+    # resolvers/consent.py minors_notice (today's age in Beijing), the volunteer themself only.
+    "minorsNotice": Personal(InPython("{t}.birth_date", _minors_notice), self_only=True),
+    # schema/pii.py reads_about: who read the volunteer's data, newest first; asked about
+    # anyone but oneself, the general path answers (FORBIDDEN, or a platform admin's page).
+    "piiAccessLog": Children("PiiAccess", "pii_access", "subject_id", order=NEWEST_FIRST,
+                             self_only=True),
     "teams": Children("Team", "membership", "volunteer_id", "{c}.status = 'APPROVED'",
                       node_table="team", node_column="team_id"),
     # schema/activity.py SignUp.of_volunteer: newest first, the volunteer themself only.
@@ -130,13 +153,14 @@ readable("Volunteer", "volunteer", {
                         self_only=True),
 })
 
-# schema/servicepoint.py ServicePoint. `distanceMetres` and `walkingMinutes` are null outside
-# `near`; with `near` the root reader writes them in Python (schema/reads/roots.py).
+# schema/servicepoint.py ServicePoint. `distance_m` is a column the `servicePoints` reader adds
+# to the row (schema/reads/roots.py): with `near` the distance rounded to 0.1 m as
+# resolvers/servicepoint.py `near_distance` rounds it, else null.
 readable("ServicePoint", "service_point", {
     **same(Kind.TEXT, "name", "kind", "district", "address", "opening_hours"),
     **same(Kind.FLOAT, "latitude", "longitude"),
-    "distanceMetres": Value("NULL"),
-    "walkingMinutes": Value("NULL"),
+    "distanceMetres": Value.column("distance_m", Kind.FLOAT),
+    "walkingMinutes": InPython("{t}.distance_m", _walking_minutes),
     "team": ToOne("Team", "team", "team_id"),
 })
 
@@ -193,4 +217,12 @@ readable("Thread", "forum_thread", {
     **same(Kind.INT, "reply_count"),
     "author": ToOne("Volunteer", "volunteer", "author_id"),
     "board": ToOne("Board", "forum_board", "board_id"),
+})
+
+# schema/pii.py PiiAccess; `clientAddress` (platform admins only) is not declared.
+readable("PiiAccess", "pii_access", {
+    **same(Kind.TEXT, "field", "reason"),
+    **same(Kind.DATETIME, "created_at"),
+    "viewer": ToOne("Volunteer", "volunteer", "viewer_id"),
+    "subject": ToOne("Volunteer", "volunteer", "subject_id"),
 })

@@ -40,8 +40,9 @@ FEED_DOCUMENTS = 10  # `feed` over seeded items of its five kinds
 POINT_DOCUMENTS = 15  # `servicePoints`, most with `near` set around the seeded points
 NEAR = {"lat": "39.9042", "lng": "116.4074", "minutes": "10"}
 # 55-61 of 75 at first; 50 of 90 after the privacy fields (`contactPhone`, `consents`,
-# `piiAccessLog`, ...: general path by design) changed the draws (docs/reads.md).
-COMPILED_SHARE_FLOOR = 0.5
+# `piiAccessLog`, ...) changed the draws; 62 of 100 once those that can be were declared
+# (docs/reads.md). Most of the rest have a `first` the resolvers reject or `first: 0`.
+COMPILED_SHARE_FLOOR = 0.6
 
 
 def generated_documents(count: int, fields: list[str]) -> list[graphql.DocumentNode]:

@@ -1,5 +1,7 @@
-"""`servicePoints` compiled: by id in SQL; with `near` the candidates in SQL and the exact
-haversine filter and order in Python, the same answer as the general path at the radius."""
+"""`servicePoints` compiled: by id in SQL; with `near` the distance, filter, order and page in
+SQL, and the exact haversine filter and order in Python for a circle with a point in doubt
+(within a rounding error of the radius or of a rounding midpoint): the same answer as the
+general path either way."""
 
 from __future__ import annotations
 
@@ -7,9 +9,12 @@ import json
 import math
 from typing import Any
 
+import pytest
+
 from core.geo import distance_km
 from models.servicepoint import ServicePoint, ServicePointKind
 from models.volunteer import Volunteer
+from resolvers import servicepoint as rules
 from tests.helpers import count_statements, make_team, make_volunteer
 from tests.reads.paths import answer, both, canonical
 
@@ -105,3 +110,46 @@ async def test_near_statements_stay_constant_in_page_size(db):
         counts.append(len(statements))
     # then one statement on PostgreSQL (the general path: points, then their teams)
     assert counts == ([1, 1, 1] if db.postgres else [counts[0]] * 3), counts
+
+
+@pytest.fixture
+def python_distances(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the distances Python measures (the general path, or the compiled path in doubt)."""
+    calls = [0]
+    measure = rules.near_distance
+
+    def counted(*args: Any) -> float | None:
+        calls[0] += 1
+        return measure(*args)
+
+    monkeypatch.setattr(rules, "near_distance", counted)
+    return calls
+
+
+async def test_postgresql_writes_the_page_unless_a_point_is_in_doubt(db, python_distances):
+    # given the points, two of them a float apart at the 10-minute radius (800 m)
+    await _seed()
+    wide = {"lat": CENTRE[0], "lng": CENTRE[1], "minutes": 30}
+    after, pages = None, 0
+    while True:
+        # when a 30-minute circle, where no point is near its radius or a rounding midpoint,
+        # is read page by page through both paths
+        python_distances[0] = 0
+        fast = await answer(NEAR, {"first": 2, "after": after, "near": wide}, None,
+                            compiled=True)
+        measured = python_distances[0]
+        slow = await answer(NEAR, {"first": 2, "after": after, "near": wide}, None,
+                            compiled=False)
+        # then the same answer, the distances measured by PostgreSQL alone
+        assert canonical(fast) == canonical(slow), (fast, slow)
+        assert (measured == 0) == db.postgres, measured
+        page = json.loads(fast)["data"]["servicePoints"]
+        pages += 1
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert pages == 4 and page["totalCount"] == 7
+    # when the 10-minute circle is read, then Python measures its candidates (in doubt)
+    python_distances[0] = 0
+    await answer(NEAR, {"first": 2, "near": {**wide, "minutes": 10}}, None, compiled=True)
+    assert python_distances[0] > 0
