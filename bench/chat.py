@@ -1,7 +1,7 @@
 """A chat room of 2,000 members, every one subscribed, on a 2-worker server with PostgreSQL and
-Redis (the method of bench.slots): the subscribers run in their own process (pinned to one
-core with --client-cpu), spread over the workers by the kernel; one member then posts
-messages over HTTP one after another, and each (subscriber, message) delay is the time from
+Redis (the method of bench.slots): the subscribers run in their own process (bench.slots' raw
+WebSocket client, bench/wsclient.py; pinned to one core with --client-cpu), spread over the
+workers by the kernel; one member then posts messages over HTTP one after another, and each (subscriber, message) delay is the time from
 the post's HTTP response (after its commit) to the frame's arrival. Then the history page
 (`chatRoom { messages(first: 20) }`) is read --pages times.
 
@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from urllib.parse import urlsplit
 
 import jwt
 
@@ -39,6 +41,7 @@ from bench.common import (
     start_tongxin,
 )
 from bench.httpclient import LeanClient
+from bench.wsclient import Subscriber
 
 MESSAGES = "subscription C($room: ID!) { chatMessages(roomId: $room) { id body } }"
 POST = """mutation P($room: ID!, $body: String!, $client: String!) {
@@ -91,43 +94,55 @@ async def seed(database_url: str, members: int) -> tuple[list[int], int, int]:
 # --- the subscriber process -------------------------------------------------------------
 
 
+class ChatSubscriber(Subscriber):
+    """bench.slots' raw client (bench/wsclient.py: frames kept as bytes with their arrival
+    time, parsed after the run), logged in as a member and subscribed to the room."""
+
+    def __init__(self, host: str, path: str, bearer: str, room: str) -> None:
+        super().__init__(host, path, room)
+        self.bearer = bearer
+
+    def send(self, message: dict[str, object]) -> None:
+        if message.get("type") == "connection_init":
+            message = {"type": "connection_init",
+                       "payload": {"Authorization": f"Bearer {self.bearer}"}}
+        super().send(message)
+
+    def on_text(self, now: float, payload: bytes) -> None:
+        if b'"connection_ack"' in payload[:40]:
+            self.send({"id": "1", "type": "subscribe", "payload": {
+                "query": MESSAGES, "variables": {"room": self.activity}}})
+            self.primed_once = True
+            self.primed.set_result(None)
+            return
+        self.received.append((now, payload))
+
+
 async def subscribers(url: str, room: str, tokens: list[str], out: str) -> None:
-    """Every member subscribed; prints `ready`, records (arrival, message id) per
-    subscriber until `stop` arrives on stdin, then writes them to `out`."""
-    import websockets
-    from websockets.typing import Subprotocol
-
-    received: list[list[tuple[float, str]]] = [[] for _ in tokens]
-
-    async def one(index: int, bearer: str, ready: asyncio.Event) -> None:
-        async with websockets.connect(url, subprotocols=[Subprotocol("graphql-transport-ws")],
-                                      max_queue=None, ping_interval=None) as socket:
-            await socket.send(json.dumps({"type": "connection_init",
-                                          "payload": {"Authorization": f"Bearer {bearer}"}}))
-            await socket.recv()
-            await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
-                "query": MESSAGES, "variables": {"room": room}}}))
-            ready.set()
-            async for frame in socket:
-                now = time.perf_counter()
-                message = json.loads(frame)
-                if message.get("type") == "next":
-                    received[index].append((now, message["payload"]["data"]["chatMessages"]["id"]))
-
-    tasks, readies = [], []
-    for index, bearer in enumerate(tokens):
-        ready = asyncio.Event()
-        readies.append(ready)
-        tasks.append(asyncio.create_task(one(index, bearer, ready)))
-        if index % 100 == 99:
-            await asyncio.gather(*(r.wait() for r in readies))
-    await asyncio.gather(*(r.wait() for r in readies))
+    """Every member subscribed; prints `ready`, records (arrival, frame) per subscriber until
+    `stop` arrives on stdin, then writes (arrival, message id) per subscriber to `out`."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    loop = asyncio.get_running_loop()
+    clients: list[ChatSubscriber] = []
+    for first in range(0, len(tokens), 200):
+        batch = []
+        for bearer in tokens[first:first + 200]:
+            _, protocol = await loop.create_connection(
+                functools.partial(ChatSubscriber, f"{host}:{port}", parts.path or "/", bearer,
+                                  room), host, port)
+            batch.append(protocol)
+        await asyncio.wait_for(asyncio.gather(*(c.primed for c in batch)), 120)
+        clients += batch
     await asyncio.sleep(1.0)  # the last SUBSCRIBEs reach the broker
     print("ready", flush=True)
-    loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, sys.stdin.readline)
-    for task in tasks:
-        task.cancel()
+    received = [[(at, message["payload"]["data"]["chatMessages"]["id"])
+                 for at, raw in client.received
+                 if (message := json.loads(raw)).get("type") == "next"] for client in clients]
+    for client in clients:
+        if client.transport is not None:
+            client.transport.close()
     _write(out, received)
     print("done", flush=True)
 
@@ -259,6 +274,12 @@ if __name__ == "__main__":
     if len(sys.argv) == 6 and sys.argv[1] == "--subscribers":
         _, _, url, room, tokens_path, out = sys.argv
         with open(tokens_path) as source:
-            asyncio.run(subscribers(url, room, json.load(source), out))
+            tokens = json.load(source)
+        try:
+            import uvloop
+        except ImportError:  # pragma: no cover
+            asyncio.run(subscribers(url, room, tokens, out))
+        else:
+            uvloop.run(subscribers(url, room, tokens, out))
     else:
         main()
