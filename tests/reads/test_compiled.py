@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 
 from forum.models import Thread
 from models.activity import Activity, ActivityStatus, SignUp, SignUpStatus
+from schema.relay import to_global_id
 from tests.activity.factory import make_activity
 from tests.forum.common import make_board, open_thread
-from tests.helpers import count_statements, make_team, make_volunteer
+from tests.helpers import add_member, count_statements, make_team, make_volunteer
 from tests.reads.paths import answer, both, canonical
 
 ACTIVITY_LIST = """
@@ -177,3 +178,37 @@ async def test_nested_pages_stay_one_statement_whatever_their_size(db):
         # then one statement on PostgreSQL, whatever the size
         if db.postgres:
             assert counts == [1, 1, 1], (query, counts)
+
+
+PRIVACY = """{ me { contactPhone(reason: "核对") identityNumber(reason: "核对") minorsNotice
+                   piiAccessLog(first: 5) { totalCount edges { cursor node { id field reason
+                       createdAt viewer { displayName } subject { displayName } } } } } }"""
+MEMBERS_PHONES = """query($id: ID!) { node(id: $id) { ... on Team {
+    members(first: 5) { edges { node { displayName contactPhone(reason: "召集") } } } } } }"""
+
+
+async def test_privacy_fields_compile_and_recorded_reads_stay_on_the_general_path(db):
+    # given a 15-year-old and an adult, members of a team whose phones a platform admin reads
+    # (recorded, on the general path)
+    admin = await make_volunteer("平台管理员", platform_admin=True)
+    minor = await make_volunteer("少年", birth=date(date.today().year - 15, 1, 1))
+    adult = await make_volunteer("成人")
+    team = await make_team(adult, "社区队")
+    await add_member(team, minor)
+    team_id = str(to_global_id("Team", team.id))
+    fast, slow, answered = await both(MEMBERS_PHONES, {"id": team_id}, admin)
+    assert canonical(fast) == canonical(slow) and answered == 0, fast
+    for viewer in (minor, adult, admin):
+        # when each reads their own privacy fields through both paths
+        fast, slow, answered = await both(PRIVACY, None, viewer)
+        # then the same answer, in SQL: no unmasked value on one's own row, the notice for
+        # the minor only, and each member sees the admin's two reads of their phone (one per path)
+        assert canonical(fast) == canonical(slow), (fast, slow)
+        assert answered == (1 if db.postgres else 0)
+        me = json.loads(fast)["data"]["me"]
+        assert me["contactPhone"] is None and me["identityNumber"] is None
+        assert (me["minorsNotice"] is not None) == (viewer is minor)
+        assert me["piiAccessLog"]["totalCount"] == (0 if viewer is admin else 2)
+    # when another volunteer reads the members' phones, then null, answered in SQL
+    fast, slow, answered = await both(MEMBERS_PHONES, {"id": team_id}, adult)
+    assert canonical(fast) == canonical(slow) and answered == (1 if db.postgres else 0), fast
