@@ -32,7 +32,11 @@ from graphql import (
     GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
+    ListValueNode,
+    ObjectValueNode,
     SelectionSetNode,
+    ValueNode,
+    VariableNode,
     get_named_type,
     is_abstract_type,
     is_object_type,
@@ -254,10 +258,18 @@ class Build:
 
     def arguments(self, selected: Selected) -> dict[str, Any]:
         assert selected.definition is not None
+        cached = _LITERAL_ARGUMENTS.get(id(selected.node))
+        if cached is not None and cached[0] is selected.node:
+            return dict(cached[1])
         try:
-            return get_argument_values(selected.definition, selected.node, self.variables)
+            values = get_argument_values(selected.definition, selected.node, self.variables)
         except GraphQLError:
             raise Fallback from None
+        if not any(_uses_variables(argument.value) for argument in selected.node.arguments or ()):
+            if len(_LITERAL_ARGUMENTS) >= FRAGMENTS_KEPT:
+                _LITERAL_ARGUMENTS.clear()
+            _LITERAL_ARGUMENTS[id(selected.node)] = (selected.node, values)
+        return dict(values)
 
     @property
     def subject(self) -> int | None:
@@ -311,6 +323,21 @@ class Build:
             return "FALSE"
         assert ids is not None
         return f"({column_sql} = ANY({self.param(sorted(ids), 'int[]')}))"
+
+
+# A field's arguments written as literals coerce to the same values for every request of the
+# document: coerced once (held with the node, so its id is never reused while cached).
+_LITERAL_ARGUMENTS: dict[int, tuple[FieldNode, dict[str, Any]]] = {}
+
+
+def _uses_variables(value: ValueNode) -> bool:
+    if isinstance(value, VariableNode):
+        return True
+    if isinstance(value, ListValueNode):
+        return any(_uses_variables(item) for item in value.values)
+    if isinstance(value, ObjectValueNode):
+        return any(_uses_variables(item.value) for item in value.fields)
+    return False
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,26 @@ def epoch_micros(sql: str) -> str:
     return f"(extract(epoch FROM {sql}) * 1000000)::bigint"
 
 
+def round_tenths(sql: str) -> str:
+    """Python's `round(x, 1)` of a float8 x >= 0, exactly: the double nearest the decimal
+    nearest x (half to even on exact ties, as for 0.25). `round(x::numeric, 1)` is not it:
+    numeric reads the double to 15 digits and rounds ties away from zero, so 0.15 (in binary
+    0.1499999999999999944...) would give 0.2 where Python gives 0.1. Here, in IEEE
+    arithmetic only: 10x exactly as s + e (8x and 2x are exact, TwoSum gives the error of
+    their sum), compared with the midpoint floor(s) + 0.5; then k / 10, correctly rounded.
+    tests/reads/test_servicepoints.py checks it against Python over ties and near-ties."""
+    x = f"({sql})"
+    eight, two = f"({x} * 8)", f"({x} * 2)"
+    s = f"({eight} + {two})"
+    two_back = f"({s} - {eight})"
+    e = f"(({eight} - ({s} - {two_back})) + ({two} - {two_back}))"
+    floor = f"floor({s})"
+    middle = f"({floor} + 0.5::float8)"
+    up = (f"({s} > {middle} OR ({s} = {middle} AND ({e} > 0 OR ({e} = 0 AND "
+          f"{floor} / 2 <> floor({floor} / 2)))))")
+    return f"((CASE WHEN {up} THEN {floor} + 1 ELSE {floor} END) / 10::float8)"
+
+
 def json_value(sql: str, kind: Kind) -> str:
     """The SQL value as the JSON value of a field of that kind (null stays null)."""
     if kind is Kind.DATETIME:

@@ -217,8 +217,8 @@ async def service_points(b: Build, selected: Selected) -> str:
     near = arguments.get("near")
     if near is None:
         return connection(b, selected.children, Page(
-            node_type="ServicePoint", source=f"(SELECT {point}.*, NULL::float8 AS distance_m "
-            f"FROM service_point {point} WHERE {' AND '.join(where)}) {row}", node_alias=row,
+            node_type="ServicePoint", source=f"(SELECT {point}.*, {NO_DISTANCE} FROM "
+            f"service_point {point} WHERE {' AND '.join(where)}) {row}", node_alias=row,
             where=["TRUE"], keys=[(f"{row}.id", Kind.INT, False)], order=BY_ID, size=size,
             after=after_keys(after, BY_ID)))
     try:
@@ -237,16 +237,19 @@ async def service_points(b: Build, selected: Selected) -> str:
     metres = _metres(b, circle, f"{point}.latitude", f"{point}.longitude")
     radius = b.param(circle.radius_km * 1000, "float8")
     # Python's round(metres, 1) wherever no point is in doubt (below): there 10 x metres is
-    # over 1e-6 from a half, so the float sum cannot cross it.
-    rounded = f"floor({point}.metres * 10 + 0.5) / 10"
+    # over 1e-6 from a half, so the float sum cannot cross it. `decimetres` is that integer k.
+    decimetres = f"floor({point}.metres * 10 + 0.5)"
+    rounded = f"{decimetres} / 10"
+    walking = walking_minutes(decimetres)
     table = (f"{candidates} AS MATERIALIZED (SELECT {point}.*, {metres} AS metres FROM "
              f"service_point {point} WHERE {' AND '.join(where)})")
     in_doubt = (f"EXISTS (SELECT FROM {candidates} x WHERE abs(x.metres - {radius}) <= "
                 f"{DOUBT_METRES}::float8 OR (x.metres <= {radius} AND abs(x.metres * 10 - "
                 f"floor(x.metres * 10) - 0.5) <= {DOUBT_METRES * 10}::float8))")
     page = connection(b, selected.children, Page(
-        node_type="ServicePoint", source=f"(SELECT {point}.*, {rounded} AS distance_m FROM "
-        f"{candidates} {point}) {row}", node_alias=row, where=[f"{row}.metres <= {radius}"],
+        node_type="ServicePoint", source=f"(SELECT {point}.*, {rounded} AS distance_m, {walking} "
+        f"AS walking_minutes FROM {candidates} {point}) {row}", node_alias=row,
+        where=[f"{row}.metres <= {radius}"],
         keys=[(f"{row}.distance_m", Kind.FLOAT, False), (f"{row}.id", Kind.INT, False)],
         order=NEAREST_FIRST, size=size, after=after_key))
     # In doubt, the candidates for Python to finish (`_nearest`), each with its node objects
@@ -256,16 +259,27 @@ async def service_points(b: Build, selected: Selected) -> str:
     values = [f"{row}.id", f"{row}.latitude", f"{row}.longitude",
               *(object_json(b, "ServicePoint", node.children or (), row) for node in nodes)]
     exact = (f"SELECT coalesce(json_agg(json_build_array({', '.join(values)})), '[]'::json) "
-             f"FROM (SELECT {point}.*, NULL::float8 AS distance_m FROM {candidates} {point}) "
-             f"{row}")
+             f"FROM (SELECT {point}.*, {NO_DISTANCE} FROM {candidates} {point}) {row}")
     b.finish = _nearest(selected.children, circle, size, after_key)
     return f"(WITH {table} SELECT CASE WHEN {in_doubt} THEN ({exact}) ELSE {page} END)"
 
 
+NO_DISTANCE = "NULL::float8 AS distance_m, NULL::float8 AS walking_minutes"
 # How far PostgreSQL's distance may be from Python's before a point is in doubt: both compute
 # core/geo.py's haversine with the same operations, but the database's libm may round a
 # sin or asin by an ulp (~1e-13 m at these distances) where the server's does not.
 DOUBT_METRES = 1e-7
+
+
+def walking_minutes(decimetres: str) -> str:
+    """ServicePoint.walking_minutes, `round(k / 10 / 80, 1)`, from the distance's whole
+    decimetres k: k / 800 is at least 1/800 from a 0.05 midpoint unless k is 40 past a
+    multiple of 80, where the double's own rounding decides (12.0 m is 0.15 min, 0.1499...
+    in binary): that case in exact arithmetic (`pg.round_tenths`)."""
+    per_minute = points.WALKING_METRES_PER_MINUTE
+    return (f"CASE WHEN ({decimetres})::bigint % {per_minute} = {per_minute // 2} THEN "
+            f"{pg.round_tenths(f'({decimetres}) / 10 / {per_minute}::float8')} ELSE "
+            f"floor((({decimetres}) + {per_minute // 2}) / {per_minute}) / 10 END")
 
 
 def _number(value: Any) -> bool:

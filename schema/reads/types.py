@@ -21,7 +21,6 @@ from core import pii
 from forum.schema import THREAD_ORDER
 from resolvers.consent import minors_notice_for
 from resolvers.hours import star_level
-from resolvers.servicepoint import WALKING_METRES_PER_MINUTE
 from resolvers.validation import mask_id_number, mask_phone
 from schema.reads.declare import (
     Children,
@@ -44,10 +43,6 @@ from schema.relay import NEWEST_FIRST
 
 def _hours(text: str) -> float:
     return round(float(text), 2)
-
-
-def _walking_minutes(distance_m: str) -> float:
-    return round(float(distance_m) / WALKING_METRES_PER_MINUTE, 1)
 
 
 def _minors_notice(birth_date: str) -> str | None:
@@ -153,14 +148,15 @@ readable("Volunteer", "volunteer", {
                         self_only=True),
 })
 
-# schema/servicepoint.py ServicePoint. `distance_m` is a column the `servicePoints` reader adds
-# to the row (schema/reads/roots.py): with `near` the distance rounded to 0.1 m as
-# resolvers/servicepoint.py `near_distance` rounds it, else null.
+# schema/servicepoint.py ServicePoint. `distance_m` and `walking_minutes` are columns the
+# `servicePoints` reader adds to the row (schema/reads/roots.py): with `near`, the distance
+# rounded to 0.1 m as resolvers/servicepoint.py `near_distance` rounds it and the walking
+# minutes as ServicePoint.walking_minutes rounds them; else null.
 readable("ServicePoint", "service_point", {
     **same(Kind.TEXT, "name", "kind", "district", "address", "opening_hours"),
     **same(Kind.FLOAT, "latitude", "longitude"),
     "distanceMetres": Value.column("distance_m", Kind.FLOAT),
-    "walkingMinutes": InPython("{t}.distance_m", _walking_minutes),
+    "walkingMinutes": Value.column("walking_minutes", Kind.FLOAT),
     "team": ToOne("Team", "team", "team_id"),
 })
 

@@ -12,9 +12,12 @@ from typing import Any
 import pytest
 
 from core.geo import distance_km
+from db.routing import read_connection
 from models.servicepoint import ServicePoint, ServicePointKind
 from models.volunteer import Volunteer
 from resolvers import servicepoint as rules
+from schema.reads import pg
+from schema.reads.roots import walking_minutes
 from tests.helpers import count_statements, make_team, make_volunteer
 from tests.reads.paths import answer, both, canonical
 
@@ -153,3 +156,34 @@ async def test_postgresql_writes_the_page_unless_a_point_is_in_doubt(db, python_
     python_distances[0] = 0
     await answer(NEAR, {"first": 2, "near": {**wide, "minutes": 10}}, None, compiled=True)
     assert python_distances[0] > 0
+
+
+@pytest.mark.postgres
+async def test_round_tenths_is_pythons_round(db):
+    # given exact ties (0.25), doubles just below and above a tenths midpoint (0.15 is
+    # 0.1499...), walking minutes of whole decimetres, and the neighbours of each
+    values = [0.0, 0.05, 0.15, 0.25, 0.35, 0.75, 2.675, 1e-300, 5e-324, 799.95, 12345.65]
+    values += [index / 20 for index in range(0, 20000, 7)]
+    values += [index / 10 / rules.WALKING_METRES_PER_MINUTE for index in range(0, 48001, 3)]
+    values += [(index + 40) / 10 / rules.WALKING_METRES_PER_MINUTE for index in range(0, 48001, 80)]
+    values += [math.nextafter(value, side) for value in list(values) for side in (0, 1e9)]
+    # when PostgreSQL rounds them
+    _, rows = await read_connection().execute_query(
+        f"SELECT {pg.round_tenths('x')} FROM unnest($1::float8[]) AS t(x)", [values])
+    # then each is Python's round(x, 1)
+    wrong = [(value, row[0]) for value, row in zip(values, rows, strict=True)
+             if row[0] != round(value, 1)]
+    assert not wrong, wrong[:5]
+
+
+@pytest.mark.postgres
+async def test_walking_minutes_are_pythons_for_every_distance_in_an_hour(db):
+    # given every distance to 0.1 m up to an hour's walk (4,800 m)
+    decimetres = list(range(48001))
+    # when PostgreSQL writes their walking minutes
+    _, rows = await read_connection().execute_query(
+        f"SELECT {walking_minutes('k')} FROM unnest($1::float8[]) AS t(k)", [decimetres])
+    # then each is ServicePoint.walking_minutes of the rounded distance
+    wrong = [(k, row[0]) for k, row in zip(decimetres, rows, strict=True)
+             if row[0] != round(k / 10 / rules.WALKING_METRES_PER_MINUTE, 1)]
+    assert not wrong, wrong[:5]
