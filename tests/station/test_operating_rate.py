@@ -17,7 +17,7 @@ from resolvers.auth import Viewer
 from resolvers.errors import Forbidden
 from resolvers.servicepoint import coverage
 from tests.activity.factory import make_activity
-from tests.helpers import execute, make_team, make_volunteer
+from tests.helpers import count_statements, execute, make_team, make_volunteer
 
 RATES = """query($from: Date!, $to: Date!, $by: StationGrouping!) {
   stationOperatingRates(from: $from, to: $to, groupBy: $by) {
@@ -147,3 +147,21 @@ async def test_the_circle_counts_only_stations_operating_then(city):
     assert await covered(at(10, 12)) == 0      # B closed that day, A not open on Tuesdays
     assert await covered(at(2, 22)) == 0       # night
     assert await covered(at(2, 10) + timedelta(days=28)) == 0  # nobody checked in yet
+
+
+async def test_the_station_list_says_which_stations_operate_now_in_one_statement(city):
+    # given: both stations open all day today; someone is checked in on duty at A only
+    admin, a, b = city
+    now = datetime.now(BEIJING)
+    for point in (a, b):
+        await _rule(point, now.weekday(), "00:00", "24:00")
+    duty = await make_activity(await make_team(admin, "今日值班队"), admin, service_point_id=a.id)
+    assert await _stay(duty, now) == 1
+    query = "{ servicePoints(first: 10) { edges { node { name operatingNow } } } }"
+    # when anyone lists the stations
+    with count_statements() as statements:
+        rows = (await execute(query)).ok()["servicePoints"]["edges"]
+    # then only A operates now, and whether each does is read once for the whole list
+    assert [(e["node"]["name"], e["node"]["operatingNow"]) for e in rows] == [
+        ("朝阳门城市志愿服务站", True), ("中关村城市志愿服务站", False)]
+    assert sum("station_slot_mark" in s for s in statements) == 1
