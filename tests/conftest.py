@@ -136,6 +136,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 # Not pytest_unconfigure: the xdist controller ends a worker soon after its session finishes.
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    _fail_on_lost_groups(session)
     shutil.rmtree(_TMP, ignore_errors=True)
     if not _OWNS_DATABASE:
         return
@@ -235,6 +236,16 @@ async def _wipe(chosen: Backend) -> None:
 DERIVED_KEYS = ("rl", "lb", "stats")
 
 
+@pytest.fixture(autouse=True)
+def _connections_proxy_untouched() -> Iterator[None]:
+    """tortoise's `connections` is a proxy to the current context's handler. A test that
+    patches an attribute on the proxy itself (monkeypatch.setattr(connections, "get", ...))
+    leaves that handler's bound method on it after the undo: every later test in the worker,
+    on the other backend too, would get this backend's client. Fails the test that did it."""
+    yield
+    assert not vars(connections), f"attributes left on tortoise.connections: {sorted(vars(connections))}"
+
+
 @pytest.fixture
 async def db(backend: Backend) -> AsyncIterator[Backend]:
     """An empty database (all tables wiped before the test) on the current backend."""
@@ -307,12 +318,66 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[Any]) -> No
         if (_SERVER_FIXTURES & set(item.fixturenames) or "/e2e/" in item.nodeid
                 or hasattr(getattr(item, "module", None), "start_server")):
             item.add_marker(pytest.mark.e2e)
+    groups: dict[Any, str | None] = {}
     for item in items if config.pluginmanager.hasplugin("xdist") else ():
         scope = _shared_scope(item)
         if scope:
             item.add_marker(pytest.mark.xdist_group(scope))
-    # Keep one backend's tests together so Tortoise is initialised once per backend.
-    items.sort(key=lambda item: _backend_of(item) == "postgres")
+        groups[item] = scope
+    # A worker runs every SQLite test before any PostgreSQL one, so it initialises Tortoise
+    # (and the broker, the search index...) once per backend. A group with a PostgreSQL test
+    # (the cluster's) runs in the PostgreSQL half.
+    postgres_groups = {groups.get(item) for item in items
+                       if _backend_of(item) == "postgres" and groups.get(item)}
+
+    def order(item: Any) -> tuple[bool, bool, bool]:
+        # Within each half, longest first, so that no worker starts a long group while the
+        # others run out of work (xdist hands out groups in the order their first test
+        # appears): the scale-out cluster, then whatever starts server processes or
+        # browsers, then in-process tests.
+        return (_backend_of(item) == "postgres" or groups.get(item) in postgres_groups,
+                not item.get_closest_marker("cluster"), not item.get_closest_marker("e2e"))
+
+    items.sort(key=order)
+
+
+LOST_GROUPS = "tongxin_lost_xdist_groups"
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Under --dist loadgroup, every grouped test must carry its group in its node id, which is
+    how the xdist controller sees groups. When it does not (pytest 9.2 with pytest-xdist 3.8,
+    pytest-dev/pytest-xdist#1386), each test goes to any worker: nothing fails, but every
+    shared server, browser and the cluster start once per worker. The worker tells the
+    controller, which fails the run (a worker raising here only shows as the scheduler's
+    INTERNALERROR, without the reason)."""
+    config = session.config
+    if not getattr(config.option, "loadgroup", False) or not hasattr(config, "workeroutput"):
+        return
+    lost = [item.nodeid for item in session.items
+            if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]
+    if lost:
+        config.workeroutput[LOST_GROUPS] = (
+            f"--dist loadgroup lost the groups of {len(lost)} tests (first: {lost[0]}): this "
+            "pytest and pytest-xdist do not work together (pytest-dev/pytest-xdist#1386)")
+
+
+_lost_groups: set[str] = set()
+
+
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    message = getattr(node, "workeroutput", {}).get(LOST_GROUPS)
+    if message:
+        _lost_groups.add(message)
+
+
+def _fail_on_lost_groups(session: pytest.Session) -> None:
+    if _lost_groups:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        for message in sorted(_lost_groups):
+            if reporter is not None:
+                reporter.write_line(f"ERROR: {message}", red=True, bold=True)
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
 
 
 pytest_plugins = ["tests.live"]

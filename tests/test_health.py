@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 from tortoise import connections
+from tortoise.connection import ConnectionHandler
 from tortoise.migrations.recorder import MigrationRecorder
 
 from core import health
@@ -61,7 +62,10 @@ async def test_liveness_answers_without_asking_the_database(
     def no_database(name: str) -> Any:
         raise AssertionError("liveness must not touch the database")
 
-    monkeypatch.setattr(connections, "get", no_database)
+    # On the handler's class, not on tortoise's `connections` proxy: undoing a patch of the
+    # proxy would leave the then-current handler's bound `get` on it for good (the next
+    # backend's tests would run on this one's client).
+    monkeypatch.setattr(ConnectionHandler, "get", no_database)
     # when
     response = await healthz(None)  # type: ignore[arg-type]
     # then
