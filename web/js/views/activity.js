@@ -1,11 +1,13 @@
 // An activity's own page (#/activities/<id>, shareable): what, when (Beijing time), where, who
 // organises it, its requirements and whether I meet them, live slots, my sign-up state with the
-// actions it allows (sign up, cancel, take or give up a held place, check in), experience posts.
+// actions it allows (sign up, cancel, take or give up a held place, check in), experience posts,
+// and the care panels of care.js (hand-over, change log, organiser messages, lapsing qualifications).
 import { gql, nodes, session } from "../api.js";
 import { errorText, fmtDate, fmtRange, t } from "../i18n.js";
 import { subscribe } from "../ws.js";
 import { html, page, useEffect, useState } from "../ui.js";
 import { signUpMessage } from "./activities.js";
+import { ActivityCare } from "./care.js";
 
 const DETAIL = `query ActivityPage($id: ID!, $signedIn: Boolean!) {
   node(id: $id) { ... on Activity { id title description category district address startsAt endsAt signUpDeadline
@@ -155,6 +157,7 @@ function ActivityPage({ id }) {
       ${a.skills.length ? html`<p>${t("skillsWanted")}：${a.skills.join("、")}</p>` : null}</section>
     <${MySignUp} activity=${a} reload=${load} />
     ${a.viewerCanManage ? html`<p><a class="button" href=${`#/manage/${encodeURIComponent(a.id)}`}>${t("manageThis")}</a></p>` : null}
+    <${ActivityCare} activity=${a} me=${data.me} reload=${load} />
     <section aria-labelledby="desc-h"><h2 id="desc-h">${t("description")}</h2><p class="prose">${a.description}</p></section>
     <section aria-labelledby="exp-h"><h2 id="exp-h">${t("experiences")}</h2>
       ${a.mySignUp?.status === "CONFIRMED" && (a.mySignUp.checkedInAt || Date.parse(a.endsAt) <= Date.now())

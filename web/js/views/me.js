@@ -1,4 +1,5 @@
-// "Me": hours, star level, points, sign-ups, teams, and issuing a certificate.
+// "Me": hours, star level, points, sign-ups, teams, and issuing a certificate; reminders before a
+// shift (which offsets, SMS or not), my secret calendar feed URL, qualifications about to expire.
 import { gql, nodes, session } from "../api.js";
 import { h, mount } from "../dom.js";
 import { errorText, fmtDate, t } from "../i18n.js";
@@ -7,7 +8,75 @@ import { go } from "../app.js";
 const ME = `{ me { id displayName volunteerNumber district approvedHours starLevel points phoneMasked
   teams(first: 20) { edges { node { id name viewerIsAdmin } } }
   signUps(first: 50) { edges { node { status waitlistPosition offerExpiresAt checkedInAt activity { id title startsAt endsAt } } } }
-  serviceRecords(first: 20) { edges { node { id hours hoursClaimed status createdAt activity { id title startsAt } } } } } }`;
+  serviceRecords(first: 20) { edges { node { id hours hoursClaimed status createdAt activity { id title startsAt } } } }
+  qualifications { id name expiresAt valid course { id title } } }
+  reminderSettings { offsetsHours mutedHours sms } calendarFeed { createdAt } }`;
+const SAVE_REMINDERS = `mutation SaveReminders($muted: [Float!], $sms: Boolean) { updateReminderSettings(mutedHours: $muted, sms: $sms) { mutedHours sms } }`;
+const NEW_FEED = `mutation NewCalendarFeed { createCalendarFeed { path createdAt } }`;
+const REVOKE_FEED = `mutation RevokeCalendarFeed { revokeCalendarFeed }`;
+const ALERT_DAYS = 30;
+
+// Which reminders I get: each of the deployment's offsets (checked: reminded), and SMS.
+function reminders(settings) {
+  const result = h("p.result", { role: "status", "aria-live": "polite" });
+  const boxes = settings.offsetsHours.map((hours) => h("label.check", h("input", { type: "checkbox", name: "offset",
+    value: String(hours), checked: !settings.mutedHours.includes(hours) }), ` ${t("remindBefore", { n: hours })}`));
+  const sms = h("input", { type: "checkbox", name: "sms", checked: settings.sms });
+  return h("section.panel.reminders", { "aria-labelledby": "rem-h" }, h("h2", { id: "rem-h" }, t("reminders")),
+    h("form", { onsubmit: async (event) => {
+      event.preventDefault();
+      const muted = settings.offsetsHours.filter((_, i) => !boxes[i].firstChild.checked);
+      try {
+        await gql(SAVE_REMINDERS, { muted, sms: sms.checked });
+        result.textContent = t("saved");
+      } catch (error) { result.textContent = errorText(error); }
+    } }, settings.offsetsHours.length ? boxes : h("p", t("noReminders")),
+    h("label.check", sms, ` ${t("remindSms")}`),
+    h("p", h("button", { type: "submit", "data-action": "save-reminders" }, t("save")))), result);
+}
+
+// The secret feed's URL is shown once, when made; after that only when it was made.
+function calendar(feed) {
+  const result = h("p.result", { role: "status", "aria-live": "polite" });
+  const state = h("p", { "data-feed": feed ? "on" : "off" }, feed ? t("feedSince", { time: fmtDate(feed.createdAt) }) : t("feedNone"));
+  const slot = h("div");
+  const make = async () => {
+    try {
+      const { createCalendarFeed: link } = await gql(NEW_FEED);
+      const url = `${location.origin}${link.path}`;
+      const box = h("input", { id: "feed-url", readonly: true, value: url, "data-calendar-url": "" });
+      state.textContent = t("feedSince", { time: fmtDate(link.createdAt) });
+      mount(slot, h("label", { for: "feed-url" }, t("feedUrl")), h("div.actions", box,
+        h("button", { type: "button", onclick: async () => {
+          box.select();
+          try { await navigator.clipboard.writeText(url); result.textContent = t("copied"); } catch { result.textContent = t("copyByHand"); }
+        } }, t("copy"))), h("p.hint", t("feedKeep")));
+      result.textContent = "";
+    } catch (error) { result.textContent = errorText(error); }
+  };
+  return h("section.panel.calendar", { "aria-labelledby": "cal-h" }, h("h2", { id: "cal-h" }, t("myCalendar")),
+    h("p", t("feedLead")), state, slot,
+    h("div.actions", h("button", { type: "button", "data-action": "new-feed", onclick: make }, t(feed ? "feedRenew" : "feedMake")),
+      h("button", { type: "button", "data-action": "revoke-feed", onclick: async () => {
+        try {
+          await gql(REVOKE_FEED);
+          mount(slot);
+          state.textContent = t("feedNone");
+          result.textContent = t("feedRevoked");
+        } catch (error) { result.textContent = errorText(error); }
+      } }, t("feedRevoke"))), result);
+}
+
+// Qualifications expiring within 30 days (or expired), with the course that renews them.
+function expiring(qualifications) {
+  const soon = Date.now() + ALERT_DAYS * 86400000;
+  const list = (qualifications || []).filter((q) => q.expiresAt && Date.parse(q.expiresAt) <= soon);
+  if (!list.length) return null;
+  return h("section.panel.expiring", { "aria-labelledby": "exp-q-h" }, h("h2", { id: "exp-q-h" }, t("qualExpiring")),
+    h("ul.plain", list.map((q) => h("li", { dataset: { qualification: q.name } },
+      `${q.name} · ${q.valid ? t("expiresOn", { date: fmtDate(q.expiresAt) }) : t("expired")} · `,
+      q.course ? h("a", { href: "#/learn" }, t("renewWith", { course: q.course.title })) : t("askTeam")))));
+}
 
 // My schedule: held places first (they expire), then upcoming, waitlisted and past shifts.
 function schedule(signUps) {
@@ -70,7 +139,7 @@ export async function render(main, { name, params }) {
   if (name === "verify") return renderVerify(main, params[0] || "");
   if (!session.token) { go("#/login"); return; }
   mount(main, h("p", t("loading")));
-  const { me } = await gql(ME);
+  const { me, reminderSettings, calendarFeed } = await gql(ME);
   const certResult = h("p.result", { role: "status", "aria-live": "polite" });
   const stat = (label, value, key) => h("div.stat", h("dt", label), h("dd", { "data-stat": key }, value));
   const signUps = nodes(me.signUps);
@@ -107,7 +176,9 @@ export async function render(main, { name, params }) {
     h("section.panel", h("h2", t("mySchedule")),
       signUps.some((s) => s.status !== "CANCELLED") ? schedule(signUps)
         : h("p", t("noSignUpsYet"), " ", h("a", { href: "#/activities" }, t("goActivities")))),
+    expiring(me.qualifications),
     h("section.panel", h("h2", t("myHours")), hoursList(nodes(me.serviceRecords))),
+    reminders(reminderSettings), calendar(calendarFeed),
     h("section.panel", h("h2", t("teams")),
       h("ul.plain", nodes(me.teams).map((team) => h("li", team.name)))));
 }
