@@ -42,12 +42,18 @@ def epoch_micros(sql: str) -> str:
 
 
 def round_tenths(sql: str) -> str:
-    """Python's `round(x, 1)` of a float8 x >= 0, exactly: the double nearest the decimal
-    nearest x (half to even on exact ties, as for 0.25). `round(x::numeric, 1)` is not it:
+    """Python's `round(x, 1)` of a float8 x >= 0, exactly (`tenths` / 10, correctly
+    rounded)."""
+    return f"({tenths(sql)} / 10::float8)"
+
+
+def tenths(sql: str) -> str:
+    """10 x Python's `round(x, 1)` of a float8 x >= 0, as a whole float8: the decimal nearest
+    x in tenths (half to even on exact ties, as for 0.25). `round(x::numeric, 1)` is not it:
     numeric reads the double to 15 digits and rounds ties away from zero, so 0.15 (in binary
     0.1499999999999999944...) would give 0.2 where Python gives 0.1. Here, in IEEE
     arithmetic only: 10x exactly as s + e (8x and 2x are exact, TwoSum gives the error of
-    their sum), compared with the midpoint floor(s) + 0.5; then k / 10, correctly rounded.
+    their sum), compared with the midpoint floor(s) + 0.5.
     tests/reads/test_servicepoints.py checks it against Python over ties and near-ties."""
     x = f"({sql})"
     eight, two = f"({x} * 8)", f"({x} * 2)"
@@ -58,7 +64,14 @@ def round_tenths(sql: str) -> str:
     middle = f"({floor} + 0.5::float8)"
     up = (f"({s} > {middle} OR ({s} = {middle} AND ({e} > 0 OR ({e} = 0 AND "
           f"{floor} / 2 <> floor({floor} / 2)))))")
-    return f"((CASE WHEN {up} THEN {floor} + 1 ELSE {floor} END) / 10::float8)"
+    return f"(CASE WHEN {up} THEN {floor} + 1 ELSE {floor} END)"
+
+
+def tenths_json(sql: str) -> str:
+    """A whole number of tenths k >= 0 (below 1e15) as Python's `json.dumps(k / 10)`: the
+    shortest round-trip digits of the double nearest k/10 are k/10 itself, with one decimal."""
+    whole = f"({sql})::bigint"
+    return f"(({whole} / 10)::text || '.' || ({whole} % 10)::text)::json"
 
 
 def json_value(sql: str, kind: Kind) -> str:

@@ -240,15 +240,16 @@ async def service_points(b: Build, selected: Selected) -> str:
     # over 1e-6 from a half, so the float sum cannot cross it. `decimetres` is that integer k.
     decimetres = f"floor({point}.metres * 10 + 0.5)"
     rounded = f"{decimetres} / 10"
-    walking = walking_minutes(decimetres)
+    shown = (f"{pg.tenths_json(decimetres)} AS distance_json, "
+             f"{pg.tenths_json(walking_tenths(decimetres))} AS walking_json")
     table = (f"{candidates} AS MATERIALIZED (SELECT {point}.*, {metres} AS metres FROM "
              f"service_point {point} WHERE {' AND '.join(where)})")
     in_doubt = (f"EXISTS (SELECT FROM {candidates} x WHERE abs(x.metres - {radius}) <= "
                 f"{DOUBT_METRES}::float8 OR (x.metres <= {radius} AND abs(x.metres * 10 - "
                 f"floor(x.metres * 10) - 0.5) <= {DOUBT_METRES * 10}::float8))")
     page = connection(b, selected.children, Page(
-        node_type="ServicePoint", source=f"(SELECT {point}.*, {rounded} AS distance_m, {walking} "
-        f"AS walking_minutes FROM {candidates} {point}) {row}", node_alias=row,
+        node_type="ServicePoint", source=f"(SELECT {point}.*, {rounded} AS distance_m, {shown} FROM "
+        f"{candidates} {point}) {row}", node_alias=row,
         where=[f"{row}.metres <= {radius}"],
         keys=[(f"{row}.distance_m", Kind.FLOAT, False), (f"{row}.id", Kind.INT, False)],
         order=NEAREST_FIRST, size=size, after=after_key))
@@ -264,22 +265,22 @@ async def service_points(b: Build, selected: Selected) -> str:
     return f"(WITH {table} SELECT CASE WHEN {in_doubt} THEN ({exact}) ELSE {page} END)"
 
 
-NO_DISTANCE = "NULL::float8 AS distance_m, NULL::float8 AS walking_minutes"
+NO_DISTANCE = "NULL::json AS distance_json, NULL::json AS walking_json"
 # How far PostgreSQL's distance may be from Python's before a point is in doubt: both compute
 # core/geo.py's haversine with the same operations, but the database's libm may round a
 # sin or asin by an ulp (~1e-13 m at these distances) where the server's does not.
 DOUBT_METRES = 1e-7
 
 
-def walking_minutes(decimetres: str) -> str:
-    """ServicePoint.walking_minutes, `round(k / 10 / 80, 1)`, from the distance's whole
-    decimetres k: k / 800 is at least 1/800 from a 0.05 midpoint unless k is 40 past a
+def walking_tenths(decimetres: str) -> str:
+    """ServicePoint.walking_minutes, `round(k / 10 / 80, 1)`, in tenths, from the distance's
+    whole decimetres k: k / 800 is at least 1/800 from a 0.05 midpoint unless k is 40 past a
     multiple of 80, where the double's own rounding decides (12.0 m is 0.15 min, 0.1499...
-    in binary): that case in exact arithmetic (`pg.round_tenths`)."""
+    in binary): that case in exact arithmetic (`pg.tenths`)."""
     per_minute = points.WALKING_METRES_PER_MINUTE
     return (f"CASE WHEN ({decimetres})::bigint % {per_minute} = {per_minute // 2} THEN "
-            f"{pg.round_tenths(f'({decimetres}) / 10 / {per_minute}::float8')} ELSE "
-            f"floor((({decimetres}) + {per_minute // 2}) / {per_minute}) / 10 END")
+            f"{pg.tenths(f'({decimetres}) / 10 / {per_minute}::float8')} ELSE "
+            f"floor((({decimetres}) + {per_minute // 2}) / {per_minute}) END")
 
 
 def _number(value: Any) -> bool:

@@ -148,15 +148,16 @@ readable("Volunteer", "volunteer", {
                         self_only=True),
 })
 
-# schema/servicepoint.py ServicePoint. `distance_m` and `walking_minutes` are columns the
+# schema/servicepoint.py ServicePoint. `distance_json` and `walking_json` are JSON columns the
 # `servicePoints` reader adds to the row (schema/reads/roots.py): with `near`, the distance
 # rounded to 0.1 m as resolvers/servicepoint.py `near_distance` rounds it and the walking
-# minutes as ServicePoint.walking_minutes rounds them; else null.
+# minutes as ServicePoint.walking_minutes rounds them, written as json.dumps writes them;
+# else null.
 readable("ServicePoint", "service_point", {
     **same(Kind.TEXT, "name", "kind", "district", "address", "opening_hours"),
     **same(Kind.FLOAT, "latitude", "longitude"),
-    "distanceMetres": Value.column("distance_m", Kind.FLOAT),
-    "walkingMinutes": Value.column("walking_minutes", Kind.FLOAT),
+    "distanceMetres": Value.column("distance_json"),
+    "walkingMinutes": Value.column("walking_json"),
     "team": ToOne("Team", "team", "team_id"),
 })
 

@@ -17,7 +17,7 @@ from models.servicepoint import ServicePoint, ServicePointKind
 from models.volunteer import Volunteer
 from resolvers import servicepoint as rules
 from schema.reads import pg
-from schema.reads.roots import walking_minutes
+from schema.reads.roots import walking_tenths
 from tests.helpers import count_statements, make_team, make_volunteer
 from tests.reads.paths import answer, both, canonical
 
@@ -177,13 +177,15 @@ async def test_round_tenths_is_pythons_round(db):
 
 
 @pytest.mark.postgres
-async def test_walking_minutes_are_pythons_for_every_distance_in_an_hour(db):
+async def test_distances_and_walking_minutes_are_pythons_for_every_tenth_in_an_hour(db):
     # given every distance to 0.1 m up to an hour's walk (4,800 m)
     decimetres = list(range(48001))
-    # when PostgreSQL writes their walking minutes
+    # when PostgreSQL writes them and their walking minutes as JSON
     _, rows = await read_connection().execute_query(
-        f"SELECT {walking_minutes('k')} FROM unnest($1::float8[]) AS t(k)", [decimetres])
-    # then each is ServicePoint.walking_minutes of the rounded distance
-    wrong = [(k, row[0]) for k, row in zip(decimetres, rows, strict=True)
-             if row[0] != round(k / 10 / rules.WALKING_METRES_PER_MINUTE, 1)]
+        f"SELECT {pg.tenths_json('k')}::text, {pg.tenths_json(walking_tenths('k'))}::text "
+        "FROM unnest($1::float8[]) AS t(k)", [decimetres])
+    # then each is what json.dumps writes for the rounded distance and ServicePoint's minutes
+    wrong = [(k, row) for k, row in zip(decimetres, rows, strict=True)
+             if (row[0], row[1]) != (json.dumps(round(k / 10, 1)), json.dumps(
+                 round(round(k / 10, 1) / rules.WALKING_METRES_PER_MINUTE, 1)))]
     assert not wrong, wrong[:5]
