@@ -266,8 +266,17 @@ def _replacement(match: re.Match[str]) -> str:
 
 def replace_markers(text: str) -> str:
     """Each marker the statement wrote, replaced: a cursor by the signed cursor of its keys,
-    an InPython value by its converted value."""
-    return _MARKERS.sub(_replacement, text)
+    an InPython value by its converted value; each distinct marker once (a page's endCursor
+    is its last edge's cursor)."""
+    done: dict[str, str] = {}
+
+    def replacement(match: re.Match[str]) -> str:
+        found = done.get(match.group(0))
+        if found is None:
+            found = done[match.group(0)] = _replacement(match)
+        return found
+
+    return _MARKERS.sub(replacement, text)
 
 
 def encode_response(data: object) -> str:
