@@ -17,7 +17,7 @@ from selenium.webdriver.common.by import By
 
 from core import pii
 from core.time import BEIJING
-from models.activity import Activity, ActivityStatus
+from models.activity import Activity, ActivityStatus, SignUp, SignUpStatus
 from models.draft import Draft
 from models.honour import Announcement, AnnouncementStatus
 from models.hours import HoursStatus, ServiceRecord
@@ -228,6 +228,17 @@ async def sign_up_through_the_api(server: LiveServer, activity: Any, person: Vol
     assert answer.json()["data"]["signUp"]["status"] == "CONFIRMED", answer.text
 
 
+MOVE = "mutation Move($id: ID!, $input: ActivityUpdateInput!) { updateActivity(id: $id, input: $input) { id } }"
+
+
+async def api(server: LiveServer, person: Volunteer, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    async with httpx.AsyncClient(timeout=30) as client:
+        answer = await client.post(server.url, json={"query": query, "variables": variables},
+                                   headers={"Authorization": f"Bearer {token_for(person)}"})
+    assert answer.json().get("data"), answer.text
+    return answer.json()["data"]
+
+
 def text_of(driver: Any, css: str) -> str:
     found = driver.find_elements(By.CSS_SELECTOR, css)
     return found[0].text if found else ""
@@ -315,6 +326,59 @@ async def test_a_volunteer_reads_a_shared_activity_page_in_beijing_time_and_sees
     # and the schedule on #/me lists the shift as upcoming and the lecture as waitlisted
     assert "早班助餐" in text_of(page, '[data-group="UPCOMING"]')
     assert "满员的讲座 · 候补第 1 位" in text_of(page, '[data-group="WAITLISTED"]')
+
+    # and (docs/care.md) #/me makes their secret calendar feed URL, which a calendar app can read
+    page.find_element(By.CSS_SELECTOR, "button[data-action=new-feed]").click()
+    url = wait_for(page, lambda d: d.find_element(By.CSS_SELECTOR, "[data-calendar-url]")).get_attribute("value")
+    assert "/calendar/feed/" in url and url.endswith(".ics"), url
+    async with httpx.AsyncClient(timeout=30) as client:
+        feed = await client.get(url)
+    assert feed.status_code == 200 and "早班助餐" in feed.text
+
+    # and when the organiser moves the shift by an hour, its page shows the change log
+    shift_route = f"activities/{to_global_id('Activity', shifts[0].id)}"
+    moved = await api(live_server, organiser, MOVE, {"id": to_global_id("Activity", shifts[0].id), "input": {
+        "startsAt": (first + timedelta(hours=1)).isoformat(),
+        "endsAt": (shifts[0].ends_at + timedelta(hours=1)).isoformat()}})
+    assert moved["updateActivity"]["id"]
+    open_as(page, live_server, volunteer, shift_route)
+    change = wait_for(page, lambda d: d.find_element(By.CSS_SELECTOR, "[data-change=starts_at]"), message="change log")
+    assert "开始时间" in change.text and "07:30 → " in change.text and "08:30" in change.text, change.text
+    assert "组织者" in change.text  # who changed it
+
+    # and the organiser writes to the confirmed volunteers from the activity's page ...
+    other = browsers[1]
+    open_as(other, live_server, organiser, shift_route)
+    form = wait_for(other, lambda d: d.find_element(By.XPATH, "//section[@aria-labelledby='msg-h']//form"))
+    fill(other, form, "title", "集合地点调整")
+    fill(other, form, "body", "请到幸福街北门集合。")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(other, lambda d: text_of(d, "section[aria-labelledby=msg-h] .result") == "已发送给 1 人")
+    # ... the volunteer reads it in their notifications and replies ...
+    open_as(page, live_server, volunteer, "notifications")
+    reply = wait_for(page, lambda d: d.find_element(By.CSS_SELECTOR, "form.reply-organiser"), message="the message")
+    assert "请到幸福街北门集合。" in text_of(page, "main")
+    fill(page, reply, "body", "收到，准时到。")
+    reply.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(page, lambda d: "收到，准时到。" in text_of(d, "ul.replies"), message="reply shown")
+    # ... and the organiser reads the reply under the message
+    other.refresh()
+    wait_for(other, lambda d: "收到，准时到。" in text_of(d, "section[aria-labelledby=msg-h] ul.replies"), message="reply")
+
+    # and the volunteer hands their place over to a teammate, who takes it from the same page
+    taker = await make_volunteer("钱进")
+    await add_member(team, taker)
+    open_as(page, live_server, volunteer, shift_route)
+    wait_for(page, lambda d: d.find_element(By.XPATH, "//summary[text()='我来不了，转让我的名额']")).click()
+    taker_id = to_global_id("Volunteer", taker.id)
+    wait_for(page, lambda d: d.find_element(By.CSS_SELECTOR, f'#swap-to option[value="{taker_id}"]')).click()
+    page.find_element(By.CSS_SELECTOR, "button[data-action=offer-swap]").click()
+    wait_for(page, lambda d: "正在转让给 钱进" in text_of(d, "section[aria-labelledby=swap-h]"), message="offered")
+    open_as(other, live_server, taker, shift_route)
+    wait_for(other, lambda d: d.find_element(By.CSS_SELECTOR, "button[data-action=accept-swap]")).click()
+    wait_for(other, lambda d: text_of(d, "p.state .badge") == "已报名", message="the taker's place")
+    places = {row.volunteer_id: row.status for row in await SignUp.filter(activity_id=shifts[0].id)}
+    assert places == {taker.id: SignUpStatus.CONFIRMED, volunteer.id: SignUpStatus.CANCELLED}
 
 
 async def test_help_requests_are_posted_watched_live_and_claimed(
