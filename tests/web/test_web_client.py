@@ -228,6 +228,8 @@ async def sign_up_through_the_api(server: LiveServer, activity: Any, person: Vol
     assert answer.json()["data"]["signUp"]["status"] == "CONFIRMED", answer.text
 
 
+MESSAGE = """mutation Message($id: ID!) {
+  sendOrganiserMessage(activityId: $id, audience: CONFIRMED, title: "带好水杯", body: "天气热，请自带水杯。") { id } }"""
 MOVE = "mutation Move($id: ID!, $input: ActivityUpdateInput!) { updateActivity(id: $id, input: $input) { id } }"
 
 
@@ -522,6 +524,11 @@ async def test_axe_finds_no_serious_violations_on_any_page_at_phone_and_desktop_
     await sign_up_through_the_api(live_server, activity, volunteer)
     platform = await make_volunteer("平台管理员", platform_admin=True)
     board = await make_board(platform, "wza", "无障碍")
+    # and the care panels' data: a moved start (the change log) and an organiser's message
+    activity_id = to_global_id("Activity", activity.id)
+    await api(live_server, admin, MOVE, {"id": activity_id, "input": {
+        "startsAt": (activity.starts_at + timedelta(hours=1)).isoformat(), "endsAt": (activity.ends_at + timedelta(hours=1)).isoformat()}})
+    await api(live_server, admin, MESSAGE, {"id": activity_id})
     pages = [(None, "activities", "article.card"), (None, "login", "form"), (None, "register", "form"),
              (None, "help", "main h1"), (None, "forum", "main h1"),
              (volunteer, "activities", "article.card"), (volunteer, f"activities/{to_global_id('Activity', activity.id)}", "p.state"),
@@ -531,7 +538,9 @@ async def test_axe_finds_no_serious_violations_on_any_page_at_phone_and_desktop_
              (None, "learn", "main h1"), (volunteer, "learn", "#qual-h"), (volunteer, "bank", "[data-points]"),
              (volunteer, "notifications", "main h1"), (platform, "stats", ".plot[data-drawn]"),
              (None, "honours", "#aw-h"), (volunteer, "feed", "main h1"), (None, "projects", "main h1"),
-             (None, "points", "main h1")]
+             (None, "points", "main h1"), (volunteer, f"activities/{activity_id}", "main:has(#swap-h):has(#log-h)"),
+             (admin, f"activities/{activity_id}", "main:has(#msg-h):has(#lapse-h):has(#log-h)"),
+             (volunteer, "notifications", "form.reply-organiser")]
     page = browsers[1]
     problems: dict[str, list[str]] = {}
     try:
