@@ -28,6 +28,8 @@ const routes = {
   projects: () => import("./views/projects.js"),
   points: () => import("./views/projects.js"),
   desk: () => import("./views/desk.js"),
+  chat: () => import("./views/chat.js"),
+  stations: () => import("./views/stations.js"),
 };
 
 let cleanup = null;
@@ -84,12 +86,12 @@ function renderHeader() {
       link("activities", t("navActivities")), link("help", t("navHelp")), link("forum", t("navForum")),
       signedIn ? link("feed", t("navFeed")) : null, signedIn ? link("me", t("navMe")) : null,
       // Organisers' pages are offered to team admins only (the pages themselves say so to others).
-      session.me?.isTeamAdmin ? link("manage", t("navManage")) : null,
+      session.me?.isTeamAdmin || session.me?.isPlatformAdmin ? link("manage", t("navManage")) : null,
       session.me?.isTeamAdmin ? link("hours", t("navHours")) : null,
       link("projects", t("navProjects")), link("learn", t("navLearn")), link("honours", t("navHonours")), signedIn ? link("bank", t("navBank")) : null,
       signedIn ? h("a", { href: "#/notifications", "aria-current": current === "notifications" ? "page" : null },
         t("navNotifications"), " ", unreadBadge()) : null,
-      signedIn ? link("desk", t("navDesk")) : null,
+      signedIn ? link("desk", t("navDesk")) : null, signedIn ? link("chat", t("navChat")) : null, link("stations", t("navStations")),
       session.me?.isPlatformAdmin ? link("stats", t("navStats")) : null,
       signedIn ? null : link("login", t("navLogin")), signedIn ? null : link("register", t("navRegister")),
       signedIn ? h("button.link", { type: "button", onclick: () => { setToken(null); go("#/login"); } }, t("logout")) : null),

@@ -7,6 +7,8 @@ import { download } from "../download.js";
 import { ZONE, errorText, fmtDate, t } from "../i18n.js";
 import { subscribe } from "../ws.js";
 import { html, page, useEffect, useState } from "../ui.js";
+import { Policies, UncoveredShifts } from "./stations.js";
+import { loadMe } from "../app.js";
 
 const TEAMS = `query ManageTeams { me { id teams(first: 50) { edges { node { id name district viewerIsAdmin
   activities(first: 30) { edges { node { id title status startsAt capacity confirmedCount waitlistCount } } }
@@ -18,7 +20,7 @@ const CREATE_ACTIVITY = `mutation CreateActivity($input: ActivityInput!) { creat
 const MANAGE = `query ManageActivity($id: ID!) { node(id: $id) { ... on Activity { id title description category district
   address startsAt endsAt capacity hoursCredit waitlistLimit status cancelReason checkInCode viewerCanManage
   confirmedCount waitlistCount offeredCount remaining team { id name } requirements { qualifications minimumAge }
-  confirmed: signUps(first: 100, status: CONFIRMED) { totalCount edges { node { id checkedInAt checkedOutAt createdAt
+  confirmed: signUps(first: 100, status: CONFIRMED) { totalCount edges { node { id checkedInAt checkedOutAt createdAt insured
     volunteer { id displayName phoneMasked } } } }
   waitlist: signUps(first: 100, status: WAITLISTED) { edges { node { id waitlistPosition createdAt volunteer { id displayName } } } }
   offered: signUps(first: 50, status: OFFERED) { edges { node { id offerExpiresAt volunteer { id displayName } } } } } } }`;
@@ -101,7 +103,7 @@ function Teams() {
   const [error, setError] = useState("");
   const [busy, setBusy] = useState(false);
   const load = async () => {
-    try { setTeams(nodes((await gql(TEAMS)).me.teams).filter((team) => team.viewerIsAdmin)); }
+    try { await loadMe(); setTeams(nodes((await gql(TEAMS)).me.teams).filter((team) => team.viewerIsAdmin)); }
     catch (e) { setError(errorText(e)); }
   };
   useEffect(() => { load(); }, []);
@@ -118,7 +120,8 @@ function Teams() {
   };
   if (!teams) return html`<h1>${t("navManage")}</h1><p class=${error ? "error" : ""}>${error || t("loading")}</p>`;
   return html`<h1>${t("navManage")}</h1>
-    ${teams.length ? null : html`<p>${t("noAdminTeams")}</p>`}
+    ${session.me?.isPlatformAdmin ? html`<${Policies} />` : null}
+    ${teams.length ? html`<${UncoveredShifts} />` : html`<p>${t("noAdminTeams")}</p>`}
     ${teams.map((team) => html`<section class="panel" aria-labelledby=${`team-${team.id}`} data-team=${team.id}>
       <h2 id=${`team-${team.id}`}>${team.name}</h2>
       <ul class="plain">${nodes(team.activities).map((a) => html`<li class="row" data-id=${a.id}>
@@ -155,6 +158,7 @@ function Roster({ a, reload, say }) {
     <h3>${t("statusCONFIRMED")}</h3>
     ${confirmed.length ? html`<ul class="plain roster">${confirmed.map((s) => html`<li data-signup=${s.id}>
       ${s.volunteer.displayName} ${s.volunteer.phoneMasked ? `· ${s.volunteer.phoneMasked}` : ""}
+      <span class=${`badge${s.insured ? "" : " urgent"}`} data-insured=${String(s.insured)}>${t(s.insured ? "insYes" : "insNo")}</span>
       ${s.checkedInAt ? html` <span class="badge state">${t("checkedIn", { time: fmtDate(s.checkedInAt) })}</span>`
         : html` <button type="button" data-action="mark" onClick=${mark(s)}>${t("markPresent")}</button>`}</li>`)}</ul>`
       : html`<p>${t("empty")}</p>`}
