@@ -23,9 +23,12 @@ from models.honour import Announcement, AnnouncementStatus
 from models.hours import HoursStatus, ServiceRecord
 from models.notification import Notification
 from models.project import Position, Project
+from models.servicepoint import ServicePoint, ServicePointKind
+from models.station import StationHours
 from models.team import Membership, MembershipStatus, TeamType
 from models.training import Lesson
 from models.volunteer import Volunteer
+from resolvers import station
 from resolvers.auth import Viewer
 from resolvers.hours import do_approve_hours
 from schema.relay import to_global_id
@@ -540,7 +543,8 @@ async def test_axe_finds_no_serious_violations_on_any_page_at_phone_and_desktop_
              (None, "honours", "#aw-h"), (volunteer, "feed", "main h1"), (None, "projects", "main h1"),
              (None, "points", "main h1"), (volunteer, f"activities/{activity_id}", "main:has(#swap-h):has(#log-h)"),
              (admin, f"activities/{activity_id}", "main:has(#msg-h):has(#lapse-h):has(#log-h)"),
-             (volunteer, "notifications", "form.reply-organiser")]
+             (volunteer, "notifications", "form.reply-organiser"), (volunteer, "chat", "li[data-room]"),
+             (None, "stations", "main h1"), (platform, "stations", "table.rates, section.panel .empty")]
     page = browsers[1]
     problems: dict[str, list[str]] = {}
     try:
@@ -570,8 +574,24 @@ async def test_an_organiser_creates_publishes_checks_in_calls_out_and_cancels_fr
     responder = await make_volunteer("能来的人")
     applicant = await make_volunteer("想入队的人")
     await add_member(team, applicant, MembershipStatus.PENDING)
+    # (issue 31) an upcoming shift no insurance covers; two stations open all day today, someone
+    # on duty at the first only
+    await confirm(await make_activity(team, admin, title="周六巡河"), present)
+    today = datetime.now(BEIJING)
+    on_duty = await make_volunteer("值班的人")
+    for name in ("朝阳门服务站", "望京服务站"):
+        point = await ServicePoint.create(name=name, kind=ServicePointKind.STATION, district="朝阳区",
+                                          latitude=39.92, longitude=116.43, team=team)
+        await StationHours.create(service_point=point, weekday=today.weekday(), opens_minute=0, closes_minute=1440,
+                                  valid_from_day=station.day_number(today.date()))
+        if name == "朝阳门服务站":
+            duty = await make_activity(team, admin, title="服务站值班", service_point_id=point.id)
+            shift = await SignUp.create(activity=duty, volunteer=on_duty, status=SignUpStatus.CONFIRMED, checked_in_at=today)
+            assert await station.mark_operating(shift.id) == 1
     page = browsers[0]
     open_as(page, live_server, admin, "manage")
+    # then the organiser's page lists the uncovered shift
+    wait_for(page, lambda d: "到场的人 · 周六巡河" in text_of(d, "[data-uncovered]"), message="uncovered shift")
 
     # when they approve an application to the team from the page
     wait_for(page, lambda d: d.find_element(
@@ -602,6 +622,7 @@ async def test_an_organiser_creates_publishes_checks_in_calls_out_and_cancels_fr
     open_as(page, live_server, admin, f"manage/{to_global_id('Activity', ongoing.id)}")
     wait_for(page, lambda d: text_of(d, "[data-code]") == "8866")
     assert "到场的人" in text_of(page, "ul.roster")
+    assert text_of(page, "ul.roster [data-insured]") == "未投保"
     page.find_element(By.CSS_SELECTOR, "ul.roster button[data-action=mark]").click()
     wait_for(page, lambda d: "已签到" in text_of(d, "ul.roster"), message="marked present")
 
@@ -619,7 +640,43 @@ async def test_an_organiser_creates_publishes_checks_in_calls_out_and_cancels_fr
     assert answer.json().get("data"), answer.text
     wait_for(page, lambda d: text_of(d, "[data-callout]") == "已发出：需要 2 人，1 人能到，0 人去不了", message="live answer")
 
+    # and (issue 31) the organiser and the volunteer on the shift open its chat room in two browsers ...
+    other = browsers[1]
+    open_as(other, live_server, present, "chat")
+    room = wait_for(other, lambda d: d.find_element(By.XPATH, "//li[@data-room][contains(., '防汛值守')]"))
+    room_id = room.get_attribute("data-room")
+    room.find_element(By.TAG_NAME, "a").click()
+    open_as(page, live_server, admin, f"chat/{room_id}")
+    for browser in (page, other):
+        wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "form.chat-send button:not([disabled])")
+                 and d.find_element(By.ID, "conn").get_attribute("class") == "conn up", message="room open, live")
+    await asyncio.sleep(0.5)  # the subscriptions reach the server
+    # ... and each sees the other's message arrive live, their own marked as theirs
+    for sender, reader, text in ((other, page, "我在河堤东侧"), (page, other, "收到，注意安全")):
+        fill(sender, sender.find_element(By.CSS_SELECTOR, "form.chat-send"), "body", text)
+        sender.find_element(By.CSS_SELECTOR, "form.chat-send button[type=submit]").click()
+        wait_for(sender, lambda d, text=text: d.find_elements(By.XPATH, f"//li[contains(@class, 'mine')][contains(., '{text}')]"),
+                 message="own message")
+        wait_for(reader, lambda d, text=text: text in text_of(d, "ul.chat-messages"), message="live message")
+        assert not reader.find_elements(By.XPATH, f"//li[contains(@class, 'mine')][contains(., '{text}')]")
+
+    # and a platform admin sees which station operates now and the operating rate, the one
+    # below the 95 % target marked
+    city = await make_volunteer("市级管理员", platform_admin=True)
+    open_as(other, live_server, city, "stations")
+    wait_for(other, lambda d: d.find_elements(By.CSS_SELECTOR, "table.rates"), message="rates")
+    assert "朝阳门服务站 运营中" in text_of(other, "li[data-operating=true]")
+    other.find_element(By.CSS_SELECTOR, "#rate-by option[value=STATION]").click()
+    other.find_element(By.CSS_SELECTOR, "section.panel form button[type=submit]").click()
+    wait_for(other, lambda d: "望京服务站" in text_of(d, "table.rates"), message="rates by station")
+    rows = {row.find_element(By.TAG_NAME, "th").text: row for row in other.find_elements(By.CSS_SELECTOR, "table.rates tbody tr")}
+    assert "100%" in rows["朝阳门服务站"].text and rows["朝阳门服务站"].get_attribute("class") == ""
+    assert "0%" in rows["望京服务站"].text and "未达标" in rows["望京服务站"].text
+    assert rows["望京服务站"].get_attribute("class") == "below"
+
     # and cancelling needs a reason
+    open_as(page, live_server, admin, f"manage/{to_global_id('Activity', ongoing.id)}")
+    wait_for(page, lambda d: text_of(d, "[data-code]") == "8866")
     page.find_element(By.XPATH, "//details[summary[text()='取消活动']]/summary").click()
     page.find_element(By.CSS_SELECTOR, "button[data-action=cancel-activity]").click()
     wait_for(page, lambda d: text_of(d, "[data-message]") == "取消活动时请填写原因")

@@ -62,8 +62,7 @@ export function UncoveredShifts() {
   useEffect(() => { gql(UNCOVERED).then((d) => setShifts(d.uncoveredShifts), setError); }, []);
   return html`<section class="panel"><h2>${t("insUncovered")}</h2>
     ${shown(error, shifts, () => html`<ul class="plain">${shifts.map((s) => html`<li key=${s.id} data-uncovered=${s.id}>
-      <span class="badge urgent">${t("insNo")}</span> ${s.volunteer.displayName} ·
-      <a href=${`#/manage/${encodeURIComponent(s.activity.id)}`}>${s.activity.title}</a> · ${fmtDate(s.activity.startsAt)}</li>`)}</ul>`)}</section>`;
+      <span class="badge urgent">${t("insNo")}</span> ${s.volunteer.displayName} · <a href=${`#/manage/${encodeURIComponent(s.activity.id)}`}>${s.activity.title}</a> · ${fmtDate(s.activity.startsAt)}</li>`)}</ul>`)}</section>`;
 }
 
 export function Policies() {
