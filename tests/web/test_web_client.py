@@ -532,6 +532,7 @@ async def test_axe_finds_no_serious_violations_on_any_page_at_phone_and_desktop_
     await api(live_server, admin, MOVE, {"id": activity_id, "input": {
         "startsAt": (activity.starts_at + timedelta(hours=1)).isoformat(), "endsAt": (activity.ends_at + timedelta(hours=1)).isoformat()}})
     await api(live_server, admin, MESSAGE, {"id": activity_id})
+    room = (await api(live_server, volunteer, "query R($id: ID) { chatRoom(activityId: $id) { id } }", {"id": activity_id}))["chatRoom"]["id"]
     pages = [(None, "activities", "article.card"), (None, "login", "form"), (None, "register", "form"),
              (None, "help", "main h1"), (None, "forum", "main h1"),
              (volunteer, "activities", "article.card"), (volunteer, f"activities/{to_global_id('Activity', activity.id)}", "p.state"),
@@ -544,6 +545,7 @@ async def test_axe_finds_no_serious_violations_on_any_page_at_phone_and_desktop_
              (None, "points", "main h1"), (volunteer, f"activities/{activity_id}", "main:has(#swap-h):has(#log-h)"),
              (admin, f"activities/{activity_id}", "main:has(#msg-h):has(#lapse-h):has(#log-h)"),
              (volunteer, "notifications", "form.reply-organiser"), (volunteer, "chat", "li[data-room]"),
+             (volunteer, f"chat/{room}", "form.chat-send button:not([disabled])"),
              (None, "stations", "main h1"), (platform, "stations", "table.rates, section.panel .empty")]
     page = browsers[1]
     problems: dict[str, list[str]] = {}
