@@ -1,7 +1,6 @@
-// The activity page's care panels (docs/care.md): handing my place over (to a teammate or the
-// waitlist) and taking one offered to me, the change log (who, when, before → after), and for
-// the team's admins: messages to the participants with their replies, and who on the roster
-// lapses before the shift. Each panel asks for its own data; one the server refuses is left out.
+// The activity page's care panels (docs/care.md): hand-over of my place, the change log, and
+// for admins messages to participants (with replies) and who lapses before the shift. Each
+// panel asks for its own data; one the server refuses is left out.
 import { gql, nodes } from "../api.js";
 import { errorText, fmtDate, t } from "../i18n.js";
 import { html, useEffect, useState } from "../ui.js";
@@ -132,5 +131,5 @@ export function ActivityCare({ activity, me, reload }) {
   if (!me) return null;
   return html`${activity.viewerCanManage ? html`<${Lapsing} id=${activity.id} /><${Messages} id=${activity.id} />`
       : html`<${HandOver} activity=${activity} me=${me} reload=${reload} />`}
-    <${ChangeLog} id=${activity.id} />`;
+    ${activity.mySignUp || activity.viewerCanManage ? html`<${ChangeLog} id=${activity.id} />` : null}`;
 }
