@@ -666,8 +666,8 @@ async def test_an_organiser_creates_publishes_checks_in_calls_out_and_cancels_fr
     # below the 95 % target marked
     city = await make_volunteer("市级管理员", platform_admin=True)
     open_as(other, live_server, city, "stations")
-    wait_for(other, lambda d: d.find_elements(By.CSS_SELECTOR, "table.rates"), message="rates")
-    assert "朝阳门服务站 运营中" in text_of(other, "li[data-operating=true]")
+    wait_for(other, lambda d: d.find_elements(By.CSS_SELECTOR, "table.rates")
+             and "朝阳门服务站 运营中" in text_of(d, "li[data-operating=true]"), message="rates, operating now")
     other.find_element(By.CSS_SELECTOR, "#rate-by option[value=STATION]").click()
     other.find_element(By.CSS_SELECTOR, "section.panel form button[type=submit]").click()
     wait_for(other, lambda d: "望京服务站" in text_of(d, "table.rates"), message="rates by station")

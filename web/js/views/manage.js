@@ -85,8 +85,8 @@ function People({ team, reload }) {
   const decide = (person, approve) => async () => {
     try {
       await gql(DECIDE, { team: team.id, volunteer: person.id, approve });
+      await reload(); // first: a later reload would reset a form being filled
       setMessage(t(approve ? "applicantApproved" : "applicantDeclined", { name: person.displayName }));
-      await reload();
     } catch (e) { setMessage(errorText(e)); }
   };
   return html`<p class="ok" role="status">${message}</p><details class="people" open=${applicants.length > 0}>
