@@ -493,6 +493,9 @@ def run_stateful(schema: GraphQLSchema, send: Send, roles: list[str], pools: Poo
     for round_number in range(rounds):
         rng.shuffle(roots)
         passes += [([step], roles[(turns[step] + round_number) % len(roles)]) for step in roots]
+    # An operation that ends the caller's account goes last: sent early, it would leave that
+    # role signed out for the rest of the phase, measuring only the lock-out.
+    passes.sort(key=lambda turn: ends_account(turn[0][-1][0].fields[turn[0][-1][1]]))
     for steps, role in passes:
         parent, name = steps[-1]
         operation = build_operation(schema, steps, Values(pools, rng, name, returns_of(parent, name)))
@@ -501,6 +504,11 @@ def run_stateful(schema: GraphQLSchema, send: Send, roles: list[str], pools: Poo
         body = _body(response)
         pools.harvest(body.get("data"))
         pools.learn(name, body)
+
+
+def ends_account(field_def: GraphQLField) -> bool:
+    """Whether the field's own description says the caller can no longer sign in after it."""
+    return "no longer sign in" in (field_def.description or "")
 
 
 def _has_optional(type_: Any, seen: frozenset[str] = frozenset()) -> bool:
