@@ -34,7 +34,7 @@ from schema.relay import (
     to_global_id,
 )
 from schema.team import Team
-from schema.volunteer import Volunteer, load_volunteer
+from schema.volunteer import SentByVolunteer, Volunteer, load_volunteer
 from subscriptions import channels
 from subscriptions.broker import RESYNC
 
@@ -51,11 +51,8 @@ else:
 
 
 @strawberry.type(description="A message in a team's or an activity's chat room.")
-class ChatMessage(Node):
+class ChatMessage(SentByVolunteer):
     db_room_id: strawberry.Private[int]
-    author_id: strawberry.Private[int]
-    known_author_name: strawberry.Private[str | None]
-    own_client_id: strawberry.Private[str]
     mentioned: strawberry.Private[list[int]]
     body: str = strawberry.field(description="The text; empty once deleted.")
     photo_urls: list[str] = strawberry.field(description="Links to photos (≤ 9).")
@@ -75,21 +72,6 @@ class ChatMessage(Node):
                    body=str(event["body"]), photo_urls=list(event["photos"]),
                    deleted=bool(event["deleted"]),
                    created_at=datetime.fromisoformat(event["at"]))
-
-    @strawberry.field(description="The sender's display name.")
-    async def author_name(self, info: Info) -> str:
-        if self.known_author_name is not None:
-            return self.known_author_name
-        author = await load_volunteer(info, self.author_id)
-        return author.display_name if author else ""
-
-    @strawberry.field(description="The sender.")
-    async def author(self, info: Info) -> Volunteer | None:
-        return await load_volunteer(info, self.author_id)
-
-    @strawberry.field(description="The sender's own retry key (null for everyone else).")
-    def client_id(self, info: Info) -> str | None:
-        return self.own_client_id if info.context.viewer.id == self.author_id else None
 
     @strawberry.field(description="IDs of the room members this message mentions (@).")
     def mention_ids(self) -> list[strawberry.ID]:

@@ -29,7 +29,7 @@ from schema.relay import (
     to_global_id,
 )
 from schema.team import Team
-from schema.volunteer import Volunteer, load_volunteer
+from schema.volunteer import SentByVolunteer, Volunteer, load_volunteer
 from subscriptions import channels
 from subscriptions.broker import RESYNC
 
@@ -43,11 +43,8 @@ else:
 
 
 @strawberry.type(description="A message of a service-desk ticket.")
-class ServiceTicketMessage(Node):
+class ServiceTicketMessage(SentByVolunteer):
     db_ticket_id: strawberry.Private[int]
-    author_id: strawberry.Private[int]
-    known_author_name: strawberry.Private[str | None]
-    own_client_id: strawberry.Private[str]
     body: str = strawberry.field(description="The text.")
     attachment_urls: list[str] = strawberry.field(
         description="Links to attachments (http or https, ≤ 5).")
@@ -67,21 +64,6 @@ class ServiceTicketMessage(Node):
                    attachment_urls=list(event["attachments"]),
                    from_staff=bool(event["fromStaff"]),
                    created_at=datetime.fromisoformat(event["at"]))
-
-    @strawberry.field(description="The sender's display name.")
-    async def author_name(self, info: Info) -> str:
-        if self.known_author_name is not None:
-            return self.known_author_name
-        author = await load_volunteer(info, self.author_id)
-        return author.display_name if author else ""
-
-    @strawberry.field(description="The sender (personal data masked as everywhere).")
-    async def author(self, info: Info) -> Volunteer | None:
-        return await load_volunteer(info, self.author_id)
-
-    @strawberry.field(description="The sender's own retry key (null for everyone else).")
-    def client_id(self, info: Info) -> str | None:
-        return self.own_client_id if info.context.viewer.id == self.author_id else None
 
     @strawberry.field(description="The ticket's ID.")
     def ticket_id(self) -> strawberry.ID:

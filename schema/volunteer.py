@@ -233,6 +233,30 @@ async def load_volunteer(info: Info, volunteer_id: int | None) -> Volunteer | No
     return Volunteer.from_model(model) if model is not None else None
 
 
+@strawberry.type(description="A message a volunteer sent (chat, service desk).")
+class SentByVolunteer(Node):
+    """The sender's fields of a message type: its name, the person (masked as everywhere) and
+    the sender's own retry key, which only the sender reads back."""
+    author_id: strawberry.Private[int]
+    known_author_name: strawberry.Private[str | None]
+    own_client_id: strawberry.Private[str]
+
+    @strawberry.field(description="The sender's display name.")
+    async def author_name(self, info: Info) -> str:
+        if self.known_author_name is not None:
+            return self.known_author_name
+        author = await load_volunteer(info, self.author_id)
+        return author.display_name if author else ""
+
+    @strawberry.field(description="The sender (personal data masked as everywhere).")
+    async def author(self, info: Info) -> Volunteer | None:
+        return await load_volunteer(info, self.author_id)
+
+    @strawberry.field(description="The sender's own retry key (null for everyone else).")
+    def client_id(self, info: Info) -> str | None:
+        return self.own_client_id if info.context.viewer.id == self.author_id else None
+
+
 async def require_volunteer(info: Info, volunteer_id: int) -> Volunteer:
     """A volunteer a foreign key guarantees (authors, sign-ups, records are RESTRICTed)."""
     volunteer = await load_volunteer(info, volunteer_id)
