@@ -65,6 +65,7 @@ class SyncResult:
     outcome: SyncOutcome
     replayed: bool = False
     message: str | None = None
+    sign_up_id: int | None = None  # the stay an APPLIED entry changed (station marks follow)
 
 
 def entry_window(activity: Activity, kind: AttendanceKind) -> tuple[datetime, datetime]:
@@ -158,7 +159,7 @@ async def _apply(batch: _Batch, entry: SyncEntry) -> SyncResult:
             return result(outcome)
         try:
             if await _write(batch, entry, client_id, activity, sign_up):
-                return result(SyncOutcome.APPLIED)
+                return SyncResult(client_id, SyncOutcome.APPLIED, sign_up_id=sign_up.id)
         except IntegrityError:
             earlier = await AttendanceEvent.get_or_none(device_id=batch.device_id,
                                                         client_id=client_id)

@@ -9,6 +9,7 @@ import strawberry
 
 from models.attendance import AttendanceKind as AttendanceKindModel
 from resolvers import attendance as rules
+from resolvers import station
 from resolvers.errors import BadInput
 from schema.context import Info
 from schema.relay import decode_id
@@ -83,6 +84,9 @@ class AttendanceMutation:
     ) -> AttendanceSyncResult:
         results = await rules.do_sync_attendance(info.context.viewer, device_id,
                                                  [_entry(raw) for raw in entries])
+        # a check-in recorded offline staffs its station's slot as an online one does
+        for sign_up_id in dict.fromkeys(r.sign_up_id for r in results if r.sign_up_id):
+            await station.mark_operating(sign_up_id)
         return AttendanceSyncResult(results=[
             AttendanceEntryResult(client_id=r.client_id, outcome=r.outcome,
                                   replayed=r.replayed, message=r.message) for r in results])

@@ -96,3 +96,31 @@ async def test_a_duty_shift_check_in_through_the_ordinary_path_marks_the_slot(db
     assert signed.ok()["signUp"]["status"] == "CONFIRMED"
     assert checked.ok()["checkIn"]["checkedInAt"]
     assert await StationSlotMark.filter(service_point_id=point.id).count() == 1
+
+
+SYNC = """mutation($entries: [AttendanceEntryInput!]!) {
+  syncAttendance(deviceId: "gate-1", entries: $entries) { results { clientId outcome } } }"""
+
+
+async def test_a_check_in_recorded_offline_marks_the_slot_once_even_when_replayed(db):
+    # given: open all day today, a volunteer on a duty shift starting in half an hour
+    admin, team, point = await _station()
+    volunteer = await make_volunteer("值班员")
+    today = datetime.now(BEIJING).weekday()
+    await execute(SET_HOURS, {"point": to_global_id("ServicePoint", point.id), "hours": [
+        {"weekday": today, "opens": "00:00", "closes": "24:00"}]}, as_=admin)
+    shift = await make_activity(team, admin, title="服务站值班",
+                                starts_at=datetime.now(UTC).replace(microsecond=0)
+                                + timedelta(minutes=30), service_point_id=point.id)
+    activity = to_global_id("Activity", shift.id)
+    assert (await execute(SIGN_UP, {"a": activity}, as_=volunteer)).ok()
+    entry = {"clientId": "scan-1", "activityId": activity, "kind": "CHECK_IN",
+             "volunteerId": to_global_id("Volunteer", volunteer.id),
+             "at": datetime.now(UTC).replace(microsecond=0).isoformat()}
+    # when: the organiser's device uploads the scan, then uploads it again
+    first = await execute(SYNC, {"entries": [entry]}, as_=admin)
+    again = await execute(SYNC, {"entries": [entry]}, as_=admin)
+    # then: the slot is staffed, once
+    assert first.ok()["syncAttendance"]["results"] == [{"clientId": "scan-1", "outcome": "APPLIED"}]
+    assert again.ok()["syncAttendance"]["results"][0]["clientId"] == "scan-1"
+    assert await StationSlotMark.filter(service_point_id=point.id).count() == 1
