@@ -78,8 +78,8 @@ async def test_closures_for_one_station_or_every_station(db):
     assert await StationClosure.all().count() == 2
 
 
-async def test_a_duty_shift_check_in_through_the_ordinary_path_marks_the_slot(db):
-    # given: open all day today, a duty shift starting in half an hour
+async def _duty_shift():
+    """A station open all day today, a volunteer, and a duty shift starting in half an hour."""
     admin, team, point = await _station()
     volunteer = await make_volunteer("值班员")
     today = datetime.now(BEIJING).weekday()
@@ -88,7 +88,12 @@ async def test_a_duty_shift_check_in_through_the_ordinary_path_marks_the_slot(db
     shift = await make_activity(team, admin, title="服务站值班",
                                 starts_at=datetime.now(UTC).replace(microsecond=0)
                                 + timedelta(minutes=30), service_point_id=point.id)
-    activity = to_global_id("Activity", shift.id)
+    return admin, point, volunteer, to_global_id("Activity", shift.id)
+
+
+async def test_a_duty_shift_check_in_through_the_ordinary_path_marks_the_slot(db):
+    # given: open all day today, a duty shift starting in half an hour
+    _, point, volunteer, activity = await _duty_shift()
     # when
     signed = await execute(SIGN_UP, {"a": activity}, as_=volunteer)
     checked = await execute(CHECK_IN, {"a": activity}, as_=volunteer)
@@ -104,15 +109,7 @@ SYNC = """mutation($entries: [AttendanceEntryInput!]!) {
 
 async def test_a_check_in_recorded_offline_marks_the_slot_once_even_when_replayed(db):
     # given: open all day today, a volunteer on a duty shift starting in half an hour
-    admin, team, point = await _station()
-    volunteer = await make_volunteer("值班员")
-    today = datetime.now(BEIJING).weekday()
-    await execute(SET_HOURS, {"point": to_global_id("ServicePoint", point.id), "hours": [
-        {"weekday": today, "opens": "00:00", "closes": "24:00"}]}, as_=admin)
-    shift = await make_activity(team, admin, title="服务站值班",
-                                starts_at=datetime.now(UTC).replace(microsecond=0)
-                                + timedelta(minutes=30), service_point_id=point.id)
-    activity = to_global_id("Activity", shift.id)
+    admin, point, volunteer, activity = await _duty_shift()
     assert (await execute(SIGN_UP, {"a": activity}, as_=volunteer)).ok()
     entry = {"clientId": "scan-1", "activityId": activity, "kind": "CHECK_IN",
              "volunteerId": to_global_id("Volunteer", volunteer.id),
