@@ -29,6 +29,9 @@ class Volunteer(Model):
     display_name = fields.CharField(max_length=50)
     id_number_cipher = fields.CharField(max_length=80, null=True)
     id_number_index = fields.CharField(max_length=64, unique=True, null=True)
+    # The exact home address, sealed like the phone (PIPL art. 51; issue 28); optional, and
+    # never looked up, so it has no blind index. Null when not given or once erased.
+    home_address_cipher = fields.CharField(max_length=1000, null=True)
     gender = fields.CharField(max_length=6)
     birth_date = fields.DateField()
     district = fields.CharField(max_length=50, db_index=True)
