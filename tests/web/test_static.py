@@ -28,6 +28,8 @@ async def test_the_client_is_served_at_the_root_and_graphiql_stays_at_graphql(li
     # then
     assert page.status_code == 200 and '<script type="module" src="/js/app.js">' in page.text
     assert module.status_code == 200 and "javascript" in module.headers["content-type"]
+    # the page is revalidated on every load (a deploy shows at once); its modules are reused
+    assert page.headers["cache-control"] == "no-cache" and "max-age=300" in module.headers["cache-control"]
     assert graphiql.status_code == 200 and "graphiql" in graphiql.text.lower()
     assert health.json()["status"] == "ok"
     assert missing.status_code == 404
@@ -47,6 +49,20 @@ def test_the_home_page_loads_under_64_kib_of_javascript_and_the_whole_client_sta
     assert (WEB / "vendor" / "uPlot.iife.min.js").stat().st_size < 60 * 1024  # the dashboard's only
     listed = (WEB / "vendor" / "LICENSES.md").read_text()
     assert all(path.name in listed for path in (WEB / "vendor").glob("*.js")), "every vendored file has its licence row"
+
+
+def test_the_list_request_index_html_sends_early_is_the_one_the_list_adopts() -> None:
+    # given the query index.html's inline script sends before the modules load, and the documents
+    # the client's source sends (web/persisted-documents.json, kept current by
+    # tests/schema/test_persisted.py)
+    import re
+
+    page = (WEB / "index.html").read_text()
+    early = json.loads(re.search(r'var query = ("(?:[^"\\]|\\.)*");', page).group(1))
+    documents = json.loads((WEB / "persisted-documents.json").read_text()).values()
+    # then it is the list's document, character for character (views/activities.js adopts the
+    # early answer only then; a trusted-documents server would refuse any other text)
+    assert early in documents and early.startswith("query Activities(")
 
 
 def test_every_document_the_client_sends_is_valid_against_the_schema() -> None:

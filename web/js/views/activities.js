@@ -174,22 +174,16 @@ function variablesNow() {
     startsAfter: (filters.date ? beijingDayStart(filters.date) : new Date()).toISOString(), near: null };
 }
 
-// The home page's request leaves as soon as this module runs (app.js imports it statically),
-// not after the router has loaded the view: first paint waits on it. Only the first render of
-// the list with the default filters adopts it, and only while it is fresh.
-let early = null;
-const home = !location.hash || location.hash === "#/" || location.hash === "#/activities";
-if (home) {
-  performance.mark("tx:list-request");
-  early = { at: Date.now(), token: session.token, answer: gql(LIST, variablesNow()) };
-  early.answer.catch(() => {});
-}
-
+// The home page's request leaves from index.html's inline script while the modules load, not
+// after they are evaluated: first paint waits on it. Only the first render of the list with the
+// default filters adopts it, only while it is fresh, and only if it sent this very document
+// (otherwise the list asks again: a stale copy in index.html costs time, never correctness).
 function adoptEarly() {
-  const taken = early;
-  early = null;
+  const taken = window.txEarly;
+  window.txEarly = null;
   const defaults = !filters.district && !filters.category && !filters.date && !filters.open && !filters.near;
-  return taken && defaults && taken.token === session.token && Date.now() - taken.at < 5000 ? taken.answer : null;
+  return taken && defaults && taken.query === LIST && taken.token === session.token && Date.now() - taken.at < 5000
+    ? gql(LIST, null, taken.sent) : null;
 }
 
 export async function render(main) {
