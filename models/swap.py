@@ -50,6 +50,8 @@ class ShiftSwap(Model):
     decided_by: fields.ForeignKeyNullableRelation[Volunteer] = fields.ForeignKeyField(
         "models.Volunteer", related_name="swaps_decided", null=True, on_delete=fields.SET_NULL
     )
+    # Why the organiser refused (REJECTED); shown to giver and taker.
+    decision_reason = fields.CharField(max_length=500, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

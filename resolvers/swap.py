@@ -34,12 +34,12 @@ from models.swap import ShiftSwap, SwapPolicy, SwapStatus
 from models.team import Membership, MembershipRole, MembershipStatus, Team
 from models.volunteer import Volunteer, VolunteerStatus
 from resolvers.auth import Viewer
-from resolvers.errors import Conflict, NotFound
+from resolvers.errors import BadInput, Conflict, NotFound
 from resolvers.notification import create_notification, notify_created
 from resolvers.requirements import check_requirements
 from resolvers.slots import CountChange, Raced, change_counts, notify_slot_change, with_retries
 from resolvers.sql import Sql
-from resolvers.team import check_team_admin, is_team_admin
+from resolvers.team import administered_team_ids, check_team_admin, is_team_admin
 from resolvers.waitlist import overlaps_after_locking
 
 SWAP_OFFERED = "SHIFT_SWAP_OFFERED"
@@ -47,6 +47,7 @@ SWAP_ACCEPTED = "SHIFT_SWAP_AWAITING_APPROVAL"
 SWAP_DONE = "SHIFT_SWAP_DONE"
 SWAP_ENDED = "SHIFT_SWAP_ENDED"
 LIVE = (SwapStatus.OPEN, SwapStatus.AWAITING_APPROVAL)
+REASON_MAX = 500
 
 
 class _Refused(Exception):
@@ -206,8 +207,21 @@ async def _organisers(conn: BaseDBAsyncClient, activity: Activity) -> list[int]:
     ).using_db(conn).order_by("volunteer_id").values("volunteer_id")]
 
 
-async def do_decide_swap(viewer: Viewer, swap_id: int, approve: bool) -> ShiftSwap:
-    """A team admin approves (the place moves now) or rejects an accepted hand-over."""
+def check_decision(approve: bool, reason: str | None) -> str | None:
+    """A refusal says why (the giver and the taker read it); an approval needs no reason."""
+    reason = (reason or "").strip() or None
+    if not approve and reason is None:
+        raise BadInput("reason", "Say why the hand-over is refused.")
+    if reason is not None and len(reason) > REASON_MAX:
+        raise BadInput("reason", f"The reason is longer than {REASON_MAX} characters.")
+    return reason
+
+
+async def do_decide_swap(viewer: Viewer, swap_id: int, approve: bool,
+                         reason: str | None = None) -> ShiftSwap:
+    """A team admin approves (the place moves now) or rejects, with a reason, an accepted
+    hand-over."""
+    reason = check_decision(approve, reason)
     swap = await _require_swap(viewer, swap_id)
     activity = await Activity.get(id=swap.activity_id)
     await check_team_admin(viewer, activity.team_id)
@@ -218,7 +232,27 @@ async def do_decide_swap(viewer: Viewer, swap_id: int, approve: bool) -> ShiftSw
                            decided_by=viewer.id)
     return await _end(swap, SwapStatus.REJECTED, (SwapStatus.AWAITING_APPROVAL,),
                       decided_by=viewer.id, tell=[swap.giver_id, swap.taker_id],
-                      text="组织者未批准这次名额转让，名额仍由原志愿者保留。")
+                      text=f"组织者未批准这次名额转让，名额仍由原志愿者保留。原因：{reason}",
+                      reason=reason)
+
+
+async def swaps_awaiting_approval(viewer: Viewer) -> QuerySet[ShiftSwap]:
+    """Accepted hand-overs waiting for a decision on the activities of the teams the caller
+    administers (directly or through a parent team; platform admins: all)."""
+    person = viewer.require()
+    waiting = ShiftSwap.filter(status=SwapStatus.AWAITING_APPROVAL)
+    if viewer.is_platform_admin:
+        return waiting
+    return waiting.filter(activity__team_id__in=sorted(await administered_team_ids(person.id)))
+
+
+async def swap_approval_required(viewer: Viewer, activity_id: int) -> bool:
+    """Whether hand-overs on the activity wait for an organiser; the team's admins ask."""
+    activity = await Activity.get_or_none(id=activity_id)
+    if activity is None:
+        raise NotFound("Activity")
+    await check_team_admin(viewer, activity.team_id)
+    return await needs_approval(activity_id)
 
 
 async def do_withdraw_swap(viewer: Viewer, swap_id: int) -> ShiftSwap:
@@ -239,12 +273,13 @@ async def do_decline_swap(viewer: Viewer, swap_id: int) -> ShiftSwap:
 
 
 async def _end(swap: ShiftSwap, status: SwapStatus, from_statuses: tuple[SwapStatus, ...], *,
-               decided_by: int | None, tell: list[int], text: str) -> ShiftSwap:
+               decided_by: int | None, tell: list[int], text: str,
+               reason: str | None = None) -> ShiftSwap:
     notifications: list[Notification] = []
     async with in_transaction() as conn:
         changed = await ShiftSwap.filter(id=swap.id, status__in=from_statuses).using_db(
             conn).update(status=status, live_key=None, decided_by_id=decided_by,
-                         updated_at=datetime.now(UTC))
+                         decision_reason=reason, updated_at=datetime.now(UTC))
         if not changed:
             raise Conflict("This hand-over changed at the same moment.", reason="NOT_OPEN")
         activity = await Activity.get(id=swap.activity_id, using_db=conn)

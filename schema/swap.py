@@ -44,12 +44,14 @@ class ShiftSwap(Node):
                     "accept takes it) rather than to a named volunteer.")
     created_at: datetime = strawberry.field(description="When it was offered.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
+    decision_reason: str | None = strawberry.field(
+        description="Why the organiser refused it (REJECTED); null otherwise.")
 
     @classmethod
     def from_model(cls, model: ShiftSwapModel) -> ShiftSwap:
         return cls(db_id=model.id, model=model, status=SwapStatusModel(model.status),
                    to_waitlist=model.receiver_id is None, created_at=model.created_at,
-                   updated_at=model.updated_at)
+                   updated_at=model.updated_at, decision_reason=model.decision_reason)
 
     @strawberry.field(description="The activity whose place it is.")
     async def activity(self, info: Info) -> Activity:
@@ -93,6 +95,21 @@ class SwapQuery:
         return await paginate(query, first, after, convert=ShiftSwap.from_model,
                               order=NEWEST_FIRST)
 
+    @strawberry.field(description="Team admins: accepted hand-overs waiting for their decision on "
+                                  "the activities of the teams they administer (directly or "
+                                  "through a parent team), oldest first.")
+    async def shift_swaps_awaiting_approval(
+        self, info: Info, first: int | None = None, after: str | None = None,
+    ) -> Connection[ShiftSwap]:
+        query = await rules.swaps_awaiting_approval(info.context.viewer)
+        return await paginate(query, first, after, convert=ShiftSwap.from_model)
+
+    @strawberry.field(description="Team admins: whether hand-overs on this activity wait for "
+                                  "their approval (set with setShiftSwapApproval).")
+    async def shift_swap_approval_required(self, info: Info, activity_id: strawberry.ID) -> bool:
+        return await rules.swap_approval_required(
+            info.context.viewer, decode_id(activity_id, "Activity", "activityId"))
+
 
 @strawberry.type
 class SwapMutation:
@@ -125,12 +142,17 @@ class SwapMutation:
         return ShiftSwap.from_model(await rules.do_withdraw_swap(
             info.context.viewer, decode_id(id, "ShiftSwap", "id")))
 
-    @strawberry.mutation(description="A team admin approves (the place moves now) or rejects an "
-                                     "accepted hand-over on an activity that needs approval.")
-    async def decide_shift_swap(self, info: Info, id: strawberry.ID,
-                                approve: bool) -> ShiftSwap:
+    @strawberry.mutation(description="A team admin approves (the place moves now) or rejects, "
+                                     "saying why, an accepted hand-over on an activity that "
+                                     "needs approval.")
+    async def decide_shift_swap(
+        self, info: Info, id: strawberry.ID, approve: bool,
+        reason: Annotated[str | None, strawberry.argument(
+            description="Why it is refused: required when approve is false, at most 500 "
+                        "characters; giver and taker read it.")] = None,
+    ) -> ShiftSwap:
         return ShiftSwap.from_model(await rules.do_decide_swap(
-            info.context.viewer, decode_id(id, "ShiftSwap", "id"), approve))
+            info.context.viewer, decode_id(id, "ShiftSwap", "id"), approve, reason))
 
     @strawberry.mutation(description="Team admins: whether hand-overs on this activity need "
                                      "their approval (default: no).")

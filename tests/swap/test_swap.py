@@ -23,7 +23,15 @@ mutation O($activity: ID!, $to: ID) { offerShiftSwap(activityId: $activity, toVo
   id status toWaitlist giver { displayName } receiver { displayName } } }
 """
 ACCEPT = "mutation A($id: ID!) { acceptShiftSwap(id: $id) { status taker { displayName } } }"
-DECIDE = "mutation D($id: ID!, $ok: Boolean!) { decideShiftSwap(id: $id, approve: $ok) { status } }"
+DECIDE = """
+mutation D($id: ID!, $ok: Boolean!, $why: String) {
+  decideShiftSwap(id: $id, approve: $ok, reason: $why) { status decisionReason } }
+"""
+AWAITING = """
+{ shiftSwapsAwaitingApproval(first: 10) { totalCount edges { node { status activity { title }
+  giver { displayName } taker { displayName } } } } }
+"""
+REQUIRED = "query R($id: ID!) { shiftSwapApprovalRequired(activityId: $id) }"
 APPROVAL = """
 mutation P($id: ID!, $on: Boolean!) { setShiftSwapApproval(activityId: $id, required: $on) { id } }
 """
@@ -106,6 +114,19 @@ async def test_with_approval_the_organiser_decides(db):
     assert await _status(activity, friend) is None
     assert (await execute(DECIDE, {"id": _gid("ShiftSwap", swap.id), "ok": True},
                           as_=friend)).codes == ["FORBIDDEN"]
+    assert (await execute(REQUIRED, {"id": _gid("Activity", activity.id)}, as_=admin)).ok() == {
+        "shiftSwapApprovalRequired": True}
+    assert (await execute(REQUIRED, {"id": _gid("Activity", activity.id)},
+                          as_=giver)).codes == ["FORBIDDEN"]
+    # the organiser's list has it; nobody else's does
+    awaiting = (await execute(AWAITING, as_=admin)).ok()["shiftSwapsAwaitingApproval"]
+    assert [(e["node"]["giver"]["displayName"], e["node"]["taker"]["displayName"])
+            for e in awaiting["edges"]] == [("正式0", "好友")]
+    assert (await execute(AWAITING, as_=giver)).ok()["shiftSwapsAwaitingApproval"]["totalCount"] == 0
+    outsider = await make_volunteer("别队队长")
+    await make_team(outsider, "别的队")
+    assert (await execute(AWAITING, as_=outsider)).ok()["shiftSwapsAwaitingApproval"][
+        "totalCount"] == 0
     # then: approved, it moves
     decided = await execute(DECIDE, {"id": _gid("ShiftSwap", swap.id), "ok": True}, as_=admin)
     assert decided.ok()["decideShiftSwap"]["status"] == "DONE"
@@ -113,8 +134,18 @@ async def test_with_approval_the_organiser_decides(db):
     # and a rejected one leaves the place where it was
     second = await rules.do_offer_swap(Viewer(other), activity.id, friend2.id)
     await rules.do_accept_swap(Viewer(friend2), second.id)
-    rejected = await execute(DECIDE, {"id": _gid("ShiftSwap", second.id), "ok": False}, as_=admin)
-    assert rejected.ok()["decideShiftSwap"]["status"] == "REJECTED"
+    for why in (None, "  ", "长" * 501):  # a refusal says why, within 500 characters
+        refused = await execute(DECIDE, {"id": _gid("ShiftSwap", second.id), "ok": False,
+                                         "why": why}, as_=admin)
+        assert refused.codes == ["BAD_USER_INPUT"]
+        assert refused.errors[0]["extensions"]["field"] == "reason"
+    assert (await ShiftSwap.get(id=second.id)).status == SwapStatus.AWAITING_APPROVAL
+    rejected = await execute(DECIDE, {"id": _gid("ShiftSwap", second.id), "ok": False,
+                                      "why": "两人资质不同"}, as_=admin)
+    assert rejected.ok()["decideShiftSwap"] == {"status": "REJECTED", "decisionReason": "两人资质不同"}
+    told = await Notification.filter(volunteer_id=friend2.id, kind=rules.SWAP_ENDED).first()
+    assert told is not None and "两人资质不同" in told.body
+    assert (await execute(AWAITING, as_=admin)).ok()["shiftSwapsAwaitingApproval"]["totalCount"] == 0
     assert (await _status(activity, other), await _status(activity, friend2)) == (
         SignUpStatus.CONFIRMED, None)
     await assert_counts_match_rows(activity.id)
