@@ -1,6 +1,6 @@
 """The command line of server.py: `python server.py serve|migrate|check-migrations|seed-demo|
 create-admin|drain-sms|export-schema|import-volunteers|rebuild-leaderboards|expire-points|
-rebuild-stats|rotate-pii-key` (default: serve).
+rebuild-stats|rotate-pii-key|backup|restore|check-integrity` (default: serve).
 
 Each command imports the rules it runs inside its function: `migrate` or `create-admin` need
 neither the GraphQL schema nor the broker, and start in half a second instead of two."""
@@ -21,7 +21,7 @@ from tortoise import Tortoise
 
 from core.logconfig import configure_logging, log_level, logging_config
 from core.settings import ConfigurationError, get_settings
-from db.config import tortoise_config
+from db.config import database_url, tortoise_config
 from resolvers.errors import DomainError
 
 
@@ -159,6 +159,56 @@ def cmd_export_records(args: argparse.Namespace) -> int:
     exported = asyncio.run(_with_db(lambda: drain_to_directory(args.dir)))
     print(f"{exported} record changes exported to {args.dir}")
     return 0
+
+
+def _print_integrity(report: Any, as_json: bool) -> int:
+    if as_json:
+        import json
+
+        print(json.dumps({"ok": report.ok, "problems": report.problems, "rows": report.rows},
+                         ensure_ascii=False))
+    else:
+        for problem in report.problems:
+            print(f"problem: {problem}")
+        print(f"{sum(report.rows.values()):,} rows in {len(report.rows)} tables; "
+              + ("integrity ok" if report.ok else f"{len(report.problems)} problems"))
+    return 0 if report.ok else 1
+
+
+def cmd_check_integrity(args: argparse.Namespace) -> int:
+    from resolvers.integrity import integrity_report
+
+    return _print_integrity(asyncio.run(_with_db(integrity_report)), args.json)
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from db.backup import BackupError, backup
+
+    try:
+        result = backup(database_url(), Path(args.dest))
+    except BackupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"backup written to {result.path}: {result.bytes / 1e6:,.1f} MB in "
+          f"{result.seconds:.2f} s ({result.tool})")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from db.backup import BackupError, restore
+    from resolvers.integrity import integrity_report
+
+    try:
+        seconds = restore(Path(args.src), database_url())
+    except BackupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"restored {args.src} in {seconds:.2f} s; checking integrity")
+    return _print_integrity(asyncio.run(_with_db(integrity_report)), args.json)
 
 
 def cmd_drain_sms(args: argparse.Namespace) -> int:
@@ -306,6 +356,21 @@ def main(argv: list[str] | None = None) -> int:
                                   "into JSON Lines and CSV files (national records exchange)")
     records.add_argument("--dir", default=os.environ.get("EXCHANGE_EXPORT_DIR", "exchange"))
     records.set_defaults(func=cmd_export_records)
+    backup = commands.add_parser("backup", help="write a consistent backup of the database "
+                                 "while the service runs (PostgreSQL: pg_dump custom format; "
+                                 "SQLite: the online backup API)")
+    backup.add_argument("dest")
+    backup.set_defaults(func=cmd_backup)
+    restore = commands.add_parser("restore", help="restore a backup into the new or empty "
+                                  "database of DATABASE_URL, then check its integrity")
+    restore.add_argument("src")
+    restore.add_argument("--json", action="store_true", help="the integrity report as JSON")
+    restore.set_defaults(func=cmd_restore)
+    integrity = commands.add_parser("check-integrity", help="counters equal their rows, no "
+                                    "capacity exceeded, points equal their ledger, no orphan "
+                                    "rows; exit 1 on any problem")
+    integrity.add_argument("--json", action="store_true", help="problems and rows per table as JSON")
+    integrity.set_defaults(func=cmd_check_integrity)
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["serve", *(argv or [])])
