@@ -6,6 +6,8 @@ Two independent browsers (own profiles) play two people; the API plays everyone 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,7 +42,7 @@ from tests.hours.factory import make_activity as hours_activity
 from tests.live import LiveServer
 from tests.timebank.factory import grant, make_item
 from tests.training.factory import make_course, require
-from tests.web.browser import wait_for
+from tests.web.browser import find_browser, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -565,6 +567,37 @@ async def test_axe_finds_no_serious_violations_on_any_page_at_phone_and_desktop_
     finally:
         page.set_window_size(412, 915)
     assert problems == {}
+
+
+LIGHTHOUSE = Path(__file__).resolve().parents[1] / "node" / "lighthouse.mjs"
+
+
+# Like axe, a property of the pages, not of the database: one backend. One Chromium, one
+# Lighthouse run per page (desktop preset), ~15 s for both pages here.
+@pytest.mark.postgres
+@pytest.mark.skipif(not (LIGHTHOUSE.parent / "node_modules" / "lighthouse").exists(),
+                    reason="lighthouse is not installed in tests/node (make test installs it)")
+async def test_lighthouse_scores_the_list_and_an_activity_page_at_least_95_in_every_category(
+        live_server: LiveServer) -> None:
+    # given a published activity with a sign-up
+    admin = await make_volunteer("队长")
+    team = await make_team(admin, "灯塔测试队")
+    activity = await make_activity(team, admin, title="社区读书会")
+    await sign_up_through_the_api(live_server, activity, await make_volunteer("郑洁"))
+    pages = [f"{base(live_server)}/#/activities", f"{base(live_server)}/#/activities/{to_global_id('Activity', activity.id)}"]
+    # when Lighthouse audits the list and the activity's page as a visitor
+    found = find_browser()
+    assert found is not None
+    process = await asyncio.create_subprocess_exec(
+        "node", str(LIGHTHOUSE), *pages, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "CHROME_PATH": found[0]})
+    out, err = await asyncio.wait_for(process.communicate(), 180)
+    assert process.returncode == 0, err.decode()[-2000:]
+    scores = json.loads(out.decode().strip().splitlines()[-1])
+    # then every category of every page scores 95 or more (the failing audits say why not)
+    low = {url: score for url, score in scores.items()
+           if any(value < 95 for key, value in score.items() if key != "failing")}
+    assert set(scores) == set(pages) and low == {}, low
 
 
 async def test_an_organiser_creates_publishes_checks_in_calls_out_and_cancels_from_the_browser(
