@@ -294,8 +294,45 @@ async def notify_posted(posted: Posted) -> None:
     await notify_created(posted.notifications)
 
 
+def history_sql(room_ids: list[int], limit: int, *, older_than: int | None = None,
+                newer_than: int | None = None, newest_first: bool = True) -> Sql:
+    """Each room's next `limit` live messages next to a keyset bound, reading only those rows:
+    per room `ORDER BY id LIMIT` on the (room_id, deleted, id) index, the rooms joined by
+    UNION ALL into one statement. Newest first walks back (`older_than`), oldest first forward
+    (`newer_than`)."""
+    direction = "DESC" if newest_first else "ASC"
+    pieces = []
+    for index, room_id in enumerate(dict.fromkeys(room_ids)):
+        bound = Sql("")
+        if older_than is not None:
+            bound += Sql(" AND id < :older", older=older_than)
+        if newer_than is not None:
+            bound += Sql(" AND id > :newer", newer=newer_than)
+        pieces.append(Sql("SELECT * FROM (SELECT * FROM chat_message WHERE room_id = :room "
+                          "AND deleted = false", room=room_id) + bound +
+                      f" ORDER BY id {direction} LIMIT {int(limit)}) AS p{index}")
+    return Sql.join(" UNION ALL ", pieces)
+
+
+async def history_pages(room_ids: list[int], limit: int, *, older_than: int | None = None,
+                        newer_than: int | None = None,
+                        newest_first: bool = True) -> dict[int, list[ChatMessage]]:
+    """`history_sql`'s pages by room, each in its order."""
+    pages: dict[int, list[ChatMessage]] = {room_id: [] for room_id in room_ids}
+    if not room_ids or limit <= 0:
+        return pages
+    sql = history_sql(room_ids, limit, older_than=older_than, newer_than=newer_than,
+                      newest_first=newest_first)
+    for row in await fetch(connections.get("default"), sql):
+        pages[int(row["room_id"])].append(ChatMessage._init_from_db(**row))
+    for page in pages.values():
+        page.sort(key=lambda message: message.id, reverse=newest_first)
+    return pages
+
+
 async def messages_since(room_id: int, after_id: int, limit: int = 100) -> list[dict[str, Any]]:
-    """Live messages a subscriber may have missed while the broker reconnected."""
+    """Messages after `after_id`, oldest first: what a subscriber missed while the broker
+    reconnected, or between reading the history and subscribing (`chatMessages(after:)`)."""
     rows = await ChatMessage.filter(room_id=room_id, id__gt=after_id, deleted=False
                                     ).order_by("id").limit(limit).select_related("author")
     return [message_event(row, row.author.display_name) for row in rows]

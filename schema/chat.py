@@ -3,6 +3,7 @@ the live `chatMessages` subscription."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncGenerator, Hashable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
@@ -18,18 +19,27 @@ from models.chat import ChatRoom as ChatRoomModel
 from models.chat import ChatRoomKind as ChatRoomKindModel
 from models.team import Team as TeamModel
 from resolvers import chat as rules
-from resolvers.errors import DomainError
+from resolvers.errors import BadInput, DomainError
 from resolvers.services import services
 from schema.activity import Activity
 from schema.context import Context, Info
 from schema.live.fanout import ShareMode, ShareRule, share
-from schema.loaders import UnreadCountByRoomLoader
+from schema.loaders import ChatPageByRoomLoader, UnreadCountByRoomLoader
 from schema.relay import (
+    DEFAULT_PAGE,
+    MAX_PAGE,
     NEWEST_FIRST,
     Connection,
+    Edge,
     Node,
+    PageInfo,
+    build_connection,
+    check_first,
     decode_id,
     decode_optional_id,
+    make_cursor,
+    parse_cursor,
+    parse_global_id,
     register_node,
     to_global_id,
 )
@@ -134,12 +144,40 @@ class ChatRoom(Node):
         me = info.context.viewer.id or 0
         return await info.context.loaders.named(UnreadCountByRoomLoader, me).load(self.db_id)
 
-    @strawberry.field(description="History, newest first (deleted messages left out).")
-    async def messages(self, info: Info, first: int | None = None,
-                       after: str | None = None) -> Connection[ChatMessage]:
-        return await info.context.loaders.child_page(
-            "chat.messages", ChatMessageModel, "room_id", self.db_id, first, after,
-            NEWEST_FIRST, convert=ChatMessage.from_model, deleted=False)
+    @strawberry.field(description="History, newest first (deleted messages left out), Relay "
+                                  "paging: `first`/`after` go back in time from the newest (or "
+                                  "from a cursor), `last`/`before` forward from a cursor (then "
+                                  "hasPreviousPage: newer ones follow). A page reads only its "
+                                  "own rows, however long the room's history.")
+    async def messages(self, info: Info, first: int | None = None, after: str | None = None,
+                       last: int | None = None,
+                       before: str | None = None) -> Connection[ChatMessage]:
+        loaders = info.context.loaders
+        counter = loaders.counts("chat.messages", ChatMessageModel, "room_id", deleted=False)
+
+        async def count() -> int:
+            return await counter.load(self.db_id)
+
+        if last is None and before is None:
+            size = check_first(first)
+            older_than = _cursor_id(after, "after")
+            rows = await loaders.named(ChatPageByRoomLoader, size + 1, older_than, None,
+                                       True).load(self.db_id)
+            return build_connection(rows, size, NEWEST_FIRST, count,
+                                    convert=ChatMessage.from_model, started_after=bool(after))
+        if first is not None or after is not None:
+            raise BadInput("last", "Page with first/after or with last/before, not both.")
+        if last is not None and not 0 <= last <= MAX_PAGE:
+            raise BadInput("last", f"last must be between 0 and {MAX_PAGE}.")
+        size = DEFAULT_PAGE if last is None else last
+        # oldest first from the cursor: the `size` messages right after it, shown newest first
+        rows = await loaders.named(ChatPageByRoomLoader, size + 1, None,
+                                   _cursor_id(before, "before"), False).load(self.db_id)
+        edges = [Edge(position=functools.partial(make_cursor, row, NEWEST_FIRST),
+                      node=ChatMessage.from_model(row)) for row in reversed(rows[:size])]
+        return Connection(edges=edges, page_info=PageInfo(
+            has_next_page=False, has_previous_page=len(rows) > size, edges=edges),
+            count_fn=count)
 
     @strawberry.field(description="Until when the caller is muted here (null: not muted).")
     async def my_muted_until(self, info: Info) -> datetime | None:
@@ -156,6 +194,16 @@ class ChatRoom(Node):
         return await info.context.loaders.child_page(
             "chat.moderation", ChatModerationLogModel, "room_id", self.db_id, first, after,
             NEWEST_FIRST, convert=ChatModerationLog.from_model)
+
+
+def _cursor_id(cursor: str | None, field: str) -> int | None:
+    """The message id a history cursor stands for (None without a cursor)."""
+    if cursor is None:
+        return None
+    try:
+        return int(parse_cursor(cursor, NEWEST_FIRST)[-1])
+    except (BadInput, TypeError, ValueError):
+        raise BadInput(field, f"{field} is not a valid cursor.") from None
 
 
 async def _room_node(info: Info, db_id: int) -> ChatRoom | None:
@@ -245,11 +293,20 @@ class ChatMutation:
 class ChatSubscription:
     @strawberry.subscription(description="A room's new messages (and deletions, marked deleted), "
                                          "live on every worker. Ends when the caller leaves the "
-                                         "team or the activity.")
-    async def chat_messages(self, info: Info,
-                            room_id: strawberry.ID) -> AsyncGenerator[ChatMessage, None]:
+                                         "team or the activity. With `after`, the messages "
+                                         "written since that one come first, each exactly once.")
+    async def chat_messages(
+        self, info: Info, room_id: strawberry.ID,
+        after: Annotated[strawberry.ID | None, strawberry.argument(
+            description="The newest message the client already has (from the history it read, "
+                        "or the last one it received before reconnecting); the room's own ID "
+                        "when it has none. Every message after it is sent first, oldest first, "
+                        "then the live ones, none twice: nothing written between reading the "
+                        "history and subscribing is lost.")] = None,
+    ) -> AsyncGenerator[ChatMessage, None]:
         viewer = info.context.viewer
         scope = await rules.check_room(viewer, decode_id(room_id, "ChatRoom", "roomId"))
+        replay_from = _replay_from(after, scope.id)
         # Shared (schema/live/fanout.py): this runs once for every member of the room's group
         # on this worker, and the group re-checks all of them with the same rule before each
         # message; alone, it re-checks its own viewer (batched with the room's other
@@ -260,8 +317,22 @@ class ChatSubscription:
         subscription = await services().broker.subscribe(channels.chat_room(scope.id))
         try:
             # Subscribed first, so nothing written after this read is missed.
-            newest = await ChatMessageModel.filter(room_id=scope.id).order_by("-id").first()
-            last = newest.id if newest else 0
+            replayed: set[int] = set()
+            if replay_from is None:
+                newest = await ChatMessageModel.filter(room_id=scope.id).order_by("-id").first()
+                last = newest.id if newest else 0
+            else:
+                last = replay_from
+                # Pages of the missed messages. One committed before its page was read but
+                # published after the subscription began arrives live too: skipped below by
+                # id (not by a high-water mark: concurrent posts may commit out of id order).
+                while batch := await rules.messages_since(scope.id, last, REPLAY_BATCH):
+                    for each in batch:
+                        last = int(each["id"])
+                        replayed.add(last)
+                        yield ChatMessage.from_event(each)
+                    if len(batch) < REPLAY_BATCH:
+                        break
             async for event in subscription:
                 info.context.fresh_loaders()
                 if "kick" in event:
@@ -274,22 +345,44 @@ class ChatSubscription:
                 events = await rules.messages_since(scope.id, last) if event == RESYNC \
                     else [event]
                 for each in events:
+                    if not each["deleted"] and int(each["id"]) in replayed:
+                        replayed.discard(int(each["id"]))
+                        continue  # sent by the replay already
                     if audience is None and \
                             not await rules.access_check.allowed(scope, viewer.id or 0):
                         return
                     last = max(last, int(each["id"]))
+                    if audience is not None:  # the group's frames carry a message sent then
+                        info.context.changed_at = datetime.fromisoformat(each["at"]).timestamp()
                     yield ChatMessage.from_event(each)
         finally:
             await subscription.close()
 
 
+REPLAY_BATCH = 100
+
+
+def _replay_from(after: str | None, room_id: int) -> int | None:
+    """The message id to replay after: None (no `after`), 0 (the room's own ID: from the
+    start) or the given message's id."""
+    if after is None:
+        return None
+    kind, db_id = parse_global_id(after, "after")
+    if kind == "ChatRoom" and db_id == room_id:
+        return 0
+    return decode_id(after, "ChatMessage", "after")
+
+
 async def _chat_messages_group(context: Context, args: dict[str, Any]) -> Hashable | None:
     """Every shareable ChatMessage field is the same for everyone who may read the room
-    (moderators included: a deletion reaches all alike), so one group per room; whoever may
-    not read it takes the per-subscriber path, which answers NOT_FOUND. Losing access later
+    (moderators included: a deletion reaches all alike), so one group per room (and `after`
+    value, through the variables); whoever may not read it, or gives a bad `after`, takes the
+    per-subscriber path, which answers NOT_FOUND or BAD_USER_INPUT. Losing access later
     is caught per member by the group's Audience (the resolver installs the rule)."""
     try:
-        await rules.check_room(context.viewer, decode_id(args["roomId"], "ChatRoom", "roomId"))
+        scope = await rules.check_room(context.viewer,
+                                       decode_id(args["roomId"], "ChatRoom", "roomId"))
+        _replay_from(args.get("after"), scope.id)
     except DomainError:
         return None
     return "reader"
@@ -303,6 +396,9 @@ share(ShareRule(
                                       "authorName", "mentionIds", "roomId"})},
     group_key=_chat_messages_group,
     mode=ShareMode.EVENTS,
+    # members who give the same `after` share a group that replays from it, and one joining
+    # later gets everything that group sent (schema/live/fanout.py)
+    replay_argument="after",
 ))
 
 

@@ -27,6 +27,12 @@ Who may share is declared next to the field (`share(ShareRule(...))`):
   consumer skips to the latest, memory stays one frame) and replays the newest payload to a
   subscriber that joins a running group; `EVENTS` (posts) keeps a bounded queue (oldest
   dropped on overflow) and replays nothing.
+- `replay_argument`: an argument that names where the stream starts (chat's `after`: "the
+  messages since this one, then live"). Subscribers who give it the same value share a group
+  (the variables are part of the key), and that group keeps every payload it has sent (at most
+  EVENT_QUEUE) and sends them first to a member who joins later: they asked for the same start,
+  so the group's execution from its first member's arguments is theirs too. A group whose log
+  is full takes no new members; the next one starts a fresh group with the same key.
 
 Access that can be lost while a subscription is open (a chat room's member who leaves the
 team) is kept per member by the group's `Audience`: the resolver, running once for the whole
@@ -107,6 +113,7 @@ class ShareRule:
     fields: Mapping[str, frozenset[str]]
     group_key: GroupKey
     mode: ShareMode = ShareMode.STATE
+    replay_argument: str | None = None
 
 
 RULES: dict[str, ShareRule] = {}
@@ -204,6 +211,7 @@ class Plan:
     query: str
     variables: dict[str, Any] | None
     operation_name: str | None
+    log: bool = False  # the stream starts where the arguments say: late joiners get it all
 
 
 async def plan_for(schema: Any, query: str, variables: dict[str, Any] | None,
@@ -227,9 +235,11 @@ async def plan_for(schema: Any, query: str, variables: dict[str, Any] | None,
     if role is None:
         return None
     canonical = json.dumps(variables or {}, sort_keys=True, separators=(",", ":"), default=str)
+    replay = shape.rule.replay_argument
     return Plan(key=(query, operation_name, canonical, shape.rule.field, role),
                 mode=shape.rule.mode, query=query, variables=variables,
-                operation_name=operation_name)
+                operation_name=operation_name,
+                log=replay is not None and args.get(replay) is not None)
 
 
 # ------------------------------------------------------------------ groups and members
@@ -382,6 +392,9 @@ class Group:
         self._stragglers = 0
         self._drained = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
+        # every payload sent, for members joining later (Plan.log); None once full
+        self.log: list[str] | None = [] if plan.log else None
+        self.full = False
         self.audience = Audience(self)
         if hasattr(context, "audience"):
             context.audience = self.audience
@@ -390,6 +403,8 @@ class Group:
         self.members.add(member)
         if self.plan.mode is ShareMode.STATE and self.latest is not None:
             member.offer(self.latest)
+        for payload in self.log or ():
+            member.offer(payload)
 
     def written(self) -> None:
         # Drained once all but the slowest 1 % wrote it: one stuck socket must not hold the
@@ -433,6 +448,10 @@ class Group:
         started = time.monotonic()
         self.latest = payload
         self.payloads += 1
+        if self.log is not None:
+            self.log.append(payload)
+            if len(self.log) >= EVENT_QUEUE:  # a joiner's queue could not hold it all
+                self.log, self.full = None, True
         self._drained.clear()
         # Most members take the frame right here, synchronously (schema/live/direct.py);
         # the rest (no direct sink, backpressure, busy) get it through their coroutine.
@@ -490,7 +509,7 @@ class FanoutHub:
                    message: dict[str, Any], sink: Sink | GatedSink | None = None,
                    viewer_id: int | None = None) -> Member:
         group = self.groups.get(plan.key)
-        if group is None or group.ended:
+        if group is None or group.ended or group.full:
             group = self.groups[plan.key] = Group(self, plan, schema, context_factory())
             group.task = asyncio.create_task(group.run(), name=f"fanout-{plan.key[3]}")
             self.started += 1

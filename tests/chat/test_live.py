@@ -93,3 +93,74 @@ async def test_the_last_admin_cannot_leave(db):
     # then
     assert result.codes == ["CONFLICT"]
     assert await Membership.filter(team_id=room.team.id, volunteer_id=room.admin.id).exists()
+
+
+HISTORY = """query($team: ID!) { chatRoom(teamId: $team) { id
+  messages(first: 20) { edges { node { id body } } } } }"""
+SINCE = """subscription($room: ID!, $after: ID) { chatMessages(roomId: $room, after: $after) {
+  id body } }"""
+
+
+async def _read_history(room):
+    found = (await execute(HISTORY, {"team": gid("Team", room.team.id)}, as_=room.other)).ok()
+    edges = found["chatRoom"]["messages"]["edges"]
+    # the newest message the page has, or the room itself when it has none
+    return [e["node"]["body"] for e in edges], edges[0]["node"]["id"] if edges else \
+        found["chatRoom"]["id"]
+
+
+async def test_a_message_posted_between_history_and_subscribing_arrives_exactly_once(db):
+    # given: the client read the history; a message is posted before it subscribes
+    room = await team_room()
+    await say(room.member, room.room, "早上好")
+    history, newest = await _read_history(room)
+    await say(room.member, room.room, "在间隙里发的")
+    # when
+    stream = await subscribe(SINCE, room.other, {"room": gid("ChatRoom", room.room.id),
+                                                 "after": newest})
+    try:
+        missed = _message(await next_event(stream))
+        await asyncio.sleep(0.2)  # as _watch: the broker confirms the subscription
+        await say(room.member, room.room, "之后发的")
+        live = _message(await next_event(stream))
+    finally:
+        await stream.aclose()
+    # then: history + replay + live is every message once
+    assert history == ["早上好"]
+    assert [missed["body"], live["body"]] == ["在间隙里发的", "之后发的"]
+
+
+async def test_a_message_committed_before_the_replay_but_published_after_comes_once(db):
+    # given: an empty room (the client has nothing: after = the room's ID); a message is
+    # committed but its publish is still on its way when the client subscribes
+    room = await team_room()
+    history, newest = await _read_history(room)
+    in_flight = await chat.do_post_message(Viewer(room.member), room.room.id, chat.MessageData(
+        body="发布还在路上", client_id="in-flight", photo_urls=[], mention_ids=[]))
+    stream = await subscribe(SINCE, room.other, {"room": gid("ChatRoom", room.room.id),
+                                                 "after": newest})
+    try:
+        # when: the replay sends it, then its late publish arrives live, then a new message
+        replayed = _message(await next_event(stream))
+        await asyncio.sleep(0.2)
+        await chat.notify_posted(in_flight)
+        await say(room.member, room.room, "下一条")
+        following = _message(await next_event(stream))
+    finally:
+        await stream.aclose()
+    # then: the live copy of the replayed message is not sent again
+    assert history == [] and newest == gid("ChatRoom", room.room.id)
+    assert replayed == {"id": gid("ChatMessage", in_flight.message.id), "body": "发布还在路上"}
+    assert following["body"] == "下一条"
+
+
+async def test_after_must_be_a_message_or_this_room(db):
+    # given
+    room = await team_room()
+    other_room = await team_room()
+    # when
+    stream = await subscribe(SINCE, room.other, {"room": gid("ChatRoom", room.room.id),
+                                                 "after": gid("ChatRoom", other_room.room.id)})
+    refused = await next_event(stream)
+    # then
+    assert [e.extensions["code"] for e in refused.errors] == ["BAD_USER_INPUT"]

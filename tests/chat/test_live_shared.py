@@ -154,3 +154,40 @@ def test_every_chat_message_field_is_shareable_or_deliberately_per_viewer():
     # then
     assert fields == shareable | per_viewer
     assert not shareable & per_viewer
+
+
+SINCE = """subscription C($room: ID!, $after: ID) { chatMessages(roomId: $room, after: $after) {
+  id body photoUrls deleted createdAt authorName mentionIds roomId } }"""
+
+
+async def test_members_subscribing_after_the_same_message_share_it_and_miss_nothing(db):
+    # given: both read the history up to 早上好; 漏掉的 is posted before either subscribes,
+    # 中间的 after the first did and before the second did
+    room = await team_room()
+    newest = (await say(room.member, room.room, "早上好")).message.id
+    variables = {"room": gid("ChatRoom", room.room.id), "after": gid("ChatMessage", newest)}
+    await say(room.member, room.room, "漏掉的")
+    started = hub().started
+    first, second, alone = shared(), shared(), per_subscriber()
+    await first.connect(room.other)
+    await first.subscribe(SINCE, variables)
+    await settle()
+    await say(room.admin, room.room, "中间的")
+    for client, person in ((second, room.admin), (alone, room.member)):
+        await client.connect(person)
+        await client.subscribe(SINCE, variables)
+    await settle()
+    try:
+        # when
+        await say(room.member, room.room, "之后的")
+        # then: every message after 早上好 once, in order, the same bytes on both paths
+        frames = {name: [await client.frame() for _ in range(3)]
+                  for name, client in (("first", first), ("second", second), ("alone", alone))}
+        assert [_next(frame)["body"] for frame in frames["first"]] == ["漏掉的", "中间的", "之后的"]
+        assert frames["first"] == frames["second"] == frames["alone"]
+        await settle()
+        assert all(client.socket.frames.empty() for client in (first, second, alone))
+        assert hub().started == started + 1  # one execution for both shared members
+    finally:
+        for client in (first, second, alone):
+            await client.close()
