@@ -1,4 +1,4 @@
-// #/chat[/<room>]. Live: no clientId or author (shared path, docs/community.md); own = sent ids.
+// #/chat[/<room>]. Live after the newest had (v: reused on reconnect); own = sent ids.
 import { gql, nodes, session } from "../api.js";
 import { errorText, fmtDate, t } from "../i18n.js";
 import { subscribe } from "../ws.js";
@@ -9,7 +9,7 @@ const SHARED = "id body photoUrls deleted createdAt authorName mentionIds roomId
 const ROOMS = `query ChatRooms { myChatRooms { id kind unreadCount team { name } activity { title startsAt } } }`;
 const ROOM = `query ChatRoom($id: ID!, $after: String) { node(id: $id) { ... on ChatRoom { id team { name } activity { title startsAt }
   messages(first: 30, after: $after) { pageInfo { hasNextPage endCursor } edges { node { ${SHARED} author { id } } } } } } }`;
-const LIVE = `subscription ChatLive($room: ID!) { chatMessages(roomId: $room) { ${SHARED} } }`;
+const LIVE = `subscription ChatLive($room: ID!, $after: ID) { chatMessages(roomId: $room, after: $after) { ${SHARED} } }`;
 const POST = `mutation PostChat($room: ID!, $body: String!, $client: String!) {
   postChatMessage(roomId: $room, body: $body, clientId: $client) { ${SHARED} } }`;
 const READ = `mutation ReadChat($room: ID!, $upTo: ID) { markChatRead(roomId: $room, upToMessageId: $upTo) { id } }`;
@@ -49,21 +49,22 @@ function Room({ id }) {
     page.forEach((m) => m.author?.id === session.me?.id && mine.current.add(m.id));
     setRoom(node);
     setMore(node.messages.pageInfo.hasNextPage ? node.messages.pageInfo.endCursor : null);
-    merge(page);
+    return merge(page), page;
   };
   useEffect(() => {
     let stop = null;
     let left = false;
-    loadMe().then(() => load(null)).then(() => {
+    loadMe().then(() => load(null)).then(([m]) => {
       if (left) return;
       read(null);
-      stop = subscribe(LIVE, { room: id }, {
+      const v = { room: id, after: m?.id || id };
+      stop = subscribe(LIVE, v, {
         next: ({ data }) => {
-          const m = data?.chatMessages;
+          m = data?.chatMessages;
           if (m?.deleted) setList((old) => old.filter((x) => x.id !== m.id));
-          else if (m) { merge([m]); read(m.id); }
+          else if (m) { merge([m]); read(v.after = m.id); }
         },
-        complete: () => !left && setError(gone()), // access ended (left the team or activity)
+        complete: () => !left && setError(gone()), // left the team or activity
       });
     }).catch((e) => !left && setError(e));
     return () => { left = true; stop?.(); clearTimeout(timer.current); };
