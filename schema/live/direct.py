@@ -35,6 +35,7 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 SCOPE_KEY = "tongxin.raw_send"
+GOING_AWAY = 1001  # RFC 6455 close code: the server is going down
 
 try:  # uvicorn's sansio WebSocket protocol and the library it drives
     from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -270,6 +271,21 @@ if WebSocketsSansIOProtocol is not None:
             # keeps the parsed request for the connection's life (a local of its generator).
             self.request = None  # type: ignore[assignment]
             event.headers.clear()
+
+        def shutdown(self) -> None:
+            """The server is going away (SIGTERM): close with 1001 Going Away, which clients
+            read as "reconnect, perhaps elsewhere", where uvicorn sends 1012 Service Restart
+            (read by some as "come back here later"). As uvicorn does otherwise: the app
+            gets its disconnect, the transport closes after the frame."""
+            if self.close_sent or not self.handshake_complete or self.initial_response is not None:
+                super().shutdown()
+                return
+            self.stop_keepalive()
+            self.queue.put_nowait({"type": "websocket.disconnect", "code": GOING_AWAY})
+            self.conn.send_close(GOING_AWAY, "server shutting down")
+            self.close_sent = True  # no direct frame after the close frame
+            self.transport.write(b"".join(self.conn.data_to_send()))
+            self.transport.close()
 
         async def send(self, message: Any) -> None:
             await super().send(message)
