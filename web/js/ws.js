@@ -1,22 +1,17 @@
-// A small graphql-transport-ws client: one socket, many subscriptions, reconnect with backoff,
-// resubscribe after reconnect, ping/pong, auth in connection_init.
+// Live updates over graphql-transport-ws with the graphql-ws client (vendored, web/vendor): one
+// socket for all of a page's subscriptions, opened on the first and closed after the last;
+// reconnects with backoff and resubscribes; the token goes in connection_init. This module adds
+// only the connection state the banner shows and the reconnect on a new identity.
+import { createClient } from "graphql-ws";
 import { session, onSession } from "./api.js";
 
-const PROTOCOL = "graphql-transport-ws";
-let socket = null;
-let acked = false;
-let nextId = 1;
-let retry = 0;
-let timer = null;
-const active = new Map(); // id -> {query, variables, sink}
+let socket = null; // the current WebSocket (graphql-ws's "opened" event hands it over)
+let live = 0; // subscriptions a page holds now
+let restarting = false; // closed on purpose to reconnect with a new token
 const stateListeners = new Set();
 // "idle": no page needs live updates (the socket is closed on purpose, nothing to report);
 // "up": subscribed and connected; "down": a page needs live updates and has lost them.
 export let state = "idle";
-
-function url() {
-  return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/graphql`;
-}
 
 function setState(value) {
   if (state === value) return;
@@ -26,61 +21,48 @@ function setState(value) {
 
 export function onConnection(fn) { stateListeners.add(fn); return () => stateListeners.delete(fn); }
 
-function send(message) { socket?.readyState === 1 && socket.send(JSON.stringify(message)); }
-
-function sendSubscribe(id, sub) {
-  send({ id, type: "subscribe", payload: { query: sub.query, variables: sub.variables } });
-}
-
-function connect() {
-  if (socket || active.size === 0) return;
-  acked = false;
-  const ws = new WebSocket(url(), PROTOCOL);
-  socket = ws;
-  ws.onopen = () => {
-    ws.send(JSON.stringify({ type: "connection_init",
-      payload: session.token ? { Authorization: `Bearer ${session.token}` } : {} }));
-  };
-  ws.onmessage = (event) => {
-    const message = JSON.parse(event.data);
-    switch (message.type) {
-      case "connection_ack":
-        acked = true; retry = 0; setState("up");
-        active.forEach((sub, id) => sendSubscribe(id, sub));
-        break;
-      case "ping": send({ type: "pong" }); break;
-      case "next": active.get(message.id)?.sink.next?.(message.payload); break;
-      case "error": active.get(message.id)?.sink.error?.(message.payload); active.delete(message.id); break;
-      case "complete": active.get(message.id)?.sink.complete?.(); active.delete(message.id); break;
-    }
-  };
-  ws.onclose = () => {
-    if (socket !== ws) return; // closed on purpose (no subscriptions left, or a new identity)
-    socket = null;
-    setState(active.size ? "down" : "idle");
-    if (active.size && !timer) {
-      const delay = Math.min(10000, 250 * 2 ** retry++) * (0.5 + Math.random() / 2);
-      timer = setTimeout(() => { timer = null; connect(); }, delay);
-    }
-  };
-}
+const client = createClient({
+  url: `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/graphql`,
+  // Read at every (re)connection, so a new token is used by the next socket.
+  connectionParams: () => (session.token ? { Authorization: `Bearer ${session.token}` } : {}),
+  retryAttempts: Infinity,
+  // 125 ms to 10 s with jitter (the library's default starts at 1.3 s: a dropped socket on a
+  // phone should come back before the person notices).
+  retryWait: (retries) => new Promise((resolve) => setTimeout(resolve,
+    Math.min(10000, 250 * 2 ** retries) * (0.5 + Math.random() / 2))),
+  // Retry on any loss (the default retries on close events only, not on a failed connect).
+  shouldRetry: () => true,
+  on: {
+    opened: (ws) => { socket = ws; },
+    connected: () => setState("up"),
+    // A close for a new identity is no outage: the state stays as it was until reconnected.
+    closed: () => { socket = null; if (restarting) restarting = false; else setState(live ? "down" : "idle"); },
+  },
+});
 
 // Returns an unsubscribe function. sink: {next(payload), error(errors), complete()}.
 export function subscribe(query, variables, sink) {
-  const id = String(nextId++);
-  const sub = { query, variables, sink };
-  active.set(id, sub);
-  if (!socket) connect();
-  else if (acked) sendSubscribe(id, sub);
-  return () => {
-    if (active.delete(id) && acked) send({ id, type: "complete" });
-    if (active.size === 0 && socket) { const ws = socket; socket = null; ws.close(1000); setState("idle"); }
+  live++;
+  let held = true;
+  const release = () => {
+    if (!held) return;
+    held = false;
+    if (--live === 0) setState("idle");
   };
+  // Only what the server sends reaches the page: graphql-ws also completes a subscription the
+  // page itself stopped, which the old client never reported.
+  const stop = client.subscribe({ query, variables }, {
+    next: (payload) => held && sink.next?.(payload),
+    error: (error) => { if (held) { release(); sink.error?.(error); } },
+    complete: () => { if (held) { release(); sink.complete?.(); } },
+  });
+  return () => { release(); stop(); };
 }
 
 // Closes the socket the way a network failure would (the page then reconnects and
 // resubscribes): the browser tests use it to check the banner appears and clears.
 export function dropConnection() { socket?.close(4000, "dropped"); }
 
-// A new token means a new identity on the socket: reconnect with it.
-onSession(() => { if (socket) { const ws = socket; socket = null; ws.close(1000); connect(); } });
+// A new token means a new identity on the socket: close it with a code graphql-ws retries, so
+// it reconnects (with the new token) and resubscribes.
+onSession(() => { if (socket) { restarting = true; socket.close(4205, "identity changed"); } });
