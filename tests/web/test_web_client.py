@@ -31,8 +31,10 @@ from models.team import Membership, MembershipStatus, TeamType
 from models.training import Lesson
 from models.volunteer import Volunteer
 from resolvers import station
+from resolvers import swap as swap_rules
 from resolvers.auth import Viewer
 from resolvers.hours import do_approve_hours
+from resolvers.signup import do_sign_up
 from schema.relay import to_global_id
 from tests.activity.factory import make_activity
 from tests.forum.common import make_board, open_thread, write_reply
@@ -387,6 +389,60 @@ async def test_a_volunteer_reads_a_shared_activity_page_in_beijing_time_and_sees
     places = {row.volunteer_id: row.status for row in await SignUp.filter(activity_id=shifts[0].id)}
     assert places == {taker.id: SignUpStatus.CONFIRMED, volunteer.id: SignUpStatus.CANCELLED}
 
+    # and on a shift whose hand-overs need approval (ticked on #/manage/<shift> by the organiser),
+    # an accepted hand-over waits: the giver's page says so, the organiser refuses it on #/manage
+    # (a reason is required) and the giver reads why; a second one the organiser approves
+    second = to_global_id("Activity", shifts[1].id)
+    open_as(other, live_server, organiser, f"manage/{second}")
+    wait_for(other, lambda d: d.find_element(By.CSS_SELECTOR, "input[data-action=swap-approval]")).click()
+    for _ in range(100):  # the box is ticked at once; the server's answer follows
+        if await swap_rules.needs_approval(shifts[1].id):
+            break
+        await asyncio.sleep(0.1)
+    assert await swap_rules.needs_approval(shifts[1].id)
+    await do_sign_up(Viewer(volunteer), shifts[1].id)
+    for attempt in range(2):
+        offered = await swap_rules.do_offer_swap(Viewer(volunteer), shifts[1].id, taker.id)
+        await swap_rules.do_accept_swap(Viewer(taker), offered.id)
+        if attempt == 0:
+            open_as(page, live_server, volunteer, f"activities/{second}")
+            wait_for(page, lambda d: "等待组织者审批" in text_of(d, "section[aria-labelledby=swap-h]"), message="waiting")
+        open_as(other, live_server, organiser, "manage")
+        row = f'li[data-swap="{to_global_id("ShiftSwap", offered.id)}"]'
+        wait_for(other, lambda d, row=row: "赵敏 → 钱进" in text_of(d, row), message="the pending hand-over")
+        if attempt == 0:
+            other.find_element(By.CSS_SELECTOR, f"{row} button[data-action=refuse-swap]").click()
+            wait_for(other, lambda d: text_of(d, "section.approvals .result") == "不批准时请填写原因")
+            fill(other, other.find_element(By.CSS_SELECTOR, f"{row} form"), "reason", "钱进未参加过岗前培训")
+            other.find_element(By.CSS_SELECTOR, f"{row} button[data-action=refuse-swap]").click()
+            wait_for(other, lambda d: "已不批准" in text_of(d, "section.approvals .result"), message="refused")
+            page.refresh()
+            wait_for(page, lambda d: "组织者未批准这次转让：钱进未参加过岗前培训"
+                     in text_of(d, "section[aria-labelledby=swap-h]"), message="the reason")
+        else:
+            other.find_element(By.CSS_SELECTOR, f"{row} button[data-action=approve-swap]").click()
+            wait_for(other, lambda d: "已批准" in text_of(d, "section.approvals .result"), message="approved")
+    places = {row.volunteer_id: row.status for row in await SignUp.filter(activity_id=shifts[1].id)}
+    assert places == {taker.id: SignUpStatus.CONFIRMED, volunteer.id: SignUpStatus.CANCELLED}
+
+    # and the organiser writes to the whole team on #/messages; the member reads it there as
+    # unread, replies, and the organiser reads the reply under it
+    open_as(other, live_server, organiser, "messages")
+    form = wait_for(other, lambda d: d.find_element(By.CSS_SELECTOR, f'section[data-team="{to_global_id("Team", team.id)}"] form'))
+    fill(other, form, "title", "本周例会")
+    fill(other, form, "body", "周六上午九点在社区活动室开例会。")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(other, lambda d: "已发送给" in text_of(d, f'section[data-team="{to_global_id("Team", team.id)}"] .result'))
+    open_as(page, live_server, taker, "messages")
+    wait_for(page, lambda d: text_of(d, "[data-unread-messages]") == "1 条未读", message="the unread count")
+    assert "周六上午九点在社区活动室开例会。" in text_of(page, "main")
+    reply = page.find_element(By.CSS_SELECTOR, "form.reply-organiser")
+    fill(page, reply, "body", "我会准时参加。")
+    reply.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(page, lambda d: "我会准时参加。" in text_of(d, "ul.replies"), message="reply shown")
+    other.refresh()
+    wait_for(other, lambda d: "我会准时参加。" in text_of(d, "main ul.replies"), message="the reply, for the organiser")
+
 
 async def test_help_requests_are_posted_watched_live_and_claimed(
         live_server: LiveServer, browsers: list[Any]) -> None:
@@ -542,7 +598,7 @@ async def test_axe_finds_no_serious_violations_on_any_page_at_phone_and_desktop_
              (volunteer, "activities", "article.card"), (volunteer, f"activities/{to_global_id('Activity', activity.id)}", "p.state"),
              (volunteer, "me", "[data-stat=number]"), (volunteer, "help", ".help-list"),
              (volunteer, f"forum/b/{board.slug}", "form.panel"), (admin, "hours", "main h1"),
-             (admin, "manage", "section[data-team]"), (admin, f"manage/{to_global_id('Activity', activity.id)}", "ul.roster"),
+             (admin, "manage", "section[data-team] ~ *, section.approvals"), (admin, f"manage/{to_global_id('Activity', activity.id)}", "ul.roster"),
              (None, "learn", "main h1"), (volunteer, "learn", "#qual-h"), (volunteer, "bank", "[data-points]"),
              (volunteer, "notifications", "main h1"), (platform, "stats", ".plot[data-drawn]"),
              (None, "honours", "#aw-h"), (volunteer, "feed", "main h1"), (None, "projects", "main h1"),
@@ -550,7 +606,8 @@ async def test_axe_finds_no_serious_violations_on_any_page_at_phone_and_desktop_
              (admin, f"activities/{activity_id}", "main:has(#msg-h):has(#lapse-h):has(#log-h)"),
              (volunteer, "notifications", "form.reply-organiser"), (volunteer, "chat", "li[data-room]"),
              (volunteer, f"chat/{room}", "form.chat-send button:not([disabled])"),
-             (None, "stations", "main h1"), (platform, "stations", "table.rates, section.panel .empty")]
+             (None, "stations", "main h1"), (platform, "stations", "table.rates, section.panel .empty"),
+             (volunteer, "messages", "form.reply-organiser"), (admin, "messages", "section[data-team] form")]
     page = browsers[1]
     problems: dict[str, list[str]] = {}
     try:

@@ -30,6 +30,7 @@ const routes = {
   desk: () => import("./views/desk.js"),
   chat: () => import("./views/chat.js"),
   stations: () => import("./views/stations.js"),
+  messages: () => import("./views/messages.js"),
 };
 
 let cleanup = null;
@@ -91,7 +92,7 @@ function renderHeader() {
       link("projects", t("navProjects")), link("learn", t("navLearn")), link("honours", t("navHonours")), signedIn ? link("bank", t("navBank")) : null,
       signedIn ? h("a", { href: "#/notifications", "aria-current": current === "notifications" ? "page" : null },
         t("navNotifications"), " ", unreadBadge()) : null,
-      signedIn ? link("desk", t("navDesk")) : null, signedIn ? link("chat", t("navChat")) : null, link("stations", t("navStations")),
+      signedIn ? link("messages", t("navMessages")) : null, signedIn ? link("desk", t("navDesk")) : null, signedIn ? link("chat", t("navChat")) : null, link("stations", t("navStations")),
       session.me?.isPlatformAdmin ? link("stats", t("navStats")) : null,
       signedIn ? null : link("login", t("navLogin")), signedIn ? null : link("register", t("navRegister")),
       signedIn ? h("button.link", { type: "button", onclick: () => { setToken(null); go("#/login"); } }, t("logout")) : null),

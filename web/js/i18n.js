@@ -19,7 +19,7 @@ const zh = {
   errPhone: "请输入以 1 开头的 11 位手机号", errPassword: "密码需 8–128 个字符",
   errIdFormat: "身份证号须为 17 位数字加校验位", errIdCheck: "身份证号校验位不正确",
   errIdBirth: "身份证号中的出生日期无效", errRequired: "此项必填", errConsent: "请先同意服务协议", errTaken: "该号码已注册，请直接登录",
-  registered: "注册成功，已登录", loggedIn: "登录成功", noAccount: "还没有账号？去注册",
+  registeredToast: "注册成功，已登录", loggedIn: "登录成功", noAccount: "还没有账号？去注册",
   // activities
   filters: "筛选", category: "类别", date: "开始日期不早于", openOnly: "只看有空位", nearMe: "我附近（5 公里）",
   apply: "应用筛选", anyDistrict: "全部", remaining: "剩余 {n} / {cap}", full: "满",
@@ -120,30 +120,7 @@ const zh = {
   verifyTitle: "证明验证", certNotFound: "没有这份证明（验证码不正确或已作废）", certificate: "志愿服务记录证明", serial: "证明编号", verifyAt: "验证链接", printCert: "打印", pdf: "PDF 版本",
   idMasked: "证件号码", certHours: "累计服务时长", issuer: "出具单位", issuedAt: "出具时间", superseded: "此证明已被新证明取代",
   firstRun: "下一步", noSignUpsYet: "你还没有报名任何活动。", goActivities: "去看看活动",
-  navDesk: "在线客服", deskIntro: "向平台工作人员或队伍管理员咨询，回复会实时出现在这里。", deskAsk: "发起咨询",
-  deskTo: "咨询对象", deskPlatform: "平台客服", deskSubject: "主题", deskMessage: "问题描述", deskAttachments: "附件链接（选填）",
-  deskAttachmentsHint: "http 或 https 链接，最多 5 个，用空格分隔", deskSend: "发送", deskMine: "我的咨询",
-  deskQueuePlatform: "待处理：平台咨询", deskQueueTeam: "待处理：{name}", deskStaff: "客服", deskBack: "← 返回在线客服",
-  deskReply: "回复", deskResolve: "标记为已解决", deskDue: "首次回复时限 {at}", slaBreached: "已超时",
-  ticketOPEN: "待客服回复", ticketWAITING_FOR_USER: "待用户回复", ticketRESOLVED: "已解决",
-  // care (issue 27)
-  changeLog: "变更记录", system: "系统", chg_title: "标题", chg_starts_at: "开始时间", chg_ends_at: "结束时间",
-  chg_sign_up_deadline: "报名截止", chg_district: "所在区", chg_address: "地址", chg_latitude: "纬度", chg_longitude: "经度",
-  chg_capacity: "名额", chg_waitlist_limit: "候补上限", chg_skills: "技能", chg_qualifications: "资质", chg_minimum_age: "最低年龄", chg_status: "状态",
-  handOver: "转让名额", handOverMine: "我来不了，转让我的名额", swapTo: "转给", theWaitlist: "候补名单", swapOffer: "发出转让",
-  swapOffered: "已发出转让，对方接受前名额仍是你的", swapPending: "你的名额正在转让给 {to}，等待接受", swapWithdraw: "收回转让",
-  swapWithdrawn: "已收回转让", swapForMe: "{giver} 想把名额转让给你", swapAccept: "接受名额", swapDecline: "婉拒",
-  swapTaken: "已接受转让", swapDeclined: "已婉拒",
-  messageParticipants: "给参与者发消息", audience: "发给", audCONFIRMED: "已报名的人", audWAITLISTED: "候补的人",
-  audCHECKED_IN: "已签到的人", audSIGNED_UP: "所有报名和候补的人", audTEAM: "队伍成员", send: "发送",
-  messageSent: "已发送给 {n} 人", recipients: "{n} 人收到", replyOrganiser: "回复组织者", replySent: "回复已发送", myReply: "我的回复",
-  lapsing: "资质将在活动前到期", noneLapsing: "名单上没有人的资质会在活动前到期。", expiresOn: "{date} 到期", renewWith: "续期课程：{course}",
-  qualExpiring: "即将到期的资质", askTeam: "请联系你的队伍续期",
-  reminders: "活动提醒", remindBefore: "开始前 {n} 小时提醒我", remindSms: "同时发短信", noReminders: "本平台未开启活动提醒。",
-  myCalendar: "我的日历订阅", feedLead: "把这个私密链接加入手机或电脑日历，已报名的班次会自动出现。", feedNone: "尚未生成订阅链接。",
-  feedSince: "当前链接生成于 {time}（只在生成时显示一次）", feedMake: "生成订阅链接", feedRenew: "重新生成（旧链接作废）",
-  feedRevoke: "停用订阅链接", feedRevoked: "订阅链接已停用", feedUrl: "订阅链接", feedKeep: "请妥善保管：任何拿到链接的人都能看到你的班次。",
-  copy: "复制", copyByHand: "请手动复制链接",
+  navDesk: "在线客服", navMessages: "队伍消息",
 };
 
 const en = {
@@ -164,7 +141,7 @@ const en = {
   errPhone: "Enter an 11-digit mobile number starting with 1", errPassword: "Password must be 8–128 characters",
   errIdFormat: "ID must be 17 digits and a check character", errIdCheck: "The ID check character is wrong",
   errIdBirth: "The ID holds an impossible birth date", errRequired: "Required", errConsent: "Accept the terms first", errTaken: "Already registered; log in instead",
-  registered: "Registered and logged in", loggedIn: "Logged in", noAccount: "No account? Register",
+  registeredToast: "Registered and logged in", loggedIn: "Logged in", noAccount: "No account? Register",
   filters: "Filters", category: "Category", date: "Starting on or after", openOnly: "Open slots only",
   nearMe: "Near me (5 km)", apply: "Apply", anyDistrict: "All", remaining: "{n} of {cap} left", full: "满 Full",
   waitlist: "Waitlist {n}/{limit}", signUp: "Sign up", cancelSignUp: "Cancel sign-up",
@@ -255,32 +232,17 @@ const en = {
   verifyTitle: "Certificate check", certNotFound: "No such certificate (wrong code, or withdrawn)", certificate: "Volunteer service record certificate", serial: "Serial number", verifyAt: "Verify at", printCert: "Print", pdf: "PDF",
   idMasked: "ID number", certHours: "Total service hours", issuer: "Issued by", issuedAt: "Issued", superseded: "Superseded by a newer certificate",
   firstRun: "Next steps", noSignUpsYet: "You have not signed up for anything yet.", goActivities: "Browse activities",
-  navDesk: "Service desk", deskIntro: "Ask the platform staff or a team's admins; their answers appear here live.", deskAsk: "Ask a question",
-  deskTo: "Ask", deskPlatform: "Platform staff", deskSubject: "Subject", deskMessage: "Your question", deskAttachments: "Attachment links (optional)",
-  deskAttachmentsHint: "http or https links, at most 5, separated by spaces", deskSend: "Send", deskMine: "My questions",
-  deskQueuePlatform: "Queue: platform", deskQueueTeam: "Queue: {name}", deskStaff: "staff", deskBack: "← Back to the service desk",
-  deskReply: "Reply", deskResolve: "Mark resolved", deskDue: "first reply due {at}", slaBreached: "overdue",
-  ticketOPEN: "Waiting for staff", ticketWAITING_FOR_USER: "Waiting for you", ticketRESOLVED: "Resolved",
-  changeLog: "Change log", system: "system", chg_title: "Title", chg_starts_at: "Start", chg_ends_at: "End",
-  chg_sign_up_deadline: "Sign-up deadline", chg_district: "District", chg_address: "Address", chg_latitude: "Latitude", chg_longitude: "Longitude",
-  chg_capacity: "Places", chg_waitlist_limit: "Waitlist limit", chg_skills: "Skills", chg_qualifications: "Qualifications", chg_minimum_age: "Minimum age", chg_status: "Status",
-  handOver: "Hand over a place", handOverMine: "I can't come: hand my place over", swapTo: "To", theWaitlist: "the waitlist", swapOffer: "Offer",
-  swapOffered: "Offered; the place stays yours until someone accepts", swapPending: "Your place is offered to {to}, waiting for an answer", swapWithdraw: "Take the offer back",
-  swapWithdrawn: "Offer taken back", swapForMe: "{giver} offers you their place", swapAccept: "Take the place", swapDecline: "Decline",
-  swapTaken: "The place is yours", swapDeclined: "Declined",
-  messageParticipants: "Message the participants", audience: "To", audCONFIRMED: "Signed up", audWAITLISTED: "Waitlisted",
-  audCHECKED_IN: "Checked in", audSIGNED_UP: "Everyone signed up or waitlisted", audTEAM: "Team members", send: "Send",
-  messageSent: "Sent to {n} people", recipients: "{n} received it", replyOrganiser: "Reply to the organiser", replySent: "Reply sent", myReply: "My reply",
-  lapsing: "Qualifications lapsing before the activity", noneLapsing: "No one on the roster has a qualification lapsing before the activity.", expiresOn: "expires {date}", renewWith: "Renewal course: {course}",
-  qualExpiring: "Qualifications expiring soon", askTeam: "Ask your team to renew it",
-  reminders: "Reminders", remindBefore: "Remind me {n} hours before", remindSms: "Also by SMS", noReminders: "Reminders are not enabled on this platform.",
-  myCalendar: "My calendar feed", feedLead: "Add this private link to your phone's or computer's calendar: your shifts appear there by themselves.", feedNone: "No feed link yet.",
-  feedSince: "Current link made {time} (shown only when made)", feedMake: "Make a feed link", feedRenew: "Make a new one (the old link stops working)",
-  feedRevoke: "Turn the feed link off", feedRevoked: "Feed link turned off", feedUrl: "Feed link", feedKeep: "Keep it private: anyone with the link sees your shifts.",
-  copy: "Copy", copyByHand: "Copy the link by hand",
+  navDesk: "Service desk", navMessages: "Team messages",
 };
 
 const tables = { zh, en };
+
+// A page's own strings, added when its module loads (web/js/strings/), so the home page's first
+// paint does not wait for every page's text.
+export function addStrings(more) {
+  Object.assign(zh, more.zh);
+  Object.assign(en, more.en);
+}
 export let lang = localStorage.getItem("tx.lang") === "en" ? "en" : "zh";
 
 export function setLang(value) {

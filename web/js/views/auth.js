@@ -135,7 +135,7 @@ function registerForm() {
     try {
       const { register } = await gql(REGISTER, { input });
       setToken(register.token);
-      toast(t("registered"));
+      toast(t("registeredToast"));
       go("#/me");
     } catch (error) { showServerError(form, error); }
   });

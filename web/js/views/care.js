@@ -3,12 +3,19 @@
 // panel asks for its own data; one the server refuses is left out.
 import { gql, nodes } from "../api.js";
 import { errorText, fmtDate, t } from "../i18n.js";
+import "../strings/care.js";
 import { html, useEffect, useState } from "../ui.js";
 
 const CHANGES = `query ActivityChanges($id: ID!) { activityChanges(activityId: $id, first: 100) {
   edges { node { field before after createdAt actor { displayName } } } } }`;
 const SWAPS = `query ActivitySwaps($id: ID!) { shiftSwaps(activityId: $id, first: 20) { edges { node {
-  id status toWaitlist createdAt giver { id displayName } receiver { id displayName } taker { displayName } } } } }`;
+  id status toWaitlist createdAt decisionReason giver { id displayName } receiver { id displayName } taker { id displayName } } } } }`;
+const AWAITING = `query SwapsAwaiting { shiftSwapsAwaitingApproval(first: 50) { edges { node {
+  id activity { id title startsAt } giver { displayName } taker { displayName } } } } }`;
+const DECIDE_SWAP = `mutation DecideSwap($id: ID!, $approve: Boolean!, $reason: String) {
+  decideShiftSwap(id: $id, approve: $approve, reason: $reason) { id status } }`;
+const APPROVAL = `query SwapApproval($id: ID!) { shiftSwapApprovalRequired(activityId: $id) }`;
+const SET_APPROVAL = `mutation SetSwapApproval($id: ID!, $required: Boolean!) { setShiftSwapApproval(activityId: $id, required: $required) { id } }`;
 const RECEIVERS = `query SwapReceivers($id: ID!) { node(id: $id) { ... on Team { members(first: 100) { edges { node { id displayName } } } } } }`;
 const OFFER_SWAP = `mutation OfferSwap($id: ID!, $to: ID) { offerShiftSwap(activityId: $id, toVolunteerId: $to) { id status } }`;
 const ACCEPT_SWAP = `mutation AcceptSwap($id: ID!) { acceptShiftSwap(id: $id) { id status } }`;
@@ -57,8 +64,12 @@ function HandOver({ activity, me, reload }) {
   const open = swaps.filter((s) => s.status === "OPEN");
   const given = open.find((s) => s.giver?.id === me.id);
   const forMe = open.filter((s) => s.giver?.id !== me.id && (s.receiver?.id === me.id || (s.toWaitlist && mine?.status === "WAITLISTED")));
-  const canGive = mine?.status === "CONFIRMED" && !mine.checkedInAt && activity.status === "PUBLISHED" && !given;
-  if (!data || (!forMe.length && !given && !canGive && !result)) return null;
+  // Mine (given or taken) waiting for the organiser, and the last one the organiser refused.
+  const involved = (s) => s.giver?.id === me.id || s.taker?.id === me.id;
+  const waiting = swaps.find((s) => s.status === "AWAITING_APPROVAL" && involved(s));
+  const refused = swaps.find((s) => s.status === "REJECTED" && involved(s));
+  const canGive = mine?.status === "CONFIRMED" && !mine.checkedInAt && activity.status === "PUBLISHED" && !given && !waiting;
+  if (!data || (!forMe.length && !given && !canGive && !waiting && !refused && !result)) return null;
   const offer = (event) => {
     event.preventDefault();
     const to = event.target.elements.to.value || null;
@@ -77,12 +88,54 @@ function HandOver({ activity, me, reload }) {
       ${s.toWaitlist ? null : html`<button type="button" data-action="decline-swap" onClick=${() => run(() => gql(DECLINE_SWAP, { id: s.id }), t("swapDeclined"))}>${t("swapDecline")}</button>`}</div></div>`)}
     ${given ? html`<p data-swap=${given.id} data-status=${given.status}>${swapText(given)}</p>
       <button type="button" data-action="withdraw-swap" onClick=${() => run(() => gql(WITHDRAW_SWAP, { id: given.id }), t("swapWithdrawn"))}>${t("swapWithdraw")}</button>` : null}
+    ${waiting ? html`<p data-swap=${waiting.id} data-status=${waiting.status}>${t("swapAwaiting")}</p>` : null}
+    ${refused && !waiting ? html`<p data-swap=${refused.id} data-status=${refused.status}>${t("swapRejected", { reason: refused.decisionReason || "" })}</p>` : null}
     ${canGive ? html`<details onToggle=${pick}><summary>${t("handOverMine")}</summary>
       <form class="inline" onSubmit=${offer}><label for="swap-to">${t("swapTo")}</label>
         <select id="swap-to" name="to"><option value="">${t("theWaitlist")}</option>
           ${(receivers || []).map((v) => html`<option value=${v.id}>${v.displayName}</option>`)}</select>
         <button type="submit" data-action="offer-swap">${t("swapOffer")}</button></form></details>` : null}
     <p class="result" role="status" aria-live="polite">${result}</p></section>`;
+}
+
+// #/manage: accepted hand-overs on my teams' activities waiting for my decision; refusing needs a reason.
+export function SwapApprovals() {
+  const [data, load] = useAsk(() => gql(AWAITING), []);
+  const [result, setResult] = useState("");
+  if (data === false) return null;
+  const decide = (s, approve) => async (event) => {
+    event.preventDefault();
+    const reason = approve ? null : event.target.elements.reason.value.trim();
+    if (!approve && !reason) { setResult(t("reasonNeeded")); return; }
+    try {
+      await gql(DECIDE_SWAP, { id: s.id, approve, reason });
+      setResult(t(approve ? "swapApproved" : "swapRefused", { taker: s.taker?.displayName || "", giver: s.giver?.displayName || "" }));
+    } catch (e) { setResult(errorText(e)); }
+    await load();
+  };
+  const swaps = data ? nodes(data.shiftSwapsAwaitingApproval) : [];
+  return html`<section class="panel approvals" aria-labelledby="appr-h"><h2 id="appr-h">${t("approvals")}</h2>
+    ${data && !swaps.length ? html`<p>${t("noApprovals")}</p>` : null}
+    <ul class="plain">${swaps.map((s) => html`<li class="card" data-swap=${s.id}>
+      <p><a href=${`#/manage/${encodeURIComponent(s.activity.id)}`}>${s.activity.title}</a> · ${fmtDate(s.activity.startsAt)}</p>
+      <p>${s.giver?.displayName || ""} → <strong>${s.taker?.displayName || ""}</strong></p>
+      <form class="inline" novalidate onSubmit=${decide(s, false)}>
+        <button class="primary" type="button" data-action="approve-swap" onClick=${decide(s, true)}>${t("approve")}</button>
+        <label for=${`why-${s.id}`}>${t("refuseReason")}</label><input id=${`why-${s.id}`} name="reason" maxlength="500" />
+        <button type="submit" data-action="refuse-swap">${t("refuse")}</button></form></li>`)}</ul>
+    <p class="result" role="status" aria-live="polite">${result}</p></section>`;
+}
+
+// #/manage/<activity>: whether hand-overs on it wait for the organiser.
+export function SwapApprovalSetting({ id }) {
+  const [data, load] = useAsk(() => gql(APPROVAL, { id }), [id]);
+  if (!data) return null;
+  const change = async (event) => {
+    try { await gql(SET_APPROVAL, { id, required: event.target.checked }); } catch { /* the box shows the server's value */ }
+    await load();
+  };
+  return html`<p><label class="check"><input type="checkbox" data-action="swap-approval" checked=${data.shiftSwapApprovalRequired}
+    onChange=${change} /> ${t("needApproval")}</label></p>`;
 }
 
 function Messages({ id }) {

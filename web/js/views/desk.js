@@ -3,6 +3,7 @@
 // as a server draft (drafts.js) until it is sent.
 import { gql, nodes, session } from "../api.js";
 import { errorText, fmtDate, t } from "../i18n.js";
+import "../strings/desk.js";
 import { attachDraft } from "../drafts.js";
 import { subscribe } from "../ws.js";
 import { html, page, useEffect, useRef, useState } from "../ui.js";

@@ -1,13 +1,15 @@
 // Organisers (team admins): #/manage lists the teams one administers with their activities and
 // creates a new one (a draft); #/manage/<activityId> edits, publishes or cancels it, sets its
 // requirements, shows the roster with the waitlist and held offers (CSV/XLSX from the server), the check-in
-// code, marks attendance, and sends a call-out whose answers arrive live.
+// code, marks attendance, and sends a call-out whose answers arrive live; hand-overs waiting for
+// approval are decided on #/manage (docs/care.md).
 import { gql, nodes, session } from "../api.js";
 import { download } from "../download.js";
 import { ZONE, errorText, fmtDate, t } from "../i18n.js";
 import { subscribe } from "../ws.js";
 import { html, page, useEffect, useState } from "../ui.js";
 import { Policies, UncoveredShifts } from "./stations.js";
+import { SwapApprovalSetting, SwapApprovals } from "./care.js";
 import { loadMe } from "../app.js";
 
 const TEAMS = `query ManageTeams { me { id teams(first: 50) { edges { node { id name district viewerIsAdmin
@@ -121,7 +123,7 @@ function Teams() {
   if (!teams) return html`<h1>${t("navManage")}</h1><p class=${error ? "error" : ""}>${error || t("loading")}</p>`;
   return html`<h1>${t("navManage")}</h1>
     ${session.me?.isPlatformAdmin ? html`<${Policies} />` : null}
-    ${teams.length ? html`<${UncoveredShifts} />` : html`<p>${t("noAdminTeams")}</p>`}
+    ${teams.length ? html`<${UncoveredShifts} /><${SwapApprovals} />` : html`<p>${t("noAdminTeams")}</p>`}
     ${teams.map((team) => html`<section class="panel" aria-labelledby=${`team-${team.id}`} data-team=${team.id}>
       <h2 id=${`team-${team.id}`}>${team.name}</h2>
       <ul class="plain">${nodes(team.activities).map((a) => html`<li class="row" data-id=${a.id}>
@@ -237,7 +239,7 @@ function ManageActivity({ id }) {
     ${a.checkInCode ? html`<section class="panel" aria-labelledby="code-h"><h2 id="code-h">${t("checkInCode")}</h2>
       <p class="code" data-code>${a.checkInCode}</p><p class="hint">${t("codeHint")}</p></section>` : null}
     ${a.status !== "DRAFT" ? html`<${Roster} a=${a} reload=${reload} say=${setMessage} />` : null}
-    ${a.status === "PUBLISHED" ? html`<${CallOut} a=${a} say=${setMessage} />` : null}
+    ${a.status === "PUBLISHED" ? html`<${CallOut} a=${a} say=${setMessage} /><${SwapApprovalSetting} id=${a.id} />` : null}
     ${a.status === "DRAFT" || a.status === "PUBLISHED" ? html`
       <details class="panel"><summary>${t("editActivity")}</summary>
         <form novalidate onSubmit=${save}><${ActivityFields} activity=${a} />

@@ -3,6 +3,7 @@
 import { gql, nodes, session } from "../api.js";
 import { h, mount } from "../dom.js";
 import { errorText, fmtDate, t } from "../i18n.js";
+import "../strings/care.js";
 import { go } from "../app.js";
 
 const ME = `{ me { id displayName volunteerNumber district approvedHours starLevel points phoneMasked

@@ -3,6 +3,7 @@
 // wrote and a box to reply to the organiser.
 import { gql, nodes, session } from "../api.js";
 import { errorText, fmtDate, t } from "../i18n.js";
+import "../strings/care.js";
 import { html, page, useEffect, useState } from "../ui.js";
 import { refreshUnread } from "../app.js";
 
@@ -10,7 +11,7 @@ const LIST = `query Notifications { notifications(first: 50) { edges { node { id
   subject { ... on OrganiserMessage { id replies(first: 20) { edges { node { body createdAt } } } } } } } } }`;
 const REPLY = `mutation ReplyToOrganiser($id: ID!, $body: String!) { replyToOrganiserMessage(messageId: $id, body: $body) { body createdAt } }`;
 
-function Reply({ message }) {
+export function Reply({ message }) {
   const [replies, setReplies] = useState(nodes(message.replies));
   const [result, setResult] = useState("");
   const send = async (event) => {
