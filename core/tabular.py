@@ -79,12 +79,15 @@ class _Sink:
         self.parts: list[bytes] = []
         self.size = 0
 
-    def write(self, data: bytes) -> int:
+    def write(self, data: bytes, /) -> int:
         self.parts.append(bytes(data))
         self.size += len(data)
         return len(data)
 
     def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
         pass
 
     def take(self) -> bytes:
@@ -181,7 +184,7 @@ class _Workbook:
         self.row = 0
 
     def write(self, batch: list[Sequence[Cell]]) -> None:
-        lines = []
+        lines: list[str] = []
         for row in batch:
             if self.header is None:
                 self.header = row
