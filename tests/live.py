@@ -105,21 +105,20 @@ def start_server(backend: Backend, *, workers: int = 1, env: dict[str, str] | No
     raise RuntimeError(f"server did not become healthy:\n{server.log()}")
 
 
-@contextlib.contextmanager
-def serving(backend: Backend) -> Iterator[LiveServer]:
-    """start_server, stopped on the way out."""
-    server = start_server(backend)
+@pytest.fixture(scope="session")
+def shared_server(backend: Backend) -> Iterator[LiveServer]:
+    """One one-worker server per backend (and per xdist worker), on the backend's database."""
+    server = start_server(backend, env=SHARED_ENV)
     try:
         yield server
     finally:
         server.stop()
 
 
-@pytest.fixture(scope="session")
-def shared_server(backend: Backend) -> Iterator[LiveServer]:
-    """One one-worker server per backend (and per xdist worker), on the backend's database."""
-    with serving(backend) as server:
-        yield server
+# A shared server runs no background jobs: they would act on the database of the in-process tests
+# running meanwhile (an offer expiring, an archive built, a reminder sent under a test that
+# checks it does so itself). Tests of the jobs on a server start a server of their own.
+SHARED_ENV = {"JOBS": "0"}
 
 
 # Each wipe restarts ids at 1, but the shared server keeps what it learnt by id (slot feeds and
@@ -152,7 +151,7 @@ PAIR_CORS_ORIGIN = "https://app.example.org"
 def shared_pair(backend: Backend) -> Iterator[LiveServer]:
     """One two-worker server per backend (and per xdist worker), on the backend's database."""
     server = start_server(backend, workers=2, env={
-        "METRICS_TOKEN": PAIR_METRICS_TOKEN, "CORS_ORIGINS": PAIR_CORS_ORIGIN})
+        **SHARED_ENV, "METRICS_TOKEN": PAIR_METRICS_TOKEN, "CORS_ORIGINS": PAIR_CORS_ORIGIN})
     try:
         yield server
     finally:
