@@ -2,8 +2,8 @@
 // team's hours for a period as CSV/XLSX from the server (this month by default).
 import { gql, nodes, session } from "../api.js";
 import { download } from "../download.js";
-import { h, mount } from "../dom.js";
 import { errorText, fmtDate, t } from "../i18n.js";
+import { html, page, useEffect, useRef, useState } from "../ui.js";
 import { go } from "../app.js";
 
 const TEAMS = `{ me { teams(first: 50) { edges { node { id name viewerIsAdmin } } } } }`;
@@ -14,45 +14,43 @@ const REJECT = `mutation Reject($id: ID!, $reason: String!) { rejectHours(record
 
 // A decision is made once: both buttons (and the reason) are disabled while it is sent and
 // stay disabled after it succeeds; a rejection needs a reason (said inline, nothing is sent).
-function row(record) {
-  const result = h("span.result", { role: "status" });
-  const reasonId = `reason-${record.id}`;
-  const reason = h("input", { type: "text", id: reasonId, name: "reason", maxlength: 500,
-    "aria-describedby": `${reasonId}-error` });
-  const reasonError = h("span.error", { id: `${reasonId}-error` });
-  const controls = () => item.querySelectorAll("button, input");
-  const act = (fn, done) => async () => {
-    controls().forEach((c) => { c.disabled = true; });
+function Row({ record }) {
+  const reason = useRef(null);
+  const [busy, setBusy] = useState(false);
+  const [decided, setDecided] = useState(false);
+  const [result, setResult] = useState("");
+  const [missing, setMissing] = useState(false);
+  const act = async (send, done) => {
+    setBusy(true);
     try {
-      await fn();
-      result.textContent = done;
-      item.classList.add("done");
-      item.dataset.decided = "true";
+      await send();
+      setResult(done);
+      setDecided(true);
     } catch (error) {
-      result.textContent = errorText(error);
-      controls().forEach((c) => { c.disabled = false; });
+      setResult(errorText(error));
+      setBusy(false);
     }
   };
-  const reject = act(() => gql(REJECT, { id: record.id, reason: reason.value.trim() }), t("rejected"));
-  const item = h("li.card",
-    h("h3", `${record.volunteer.displayName} · ${record.activity.title}`),
-    h("p.meta", `${fmtDate(record.activity.startsAt)} · ${t("hours", { n: record.hoursClaimed || record.hours })}`),
-    h("div.actions",
-      h("button.primary", { type: "button", "data-action": "approve", onclick: act(() => gql(APPROVE, { id: record.id }), t("approved")) }, t("approve")),
-      h("label", { for: reasonId }, t("rejectReason")), reason,
-      h("button", { type: "button", "data-action": "reject", onclick: () => {
-        if (!reason.value.trim()) {
-          reasonError.textContent = t("reasonRequired");
-          reason.setAttribute("aria-invalid", "true");
-          reason.focus();
-          return;
-        }
-        reasonError.textContent = "";
-        reason.removeAttribute("aria-invalid");
-        reject();
-      } }, t("reject")),
-      reasonError, result));
-  return item;
+  const reject = () => {
+    const text = reason.current.value.trim();
+    setMissing(!text);
+    if (!text) { reason.current.focus(); return; }
+    act(() => gql(REJECT, { id: record.id, reason: text }), t("rejected"));
+  };
+  const id = `reason-${record.id}`;
+  return html`<li class=${decided ? "card done" : "card"} data-decided=${decided ? "true" : null}>
+    <h3>${record.volunteer.displayName} · ${record.activity.title}</h3>
+    <p class="meta">${fmtDate(record.activity.startsAt)} · ${t("hours", { n: record.hoursClaimed || record.hours })}</p>
+    <div class="actions">
+      <button class="primary" type="button" data-action="approve" disabled=${busy}
+        onClick=${() => act(() => gql(APPROVE, { id: record.id }), t("approved"))}>${t("approve")}</button>
+      <label for=${id}>${t("rejectReason")}</label>
+      <input type="text" id=${id} name="reason" maxlength="500" ref=${reason} disabled=${busy}
+        aria-describedby=${`${id}-error`} aria-invalid=${missing ? "true" : null} />
+      <button type="button" data-action="reject" disabled=${busy} onClick=${reject}>${t("reject")}</button>
+      <span class="error" id=${`${id}-error`}>${missing ? t("reasonRequired") : ""}</span>
+      <span class="result" role="status">${result}</span>
+    </div></li>`;
 }
 
 // Beijing calendar days: the first of this month and today.
@@ -61,30 +59,44 @@ function thisMonth() {
   return [`${today.slice(0, 8)}01`, today];
 }
 
-function hoursExport(team) {
+// The dates are read from the inputs when a button is pressed (uncontrolled inputs).
+function HoursExport({ team }) {
   const [first, last] = thisMonth();
-  const from = h("input", { type: "date", id: `from-${team.id}`, value: first });
-  const to = h("input", { type: "date", id: `to-${team.id}`, value: last });
-  const result = h("span.result", { role: "status" });
+  const from = useRef(null);
+  const to = useRef(null);
+  const [result, setResult] = useState("");
   const save = (format) => () => download(`/teams/${encodeURIComponent(team.id)}/hours.${format}`,
-    { from: from.value, to: to.value }).then(() => { result.textContent = ""; },
-    (error) => { result.textContent = errorText(error); });
-  return h("div.actions.hours-export",
-    h("label", { for: from.id }, t("periodFrom")), from, h("label", { for: to.id }, t("periodTo")), to,
-    h("button", { type: "button", "data-export": "csv", onclick: save("csv") }, t("exportHoursCsv")),
-    h("button", { type: "button", "data-export": "xlsx", onclick: save("xlsx") }, t("exportHoursXlsx")),
-    result);
+    { from: from.current.value, to: to.current.value })
+    .then(() => setResult(""), (error) => setResult(errorText(error)));
+  return html`<div class="actions hours-export">
+    <label for=${`from-${team.id}`}>${t("periodFrom")}</label><input type="date" id=${`from-${team.id}`} value=${first} ref=${from} />
+    <label for=${`to-${team.id}`}>${t("periodTo")}</label><input type="date" id=${`to-${team.id}`} value=${last} ref=${to} />
+    <button type="button" data-export="csv" onClick=${save("csv")}>${t("exportHoursCsv")}</button>
+    <button type="button" data-export="xlsx" onClick=${save("xlsx")}>${t("exportHoursXlsx")}</button>
+    <span class="result" role="status">${result}</span></div>`;
 }
 
-export async function render(main) {
-  if (!session.token) { go("#/login"); return; }
-  mount(main, h("p", t("loading")));
-  const teams = nodes((await gql(TEAMS)).me.teams).filter((team) => team.viewerIsAdmin);
-  const sections = [];
-  for (const team of teams) {
-    const records = nodes((await gql(QUEUE, { team: team.id })).serviceRecords);
-    sections.push(h("section.panel", h("h2", team.name), hoursExport(team),
-      records.length ? h("ul.plain", records.map(row)) : h("p", t("empty"))));
-  }
-  mount(main, h("h1", t("hoursQueue")), sections.length ? sections : h("p", t("noAdminTeams")));
+function HoursPage() {
+  const [teams, setTeams] = useState(null); // [{team, records}]
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    (async () => {
+      const admin = nodes((await gql(TEAMS)).me.teams).filter((team) => team.viewerIsAdmin);
+      const queues = [];
+      for (const team of admin) queues.push({ team, records: nodes((await gql(QUEUE, { team: team.id })).serviceRecords) });
+      setTeams(queues);
+    })().catch(setError);
+  }, []);
+  if (error) return html`<p class="error">${errorText(error)}</p>`;
+  if (!teams) return html`<p>${t("loading")}</p>`;
+  return html`<h1>${t("hoursQueue")}</h1>
+    ${teams.length ? teams.map(({ team, records }) => html`<section class="panel" key=${team.id}><h2>${team.name}</h2>
+      <${HoursExport} team=${team} />
+      ${records.length ? html`<ul class="plain">${records.map((r) => html`<${Row} key=${r.id} record=${r} />`)}</ul>`
+        : html`<p>${t("empty")}</p>`}</section>`) : html`<p>${t("noAdminTeams")}</p>`}`;
+}
+
+export function render(main) {
+  if (!session.token) { go("#/login"); return null; }
+  return page(main, html`<${HoursPage} />`);
 }
