@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Test-only Node packages (the GraphQL-over-HTTP audit, real GraphQL clients): tests/node.
 NODE_STAMP := tests/node/node_modules/.installed
 
-.PHONY: run test test-fast lint schema fuzz screenshots cluster bench-cluster clean
+.PHONY: run test test-fast lint schema fuzz screenshots cluster bench-cluster soak chaos clean
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required (set PYTHON=...)"; exit 1; }
@@ -72,6 +72,22 @@ cluster: $(STAMP)
 
 bench-cluster: $(STAMP)
 	$(PY) -m bench.cluster
+
+# Hours of a day's mixed traffic (Locust, bench/locustfile.py) on PostgreSQL + Redis with 2
+# workers and open WebSockets: p50/p99 per operation over time, answers by code, RSS and open
+# fds per worker, then the integrity check; plots in docs/operations/soak-*.png.
+# SOAK_MINUTES (30), SOAK_USERS, SOAK_WATCHERS, SOAK_VOLUNTEERS, SOAK_MIX (docs/operations.md).
+SOAK_MINUTES ?= 30
+soak: $(STAMP)
+	@$(PY) -c 'import locust' 2>/dev/null || $(PY) -m pip install -q --no-compile -e ".[soak]"
+	$(PY) -m bench.soak --minutes $(SOAK_MINUTES)
+
+# Scripted faults under load, on a PostgreSQL and a redis-server of its own (never the
+# machine's): worker SIGKILL in a flash crowd, PostgreSQL restarts (fast, immediate), Redis
+# stopped 20 s then flushed, never-reading WebSocket clients, PostgreSQL's link cut 10 s.
+# FAULTS=kill,pg-cut picks some; CHAOS_* knobs in bench/chaos.py.
+chaos: $(STAMP)
+	$(PY) -m bench.chaos $(if $(FAULTS),--faults $(FAULTS))
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache tests/node/node_modules
