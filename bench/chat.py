@@ -41,9 +41,14 @@ from bench.common import (
     start_tongxin,
 )
 from bench.httpclient import LeanClient
+from bench.slots import METRICS_TOKEN, bucket_quantile, delivery_buckets
 from bench.wsclient import Subscriber
 
 MESSAGES = "subscription C($room: ID!) { chatMessages(roomId: $room) { id body } }"
+# --after: as the web page subscribes, after the newest message it loaded (all members loaded
+# the same one: one shared group per worker that replays from it)
+MESSAGES_AFTER = """subscription C($room: ID!, $after: ID) {
+  chatMessages(roomId: $room, after: $after) { id body } }"""
 POST = """mutation P($room: ID!, $body: String!, $client: String!) {
   postChatMessage(roomId: $room, body: $body, clientId: $client) { id } }"""
 HISTORY = """query H($team: ID!) { chatRoom(teamId: $team) {
@@ -91,7 +96,22 @@ async def seed(database_url: str, members: int) -> tuple[list[int], int, int]:
     return people, int(team), int(room)
 
 
+async def newest_message(database_url: str, room_id: int) -> str:
+    from schema.relay import to_global_id
+
+    conn = await connect(database_url)
+    try:
+        newest = await conn.fetchval("SELECT max(id) FROM chat_message WHERE room_id = $1",
+                                     room_id)
+    finally:
+        await conn.close()
+    return str(to_global_id("ChatMessage", int(newest)))
+
+
 # --- the subscriber process -------------------------------------------------------------
+
+
+AFTER: str | None = None  # the subscriber process's --after (a message ID)
 
 
 class ChatSubscriber(Subscriber):
@@ -111,7 +131,8 @@ class ChatSubscriber(Subscriber):
     def on_text(self, now: float, payload: bytes) -> None:
         if b'"connection_ack"' in payload[:40]:
             self.send({"id": "1", "type": "subscribe", "payload": {
-                "query": MESSAGES, "variables": {"room": self.activity}}})
+                "query": MESSAGES_AFTER if AFTER else MESSAGES,
+                "variables": {"room": self.activity, **({"after": AFTER} if AFTER else {})}}})
             self.primed_once = True
             self.primed.set_result(None)
             return
@@ -135,21 +156,35 @@ async def subscribers(url: str, room: str, tokens: list[str], out: str) -> None:
         await asyncio.wait_for(asyncio.gather(*(c.primed for c in batch)), 120)
         clients += batch
     await asyncio.sleep(1.0)  # the last SUBSCRIBEs reach the broker
+    # The process's own event-loop lag: frames that arrive while it is late (another process
+    # has its core) are timestamped late, which is the measurement's delay, not the server's.
+    lags: list[tuple[float, float]] = []
+    ticking = asyncio.create_task(_tick(lags))
     print("ready", flush=True)
     await loop.run_in_executor(None, sys.stdin.readline)
+    ticking.cancel()
     received = [[(at, message["payload"]["data"]["chatMessages"]["id"])
                  for at, raw in client.received
                  if (message := json.loads(raw)).get("type") == "next"] for client in clients]
     for client in clients:
         if client.transport is not None:
             client.transport.close()
-    _write(out, received)
+    _write(out, {"received": received, "lags": lags})
     print("done", flush=True)
 
 
-def _write(path: str, received: list[list[tuple[float, str]]]) -> None:
+async def _tick(lags: list[tuple[float, float]]) -> None:
+    """(when, how late) of a 5 ms timer, for the whole run."""
+    while True:
+        due = time.perf_counter() + 0.005
+        await asyncio.sleep(0.005)
+        now = time.perf_counter()
+        lags.append((now, now - due))
+
+
+def _write(path: str, found: dict[str, object]) -> None:
     with open(path, "w") as target:
-        json.dump(received, target)
+        json.dump(found, target)
 
 
 # --- the driver -------------------------------------------------------------------------
@@ -196,13 +231,14 @@ def run(database_url: str, people: list[int], room: str, team: str, args: argpar
     """One server (SHARED_SUBSCRIPTIONS=`shared`), every member subscribed, the messages, the
     history pages; returns the delivery p50 and p99 (ms)."""
     server = start_tongxin(database_url, workers=args.workers, REDIS_URL=REDIS_URL,
-                           CHAT_MESSAGES_PER_MINUTE="100000", SHARED_SUBSCRIPTIONS=shared)
+                           CHAT_MESSAGES_PER_MINUTE="100000", SHARED_SUBSCRIPTIONS=shared,
+                           METRICS_TOKEN=METRICS_TOKEN)
     tokens_file = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
     json.dump([token(p) for p in people], tokens_file)
     tokens_file.close()
     out = tempfile.NamedTemporaryFile(suffix=".json", delete=False).name
     command = [sys.executable, "-m", "bench.chat", "--subscribers", server.url.replace(
-        "http://", "ws://"), room, tokens_file.name, out]
+        "http://", "ws://"), room, tokens_file.name, out, args.after_id or ""]
     if args.client_cpu is not None:
         command = ["taskset", "-c", args.client_cpu, *command]
     clients = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -215,21 +251,31 @@ def run(database_url: str, people: list[int], room: str, team: str, args: argpar
         print(f"{args.members} members subscribed in {time.perf_counter() - started:.1f} s "
               f"({args.workers} workers, PostgreSQL + Redis)")
         trees = {"server": server.process.pid}
+        written_before = delivery_buckets(server.url, "chatMessages")
         cpu_before = cpu_seconds(trees, services=())
         sent = asyncio.run(post_messages(server.url, room, people[1], args.messages))
         time.sleep(3)
         cpu_after = cpu_seconds(trees, services=())
+        written = {le: count - written_before.get(le, 0.0)
+                   for le, count in delivery_buckets(server.url, "chatMessages").items()}
         clients.stdin.write("stop\n")
         clients.stdin.flush()
         clients.stdout.readline()
         with open(out) as source:
-            received = json.load(source)
+            found = json.load(source)
+        received, lags = found["received"], found["lags"]
         delays = [(arrival - sent[message]) * 1000 for frames in received
                   for arrival, message in frames if message in sent]
         expected = len(sent) * len(received)
         print(f"delivery: {len(delays):,} of {expected:,} (subscriber, message) pairs; "
               f"p50 {percentile(delays, 0.5):.1f} ms  p99 {percentile(delays, 0.99):.1f} ms  "
               f"max {max(delays):.1f} ms")
+        if shared == "1":  # the shared path records when each message's frames were written
+            print(f"server's commit → frames written (tongxin_live_delivery_seconds, one sample "
+                  f"per message per worker, {written.get(float('inf'), 0):.0f} samples): p50 "
+                  f"{bucket_quantile(0.5, written) * 1000:.0f} ms  p99 "
+                  f"{bucket_quantile(0.99, written) * 1000:.0f} ms (bucket-interpolated)")
+        explain_tail(sent, received, lags)
         # The workers' own CPU (not wall time) is what the shared machine's load cannot inflate.
         print(f"server CPU per message (both workers, post + delivery to every member): "
               f"{(cpu_after['server'] - cpu_before['server']) * 1000 / len(sent):.1f} ms")
@@ -242,6 +288,36 @@ def run(database_url: str, people: list[int], room: str, team: str, args: argpar
         server.stop()
 
 
+def explain_tail(sent: dict[str, float], received: list[list[tuple[float, str]]],
+                 lags: list[tuple[float, float]]) -> None:
+    """Where a high p99 comes from: one message late for everyone (a stall while it was
+    written, or the client process off its core) or a few subscribers late for every message
+    (slow consumers). Prints the slowest messages with the subscriber process's own worst
+    event-loop lag while each was arriving."""
+    by_message: dict[str, list[float]] = {message: [] for message in sent}
+    by_subscriber: list[float] = []
+    for frames in received:
+        mine = [(arrival - sent[message]) * 1000 for arrival, message in frames
+                if message in sent]
+        for arrival, message in frames:
+            if message in sent:
+                by_message[message].append((arrival - sent[message]) * 1000)
+        by_subscriber.append(percentile(mine, 0.5) if mine else float("nan"))
+    worst = sorted(by_message, key=lambda m: -percentile(by_message[m], 0.99))[:3]
+    for message in worst:
+        start, end = sent[message], sent[message] + max(by_message[message]) / 1000
+        lag = max((late for at, late in lags if start <= at <= end + 0.005), default=0.0)
+        print(f"  slow message: p50 {percentile(by_message[message], 0.5):.0f} ms  p99 "
+              f"{percentile(by_message[message], 0.99):.0f} ms  max "
+              f"{max(by_message[message]):.0f} ms; client loop lag then {lag * 1000:.0f} ms")
+    over = sum(1 for m in sent if percentile(by_message[m], 0.99) > 300)
+    print(f"  messages whose own p99 > 300 ms: {over} of {len(sent)}; subscribers' median "
+          f"delay p99 {percentile(by_subscriber, 0.99):.0f} ms (slow consumers would show "
+          f"here); client loop lag p99 "
+          f"{percentile([late * 1000 for _, late in lags], 0.99):.0f} ms  max "
+          f"{max(late for _, late in lags) * 1000:.0f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--members", type=int, default=2000)
@@ -249,6 +325,9 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=300)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--client-cpu", default=None)
+    parser.add_argument("--after", action="store_true",
+                        help="subscribe as the web page does: chatMessages(after: the newest "
+                        "seeded message)")
     parser.add_argument("--baseline", action="store_true",
                         help="also run the per-subscriber path (SHARED_SUBSCRIPTIONS=0) in the "
                         "same run, on the same room, and print the ratios")
@@ -262,6 +341,7 @@ def main() -> None:
     with scratch_database("tongxin_chat") as database_url:
         people, team_id, room_id = asyncio.run(seed(database_url, args.members))
         room, team = to_global_id("ChatRoom", room_id), to_global_id("Team", team_id)
+        args.after_id = asyncio.run(newest_message(database_url, room_id)) if args.after else None
         for name, shared in modes:
             print(f"--- {name}")
             figures[name] = run(database_url, people, room, team, args, shared)
@@ -271,8 +351,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 6 and sys.argv[1] == "--subscribers":
-        _, _, url, room, tokens_path, out = sys.argv
+    if len(sys.argv) == 7 and sys.argv[1] == "--subscribers":
+        _, _, url, room, tokens_path, out, after = sys.argv
+        AFTER = after or None
         with open(tokens_path) as source:
             tokens = json.load(source)
         try:

@@ -163,8 +163,8 @@ async def final_counts(database_url: str, activity_id: int) -> tuple[int, int]:
 METRICS_TOKEN = "bench-metrics-token"
 
 
-def delivery_buckets(url: str) -> dict[float, float]:
-    """The server's tongxin_live_delivery_seconds buckets for slotCount (cumulative counts by
+def delivery_buckets(url: str, field: str = "slotCount") -> dict[float, float]:
+    """The server's tongxin_live_delivery_seconds buckets for `field` (cumulative counts by
     upper bound), summed over its workers: read from /metrics."""
     import re
 
@@ -175,7 +175,7 @@ def delivery_buckets(url: str) -> dict[float, float]:
     buckets: dict[float, float] = {}
     for line in text.splitlines():
         match = re.match(r'^tongxin_live_delivery_seconds_bucket\{(.*)\} (\S+)$', line)
-        if match and 'field="slotCount"' in match[1]:
+        if match and f'field="{field}"' in match[1]:
             bound = re.search(r'le="([^"]+)"', match[1])
             assert bound is not None
             le = float(bound[1])
