@@ -357,3 +357,42 @@ def test_every_slot_count_field_is_shareable_or_deliberately_per_viewer():
     # then: a new field cannot silently push every subscriber selecting it off the shared path
     assert fields == shareable | SLOT_COUNT_PER_VIEWER
     assert not shareable & SLOT_COUNT_PER_VIEWER
+
+
+async def test_a_replaying_group_logs_for_late_joiners_until_full_then_a_fresh_one_starts():
+    # given: a group whose subscribers gave a start (Plan.log), its stream idle
+    from schema.live.fanout import EVENT_QUEUE, FanoutHub, Plan, ShareMode
+
+    class Idle:
+        async def stream(self, *args: Any, **kwargs: Any) -> Any:
+            async def never() -> Any:
+                await asyncio.Event().wait()
+                yield None
+            return never()
+
+    hub_ = FanoutHub(lambda value: json.dumps(value, separators=(",", ":")))
+    plan = Plan(key=("q", None, "{}", "field", "reader"), mode=ShareMode.EVENTS, query="q",
+                variables=None, operation_name=None, log=True)
+    first = await hub_.join(plan, Idle(), Context, {"id": "1", "type": "next", "payload": None})
+    group = first.group
+    try:
+        # when: two payloads, then a late joiner; then the log fills up
+        group.publish('"a"')
+        group.publish('"b"')
+        late = await hub_.join(plan, Idle(), Context, {"id": "1", "type": "next", "payload": None})
+        group.publish('"c"')
+        received = [await late.next() for _ in range(3)]
+        for n in range(EVENT_QUEUE):
+            group.publish(f'"{n}"')
+        fresh = await hub_.join(plan, Idle(), Context, {"id": "1", "type": "next", "payload": None})
+        # then: the late joiner got what the group had sent, then the live one, in order; a
+        # full group takes no one new, and the fresh group owes its member nothing
+        assert late.group is group
+        assert received == ['{"id":"1","type":"next","payload":"a"}',
+                            '{"id":"1","type":"next","payload":"b"}',
+                            '{"id":"1","type":"next","payload":"c"}']
+        assert group.full and group.log is None
+        assert fresh.group is not group and fresh.pending() == 0
+    finally:
+        for member in (first, late, fresh):
+            await hub_.leave(member)
