@@ -1,8 +1,9 @@
 // Live updates over graphql-transport-ws with the graphql-ws client (vendored, web/vendor): one
 // socket for all of a page's subscriptions, opened on the first and closed after the last;
 // reconnects with backoff and resubscribes; the token goes in connection_init. This module adds
-// only the connection state the banner shows and the reconnect on a new identity.
-import { createClient } from "graphql-ws";
+// only the connection state the banner shows and the reconnect on a new identity. The library is
+// imported on the first subscription, not with the shell: the list's first paint does not wait
+// for it (its subscriptions start after the cards are drawn).
 import { session, onSession } from "./api.js";
 
 let socket = null; // the current WebSocket (graphql-ws's "opened" event hands it over)
@@ -21,7 +22,8 @@ function setState(value) {
 
 export function onConnection(fn) { stateListeners.add(fn); return () => stateListeners.delete(fn); }
 
-const client = createClient({
+let client = null;
+const connect = () => (client ??= import("graphql-ws").then(({ createClient }) => createClient({
   url: `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/graphql`,
   // Read at every (re)connection, so a new token is used by the next socket.
   connectionParams: () => (session.token ? { Authorization: `Bearer ${session.token}` } : {}),
@@ -38,7 +40,7 @@ const client = createClient({
     // A close for a new identity is no outage: the state stays as it was until reconnected.
     closed: () => { socket = null; if (restarting) restarting = false; else setState(live ? "down" : "idle"); },
   },
-});
+})));
 
 // Returns an unsubscribe function. sink: {next(payload), error(errors), complete()}.
 export function subscribe(query, variables, sink) {
@@ -51,12 +53,16 @@ export function subscribe(query, variables, sink) {
   };
   // Only what the server sends reaches the page: graphql-ws also completes a subscription the
   // page itself stopped, which the old client never reported.
-  const stop = client.subscribe({ query, variables }, {
-    next: (payload) => held && sink.next?.(payload),
-    error: (error) => { if (held) { release(); sink.error?.(error); } },
-    complete: () => { if (held) { release(); sink.complete?.(); } },
+  let stop = null;
+  connect().then((ws) => {
+    if (!held) return;
+    stop = ws.subscribe({ query, variables }, {
+      next: (payload) => held && sink.next?.(payload),
+      error: (error) => { if (held) { release(); sink.error?.(error); } },
+      complete: () => { if (held) { release(); sink.complete?.(); } },
+    });
   });
-  return () => { release(); stop(); };
+  return () => { release(); stop?.(); };
 }
 
 // Closes the socket the way a network failure would (the page then reconnects and
