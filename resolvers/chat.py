@@ -296,37 +296,51 @@ async def notify_posted(posted: Posted) -> None:
 
 def history_sql(room_ids: list[int], limit: int, *, older_than: int | None = None,
                 newer_than: int | None = None, newest_first: bool = True) -> Sql:
-    """Each room's next `limit` live messages next to a keyset bound, reading only those rows:
-    per room `ORDER BY id LIMIT` on the (room_id, deleted, id) index, the rooms joined by
-    UNION ALL into one statement. Newest first walks back (`older_than`), oldest first forward
-    (`newer_than`)."""
+    """Each room's next `limit` live messages next to a keyset bound, with their authors'
+    names, reading only those rows: per room `ORDER BY id LIMIT` on the (room_id, deleted, id)
+    index, the rooms joined by UNION ALL into one statement. Newest first walks back
+    (`older_than`), oldest first forward (`newer_than`)."""
     direction = "DESC" if newest_first else "ASC"
     pieces = []
     for index, room_id in enumerate(dict.fromkeys(room_ids)):
         bound = Sql("")
         if older_than is not None:
-            bound += Sql(" AND id < :older", older=older_than)
+            bound += Sql(" AND m.id < :older", older=older_than)
         if newer_than is not None:
-            bound += Sql(" AND id > :newer", newer=newer_than)
-        pieces.append(Sql("SELECT * FROM (SELECT * FROM chat_message WHERE room_id = :room "
-                          "AND deleted = false", room=room_id) + bound +
-                      f" ORDER BY id {direction} LIMIT {int(limit)}) AS p{index}")
+            bound += Sql(" AND m.id > :newer", newer=newer_than)
+        pieces.append(Sql("SELECT * FROM (SELECT m.*, v.display_name AS author_display_name "
+                          "FROM chat_message m JOIN volunteer v ON v.id = m.author_id "
+                          "WHERE m.room_id = :room AND m.deleted = false", room=room_id) + bound +
+                      f" ORDER BY m.id {direction} LIMIT {int(limit)}) AS p{index}")
     return Sql.join(" UNION ALL ", pieces)
+
+
+@dataclass(frozen=True)
+class HistoryMessage:
+    """A message of a history page with its author's name (read in the same statement)."""
+
+    message: ChatMessage
+    author_name: str
+
+    @property
+    def id(self) -> int:  # the page's keyset (schema.relay.make_cursor reads it)
+        return self.message.id
 
 
 async def history_pages(room_ids: list[int], limit: int, *, older_than: int | None = None,
                         newer_than: int | None = None,
-                        newest_first: bool = True) -> dict[int, list[ChatMessage]]:
+                        newest_first: bool = True) -> dict[int, list[HistoryMessage]]:
     """`history_sql`'s pages by room, each in its order."""
-    pages: dict[int, list[ChatMessage]] = {room_id: [] for room_id in room_ids}
+    pages: dict[int, list[HistoryMessage]] = {room_id: [] for room_id in room_ids}
     if not room_ids or limit <= 0:
         return pages
     sql = history_sql(room_ids, limit, older_than=older_than, newer_than=newer_than,
                       newest_first=newest_first)
     for row in await fetch(connections.get("default"), sql):
-        pages[int(row["room_id"])].append(ChatMessage._init_from_db(**row))
+        name = str(row.pop("author_display_name"))
+        pages[int(row["room_id"])].append(HistoryMessage(ChatMessage._init_from_db(**row), name))
     for page in pages.values():
-        page.sort(key=lambda message: message.id, reverse=newest_first)
+        page.sort(key=lambda item: item.id, reverse=newest_first)
     return pages
 
 

@@ -75,6 +75,10 @@ class ChatMessage(SentByVolunteer):
         return cls.from_event(rules.message_event(model, ""))
 
     @classmethod
+    def from_history(cls, item: rules.HistoryMessage) -> ChatMessage:
+        return cls.from_event(rules.message_event(item.message, item.author_name))
+
+    @classmethod
     def from_event(cls, event: dict[str, Any]) -> ChatMessage:
         return cls(db_id=int(event["id"]), db_room_id=int(event["room"]),
                    author_id=int(event["author"]), known_author_name=event["authorName"] or None,
@@ -164,7 +168,7 @@ class ChatRoom(Node):
             rows = await loaders.named(ChatPageByRoomLoader, size + 1, older_than, None,
                                        True).load(self.db_id)
             return build_connection(rows, size, NEWEST_FIRST, count,
-                                    convert=ChatMessage.from_model, started_after=bool(after))
+                                    convert=ChatMessage.from_history, started_after=bool(after))
         if first is not None or after is not None:
             raise BadInput("last", "Page with first/after or with last/before, not both.")
         if last is not None and not 0 <= last <= MAX_PAGE:
@@ -174,7 +178,7 @@ class ChatRoom(Node):
         rows = await loaders.named(ChatPageByRoomLoader, size + 1, None,
                                    _cursor_id(before, "before"), False).load(self.db_id)
         edges = [Edge(position=functools.partial(make_cursor, row, NEWEST_FIRST),
-                      node=ChatMessage.from_model(row)) for row in reversed(rows[:size])]
+                      node=ChatMessage.from_history(row)) for row in reversed(rows[:size])]
         return Connection(edges=edges, page_info=PageInfo(
             has_next_page=False, has_previous_page=len(rows) > size, edges=edges),
             count_fn=count)

@@ -21,9 +21,8 @@ from tortoise.models import Model
 
 from db.routing import read_connection
 from models.activity import SignUp
-from models.chat import ChatMessage
 from models.training import Assessment, Enrollment, LessonCompletion
-from resolvers.chat import history_pages, unread_counts
+from resolvers.chat import HistoryMessage, history_pages, unread_counts
 from resolvers.hours import points_balances
 from resolvers.insurance import insured_sign_ups
 from resolvers.requirements import requirements_of
@@ -260,9 +259,9 @@ class UnreadCountByRoomLoader(NamedLoader[int, int]):
         return await unread_counts(self.viewer_id, room_ids)
 
 
-class ChatPageByRoomLoader(NamedLoader[int, list[ChatMessage]]):
-    """Each room's history page next to a keyset bound: one statement reading only the page's
-    rows, however long the rooms' histories are."""
+class ChatPageByRoomLoader(NamedLoader[int, list[HistoryMessage]]):
+    """Each room's history page next to a keyset bound, with the authors' names: one statement
+    reading only the page's rows, however long the rooms' histories are."""
 
     def __init__(self, limit: int, older_than: int | None, newer_than: int | None,
                  newest_first: bool) -> None:
@@ -270,7 +269,7 @@ class ChatPageByRoomLoader(NamedLoader[int, list[ChatMessage]]):
         self.limit, self.older_than, self.newer_than = limit, older_than, newer_than
         self.newest_first = newest_first
 
-    async def batch_load(self, room_ids: list[int]) -> Sequence[list[ChatMessage]]:
+    async def batch_load(self, room_ids: list[int]) -> Sequence[list[HistoryMessage]]:
         pages = await history_pages(room_ids, self.limit, older_than=self.older_than,
                                     newer_than=self.newer_than, newest_first=self.newest_first)
         return [pages[room_id] for room_id in room_ids]
