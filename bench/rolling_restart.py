@@ -231,7 +231,7 @@ async def run(args: argparse.Namespace, database_url: str, work: Path) -> int:
         load = Load(url, activities)
         loading = asyncio.create_task(load.run(volunteers, args.concurrency, stop_load))
         await asyncio.sleep(2)  # load and subscriptions established
-        began, log = time.monotonic(), []
+        began, log = time.monotonic(), list[str]()
         await roll(nodes, ports, env, socket_path, log)
         ended = time.monotonic()
         rolled = ended - began
