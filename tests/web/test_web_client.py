@@ -425,16 +425,17 @@ async def test_a_volunteer_reads_a_shared_activity_page_in_beijing_time_and_sees
     places = {row.volunteer_id: row.status for row in await SignUp.filter(activity_id=shifts[1].id)}
     assert places == {taker.id: SignUpStatus.CONFIRMED, volunteer.id: SignUpStatus.CANCELLED}
 
-    # and the organiser writes to the whole team on #/messages; the member reads it there as
-    # unread, replies, and the organiser reads the reply under it
+    # and the organiser writes to the whole team on #/messages; the member, on the same page,
+    # sees it arrive live as unread, replies, and the organiser reads the reply under it
+    open_as(page, live_server, taker, "messages")
+    wait_for(page, lambda d: d.find_elements(By.CSS_SELECTOR, "#got-h ~ ul, #got-h ~ p.empty"), message="my messages")
     open_as(other, live_server, organiser, "messages")
     form = wait_for(other, lambda d: d.find_element(By.CSS_SELECTOR, f'section[data-team="{to_global_id("Team", team.id)}"] form'))
     fill(other, form, "title", "本周例会")
     fill(other, form, "body", "周六上午九点在社区活动室开例会。")
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     wait_for(other, lambda d: "已发送给" in text_of(d, f'section[data-team="{to_global_id("Team", team.id)}"] .result'))
-    open_as(page, live_server, taker, "messages")
-    wait_for(page, lambda d: text_of(d, "[data-unread-messages]") == "1 条未读", message="the unread count")
+    wait_for(page, lambda d: text_of(d, "[data-unread-messages]") == "1 条未读", message="the unread count, live")
     assert "周六上午九点在社区活动室开例会。" in text_of(page, "main")
     reply = page.find_element(By.CSS_SELECTOR, "form.reply-organiser")
     fill(page, reply, "body", "我会准时参加。")

@@ -1,15 +1,18 @@
-// Team messages (#/messages): the organiser messages I received, unread first marked and then
-// read, each with my replies and a reply box; for each team I administer, a form to write to its
+// Team messages (#/messages): the organiser messages I received (new ones arrive live over
+// notificationReceived), those unread counted and marked, then read, each with my replies and a reply box; for each team I administer, a form to write to its
 // members (audience TEAM) and the messages sent to it with every reply (docs/care.md).
 import { gql, nodes, session } from "../api.js";
 import { errorText, fmtDate, t } from "../i18n.js";
 import "../strings/care.js";
 import { html, page, shown, useEffect, useState } from "../ui.js";
 import { loadMe, refreshUnread } from "../app.js";
+import { subscribe } from "../ws.js";
 import { Reply } from "./notifications.js";
 
 const RECEIVED = `query MyOrganiserMessages { notifications(first: 50) { edges { node { id kind title body read createdAt
   subject { ... on OrganiserMessage { id replies(first: 20) { edges { node { body createdAt } } } } } } } } }`;
+const LIVE = `subscription NewOrganiserMessages { notificationReceived { id kind title body read createdAt
+  subject { ... on OrganiserMessage { id replies(first: 20) { edges { node { body createdAt } } } } } } }`;
 const MARK = `mutation MarkMessagesRead($ids: [ID!]) { markNotificationsRead(ids: $ids) }`;
 const TEAMS = `query MessageTeams { me { id teams(first: 50) { edges { node { id name viewerIsAdmin } } } } }`;
 const SENT = `query TeamMessages($team: ID!) { organiserMessages(teamId: $team, first: 20) { edges { node {
@@ -33,6 +36,14 @@ function Received() {
       } catch (e) { setError(e); }
     })();
   }, []);
+  // A message arriving while the page is open is shown unread at the top (read on the next visit).
+  useEffect(() => subscribe(LIVE, {}, { next: ({ data }) => {
+    const n = data?.notificationReceived;
+    if (n?.kind !== "ORGANISER_MESSAGE") return;
+    setItems((list) => (list && !list.some((x) => x.id === n.id) ? [n, ...list] : list));
+    setUnread((count) => count + 1);
+    refreshUnread();
+  } }), []);
   return html`<section class="panel" aria-labelledby="got-h"><h2 id="got-h">${t("receivedMessages")}
       ${unread ? html` <span class="count" data-unread-messages=${unread}>${t("messagesUnread", { n: unread })}</span>` : null}</h2>
     ${shown(error, items, () => html`<ul class="plain">${items.map((n) => html`<li class=${`card${n.read ? "" : " unread"}`} data-id=${n.id}>
