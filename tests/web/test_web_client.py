@@ -422,6 +422,10 @@ async def test_a_volunteer_reads_a_shared_activity_page_in_beijing_time_and_sees
         else:
             other.find_element(By.CSS_SELECTOR, f"{row} button[data-action=approve-swap]").click()
             wait_for(other, lambda d: "已批准" in text_of(d, "section.approvals .result"), message="approved")
+            page.refresh()  # the place moved: the giver's page no longer shows the earlier refusal
+            wait_for(page, lambda d: d.find_elements(By.CSS_SELECTOR, "article.detail [data-field=team]"), message="page")
+            await asyncio.sleep(0.5)  # the hand-over panel asks for its own data
+            assert "组织者未批准" not in text_of(page, "main")
     places = {row.volunteer_id: row.status for row in await SignUp.filter(activity_id=shifts[1].id)}
     assert places == {taker.id: SignUpStatus.CONFIRMED, volunteer.id: SignUpStatus.CANCELLED}
 

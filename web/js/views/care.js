@@ -64,10 +64,11 @@ function HandOver({ activity, me, reload }) {
   const open = swaps.filter((s) => s.status === "OPEN");
   const given = open.find((s) => s.giver?.id === me.id);
   const forMe = open.filter((s) => s.giver?.id !== me.id && (s.receiver?.id === me.id || (s.toWaitlist && mine?.status === "WAITLISTED")));
-  // Mine (given or taken) waiting for the organiser, and the last one the organiser refused.
+  // Mine (given or taken) waiting for the organiser, or, if my latest one was refused, why.
   const involved = (s) => s.giver?.id === me.id || s.taker?.id === me.id;
   const waiting = swaps.find((s) => s.status === "AWAITING_APPROVAL" && involved(s));
-  const refused = swaps.find((s) => s.status === "REJECTED" && involved(s));
+  const latest = swaps.find(involved);
+  const refused = latest?.status === "REJECTED" ? latest : null;
   const canGive = mine?.status === "CONFIRMED" && !mine.checkedInAt && activity.status === "PUBLISHED" && !given && !waiting;
   if (!data || (!forMe.length && !given && !canGive && !waiting && !refused && !result)) return null;
   const offer = (event) => {
