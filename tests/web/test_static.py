@@ -71,7 +71,7 @@ def test_the_home_page_loads_under_64_kib_of_javascript_and_every_page_under_112
     assert all(str(path.relative_to(WEB / "vendor")) in listed for path in (WEB / "vendor").rglob("*.js")), \
         "every vendored file has its licence row"
     # the WebSocket protocol is the graphql-ws library's, not hand-written
-    assert 'from "graphql-ws"' in (WEB / "js" / "ws.js").read_text()
+    assert 'import("graphql-ws")' in (WEB / "js" / "ws.js").read_text()
 
 
 def test_the_list_request_index_html_sends_early_is_the_one_the_list_adopts() -> None:
