@@ -1,7 +1,7 @@
 // Log-in and real-name registration, validated inline with the server's rules.
 import { gql, setToken } from "../api.js";
-import { field, h, mount, setFieldError } from "../dom.js";
 import { errorText, t } from "../i18n.js";
+import { html, page, useState } from "../ui.js";
 import { go, toast } from "../app.js";
 
 const REGISTER = `mutation Register($input: RegisterInput!) { register(input: $input) { token volunteer { id displayName } } }`;
@@ -41,92 +41,84 @@ export const rules = {
   },
 };
 
-function validate(form, names) {
-  let first = null;
-  for (const name of names) {
-    const input = form.elements[name];
-    const message = input.type === "checkbox" ? (input.checked ? "" : t("errConsent")) : rules[name](input.value);
-    setFieldError(form, name, message);
-    if (message && !first) first = input;
-  }
-  first?.focus();
-  return !first;
+// A labelled input with its hint and its error tied to it by aria-describedby; the inputs are
+// uncontrolled (read from the form when needed), so nothing re-renders while typing.
+function Field({ name, label, error, hint = "", type = "text", ...rest }) {
+  const id = `f-${name}`;
+  return html`<div class="field"><label for=${id}>${label}</label>
+    <input id=${id} name=${name} type=${type} aria-describedby=${`${id}-hint ${id}-error`}
+      aria-invalid=${error ? "true" : null} ...${rest} />
+    ${hint ? html`<p class="hint" id=${`${id}-hint`}>${hint}</p>` : null}
+    <p class="error" id=${`${id}-error`} data-error-for=${name} aria-live="polite">${error || ""}</p></div>`;
 }
 
-function showServerError(form, error) {
-  const general = form.querySelector(".form-error");
-  // Said in the UI language: the client's own rule for the field when it has one, else the
-  // server's message if it is in that language, else the text for its extensions.code.
-  const known = error.code === "CONFLICT" && error.field ? t("errTaken") : error.field && rules[error.field]
-    ? rules[error.field](form.elements[error.field].value) : "";
-  if (error.field && setFieldError(form, error.field, known || errorText(error))) {
-    form.elements[error.field]?.focus();
-    general.textContent = "";
-  } else if (form.dataset.form === "login" && error.code === "UNAUTHENTICATED") {
-    general.textContent = t("codeLOGIN");
-  } else {
-    general.textContent = errorText(error);
-  }
+// The form's state: an error per field and one for the form. check() validates the named
+// fields and focuses the first wrong one; fail() words a server refusal in the UI language:
+// the client's own rule for the field when it has one, else the server's message if it is in
+// that language, else the text for its extensions.code.
+function useChecks(kind) {
+  const [errors, setErrors] = useState({});
+  const [general, setGeneral] = useState("");
+  const set = (name, message) => setErrors((old) => ({ ...old, [name]: message }));
+  const check = (form, names) => {
+    const found = {};
+    for (const name of names) {
+      const input = form.elements[name];
+      found[name] = input.type === "checkbox" ? (input.checked ? "" : t("errConsent")) : rules[name](input.value);
+    }
+    setErrors((old) => ({ ...old, ...found }));
+    const first = names.find((name) => found[name]);
+    if (first) form.elements[first].focus();
+    return !first;
+  };
+  const fail = (form, error) => {
+    const input = error.field && form.elements[error.field];
+    if (input) {
+      const known = error.code === "CONFLICT" ? t("errTaken") : rules[error.field] ? rules[error.field](input.value) : "";
+      set(error.field, known || errorText(error));
+      input.focus();
+      setGeneral("");
+    } else setGeneral(kind === "login" && error.code === "UNAUTHENTICATED" ? t("codeLOGIN") : errorText(error));
+  };
+  // Errors appear when leaving a field and clear while typing the fix, so the layout does not
+  // shift under a pointer on its way to the submit button.
+  const live = (name) => ({
+    onBlur: (event) => { if (event.target.value) set(name, rules[name](event.target.value)); },
+    onInput: (event) => { if (errors[name] && !rules[name](event.target.value)) set(name, ""); },
+  });
+  return { errors, general, check, fail, live };
 }
 
-// Errors appear when leaving a field and clear while typing the fix, so the layout does not
-// shift under a pointer on its way to the submit button.
-function live(form, names) {
-  for (const name of names) {
-    const input = form.elements[name];
-    input.addEventListener("blur", () => {
-      if (input.value) setFieldError(form, name, rules[name](input.value));
-    });
-    input.addEventListener("input", () => {
-      if (input.getAttribute("aria-invalid") === "true" && !rules[name](input.value)) setFieldError(form, name, "");
-    });
-  }
-}
-
-function loginForm() {
-  const form = h("form.panel", { novalidate: true, "aria-labelledby": "login-h", dataset: { form: "login" } },
-    h("h1", { id: "login-h" }, t("login")),
-    field("phone", t("phone"), { type: "tel", autocomplete: "username", inputmode: "numeric", required: true }),
-    field("password", t("password"), { type: "password", autocomplete: "current-password", required: true }),
-    h("p.error.form-error", { role: "alert" }),
-    h("button.primary", { type: "submit" }, t("login")),
-    h("p", h("a", { href: "#/register" }, t("noAccount"))));
-  form.addEventListener("submit", async (event) => {
+function LoginForm() {
+  const { errors, general, check, fail } = useChecks("login");
+  const submit = async (event) => {
     event.preventDefault();
-    if (!validate(form, ["phone", "password"])) return;
+    const form = event.target;
+    if (!check(form, ["phone", "password"])) return;
     try {
       const { login } = await gql(LOGIN, { phone: form.elements.phone.value.trim(), password: form.elements.password.value });
       setToken(login.token);
       toast(t("loggedIn"));
       go("#/activities");
-    } catch (error) { showServerError(form, error); }
-  });
-  return form;
+    } catch (error) { fail(form, error); }
+  };
+  return html`<form class="panel" novalidate aria-labelledby="login-h" data-form="login" onSubmit=${submit}>
+    <h1 id="login-h">${t("login")}</h1>
+    <${Field} name="phone" label=${t("phone")} type="tel" autocomplete="username" inputmode="numeric" required error=${errors.phone} />
+    <${Field} name="password" label=${t("password")} type="password" autocomplete="current-password" required error=${errors.password} />
+    <p class="error form-error" role="alert">${general}</p>
+    <button class="primary" type="submit">${t("login")}</button>
+    <p><a href="#/register">${t("noAccount")}</a></p></form>`;
 }
 
-function registerForm() {
-  const names = ["phone", "password", "realName", "idNumber", "district"];
-  const form = h("form.panel", { novalidate: true, "aria-labelledby": "reg-h" },
-    h("h1", { id: "reg-h" }, t("register")),
-    field("phone", t("phone"), { type: "tel", hint: t("hintPhone"), autocomplete: "tel", inputmode: "numeric", required: true }),
-    field("password", t("password"), { type: "password", hint: t("hintPassword"), autocomplete: "new-password", required: true }),
-    field("realName", t("realName"), { autocomplete: "name", required: true }),
-    field("idNumber", t("idNumber"), { hint: t("hintId"), required: true }),
-    field("district", t("district"), { required: true, list: "districts" }),
-    h("datalist", { id: "districts" }, ["朝阳区", "海淀区", "东城区", "西城区", "丰台区"].map((d) => h("option", { value: d }))),
-    field("displayName", t("displayName")),
-    field("skills", t("skills")),
-    h("div.check", h("input", { type: "checkbox", id: "reg-consent", name: "consent" }),
-      h("label", { for: "reg-consent" }, t("consent"))),
-    // The terms one accepts can be read here, without leaving the half-filled form.
-    h("details.terms", h("summary", t("readTerms")), h("h2", t("terms")), h("p", t("termsText"))),
-    h("p.error", { "data-error-for": "consent", "aria-live": "polite" }),
-    h("p.error.form-error", { role: "alert" }),
-    h("button.primary", { type: "submit" }, t("register")));
-  live(form, names);
-  form.addEventListener("submit", async (event) => {
+const NAMES = ["phone", "password", "realName", "idNumber", "district"];
+
+function RegisterForm() {
+  const { errors, general, check, fail, live } = useChecks("register");
+  const submit = async (event) => {
     event.preventDefault();
-    if (!validate(form, [...names, "consent"])) return;
+    const form = event.target;
+    if (!check(form, [...NAMES, "consent"])) return;
     const value = (name) => form.elements[name].value.trim();
     const input = { phone: value("phone"), password: form.elements.password.value, realName: value("realName"),
       idNumber: value("idNumber").toUpperCase(), district: value("district"), consent: true,
@@ -137,12 +129,28 @@ function registerForm() {
       setToken(register.token);
       toast(t("registeredToast"));
       go("#/me");
-    } catch (error) { showServerError(form, error); }
-  });
-  return form;
+    } catch (error) { fail(form, error); }
+  };
+  const ruled = (name, label, props) => html`<${Field} name=${name} label=${label} required error=${errors[name]} ...${live(name)} ...${props} />`;
+  return html`<form class="panel" novalidate aria-labelledby="reg-h" onSubmit=${submit}>
+    <h1 id="reg-h">${t("register")}</h1>
+    ${ruled("phone", t("phone"), { type: "tel", hint: t("hintPhone"), autocomplete: "tel", inputmode: "numeric" })}
+    ${ruled("password", t("password"), { type: "password", hint: t("hintPassword"), autocomplete: "new-password" })}
+    ${ruled("realName", t("realName"), { autocomplete: "name" })}
+    ${ruled("idNumber", t("idNumber"), { hint: t("hintId") })}
+    ${ruled("district", t("district"), { list: "districts" })}
+    <datalist id="districts">${["朝阳区", "海淀区", "东城区", "西城区", "丰台区"].map((d) => html`<option value=${d} />`)}</datalist>
+    <${Field} name="displayName" label=${t("displayName")} error=${errors.displayName} />
+    <${Field} name="skills" label=${t("skills")} error=${errors.skills} />
+    <div class="check"><input type="checkbox" id="reg-consent" name="consent" /><label for="reg-consent">${t("consent")}</label></div>
+    <details class="terms"><summary>${t("readTerms")}</summary><h2>${t("terms")}</h2><p>${t("termsText")}</p></details>
+    <p class="error" data-error-for="consent" aria-live="polite">${errors.consent || ""}</p>
+    <p class="error form-error" role="alert">${general}</p>
+    <button class="primary" type="submit">${t("register")}</button></form>`;
 }
 
-export async function render(main, { name }) {
-  mount(main, name === "register" ? registerForm() : loginForm());
+export function render(main, { name }) {
+  const stop = page(main, name === "register" ? html`<${RegisterForm} />` : html`<${LoginForm} />`);
   main.querySelector("input")?.focus();
+  return stop;
 }
