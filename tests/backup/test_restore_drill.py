@@ -9,7 +9,7 @@ import asyncio
 import httpx
 import pytest
 
-from db.backup import BackupError, restore
+from db.backup import BackupError, backup, restore
 from schema.relay import to_global_id
 from tests.activity.clients import SIGN_UP, Outcome, bulk_volunteers, call
 from tests.activity.factory import make_activity
@@ -50,10 +50,12 @@ async def test_backup_during_sign_ups_restores_everything_acknowledged_before_it
             return outcomes
 
         writer = asyncio.create_task(keep_signing_up())
-        backed_up = await server_py("backup", str(backup_file), database_url=db.database_url)
+        # in a thread of this process (`server.py backup` runs the same function): one
+        # process start less, while this event loop keeps the sign-ups going
+        backed_up = await asyncio.to_thread(backup, db.database_url, backup_file)
         backup_done.set()
         during = await writer
-    assert backed_up.code == 0, backed_up.err
+    assert backed_up.bytes > 0
     assert during and all(o.status in ACKNOWLEDGED for o in during), during
     # then: restored into a fresh database, it is whole and consistent
     async with fresh_database(db, tmp_root) as restored_url:
