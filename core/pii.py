@@ -36,6 +36,7 @@ INDEX_HEX = 64
 PHONE = "volunteer.phone"
 ID_NUMBER = "volunteer.id_number"
 HELP_ADDRESS = "help_request.address"
+HOME_ADDRESS = "volunteer.home_address"
 # Sealed lengths (key id, colon, base64 of nonce + text + 16-byte tag) for the columns' bounds.
 PHONE_CIPHER_MAX = 64
 ID_NUMBER_CIPHER_MAX = 80
@@ -151,6 +152,11 @@ def phone_of(person: SealedIdentity) -> str:
 
 def id_number_of(person: SealedIdentity) -> str:
     return _opened(person.id_number_cipher, ID_NUMBER)
+
+
+def home_address_of(person: Any) -> str | None:
+    """The person's exact home address, opened; None when they gave none (or it was erased)."""
+    return open_optional(person.home_address_cipher, HOME_ADDRESS)
 
 
 def with_phone(phone: str) -> dict[str, Any]:

@@ -1,9 +1,8 @@
 """The volunteer's exact home address, sealed at rest (issue 28: PIPL art. 51). A new
 nullable column: no existing row holds an address, so nothing needs sealing."""
 
-from tortoise import migrations
+from tortoise import fields, migrations
 from tortoise.migrations import operations as ops
-from tortoise import fields
 
 
 class Migration(migrations.Migration):
@@ -15,6 +14,6 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Volunteer',
             name='home_address_cipher',
-            field=fields.CharField(null=True, max_length=1000),
+            field=fields.CharField(null=True, max_length=1200),
         ),
     ]

@@ -31,7 +31,7 @@ class Volunteer(Model):
     id_number_index = fields.CharField(max_length=64, unique=True, null=True)
     # The exact home address, sealed like the phone (PIPL art. 51; issue 28); optional, and
     # never looked up, so it has no blind index. Null when not given or once erased.
-    home_address_cipher = fields.CharField(max_length=1000, null=True)
+    home_address_cipher = fields.CharField(max_length=1200, null=True)  # 200 characters of 4 bytes, sealed
     gender = fields.CharField(max_length=6)
     birth_date = fields.DateField()
     district = fields.CharField(max_length=50, db_index=True)

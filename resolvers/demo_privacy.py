@@ -1,8 +1,8 @@
 """Demo data for service-record certificates and requests about one's own data: hours of two
 admins (so every signed-in role has a certificate to issue), 王芳's
 certificate of her approved hours, 陈静's record correction waiting for the 朝阳区 team, 刘洋's
-correction of his real name refused with its reason, and 张伟's copy of his data waiting for
-the export job."""
+correction of his real name refused with its reason, 张伟's copy of his data waiting for
+the export job, and home addresses (sealed) for 李明 and 王芳."""
 
 from __future__ import annotations
 
@@ -10,12 +10,15 @@ from datetime import UTC, datetime
 
 from tortoise.transactions import in_transaction
 
+from core import pii
 from models.hours import ServiceRecord
 from models.team import Team
 from models.volunteer import Volunteer
 from resolvers.auth import Viewer
 
 ADMIN_PHONE = "13800000000"
+HOME_ADDRESSES = {"13800000001": "北京市朝阳区安贞西里5号楼3单元402",
+                  "13800000002": "北京市朝阳区和平街十一区16号楼1单元201"}
 
 
 async def seed_privacy(people: dict[str, Volunteer], teams: dict[str, Team]) -> None:
@@ -28,6 +31,9 @@ async def seed_privacy(people: dict[str, Volunteer], teams: dict[str, Team]) -> 
     )
 
     await _drill_hours(people, teams)
+    for phone, address in HOME_ADDRESSES.items():
+        await Volunteer.filter(id=people[phone].id).update(
+            home_address_cipher=pii.seal(address, pii.HOME_ADDRESS))
     wang_fang = people["13800000002"]
     moment = datetime.now(UTC)
     content = await certificate_content(wang_fang.id, moment)

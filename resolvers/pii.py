@@ -122,27 +122,35 @@ class RotationReport:
 # PostgreSQL: one statement per batch, the batch as arrays; each row only if unchanged since read.
 BATCH_UPDATE_PG = """
 UPDATE volunteer v SET phone_cipher = u.phone_cipher, phone_index = u.phone_index,
-       id_number_cipher = u.id_number_cipher, id_number_index = u.id_number_index
+       id_number_cipher = u.id_number_cipher, id_number_index = u.id_number_index,
+       home_address_cipher = u.home_address_cipher
 FROM unnest(CAST(:phones AS text[]), CAST(:phone_indexes AS text[]), CAST(:id_numbers AS text[]),
-            CAST(:id_indexes AS text[]), CAST(:ids AS int[]), CAST(:old_phones AS text[]),
-            CAST(:old_id_numbers AS text[]))
-     AS u(phone_cipher, phone_index, id_number_cipher, id_number_index, id, old_phone, old_id_number)
+            CAST(:id_indexes AS text[]), CAST(:addresses AS text[]), CAST(:ids AS int[]),
+            CAST(:old_phones AS text[]), CAST(:old_id_numbers AS text[]),
+            CAST(:old_addresses AS text[]))
+     AS u(phone_cipher, phone_index, id_number_cipher, id_number_index, home_address_cipher, id,
+          old_phone, old_id_number, old_address)
 WHERE v.id = u.id AND v.phone_cipher IS NOT DISTINCT FROM u.old_phone
   AND v.id_number_cipher IS NOT DISTINCT FROM u.old_id_number
+  AND v.home_address_cipher IS NOT DISTINCT FROM u.old_address
 """
-BATCH_COLUMNS = ("phones", "phone_indexes", "id_numbers", "id_indexes", "ids", "old_phones", "old_id_numbers")
-ROW_COLUMNS = ("phone", "phone_index", "id_number", "id_index", "id", "old_phone", "old_id_number")
+BATCH_COLUMNS = ("phones", "phone_indexes", "id_numbers", "id_indexes", "addresses", "ids",
+                 "old_phones", "old_id_numbers", "old_addresses")
+ROW_COLUMNS = ("phone", "phone_index", "id_number", "id_index", "address", "id", "old_phone",
+               "old_id_number", "old_address")
 # SQLite: the same per row (executemany); `IS` is its null-safe equality.
 ROW_UPDATE = ("UPDATE volunteer SET phone_cipher = :phone, phone_index = :phone_index, "
-              "id_number_cipher = :id_number, id_number_index = :id_index WHERE id = :id "
-              "AND phone_cipher IS :old_phone AND id_number_cipher IS :old_id_number")
+              "id_number_cipher = :id_number, id_number_index = :id_index, "
+              "home_address_cipher = :address WHERE id = :id AND phone_cipher IS :old_phone "
+              "AND id_number_cipher IS :old_id_number AND home_address_cipher IS :old_address")
 
 
 async def _stale_batch(after: int, prefix: str, limit: int) -> list[dict]:
     return await fetch(connections.get("default"), Sql(
-        "SELECT id, phone_cipher, id_number_cipher FROM volunteer WHERE id > :after"
-        " AND ((phone_cipher IS NOT NULL AND phone_cipher NOT LIKE :current)"
-        " OR (id_number_cipher IS NOT NULL AND id_number_cipher NOT LIKE :current))"
+        "SELECT id, phone_cipher, id_number_cipher, home_address_cipher FROM volunteer"
+        " WHERE id > :after AND ((phone_cipher IS NOT NULL AND phone_cipher NOT LIKE :current)"
+        " OR (id_number_cipher IS NOT NULL AND id_number_cipher NOT LIKE :current)"
+        " OR (home_address_cipher IS NOT NULL AND home_address_cipher NOT LIKE :current))"
         " ORDER BY id LIMIT :limit", after=after, current=prefix + "%", limit=limit))
 
 
@@ -174,8 +182,8 @@ def _resealed(ring: pii.Keyring, stored: str | None, column: str) -> tuple[str |
 
 async def rotate_pii_keys(batch_size: int = ROTATION_BATCH, pause_seconds: float = 0.0,
                           progress: bool = False) -> RotationReport:
-    """Re-seals and re-indexes every phone and ID number (and re-seals every help-request
-    address) not under the current key; safe to interrupt and to run again (it only touches
+    """Re-seals and re-indexes every phone and ID number, re-seals every home address (and
+    every help-request address) not under the current key; safe to interrupt and to run again (it only touches
     rows under an older key)."""
     ring = pii.keyring()
     client = connections.get("default")
@@ -190,8 +198,10 @@ async def rotate_pii_keys(batch_size: int = ROTATION_BATCH, pause_seconds: float
             for row in rows:
                 phone, phone_index = _resealed(ring, row["phone_cipher"], pii.PHONE)
                 id_number, id_index = _resealed(ring, row["id_number_cipher"], pii.ID_NUMBER)
-                values.append([phone, phone_index, id_number, id_index, row["id"],
-                               row["phone_cipher"], row["id_number_cipher"]])
+                address, _ = _resealed(ring, row["home_address_cipher"], pii.HOME_ADDRESS)
+                values.append([phone, phone_index, id_number, id_index, address, row["id"],
+                               row["phone_cipher"], row["id_number_cipher"],
+                               row["home_address_cipher"]])
             if postgres:
                 columns = [list(column) for column in zip(*values, strict=True)]
                 await execute(client, Sql(BATCH_UPDATE_PG, **dict(zip(BATCH_COLUMNS, columns, strict=True))))

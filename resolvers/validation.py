@@ -175,3 +175,14 @@ def mask_id_number(value: str) -> str:
 
 def mask_phone(value: str) -> str:
     return value[:3] + "****" + value[7:]
+
+
+HOME_ADDRESS_MAX = 200
+
+
+def mask_address(value: str) -> str:
+    """The address down to its district, the rest hidden: 北京市朝阳区****. Never more than
+    half of it, so a short address shows little."""
+    district = next((i + 1 for i, char in enumerate(value[:10]) if char in "区县旗"), 0)
+    city = max((i + 1 for i, char in enumerate(value[:8]) if char in "省市"), default=0)
+    return value[:min(district or city or 2, len(value) // 2)] + "****"

@@ -24,6 +24,7 @@ from resolvers.services import services
 from resolvers.team import administered_team_ids
 from resolvers.training import valid_qualification_holders
 from resolvers.validation import (
+    HOME_ADDRESS_MAX,
     NAME_MAX,
     SHORT_TEXT_MAX,
     check_id_number,
@@ -59,6 +60,8 @@ class ProfileData:
     skills: list[str] | None = None
     current_password: str | None = None
     new_password: str | None = None
+    # The exact home address; "" removes it. Sealed at rest (core/pii.py).
+    home_address: str | None = None
 
 
 def new_volunteer_number() -> str:
@@ -149,6 +152,10 @@ async def do_update_profile(viewer: Viewer, data: ProfileData) -> Volunteer:
         changes["district"] = check_text(data.district, "district", max_len=NAME_MAX)
     if data.skills is not None:
         changes["skills"] = encode_tags(check_tags(data.skills, "skills"))
+    if data.home_address is not None:
+        address = check_text(data.home_address, "homeAddress", max_len=HOME_ADDRESS_MAX,
+                             required=False)
+        changes["home_address_cipher"] = pii.seal(address, pii.HOME_ADDRESS) if address else None
     if data.new_password is not None:
         new_password = check_password(data.new_password, "newPassword")
         if not await verify_password(data.current_password or "", volunteer.password_hash):

@@ -47,7 +47,7 @@ from core import pii
 from core.settings import post_body_max_chars
 from resolvers.attendance import BATCH_MAX as ATTENDANCE_BATCH_MAX
 from resolvers.errors import BadInput
-from resolvers.validation import TAG_MAX, TAGS_MAX, check_id_number, check_phone
+from resolvers.validation import HOME_ADDRESS_MAX, TAG_MAX, TAGS_MAX, check_id_number, check_phone
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,10 @@ def _sealed_phone(raw: str) -> str:
     return pii.seal(check_phone(raw), pii.PHONE)
 
 
+def _sealed_home_address(raw: str) -> str:
+    return pii.seal(raw.strip(), pii.HOME_ADDRESS)
+
+
 def _sealed_id_number(raw: str) -> str:
     return pii.seal(check_id_number(raw).id_number, pii.ID_NUMBER)
 
@@ -99,6 +103,8 @@ BOUNDS_BY_NAME: dict[str, Bound] = {
     # Stored sealed (core/pii.py): the ciphertext of the normalised value must fit.
     "phone": Bound(20, column="Volunteer.phone_cipher", normalised_by=_sealed_phone),
     "idNumber": Bound(32, column="Volunteer.id_number_cipher", normalised_by=_sealed_id_number),
+    "homeAddress": Bound(HOME_ADDRESS_MAX, column="Volunteer.home_address_cipher",
+                         normalised_by=_sealed_home_address),
     "password": PASSWORD, "currentPassword": PASSWORD, "newPassword": PASSWORD,
     # tags
     "skill": replace(TAG, column="Volunteer.skills"), "skills": TAG,
@@ -142,6 +148,7 @@ BOUNDS_BY_COORDINATE: dict[str, Bound] = {
     "Mutation.grantConsent(guardianName:)": Bound(50, column="ConsentEvent.guardian_name"),
     "Mutation.grantConsent(guardianRelation:)": Bound(20, column="ConsentEvent.guardian_relation"),
     "Volunteer.identityNumber(reason:)": Bound(200, column="PiiAccess.reason"),
+    "Volunteer.contactAddress(reason:)": Bound(200, column="PiiAccess.reason"),
     "Mutation.requestCorrection(field:)": Bound(30, column="DataRequest.field"),
     "Mutation.requestCorrection(value:)": Bound(100, column="DataRequest.requested_value"),
     "Mutation.requestCorrection(reason:)": replace(REASON, column="DataRequest.reason"),

@@ -43,9 +43,12 @@ async def read_unmasked(info: Info, person: VolunteerModel, field: PiiFieldModel
     checked = rules.check_pii_read(viewer, person.id, reason)
     if checked is None or viewer.id is None:
         return None
-    sealed, column = ((person.phone_cipher, pii.PHONE) if field == PiiFieldModel.PHONE
-                      else (person.id_number_cipher, pii.ID_NUMBER))
-    if sealed is None:  # erased
+    sealed, column = {
+        PiiFieldModel.PHONE: (person.phone_cipher, pii.PHONE),
+        PiiFieldModel.ID_NUMBER: (person.id_number_cipher, pii.ID_NUMBER),
+        PiiFieldModel.ADDRESS: (person.home_address_cipher, pii.HOME_ADDRESS),
+    }[field]
+    if sealed is None:  # erased, or no address given
         return None
     await info.context.loaders.named(PiiReadRecorder).load(
         rules.PiiRead(viewer.id, person.id, field, checked, info.context.client_address))

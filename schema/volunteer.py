@@ -15,7 +15,14 @@ from resolvers import consent as consent_rules
 from resolvers import volunteer as rules
 from resolvers.auth import Viewer
 from resolvers.hours import star_level
-from resolvers.validation import PASSWORD_MIN, decode_tags, mask_id_number, mask_phone
+from resolvers.validation import (
+    HOME_ADDRESS_MAX,
+    PASSWORD_MIN,
+    decode_tags,
+    mask_address,
+    mask_id_number,
+    mask_phone,
+)
 from schema.consent import consents_of, history_of
 from schema.context import Info
 from schema.lazy import lazy_class
@@ -94,6 +101,29 @@ class Volunteer(Node):
     @strawberry.field(description="Full phone number. The volunteer themself only.")
     def phone(self, info: Info) -> str | None:
         return pii.open_optional(self.model.phone_cipher, pii.PHONE) if self._is_self(info) else None
+
+    @strawberry.field(description="Exact home address. The volunteer themself only (sealed at "
+                                  "rest; platform admins read `contactAddress`).")
+    def home_address(self, info: Info) -> str | None:
+        return pii.home_address_of(self.model) if self._is_self(info) else None
+
+    @strawberry.field(description="Home address down to the district (北京市朝阳区****). Self "
+                                  "and platform admins only; null for others or when none is given.")
+    def home_address_masked(self, info: Info) -> str | None:
+        if not self._self_or_admin(info):
+            return None
+        address = pii.home_address_of(self.model)
+        return mask_address(address) if address else None
+
+    @strawberry.field(description="Exact home address for a platform admin who must reach the "
+                                  "person (a home visit, an emergency). Every read is recorded in "
+                                  "the access log with the reason, which the person can see. Null "
+                                  "for everyone else (the person reads `homeAddress`).")
+    async def contact_address(
+        self, info: Info,
+        reason: Annotated[str, strawberry.argument(description="Why it is needed; recorded.")],
+    ) -> str | None:
+        return await read_unmasked(info, self.model, PiiField.ADDRESS, reason)
 
     @strawberry.field(description="Full phone number for a platform admin who must reach the "
                                   "person (a call-out, a dispute). Every read is recorded in the "
@@ -305,6 +335,9 @@ class ProfileInput:
     skills: list[str] | None = None
     current_password: str | None = strawberry.field(default=None, description="Needed to change it.")
     new_password: str | None = None
+    home_address: str | None = strawberry.field(
+        default=None, description=f"Exact home address (≤ {HOME_ADDRESS_MAX} characters), sealed at "
+                                  "rest and shown unmasked only to yourself; an empty string removes it.")
 
 
 def auth_payload(token: str, model: VolunteerModel) -> AuthPayload:
@@ -379,6 +412,7 @@ class VolunteerMutation:
                 skills=input.skills,
                 current_password=input.current_password,
                 new_password=input.new_password,
+                home_address=input.home_address,
             ),
         )
         return Volunteer.from_model(model)

@@ -21,7 +21,7 @@ from core import pii
 from forum.schema import THREAD_ORDER
 from resolvers.consent import minors_notice_for
 from resolvers.hours import star_level
-from resolvers.validation import mask_id_number, mask_phone
+from resolvers.validation import mask_address, mask_id_number, mask_phone
 from schema.reads.declare import (
     Children,
     Count,
@@ -59,6 +59,14 @@ def _phone(sealed: str) -> str:
 
 def _phone_masked(sealed: str) -> str:
     return mask_phone(pii.open_sealed(sealed, pii.PHONE))
+
+
+def _home_address(sealed: str) -> str:
+    return pii.open_sealed(sealed, pii.HOME_ADDRESS)
+
+
+def _home_address_masked(sealed: str) -> str:
+    return mask_address(pii.open_sealed(sealed, pii.HOME_ADDRESS))
 
 
 def _id_number_masked(sealed: str) -> str:
@@ -128,6 +136,8 @@ readable("Volunteer", "volunteer", {
     "phone": Personal(InPython("{t}.phone_cipher", _phone), self_only=True),
     "phoneMasked": Personal(InPython("{t}.phone_cipher", _phone_masked)),
     "idNumberMasked": Personal(InPython("{t}.id_number_cipher", _id_number_masked)),
+    "homeAddress": Personal(InPython("{t}.home_address_cipher", _home_address), self_only=True),
+    "homeAddressMasked": Personal(InPython("{t}.home_address_cipher", _home_address_masked)),
     "gender": Personal(Value.column("gender")),
     "birthYear": Personal(Value("extract(year FROM {t}.birth_date)::int", Kind.INT)),
     "accountStatus": Personal(Value.column("status")),
@@ -135,6 +145,7 @@ readable("Volunteer", "volunteer", {
     # recorded, so they stay on the general path; null for everyone else.
     "contactPhone": RecordedRead(),
     "identityNumber": RecordedRead(),
+    "contactAddress": RecordedRead(),
     # resolvers/consent.py minors_notice (today's age in Beijing), the volunteer themself only.
     "minorsNotice": Personal(InPython("{t}.birth_date", _minors_notice), self_only=True),
     # schema/pii.py reads_about: who read the volunteer's data, newest first; asked about

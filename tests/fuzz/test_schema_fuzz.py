@@ -21,8 +21,8 @@ exactly N through and refuses N+1 with BAD_USER_INPUT naming the argument; most 
 operations get past input validation; afterwards the server is healthy, logged no unexpected
 error, the database passes the integrity check, and every field reachable from Query and
 Mutation was executed at least once. No answer to anyone but a platform admin (whose full-value
-reads are logged, docs/privacy.md) contains another person's full phone or ID number, and the
-server log contains none. Each strategy prints its share of operations that got
+reads are logged, docs/privacy.md) contains another person's full phone, ID number or home
+address, and the server log contains none. Each strategy prints its share of operations that got
 past input validation (`got_past_validation`).
 
 CI runs the fixed defaults; `make fuzz` runs long: FUZZ_EXAMPLES_PER_FIELD (random examples
@@ -159,7 +159,8 @@ async def test_every_strategy_on_every_field(live_server: LiveServer, db: Backen
     tokens: dict[str, str | None] = {
         "anonymous": None, "volunteer": token_for(people["13800000002"]),
         "team_admin": token_for(people["13800000001"]), "admin": token_for(people[ADMIN_PHONE])}
-    full_values = {phone: {phone, pii.id_number_of(person)} for phone, person in people.items()}
+    full_values = {phone: {phone, pii.id_number_of(person)} | ({address} if (
+        address := pii.home_address_of(person)) else set()) for phone, person in people.items()}
     everyone = set().union(*full_values.values())
     forbidden = {"anonymous": everyone, "volunteer": everyone - full_values["13800000002"],
                  "team_admin": everyone - full_values["13800000001"]}
@@ -190,7 +191,7 @@ async def test_every_strategy_on_every_field(live_server: LiveServer, db: Backen
         print(f"fuzz[{db.name}] {name}: {report.share()}")
     log = live_server.log()
     assert leaks == [], leaks[:10]
-    assert not [value for value in everyone if value in log], "a full phone or ID number was logged"
+    assert not [value for value in everyone if value in log], "a full phone, ID number or address was logged"
     failures = [failure for report in reports.values() for failure in report.failures]
     distinct = {re.sub(r" as \w+: INTERNAL error \(request \S+\)", ": INTERNAL", failure.split("\n")[0]): failure
                 for failure in failures}

@@ -1,4 +1,4 @@
-"""Phones and ID numbers at rest: sealed, findable through blind indexes, never plain in any
+"""Phones, ID numbers and home addresses at rest: sealed, findable through blind indexes, never plain in any
 table, and re-sealed under a new key while logins keep working."""
 
 from __future__ import annotations
@@ -159,6 +159,8 @@ async def test_rotation_re_seals_every_row_while_logins_and_uniqueness_hold(db, 
     author = await Volunteer.get(**pii.with_phone(people[0][0]))
     asked = {"title": "买药", "description": "d", "district": "朝阳区", "address": "幸福里7号楼"}
     assert (await execute(HELP, {"input": asked}, as_=author)).ok()
+    home = "mutation { updateProfile(input: {homeAddress: \"朝阳区幸福里9号楼\"}) { id } }"
+    assert (await execute(home, as_=author)).ok()
     # when: key 2 is configured (key 1 kept) and becomes current
     monkeypatch.setattr(pii, "keyring", lambda: pii.Keyring([(1, old), (2, new)]))
     # then: before any rotation, old rows still sign in and still block a second account
@@ -178,6 +180,9 @@ async def test_rotation_re_seals_every_row_while_logins_and_uniqueness_hold(db, 
         assert (await execute(LOGIN, {"phone": phone, "password": PASSWORD})).ok()
     me = await Volunteer.get(**pii.with_phone(people[2][0]))
     assert pii.id_number_of(me) == people[2][1]
+    author = await Volunteer.get(id=author.id)
+    assert author.home_address_cipher and author.home_address_cipher.startswith("2:")
+    assert pii.home_address_of(author) == "朝阳区幸福里9号楼"
     help_request = await HelpRequest.get()
     assert help_request.address_cipher and help_request.address_cipher.startswith("2:")
     assert pii.open_sealed(help_request.address_cipher, pii.HELP_ADDRESS) == "幸福里7号楼"

@@ -1,6 +1,9 @@
+from core import pii
 from models.hours import Certificate
 from models.privacy import DataRequest, DataRequestKind, DataRequestStatus
+from models.volunteer import Volunteer
 from resolvers.demo import seed_demo
+from resolvers.demo_privacy import HOME_ADDRESSES
 
 
 async def test_demo_has_a_certificate_and_requests_to_decide_and_to_build(db):
@@ -11,3 +14,6 @@ async def test_demo_has_a_certificate_and_requests_to_decide_and_to_build(db):
     assert kinds == {(DataRequestKind.RECORD_CORRECTION, DataRequestStatus.PENDING),
                      (DataRequestKind.CORRECTION, DataRequestStatus.REFUSED),
                      (DataRequestKind.EXPORT, DataRequestStatus.PENDING)}
+    addresses = {pii.phone_of(v): pii.home_address_of(v) for v in await Volunteer.all()
+                 if v.home_address_cipher}
+    assert addresses == HOME_ADDRESSES
