@@ -33,19 +33,19 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from tortoise import Tortoise, fields
+from tortoise import fields
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from core import pii
 from models.activity import Activity, SignUp, SignUpStatus
 from models.draft import Draft
-from models.hours import Certificate, HoursAudit, HoursStatus, ServiceRecord
+from models.hours import Certificate, HoursStatus, ServiceRecord
 from models.notification import Notification
 from models.privacy import DataRequest, DataRequestKind, DataRequestStatus
 from models.team import Membership, MembershipRole, MembershipStatus, Team
 from models.volunteer import Volunteer, VolunteerStatus
+from resolvers import archive
 from resolvers.auth import Viewer, verify_password
 from resolvers.certificate import public_base_url, reissue_for_record
 from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
@@ -72,9 +72,6 @@ EXPORT_STALE_MINUTES = 10
 # others they edit themselves (updateProfile: display name, district, skills) or follow from
 # the verified ID number (gender, birth date).
 CORRECTABLE = {"realName": ("real_name", NAME_MAX)}
-# Columns never written into an archive: secrets, ciphertexts (the archive carries the opened
-# values in profile.json), blind indexes and the archive itself.
-_NEVER_EXPORTED = ("password_hash", "_cipher", "_index", "archive", "link_hash")
 
 
 def _now(now: datetime | None) -> datetime:
@@ -225,28 +222,19 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _exportable(column: str) -> bool:
-    return not any(part in column for part in _NEVER_EXPORTED)
-
-
-def _volunteer_links(model: type[Model]) -> list[str]:
-    """The model's foreign-key columns that point at a volunteer."""
-    meta = model._meta
-    return [f"{name}_id" for name in meta.fk_fields
-            if meta.fields_map[name].related_model is Volunteer]  # type: ignore[attr-defined]
-
-
 def _profile(person: Volunteer) -> dict[str, Any]:
     def opened(read: Any) -> str | None:
         try:
-            return str(read(person))
-        except pii.PiiKeyError:
+            value = read(person)
+        except pii.PiiKeyError:  # erased
             return None
+        return None if value is None else str(value)
 
     return {
         "id": person.id, "realName": person.real_name, "displayName": person.display_name,
         "phone": opened(pii.phone_of), "idType": "居民身份证",
-        "idNumber": opened(pii.id_number_of), "gender": person.gender,
+        "idNumber": opened(pii.id_number_of), "homeAddress": opened(pii.home_address_of),
+        "gender": person.gender,
         "birthDate": person.birth_date.isoformat(), "district": person.district,
         "skills": [s for s in person.skills.split(",") if s], "status": person.status.value,
         "volunteerNumber": person.volunteer_number,
@@ -268,41 +256,37 @@ def _reader(field: Any) -> Callable[[Any], Any] | None:
     return None
 
 
-async def _rows(model: type[Model], where: str, volunteer_id: int,
-                source: str = "") -> list[dict[str, Any]]:
-    """Rows of `model` (aliased `t`) matching `where` (:person), converted for JSON. Raw rows:
-    building model objects first would cost most of an archive's time."""
-    meta = model._meta
+async def _rows(section: archive.Section, volunteer_id: int) -> list[dict[str, Any]]:
+    """The section's rows (aliased `t`), converted for JSON. Raw rows: building model objects
+    first would cost most of an archive's time."""
+    meta = section.model._meta
     columns = [(column, _reader(meta.fields_map[name]))
-               for name, column in meta.fields_db_projection.items() if _exportable(column)]
+               for name, column in meta.fields_db_projection.items()
+               if archive.exportable(column) or column in section.sealed]
     listed = ", ".join(f't."{column}"' for column, _ in columns)
     rows = await fetch(meta.db, Sql(
-        f'SELECT {listed} FROM "{meta.db_table}" t {source} WHERE {where} '
+        f'SELECT {listed} FROM "{meta.db_table}" t WHERE {section.where} '
         f'ORDER BY t."{meta.db_pk_column}"', person=volunteer_id))
     converted = [(column, read) for column, read in columns if read is not None]
+    open_sealed = archive.reader_of(section, volunteer_id) if section.sealed else None
     for row in rows:
         for column, read in converted:
             row[column] = read(row[column])
+        if open_sealed is not None:
+            open_sealed(row)
     return rows
 
 
 async def archive_sections(volunteer_id: int) -> dict[str, list[dict[str, Any]]]:
-    """Every row of every table that names the person (any foreign key to them), by table,
-    plus the audit trail of their service records. One statement per table; new tables that
-    refer to a volunteer (consents, access log, messages) are included without a change here."""
+    """Every row that concerns the person, by table, as resolvers/archive.py declares it: rows
+    naming them through a foreign key, rows belonging to rows of theirs (the replies in their
+    service-desk tickets, claims on their shifts, the audit of their hours). One statement per
+    table."""
     sections: dict[str, list[dict[str, Any]]] = {}
-    for model in Tortoise.apps["models"].values():
-        links = _volunteer_links(model)
-        if model is Volunteer or not links:
-            continue
-        rows = await _rows(model, " OR ".join(f't."{link}" = :person' for link in links),
-                           volunteer_id)
+    for section in archive.sections():
+        rows = await _rows(section, volunteer_id)
         if rows:
-            sections[model._meta.db_table] = rows
-    audit = await _rows(HoursAudit, "r.volunteer_id = :person", volunteer_id,
-                        source="JOIN service_record r ON r.id = t.record_id")
-    if audit:
-        sections["hours_audit"] = audit
+            sections[section.model._meta.db_table] = rows
     return sections
 
 
@@ -321,8 +305,10 @@ def _zip(profile: dict[str, Any], sections: dict[str, list[dict[str, Any]]],
         archive.writestr("README.txt", (
             "同心志愿服务平台 个人信息副本 / Tongxin personal data copy\n"
             f"generated: {moment.isoformat()}\n"
-            "profile.json: your account; every other file is one table, the rows that name you "
-            "(times in UTC, ISO 8601).\n"))
+            "profile.json: your account, with your phone, ID number and home address; every other "
+            "file is one table: the rows that name you, and the rows that belong to yours (the "
+            "replies in your service-desk tickets, claims on your shifts; times in UTC, "
+            "ISO 8601).\n"))
         archive.writestr("profile.json", json.dumps(profile, ensure_ascii=False, indent=1))
         for table, rows in sorted(sections.items()):
             archive.writestr(f"{table}.json", json.dumps(rows, ensure_ascii=False))
@@ -484,7 +470,7 @@ async def do_delete_account(viewer: Viewer, password: str, reason: str = "",
             status=VolunteerStatus.DELETED).using_db(conn).update(
             status=VolunteerStatus.DELETED, real_name=DELETED_NAME, display_name=DELETED_NAME,
             phone_cipher=None, phone_index=None, id_number_cipher=None, id_number_index=None,
-            password_hash=None, skills="", volunteer_number=_pseudonym(),
+            home_address_cipher=None, password_hash=None, skills="", volunteer_number=_pseudonym(),
             birth_date=date(volunteer.birth_date.year, 1, 1), updated_at=moment)
         if not changed:
             raise Conflict("This account has already been deleted.")
