@@ -8,29 +8,36 @@ they are), so both see the same database state and drift. Two lines: with the re
 password hashing (what a user waits for), and with hashing stubbed out (the rest of the
 request, where sealing is a larger share).
 
-Rotation is measured over --rotate-rows volunteers (default 100,000; the issue's 1M takes ten
-times as long at the same rate) sealed under key 1, re-sealed under key 2 in batches of 1,000,
-while one client keeps signing in; its latency before and during the rotation is printed.
+Rotation is measured over --rotate-rows volunteers (default 100,000; the issue's 1M with
+--rotate-rows 1000000, about ten minutes of machine time here), each with a phone, an ID number
+and a home address sealed under key 1, written with COPY. A server (one worker) is then started
+with key 2 added, and `python server.py rotate-pii-key --batch N` re-seals everything while one
+client keeps asking the server: `me` (its sealed phone and address opened and masked) and a
+login every tenth request (argon2, the blind-index lookup under both keys). Its latencies idle
+and during the rotation, and any request not answered correctly, are printed.
 
-    .venv/bin/python -m bench.pii [--people 200] [--rounds 4] [--rotate-rows 100000]
+    .venv/bin/python -m bench.pii [--people 200] [--rounds 4] [--rotate-rows 100000] [--batch 1000]
+    .venv/bin/python -m bench.pii --rotation-only --rotate-rows 1000000
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import os
 import random
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import JWT_SECRET, percentile, scratch_database
+from bench.common import JWT_SECRET, ROOT, bench_env, percentile, scratch_database
 from core import pii
 from resolvers.validation import id_check_char
 
@@ -96,7 +103,18 @@ async def compare(count: int, rounds: int, sealed: pii.Keyring, label: str,
     return offset
 
 
+SEED_CHUNK = 50_000
+ME = "{ me { displayName phoneMasked homeAddressMasked } }"
+LOGIN = "mutation L($phone: String!, $password: String!) { login(phone: $phone, password: $password) { token } }"
+
+
+def home_address(number: int) -> str:
+    return f"北京市朝阳区幸福里{number % 500}号楼{number % 6 + 1}单元{number % 30 + 1}01"
+
+
 async def seed_sealed(database_url: str, rows: int, ring: pii.Keyring) -> list[tuple[str, str]]:
+    """`rows` volunteers, each with a phone, an ID number and a home address sealed under the
+    ring's key, written with COPY in chunks (1M rows would not fit one list comfortably)."""
     import asyncpg
 
     from resolvers.auth import hash_password
@@ -106,67 +124,116 @@ async def seed_sealed(database_url: str, rows: int, ring: pii.Keyring) -> list[t
     sample: list[tuple[str, str]] = []
     now = datetime.now(UTC)
 
-    def records() -> Iterator[tuple[Any, ...]]:
-        for number, (phone, id_number) in enumerate(people(rows, 10_000_000)):
+    def records(start: int, count: int) -> list[tuple[Any, ...]]:
+        chunk = []
+        for number, (phone, id_number) in enumerate(people(count, 10_000_000 + start), start):
             sealed = pii.identity_columns(phone, id_number)
             if number % max(1, rows // 200) == 0:
                 sample.append((phone, id_number))
-            yield (sealed["phone_cipher"], sealed["phone_index"], sealed["id_number_cipher"],
-                   sealed["id_number_index"], password_hash, "压测", "压测", "MALE", date(1990, 1, 1),
-                   "朝阳区", "", "ACTIVE", False, f"TXR{number:012d}", 0.0, now, now)
+            chunk.append((sealed["phone_cipher"], sealed["phone_index"], sealed["id_number_cipher"],
+                          sealed["id_number_index"], pii.seal(home_address(number), pii.HOME_ADDRESS),
+                          password_hash, "压测", "压测", "MALE", date(1990, 1, 1), "朝阳区", "", "ACTIVE",
+                          False, f"TXR{number:012d}", 0.0, now, now))
+        return chunk
 
     conn = await asyncpg.connect(database_url)
     try:
         # The comparison's people (some stored plain) leave first: only sealed rows rotate.
         await conn.execute("TRUNCATE volunteer RESTART IDENTITY CASCADE")
-        await conn.copy_records_to_table(
-            "volunteer", records=list(records()), columns=[
-                "phone_cipher", "phone_index", "id_number_cipher", "id_number_index",
-                "password_hash", "real_name", "display_name", "gender", "birth_date", "district",
-                "skills", "status", "is_platform_admin", "volunteer_number", "approved_hours",
-                "created_at", "updated_at"])
+        for start in range(0, rows, SEED_CHUNK):
+            await conn.copy_records_to_table(
+                "volunteer", records=records(start, min(SEED_CHUNK, rows - start)), columns=[
+                    "phone_cipher", "phone_index", "id_number_cipher", "id_number_index",
+                    "home_address_cipher", "password_hash", "real_name", "display_name", "gender",
+                    "birth_date", "district", "skills", "status", "is_platform_admin",
+                    "volunteer_number", "approved_hours", "created_at", "updated_at"])
+        await conn.execute("ANALYZE volunteer")
     finally:
         await conn.close()
     return sample
 
 
-async def logins_while(sample: list[tuple[str, str]], running: Callable[[], bool]) -> list[float]:
-    from resolvers.volunteer import do_login
+@dataclass
+class Answers:
+    """Latencies (ms) of one client's logins and `me` reads, and the answers that were not."""
+    login: list[float] = field(default_factory=list)
+    me: list[float] = field(default_factory=list)
+    failed: int = 0
 
-    latencies: list[float] = []
-    rng = random.Random(7)
-    number = 0
-    while running():
-        phone, _ = rng.choice(sample)
-        started = time.perf_counter()
-        await do_login(phone, "bench-password-1", f"10.9.{number // 256 % 256}.{number % 256}")
-        latencies.append((time.perf_counter() - started) * 1000)
-        number += 1
-    return latencies
+    def line(self, label: str) -> str:
+        def spread(values: list[float]) -> str:
+            return (f"p50 {percentile(values, 0.5):6.1f}  p99 {percentile(values, 0.99):6.1f}  "
+                    f"max {max(values, default=float('nan')):6.1f} ms ({len(values):,})")
+        return (f"{label:<14} me: {spread(self.me)}   login: {spread(self.login)}   "
+                f"failed: {self.failed}")
 
 
-async def rotation(database_url: str, rows: int) -> None:
-    from resolvers.pii import rotate_pii_keys
+async def serve_loop(url: str, sample: list[tuple[str, str]], running: Callable[[], bool]) -> Answers:
+    """One client against the server: a login every tenth request (a sampled person, argon2
+    and the blind-index lookup under both keys), `me` (opens and masks their sealed phone and
+    address) otherwise; every answer checked."""
+    import httpx
+
+    answers, rng, token, number = Answers(), random.Random(7), "", 0
+    async with httpx.AsyncClient(timeout=30) as client:
+        while running():
+            started = time.perf_counter()
+            if number % 10 == 0 or not token:
+                phone, _ = rng.choice(sample)
+                response = await client.post(url, json={"query": LOGIN, "variables": {
+                    "phone": phone, "password": "bench-password-1"}})
+                body = response.json()
+                ok = response.status_code == 200 and not body.get("errors")
+                if ok:
+                    token = body["data"]["login"]["token"]
+                answers.login.append((time.perf_counter() - started) * 1000)
+            else:
+                response = await client.post(url, json={"query": ME},
+                                             headers={"Authorization": f"Bearer {token}"})
+                body = response.json()
+                me = (body.get("data") or {}).get("me") or {}
+                ok = response.status_code == 200 and me.get("homeAddressMasked") == "北京市朝阳区****"
+                answers.me.append((time.perf_counter() - started) * 1000)
+            answers.failed += not ok
+            number += 1
+    return answers
+
+
+async def rotation(database_url: str, rows: int, batch: int) -> None:
+    from bench.common import start_tongxin
 
     old, new = os.urandom(32), os.urandom(32)
     started = time.perf_counter()
     sample = await seed_sealed(database_url, rows, pii.Keyring([(1, old)]))
-    print(f"seeded {rows:,} volunteers sealed under key 1 in {time.perf_counter() - started:.1f} s")
-    use(pii.Keyring([(1, old), (2, new)]))
-    deadline = time.perf_counter() + 3
-    before = await logins_while(sample, lambda: time.perf_counter() < deadline)
-    finished = False
-    during_task = asyncio.ensure_future(logins_while(sample, lambda: not finished))
-    report = await rotate_pii_keys(batch_size=1000)
-    finished = True
-    during = await during_task
-    print(f"rotation: {report.rows:,} rows re-sealed under key {report.key_id} in {report.seconds:.1f} s "
-          f"= {report.rows_per_second:,.0f} rows/s ({report.left} left); ≈ {1_000_000 / report.rows_per_second:.0f} s "
-          "for 1M at this rate")
-    print(f"login while idle:     p50 {percentile(before, 0.5):6.1f} ms  p95 {percentile(before, 0.95):6.1f} ms "
-          f"({len(before)} logins)")
-    print(f"login while rotating: p50 {percentile(during, 0.5):6.1f} ms  p95 {percentile(during, 0.95):6.1f} ms "
-          f"({len(during)} logins, every one answered)")
+    print(f"seeded {rows:,} volunteers (phone, ID number, home address) sealed under key 1 in "
+          f"{time.perf_counter() - started:.1f} s")
+    keys = (f"2:{base64.urlsafe_b64encode(new).decode()},"
+            f"1:{base64.urlsafe_b64encode(old).decode()}")
+    limits = {"PII_KEYS": keys, "JOBS": "0", "LOGIN_ATTEMPTS_PER_PHONE": "1000000",
+              "LOGIN_ATTEMPTS_PER_ADDRESS": "1000000"}
+    server = start_tongxin(database_url, 1, **limits)
+    try:
+        deadline = time.perf_counter() + 15
+        idle = await serve_loop(server.url, sample, lambda: time.perf_counter() < deadline)
+        rotating = True
+        during_task = asyncio.ensure_future(serve_loop(server.url, sample, lambda: rotating))
+        started = time.perf_counter()
+        command = await asyncio.create_subprocess_exec(
+            sys.executable, "server.py", "rotate-pii-key", "--batch", str(batch),
+            cwd=ROOT, env=bench_env(database_url, **limits),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await command.communicate()
+        wall = time.perf_counter() - started
+        rotating = False
+        during = await during_task
+    finally:
+        server.stop()
+    report = out.decode().strip().splitlines()[-1] if out.strip() else err.decode()[-500:]
+    print(f"rotate-pii-key --batch {batch} (exit {command.returncode}), {wall:.1f} s wall: {report}")
+    print(f"≈ {rows / wall:,.0f} volunteers/s over the whole command (start-up included)")
+    print("one client against the server (1 worker, PostgreSQL), a login every 10th request:")
+    print(idle.line("idle"))
+    print(during.line("while rotating"))
 
 
 def sealing_work(ring: pii.Keyring, repeat: int = 20_000) -> None:
@@ -192,6 +259,28 @@ def sealing_work(ring: pii.Keyring, repeat: int = 20_000) -> None:
         print(f"sealing work per {label:<15} {(time.perf_counter() - started) / repeat * 1e6:6.1f} µs")
 
 
+async def comparison(args: argparse.Namespace) -> None:
+    sealed = pii.Keyring([(1, os.urandom(32))])
+    sealing_work(sealed)
+    print(f"registration + login, {args.people} people × {args.rounds} rounds per mode, interleaved "
+          "(PostgreSQL, in-process rules):")
+    offset = await compare(args.people, args.rounds, sealed, "argon2 hashing (real)", 0)
+    import resolvers.auth as auth_rules
+    import resolvers.volunteer as volunteer_rules
+
+    async def fake_hash(password: str) -> str:
+        return "x"
+
+    async def fake_verify(password: str, password_hash: str | None) -> bool:
+        return password_hash is not None
+
+    volunteer_rules.hash_password = fake_hash  # type: ignore[assignment]
+    volunteer_rules.verify_password = fake_verify  # type: ignore[assignment]
+    await compare(args.people, args.rounds, sealed, "hashing stubbed (the rest)", offset)
+    volunteer_rules.hash_password = auth_rules.hash_password
+    volunteer_rules.verify_password = auth_rules.verify_password
+
+
 async def main_async(args: argparse.Namespace, database_url: str) -> None:
     from tortoise import Tortoise
 
@@ -204,29 +293,9 @@ async def main_async(args: argparse.Namespace, database_url: str) -> None:
     await Tortoise.generate_schemas(safe=True)
     service_registry.install(service_registry.Services(broker=MemoryBroker(), limiter=MemoryLimiter()))
     try:
-        sealed = pii.Keyring([(1, os.urandom(32))])
-        sealing_work(sealed)
-        print(f"registration + login, {args.people} people × {args.rounds} rounds per mode, interleaved "
-              "(PostgreSQL, in-process rules):")
-        offset = await compare(args.people, args.rounds, sealed, "argon2 hashing (real)", 0)
-        import resolvers.volunteer as volunteer_rules
-
-        async def fake_hash(password: str) -> str:
-            return "x"
-
-        async def fake_verify(password: str, password_hash: str | None) -> bool:
-            return password_hash is not None
-
-        volunteer_rules.hash_password = fake_hash  # type: ignore[assignment]
-        volunteer_rules.verify_password = fake_verify  # type: ignore[assignment]
-        await compare(args.people, args.rounds, sealed, "hashing stubbed (the rest)", offset)
-        import resolvers.auth as auth_rules
-
-        volunteer_rules.hash_password = auth_rules.hash_password
-        volunteer_rules.verify_password = auth_rules.verify_password
-        await Tortoise.close_connections()
-        await Tortoise.init(config=tortoise_config(database_url))
-        await rotation(database_url, args.rotate_rows)
+        if not args.rotation_only:
+            await comparison(args)
+        await rotation(database_url, args.rotate_rows, args.batch)
     finally:
         await Tortoise.close_connections()
 
@@ -236,6 +305,9 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--rotate-rows", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=1000, help="rotate-pii-key --batch")
+    parser.add_argument("--rotation-only", action="store_true",
+                        help="skip the registration/login comparison")
     args = parser.parse_args()
     with scratch_database("tongxin_bench_pii") as database_url:
         os.environ.update(DATABASE_URL=database_url, JWT_SECRET=JWT_SECRET)
