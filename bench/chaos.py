@@ -13,7 +13,7 @@ Faults, in order (`--faults` picks some):
   pg-cut        the link to PostgreSQL blackholed for CHAOS_CUT_SECONDS (10): no byte either way
 
 Throughout, CHAOS_CONCURRENCY (8) loops sign volunteers up and cancel them again, and a probe
-asks `me` on a new connection every 0.2 s. After each fault: the recovery time (from the end of
+saves a draft (a write) on a new connection every 0.2 s. After each fault: the recovery time (from the end of
 the fault until the probe has answered for 3 s without a failure, and both workers are up);
 the requests that failed meanwhile, by code; then, with the load paused, every acknowledged
 sign-up or cancellation checked against the database, double sign-ups, the integrity check
@@ -45,7 +45,9 @@ from bench.soak_data import prepare, run_command
 
 SIGN_UP = "mutation S($id: ID!) { signUp(activityId: $id) { status } }"
 CANCEL = "mutation C($id: ID!) { cancelSignUp(activityId: $id) { status } }"
-ME = "query M { me { id } }"
+# The probe writes: `me` is answered from what a worker keeps of the volunteer (verified
+# tokens), so it went on answering while PostgreSQL was down and measured nothing.
+PROBE = "mutation P($b: String!) { saveDraft(key: \"chaos-probe\", body: $b) }"
 ALL_FAULTS = ["kill", "pg-fast", "pg-immediate", "redis", "slow-readers", "pg-cut"]
 ACTIVE = ("CONFIRMED", "WAITLISTED", "OFFERED")
 
@@ -144,8 +146,8 @@ class Load:
 
 
 class Probe:
-    """`me` on a fresh connection every 0.2 s (so a dead worker's kept-alive socket is not
-    what it measures)."""
+    """A `saveDraft` (a write: PostgreSQL must answer) on a fresh connection every 0.2 s (so a
+    dead worker's kept-alive socket is not what it measures)."""
 
     def __init__(self, url: str, token: str) -> None:
         self.url, self.token = url, token
@@ -156,7 +158,8 @@ class Probe:
             ok = False
             try:
                 async with httpx.AsyncClient(timeout=5) as client:
-                    response = await client.post(self.url, json={"query": ME},
+                    response = await client.post(self.url, json={
+                        "query": PROBE, "variables": {"b": str(time.time())}},
                                                  headers={"Authorization": f"Bearer {self.token}"})
                     ok = response.status_code == 200 and not response.json().get("errors")
             except (httpx.HTTPError, ValueError):
@@ -167,16 +170,35 @@ class Probe:
     async def recovered(self, since: float, server: Server, steady: float = 3.0,
                         limit: float = 120.0) -> float:
         """Seconds from `since` until the probe has succeeded for `steady` s without a
-        failure and both workers run (the moment of the first of those successes)."""
+        failure (the moment of the first of those successes) and both workers run (a
+        replacement worker counts once it has been up for `steady` s too)."""
         deadline = since + limit
+        workers_since = since if len(server.worker_pids()) >= 2 else None
         while time.monotonic() < deadline:
             await asyncio.sleep(0.2)
+            now = time.monotonic()
+            if len(server.worker_pids()) >= 2:
+                workers_since = workers_since or now
+            else:
+                workers_since = None
             recent = [(t, ok) for t, ok in self.results if t >= since]
             failures = [t for t, ok in recent if not ok]
             after = [t for t, ok in recent if ok and (not failures or t > failures[-1])]
-            if after and time.monotonic() - after[0] >= steady and len(server.worker_pids()) >= 2:
-                return max(0.0, after[0] - since) if failures else 0.0
+            if after and now - after[0] >= steady and workers_since and now - workers_since >= steady:
+                answered = after[0] - since if failures else 0.0
+                return max(0.0, answered, workers_since - since)
         return float("inf")
+
+
+async def replacement(server: Server, victim: int, since: float) -> float:
+    """Seconds from `since` until two workers run again, `victim` not among them (the new
+    one may still be importing for a second or two; meanwhile the other takes every
+    connection)."""
+    while True:
+        pids = server.worker_pids()
+        if len(pids) >= 2 and victim not in pids:
+            return time.monotonic() - since
+        await asyncio.sleep(0.1)
 
 
 async def acknowledged_problems(database_url: str, load: Load) -> tuple[int, int, int]:
@@ -276,13 +298,23 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             extra = ""
             if fault == "kill":
                 victim = server.worker_pids()[0]
+                killed_at: list[float] = []
 
-                def kill(victim: int = victim) -> None:
+                replaced: list[asyncio.Task[float]] = []
+
+                def kill(victim: int = victim, killed_at: list[float] = killed_at,
+                         replaced: list[asyncio.Task[float]] = replaced) -> None:
                     os.kill(victim, signal.SIGKILL)
+                    killed_at.append(time.monotonic())
+                    replaced.append(asyncio.get_running_loop().create_task(
+                        replacement(server, victim, killed_at[0])))
 
-                await load.flash(fault_gid := next(iter(activities)), kill)
-                extra = f"worker {victim} killed in a crowd of {len(load.tokens)} on {fault_gid}"
-                ended = begun  # the kill itself is the fault; recovery counts from the crowd's start
+                await load.flash(next(iter(activities)), kill)
+                ended = killed_at[0] if killed_at else time.monotonic()
+                back = await asyncio.wait_for(replaced[0], 120) if replaced else float("nan")
+                extra = (f"worker {victim} killed {ended - begun:.1f} s into a crowd of "
+                         f"{len(load.tokens)} (crowd answered in {time.monotonic() - begun:.1f} s); "
+                         f"the supervisor's replacement ran {back:.1f} s after the kill")
             elif fault in ("pg-fast", "pg-immediate"):
                 await asyncio.to_thread(pg.restart, fault.split("-")[1])
                 ended = time.monotonic()
@@ -312,6 +344,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             else:
                 raise SystemExit(f"unknown fault {fault}")
             recovery = await probe.recovered(ended, server)
+            assert server.process is not None
+            if server.process.poll() is not None:
+                # uvicorn's supervisor stops every worker when a replacement fails its start-up
+                # (exit code 3): nothing recovers after that, so the run ends here.
+                results[fault] = {"server_exited": server.process.returncode, "note": extra}
+                print(f"{fault:13s} the server exited (status {server.process.returncode}); "
+                      f"see {server.log_path}", flush=True)
+                break
             window_end = time.monotonic()
             await load.pause()
             failed = Counter(f"{op}:{outcome}" for t, op, outcome in load.records
@@ -360,7 +400,7 @@ def _rss(server: Server) -> float:
 
 def healthy(results: dict[str, Any]) -> bool:
     faults = [r for r in results.values() if isinstance(r, dict)]
-    return bool(faults) and all(
+    return bool(faults) and all("server_exited" not in r for r in faults) and all(
         r["acknowledged_lost"] == 0 and r["double_sign_ups"] == 0 and not r["integrity_problems"]
         and r["watchers_converged"] == r["watchers"] and r["recovery_seconds"] < 120
         for r in faults)

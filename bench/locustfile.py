@@ -57,7 +57,8 @@ BUCKET = float(os.environ.get("SOAK_BUCKET", "60"))
 EXPECTED = {
     "signUp": {"CONFLICT"}, "cancel": {"CONFLICT", "NOT_FOUND"}, "offers": {"CONFLICT"},
     "forum_post": {"RATE_LIMITED"}, "redeem": {"CONFLICT"}, "hours": {"CONFLICT"},
-    "help_claim": {"CONFLICT"}, "approve": {"CONFLICT"},
+    # FORBIDDEN: a volunteer found their own request among the open ones (tokens are random)
+    "help_claim": {"CONFLICT", "FORBIDDEN"}, "approve": {"CONFLICT"},
 }
 
 Q = {
