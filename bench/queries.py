@@ -5,7 +5,12 @@ database; Tongxin once with compiled reads (schema/reads) and once without
 
     .venv/bin/python bench/queries.py [--seconds 10] [--concurrency 32] [--workers 1 2]
                                       [--documents list detail me board feed points]
-                                      [--pool 8]
+                                      [--pool 8] [--profile REQUESTS [--cprofile]]
+
+--profile skips the servers: it times REQUESTS requests of each document in-process
+(bench/profile_reads.py: the app and the plain endpoint as ASGI apps, CPU per request, and
+PostgreSQL's CPU for the statements each runs), which is steadier than throughput on a
+shared machine.
 """
 
 from __future__ import annotations
@@ -249,6 +254,10 @@ def main() -> None:
     parser.add_argument("--pool", default=POOL,
                         help="database connections per worker and server (three servers run "
                              "at once: keep 3 x workers x pool under PostgreSQL's free slots)")
+    parser.add_argument("--profile", type=int, metavar="REQUESTS",
+                        help="in-process CPU per request instead of throughput")
+    parser.add_argument("--cprofile", action="store_true",
+                        help="with --profile: the compiled path's hottest functions too")
     args = parser.parse_args()
     from schema.relay import to_global_id
 
@@ -259,6 +268,14 @@ def main() -> None:
         detail = str(to_global_id("Activity", detail_id))
         token = jwt.encode({"sub": str(volunteer_id), "exp": 2_000_000_000}, JWT_SECRET,
                            algorithm="HS256")
+        if args.profile:
+            import subprocess
+
+            subprocess.run([sys.executable, "-m", "bench.profile_reads", str(args.profile),
+                            detail, token, *args.documents,
+                            *(["--cprofile"] if args.cprofile else [])], cwd=ROOT, check=True,
+                           env=bench_env(database_url, DB_POOL_MAX=args.pool, SKIP_MIGRATIONS="1"))
+            return
         for workers in args.workers:
             # Three servers at once: pools of POOL each per worker keep them all under
             # PostgreSQL's max_connections (100) on a machine other runs share.
