@@ -156,6 +156,7 @@ BOUNDS_BY_COORDINATE: dict[str, Bound] = {
     "Mutation.decideDataRequest(reason:)": replace(REASON, column="DataRequest.decision_reason"),
     "Mutation.deleteAccount(reason:)": replace(REASON, column="DataRequest.reason"),
     "Mutation.decideNomination(reason:)": replace(REASON, column="NominationAudit.reason"),
+    "Mutation.decideShiftSwap(reason:)": replace(REASON, column="ShiftSwap.decision_reason"),
     "Mutation.updateRewardItem(reason:)": replace(REASON, column="RewardItemChange.reason"),
     "Mutation.postChatMessage(body:)": Bound(2000, multiline=True, column="ChatMessage.body"),
     "Mutation.sendOrganiserMessage(body:)": Bound(2000, multiline=True,

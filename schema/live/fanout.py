@@ -88,6 +88,8 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.utils.aio import aclosing
 
 from core.metrics import observe_delivery
+from resolvers.errors import BadInput
+from schema.limits import check_document_inputs
 from schema.live.direct import GatedSink, Sink
 from subscriptions.cost import publish_cost
 
@@ -132,6 +134,7 @@ class Shape:
     """A parsed, valid, shareable subscription document."""
 
     rule: ShareRule
+    document: DocumentNode
     operation: OperationDefinitionNode
     field_node: FieldNode
 
@@ -201,7 +204,7 @@ def _shape_cached(schema: GraphQLSchema, query: str, operation_name: str | None)
     if not _walk(schema, get_named_type(field_def.type).name, field_node.selection_set,
                  fragments, rule):
         return None
-    return Shape(rule=rule, operation=operation, field_node=field_node)
+    return Shape(rule=rule, document=document, operation=operation, field_node=field_node)
 
 
 @dataclass(frozen=True)
@@ -224,6 +227,11 @@ async def plan_for(schema: Any, query: str, variables: dict[str, Any] | None,
     coerced = get_variable_values(graphql_schema, shape.operation.variable_definitions or (),
                                   variables or {})
     if isinstance(coerced, list):  # variable errors: the per-subscriber path reports them
+        return None
+    try:
+        # before group_key, which may read the database: no value past its bound gets that far
+        check_document_inputs(graphql_schema, shape.document, variables)
+    except BadInput:  # the per-subscriber path refuses it, as for any subscriber
         return None
     assert graphql_schema.subscription_type is not None
     field_def = graphql_schema.subscription_type.fields[shape.field_node.name.value]
