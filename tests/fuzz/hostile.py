@@ -397,12 +397,16 @@ def fuzz_root_field(schema: GraphQLSchema, root_field: str, *, mode: Mode, examp
 def fuzz_paths(schema: GraphQLSchema, targets: set[str], ids: dict[str, str], *, examples: int, send: Send,
                roles: list[str], report: FuzzReport) -> None:
     """The directed phase: for each field the other strategies missed, its shortest
-    operation, once as written (by each role in long runs, by one role in turn in short ones)
-    and `examples` times made hostile."""
+    operation, once as written (by each role in long runs; in short ones by the roles in turn,
+    starting with a different one for each field, until one may execute it: a field only
+    some roles may read is reached whatever the order of the fields) and `examples` times
+    made hostile."""
     pool = list(ids.values())
     for index, (target, query) in enumerate(path_documents(schema, targets, ids).items()):
-        for role in roles if examples >= 10 else [roles[index % len(roles)]]:
-            send_and_check(schema, target, query, {}, role, send, report)
+        for role in roles if examples >= 10 else roles[index % len(roles):] + roles[:index % len(roles)]:
+            response = send_and_check(schema, target, query, {}, role, send, report)
+            if examples < 10 and executed(response):
+                break
         if examples:
             fuzz_documents(schema, target, st.just(graphql.parse(query)), examples=examples, send=send,
                            roles=roles, id_pool=pool, report=report)
