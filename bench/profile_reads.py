@@ -116,20 +116,21 @@ async def main(requests: int, detail: str, token: str, names: list[str], profile
     captured: list[tuple[str, list[Any]]] = []
     async with tongxin.router.lifespan_context(tongxin), \
             plain_queries.app.router.lifespan_context(plain_queries.app):
-        fetch = asyncpg.connection.Connection.fetch
+        # Connection._execute: what fetch, fetchrow and fetchval (and Tortoise) all go through.
+        execute = asyncpg.connection.Connection._execute
 
-        async def capture(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+        async def capture(self: Any, query: str, args: Any, *rest: Any, **kwargs: Any) -> Any:
             captured.append((query, list(args)))
-            return await fetch(self, query, *args, **kwargs)
+            return await execute(self, query, args, *rest, **kwargs)
 
         async def statements(app: Any, path: str, body: bytes,
                              headers: dict[str, str]) -> list[tuple[str, list[Any]]]:
             captured.clear()
-            asyncpg.connection.Connection.fetch = capture  # type: ignore[method-assign]
+            asyncpg.connection.Connection._execute = capture  # type: ignore[method-assign]
             try:
                 await call(app, path, body, headers)
             finally:
-                asyncpg.connection.Connection.fetch = fetch  # type: ignore[method-assign]
+                asyncpg.connection.Connection._execute = execute  # type: ignore[method-assign]
             return list(captured)
 
         for name in names:
