@@ -8,8 +8,10 @@ restart, so that check must not depend on it. Readiness says whether this node c
   current: the files do not change under a running process). Failing: 503.
 - `redis` (REDIS_URL set): `PING`, bounded. Failing: 503, since rate limits, persisted queries
   and other nodes' live updates depend on it.
-- `pubsub` (REDIS_URL set): the broker's connection state. Reconnecting: 200 "degraded";
-  requests are served and live updates resume with a fresh read once it is back.
+- `pubsub` (REDIS_URL set): the broker's connection state. Reconnecting (the connection was
+  lost, or Redis was down when this worker started: the broker starts without it rather than
+  fail the worker's start-up): 200 "degraded"; requests are served and live updates resume
+  with a fresh read once it is back.
 - `replica` (DATABASE_READ_URL set): the probe's state (db.routing.replica_health).
   Unreachable: 200 "degraded"; its reads go to the primary, so taking the node out of a load
   balancer would help nobody (every node shares the replica).

@@ -229,9 +229,27 @@ class RedisBroker(Broker):
         self._home = f"{NAMESPACE}:broker:{uuid.uuid4().hex}"
 
     async def start(self) -> None:
-        if self._reader is None:
+        """Never fails for want of Redis: a worker that starts while Redis is down (after a
+        crash, in a rolling restart) would fail its lifespan, and uvicorn's supervisor then
+        stops the whole server, healthy workers included. Such a broker starts disconnected
+        and connects in the background by the same path as after losing Redis at run time
+        (`/readyz` says `pubsub` meanwhile; its listeners get RESYNC once connected)."""
+        if self._reader is not None:
+            return
+        try:
             await self._pubsub.subscribe(self._home)
-            self._reader = asyncio.create_task(self._read_forever(), name="redis-broker-reader")
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            log.warning("redis pub/sub unreachable at start (%s); serving without it, "
+                        "connecting in the background", type(exc).__name__)
+            self.connected = False
+            self._reader = asyncio.create_task(self._connect_then_read(),
+                                               name="redis-broker-reader")
+            return
+        self._reader = asyncio.create_task(self._read_forever(), name="redis-broker-reader")
+
+    async def _connect_then_read(self) -> None:
+        await self._reconnect()
+        await self._read_forever()
 
     async def close(self) -> None:
         if self._reader is not None:
@@ -262,6 +280,10 @@ class RedisBroker(Broker):
         confirmed = asyncio.Event()
         async with self._lock:
             if channel not in self._local or channel in self._subscribed:
+                return
+            if not self.connected:
+                # Listening locally is enough for now: the reconnect subscribes every local
+                # channel and sends them RESYNC.
                 return
             self._confirmations[channel] = confirmed
             await self._pubsub.subscribe(channel)

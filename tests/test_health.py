@@ -4,10 +4,13 @@ records them the way `server.py migrate` does."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from redis.asyncio import Redis
 from tortoise import connections
@@ -19,8 +22,10 @@ from core.health import MIGRATIONS_APP, healthz, migrations_on_disk, readyz
 from resolvers import services as service_registry
 from resolvers.ratelimit import MemoryLimiter
 from subscriptions.broker import MemoryBroker
+from tests.activity.proxy import TcpProxy
 from tests.conftest import Backend
-from tests.live import free_port
+from tests.helpers import make_volunteer, token_for
+from tests.live import free_port, start_server
 
 Record = Callable[[set[str]], Awaitable[None]]
 
@@ -139,3 +144,40 @@ async def test_readiness_is_degraded_not_lost_while_pubsub_reconnects(
     # then: requests are still served, the state is visible
     assert code == 200 and body == {"status": "degraded", "database": "ok", "migrations": "ok",
                                     "redis": "ok", "pubsub": "reconnecting"}, body
+
+
+ME = "{ me { displayName } }"
+
+
+@pytest.mark.redis
+async def test_a_server_started_while_redis_is_down_serves_and_connects_once_it_is_back(
+        db: Backend) -> None:
+    # given: REDIS_URL pointing at a proxy that does not listen yet (a worker starting during
+    # a Redis outage used to fail its lifespan, and uvicorn then stopped the whole server)
+    assert db.redis_url is not None
+    target = urlsplit(db.redis_url)
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 6379)
+    volunteer = await make_volunteer("无缓存")
+    # when
+    server = await asyncio.to_thread(start_server, Backend(
+        db.name, db.database_url, f"redis://127.0.0.1:{proxy.port}/0"), env={"JOBS": "0"})
+    ready_url = server.url.replace("/graphql", "/readyz")
+    try:
+        async with httpx.AsyncClient(timeout=30) as client:
+            # then it answers from the database, and says pub/sub is not connected
+            answer = await client.post(server.url, json={"query": ME},
+                                       headers={"Authorization": f"Bearer {token_for(volunteer)}"})
+            assert answer.json() == {"data": {"me": {"displayName": "无缓存"}}}, answer.text
+            assert (await client.get(ready_url)).json()["pubsub"] == "reconnecting"
+            # and when Redis becomes reachable, the broker connects by itself
+            await proxy.start()
+            for _ in range(100):
+                body = (await client.get(ready_url)).json()
+                if body["pubsub"] == "ok":
+                    break
+                await asyncio.sleep(0.1)
+            assert body["pubsub"] == "ok" and body["redis"] == "ok", body
+        assert "redis pub/sub unreachable at start" in server.log()
+    finally:
+        server.stop()
+        await proxy.cut()

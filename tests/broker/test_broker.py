@@ -2,9 +2,11 @@
 
 import asyncio
 import contextlib
+import json
 import subprocess
 import sys
 import textwrap
+from urllib.parse import urlsplit
 
 import pytest
 from redis.asyncio import Redis
@@ -12,6 +14,7 @@ from redis.asyncio import Redis
 from resolvers.services import services
 from subscriptions.broker import RESYNC, RedisBroker
 from subscriptions.channels import NAMESPACE
+from tests.activity.proxy import TcpProxy
 from tests.live import ROOT
 
 
@@ -143,6 +146,37 @@ async def test_after_a_redis_reconnect_subscribers_are_told_to_resync(db):
         await broker.close()
         await redis.aclose()
         await admin.aclose()
+
+
+@pytest.mark.redis
+async def test_a_broker_started_while_redis_is_down_starts_and_connects_once_it_is_back(db):
+    # given Redis behind a proxy that does not listen yet (a worker starting during an outage)
+    target = urlsplit(db.redis_url)
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 6379)
+    redis = Redis.from_url(f"redis://127.0.0.1:{proxy.port}/0")
+    broker = RedisBroker(redis, reconnect_delay=0.05)
+    admin = Redis.from_url(db.redis_url)
+    channel = f"{NAMESPACE}:test:start-degraded"
+    subscription = None
+    try:
+        # when it starts: no error, disconnected, and a listener subscribes locally meanwhile
+        await broker.start()
+        assert not broker.connected
+        subscription = await broker.subscribe(channel)
+        # and when Redis becomes reachable
+        await proxy.start()
+        # then the listener hears RESYNC (re-read the database), and later events arrive
+        assert await next_message(subscription, timeout=10) == RESYNC
+        assert broker.connected
+        await admin.publish(channel, json.dumps({"after": "start"}))
+        assert await next_message(subscription) == {"after": "start"}
+    finally:
+        if subscription is not None:
+            await subscription.close()
+        await broker.close()
+        await redis.aclose()
+        await admin.aclose()
+        await proxy.cut()
 
 
 async def test_a_subscription_that_ends_releases_its_broker_subscription(db):
