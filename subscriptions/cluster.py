@@ -39,7 +39,7 @@ from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from subscriptions.broker import RESYNC, SUBSCRIBE_CONFIRM_SECONDS, Broker
 
@@ -180,7 +180,16 @@ class ClusterBroker(Broker):
         return self._cluster
 
     async def start(self) -> None:
-        await self._cluster.initialize()
+        """Never fails for want of Redis (see RedisBroker.start): with no node reachable the
+        broker starts disconnected, and the repair task reads the slot map and subscribes once
+        one answers."""
+        try:
+            await self._cluster.initialize()
+        except (RedisError, RedisClusterException, OSError) as exc:
+            log.warning("redis cluster unreachable at start (%s); serving without pub/sub, "
+                        "connecting in the background", type(exc).__name__)
+            self.connected = False
+            self._detached.set()
         if self._repairer is None:
             self._repairer = asyncio.create_task(self._repair_forever(), name="cluster-repair")
 
@@ -233,7 +242,7 @@ class ClusterBroker(Broker):
         try:
             async with self._lock:
                 confirmed = await self._attach(channel)
-        except (RedisError, OSError) as exc:
+        except (RedisError, RedisClusterException, OSError) as exc:
             log.warning("SSUBSCRIBE %s failed (%s); repairing", channel, type(exc).__name__)
             self._detach(channel)
             return
@@ -299,6 +308,10 @@ class ClusterBroker(Broker):
 
     async def _repair_once(self) -> None:
         await asyncio.sleep(self._reconnect_delay)
+        if not self.connected:
+            await self._cluster.initialize()  # raises until a node answers: retried
+            self.connected = True
+            log.info("redis cluster reachable; subscribing")
         async with self._lock:
             missing = [channel for channel in self._local if channel not in self._owner]
         if not missing:
@@ -311,7 +324,7 @@ class ClusterBroker(Broker):
             for channel in missing:
                 try:
                     confirmed = await self._attach(channel)
-                except (RedisError, OSError) as exc:
+                except (RedisError, RedisClusterException, OSError) as exc:
                     log.info("SSUBSCRIBE %s not yet possible (%s)", channel, type(exc).__name__)
                     self._detach(channel)
                     failed = True
