@@ -56,7 +56,8 @@ class Load:
     """Sign-ups and cancellations whose acknowledged outcome is remembered per (volunteer,
     activity): `active` after an acknowledged signUp, `cancelled` after an acknowledged
     cancelSignUp. A coded GraphQL error writes nothing (the API's promise); a request without
-    an answer (connection lost, HTTP 5xx, timeout) leaves the pair `unknown` until the next
+    an answer (connection lost, HTTP 5xx, timeout) or answered UNAVAILABLE (the database
+    connection was lost, perhaps after its COMMIT) leaves the pair `unknown` until the next
     acknowledgement."""
 
     def __init__(self, url: str, tokens: list[str], volunteer_ids: list[int],
@@ -98,8 +99,11 @@ class Load:
     def settle(self, key: tuple[int, int], operation: str, outcome: str) -> None:
         if outcome == "OK":
             self.state[key] = "active" if operation == "signUp" else "cancelled"
-        elif not outcome.isupper() or outcome.startswith(("HTTP_", "NET_", "INTERNAL")):
-            self.state[key] = "unknown"  # no answer: it may or may not have been written
+        elif not outcome.isupper() or outcome.startswith(("HTTP_", "NET_", "INTERNAL",
+                                                          "UNAVAILABLE")):
+            # no answer, or the database connection was lost under it (UNAVAILABLE: the
+            # COMMIT may have landed before the cut): it may or may not have been written
+            self.state[key] = "unknown"
 
     async def act(self, index: int, activity: str) -> None:
         key = (self.volunteer_ids[index], self.activities[activity])

@@ -55,6 +55,9 @@ CATALOGUE: dict[tuple[str, str | None], tuple[str, str]] = {
         "尝试次数过多，请 {retryAfter} 秒后再试。",
         "Too many attempts; try again in {retryAfter} s."),
     ("INTERNAL", None): ("服务器内部错误，请稍后再试。", "Internal server error."),
+    ("UNAVAILABLE", None): (
+        "暂时无法连接数据库，请稍后重试（提交类操作可能已生效，请先刷新查看）。",
+        "The database could not be reached; try again shortly."),
     ("QUERY_TOO_COMPLEX", None): ("请求过于复杂。", "The query is too complex."),
     ("TOO_LONG", None): (
         "填写的内容太长（或超出范围）。",

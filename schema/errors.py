@@ -1,6 +1,7 @@
 """One place that turns every error into the API.md shape: `extensions.code` always,
-`extensions.field` on input errors, unexpected exceptions masked as INTERNAL and logged
-with the request id (never their message, which may hold SQL or personal data)."""
+`extensions.field` on input errors, a lost database connection answered UNAVAILABLE (retry
+shortly; db/unreachable.py), unexpected exceptions masked as INTERNAL and logged with the
+request id (never their message, which may hold SQL or personal data)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from tortoise.exceptions import ValidationError
 
+from db.unreachable import database_unreachable, lost_connection
 from resolvers.errors import DomainError, GlobalRef, NotFound
 from resolvers.messages import EN, choose_language, message_for
 from schema.concealment import Concealment
@@ -26,10 +28,20 @@ TOO_COMPLEX = re.compile(
 )
 
 
-def error_code(error: GraphQLError) -> tuple[str, dict[str, Any]]:
+UNAVAILABLE_MESSAGE = ("The database could not be reached; try again shortly. A mutation may "
+                       "or may not have taken effect: retry only an idempotent one.")
+
+
+def original_of(error: GraphQLError) -> BaseException | None:
+    """The exception a (possibly re-wrapped) GraphQL error stands for."""
     original = error.original_error
     while isinstance(original, GraphQLError) and original.original_error is not None:
         original = original.original_error
+    return original
+
+
+def error_code(error: GraphQLError) -> tuple[str, dict[str, Any]]:
+    original = original_of(error)
     if isinstance(original, DomainError):
         extensions = {key: _render(value) for key, value in original.extensions.items()}
         field = extensions.get("field")
@@ -45,6 +57,9 @@ def error_code(error: GraphQLError) -> tuple[str, dict[str, Any]]:
         return "BAD_USER_INPUT", {}
     if does_not_fit(original):
         return "BAD_USER_INPUT", {}
+    if database_unreachable(original):
+        # A class of failures, not a bug: the next request gets a fresh connection.
+        return "UNAVAILABLE", {}
     return "INTERNAL", {}
 
 
@@ -77,6 +92,11 @@ def log_unexpected(errors: list[GraphQLError], request_id: str | None) -> None:
             # bound is longer than its column.
             log.warning("value does not fit its column request_id=%s path=%s", request_id,
                         ".".join(str(p) for p in error.path or []))
+        elif (lost := lost_connection(original_of(error))) is not None:
+            # One line per request: a database restart cuts every connection at once, and
+            # a traceback each would bury the log (the type says which way it was lost).
+            log.warning("database unreachable request_id=%s path=%s error=%s", request_id,
+                        ".".join(str(p) for p in error.path or []), type(lost).__name__)
         elif error_code(error)[0] == "INTERNAL":
             log.error(
                 "unexpected error request_id=%s path=%s",
@@ -102,14 +122,15 @@ def format_error(error: GraphQLError, request_id: str | None, language: str = EN
     if code == "INTERNAL":
         message = "Internal server error."
         extra = {"requestId": request_id} if request_id else {}
+    elif code == "UNAVAILABLE":
+        message = UNAVAILABLE_MESSAGE
+        extra = {"requestId": request_id} if request_id else {}
     elif does_not_fit(error.original_error):
         message = "A value is too long (or out of range) for what it is stored in."
         catalogue_code = "TOO_LONG"
     else:
         message = error.message
-    original = error.original_error
-    while isinstance(original, GraphQLError) and original.original_error is not None:
-        original = original.original_error
+    original = original_of(error)
     what = original.what if isinstance(original, NotFound) else None
     message = message_for(language, catalogue_code, extra, message, what)
     return GraphQLError(

@@ -2,8 +2,12 @@
 
 import logging
 
+import asyncpg
+import pytest
 from strawberry.extensions import ParserCache, ValidationCache
+from tortoise.exceptions import OperationalError, TransactionManagementError
 
+from db.unreachable import database_unreachable
 from resolvers import volunteer as volunteer_rules
 from schema import MAX_ALIASES, MAX_DEPTH, build_schema, schema
 from tests.helpers import execute, make_volunteer
@@ -68,6 +72,82 @@ async def test_unexpected_exceptions_are_masked_and_logged_with_a_request_id(db,
     assert "SELECT" not in str(result.errors)
     request_id = error["extensions"]["requestId"]
     assert any(request_id in record.getMessage() for record in caplog.records)
+
+
+DRAFT = 'mutation { saveDraft(key: "k", body: "b") }'
+
+
+@pytest.mark.postgres
+async def test_a_lost_database_connection_is_unavailable_and_logged_in_one_line(
+        db, monkeypatch, caplog):
+    # given: PostgreSQL restarting under every statement (a connection cut mid-operation)
+    admin = await make_volunteer(platform_admin=True)
+
+    async def cut(*args, **kwargs):
+        raise asyncpg.exceptions.ConnectionDoesNotExistError(
+            "connection was closed in the middle of operation")
+
+    for method in ("execute", "executemany", "fetch", "fetchrow", "fetchval"):
+        monkeypatch.setattr(asyncpg.connection.Connection, method, cut)
+    # when a read and a write are answered
+    with caplog.at_level(logging.WARNING, logger="tongxin.errors"):
+        read = await execute("{ volunteers { totalCount } }", as_=admin)
+        write = await execute(DRAFT, as_=admin)
+    # then: a retryable code with the request id, not INTERNAL
+    for result in (read, write):
+        assert result.codes == ["UNAVAILABLE"], result.errors
+        assert result.errors[0]["extensions"]["requestId"]
+        assert result.errors[0]["message"].startswith("The database could not be reached")
+    # and one warning line each, no traceback and no ERROR
+    lines = [r for r in caplog.records if r.name == "tongxin.errors"]
+    assert [r.levelno for r in lines] == [logging.WARNING, logging.WARNING], lines
+    assert all(r.exc_info is None and "ConnectionDoesNotExistError" in r.getMessage()
+               for r in lines)
+
+
+def _raised_from(cause: BaseException, wrapper: BaseException) -> BaseException:
+    try:
+        try:
+            raise cause
+        except BaseException as error:
+            raise wrapper from error
+    except BaseException as error:
+        return error
+
+
+def _raised_while_handling(first: BaseException, second: BaseException) -> BaseException:
+    try:
+        try:
+            raise first
+        except BaseException:
+            raise second  # noqa: B904 - implicitly from `first`, as a failed rollback is
+    except BaseException as error:
+        return error
+
+
+def test_which_errors_mean_the_database_could_not_be_reached():
+    lost = [
+        asyncpg.exceptions.ConnectionDoesNotExistError("closed in the middle of operation"),
+        asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
+        asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator command"),
+        asyncpg.exceptions.InterfaceError("cannot call Connection.fetch(): connection is closed"),
+        asyncpg.exceptions.InternalClientError("cannot switch to state 12; another operation (2) is in progress"),
+        ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)"),
+        _raised_from(asyncpg.exceptions.ConnectionDoesNotExistError("x"), OperationalError("x")),
+        _raised_while_handling(asyncpg.exceptions.AdminShutdownError("x"),
+                               TransactionManagementError("rollback failed")),
+    ]
+    answered = [
+        asyncpg.exceptions.InterfaceError("cannot perform operation: another operation is in progress"),
+        asyncpg.exceptions.QueryCanceledError("canceling statement due to statement timeout"),
+        asyncpg.exceptions.UniqueViolationError("duplicate key"),
+        OperationalError("database is locked"),
+        TimeoutError(),
+        RuntimeError("boom"),
+        None,
+    ]
+    assert [database_unreachable(error) for error in lost] == [True] * len(lost)
+    assert [database_unreachable(error) for error in answered] == [False] * len(answered)
 
 
 def test_parser_and_validation_caches_are_on():
