@@ -27,9 +27,9 @@ RAW_EXECUTION = {"execute_query", "execute_query_dict", "execute_many", "execute
 POSITIONAL_HELPERS = {"SqlParams", "run_sql"}
 NUMBERED = re.compile(r"\$\d")
 # `?` where SQL takes a value: after a comparison, `(`, `,`, an arithmetic operator or keyword
-# (not regex syntax such as `(?:`).
+# (not regex syntax such as `(?:`, nor an XML declaration `<?xml`).
 QUESTION_MARK = re.compile(
-    r"(?:[=<>(,+*/-]|\b(?:IN|LIKE|VALUES|THEN|ELSE|LIMIT|OFFSET|AND|OR))\s*\?(?![:=!<>P#])")
+    r"(?:[=<>(,+*/-]|\b(?:IN|LIKE|VALUES|THEN|ELSE|LIMIT|OFFSET|AND|OR))\s*\?(?![:=!<>P#]|xml)")
 
 
 def _docstrings(tree: ast.AST) -> set[int]:
