@@ -546,9 +546,11 @@ async def test_a_new_threads_title_and_body_survive_a_reload(live_server: LiveSe
     # status line may say "saved" for the title while the body's save is still out)
     typed = {"周末旧衣回收点", "小区东门，周六上午九点到十一点。"}
     for _ in range(100):
-        if typed <= {draft.body for draft in await Draft.filter(volunteer_id=writer.id)}:
+        saved = {draft.body for draft in await Draft.filter(volunteer_id=writer.id)}
+        if typed <= saved:
             break
         await asyncio.sleep(0.1)
+    assert typed <= saved, f"server copies after 10 s: {saved}"
 
     # when the page reloads with this device's copies gone
     page.execute_script("Object.keys(localStorage).filter(k => k.startsWith('tx.draft.'))"

@@ -109,9 +109,11 @@ async function board(main, slug) {
     }
   } });
   if (!session.token) return live;
-  // The title is kept like the body (its own draft key), so a restored draft is whole.
-  const titleDraft = await attachDraft(form.elements.title, safeKey(`thread-title:${b.id}`), status);
-  const draft = await attachDraft(form.elements.body, safeKey(`thread:${b.id}`), status);
+  // The title is kept like the body (its own draft key), so a restored draft is whole. Both
+  // listen at once: the body typed while the title's copy is being fetched is kept too.
+  const [titleDraft, draft] = await Promise.all([
+    attachDraft(form.elements.title, safeKey(`thread-title:${b.id}`), status),
+    attachDraft(form.elements.body, safeKey(`thread:${b.id}`), status)]);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     try {
