@@ -23,7 +23,6 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, Timezone
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
@@ -115,6 +114,8 @@ def _event_text(shown: _Shown) -> bytes:
     if shown.status == "TENTATIVE" and shown.offer_expires_at is not None:
         until = _moment(shown.offer_expires_at).astimezone(SHANGHAI)
         description = f"候补名额保留至 {until:%Y-%m-%d %H:%M}，请在此前确认。\n\n{description}"
+    from icalendar import Event  # imported on first use: every server process starts faster
+
     event = Event()
     event.add("uid", f"activity-{shown.activity_id}@{UID_DOMAIN}")
     # Without METHOD, DTSTAMP is when the stored information was last revised (§3.8.7.2).
@@ -137,12 +138,16 @@ def _event_text(shown: _Shown) -> bytes:
 
 @lru_cache(maxsize=1)
 def _vtimezone() -> bytes:
+    from icalendar import Timezone
+
     return Timezone.from_tzid("Asia/Shanghai").to_ical()
 
 
 @lru_cache(maxsize=256)
 def _frame(name: str) -> tuple[bytes, bytes]:
     """The calendar's own lines before and after its components."""
+    from icalendar import Calendar
+
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")

@@ -20,7 +20,6 @@ from starlette.routing import Route
 
 from resolvers import certificate as certificates
 from resolvers import privacy
-from resolvers.certificate_pdf import render_certificate_pdf
 
 _NO_STORE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
 _NOT_FOUND = "<!doctype html><meta charset=utf-8><title>未找到</title><p>未找到该证明或链接已失效。</p>"
@@ -61,6 +60,9 @@ async def certificate_pdf(request: Request) -> Response:
     model = await certificates.verify_certificate(code)
     if model is None:
         return HTMLResponse(_NOT_FOUND, status_code=404, headers=_NO_STORE)
+    # reportlab is imported with the first PDF, not by every server process at start
+    from resolvers.certificate_pdf import render_certificate_pdf
+
     body = await asyncio.to_thread(render_certificate_pdf, model.content,
                                    certificates.verification_url(model.code),
                                    superseded=model.superseded_at is not None)
