@@ -142,6 +142,9 @@ class Settings:
     # and a synchronous send underneath, which the shared path writes to directly.
     # "websockets" or "wsproto" work too, on the awaiting path.
     ws_protocol: str = "lean-sansio"
+    # argon2 parameters by argon2-cffi's profile name; CHEAPEST is for test suites only (a
+    # hash costs ~0.2 s of CPU with the default, on purpose, and tests log in thousands of times)
+    password_hash_profile: str = "RFC_9106_LOW_MEMORY"
     gc_freeze_seconds: float = 10.0
     gc_full_seconds: float = 900.0
     # GET /metrics (core/metrics.py) answers only `Authorization: Bearer <metrics_token>`;
@@ -215,6 +218,9 @@ def get_settings() -> Settings:
         trusted_documents=env.get("TRUSTED_DOCUMENTS") or None,
         ws_protocol=_choice(env.get("WS_PROTOCOL", "lean-sansio"), "WS_PROTOCOL",
                             ("lean-sansio", "websockets-sansio", "websockets", "wsproto")),
+        password_hash_profile=_choice(
+            env.get("PASSWORD_HASH_PROFILE", "RFC_9106_LOW_MEMORY"), "PASSWORD_HASH_PROFILE",
+            ("RFC_9106_LOW_MEMORY", "RFC_9106_HIGH_MEMORY", "CHEAPEST")),
         gc_freeze_seconds=float(env.get("GC_FREEZE_SECONDS", 10)),
         gc_full_seconds=float(env.get("GC_FULL_SECONDS", 900)),
         metrics_token=env.get("METRICS_TOKEN") or None,

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import time
 from collections import OrderedDict
 
 import jwt
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from core.settings import get_settings
 from models.volunteer import Volunteer, VolunteerStatus
 from resolvers.errors import Forbidden, Unauthenticated
 
-_hasher = PasswordHasher()
-# Verifying against this keeps login timing equal whether or not the phone exists.
-_DUMMY_HASH = _hasher.hash("tongxin-dummy-password")
+
+@functools.cache
+def _hashing() -> tuple[PasswordHasher, str]:
+    """The deployment's hasher (PASSWORD_HASH_PROFILE) and a hash to verify against when the
+    phone is unknown, so that login takes as long either way; made on first use, not by every
+    process that imports this (a hash is ~0.2 s of CPU)."""
+    hasher = PasswordHasher.from_parameters(getattr(profiles, get_settings().password_hash_profile))
+    return hasher, hasher.hash("tongxin-dummy-password")
 
 
 class ViewerNotLoaded(RuntimeError):
@@ -110,13 +116,15 @@ class Viewer:
 
 
 async def hash_password(password: str) -> str:
-    return await asyncio.to_thread(_hasher.hash, password)
+    return await asyncio.to_thread(_hashing()[0].hash, password)
 
 
 async def verify_password(password: str, password_hash: str | None) -> bool:
+    hasher, dummy = _hashing()
+
     def check() -> bool:
         try:
-            return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+            return hasher.verify(password_hash or dummy, password) and bool(password_hash)
         except (VerificationError, InvalidHashError):
             return False
 

@@ -27,6 +27,10 @@ os.environ["TONGXIN_DATA_DIR"] = str(_TMP)
 os.environ.setdefault("JWT_SECRET", "test-secret-" + uuid.uuid4().hex)
 os.environ.setdefault("PII_KEY", base64.urlsafe_b64encode(os.urandom(32)).decode())
 os.environ.setdefault("LOGIN_ATTEMPTS_PER_ADDRESS", "1000")
+# argon2's cheapest parameters, as Django's test runner swaps in a fast hasher: the default
+# costs ~0.2 s of CPU a hash by design, and the suite registers and logs in thousands of times
+# (the servers it starts inherit this). tests/volunteer checks hashing itself.
+os.environ.setdefault("PASSWORD_HASH_PROFILE", "CHEAPEST")
 # The tests read the rules' English messages unless a test asks for Chinese (Accept-Language);
 # deployments default to zh-CN (resolvers/messages.py).
 os.environ.setdefault("MESSAGE_LANGUAGE", "en")

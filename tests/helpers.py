@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 
 from core import pii
 from forum.search import install_search_index
@@ -29,8 +29,8 @@ DB_HOOKS.append(install_search_index)
 DB_HOOKS.append(install_append_only)
 
 PASSWORD = "correct-horse-1"
-# Hash once: argon2 is deliberately slow and tests create many people.
-PASSWORD_HASH = PasswordHasher().hash(PASSWORD)
+# Hash once, with the suite's profile (tests/conftest.py): tests create many people.
+PASSWORD_HASH = PasswordHasher.from_parameters(profiles.CHEAPEST).hash(PASSWORD)
 
 _rng = random.Random(7)
 _phone_counter = iter(range(10_000_000, 99_999_999))

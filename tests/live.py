@@ -51,8 +51,11 @@ class LiveServer:
             log.seek(self.log_from)
             return log.read().decode(errors="replace")
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
+    def stop(self, *, graceful: bool = True) -> None:
+        """SIGTERM and a wait for the graceful shutdown; `graceful=False` kills at once (a
+        shared server at the end of the run: what it had open does not matter any more, and
+        draining it held the last test of a worker for up to 15 s)."""
+        if self.process.poll() is None and graceful:
             self.process.terminate()
             try:
                 self.process.wait(timeout=10)
@@ -63,6 +66,7 @@ class LiveServer:
         # session of its own, and whatever is left of that session goes with it.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
 
 
 def start_server(backend: Backend, *, workers: int = 1, env: dict[str, str] | None = None,
@@ -112,7 +116,7 @@ def shared_server(backend: Backend) -> Iterator[LiveServer]:
     try:
         yield server
     finally:
-        server.stop()
+        server.stop(graceful=False)
 
 
 # A shared server runs no background jobs: they would act on the database of the in-process tests
@@ -155,7 +159,7 @@ def shared_pair(backend: Backend) -> Iterator[LiveServer]:
     try:
         yield server
     finally:
-        server.stop()
+        server.stop(graceful=False)
 
 
 @pytest.fixture

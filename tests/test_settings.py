@@ -9,6 +9,7 @@ import jwt
 import pytest
 
 from core.settings import MIN_JWT_SECRET_BYTES, ConfigurationError, get_settings
+from resolvers.auth import _hashing
 
 
 @pytest.fixture
@@ -56,3 +57,26 @@ def test_the_server_command_prints_the_configuration_error_instead_of_a_tracebac
     assert main(["migrate"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: JWT_SECRET must be at least") and "Traceback" not in err
+
+
+def test_passwords_are_hashed_with_argon2_s_recommended_parameters_unless_told_otherwise(
+        fresh_settings: pytest.MonkeyPatch) -> None:
+    # given a deployment that says nothing about hashing (the suite itself runs CHEAPEST)
+    fresh_settings.delenv("PASSWORD_HASH_PROFILE", raising=False)
+    _hashing.cache_clear()
+    try:
+        # when a password is hashed
+        hasher, dummy = _hashing()
+        made = hasher.hash("correct-horse-1")
+    finally:
+        _hashing.cache_clear()
+    # then it is argon2id with RFC 9106's low-memory parameters, as is the unknown-phone dummy
+    assert made.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert dummy.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+
+
+def test_an_unknown_password_hash_profile_is_refused_at_start_up(
+        fresh_settings: pytest.MonkeyPatch) -> None:
+    fresh_settings.setenv("PASSWORD_HASH_PROFILE", "FASTEST")
+    with pytest.raises(ConfigurationError, match="PASSWORD_HASH_PROFILE must be one of"):
+        get_settings()
