@@ -130,20 +130,21 @@ function TicketPage({ id }) {
   const { input, status, draft } = useDraft(draftKey(id));
   const add = (message) => setMessages((list) => (list.some((m) => m.id === message.id) ? list : [...list, message]));
   useEffect(() => {
-    let stop = null;
     let gone = false;
+    // Subscribe before reading: a reply written while the page loads arrives one way or the
+    // other (both, at worst: `add` keeps one per id), instead of falling between the two.
+    const stop = subscribe(UPDATES, { id }, { next: ({ data: live }) => {
+      const update = live?.serviceTicketUpdates;
+      if (!update) return;
+      setTicket((current) => current && { ...current, status: update.status });
+      if (update.message) add(update.message);
+    } });
     gql(TICKET, { id }).then((data) => {
       if (gone) return;
       setTicket(data.serviceTicket);
       nodes(data.serviceTicket.messages).forEach(add);
-      stop = subscribe(UPDATES, { id }, { next: ({ data: live }) => {
-        const update = live?.serviceTicketUpdates;
-        if (!update) return;
-        setTicket((current) => current && { ...current, status: update.status });
-        if (update.message) add(update.message);
-      } });
     }, setError);
-    return () => { gone = true; stop?.(); };
+    return () => { gone = true; stop(); };
   }, [id]);
   const send = async (event) => {
     event.preventDefault();
