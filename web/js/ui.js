@@ -17,3 +17,18 @@ export function page(main, vnode) {
   render(vnode, main);
   return () => render(null, main);
 }
+
+// An organiser message form's submit (activity or team): title and body required, then
+// `send(title, body, form)` resolves to the message sent; `say` shows the outcome, `then` reloads.
+export const sendTitled = (send, say, then) => async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const [title, body] = ["title", "body"].map((k) => form.elements[k].value.trim());
+  if (!title || !body) { say(t("errRequired")); return; }
+  try {
+    const m = await send(title, body, form);
+    form.reset();
+    say(t("messageSent", { n: m.recipientCount }));
+    await then();
+  } catch (e) { say(errorText(e)); }
+};

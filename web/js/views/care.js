@@ -4,7 +4,7 @@
 import { gql, nodes } from "../api.js";
 import { errorText, fmtDate, t } from "../i18n.js";
 import "../strings/care.js";
-import { html, useEffect, useState } from "../ui.js";
+import { html, sendTitled, useEffect, useState } from "../ui.js";
 
 const CHANGES = `query ActivityChanges($id: ID!) { activityChanges(activityId: $id, first: 100) {
   edges { node { field before after createdAt actor { displayName } } } } }`;
@@ -143,18 +143,8 @@ function Messages({ id }) {
   const [data, load] = useAsk(() => gql(MESSAGES, { id }), [id]);
   const [result, setResult] = useState("");
   if (data === false) return null;
-  const send = async (event) => {
-    event.preventDefault();
-    const form = event.target;
-    const [title, body] = ["title", "body"].map((k) => form.elements[k].value.trim());
-    if (!title || !body) { setResult(t("errRequired")); return; }
-    try {
-      const { sendOrganiserMessage: m } = await gql(SEND_MESSAGE, { id, audience: form.elements.audience.value, title, body });
-      form.reset();
-      setResult(t("messageSent", { n: m.recipientCount }));
-      await load();
-    } catch (e) { setResult(errorText(e)); }
-  };
+  const send = sendTitled(async (title, body, form) => (await gql(SEND_MESSAGE, {
+    id, audience: form.elements.audience.value, title, body })).sendOrganiserMessage, setResult, load);
   const messages = data ? nodes(data.organiserMessages) : [];
   return html`<section class="panel" aria-labelledby="msg-h"><h2 id="msg-h">${t("messageParticipants")}</h2>
     <form novalidate onSubmit=${send}>

@@ -2,9 +2,9 @@
 // notificationReceived), those unread counted and marked, then read, each with my replies and a reply box; for each team I administer, a form to write to its
 // members (audience TEAM) and the messages sent to it with every reply (docs/care.md).
 import { gql, nodes, session } from "../api.js";
-import { errorText, fmtDate, t } from "../i18n.js";
+import { fmtDate, t } from "../i18n.js";
 import "../strings/care.js";
-import { html, page, shown, useEffect, useState } from "../ui.js";
+import { html, page, sendTitled, shown, useEffect, useState } from "../ui.js";
 import { loadMe, refreshUnread } from "../app.js";
 import { subscribe } from "../ws.js";
 import { Reply } from "./notifications.js";
@@ -57,18 +57,8 @@ function TeamMessages({ team }) {
   const [result, setResult] = useState("");
   const load = () => gql(SENT, { team: team.id }).then(setData, () => setData(false));
   useEffect(() => { load(); }, [team.id]);
-  const send = async (event) => {
-    event.preventDefault();
-    const form = event.target;
-    const [title, body] = ["title", "body"].map((k) => form.elements[k].value.trim());
-    if (!title || !body) { setResult(t("errRequired")); return; }
-    try {
-      const { sendOrganiserMessage: m } = await gql(SEND, { team: team.id, title, body });
-      form.reset();
-      setResult(t("messageSent", { n: m.recipientCount }));
-      await load();
-    } catch (e) { setResult(errorText(e)); }
-  };
+  const send = sendTitled(async (title, body) => (await gql(SEND, { team: team.id, title, body })).sendOrganiserMessage,
+    setResult, load);
   const id = `tm-${team.id}`;
   return html`<section class="panel" aria-labelledby=${id} data-team=${team.id}><h2 id=${id}>${t("messageTeam")} · ${team.name}</h2>
     <form novalidate onSubmit=${send}>
