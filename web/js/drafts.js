@@ -3,6 +3,7 @@
 import { gql } from "./api.js";
 import { t } from "./i18n.js";
 import { onConnection } from "./ws.js";
+import { useEffect, useRef } from "./ui.js";
 
 const GET = `query Draft($key: String!) { draft(key: $key) }`;
 const SAVE = `mutation Save($key: String!, $body: String!) { saveDraft(key: $key, body: $body) }`;
@@ -49,4 +50,20 @@ export async function attachDraft(input, key, status) {
     discard() { this.clear(); gql(SAVE, { key, body: "" }).catch(() => {}); },
     stop() { clearTimeout(timer); off(); window.removeEventListener("online", retry); },
   };
+}
+
+// The hook for a preact form: the field behind the returned `input` ref keeps a server draft under
+// `key` (restored on return; `draft.current` clears or discards it once sent). Fields of one form
+// may share one `status` line by passing its ref.
+export function useDraft(key, status) {
+  const input = useRef(null);
+  const own = useRef(null);
+  const draft = useRef(null);
+  const line = status || own;
+  useEffect(() => {
+    let gone = false;
+    attachDraft(input.current, key, line.current).then((d) => { if (gone) d.stop(); else draft.current = d; });
+    return () => { gone = true; draft.current?.stop(); draft.current = null; };
+  }, [key]);
+  return { input, status: line, draft };
 }

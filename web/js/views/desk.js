@@ -4,9 +4,9 @@
 import { gql, nodes, session } from "../api.js";
 import { errorText, fmtDate, t } from "../i18n.js";
 import "../strings/desk.js";
-import { attachDraft } from "../drafts.js";
+import { useDraft } from "../drafts.js";
 import { subscribe } from "../ws.js";
-import { html, page, useEffect, useRef, useState } from "../ui.js";
+import { html, page, useEffect, useState } from "../ui.js";
 
 const TICKET_FIELDS = "id subject status createdAt lastMessageAt firstReplyDueAt slaBreached opener { displayName } team { name }";
 const MESSAGE_FIELDS = "id body attachmentUrls fromStaff authorName createdAt";
@@ -26,19 +26,6 @@ const NEW_KEY = "ticket:new";
 const draftKey = (id) => `ticket:${id}`.replace(/[^A-Za-z0-9_.:/-]/g, "_");
 const clientId = () => (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`);
 const urls = (text) => text.split(/\s+/).filter(Boolean);
-
-// A textarea whose text is a server draft under `key` (restored on return, deleted by the send).
-function useDraft(key) {
-  const input = useRef(null);
-  const status = useRef(null);
-  const draft = useRef(null);
-  useEffect(() => {
-    let gone = false;
-    attachDraft(input.current, key, status.current).then((d) => { if (gone) d.stop(); else draft.current = d; });
-    return () => { gone = true; draft.current?.stop(); };
-  }, [key]);
-  return { input, status, draft };
-}
 
 function TicketRow({ ticket, staff }) {
   return html`<li class="card" data-id=${ticket.id} data-status=${ticket.status}>
