@@ -28,7 +28,7 @@ from models.project import Position, Project
 from models.servicepoint import ServicePoint, ServicePointKind
 from models.station import StationHours
 from models.team import Membership, MembershipStatus, TeamType
-from models.training import Lesson
+from models.training import Lesson, Qualification
 from models.volunteer import Volunteer
 from resolvers import station
 from resolvers import swap as swap_rules
@@ -43,7 +43,7 @@ from tests.hours.factory import confirm, served, utc
 from tests.hours.factory import make_activity as hours_activity
 from tests.live import LiveServer
 from tests.timebank.factory import grant, make_item
-from tests.training.factory import make_course, require
+from tests.training.factory import make_course, qualify, require
 from tests.web.browser import find_browser, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -107,6 +107,8 @@ async def test_register_log_in_and_sign_up_while_another_browser_watches_the_car
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     wait_for(newcomer, lambda d: d.find_elements(By.CSS_SELECTOR, "[data-stat=number]"), message="me page")
     assert newcomer.find_element(By.CSS_SELECTOR, "[data-stat=hours]").text == "0 小时"
+    # (a new account is told what to do first, with links)
+    assert newcomer.find_elements(By.CSS_SELECTOR, 'section.first-run a[href="#/activities"]')
     # ... logs out, logs in again ...
     newcomer.find_element(By.XPATH, "//button[text()='退出']").click()
     form = wait_for(newcomer, lambda d: d.find_element(By.CSS_SELECTOR, "form.panel"))
@@ -193,8 +195,23 @@ async def test_a_moderator_hides_a_post_and_the_readers_open_page_withdraws_it_l
     open_as(reader_page, live_server, reader, route)
     wait_for(reader_page, lambda d: d.find_elements(By.CSS_SELECTOR, post_css), message="reader sees the reply")
     reader_page.execute_script("window.__notReloaded = true")
+    # and the reader likes the opening post and reports the rude reply with a reason
+    like = "article.post:first-child button[data-reaction=LIKE]"
+    reader_page.find_element(By.CSS_SELECTOR, like).click()
+    wait_for(reader_page, lambda d: d.find_element(By.CSS_SELECTOR, like).get_attribute("aria-pressed") == "true")
+    assert reader_page.find_element(By.CSS_SELECTOR, like).text == "赞 1"
+    report = reader_page.find_element(By.CSS_SELECTOR, f"{post_css} button[data-action=report]")
+    report.click()
+    reader_page.find_element(By.CSS_SELECTOR, f"{post_css} form.inline input[name=reason]").send_keys("广告")
+    reader_page.find_element(By.CSS_SELECTOR, f"{post_css} form.inline button[type=submit]").click()
+    wait_for(reader_page, lambda d: d.find_element(By.ID, "toast").text == "已举报，版主会处理", message="reported")
+    assert report.get_attribute("aria-expanded") == "false"
+    # and the moderator finds the report in the board's queue
+    open_as(mod_page, live_server, moderator, f"forum/b/{board.slug}")
+    queued = wait_for(mod_page, lambda d: d.find_element(By.CSS_SELECTOR, "li[data-report]"), message="the report queue")
+    assert "低价代办" in queued.text and "举报理由：广告 · 王芳" in queued.text
 
-    # when the moderator hides it from the page
+    # when the moderator hides it from the thread's page
     open_as(mod_page, live_server, moderator, route)
     hide = wait_for(mod_page, lambda d: d.find_element(By.CSS_SELECTOR, f'{post_css} button[data-moderate="HIDE"]'))
     mod_page.find_element(By.CSS_SELECTOR, "input.reason").send_keys("广告")
@@ -327,7 +344,12 @@ async def test_a_volunteer_reads_a_shared_activity_page_in_beijing_time_and_sees
     assert listed.find_element(By.CSS_SELECTOR, "a").get_attribute("href").endswith(
         f"#/activities/{to_global_id('Activity', shift.id)}")
 
-    # and leaving for a page without live updates shows no connection banner
+    # and leaving for a page without live updates shows no connection banner (#/me, where one
+    # qualification lapses in 10 days and a course renews it, and one has lapsed with none)
+    renewing = await make_course(organiser, team, qualification="心理援助")
+    await Qualification.create(volunteer=volunteer, course=renewing, name="心理援助", granted_at=datetime.now(BEIJING),
+                               expires_at=datetime.now(BEIJING) + timedelta(days=10))
+    await qualify(volunteer, "驾驶员", expires_in=timedelta(days=-1))
     page.get(f"{base(live_server)}/#/me")
     wait_for(page, lambda d: d.find_elements(By.CSS_SELECTOR, "[data-stat=number]"))
     await asyncio.sleep(0.5)
@@ -335,6 +357,18 @@ async def test_a_volunteer_reads_a_shared_activity_page_in_beijing_time_and_sees
     # and the schedule on #/me lists the shift as upcoming and the lecture as waitlisted
     assert "早班助餐" in text_of(page, '[data-group="UPCOMING"]')
     assert "满员的讲座 · 候补第 1 位" in text_of(page, '[data-group="WAITLISTED"]')
+    # and it warns of the lapsing qualifications, with the renewing course or whom to ask
+    soon = text_of(page, 'section.expiring li[data-qualification="心理援助"]')
+    assert "到期" in soon and "续期课程：心理援助培训" in soon, soon
+    assert "已过期 · 请联系你的队伍续期" in text_of(page, 'section.expiring li[data-qualification="驾驶员"]')
+
+    # and they turn off the 2-hour reminder and the SMS copy, which the server keeps
+    page.find_element(By.CSS_SELECTOR, 'section.reminders input[name=offset][value="2"]').click()
+    page.find_element(By.CSS_SELECTOR, "section.reminders input[name=sms]").click()
+    page.find_element(By.CSS_SELECTOR, "button[data-action=save-reminders]").click()
+    wait_for(page, lambda d: text_of(d, "section.reminders .result") == "已保存", message="reminders saved")
+    kept = await api(live_server, volunteer, "{ reminderSettings { mutedHours sms } }", {})
+    assert kept["reminderSettings"] == {"mutedHours": [2.0], "sms": False}
 
     # and (docs/care.md) #/me makes their secret calendar feed URL, which a calendar app can read
     page.find_element(By.CSS_SELECTOR, "button[data-action=new-feed]").click()
@@ -343,6 +377,13 @@ async def test_a_volunteer_reads_a_shared_activity_page_in_beijing_time_and_sees
     async with httpx.AsyncClient(timeout=30) as client:
         feed = await client.get(url)
     assert feed.status_code == 200 and "早班助餐" in feed.text
+    # and turning it off hides the URL and the calendar app gets nothing any more
+    page.find_element(By.CSS_SELECTOR, "button[data-action=revoke-feed]").click()
+    wait_for(page, lambda d: text_of(d, "section.calendar .result") == "订阅链接已停用", message="revoked")
+    assert not page.find_elements(By.CSS_SELECTOR, "[data-calendar-url]")
+    assert text_of(page, "[data-feed]") == "尚未生成订阅链接。"
+    async with httpx.AsyncClient(timeout=30) as client:
+        assert (await client.get(url)).status_code == 404
 
     # and when the organiser moves the shift by an hour, its page shows the change log
     shift_route = f"activities/{to_global_id('Activity', shifts[0].id)}"
@@ -563,6 +604,25 @@ async def test_a_new_threads_title_and_body_survive_a_reload(live_server: LiveSe
     wait_for(page, lambda d: form.find_element(By.NAME, "title").get_attribute("value") == "周末旧衣回收点")
     wait_for(page, lambda d: form.find_element(By.NAME, "body").get_attribute("value")
              == "小区东门，周六上午九点到十一点。")
+
+    # when it is published, the thread's page opens and neither draft is kept
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(page, lambda d: text_of(d, "main h1") == "周末旧衣回收点", message="the thread's page")
+    assert "小区东门" in text_of(page, "article.post .body")
+    for _ in range(100):
+        if not await Draft.filter(volunteer_id=writer.id).count():
+            break
+        await asyncio.sleep(0.1)
+    assert await Draft.filter(volunteer_id=writer.id).count() == 0
+
+    # and the forum's search finds it by a word of its title
+    open_as(page, live_server, writer, "forum")
+    box = wait_for(page, lambda d: d.find_element(By.ID, "forum-q"))
+    box.send_keys("旧衣")
+    page.find_element(By.CSS_SELECTOR, "form.search button[type=submit]").click()
+    found = wait_for(page, lambda d: d.find_element(By.CSS_SELECTOR, "li[data-thread] h2 a"), message="search results")
+    assert found.text == "周末旧衣回收点" and "社区服务" in text_of(page, "li[data-thread] .meta")
+    assert page.find_element(By.ID, "forum-q").get_attribute("value") == "旧衣"
 
 
 AXE = Path(__file__).resolve().parents[1] / "node" / "node_modules" / "axe-core" / "axe.min.js"
