@@ -47,6 +47,8 @@ from resolvers.signup import install_sign_up_function
 from schema import build_schema
 from schema.calendar_http import ROUTES as CALENDAR_ROUTES
 from schema.exports_http import ROUTES as EXPORT_ROUTES
+from schema.importer_http import PATH as IMPORT_PATH
+from schema.importer_http import ROUTES as IMPORT_ROUTES
 from schema.insurance_http import ROUTES as INSURANCE_ROUTES
 from schema.live.direct import RawSendMiddleware
 from schema.pages import ROUTES as PAGES
@@ -132,7 +134,8 @@ def create_app() -> Starlette:
     )
     # RawSendMiddleware first: it must see the server's own `send` (schema/live/direct.py).
     middleware = [Middleware(RawSendMiddleware, websocket_paths={"/graphql": graphql_app}),
-                  Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)]
+                  Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
+                             bounded_elsewhere=(IMPORT_PATH,))]
     if settings.prepared_operations:
         middleware.insert(1, Middleware(PreparedRequests, graphql_app=graphql_app))
     if tracing.ENABLED:  # after RawSendMiddleware, before everything that answers
@@ -153,6 +156,7 @@ def create_app() -> Starlette:
             *CALENDAR_ROUTES,  # iCalendar feeds (schema/calendar_http.py)
             *INSURANCE_ROUTES,  # insurers' rosters as CSV/XLSX (schema/insurance_http.py)
             *EXPORT_ROUTES,  # rosters and hours as CSV/XLSX (schema/exports_http.py)
+            *IMPORT_ROUTES,  # roster upload of the volunteer import (schema/importer_http.py)
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql_app),
             *PAGES,  # certificate verification and PDF, data-archive download (schema/pages.py)

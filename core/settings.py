@@ -89,6 +89,8 @@ class Settings:
     jwt_ttl_seconds: int = 7 * 24 * 3600
     cors_origins: tuple[str, ...] = ()
     max_body_bytes: int = 1_000_000
+    # Largest roster a platform admin may upload for import (POST /imports/volunteers).
+    import_max_bytes: int = 20_000_000
     disable_introspection: bool = False
     star_thresholds: tuple[float, ...] = (100, 300, 600, 1000, 1500)
     points_per_hour: int = 10
@@ -211,6 +213,7 @@ def get_settings() -> Settings:
         jwt_ttl_seconds=int(env.get("JWT_TTL_SECONDS", 7 * 24 * 3600)),
         cors_origins=tuple(o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip()),
         max_body_bytes=int(env.get("MAX_BODY_BYTES", 1_000_000)),
+        import_max_bytes=int(env.get("IMPORT_MAX_BYTES", 20_000_000)),
         shared_subscriptions=env.get("SHARED_SUBSCRIPTIONS", "1") != "0",
         prepared_operations=env.get("PREPARED_OPERATIONS", "1") != "0",
         persisted_queries_kept=int(env.get("PERSISTED_QUERIES_KEPT", 1000)),

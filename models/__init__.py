@@ -28,5 +28,6 @@ MODEL_MODULES = [
     "models.station",
     "models.insurance",
     "models.servicedesk",
+    "models.importer",
     "forum.models",
 ]

@@ -111,6 +111,7 @@ VOLUNTEER_LINKS: dict[str, str] = {
     "sms_outbox.volunteer_id": OWN,
     "station_closure.created_by_id": DONE,
     "team.created_by_id": DONE,
+    "volunteer_import.started_by_id": DONE,  # file name and counts; its rows hold no values
 }
 
 # Every foreign key to a table with an OWN link, "table.column": None when its rows follow

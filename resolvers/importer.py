@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -55,14 +55,35 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "skills": ("skills", "技能", "专长"),
 }
 REQUIRED = ("name", "phone", "id_number", "district")
+TEXTS = (".csv", ".txt")  # UTF-8 (a BOM is fine)
+WORKBOOKS = (".xlsx", ".xlsm")  # the first sheet
 SKILL_SEPARATORS = ("；", ";", "、", "，", ",", "|")
+
+
+# Codes of rejected rows (VolunteerImportRowError.code; resolvers/messages.py words them):
+INVALID = "INVALID"  # the column's value breaks its rule (the message says which)
+UNKNOWN_TEAM = "UNKNOWN_TEAM"
+AMBIGUOUS_TEAM = "AMBIGUOUS_TEAM"
+DUPLICATE_IN_FILE = "DUPLICATE_IN_FILE"  # same ID number or phone as another row (other_row)
+ALREADY_REGISTERED = "ALREADY_REGISTERED"
+BATCH_COLLISION = "BATCH_COLLISION"  # its batch met a concurrent registration: run again
 
 
 @dataclass
 class RowError:
     row: int
     column: str
-    message: str
+    message: str  # the rule's English wording, never the cell's value
+    code: str = INVALID
+    other_row: int | None = None
+
+
+class RowRefused(BadInput):
+    """A row's value breaks a rule of the import itself (not a field rule): with its code."""
+
+    def __init__(self, field: str, message: str, row_code: str) -> None:
+        super().__init__(field, message)
+        self.row_code = row_code
 
 
 @dataclass
@@ -96,14 +117,14 @@ def _header_map(header: list[Any]) -> dict[str, int]:
                 break
     missing = [c for c in REQUIRED if c not in found]
     if missing:
-        raise BadInput("file", f"Missing column(s): {', '.join(missing)}.")
+        raise RowRefused("file", f"Missing column(s): {', '.join(missing)}.", "MISSING_COLUMNS")
     return found
 
 
 def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
     """(row number as the user sees it, values by column) for each data row, streamed."""
     suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
+    if suffix in WORKBOOKS:
         from openpyxl import load_workbook
 
         workbook = load_workbook(path, read_only=True, data_only=True)
@@ -111,17 +132,17 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
             yield from _rows(list(r) for r in workbook.worksheets[0].iter_rows(values_only=True))
         finally:
             workbook.close()
-    elif suffix in (".csv", ".txt"):
+    elif suffix in TEXTS:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             yield from _rows(iter(csv.reader(handle)))
     else:
-        raise BadInput("file", "Use a .csv or .xlsx file.")
+        raise RowRefused("file", "Use a .csv or .xlsx file.", "FILE_TYPE")
 
 
 def _rows(raw_rows: Iterator[list[Any]]) -> Iterator[tuple[int, dict[str, str]]]:
     header = next(raw_rows, None)
     if header is None:
-        raise BadInput("file", "The file is empty.")
+        raise RowRefused("file", "The file is empty.", "EMPTY_FILE")
     columns = _header_map(header)
     for number, raw in enumerate(raw_rows, start=2):
         if not any(str(cell or "").strip() for cell in raw):
@@ -142,10 +163,23 @@ def _cell(value: Any) -> str:
 
 def count_rows(path: Path) -> int | None:
     """For the progress bar: data rows of a CSV (a fast byte scan), or the sheet's size."""
-    if path.suffix.lower() == ".csv":
+    suffix = path.suffix.lower()
+    if suffix in TEXTS:
         with path.open("rb") as handle:
             return max(sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
                        - 1, 0)
+    if suffix in WORKBOOKS:
+        from openpyxl import load_workbook
+
+        try:
+            workbook = load_workbook(path, read_only=True)
+        except Exception:  # not a workbook: read_rows says so when the import starts
+            return None
+        try:
+            rows = workbook.worksheets[0].max_row
+        finally:
+            workbook.close()
+        return max(rows - 1, 0) if rows else None
     return None
 
 
@@ -167,10 +201,11 @@ def check_row(values: dict[str, str], teams: dict[str, int | None]) -> tuple[dic
     team_name = values.get("team", "")
     if team_name:
         if team_name not in teams:
-            raise BadInput("team", "No team has this name.")
+            raise RowRefused("team", "No team has this name.", UNKNOWN_TEAM)
         team_id = teams[team_name]
         if team_id is None:
-            raise BadInput("team", "Several teams have this name; rename one first.")
+            raise RowRefused("team", "Several teams have this name; rename one first.",
+                             AMBIGUOUS_TEAM)
     return {
         "phone": phone, "real_name": name, "display_name": name,
         "id_number": identity.id_number, "gender": identity.gender,
@@ -213,11 +248,8 @@ async def import_volunteers(path: Path, *, error_file: Path | None = None,
     report = ImportReport(error_file=error_file or path.with_name(path.name + ".errors.csv"))
     assert report.error_file is not None
     errors = _ErrorWriter(report.error_file)
-    teams = await _team_ids_by_name()
     started = time.perf_counter()
-    started_at = datetime.now(timezone.utc)
     bar = tqdm(total=count_rows(path), unit="rows", disable=not progress, desc=path.name)
-    batch: list[tuple[int, dict[str, str]]] = []
 
     def fail(error: RowError) -> None:
         report.failed += 1
@@ -225,17 +257,12 @@ async def import_volunteers(path: Path, *, error_file: Path | None = None,
         if len(report.errors_sample) < 20:
             report.errors_sample.append(error)
 
+    async def batch_done(rows: int) -> None:
+        bar.update(rows)
+
     try:
-        for number, values in read_rows(path):
-            report.rows += 1
-            batch.append((number, values))
-            if len(batch) >= batch_size:
-                report.imported += await _import_batch(batch, teams, started_at, fail)
-                bar.update(len(batch))
-                batch = []
-        if batch:
-            report.imported += await _import_batch(batch, teams, started_at, fail)
-            bar.update(len(batch))
+        await import_rows(read_rows(path), report, fail, batch_done,
+                          started_at=datetime.now(timezone.utc), batch_size=batch_size)
     finally:
         bar.close()
         errors.close()
@@ -245,8 +272,31 @@ async def import_volunteers(path: Path, *, error_file: Path | None = None,
     return report
 
 
+async def import_rows(rows: Iterable[tuple[int, dict[str, str]]], report: ImportReport,
+                      fail: Callable[[RowError], None],
+                      batch_done: Callable[[int], Awaitable[None]], *, started_at: datetime,
+                      batch_size: int = BATCH_SIZE) -> None:
+    """The import's loop, shared by the command line and the web's job: batches of rows
+    checked and inserted (`report.rows`/`imported` counted, rejects handed to `fail`), then
+    `batch_done(rows in the batch)` once the batch is committed. `started_at`: when the file's
+    import began (a resumed job passes its first start), to tell an earlier row of this file
+    from a registration."""
+    teams = await _team_ids_by_name()
+    batch: list[tuple[int, dict[str, str]]] = []
+    for number, values in rows:
+        report.rows += 1
+        batch.append((number, values))
+        if len(batch) >= batch_size:
+            report.imported += await _import_batch(batch, teams, started_at, fail)
+            await batch_done(len(batch))
+            batch = []
+    if batch:
+        report.imported += await _import_batch(batch, teams, started_at, fail)
+        await batch_done(len(batch))
+
+
 async def _import_batch(batch: list[tuple[int, dict[str, str]]], teams: dict[str, int | None],
-                        started_at: datetime, fail: Any) -> int:
+                        started_at: datetime, fail: Callable[[RowError], None]) -> int:
     candidates: list[Candidate] = []
     ids_in_batch: dict[str, int] = {}
     phones_in_batch: dict[str, int] = {}
@@ -254,14 +304,17 @@ async def _import_batch(batch: list[tuple[int, dict[str, str]]], teams: dict[str
         try:
             fields, team_id = check_row(values, teams)
         except BadInput as error:
-            fail(RowError(number, error.field, error.message))
+            fail(RowError(number, error.field, error.message,
+                          error.row_code if isinstance(error, RowRefused) else INVALID))
             continue
         if fields["id_number"] in ids_in_batch:
-            fail(RowError(number, "id_number",
-                          f"Same ID number as row {ids_in_batch[fields['id_number']]}."))
+            other = ids_in_batch[fields["id_number"]]
+            fail(RowError(number, "id_number", f"Same ID number as row {other}.",
+                          DUPLICATE_IN_FILE, other))
             continue
         if fields["phone"] in phones_in_batch:
-            fail(RowError(number, "phone", f"Same phone as row {phones_in_batch[fields['phone']]}."))
+            other = phones_in_batch[fields["phone"]]
+            fail(RowError(number, "phone", f"Same phone as row {other}.", DUPLICATE_IN_FILE, other))
             continue
         ids_in_batch[fields["id_number"]] = number
         phones_in_batch[fields["phone"]] = number
@@ -287,7 +340,8 @@ async def _import_batch(batch: list[tuple[int, dict[str, str]]], teams: dict[str
                 earlier = (row["status"] == VolunteerStatus.PENDING_CONSENT
                            and row["created_at"] >= started_at)
                 fail(RowError(candidate.row, column, "Same value as an earlier row of this file."
-                              if earlier else "Already registered on the platform."))
+                              if earlier else "Already registered on the platform.",
+                              DUPLICATE_IN_FILE if earlier else ALREADY_REGISTERED))
                 break
         else:
             fresh.append(candidate)
@@ -315,7 +369,7 @@ async def _import_batch(batch: list[tuple[int, dict[str, str]]], teams: dict[str
     except IntegrityError:
         for candidate in fresh:
             fail(RowError(candidate.row, "", "Not imported: another row of its batch collided "
-                          "with a concurrent registration; run the file again."))
+                          "with a concurrent registration; run the file again.", BATCH_COLLISION))
         return 0
     return len(fresh)
 

@@ -9,6 +9,9 @@
 - `retention` (every 6 h, one runner): the retention rules (resolvers/retention.py).
 - `records-export` (every 5 min, one runner, only if EXCHANGE_EXPORT_DIR is set): drains the
   outbox of record changes into JSON Lines and CSV files (resolvers/exchange.py).
+- `volunteer-imports` (every 5 s, every worker): imports uploaded from the web whose process
+  died before or while running them, resumed from their checkpoints (resolvers/importer_jobs.py;
+  each is claimed by a conditional UPDATE, so it runs once).
 - `reminders` (every REMINDER_CHECK_SECONDS, one runner): shift and organiser reminders
   (resolvers/reminder.py); the first tick at start-up sends what came due while down.
 
@@ -67,6 +70,7 @@ class Job:
 def default_jobs() -> list[Job]:
     from resolvers.attendance import do_auto_close
     from resolvers.exchange import drain_to_directory
+    from resolvers.importer_jobs import resume_stalled
     from resolvers.offers import expire_due_offers
     from resolvers.privacy import build_pending_archives
     from resolvers.reminder import send_due_reminders
@@ -75,6 +79,7 @@ def default_jobs() -> list[Job]:
 
     jobs = [Job("offers", get_settings().offer_check_seconds, expire_due_offers, False),
             Job("attendance", 60, do_auto_close, True),
+            Job("volunteer-imports", 5, resume_stalled, False),
             Job("reminders", get_settings().reminder_check_seconds, send_due_reminders, True)]
     if get_settings().points_expire_months > 0:
         jobs.append(Job("points-expiry", 6 * 3600, do_expire_points, True))

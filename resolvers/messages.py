@@ -36,6 +36,7 @@ CATALOGUE: dict[tuple[str, str | None], tuple[str, str]] = {
     ("NOT_FOUND", None): ("找不到{what}。", "{what} not found."),
     ("BAD_USER_INPUT", None): ("填写的内容有误，请检查。", "Please check what you entered."),
     ("BAD_USER_INPUT", "FIELD"): ("“{field}”填写有误，请检查。", "Please check {field}."),
+    ("BAD_USER_INPUT", "TOO_LARGE"): ("文件太大：最多 {maxMegabytes} MB。", "The file is too large."),
     ("CONFLICT", None): ("操作与当前状态冲突，请刷新后重试。", "That conflicts with the current state."),
     ("CONFLICT", "FULL"): ("名额和候补都已满。", "This activity and its waitlist are full."),
     ("CONFLICT", "OVERLAP"): ("与你已报名的活动时间冲突。", "This overlaps an activity you signed up for."),
@@ -76,8 +77,57 @@ NAMES_ZH: dict[str, str] = {
     "Help request": "该求助", "Call-out": "该召集", "Sign-up": "该报名", "Service record": "该时长记录",
     "Project": "该项目", "Position": "该岗位", "Series": "该排班", "Service point": "该服务阵地",
     "Reward item": "该礼品", "Award": "该荣誉", "Nomination": "该提名", "Announcement": "该公告",
-    "Object": "该内容",
+    "Object": "该内容", "file": "文件", "Import": "该导入",
 }
+
+
+# The volunteer import's rejected rows and failed files (resolvers/importer.py codes), keyed by
+# (code, column); column None is the code's general message. {column} and {otherRow} are filled in.
+IMPORT_MESSAGES: dict[tuple[str, str | None], tuple[str, str]] = {
+    ("INVALID", None): ("“{column}”填写有误。", "{column} is not valid."),
+    ("INVALID", "name"): ("姓名为空或超过 50 个字。", "Name is missing or too long."),
+    ("INVALID", "phone"): ("手机号应为以 1 开头的 11 位大陆手机号。",
+                           "Phone must be a mainland mobile number: 11 digits starting with 1."),
+    ("INVALID", "id_number"): ("身份证号无效（应为 18 位，校验位和出生日期须正确）。",
+                               "The ID number is not valid."),
+    ("INVALID", "district"): ("所属区为空或过长。", "District is missing or too long."),
+    ("INVALID", "skills"): ("技能填写有误（项数过多、单项过长或含逗号）。", "Skills are not valid."),
+    ("UNKNOWN_TEAM", None): ("没有这个名称的队伍。", "No team has this name."),
+    ("AMBIGUOUS_TEAM", None): ("有多个队伍使用这个名称，请先改名。",
+                               "Several teams have this name; rename one first."),
+    ("DUPLICATE_IN_FILE", None): ("与本文件中更早的一行重复（{column}）。",
+                                  "Same value as an earlier row of this file."),
+    ("DUPLICATE_ROW", None): ("与第 {otherRow} 行的{column}相同。", "Same {column} as row {otherRow}."),
+    ("ALREADY_REGISTERED", None): ("该{column}已在平台注册。", "Already registered on the platform."),
+    ("BATCH_COLLISION", None): ("本批次与同时进行的注册冲突，未导入；请重新导入该文件。",
+                                "Not imported: its batch met a concurrent registration; run the file again."),
+    ("MISSING_COLUMNS", None): ("缺少必需的列：姓名、手机号、身份证号、所属区。",
+                                "Missing columns: name, phone, ID number and district are required."),
+    ("EMPTY_FILE", None): ("文件是空的。", "The file is empty."),
+    ("FILE_TYPE", None): ("请使用 .csv 或 .xlsx 文件。", "Use a .csv or .xlsx file."),
+    ("NOT_UTF8", None): ("文件不是 UTF-8 编码，请另存为“CSV UTF-8”或 XLSX。",
+                         "The file is not UTF-8 text; save it as CSV UTF-8 or as XLSX."),
+    ("UNREADABLE", None): ("无法读取该文件，请确认是 CSV 或 XLSX 名册。",
+                           "The file could not be read; check that it is a CSV or XLSX roster."),
+    ("INTERNAL", None): ("导入因意外错误中止；此前的行已导入。",
+                         "The import stopped on an unexpected error; rows before it are in."),
+}
+IMPORT_COLUMNS_ZH: dict[str, str] = {
+    "name": "姓名", "phone": "手机号", "id_number": "身份证号", "district": "所属区", "team": "队伍",
+    "skills": "技能", "file": "文件", "": "该行",
+}
+
+
+def import_message(language: str, code: str, column: str, original: str,
+                   other_row: int | None = None) -> str:
+    """A rejected row's (or a failed file's) message; English keeps the rule's own wording."""
+    if language == EN:
+        return original
+    if code == "DUPLICATE_IN_FILE" and other_row is not None:
+        code = "DUPLICATE_ROW"
+    entry = IMPORT_MESSAGES.get((code, column)) or IMPORT_MESSAGES.get((code, None)) \
+        or IMPORT_MESSAGES[("INTERNAL", None)]
+    return entry[0].format(column=IMPORT_COLUMNS_ZH.get(column, column), otherRow=other_row)
 
 
 def default_language() -> str:

@@ -55,7 +55,7 @@ from schema.helprequest import (
 )
 from schema.honour import Announcement, Award, HonourMutation, HonourQuery, Nomination
 from schema.hours import Certificate, HoursMutation, HoursQuery, ServiceRecord
-from schema.importer import ImporterMutation
+from schema.importer import ImporterMutation, ImporterQuery
 from schema.insurance import InsuranceMutation, InsuranceQuery
 from schema.leaderboard import LeaderboardQuery
 from schema.limits import InputGuard, describe_bounds
@@ -117,7 +117,7 @@ QUERIES: tuple[type, ...] = (NodeQuery, VolunteerQuery, TeamQuery, NotificationQ
                              TimebankQuery, ChatQuery, ReminderQuery, CalendarQuery, SwapQuery,
                              OutreachQuery, PiiQuery,
                              PrivacyQuery, ConsentQuery, StationQuery, InsuranceQuery,
-                             ServiceDeskQuery)
+                             ServiceDeskQuery, ImporterQuery)
 MUTATIONS: tuple[type, ...] = (VolunteerMutation, TeamMutation, NotificationMutation,
                                ActivityMutation, ForumMutation, DraftMutation, HoursMutation,
                                HelpRequestMutation, CallOutMutation, ImporterMutation,

@@ -258,14 +258,16 @@ def _asks_for_ide(request: Request, accept: str | None) -> bool:
 
 
 class BodySizeLimit:
-    """Refuses bodies over the limit with 413 before the GraphQL layer reads them."""
+    """Refuses bodies over the limit with 413 before the GraphQL layer reads them. Paths in
+    `bounded_elsewhere` (an upload with a larger bound of its own) pass untouched."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, bounded_elsewhere: tuple[str, ...] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.bounded_elsewhere = bounded_elsewhere
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"] in self.bounded_elsewhere:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
