@@ -675,6 +675,19 @@ async def test_axe_finds_no_serious_violations_on_any_page_at_phone_and_desktop_
              (volunteer, f"chat/{room}", "form.chat-send button:not([disabled])"),
              (None, "stations", "main h1"), (platform, "stations", "table.rates, section.panel .empty"),
              (volunteer, "messages", "form.reply-organiser"), (admin, "messages", "section[data-team] form")]
+    # and the forum's thread page (a reader's, and a moderator's tools), a moderator's board (the
+    # report queue and the log), a search, and a certificate's public page
+    thread = await open_thread(platform, board)
+    asked = await write_reply(volunteer, thread, body="读书会的书单在哪里看？")
+    await api(live_server, admin, 'mutation R($post: ID!) { report(postId: $post, reason: "重复提问") { id } }',
+              {"post": to_global_id("Post", asked.id)})
+    thread_id = to_global_id("Thread", thread.id)
+    await add_member(team, volunteer)
+    await do_approve_hours(Viewer(admin), (await served(await hours_activity(team, admin, title="读书会布置"), volunteer)).id)
+    code = (await api(live_server, volunteer, "mutation { issueCertificate { code } }", {}))["issueCertificate"]["code"]
+    pages += [(volunteer, f"forum/t/{thread_id}", "form.panel textarea"), (platform, f"forum/t/{thread_id}", "div.mod"),
+              (platform, f"forum/b/{board.slug}", "#rq-h"), (None, "forum/s/书单", "li[data-thread], p.empty"),
+              (None, f"verify/{code}", "[data-cert=verify]")]
     page = browsers[1]
     problems: dict[str, list[str]] = {}
     try:
