@@ -22,9 +22,11 @@ from typing import Any
 
 from tortoise import connections
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
 from core.settings import get_settings
+from core.time import BEIJING
 from models.activity import Activity, ActivityStatus, SignUp, SignUpStatus
 from models.chat import (
     ChatMessage,
@@ -37,7 +39,7 @@ from models.chat import (
 )
 from models.notification import Notification
 from models.team import Membership, MembershipRole, MembershipStatus, Team
-from models.volunteer import Volunteer
+from models.volunteer import Volunteer, VolunteerStatus
 from resolvers.auth import Viewer
 from resolvers.errors import BadInput, Forbidden, NotFound
 from resolvers.notification import create_notification, notify_created
@@ -56,7 +58,10 @@ PHOTOS_MAX = 9
 MENTIONS_MAX = 20
 MUTE_MAX = timedelta(days=365)
 ROOMS_LISTED = 100
+MEMBERS_LISTED_MAX = 50
 CHAT_MENTION = "CHAT_MENTION"
+CHAT_MUTED = "CHAT_MUTED"
+CHAT_UNMUTED = "CHAT_UNMUTED"
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,37 @@ async def is_moderator(viewer: Viewer, scope: RoomScope) -> bool:
         return False
     return await Membership.exists(volunteer_id=viewer.id, team_id__in=scope.admin_team_ids,
                                    role=MembershipRole.ADMIN, status=MembershipStatus.APPROVED)
+
+
+async def can_moderate(viewer: Viewer, room: ChatRoom) -> bool:
+    """Whether the viewer may mute and delete in a room they were let into."""
+    scope = await _scope(room)
+    return scope is not None and await is_moderator(viewer, scope)
+
+
+async def room_members(viewer: Viewer, room_id: int, search: str | None,
+                       limit: int) -> list[Volunteer]:
+    """People to mention, by name: the team's approved members (TEAM room), or the activity's
+    confirmed participants and its own team's admins (ACTIVITY room); the caller and deleted
+    accounts left out. NOT_FOUND unless the caller may read the room."""
+    scope = await check_room(viewer, room_id)
+    if not 1 <= limit <= MEMBERS_LISTED_MAX:
+        raise BadInput("first", f"first must be between 1 and {MEMBERS_LISTED_MAX}.")
+    room = scope.room
+    if room.kind == ChatRoomKind.TEAM:
+        among = Q(id__in=Subquery(Membership.filter(
+            team_id=room.team_id, status=MembershipStatus.APPROVED).values("volunteer_id")))
+    else:
+        among = Q(id__in=Subquery(SignUp.filter(
+            activity_id=room.activity_id, status=SignUpStatus.CONFIRMED).values("volunteer_id"))
+        ) | Q(id__in=Subquery(Membership.filter(
+            team_id=scope.admin_team_ids[-1], role=MembershipRole.ADMIN,
+            status=MembershipStatus.APPROVED).values("volunteer_id")))
+    query = Volunteer.filter(among).exclude(id=viewer.id).exclude(status=VolunteerStatus.DELETED)
+    term = (search or "").strip().lstrip("@")
+    if term:
+        query = query.filter(display_name__icontains=term)
+    return await query.order_by("display_name", "id").limit(limit)
 
 
 async def check_room(viewer: Viewer, room_id: int) -> RoomScope:
@@ -378,8 +414,9 @@ async def check_moderator(viewer: Viewer, scope: RoomScope) -> Volunteer:
 
 
 async def do_mute(viewer: Viewer, room_id: int, volunteer_id: int, until: datetime | None,
-                  reason: str) -> ChatModerationLog:
-    """`until` None unmutes. Moderators cannot be muted (they could unmute themselves)."""
+                  reason: str) -> tuple[ChatModerationLog, Notification]:
+    """`until` None unmutes. Moderators cannot be muted (they could unmute themselves). The
+    member's notification is pushed by the caller after commit (`notify_created`)."""
     reason = check_text(reason, "reason", max_len=REASON_MAX)
     scope = await check_room(viewer, room_id)
     actor = await check_moderator(viewer, scope)
@@ -404,10 +441,17 @@ async def do_mute(viewer: Viewer, room_id: int, volunteer_id: int, until: dateti
             if not changed:
                 await ChatMute.create(room_id=scope.id, volunteer_id=volunteer_id, until=until,
                                       using_db=conn)
-        return await ChatModerationLog.create(
+        entry = await ChatModerationLog.create(
             room_id=scope.id, actor_id=actor.id, target_volunteer_id=volunteer_id,
             action=ChatModerationAction.UNMUTE if until is None else ChatModerationAction.MUTE,
             reason=reason, until=until, using_db=conn)
+        # The member is told (and an open room page re-reads myMutedUntil on it, live).
+        title = (f"你在「{scope.title}」的禁言已解除" if until is None else
+                 f"你在「{scope.title}」被禁言至 {until.astimezone(BEIJING):%m-%d %H:%M}")
+        notification = await create_notification(
+            volunteer_id, CHAT_UNMUTED if until is None else CHAT_MUTED, title, reason,
+            subject=("ChatRoom", scope.id), using=conn)
+    return entry, notification
 
 
 async def do_delete_message(viewer: Viewer, message_id: int,

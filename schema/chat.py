@@ -20,6 +20,7 @@ from models.chat import ChatRoomKind as ChatRoomKindModel
 from models.team import Team as TeamModel
 from resolvers import chat as rules
 from resolvers.errors import BadInput, DomainError
+from resolvers.notification import notify_created
 from resolvers.services import services
 from schema.activity import Activity
 from schema.context import Context, Info
@@ -86,6 +87,12 @@ class ChatMessage(SentByVolunteer):
                    body=str(event["body"]), photo_urls=list(event["photos"]),
                    deleted=bool(event["deleted"]),
                    created_at=datetime.fromisoformat(event["at"]))
+
+    @strawberry.field(name="authorId",
+                      description="The sender's ID (the same for every reader, unlike `author`, "
+                                  "so a live document may select it and stay shared).")
+    def sender_id(self) -> strawberry.ID:
+        return to_global_id("Volunteer", self.author_id)
 
     @strawberry.field(description="IDs of the room members this message mentions (@).")
     def mention_ids(self) -> list[strawberry.ID]:
@@ -190,6 +197,21 @@ class ChatRoom(Node):
             volunteer_id=info.context.viewer.id or 0).load(self.db_id)
         return mutes[0].until if mutes and mutes[0].until > datetime.now(UTC) else None
 
+    @strawberry.field(description="Whether the caller moderates this room (mutes members, "
+                                  "deletes any message): the team's admins, of the team or a "
+                                  "parent team, and platform admins.")
+    async def viewer_can_moderate(self, info: Info) -> bool:
+        return await rules.can_moderate(info.context.viewer, self.model)
+
+    @strawberry.field(description="People to mention (a picker): the team's approved members, or "
+                                  "the activity's confirmed participants and its team's admins, "
+                                  "by name; `search` matches the display name. The caller is "
+                                  "left out. NOT_FOUND unless the caller may read the room.")
+    async def members(self, info: Info, search: str | None = None,
+                      first: int = 20) -> list[Volunteer]:
+        people = await rules.room_members(info.context.viewer, self.db_id, search, first)
+        return [Volunteer.from_model(person) for person in people]
+
     @strawberry.field(description="Mutes and deletions in this room, newest first (the room's "
                                   "moderators only).")
     async def moderation_log(self, info: Info, first: int | None = None,
@@ -274,13 +296,15 @@ class ChatMutation:
         return ChatRoom.from_model(scope.room)
 
     @strawberry.mutation(description="Mute a member until a time, or unmute (until: null); the "
-                                     "room's moderators only; logged.")
+                                     "room's moderators only; logged. The member is notified "
+                                     "(CHAT_MUTED / CHAT_UNMUTED, about the room).")
     async def mute_chat_member(self, info: Info, room_id: strawberry.ID,
                                volunteer_id: strawberry.ID, reason: str,
                                until: datetime | None = None) -> ChatModerationLog:
-        entry = await rules.do_mute(info.context.viewer, decode_id(room_id, "ChatRoom", "roomId"),
-                                    decode_id(volunteer_id, "Volunteer", "volunteerId"), until,
-                                    reason)
+        entry, notification = await rules.do_mute(
+            info.context.viewer, decode_id(room_id, "ChatRoom", "roomId"),
+            decode_id(volunteer_id, "Volunteer", "volunteerId"), until, reason)
+        await notify_created([notification])
         return ChatModerationLog.from_model(entry)
 
     @strawberry.mutation(description="Delete a message (its author, or the room's moderators); "
@@ -397,7 +421,7 @@ async def _chat_messages_group(context: Context, args: dict[str, Any]) -> Hashab
 share(ShareRule(
     field="chatMessages",
     fields={"ChatMessage": frozenset({"id", "body", "photoUrls", "deleted", "createdAt",
-                                      "authorName", "mentionIds", "roomId"})},
+                                      "authorName", "authorId", "mentionIds", "roomId"})},
     group_key=_chat_messages_group,
     mode=ShareMode.EVENTS,
     # members who give the same `after` share a group that replays from it, and one joining

@@ -10,6 +10,7 @@ from models.chat import ChatMessage, ChatModerationLog
 from models.notification import Notification
 from resolvers.chat import CHAT_MENTION
 from resolvers.services import services
+from subscriptions import channels
 from tests.chat.common import gid, say, team_room
 from tests.helpers import execute
 
@@ -114,3 +115,94 @@ async def test_the_team_admin_mutes_a_member_and_deletes_a_message_both_logged(d
                        {"action": "MUTE", "reason": "刷屏", "target": {"displayName": "张丽"}}]
     assert log_for_member.codes == ["FORBIDDEN"]
     assert await ChatModerationLog.all().count() == 2
+
+
+MEMBERS = """query($team: ID!, $search: String, $first: Int! = 20) { chatRoom(teamId: $team) {
+  viewerCanModerate members(search: $search, first: $first) { id displayName } } }"""
+ACTIVITY_MEMBERS = """query($activity: ID!) { chatRoom(activityId: $activity) {
+  viewerCanModerate members { displayName } } }"""
+MUTED_UNTIL = """query($team: ID!) { chatRoom(teamId: $team) { myMutedUntil } }"""
+
+
+async def test_the_mention_picker_lists_the_room_members_by_name_to_members_only(db):
+    # given a team room of 队长王强 (admin), 李明 and 张丽, and 路人 outside it
+    chat = await team_room()
+    team = gid("Team", chat.team.id)
+    # when
+    everyone = await execute(MEMBERS, {"team": team}, as_=chat.member)
+    searched = await execute(MEMBERS, {"team": team, "search": "@张"}, as_=chat.member)
+    as_admin = await execute(MEMBERS, {"team": team, "search": "%"}, as_=chat.admin)
+    too_many = await execute(MEMBERS, {"team": team, "first": 51}, as_=chat.member)
+    outsider = await execute(MEMBERS, {"team": team}, as_=chat.stranger)
+    # then: the caller left out, a search by name (the @ typed first ignored, no wildcards)
+    room = everyone.ok()["chatRoom"]
+    assert sorted(p["displayName"] for p in room["members"]) == sorted(["队长王强", "张丽"])
+    assert room["viewerCanModerate"] is False
+    assert searched.ok()["chatRoom"]["members"] == [{"id": gid("Volunteer", chat.other.id),
+                                                     "displayName": "张丽"}]
+    assert as_admin.ok()["chatRoom"] == {"viewerCanModerate": True, "members": []}
+    assert too_many.codes == ["BAD_USER_INPUT"]
+    assert outsider.codes == ["NOT_FOUND"]
+
+
+async def test_an_activity_room_lists_its_confirmed_participants_and_its_teams_admins(db):
+    # given an activity of the team with one confirmed participant and one cancelled
+    from models.activity import SignUp, SignUpStatus
+    from tests.activity.factory import make_activity
+
+    chat = await team_room()
+    activity = await make_activity(chat.team, chat.admin, title="周六巡河")
+    await SignUp.create(activity=activity, volunteer=chat.member, status=SignUpStatus.CONFIRMED)
+    await SignUp.create(activity=activity, volunteer=chat.other, status=SignUpStatus.CANCELLED)
+    # when the participant opens the picker
+    found = await execute(ACTIVITY_MEMBERS, {"activity": gid("Activity", activity.id)},
+                          as_=chat.member)
+    # then the organiser is there, the one who cancelled is not
+    assert found.ok()["chatRoom"]["members"] == [{"displayName": "队长王强"}]
+
+
+async def test_a_muted_member_is_told_until_when_and_unmuting_tells_them_too(db):
+    # given
+    chat = await team_room()
+    room, other = gid("ChatRoom", chat.room.id), gid("Volunteer", chat.other.id)
+    until = datetime.now(UTC) + timedelta(hours=2)
+    published: list[tuple[str, dict]] = []
+    broker = services().broker
+    original = broker.publish_many
+
+    async def capture(items):  # type: ignore[no-untyped-def]
+        published.extend(items)
+        await original(items)
+
+    broker.publish_many = capture  # type: ignore[method-assign]
+    try:
+        # when
+        await execute(MUTE, {"room": room, "who": other, "until": until.isoformat()},
+                      as_=chat.admin)
+        muted = await execute(MUTED_UNTIL, {"team": gid("Team", chat.team.id)}, as_=chat.other)
+        await execute(MUTE, {"room": room, "who": other, "until": None}, as_=chat.admin)
+        unmuted = await execute(MUTED_UNTIL, {"team": gid("Team", chat.team.id)}, as_=chat.other)
+    finally:
+        del broker.publish_many
+    # then: a notification about the room each time, pushed live to that member only
+    told = await Notification.filter(volunteer_id=chat.other.id).order_by("id")
+    assert [(n.kind, n.body, n.subject_type, n.subject_id) for n in told] == [
+        ("CHAT_MUTED", "刷屏", "ChatRoom", chat.room.id),
+        ("CHAT_UNMUTED", "刷屏", "ChatRoom", chat.room.id)]
+    assert "朝阳门社区志愿服务队" in told[0].title and "被禁言至" in told[0].title
+    assert [channel for channel, _ in published] == [channels.notifications(chat.other.id)] * 2
+    assert datetime.fromisoformat(muted.ok()["chatRoom"]["myMutedUntil"]) == until
+    assert unmuted.ok()["chatRoom"]["myMutedUntil"] is None
+
+
+async def test_every_reader_gets_the_senders_id(db):
+    # given
+    chat = await team_room()
+    await say(chat.member, chat.room, "大家好")
+    # when
+    page = await execute("""query($team: ID!) { chatRoom(teamId: $team) { messages { edges {
+      node { authorId author { id } } } } } }""", {"team": gid("Team", chat.team.id)},
+                         as_=chat.other)
+    # then
+    node = page.ok()["chatRoom"]["messages"]["edges"][0]["node"]
+    assert node["authorId"] == node["author"]["id"] == gid("Volunteer", chat.member.id)

@@ -41,6 +41,8 @@ from tests.forum.common import make_board, open_thread, write_reply
 from tests.helpers import add_member, make_team, make_volunteer, token_for, unique_id_number, unique_phone
 from tests.hours.factory import confirm, served, utc
 from tests.hours.factory import make_activity as hours_activity
+from tests.importer.test_import import person as roster_row
+from tests.importer.test_web_import import roster
 from tests.live import LiveServer
 from tests.timebank.factory import grant, make_item
 from tests.training.factory import make_course, qualify, require
@@ -660,6 +662,13 @@ async def test_axe_finds_no_serious_violations_on_any_page_at_phone_and_desktop_
         "startsAt": (activity.starts_at + timedelta(hours=1)).isoformat(), "endsAt": (activity.ends_at + timedelta(hours=1)).isoformat()}})
     await api(live_server, admin, MESSAGE, {"id": activity_id})
     room = (await api(live_server, volunteer, "query R($id: ID) { chatRoom(activityId: $id) { id } }", {"id": activity_id}))["chatRoom"]["id"]
+    # and a finished volunteer import with a rejected row (#/import/<id>: progress bar, counts, table)
+    async with httpx.AsyncClient(timeout=30) as client:
+        imported = (await client.post(f"{base(live_server)}/imports/volunteers", params={"name": "roster.csv"},
+                                      content=roster([roster_row(801), roster_row(802, phone="1")]),
+                                      headers={"Authorization": f"Bearer {token_for(platform)}"})).json()["id"]
+    await api(live_server, volunteer, """mutation P($room: ID!) { postChatMessage(roomId: $room, body: "到了", clientId: "axe",
+      photoUrls: ["https://img.example.cn/a.jpg"]) { id } }""", {"room": room})
     pages = [(None, "activities", "article.card"), (None, "login", "form"), (None, "register", "form"),
              (None, "help", "main h1"), (None, "forum", "main h1"),
              (volunteer, "activities", "article.card"), (volunteer, f"activities/{to_global_id('Activity', activity.id)}", "p.state"),
@@ -673,8 +682,10 @@ async def test_axe_finds_no_serious_violations_on_any_page_at_phone_and_desktop_
              (admin, f"activities/{activity_id}", "main:has(#msg-h):has(#lapse-h):has(#log-h)"),
              (volunteer, "notifications", "form.reply-organiser"), (volunteer, "chat", "li[data-room]"),
              (volunteer, f"chat/{room}", "form.chat-send button:not([disabled])"),
+             (admin, f"chat/{room}", "li[data-id] button[data-action=mute]"),
              (None, "stations", "main h1"), (platform, "stations", "table.rates, section.panel .empty"),
-             (volunteer, "messages", "form.reply-organiser"), (admin, "messages", "section[data-team] form")]
+             (volunteer, "messages", "form.reply-organiser"), (admin, "messages", "section[data-team] form"),
+             (platform, f"import/{imported}", "section[data-import]:has([role=progressbar][data-status=DONE]) table.import-errors tr[data-row]")]
     # and the forum's thread page (a reader's, and a moderator's tools), a moderator's board (the
     # report queue and the log), a search, and a certificate's public page
     thread = await open_thread(platform, board)
@@ -833,6 +844,39 @@ async def test_an_organiser_creates_publishes_checks_in_calls_out_and_cancels_fr
                  message="own message")
         wait_for(reader, lambda d, text=text: text in text_of(d, "ul.chat-messages"), message="live message")
         assert not reader.find_elements(By.XPATH, f"//li[contains(@class, 'mine')][contains(., '{text}')]")
+    # ... the organiser mentions the volunteer through the picker ("@" offers the room's members) ...
+    composer = page.find_element(By.CSS_SELECTOR, "form.chat-send")
+    composer.find_element(By.NAME, "body").send_keys("@到")
+    offered = wait_for(page, lambda d: d.find_elements(By.CSS_SELECTOR, "ul.chat-mentions button[data-mention]"), message="picker")
+    audit = AXE.exists()  # the controls only some see, open, at phone width: nothing serious
+    assert not audit or axe_problems(page) == []
+    offered[0].click()
+    assert composer.find_element(By.NAME, "body").get_attribute("value") == "@到场的人 "
+    composer.find_element(By.NAME, "body").send_keys("请拍照回传")
+    fill(page, composer, "photos", "https://img.example.cn/dike.jpg")
+    composer.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    # ... who is notified, sees it highlighted with its photo link (escaped, a link only)
+    wait_for(other, lambda d: d.find_elements(By.XPATH, "//li[contains(@class, 'urgent')][contains(., '请拍照回传')]//a[@href='https://img.example.cn/dike.jpg']"),
+             message="mention highlighted, photo linked")
+    assert await Notification.filter(volunteer_id=present.id, kind="CHAT_MENTION").count() == 1
+    # ... then mutes them from their message: their open composer says until when and is blocked ...
+    said = "//li[@data-id][contains(., '我在河堤东侧')]"
+    page.find_element(By.XPATH, f"{said}//button[@data-action='mute']").click()
+    fill(page, page.find_element(By.CSS_SELECTOR, "form.chat-moderate"), "reason", "刷屏")
+    assert not audit or axe_problems(page) == []
+    page.find_element(By.CSS_SELECTOR, "button[data-action=confirm-mute]").click()
+    wait_for(page, lambda d: "已禁言 到场的人" in text_of(d, "form.chat-send [role=alert]"), message="muted")
+    wait_for(other, lambda d: d.find_elements(By.CSS_SELECTOR, "form.chat-send [data-muted]"), message="composer muted live")
+    assert "你已被禁言，至" in text_of(other, "form.chat-send [data-muted]")
+    assert not audit or axe_problems(other) == []
+    assert other.find_element(By.CSS_SELECTOR, "form.chat-send button[type=submit]").get_attribute("disabled") is not None
+    assert other.find_element(By.CSS_SELECTOR, "form.chat-send textarea").get_attribute("disabled") is not None
+    # ... and deletes that message: it disappears from the volunteer's page too, live
+    page.find_element(By.XPATH, f"{said}//button[@data-action='delete']").click()
+    fill(page, page.find_element(By.CSS_SELECTOR, "form.chat-moderate"), "reason", "位置信息有误")
+    page.find_element(By.CSS_SELECTOR, "button[data-action=confirm-delete]").click()
+    wait_for(other, lambda d: "我在河堤东侧" not in text_of(d, "ul.chat-messages"), message="deleted live")
+    assert "我在河堤东侧" not in text_of(page, "ul.chat-messages")
 
     # and a platform admin sees which station operates now and the operating rate, the one
     # below the 95 % target marked
