@@ -40,8 +40,18 @@ def unique_phone() -> str:
     return f"139{next(_phone_counter)}"
 
 
+_issued_id_numbers: set[str] = set()
+
+
 def unique_id_number(birth: date | None = None, male: bool = True) -> str:
-    return make_id_number(birth=birth, male=male, rng=_rng)
+    """Never the same number twice in a process. A fixed birth date leaves only 500 sequence
+    numbers per gender (two people born the same day once collided on the unique index), so a
+    repeat is drawn again, from another Beijing district code after the first try."""
+    region = "110105"
+    while (number := make_id_number(region, birth=birth, male=male, rng=_rng)) in _issued_id_numbers:
+        region = f"1101{_rng.randrange(1, 100):02d}"
+    _issued_id_numbers.add(number)
+    return number
 
 
 async def make_volunteer(
