@@ -3,6 +3,12 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Python may write bytecode caches (__pycache__, ignored by git). Some machines set
+# PYTHONDONTWRITEBYTECODE=1 for everything, and then every process compiles every module it
+# imports from source: ~1 s of CPU more per server, CLI command, test worker or multiprocessing
+# child, and `make test` starts over a hundred of them (pytest's assertion rewriting is not
+# cached either). The install below relies on first imports writing the caches (--no-compile).
+unexport PYTHONDONTWRITEBYTECODE
 # Test-only Node packages (the GraphQL-over-HTTP audit, real GraphQL clients): tests/node.
 NODE_STAMP := tests/node/node_modules/.installed
 
