@@ -852,13 +852,14 @@ async def test_an_organiser_creates_publishes_checks_in_calls_out_and_cancels_fr
     assert not audit or axe_problems(page) == []
     offered[0].click()
     assert composer.find_element(By.NAME, "body").get_attribute("value") == "@到场的人 "
-    composer.find_element(By.NAME, "body").send_keys("请拍照回传")
+    composer.find_element(By.NAME, "body").send_keys("请拍照回传<b>!</b>")
     fill(page, composer, "photos", "https://img.example.cn/dike.jpg")
     composer.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     # ... who is notified, sees it highlighted with its photo link (escaped, a link only)
     wait_for(other, lambda d: d.find_elements(By.XPATH, "//li[contains(@class, 'urgent')][contains(., '请拍照回传')]//a[@href='https://img.example.cn/dike.jpg']"),
              message="mention highlighted, photo linked")
     assert await Notification.filter(volunteer_id=present.id, kind="CHAT_MENTION").count() == 1
+    assert "请拍照回传<b>!</b>" in text_of(other, "li.urgent") and not other.find_elements(By.CSS_SELECTOR, "li.urgent b")  # text, not markup
     # ... then mutes them from their message: their open composer says until when and is blocked ...
     said = "//li[@data-id][contains(., '我在河堤东侧')]"
     page.find_element(By.XPATH, f"{said}//button[@data-action='mute']").click()
