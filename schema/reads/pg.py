@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import base64
+
 from schema.reads.declare import Kind
 
 
@@ -32,8 +34,19 @@ def tags_json(sql: str) -> str:
 
 
 def global_id(type_name: str, id_sql: str) -> str:
-    return (f"rtrim(translate(encode(convert_to('{type_name}:' || ({id_sql}), 'UTF8'), "
-            "'base64'), '+/', '-_'), '=')")
+    """schema/relay.py `to_global_id`: urlsafe base64 of `Type:id` without padding. The
+    prefix's whole 3-byte groups encode on their own (base64 of a + b is base64 of a, then of
+    b, when a's length is a multiple of 3), so they are a constant here and PostgreSQL
+    encodes only the last 0-2 bytes of the prefix and the digits (~half the CPU of encoding
+    it all). `textsend` is the text's bytes in the client encoding: ASCII here, the same in
+    every encoding PostgreSQL speaks (and without convert_to's encoding lookup by name)."""
+    prefix = f"{type_name}:".encode()
+    whole = len(prefix) - len(prefix) % 3
+    head = base64.urlsafe_b64encode(prefix[:whole]).decode()
+    rest = prefix[whole:].decode()
+    text = f"({literal(rest)} || ({id_sql}))" if rest else f"({id_sql})::text"
+    tail = f"rtrim(translate(encode(textsend({text}), 'base64'), '+/', '-_'), '=')"
+    return f"{literal(head)} || {tail}" if head else tail
 
 
 def epoch_micros(sql: str) -> str:

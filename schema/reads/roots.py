@@ -126,8 +126,8 @@ async def me(b: Build, selected: Selected) -> str:
     row = b.alias()
     b.own_row = row
     assert selected.children is not None
-    return (f"(SELECT {object_json(b, 'Volunteer', selected.children, row)} FROM volunteer {row} "
-            f"WHERE {row}.id = {b.viewer_id()})")
+    return object_json(b, "Volunteer", selected.children, row,
+                       f"FROM volunteer {row} WHERE {row}.id = {b.viewer_id()}")
 
 
 # The types `node` answers in SQL, each with the rule its registered resolver applies
@@ -173,11 +173,12 @@ async def node(b: Build, selected: Selected) -> str:
         # Only a draft needs the viewer's teams: read without them, and again with them if
         # nothing visible came back (execute.py).
         b.null_needs_administered = True
-        return (f"(SELECT {object_json(b, type_name, children, row)} FROM activity {row} "
-                f"WHERE {row}.id = {b.param(db_id, 'int')} AND {row}.status <> 'DRAFT')")
-    return (f"(SELECT {object_json(b, type_name, children, row)} FROM {NODE_TABLES[type_name]} "
-            f"{row} WHERE {row}.id = {b.param(db_id, 'int')} AND "
-            f"{NODE_VISIBLE[type_name](b, row)})")
+        return object_json(b, type_name, children, row,
+                           f"FROM activity {row} WHERE {row}.id = {b.param(db_id, 'int')} "
+                           f"AND {row}.status <> 'DRAFT'")
+    return object_json(b, type_name, children, row,
+                       f"FROM {NODE_TABLES[type_name]} {row} WHERE {row}.id = "
+                       f"{b.param(db_id, 'int')} AND {NODE_VISIBLE[type_name](b, row)}")
 
 
 def _check_board(selected: Selected) -> None:
@@ -190,8 +191,8 @@ async def board(b: Build, selected: Selected) -> str:
     slug = (b.arguments(selected)["slug"] or "").strip().lower()  # get_board_by_slug
     row = b.alias()
     assert selected.children is not None
-    return (f"(SELECT {object_json(b, 'Board', selected.children, row)} FROM forum_board {row} "
-            f"WHERE {row}.slug = {b.param(slug, 'text')})")
+    return object_json(b, "Board", selected.children, row,
+                       f"FROM forum_board {row} WHERE {row}.slug = {b.param(slug, 'text')}")
 
 
 SERVICE_POINT_ARGUMENTS = frozenset({"first", "after", "near", "kind"})
@@ -444,9 +445,8 @@ async def feed(b: Build, selected: Selected) -> str:
         sources.append(f"(SELECT {time} AS t, {rank} AS k, x.id AS i FROM {table} x WHERE "
                        f"{where} ORDER BY {time} DESC, x.id DESC LIMIT {size + 1})")
         if node is not None:  # each item's JSON only for the rows on the page
-            items.append(f"WHEN {rank} THEN (SELECT "
-                         f"{object_json(b, kind, (node.variants or {})[kind], 'x')} FROM "
-                         f"{table} x WHERE x.id = {p}.i)")
+            items.append(f"WHEN {rank} THEN " + object_json(
+                b, kind, (node.variants or {})[kind], "x", f"FROM {table} x WHERE x.id = {p}.i"))
         counts.append(f"(SELECT count(*) FROM {table} x WHERE {visible})")
     order = "u.t DESC, u.k DESC, u.i DESC"
     rows = (f"SELECT u.*, row_number() OVER (ORDER BY {order}) AS rn FROM "

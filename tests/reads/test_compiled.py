@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
+import pytest
+
+from db.routing import read_connection
 from forum.models import Thread
 from models.activity import Activity, ActivityStatus, SignUp, SignUpStatus
+from schema.reads import pg
 from schema.relay import to_global_id
 from tests.activity.factory import make_activity
 from tests.forum.common import make_board, open_thread
@@ -212,3 +216,38 @@ async def test_privacy_fields_compile_and_recorded_reads_stay_on_the_general_pat
     # when another volunteer reads the members' phones, then null, answered in SQL
     fast, slow, answered = await both(MEMBERS_PHONES, {"id": team_id}, adult)
     assert canonical(fast) == canonical(slow) and answered == (1 if db.postgres else 0), fast
+
+
+LONG_KEY = "aliasLongerThanPostgresqlIdentifiersWhichTruncateAtSixtyThreeBytes"
+SELECTION_ORDER = ("query($first: Int) { activities(first: $first) { totalCount edges { node {"
+                   " title id team { name " + LONG_KEY + ": name parent { name id } id }"
+                   " startsAt } } pageInfo { hasNextPage endCursor } } }")
+
+
+async def test_objects_keep_the_selection_order_and_keys_longer_than_identifiers(db):
+    # given activities of a team with a parent team and of a team without one
+    admin, team = await _seed(3)
+    child = await make_team(admin, "分队", parent=team)
+    await make_activity(child, admin, title="分队活动", starts_in=timedelta(hours=1))
+    # when a page is read with its keys out of alphabetical order and an alias longer than a
+    # PostgreSQL identifier (an object's columns are named by its keys)
+    fast, slow, answered = await both(SELECTION_ORDER, {"first": 3}, None)
+    # then the same JSON, key order included, from SQL on PostgreSQL
+    assert len(LONG_KEY) > 63
+    assert json.dumps(json.loads(fast)) == json.dumps(json.loads(slow))
+    assert json.loads(fast)["data"]["activities"]["edges"][0]["node"]["team"]["parent"] == {
+        "name": "社区队", "id": to_global_id("Team", team.id)}
+    assert answered == (1 if db.postgres else 0)
+
+
+@pytest.mark.postgres
+async def test_global_ids_written_in_sql_are_relays(db):
+    # given type names whose `Type:` prefix leaves 0, 1 and 2 bytes after its whole base64
+    # groups (the groups are a constant in the SQL), and ids of every length
+    ids = [*range(3000), 99_999, 123_456_789, 2**31 - 1]
+    for type_name in ("Activity", "Board", "Team", "Post", "ServicePoint", "Volunteer", "X"):
+        # when PostgreSQL writes their global ids
+        _, rows = await read_connection().execute_query(
+            f"SELECT {pg.global_id(type_name, 'g')} FROM unnest($1::int[]) AS u(g)", [ids])
+        # then each is schema/relay.py's
+        assert [row[0] for row in rows] == [to_global_id(type_name, i) for i in ids], type_name
