@@ -61,10 +61,11 @@ async def call(app: Any, path: str, body: bytes, headers: dict[str, str]) -> tup
     return status, b"".join(chunks)
 
 
-def backend_ticks(pid: int) -> int:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
+def backend_cpu_ns(pid: int) -> int:
+    """The process's CPU time in ns (/proc's schedstat: the scheduler's own account, where
+    /proc's stat counts whole 10 ms ticks, ±0.025 ms per statement over 400 runs)."""
+    with open(f"/proc/{pid}/schedstat") as schedstat:
+        return int(schedstat.read().split()[0])
 
 
 async def timed(app: Any, path: str, body: bytes, headers: dict[str, str], requests: int,
@@ -95,12 +96,11 @@ async def statements_cpu(database_url: str, statements: list[tuple[str, list[Any
                 await conn.fetch(sql, *params)
         batches = []
         for _ in range(5):
-            before = backend_ticks(pid)
+            before = backend_cpu_ns(pid)
             for _ in range(max(1, requests // 5)):
                 for sql, params in statements:
                     await conn.fetch(sql, *params)
-            batches.append((backend_ticks(pid) - before) * 1000 / os.sysconf("SC_CLK_TCK")
-                           / max(1, requests // 5))
+            batches.append((backend_cpu_ns(pid) - before) / 1e6 / max(1, requests // 5))
         return min(batches)
     finally:
         await conn.close()
