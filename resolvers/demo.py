@@ -307,3 +307,12 @@ def _service_desk_step() -> DemoStep:
 
 
 EXTRA_STEPS.append(_service_desk_step())
+
+
+def _import_step() -> DemoStep:
+    from resolvers.demo_importer import seed_import
+
+    return seed_import
+
+
+EXTRA_STEPS.append(_import_step())

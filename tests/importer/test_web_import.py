@@ -236,3 +236,13 @@ async def test_xlsx_rosters_upload_and_their_rows_are_counted_for_the_bar(db):
     assert (job["fileName"], job["status"], job["rowsTotal"], job["imported"]) == ("名册.xlsx", "DONE", 3, 3)
     not_a_workbook = (await upload(admin, b"not a zip", "fake.xlsx")).json()["id"]
     assert (await finished(admin, not_a_workbook))["failureCode"] == "UNREADABLE"
+
+
+async def test_demo_has_a_finished_import_with_a_rejected_row(db):
+    from resolvers.demo import seed_demo
+
+    assert await seed_demo() is True
+    job = await VolunteerImport.get()
+    assert (job.status, job.rows_read, job.imported, job.rejected) == (ImportStatus.DONE, 3, 2, 1)
+    assert await VolunteerImportError.filter(volunteer_import_id=job.id).values_list(
+        "row_number", "column_name", "code") == [(4, "phone", "INVALID")]

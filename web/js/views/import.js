@@ -71,7 +71,7 @@ function Rows({ job }) {
   const [error, setError] = useState(null);
   useEffect(() => { rowPage(job.id, null).then(([r, i]) => { setRows(r); setInfo(i); }, setError); }, [job.id, job.rejected]);
   const more = () => rowPage(job.id, info.endCursor).then(([r, i]) => { setRows([...rows, ...r]); setInfo(i); }, setError);
-  if (!job.rejected && !error) return html`<p class="empty">${t("impNone")}</p>`;
+  if (!job.rejected && !error) return job.status === "FAILED" ? null : html`<p class="empty">${t("impNone")}</p>`;
   return html`<p class="actions"><button type="button" data-action="download-errors" onClick=${() => saveRows(job).catch(setError)}>${t("impDownload")}</button></p>
     ${shown(error, rows, () => html`<table class="import-errors"><thead><tr><th scope="col">${t("impRow")}</th>
       <th scope="col">${t("impColumn")}</th><th scope="col">${t("impMessage")}</th></tr></thead>
