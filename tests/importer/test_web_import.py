@@ -3,6 +3,7 @@ background job recorded in the database, and its reads through GraphQL, on both 
 
 from __future__ import annotations
 
+import asyncio
 import io
 from datetime import UTC, datetime, timedelta
 
@@ -23,6 +24,7 @@ from schema.importer_http import ROUTES
 from schema.relay import to_global_id
 from tests.helpers import execute, make_team, make_volunteer, token_for
 from tests.importer.test_import import HEADER, person
+from tests.live import LiveServer
 
 IMPORT = """query Import($id: ID!, $after: String) { volunteerImport(id: $id) {
   id fileName status rowsTotal rowsRead imported rejected failureCode failureMessage
@@ -246,3 +248,28 @@ async def test_demo_has_a_finished_import_with_a_rejected_row(db):
     assert (job.status, job.rows_read, job.imported, job.rejected) == (ImportStatus.DONE, 3, 2, 1)
     assert await VolunteerImportError.filter(volunteer_import_id=job.id).values_list(
         "row_number", "column_name", "code") == [(4, "phone", "INVALID")]
+
+
+@pytest.mark.e2e
+async def test_over_http_on_two_workers_every_poll_reads_the_jobs_progress(pair_server: LiveServer):
+    # given the shared two-worker server and a platform admin
+    admin = await make_volunteer("平台管理员", platform_admin=True)
+    headers = {"Authorization": f"Bearer {token_for(admin)}", "Accept-Language": "en"}
+    root = pair_server.url.removesuffix("/graphql")
+    # when a roster goes up over real HTTP (the worker that receives it runs it)
+    async with httpx.AsyncClient(timeout=30) as client:
+        answer = await client.post(f"{root}/imports/volunteers", params={"name": "roster.csv"},
+                                   content=roster([person(901), person(902, phone="1")]), headers=headers)
+    assert answer.status_code == 202, answer.text
+    # then polls on fresh connections (either worker may answer) see it finish
+    job: dict = {}
+    for _ in range(100):
+        async with httpx.AsyncClient(timeout=30) as client:
+            read = await client.post(pair_server.url, headers=headers, json={
+                "query": IMPORT, "variables": {"id": answer.json()["id"]}})
+        job = read.json()["data"]["volunteerImport"]
+        if job["status"] == "DONE":
+            break
+        await asyncio.sleep(0.1)
+    assert (job["status"], job["imported"], job["rejected"]) == ("DONE", 1, 1)
+    assert [edge["node"]["row"] for edge in job["rowErrors"]["edges"]] == [3]
