@@ -47,6 +47,7 @@ from resolvers.signup import install_sign_up_function
 from schema import build_schema
 from schema.calendar_http import ROUTES as CALENDAR_ROUTES
 from schema.exports_http import ROUTES as EXPORT_ROUTES
+from schema.home_http import ROUTES as HOME_ROUTES
 from schema.importer_http import PATH as IMPORT_PATH
 from schema.importer_http import ROUTES as IMPORT_ROUTES
 from schema.insurance_http import ROUTES as INSURANCE_ROUTES
@@ -160,7 +161,9 @@ def create_app() -> Starlette:
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql_app),
             *PAGES,  # certificate verification and PDF, data-archive download (schema/pages.py)
-            # The reference web client (plain ES modules, no build step): web/index.html at /.
+            # The reference web client (plain ES modules, no build step): web/index.html at /,
+            # with a visitor's list drawn in (schema/home_http.py); the rest as files.
+            *HOME_ROUTES,
             Mount("/", WebFiles(directory=WEB_ROOT, html=True), name="web"),
         ],
         middleware=middleware,

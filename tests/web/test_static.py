@@ -27,7 +27,7 @@ async def test_the_client_is_served_at_the_root_and_graphiql_stays_at_graphql(li
         icon = await client.get(f"{root}/favicon.ico")
         preact = await client.get(f"{root}/vendor/preact.module.js")
     # then
-    assert page.status_code == 200 and '<script type="module" src="/js/app.js">' in page.text
+    assert page.status_code == 200 and 'script.src = "/js/app.js"' in page.text
     assert module.status_code == 200 and "javascript" in module.headers["content-type"]
     # the page is revalidated on every load (a deploy shows at once); its modules are reused
     assert page.headers["cache-control"] == "no-cache" and "max-age=300" in module.headers["cache-control"]
@@ -54,13 +54,16 @@ def _loads(module: Path, seen: set[Path] | None = None) -> set[Path]:
 def test_the_home_page_loads_under_64_kib_of_javascript_and_every_page_under_112() -> None:
     own = sum(path.stat().st_size for path in (WEB / "js").rglob("*.js"))
     home = sum((WEB / "js" / name).stat().st_size
-               for name in ("app.js", "api.js", "dom.js", "i18n.js", "ws.js", "views/activities.js"))
+               for name in ("app.js", "api.js", "ui.js", "i18n.js", "ws.js", "views/activities.js"))
     shell = _loads((WEB / "js" / "app.js").resolve())
     pages = {view.name: sum(path.stat().st_size for path in _loads(view.resolve(), set(shell)))
              for view in (WEB / "js" / "views").glob("*.js")}
     views = sum((WEB / "vendor" / name).stat().st_size
                 for name in ("preact.module.js", "hooks.module.js", "htm.module.js"))
-    assert home < 64 * 1024, home  # what the list's first paint waits for (no library)
+    # What the list loads: its own modules, and preact + htm (below) since the list and the header
+    # moved to them. Its first paint waits for none of it: the server draws a visitor's list into
+    # the page, and the modules are evaluated after that frame (index.html).
+    assert home < 64 * 1024, home
     # What opening any page loads (the shell, the page and what it imports, its own strings):
     # the budget that reaches a phone. No page loads the whole tree, which only has a ceiling.
     assert max(pages.values()) < 112 * 1024, pages

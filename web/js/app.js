@@ -1,7 +1,8 @@
 // Shell: header, language toggle, hash router, toast, connection status.
 import { gql, nodes, session, setToken, onSession } from "./api.js";
-import { h, mount } from "./dom.js";
 import { lang, setLang, t } from "./i18n.js";
+import { render } from "preact";
+import { html } from "./ui.js";
 import { onConnection } from "./ws.js";
 // The home page, imported up front: its module starts the list's request at once, and the
 // router renders it without waiting for a dynamic import.
@@ -69,37 +70,36 @@ let unread = 0;
 export async function refreshUnread() {
   if (!session.token) { unread = 0; return; }
   try { unread = (await gql(UNREAD)).unreadNotificationCount; } catch { return; }
-  const badge = header.querySelector("[data-unread]");
-  if (badge) badge.replaceWith(unreadBadge());
+  renderHeader();
 }
 
-function unreadBadge() {
-  return h("span.count", { "data-unread": String(unread), hidden: !unread }, String(unread),
-    h("span.visually-hidden", t("unreadSuffix")));
+// The header as a visitor first sees it is also drawn by the server into the home page
+// (schema/home_http.py; tests/web/test_home.py holds the two equal): keep them in step.
+function Header({ current, signedIn, me }) {
+  const link = (name, label) => html`<a href=${`#/${name}`} aria-current=${current === name ? "page" : null}>${label}</a>`;
+  const flip = () => { setLang(lang === "zh" ? "en" : "zh"); route(); };
+  const logout = () => { setToken(null); go("#/login"); };
+  return html`<a class="brand" href="#/activities">${t("brand")}</a><nav aria-label=${t("mainNav")}>${[
+    link("activities", t("navActivities")), link("help", t("navHelp")), link("forum", t("navForum")),
+    signedIn ? link("feed", t("navFeed")) : null, signedIn ? link("me", t("navMe")) : null,
+    // Organisers' pages are offered to team admins only (the pages themselves say so to others).
+    me?.isTeamAdmin || me?.isPlatformAdmin ? link("manage", t("navManage")) : null,
+    me?.isTeamAdmin ? link("hours", t("navHours")) : null,
+    link("projects", t("navProjects")), link("learn", t("navLearn")), link("honours", t("navHonours")),
+    signedIn ? link("bank", t("navBank")) : null,
+    signedIn ? html`<a href="#/notifications" aria-current=${current === "notifications" ? "page" : null}>${t("navNotifications")} <span
+      class="count" data-unread=${String(unread)} hidden=${!unread}>${String(unread)}<span class="visually-hidden">${t("unreadSuffix")}</span></span></a>` : null,
+    signedIn ? link("messages", t("navMessages")) : null, signedIn ? link("desk", t("navDesk")) : null,
+    signedIn ? link("chat", t("navChat")) : null, link("stations", t("navStations")),
+    me?.isPlatformAdmin ? link("stats", t("navStats")) : null, me?.isPlatformAdmin ? link("import", t("navImport")) : null,
+    signedIn ? null : link("login", t("navLogin")), signedIn ? null : link("register", t("navRegister")),
+    signedIn ? html`<button class="link" type="button" onClick=${logout}>${t("logout")}</button>` : null,
+  ]}</nav><button class="lang" type="button" lang=${lang === "zh" ? "en" : "zh-CN"} data-testid="lang" onClick=${flip}>${t("lang")}</button>`;
 }
 
 function renderHeader() {
   const current = (location.hash.slice(2).split("/")[0]) || "activities";
-  const link = (name, label) => h("a", { href: `#/${name}`, "aria-current": current === name ? "page" : null }, label);
-  const signedIn = !!session.token;
-  mount(header,
-    h("a.brand", { href: "#/activities" }, t("brand")),
-    h("nav", { "aria-label": t("mainNav") },
-      link("activities", t("navActivities")), link("help", t("navHelp")), link("forum", t("navForum")),
-      signedIn ? link("feed", t("navFeed")) : null, signedIn ? link("me", t("navMe")) : null,
-      // Organisers' pages are offered to team admins only (the pages themselves say so to others).
-      session.me?.isTeamAdmin || session.me?.isPlatformAdmin ? link("manage", t("navManage")) : null,
-      session.me?.isTeamAdmin ? link("hours", t("navHours")) : null,
-      link("projects", t("navProjects")), link("learn", t("navLearn")), link("honours", t("navHonours")), signedIn ? link("bank", t("navBank")) : null,
-      signedIn ? h("a", { href: "#/notifications", "aria-current": current === "notifications" ? "page" : null },
-        t("navNotifications"), " ", unreadBadge()) : null,
-      signedIn ? link("messages", t("navMessages")) : null, signedIn ? link("desk", t("navDesk")) : null, signedIn ? link("chat", t("navChat")) : null, link("stations", t("navStations")),
-      session.me?.isPlatformAdmin ? link("stats", t("navStats")) : null,
-      session.me?.isPlatformAdmin ? link("import", t("navImport")) : null,
-      signedIn ? null : link("login", t("navLogin")), signedIn ? null : link("register", t("navRegister")),
-      signedIn ? h("button.link", { type: "button", onclick: () => { setToken(null); go("#/login"); } }, t("logout")) : null),
-    h("button.lang", { type: "button", lang: lang === "zh" ? "en" : "zh-CN", "data-testid": "lang",
-      onclick: () => { setLang(lang === "zh" ? "en" : "zh"); route(); } }, t("lang")));
+  render(html`<${Header} current=${current} signedIn=${!!session.token} me=${session.me} />`, header);
   document.title = t("brand");
   document.querySelector(".skip").textContent = t("skip");
 }
@@ -133,4 +133,11 @@ window.addEventListener("hashchange", () => {
   if (location.hash && !location.hash.startsWith("#/")) return; // in-page anchors such as the skip link
   route(); main.focus({ preventScroll: true }); });
 setLang(lang);
+// index.html's inline script hid the server's drawing of the home page (html.tx-own) where it is
+// not what this reader sees (signed in, English, another route): drop it before the first draw.
+if (document.documentElement.classList.contains("tx-own")) {
+  header.replaceChildren();
+  main.replaceChildren();
+  document.documentElement.classList.remove("tx-own");
+}
 route();

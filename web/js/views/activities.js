@@ -1,9 +1,14 @@
 // Activity list with filters and the live slot board: one slotCount subscription per card.
 // Repeating shifts (a position's series, or the same team's same title at the same place) are
 // grouped: one card shows the next shift, with the other dates a tap away.
+// A visitor's home page arrives with this page already drawn by the server (schema/home_http.py draws
+// the same markup from the same answer; tests/web/test_home.py holds them equal) and the answer
+// it drew from (#tx-list): render() then takes the server's DOM over instead of asking again.
 import { gql, nodes, session } from "../api.js";
-import { h, mount } from "../dom.js";
 import { beijingDayStart, errorText, fmtDate, t } from "../i18n.js";
+import { render as draw } from "preact";
+import { useEffect, useLayoutEffect, useState } from "preact/hooks";
+import { html } from "../ui.js";
 import { subscribe } from "../ws.js";
 
 const FIELDS = `id title category district address startsAt endsAt capacity confirmedCount
@@ -47,16 +52,6 @@ export function signUpMessage(error) {
   return errorText(error);
 }
 
-function slotText(card, counts) {
-  const full = counts.remaining <= 0;
-  card.classList.toggle("is-full", full);
-  const slot = card.querySelector(".remaining");
-  slot.dataset.remaining = String(counts.remaining);
-  slot.textContent = full ? t("full") : t("remaining", { n: counts.remaining, cap: counts.capacity });
-  card.querySelector(".waitlist").textContent = counts.waitlistLimit
-    ? t("waitlist", { n: counts.waitlisted, limit: counts.waitlistLimit }) : "";
-}
-
 const link = (id) => `#/activities/${encodeURIComponent(id)}`;
 
 // Shifts of one series: a position's, else the same team's same title at the same place.
@@ -70,66 +65,55 @@ function groups(activities) {
   return [...byKey.values()].map((shifts) => shifts.sort((x, y) => x.startsAt.localeCompare(y.startsAt)));
 }
 
-function stateBadge(signUp) {
-  if (!signUp || signUp.status === "CANCELLED") return null;
-  return h("span.badge.state", { dataset: { state: signUp.status } }, t(`status${signUp.status}`));
-}
+const live = (signUp) => signUp && signUp.status !== "CANCELLED" ? signUp : null;
+const Badge = ({ signUp }) => (live(signUp)
+  ? html`<span class="badge state" data-state=${signUp.status}>${t(`status${signUp.status}`)}</span>` : null);
 
-function card(activity, others = []) {
+function Card({ activity, others }) {
   const id = activity.id;
-  const result = h("p.result", { role: "status", "aria-live": "polite" });
-  const mine = activity.mySignUp && activity.mySignUp.status !== "CANCELLED";
-  const badge = h("span.state-slot", stateBadge(activity.mySignUp));
-  const action = h("button.primary", { type: "button", "data-action": mine ? "cancel" : "signup" },
-    mine ? t("cancelSignUp") : t("signUp"));
-  const el = h("article.card", { dataset: { id }, "aria-labelledby": `t-${id}` },
-    h("h2", { id: `t-${id}` }, h("a", { href: link(id) }, activity.title), " ", badge),
-    h("p.meta", `${fmtDate(activity.startsAt)} · ${activity.district} · ${activity.category} · `
-      + t("hours", { n: activity.hoursCredit })),
-    activity.address ? h("p.meta", activity.address) : null,
-    h("p.slots", h("strong.remaining", { "aria-live": "polite" }), " ", h("span.waitlist")),
-    h("div.actions", action), result,
-    others.length ? h("details.shifts", h("summary", t("moreShifts", { n: others.length })),
-      h("ul.plain", others.map((o) => h("li", h("a", { href: link(o.id) }, fmtDate(o.startsAt)), " ",
-        stateBadge(o.mySignUp))))) : null);
-  const counts = { capacity: activity.capacity, remaining: activity.remaining,
-    waitlisted: activity.waitlistCount, waitlistLimit: activity.waitlistLimit };
-  slotText(el, counts);
-  if (mine && activity.mySignUp.status === "WAITLISTED") {
-    result.textContent = t("waitlisted", { n: activity.mySignUp.waitlistPosition });
-  }
-  action.addEventListener("click", async () => {
-    if (!session.token) { result.textContent = t("needLogin"); return; }
-    action.disabled = true;
+  const [counts, setCounts] = useState({ capacity: activity.capacity, remaining: activity.remaining,
+    waitlisted: activity.waitlistCount });
+  const [mine, setMine] = useState(live(activity.mySignUp));
+  const [result, setResult] = useState({ text: mine?.status === "WAITLISTED"
+    ? t("waitlisted", { n: mine.waitlistPosition }) : "", reason: null });
+  const [busy, setBusy] = useState(false);
+  // Live slots: the subscription's first answer is the count now, then every change.
+  useEffect(() => subscribe(SLOTS, { id }, { next: ({ data }) => data && setCounts({
+    capacity: data.slotCount.capacity, remaining: data.slotCount.remaining, waitlisted: data.slotCount.waitlisted }) }), [id]);
+  const act = async () => {
+    if (!session.token) { setResult({ text: t("needLogin"), reason: null }); return; }
+    setBusy(true);
     try {
-      if (action.dataset.action === "signup") {
+      if (!mine) {
         const { signUp } = await gql(SIGN_UP, { id });
-        result.textContent = signUp.status === "WAITLISTED"
-          ? t("waitlisted", { n: signUp.waitlistPosition }) : t("signedUp");
-        badge.replaceChildren(stateBadge(signUp));
-        action.dataset.action = "cancel";
-        action.textContent = t("cancelSignUp");
+        setResult({ text: signUp.status === "WAITLISTED" ? t("waitlisted", { n: signUp.waitlistPosition }) : t("signedUp"), reason: null });
+        setMine(signUp);
       } else {
         await gql(CANCEL, { id });
-        result.textContent = t("cancelled");
-        badge.replaceChildren();
-        action.dataset.action = "signup";
-        action.textContent = t("signUp");
+        setResult({ text: t("cancelled"), reason: null });
+        setMine(null);
       }
     } catch (error) {
-      result.textContent = signUpMessage(error);
-      result.dataset.reason = reasonOf(error) || error.code;
+      setResult({ text: signUpMessage(error), reason: reasonOf(error) || error.code });
     } finally {
-      action.disabled = false;
+      setBusy(false);
     }
-  });
-  el.update = (payload) => {
-    counts.capacity = payload.capacity;
-    counts.remaining = payload.remaining;
-    counts.waitlisted = payload.waitlisted;
-    slotText(el, counts);
   };
-  return el;
+  const full = counts.remaining <= 0;
+  return html`<article class=${full ? "card is-full" : "card"} data-id=${id} aria-labelledby=${`t-${id}`}>
+<h2 id=${`t-${id}`} elementtiming="card"><a href=${link(id)}>${activity.title}</a> <span class="state-slot"><${Badge} signUp=${mine} /></span></h2>
+<p class="meta">${`${fmtDate(activity.startsAt)} · ${activity.district} · ${activity.category} · ${t("hours", { n: activity.hoursCredit })}`}</p>
+${activity.address ? html`<p class="meta">${activity.address}</p>` : null}
+<p class="slots"><strong class="remaining" aria-live="polite" data-remaining=${String(counts.remaining)}>${full ? t("full")
+    : t("remaining", { n: counts.remaining, cap: counts.capacity })}</strong> <span class="waitlist">${activity.waitlistLimit
+    ? t("waitlist", { n: counts.waitlisted, limit: activity.waitlistLimit }) : ""}</span></p>
+<div class="actions"><button class="primary" type="button" data-action=${mine ? "cancel" : "signup"} disabled=${busy}
+  onClick=${act}>${mine ? t("cancelSignUp") : t("signUp")}</button></div>
+<p class="result" role="status" aria-live="polite" data-reason=${result.reason}>${result.text}</p>
+${others.length ? html`<details class="shifts"><summary>${t("moreShifts", { n: others.length })}</summary>
+<ul class="plain">${others.map((o) => html`<li key=${o.id}><a href=${link(o.id)}>${fmtDate(o.startsAt)}</a> <${Badge} signUp=${o.mySignUp} /></li>`)}</ul></details>`
+    : null}
+</article>`;
 }
 
 function locate() {
@@ -141,29 +125,25 @@ function locate() {
   });
 }
 
-function filterForm(onApply) {
-  const select = (name, label, options) => {
-    const id = `flt-${name}`;
-    return h("div.field", h("label", { for: id }, label),
-      h("select", { id, name }, h("option", { value: "" }, t("anyDistrict")),
-        options.map((o) => h("option", { value: o, selected: filters[name] === o }, o))));
-  };
-  const check = (name, label) => h("div.check", h("input", { type: "checkbox", id: `flt-${name}`, name,
-    checked: filters[name] }), h("label", { for: `flt-${name}` }, label));
-  const form = h("form.filters", { "aria-label": t("filters") },
-    select("district", t("district"), DISTRICTS), select("category", t("category"), CATEGORIES),
-    h("div.field", h("label", { for: "flt-date" }, t("date")),
-      h("input", { type: "date", id: "flt-date", name: "date", value: filters.date })),
-    check("open", t("openOnly")), check("near", t("nearMe")),
-    h("button", { type: "submit" }, t("apply")));
-  form.addEventListener("submit", (event) => {
+// Uncontrolled: read on submit, so the server's drawing of it needs no state to match.
+function Filters({ onApply }) {
+  const select = (name, label, options) => html`<div class="field"><label for=${`flt-${name}`}>${label}</label>
+<select id=${`flt-${name}`} name=${name}><option value="">${t("anyDistrict")}</option>${options.map((o) =>
+    html`<option value=${o} selected=${filters[name] === o}>${o}</option>`)}</select></div>`;
+  const check = (name, label) => html`<div class="check"><input type="checkbox" id=${`flt-${name}`} name=${name}
+  checked=${filters[name]} /><label for=${`flt-${name}`}>${label}</label></div>`;
+  const submit = (event) => {
     event.preventDefault();
-    const data = new FormData(form);
+    const data = new FormData(event.target);
     Object.assign(filters, { district: data.get("district"), category: data.get("category"),
       date: data.get("date"), open: data.has("open"), near: data.has("near") });
     onApply();
-  });
-  return form;
+  };
+  return html`<form class="filters" aria-label=${t("filters")} onSubmit=${submit}>
+${select("district", t("district"), DISTRICTS)}${select("category", t("category"), CATEGORIES)}
+<div class="field"><label for="flt-date">${t("date")}</label><input type="date" id="flt-date" name="date" value=${filters.date} /></div>
+${check("open", t("openOnly"))}${check("near", t("nearMe"))}
+<button type="submit">${t("apply")}</button></form>`;
 }
 
 function variablesNow() {
@@ -174,6 +154,8 @@ function variablesNow() {
     startsAfter: (filters.date ? beijingDayStart(filters.date) : new Date()).toISOString(), near: null };
 }
 
+const defaults = () => !filters.district && !filters.category && !filters.date && !filters.open && !filters.near;
+
 // The home page's request leaves from index.html's inline script while the modules load, not
 // after they are evaluated: first paint waits on it. Only the first render of the list with the
 // default filters adopts it, only while it is fresh, and only if it sent this very document
@@ -181,48 +163,64 @@ function variablesNow() {
 function adoptEarly() {
   const taken = window.txEarly;
   window.txEarly = null;
-  const defaults = !filters.district && !filters.category && !filters.date && !filters.open && !filters.near;
-  return taken && defaults && taken.query === LIST && taken.token === session.token && Date.now() - taken.at < 5000
+  return taken && defaults() && taken.query === LIST && taken.token === session.token && Date.now() - taken.at < 5000
     ? gql(LIST, null, taken.sent) : null;
 }
 
-export async function render(main) {
-  let stops = [];
-  const stopAll = () => { stops.forEach((stop) => stop()); stops = []; };
-  const list = h("section.list", { "aria-live": "off", "aria-busy": "true" }, h("p", t("loading")));
-  const count = h("p.count", { role: "status" });
-  const note = h("p.note", { role: "status" });
+// The answer the server drew the page from (schema/home_http.py), if the page it drew is still shown:
+// index.html's inline script hides it (html.tx-own) from a signed-in or English reader, and on
+// any other route. Read once.
+function adoptDrawn(main) {
+  const tag = document.getElementById("tx-list");
+  tag?.remove();
+  if (!tag || document.documentElement.classList.contains("tx-own") || !defaults() || session.token
+      || !main.querySelector("section.list")) return null;
+  try { return JSON.parse(tag.textContent).data; } catch { return null; }
+}
+
+function List({ first }) {
+  const [state, setState] = useState(first ? { data: first } : { loading: true });
+  const [note, setNote] = useState("");
   const load = async () => {
-    stopAll();
-    list.setAttribute("aria-busy", "true");
+    setState((s) => ({ ...s, loading: true }));
     const variables = variablesNow();
     const prefetched = adoptEarly();
-    note.textContent = "";
+    setNote("");
     if (filters.near) {
-      note.textContent = t("locating");
+      setNote(t("locating"));
       variables.near = await locate();
-      note.textContent = variables.near ? "" : t("noLocation");
+      setNote(variables.near ? "" : t("noLocation"));
     }
-    let data;
     try {
-      data = await (prefetched || gql(LIST, variables));
+      const data = await (prefetched || gql(LIST, variables));
       performance.mark("tx:list-answered");
+      setState({ data });
     } catch (error) {
-      mount(list, h("p.error", errorText(error)),
-        h("button", { type: "button", onclick: load }, t("retry")));
-      return;
-    }
-    const activities = nodes(data.activities);
-    count.textContent = t("activityCount", { n: data.activities.totalCount });
-    const cards = groups(activities).map(([first, ...others]) => card(first, others));
-    mount(list, cards.length ? cards : h("p", t("empty")));
-    list.setAttribute("aria-busy", "false");
-    requestAnimationFrame(() => performance.mark("tx:list-painted"));
-    for (const el of cards) {
-      stops.push(subscribe(SLOTS, { id: el.dataset.id }, { next: ({ data: d }) => d && el.update(d.slotCount) }));
+      setState({ error });
     }
   };
-  mount(main, h("h1", t("navActivities")), filterForm(load), note, count, list);
-  await load();
-  return stopAll;
+  useEffect(() => { if (!first) load(); }, []);
+  const { data, error, loading } = state;
+  // The frame after the cards are in the DOM: what bench.web times (the server-drawn page marks
+  // its own, in index.html).
+  useLayoutEffect(() => { if (data && !first) requestAnimationFrame(() => performance.mark("tx:list-painted")); }, [data]);
+  const cards = data ? groups(nodes(data.activities)) : [];
+  return html`<h1>${t("navActivities")}</h1>
+<details class="filter-panel" open=${!defaults()}><summary>${t("filters")}</summary><${Filters} onApply=${load} /></details>
+<p class="note" role="status">${note}</p>
+<p class="count" role="status">${data ? t("activityCount", { n: data.activities.totalCount }) : ""}</p>
+<section class="list" aria-live="off" aria-busy=${loading || !data ? "true" : "false"}>${error
+    ? html`<p class="error">${errorText(error)}</p><button type="button" onClick=${load}>${t("retry")}</button>`
+    : !data ? html`<p>${t("loading")}</p>`
+      : cards.length ? cards.map(([one, ...others]) => html`<${Card} key=${one.id} activity=${one} others=${others} />`)
+        : html`<p>${t("empty")}</p>`}</section>`;
+}
+
+export async function render(main) {
+  const drawn = adoptDrawn(main);
+  if (!drawn) main.replaceChildren();
+  // Over the server's drawing, preact reuses its nodes (the same markup) and adds the handlers.
+  draw(html`<${List} first=${drawn} />`, main);
+  if (drawn) performance.mark("tx:list-hydrated");
+  return () => draw(null, main);
 }

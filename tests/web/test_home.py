@@ -1,0 +1,154 @@
+"""The home page the server draws for a visitor (schema/home_http.py): the same markup as the
+client's, the answer it came from, and drawn again whenever a row the list shows changes."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from html.parser import HTMLParser
+from typing import Any
+
+import httpx
+import pytest
+from graphql import parse
+
+from schema import home_http
+from schema.relay import to_global_id
+from tests.activity.factory import make_activity
+from tests.helpers import make_team, make_volunteer, token_for
+from tests.live import LiveServer
+from tests.web.browser import wait_for
+
+pytestmark = pytest.mark.e2e
+
+SIGN_UP = "mutation SignUp($id: ID!) { signUp(activityId: $id) { status } }"
+
+
+class Canonical(HTMLParser):
+    """Elements with their attributes sorted and text merged: two drawings compare equal when a
+    browser would build the same tree from them."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.out.append(f"<{tag} {sorted((k, v or '') for k, v in attrs)}>")
+
+    def handle_endtag(self, tag: str) -> None:
+        self.out.append(f"</{tag}>")
+
+    def handle_data(self, data: str) -> None:
+        if self.out and self.out[-1].startswith("text:"):
+            self.out[-1] += data
+        else:
+            self.out.append(f"text:{data}")
+
+
+def canonical(markup: str) -> list[str]:
+    parser = Canonical()
+    parser.feed(markup)
+    parser.close()
+    return [part for part in parser.out if part != "text:"]
+
+
+def inner(page: str, tag: str) -> str:
+    found = re.search(rf'<{tag} id="(?:top|main)"[^>]*>(.*?)</{tag}>', page, re.S)
+    assert found, tag
+    return found.group(1)
+
+
+def test_the_fingerprint_reads_every_field_the_list_shows() -> None:
+    # given the list document the page is drawn from (index.html's, the client's LIST)
+    operation: Any = parse(home_http.sources().query).definitions[0]
+    edges = next(s for s in operation.selection_set.selections[0].selection_set.selections
+                 if s.name.value == "edges")
+    nodes = edges.selection_set.selections[0].selection_set.selections
+    # then every field it selects names the columns it comes from, and nothing else is listed
+    assert {field.name.value for field in nodes} == set(home_http.FINGERPRINT)
+
+
+async def test_the_page_is_drawn_again_when_a_count_changes_and_never_for_a_signed_in_reader(
+        live_server: LiveServer, browsers: list[Any]) -> None:
+    # given an activity with 5 places, shown on the drawn home page
+    organiser = await make_volunteer("组织者")
+    activity = await make_activity(await make_team(organiser), organiser, title="绘制测试", capacity=5,
+                                   waitlist_limit=0)
+    root = live_server.url.removesuffix("/graphql")
+    async with httpx.AsyncClient() as client:
+        first = await client.get(f"{root}/")
+        again = await client.get(f"{root}/", headers={"If-None-Match": first.headers["etag"]})
+        # when a volunteer signs up through the API
+        answer = await client.post(live_server.url, json={
+            "query": SIGN_UP, "variables": {"id": to_global_id("Activity", activity.id)}},
+            headers={"Authorization": f"Bearer {token_for(await make_volunteer('报名者'))}"})
+        assert answer.json()["data"]["signUp"]["status"] == "CONFIRMED"
+        after = await client.get(f"{root}/", headers={"If-None-Match": first.headers["etag"]})
+    # then the unchanged page was not sent again, and the changed one is drawn with the new count
+    assert 'data-drawn' in first.text and "剩余 5 / 5" in first.text
+    assert again.status_code == 304
+    assert after.status_code == 200 and "剩余 4 / 5" in after.text and "剩余 5 / 5" not in after.text
+    assert after.headers["cache-control"] == "no-cache"
+
+    # and a signed-in reader who signed up sees their own state, not the visitor's drawing
+    page = browsers[0]
+    page.get(f"{root}/healthz")
+    page.execute_script("localStorage.clear(); localStorage.setItem('tx.token', arguments[0]);",
+                        token_for(await _signed_up(live_server, activity.id)))
+    page.get(f"{root}/")
+    card = f'article.card[data-id="{to_global_id("Activity", activity.id)}"]'
+    wait_for(page, lambda d: d.find_element("css selector", f"{card} button.primary").text == "取消报名",
+             message="the reader's own card")
+    assert page.find_element("css selector", f"{card} .badge.state").text == "已报名"
+    assert not page.execute_script("return document.documentElement.classList.contains('tx-own')")
+
+
+async def _signed_up(live_server: LiveServer, activity_id: int) -> Any:
+    person = await make_volunteer("已报名的人")
+    async with httpx.AsyncClient() as client:
+        await client.post(live_server.url, json={
+            "query": SIGN_UP, "variables": {"id": to_global_id("Activity", activity_id)}},
+            headers={"Authorization": f"Bearer {token_for(person)}"})
+    return person
+
+
+async def test_the_servers_drawing_is_the_clients_node_for_node(
+        live_server: LiveServer, browsers: list[Any]) -> None:
+    # given a series of three shifts (one card), a full activity, a title that needs escaping, one
+    # without an address or a waitlist, and more cards than the server draws
+    organiser = await make_volunteer("组织者")
+    team = await make_team(organiser, "绘制队")
+    for day in range(3):
+        await make_activity(team, organiser, title="早班助餐", address="朝阳区幸福街 1 号",
+                            starts_in=timedelta(days=2 + day))
+    full = await make_activity(team, organiser, title='满员 <b>"讲座"</b> & 茶话', capacity=1, waitlist_limit=3,
+                               address="海淀区 2 号", starts_in=timedelta(days=1))
+    await _signed_up(live_server, full.id)
+    await make_activity(team, organiser, title="无地址", waitlist_limit=0, starts_in=timedelta(hours=30),
+                        length=timedelta(minutes=90))
+    for index in range(home_http.DRAWN_CARDS + 2):
+        await make_activity(team, organiser, title=f"其他活动{index}", address=f"某地{index}",
+                            starts_in=timedelta(days=6, hours=index))
+    root = live_server.url.removesuffix("/graphql")
+    async with httpx.AsyncClient() as client:
+        drawn = (await client.get(f"{root}/")).text
+    page = browsers[0]
+    page.get(f"{root}/healthz")
+    page.execute_script("localStorage.clear()")
+
+    # when a visitor's browser opens it and the client takes the drawing over
+    page.get(f"{root}/")
+    wait_for(page, lambda d: d.execute_script("return performance.getEntriesByName('tx:list-hydrated').length"),
+             message="hydrated")
+    header, main, cards = page.execute_script(
+        "const main = document.getElementById('main').cloneNode(true);"
+        "const all = main.querySelectorAll('article.card');"
+        "all.forEach((card, i) => { if (i >= arguments[0]) card.remove(); });"
+        "return [document.getElementById('top').innerHTML, main.innerHTML, all.length];", home_http.DRAWN_CARDS)
+
+    # then the client drew every card and the server's drawing matches its first screen exactly
+    assert cards == 3 + home_http.DRAWN_CARDS + 2  # the series, the full one, the bare one, the others
+    assert canonical(inner(drawn, "header")) == canonical(header)
+    assert canonical(inner(drawn, "main")) == canonical(main)
+    assert '满员 &lt;b&gt;&quot;讲座&quot;&lt;/b&gt; &amp; 茶话' in drawn and "is-full" in drawn
+    assert "另有 2 个班次" in drawn
