@@ -95,7 +95,10 @@ async def test_a_flash_crowd_refresh_is_served_by_the_cache_while_counts_stay_li
     # the first is in flight); the count moved over WebSocket at once
     assert all(response.status_code == 200 for response in before + after)
     assert origin_refreshes(live_server) <= 2
-    assert all(response.json() == before[0].json() for response in after)
+    # and every answer is a copy of one the origin gave (the same list before and after the
+    # sign-up while the copy is fresh; a loaded machine can pass its 10 s and see one refresh)
+    bodies = {json.dumps(response.json(), sort_keys=True) for response in before + after}
+    assert len(bodies) <= origin_refreshes(live_server)
     assert after[0].headers["cache-control"] == "public, max-age=10, stale-while-revalidate=10"
     assert live_server.log().count('"operation": "Uncached"') == 5
     assert first["payload"]["data"]["slotCount"]["confirmed"] == 0
