@@ -1,6 +1,6 @@
 """One place that turns every error into the API.md shape: `extensions.code` always,
-`extensions.field` on input errors, a lost database connection answered UNAVAILABLE (retry
-shortly; db/unreachable.py), unexpected exceptions masked as INTERNAL and logged with the
+`extensions.field` on input errors, a lost database connection or a busy database answered
+UNAVAILABLE (retry shortly; db/transient.py), unexpected exceptions masked as INTERNAL and logged with the
 request id (never their message, which may hold SQL or personal data)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from tortoise.exceptions import ValidationError
 
-from db.unreachable import database_unreachable, lost_connection
+from db.transient import describe, transient
 from resolvers.errors import DomainError, GlobalRef, NotFound
 from resolvers.messages import EN, choose_language, message_for
 from schema.concealment import Concealment
@@ -30,6 +30,7 @@ TOO_COMPLEX = re.compile(
 
 UNAVAILABLE_MESSAGE = ("The database could not be reached; try again shortly. A mutation may "
                        "or may not have taken effect: retry only an idempotent one.")
+BUSY_MESSAGE = "The database is busy; the request was not completed. Try again shortly."
 
 
 def original_of(error: GraphQLError) -> BaseException | None:
@@ -57,9 +58,11 @@ def error_code(error: GraphQLError) -> tuple[str, dict[str, Any]]:
         return "BAD_USER_INPUT", {}
     if does_not_fit(original):
         return "BAD_USER_INPUT", {}
-    if database_unreachable(original):
-        # A class of failures, not a bug: the next request gets a fresh connection.
-        return "UNAVAILABLE", {}
+    failure = transient(original)
+    if failure is not None:
+        # A class of failures, not a bug: the next request gets a fresh connection (lost),
+        # or finds the lock free (busy; its transaction was rolled back).
+        return "UNAVAILABLE", {"reason": "BUSY"} if failure[0] == "busy" else {}
     return "INTERNAL", {}
 
 
@@ -92,11 +95,14 @@ def log_unexpected(errors: list[GraphQLError], request_id: str | None) -> None:
             # bound is longer than its column.
             log.warning("value does not fit its column request_id=%s path=%s", request_id,
                         ".".join(str(p) for p in error.path or []))
-        elif (lost := lost_connection(original_of(error))) is not None:
+        elif (failure := transient(original_of(error))) is not None:
             # One line per request: a database restart cuts every connection at once, and
-            # a traceback each would bury the log (the type says which way it was lost).
-            log.warning("database unreachable request_id=%s path=%s error=%s", request_id,
-                        ".".join(str(p) for p in error.path or []), type(lost).__name__)
+            # a traceback each would bury the log (the type says which way it was lost; its
+            # driver code, never its message, which may quote values).
+            kind, cause = failure
+            log.warning("database %s request_id=%s path=%s error=%s",
+                        "unreachable" if kind == "lost" else "busy", request_id,
+                        ".".join(str(p) for p in error.path or []), describe(cause))
         elif error_code(error)[0] == "INTERNAL":
             log.error(
                 "unexpected error request_id=%s path=%s",
@@ -123,8 +129,8 @@ def format_error(error: GraphQLError, request_id: str | None, language: str = EN
         message = "Internal server error."
         extra = {"requestId": request_id} if request_id else {}
     elif code == "UNAVAILABLE":
-        message = UNAVAILABLE_MESSAGE
-        extra = {"requestId": request_id} if request_id else {}
+        message = BUSY_MESSAGE if extra.get("reason") == "BUSY" else UNAVAILABLE_MESSAGE
+        extra = {**extra, "requestId": request_id} if request_id else extra
     elif does_not_fit(error.original_error):
         message = "A value is too long (or out of range) for what it is stored in."
         catalogue_code = "TOO_LONG"
