@@ -3,7 +3,7 @@ the same JSON (bench/plain_queries.py), measured in the same run on a scratch Po
 database; Tongxin once with compiled reads (schema/reads) and once without
 (COMPILED_READS=0, the general executor), with its CPU per request.
 
-    .venv/bin/python bench/queries.py [--seconds 10] [--concurrency 32] [--workers 1 2]
+    .venv/bin/python bench/queries.py [--seconds 10] [--slices 4] [--concurrency 32] [--workers 1 2]
                                       [--documents list detail me board feed points]
                                       [--pool 8] [--profile REQUESTS [--cprofile]]
 
@@ -258,6 +258,8 @@ def main() -> None:
     parser.add_argument("--pool", default=POOL,
                         help="database connections per worker and server (three servers run "
                              "at once: keep 3 x workers x pool under PostgreSQL's free slots)")
+    parser.add_argument("--slices", type=int, default=4,
+                        help="the servers take turns this many times within --seconds")
     parser.add_argument("--profile", type=int, metavar="REQUESTS",
                         help="in-process CPU per request instead of throughput")
     parser.add_argument("--cprofile", action="store_true",
@@ -319,22 +321,38 @@ def run_document(name: str, document: Document, servers: dict[str, Any], detail:
         {} if label == "plain" else body, headers) for label in ("compiled", "general", "plain")}
     same = "same answer on all three" if len(set(answers.values())) == 1 else \
         "ANSWERS DIFFER: " + " | ".join(f"{k}: {v[:300]}" for k, v in answers.items())
+    labels = ("compiled", "general", "plain")
+    urls = {label: servers[label].url + (document.plain_path.format(id=detail)
+                                         if label == "plain" else "") for label in labels}
+    for label in labels:  # warm-up
+        asyncio.run(measure(urls[label], [requests[label]], document.check, seconds=2,
+                            concurrency=args.concurrency))
+    # The three servers take turns in slices of the run, each slice in another order: on a
+    # machine other work shares, load that comes and goes then lands on all three alike
+    # instead of on whichever server was measured while it lasted.
+    served = dict.fromkeys(labels, 0)
+    elapsed = dict.fromkeys(labels, 0.0)
+    timings: dict[str, list[float]] = {label: [] for label in labels}
+    server_cpu = dict.fromkeys(labels, 0.0)
+    postgres_cpu = dict.fromkeys(labels, 0.0)
+    for turn in range(args.slices):
+        for label in labels[turn % 3:] + labels[:turn % 3]:
+            before = cpu_seconds({"server": servers[label].process.pid})
+            rps, slice_latencies = asyncio.run(measure(
+                urls[label], [requests[label]], document.check,
+                seconds=args.seconds / args.slices, concurrency=args.concurrency))
+            after = cpu_seconds({"server": servers[label].process.pid})
+            served[label] += len(slice_latencies)
+            elapsed[label] += len(slice_latencies) / rps if rps else args.seconds / args.slices
+            timings[label] += slice_latencies
+            server_cpu[label] += after["server"] - before["server"]
+            postgres_cpu[label] += after["postgres"] - before["postgres"]
     results: dict[str, tuple[float, list[float], str]] = {}
-    for label in ("compiled", "general", "plain"):
-        server = servers[label]
-        url = server.url if label != "plain" else \
-            server.url + document.plain_path.format(id=detail)
-        asyncio.run(measure(url, [requests[label]], document.check, seconds=2,
-                            concurrency=args.concurrency))  # warm-up
-        before = cpu_seconds({"server": server.process.pid})
-        rps, latencies = asyncio.run(measure(url, [requests[label]], document.check,
-                                             seconds=args.seconds,
-                                             concurrency=args.concurrency))
-        after = cpu_seconds({"server": server.process.pid})
-        count = max(1, int(rps * args.seconds))
-        cpu = (f"server {(after['server'] - before['server']) * 1000 / count:.2f} ms, "
-               f"postgres {(after['postgres'] - before['postgres']) * 1000 / count:.2f} ms")
-        results[label] = (rps, latencies, cpu)
+    for label in labels:
+        count = max(1, served[label])
+        cpu = (f"server {server_cpu[label] * 1000 / count:.2f} ms, "
+               f"postgres {postgres_cpu[label] * 1000 / count:.2f} ms")
+        results[label] = (served[label] / max(elapsed[label], 1e-9), timings[label], cpu)
     plain_rps = results["plain"][0]
     out = [f"\n[{name}] {workers} worker(s): {document.query}", f"  {same}"]
     for label, (rps, latencies, cpu) in results.items():
