@@ -152,3 +152,31 @@ async def test_the_servers_drawing_is_the_clients_node_for_node(
     assert canonical(inner(drawn, "main")) == canonical(main)
     assert '满员 &lt;b&gt;&quot;讲座&quot;&lt;/b&gt; &amp; 茶话' in drawn and "is-full" in drawn
     assert "另有 2 个班次" in drawn
+
+
+async def test_an_english_reader_and_another_route_never_keep_the_chinese_drawing(
+        live_server: LiveServer, browsers: list[Any]) -> None:
+    # given a published activity (so the server draws a card)
+    organiser = await make_volunteer("组织者")
+    activity = await make_activity(await make_team(organiser), organiser, title="英文读者")
+    root = live_server.url.removesuffix("/graphql")
+    card = f'article.card[data-id="{to_global_id("Activity", activity.id)}"]'
+    page = browsers[0]
+    page.get(f"{root}/healthz")
+    page.execute_script("localStorage.clear(); localStorage.setItem('tx.lang', 'en');")
+
+    # when an English reader opens the home page, then (in Chinese) the help page
+    page.get(f"{root}/")
+    wait_for(page, lambda d: d.find_element("css selector", f"{card} button.primary").text == "Sign up",
+             message="the English list")
+    english = (page.find_element("css selector", "header nav").text,
+               page.execute_script("return !!document.getElementById('tx-list')"))
+    page.execute_script("localStorage.setItem('tx.lang', 'zh');")
+    page.get(f"{root}/#/help")
+    wait_for(page, lambda d: d.execute_script("return performance.getEntriesByName('tx:view-loaded').length"))
+
+    # then the header and the list were drawn in English by the client, the drawn answer dropped,
+    # and the help page shows no card of the drawn list
+    assert "Activities" in english[0] and "活动" not in english[0] and english[1] is False
+    assert not page.find_elements("css selector", "main article.card")
+    assert page.find_element("css selector", 'header a[aria-current="page"]').get_attribute("href").endswith("#/help")

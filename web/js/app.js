@@ -138,6 +138,7 @@ setLang(lang);
 if (document.documentElement.classList.contains("tx-own")) {
   header.replaceChildren();
   main.replaceChildren();
+  document.getElementById("tx-list")?.remove(); // the answer it was drawn from, with it
   document.documentElement.classList.remove("tx-own");
 }
 route();
