@@ -15,8 +15,11 @@ never by message text, anywhere in the cause chain: tortoise wraps driver errors
 (OperationalError(exc), TransactionManagementError(exc) from exc), and a rollback failing
 while handling the first error puts it in `__context__`.
 
+- `redis`: Redis could not be reached where nothing falls back without it (the rate
+  limiter; core/redis_outage.py). Answered UNAVAILABLE with `reason: SERVICE`.
+
 Not here: a statement timeout (57014) or asyncpg's client-side command timeout, which may as
-well be a slow query (a bug worth a traceback); Redis (core/redis_outage.py).
+well be a slow query (a bug worth a traceback).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Literal
 
 import asyncpg
 
+from core.redis_outage import redis_unreachable
 from db.unreachable import lost_connection
 
 # SQLite's primary result codes; extended codes (SQLITE_BUSY_SNAPSHOT = 517...) keep them in
@@ -40,7 +44,7 @@ POSTGRES_BUSY: tuple[type[BaseException], ...] = (
     asyncpg.LockNotAvailableError,  # 55P03, NOWAIT or lock_timeout
 )
 
-Kind = Literal["lost", "busy"]
+Kind = Literal["lost", "busy", "redis"]
 
 
 def causes(error: BaseException | None) -> Iterator[BaseException]:
@@ -67,6 +71,11 @@ def busy(error: BaseException | None) -> BaseException | None:
 
 def transient(error: BaseException | None) -> tuple[Kind, BaseException] | None:
     """Which transient failure `error` stands for (and its driver error), or None."""
+    # Redis first: its errors are raised from the OS's ConnectionRefusedError, which alone
+    # would read as a lost database connection.
+    redis = redis_unreachable(error)
+    if redis is not None:
+        return "redis", redis
     lost = lost_connection(error)
     if lost is not None:
         return "lost", lost

@@ -30,10 +30,10 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from redis.exceptions import RedisError
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
+from core.redis_outage import REDIS_FAILED
 from db.routing import read_connection, read_connection_name, replica_reads
 from resolvers.errors import BadInput
 from resolvers.services import RedisClient, services
@@ -255,7 +255,7 @@ async def notify_hours_changed(
                                        f"{key}:journal", f"{key}:seen"],
                                  args=[member(entity_id), amount,
                                        "" if delta_id is None else str(delta_id)])
-    except RedisError:
+    except REDIS_FAILED:
         log.warning("leaderboard update failed; boards rebuild from SQL when flushed",
                     exc_info=True)
 
@@ -278,7 +278,7 @@ async def leaderboard(period: Period, district: str | None = None, teams: bool =
     if redis is not None:
         try:
             return await _from_redis(redis, scope, period, moment, where, size)
-        except RedisError:
+        except REDIS_FAILED:
             log.warning("leaderboard read from Redis failed; answering from SQL", exc_info=True)
     return _ranked(await board_rows(scope, period, moment, where, limit=size))
 

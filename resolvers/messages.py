@@ -62,6 +62,9 @@ CATALOGUE: dict[tuple[str, str | None], tuple[str, str]] = {
     ("UNAVAILABLE", "BUSY"): (
         "数据库正忙，本次操作未完成，请稍后重试。",
         "The database is busy; the request was not completed. Try again shortly."),
+    ("UNAVAILABLE", "SERVICE"): (
+        "暂时无法连接后台服务，请稍后重试（提交类操作可能已生效，请先刷新查看）。",
+        "A service the server needs could not be reached; try again shortly."),
     ("QUERY_TOO_COMPLEX", None): ("请求过于复杂。", "The query is too complex."),
     ("TOO_LONG", None): (
         "填写的内容太长（或超出范围）。",

@@ -25,12 +25,12 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from redis.exceptions import RedisError
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from core.redis_outage import REDIS_FAILED
 from db.routing import read_connection
 from models.hours import HoursStatus, ServiceRecord
 from models.team import Team
@@ -143,7 +143,7 @@ async def _cache_get(key: str) -> PlatformStats | None:
         return _memory_cache.get(key)
     try:
         raw = await redis.get(key)
-    except RedisError:
+    except REDIS_FAILED:
         return None
     return PlatformStats.from_json(raw) if raw else None
 
@@ -155,7 +155,7 @@ async def _cache_put(key: str, result: PlatformStats) -> None:
         return
     try:
         await redis.set(key, json.dumps(asdict(result)), ex=max(int(CACHE_SECONDS * 10), 60))
-    except RedisError:
+    except REDIS_FAILED:
         log.warning("stats cache write failed", exc_info=True)
 
 

@@ -31,6 +31,11 @@ TOO_COMPLEX = re.compile(
 UNAVAILABLE_MESSAGE = ("The database could not be reached; try again shortly. A mutation may "
                        "or may not have taken effect: retry only an idempotent one.")
 BUSY_MESSAGE = "The database is busy; the request was not completed. Try again shortly."
+SERVICE_MESSAGE = ("A service the server needs could not be reached; try again shortly. A "
+                   "mutation may or may not have taken effect: retry only an idempotent one.")
+# db/transient.py's kinds: what `extensions.reason` says and the English message.
+TRANSIENT_REASONS = {"busy": "BUSY", "redis": "SERVICE"}
+TRANSIENT_MESSAGES = {"BUSY": BUSY_MESSAGE, "SERVICE": SERVICE_MESSAGE}
 
 
 def original_of(error: GraphQLError) -> BaseException | None:
@@ -62,7 +67,8 @@ def error_code(error: GraphQLError) -> tuple[str, dict[str, Any]]:
     if failure is not None:
         # A class of failures, not a bug: the next request gets a fresh connection (lost),
         # or finds the lock free (busy; its transaction was rolled back).
-        return "UNAVAILABLE", {"reason": "BUSY"} if failure[0] == "busy" else {}
+        reason = TRANSIENT_REASONS.get(failure[0])
+        return "UNAVAILABLE", {"reason": reason} if reason else {}
     return "INTERNAL", {}
 
 
@@ -100,8 +106,9 @@ def log_unexpected(errors: list[GraphQLError], request_id: str | None) -> None:
             # a traceback each would bury the log (the type says which way it was lost; its
             # driver code, never its message, which may quote values).
             kind, cause = failure
-            log.warning("database %s request_id=%s path=%s error=%s",
-                        "unreachable" if kind == "lost" else "busy", request_id,
+            what = {"lost": "database unreachable", "busy": "database busy",
+                    "redis": "redis unreachable"}[kind]
+            log.warning("%s request_id=%s path=%s error=%s", what, request_id,
                         ".".join(str(p) for p in error.path or []), describe(cause))
         elif error_code(error)[0] == "INTERNAL":
             log.error(
@@ -129,7 +136,7 @@ def format_error(error: GraphQLError, request_id: str | None, language: str = EN
         message = "Internal server error."
         extra = {"requestId": request_id} if request_id else {}
     elif code == "UNAVAILABLE":
-        message = BUSY_MESSAGE if extra.get("reason") == "BUSY" else UNAVAILABLE_MESSAGE
+        message = TRANSIENT_MESSAGES.get(extra.get("reason", ""), UNAVAILABLE_MESSAGE)
         extra = {**extra, "requestId": request_id} if request_id else extra
     elif does_not_fit(error.original_error):
         message = "A value is too long (or out of range) for what it is stored in."

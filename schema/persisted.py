@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -13,7 +14,10 @@ from typing import Any
 
 from redis.asyncio import Redis, RedisCluster
 
+from core.redis_outage import REDIS_FAILED
 from subscriptions.channels import NAMESPACE
+
+log = logging.getLogger("tongxin.persisted")
 
 NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
 NOT_IN_LIST = "PERSISTED_QUERY_NOT_IN_LIST"
@@ -119,7 +123,12 @@ class PersistedDocuments:
         self._keep(digest, document)
         redis = self.redis()
         if redis is not None and not known:
-            await redis.set(f"{NAMESPACE}:apq:{digest}", document, ex=self.ttl_seconds)
+            try:
+                await redis.set(f"{NAMESPACE}:apq:{digest}", document, ex=self.ttl_seconds)
+            except REDIS_FAILED as error:
+                # Kept in this process: another worker answers PersistedQueryNotFound and
+                # the client sends the text again.
+                log.warning("persisted document not shared (%s)", type(error).__name__)
 
     async def _lookup(self, digest: str) -> str | None:
         document = self.registered.get(digest)
@@ -129,7 +138,11 @@ class PersistedDocuments:
         redis = self.redis()
         if redis is None:
             return None
-        stored = await redis.get(f"{NAMESPACE}:apq:{digest}")
+        try:
+            stored = await redis.get(f"{NAMESPACE}:apq:{digest}")
+        except REDIS_FAILED as error:
+            log.warning("persisted document lookup failed (%s)", type(error).__name__)
+            return None  # PersistedQueryNotFound: the client sends the text again
         if stored is None:
             return None
         document = stored.decode() if isinstance(stored, bytes) else str(stored)

@@ -39,8 +39,9 @@ from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisClusterException, RedisError
+from redis.exceptions import RedisError
 
+from core.redis_outage import REDIS_FAILED
 from subscriptions.broker import RESYNC, SUBSCRIBE_CONFIRM_SECONDS, Broker
 
 log = logging.getLogger("tongxin.broker.cluster")
@@ -185,7 +186,7 @@ class ClusterBroker(Broker):
         one answers."""
         try:
             await self._cluster.initialize()
-        except (RedisError, RedisClusterException, OSError) as exc:
+        except REDIS_FAILED as exc:
             log.warning("redis cluster unreachable at start (%s); serving without pub/sub, "
                         "connecting in the background", type(exc).__name__)
             self.connected = False
@@ -242,7 +243,7 @@ class ClusterBroker(Broker):
         try:
             async with self._lock:
                 confirmed = await self._attach(channel)
-        except (RedisError, RedisClusterException, OSError) as exc:
+        except REDIS_FAILED as exc:
             log.warning("SSUBSCRIBE %s failed (%s); repairing", channel, type(exc).__name__)
             self._detach(channel)
             return
@@ -324,7 +325,7 @@ class ClusterBroker(Broker):
             for channel in missing:
                 try:
                     confirmed = await self._attach(channel)
-                except (RedisError, RedisClusterException, OSError) as exc:
+                except REDIS_FAILED as exc:
                     log.info("SSUBSCRIBE %s not yet possible (%s)", channel, type(exc).__name__)
                     self._detach(channel)
                     failed = True
