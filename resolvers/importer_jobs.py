@@ -31,7 +31,7 @@ from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from db.unreachable import database_unreachable
+from db.transient import transient
 from models.importer import ImportStatus, VolunteerImport, VolunteerImportChunk, VolunteerImportError
 from models.volunteer import Volunteer
 from resolvers.auth import Viewer
@@ -162,8 +162,10 @@ async def run_import_job(import_id: int) -> bool:
             await _finish(job.id, runner, ImportStatus.FAILED, "NOT_UTF8",
                           "The file is not UTF-8 text; save it as CSV UTF-8 or as XLSX.")
         except Exception as error:
-            if database_unreachable(error):
-                raise  # left RUNNING: resumed from its checkpoint once the database is back
+            if transient(error) is not None:
+                # The database (lost or busy) will answer again: left RUNNING, resumed from its
+                # checkpoint by resume_stalled, instead of failed for good.
+                raise
             # The type only, never the message: it could quote a cell of the file.
             unreadable = _unreadable(error)
             log.log(logging.INFO if unreadable else logging.ERROR, "import %s failed: %s",
