@@ -55,6 +55,7 @@ from schema.live.direct import RawSendMiddleware
 from schema.pages import ROUTES as PAGES
 from schema.persisted import PersistedDocuments, load_manifest
 from schema.prepared_edge import PreparedRequests
+from schema.transient_http import TransientErrors
 from schema.view import BodySizeLimit, TongxinGraphQL
 
 WEB_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "web")
@@ -149,6 +150,8 @@ def create_app() -> Starlette:
             allow_headers=["Authorization", "Content-Type"],
             max_age=600,
         ))
+    # innermost: the routes' own transient failures (schema/transient_http.py)
+    middleware.append(Middleware(TransientErrors))
     return Starlette(
         routes=[
             Route("/healthz", healthz),

@@ -11,7 +11,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Route
 from tortoise import connections
 from tortoise.exceptions import OperationalError
 
@@ -20,10 +24,12 @@ from models.activity import Activity, SignUp
 from models.draft import Draft
 from resolvers import signup_pg
 from resolvers.messages import ZH, message_for
+from schema.importer_http import ROUTES as IMPORT_ROUTES
 from schema.relay import to_global_id
+from schema.transient_http import TransientErrors
 from tests.activity.factory import make_activity
 from tests.conftest import PG_ADMIN_URL, RUN_ID, pg_url
-from tests.helpers import Result, execute, make_team, make_volunteer
+from tests.helpers import Result, execute, make_team, make_volunteer, token_for
 
 SIGN_UP = "mutation SignUp($id: ID!) { signUp(activityId: $id) { status } }"
 SAVE_DRAFT = "mutation Save($key: String!, $body: String!) { saveDraft(key: $key, body: $body) }"
@@ -231,3 +237,54 @@ async def test_serialization_failures_past_the_retries_answer_busy_and_sign_up_n
     assert (await Activity.get(id=activity.id)).taken_count == 0
     assert busy_lines(caplog) == [line for line in busy_lines(caplog)
                                   if line.endswith("error=SerializationError(40001)")] != []
+
+
+# ----- plain HTTP routes (schema/transient_http.py) -----
+
+async def test_a_plain_http_route_under_the_write_lock_answers_503_busy_and_keeps_no_job(
+        db, caplog: pytest.LogCaptureFixture) -> None:
+    if db.postgres:
+        pytest.skip("SQLite's file lock")
+    # given: the roster upload (a write) behind the middleware create_app puts innermost
+    from models.importer import VolunteerImport
+    from server import create_app
+    from tests.importer.test_import import person
+    from tests.importer.test_web_import import roster
+
+    assert create_app().user_middleware[-1].cls is TransientErrors
+    app = Starlette(routes=IMPORT_ROUTES, middleware=[Middleware(TransientErrors)])
+    admin = await make_volunteer("平台管理员", platform_admin=True)
+    client = connections.get("default")
+    await client.execute_script("PRAGMA busy_timeout = 100")
+    other = sqlite3.connect(db.database_url.removeprefix("sqlite://"), isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        # when
+        with caplog.at_level(logging.WARNING, logger="tongxin.errors"):
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                         base_url="http://test") as http:
+                answer = await http.post("/imports/volunteers", params={"name": "r.csv"},
+                                         headers={"Authorization": f"Bearer {token_for(admin)}",
+                                                  "Accept-Language": "zh-CN"},
+                                         content=roster([person(900)]))
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+        await client.execute_script(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    # then
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "1"
+    assert answer.json() == {"errors": [{"message": "数据库正忙，本次操作未完成，请稍后重试。",
+                                         "extensions": {"code": "UNAVAILABLE", "reason": "BUSY"}}]}
+    assert await VolunteerImport.all().count() == 0
+    assert [r.getMessage() for r in caplog.records if r.name == "tongxin.errors"] == [
+        "database busy path=/imports/volunteers error=OperationalError(SQLITE_BUSY)"]
+
+
+async def test_other_errors_of_plain_routes_stay_server_errors() -> None:
+    async def broken(request: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    app = Starlette(routes=[Route("/broken", broken)], middleware=[Middleware(TransientErrors)])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
+                                 base_url="http://test") as http:
+        assert (await http.get("/broken")).status_code == 500
