@@ -7,9 +7,11 @@ connection), and asyncpg's protocol state can break with the connection (Interna
 answers them UNAVAILABLE (try again shortly) with one log line, instead of INTERNAL with a
 traceback: the next request gets a fresh connection from the pool.
 
-Not here: a statement timeout or a lock wait (QueryCanceledError, SQLite's "database is
-locked"), which say the database answered but was too busy, and the read replica's own
-fallback list (db/asyncpg_replica), which also counts any timeout as unreachable.
+Not here: a lock wait or a serialization failure (SQLite's "database is locked", 40001),
+which say the database answered but was too busy (db/transient.py, which also decides which
+of these and those the client sees as UNAVAILABLE), a statement timeout, and the read
+replica's own fallback list (db/asyncpg_replica), which also counts any timeout as
+unreachable.
 """
 
 from __future__ import annotations
