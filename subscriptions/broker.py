@@ -26,6 +26,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.metrics import BROKER_RECONNECTS
+from core.redis_outage import REDIS_FAILED
 from subscriptions.channels import NAMESPACE
 
 log = logging.getLogger("tongxin.broker")
@@ -214,6 +215,14 @@ class MemoryBroker(Broker):
         self._fan_out(channel, message)
 
 
+def lost_publish(count: int, error: BaseException) -> None:
+    """Publishes come after commit: the write is done, and failing the request over its
+    event would tell the client it may not have been (UNAVAILABLE). Pub/sub is at-most-once
+    anyway (PITFALLS.md): listeners re-read the database when their connection comes back
+    (RESYNC), as publish_latest already assumes."""
+    log.warning("publish of %d channels lost (%s)", count, type(error).__name__)
+
+
 class RedisBroker(Broker):
     def __init__(self, redis: Redis, *, reconnect_delay: float = 0.5) -> None:
         super().__init__()
@@ -262,16 +271,23 @@ class RedisBroker(Broker):
         await super().close()
 
     async def publish(self, channel: str, message: dict[str, Any]) -> None:
-        await self._redis.publish(channel, json.dumps(message, separators=(",", ":")))
+        """After commit (notify_*): Redis failing is logged, not raised (see lost_publish)."""
+        try:
+            await self._redis.publish(channel, json.dumps(message, separators=(",", ":")))
+        except REDIS_FAILED as error:
+            lost_publish(1, error)
 
     async def publish_many(self, items: list[tuple[str, dict[str, Any]]]) -> None:
         if len(items) == 1:
             await self.publish(*items[0])
             return
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for channel, message in items:
-                pipe.publish(channel, json.dumps(message, separators=(",", ":")))
-            await pipe.execute()
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for channel, message in items:
+                    pipe.publish(channel, json.dumps(message, separators=(",", ":")))
+                await pipe.execute()
+        except REDIS_FAILED as error:
+            lost_publish(len(items), error)
 
     async def _channel_opened(self, channel: str) -> None:
         """Returns once Redis confirmed the subscription: SUBSCRIBE only being *sent* is not

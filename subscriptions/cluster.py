@@ -42,7 +42,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from core.redis_outage import REDIS_FAILED
-from subscriptions.broker import RESYNC, SUBSCRIBE_CONFIRM_SECONDS, Broker
+from subscriptions.broker import RESYNC, SUBSCRIBE_CONFIRM_SECONDS, Broker, lost_publish
 
 log = logging.getLogger("tongxin.broker.cluster")
 
@@ -208,7 +208,10 @@ class ClusterBroker(Broker):
 
     async def publish(self, channel: str, message: dict[str, Any]) -> None:
         data = json.dumps(message, separators=(",", ":"))
-        await asyncio.wait_for(self._cluster.spublish(channel, data), PUBLISH_TIMEOUT_SECONDS)
+        try:
+            await asyncio.wait_for(self._cluster.spublish(channel, data), PUBLISH_TIMEOUT_SECONDS)
+        except REDIS_FAILED as error:  # TimeoutError is an OSError
+            lost_publish(1, error)
 
     def shard_of(self, channel: str) -> str | None:
         """The shard (host:port of a primary) this process is subscribed on for `channel`."""

@@ -11,18 +11,21 @@ import logging
 import socket
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
+from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 from redis.exceptions import RedisClusterException, RedisError
 
 from core.redis_outage import REDIS_FAILED, redis_unreachable
+from models.helprequest import HelpRequest
 from resolvers import services as service_registry
 from resolvers.leaderboard import Period, notify_hours_changed
-from resolvers.ratelimit import RedisLimiter
+from resolvers.ratelimit import MemoryLimiter, RedisLimiter
 from resolvers.stats import rebuild_stats
 from schema.persisted import PersistedDocuments, sha256_hex
-from subscriptions.broker import MemoryBroker
-from subscriptions.cluster import cluster_client
+from subscriptions.broker import MemoryBroker, RedisBroker
+from subscriptions.cluster import ClusterBroker, cluster_client
 from tests.conftest import Backend
 from tests.helpers import PASSWORD, execute, make_team, make_volunteer
 from tests.leaderboard.factory import approve, make_activity
@@ -129,3 +132,37 @@ def test_misconfiguration_is_not_unreachable() -> None:
     assert redis_unreachable(ConnectionError("Connection refused")) is not None
     assert redis_unreachable(AuthenticationError("invalid password")) is None
     assert redis_unreachable(ResponseError("WRONGTYPE")) is None
+
+
+CREATE_HELP = "mutation Help($input: HelpRequestInput!) { createHelpRequest(input: $input) { id } }"
+
+
+@pytest.mark.parametrize("kind", ["single", "cluster"])
+async def test_a_mutation_whose_event_cannot_be_published_still_answers_its_committed_row(
+        db: Backend, kind: str, caplog: pytest.LogCaptureFixture) -> None:
+    # given: the broker of a server whose Redis (or Redis Cluster) is not there
+    if kind == "cluster":
+        redis = cluster_client(f"redis+cluster://127.0.0.1:{free_port()}")
+        broker: Any = ClusterBroker(redis)
+    else:
+        redis = Redis.from_url(f"redis://127.0.0.1:{free_port()}", socket_connect_timeout=1)
+        broker = RedisBroker(redis)
+    before = service_registry.services()
+    async with asyncio.timeout(BOUND_SECONDS):
+        await broker.start()  # never fails for want of Redis
+    service_registry.install(service_registry.Services(broker=broker, limiter=MemoryLimiter()))
+    volunteer = await make_volunteer("甲")
+    try:
+        # when: the help request commits, then its notify_* publishes
+        with caplog.at_level(logging.WARNING, logger="tongxin.broker"):
+            async with asyncio.timeout(BOUND_SECONDS):
+                result = await execute(CREATE_HELP, {"input": {
+                    "title": "求助", "description": "五楼", "district": "朝阳区"}}, as_=volunteer)
+    finally:
+        service_registry.install(before)
+        await broker.close()
+        await redis.aclose()
+    # then: the row, not UNAVAILABLE over its event; the lost publish is a warning
+    assert result.ok()["createHelpRequest"]["id"]
+    assert await HelpRequest.all().count() == 1
+    assert any(r.getMessage().startswith("publish of 1 channels lost") for r in caplog.records)
