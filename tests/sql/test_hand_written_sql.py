@@ -42,9 +42,18 @@ def _docstrings(tree: ast.AST) -> set[int]:
     return found
 
 
+def _regex_patterns(tree: ast.AST) -> set[int]:
+    patterns = [node.args[0] for node in ast.walk(tree) if isinstance(node, ast.Call) and node.args
+                and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "re"]
+    return {id(part) for pattern in patterns for part in ast.walk(pattern)
+            if isinstance(part, ast.Constant)}
+
+
 class _Finder(ast.NodeVisitor):
     def __init__(self, tree: ast.AST) -> None:
-        self.docstrings = _docstrings(tree)
+        # docstrings, and patterns handed to the `re` module (`(.*?)` is not a placeholder)
+        self.docstrings = _docstrings(tree) | _regex_patterns(tree)
         self.functions: list[str] = []
         self.found: list[str] = []
 
@@ -133,6 +142,8 @@ async def lock(conn, ids):
 
 HOURS = "INSERT INTO h (district, month) VALUES ($1, $2)"
 COUNTER = "UPDATE activity SET waitlist_count = waitlist_count + ? WHERE id = ?"
+TABLE = re.search(r"^const zh = \\{(.*?)^\\};", text)
+LISTS = re.search(rf"^const {name} = (\\[.*?\\]);", view)
 '''
 
 
