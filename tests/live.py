@@ -122,7 +122,10 @@ def shared_server(backend: Backend) -> Iterator[LiveServer]:
 # A shared server runs no background jobs: they would act on the database of the in-process tests
 # running meanwhile (an offer expiring, an archive built, a reminder sent under a test that
 # checks it does so itself). Tests of the jobs on a server start a server of their own.
-SHARED_ENV = {"JOBS": "0"}
+# Nor does it keep statistics for a minute: they would be counted from a database the wipe
+# between tests has since emptied (a dashboard read by one module showed its stale figures in
+# the next module's test on the same server).
+SHARED_ENV = {"JOBS": "0", "STATS_CACHE_SECONDS": "0"}
 
 
 # Each wipe restarts ids at 1, but the shared server keeps what it learnt by id (slot feeds and

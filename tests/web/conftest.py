@@ -21,9 +21,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[Any]) -> No
     print(f"\n!!! SKIPPING the browser tests: {PROBLEM} !!!\n")
 
 
-@pytest.fixture(scope="module")
-def browsers() -> Iterator[list[Any]]:
-    """Two independent browsers (separate profiles), started once per module."""
+@pytest.fixture(scope="session")
+def _worker_browsers() -> Iterator[list[Any]]:
+    # Started once per test process (~1 s of CPU a launch; per module and backend it was ~30
+    # launches a run). Each module's server has its own port, so its own origin: nothing a
+    # module leaves in a browser's storage is seen by the next.
     if PROBLEM:
         pytest.skip(f"browser tests need Chromium: {PROBLEM}")
     drivers = [new_driver(), new_driver()]
@@ -32,3 +34,17 @@ def browsers() -> Iterator[list[Any]]:
     finally:
         for driver in drivers:
             quit_driver(driver)
+
+
+@pytest.fixture(scope="module")
+def browsers(_worker_browsers: list[Any]) -> Iterator[list[Any]]:
+    """Two independent browsers (separate profiles), handed to a module as if new: phone-sized,
+    on a blank page, in the machine's time zone."""
+    for driver in _worker_browsers:
+        driver.get("about:blank")
+        driver.set_window_size(412, 915)
+        driver.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": ""})
+    yield _worker_browsers
+    for driver in _worker_browsers:
+        # off the module's server before it stops: an open page would keep reconnecting
+        driver.get("about:blank")
