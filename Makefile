@@ -9,6 +9,9 @@ STAMP := $(VENV)/.installed
 # child, and `make test` starts over a hundred of them (pytest's assertion rewriting is not
 # cached either). The install below relies on first imports writing the caches (--no-compile).
 unexport PYTHONDONTWRITEBYTECODE
+# The Python install and the test-only npm install are independent: `make test` runs them side
+# by side (each alone leaves a core idle for ~10 s of a clean clone's set-up).
+MAKEFLAGS += --jobs=2
 # Test-only Node packages (the GraphQL-over-HTTP audit, real GraphQL clients): tests/node.
 NODE_STAMP := tests/node/node_modules/.installed
 
