@@ -189,6 +189,18 @@ def build_schema(*, introspection: bool | None = None) -> CodedSchema:
     return built
 
 
-schema = build_schema()
+_schema: CodedSchema | None = None
+
+
+def __getattr__(name: str) -> CodedSchema:
+    """`schema`: the default build, made on first use. The server builds its own in
+    create_app; building this one at import too cost every process ~0.2 s of CPU."""
+    global _schema
+    if name != "schema":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if _schema is None:
+        _schema = build_schema()
+    return _schema
+
 
 __all__ = ["build_schema", "schema"]
