@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeAlias
 
 import strawberry
 
 from core import pii
 from models.pii import PiiField
-from models.team import Membership, MembershipStatus
+from models.team import Membership, MembershipRole, MembershipStatus
 from models.team import Team as TeamModel
 from models.volunteer import Volunteer as VolunteerModel
 from resolvers import consent as consent_rules
@@ -39,6 +39,12 @@ if TYPE_CHECKING:
     from schema.team import Team
     from schema.timebank import PointsEntry
     from schema.training import CourseEnrollment, Qualification
+
+if TYPE_CHECKING:
+    TeamRole: TypeAlias = MembershipRole
+else:
+    TeamRole = strawberry.enum(MembershipRole, name="TeamRole",
+                               description="A member's role in a team.")
 
 # Types of modules that load after this one (schema/lazy.py).
 TeamRef = Annotated["Team", strawberry.lazy("schema.team")]
@@ -182,19 +188,23 @@ class Volunteer(Node):
     def is_platform_admin(self) -> bool:
         return self.model.is_platform_admin
 
-    @strawberry.field(description="Teams this volunteer is an approved member of.")
+    @strawberry.field(description="Teams this volunteer is an approved member of; with role, "
+                                  "only those where they hold that role (ADMIN: the teams they "
+                                  "administer directly).")
     async def teams(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: str | None = None,
+        role: TeamRole | None = None,
     ) -> Connection[TeamRef]:
         size = check_first(first)
         loaders = info.context.loaders
+        having = {"role": MembershipRole(role)} if role else {}
         memberships = await loaders.windowed(
-            "volunteer.teams", Membership, "volunteer_id", size + 1, after, BY_ID,
-            status=MembershipStatus.APPROVED,
+            ("volunteer.teams", role), Membership, "volunteer_id", size + 1, after, BY_ID,
+            status=MembershipStatus.APPROVED, **having,
         ).load(self.db_id)
         teams = await loaders.by_id(TeamModel).load_many([m.team_id for m in memberships])
-        counter = loaders.counts("volunteer.teams", Membership, "volunteer_id",
-                                 status=MembershipStatus.APPROVED)
+        counter = loaders.counts(("volunteer.teams", role), Membership, "volunteer_id",
+                                 status=MembershipStatus.APPROVED, **having)
         team = lazy_class(TeamRef)
         team_of = {m.id: team.from_model(t) for m, t in zip(memberships, teams, strict=True) if t}
 

@@ -166,6 +166,22 @@ async def test_members_and_strangers_cannot_decide(db):
     assert (await Membership.get(volunteer_id=person.id)).status == MembershipStatus.PENDING
 
 
+async def test_admin_teams_leave_out_those_one_is_only_a_member_of(db):
+    # given: the #/manage page's question (web/js/views/manage.js ManageTeams) by an admin of
+    # one team who is a plain member of another, whose applicants they may not see
+    admin = await make_volunteer("队长")
+    own = await make_team(admin, "自己的队")
+    other = await make_team(await make_volunteer("别的队长"), "别的队")
+    await add_member(other, admin)
+    query = """query ManageTeams { me { teams(first: 50, role: ADMIN) { totalCount edges { node {
+      name applicants(first: 50) { edges { node { displayName } } } } } } } }"""
+    # when
+    result = await execute(query, as_=admin)
+    # then
+    teams = result.ok()["me"]["teams"]
+    assert [e["node"]["name"] for e in teams["edges"]] == [own.name] and teams["totalCount"] == 1
+
+
 async def test_deciding_without_an_application_is_not_found(db):
     admin = await make_volunteer()
     team = await make_team(admin)

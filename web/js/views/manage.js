@@ -12,7 +12,7 @@ import { Policies, UncoveredShifts } from "./stations.js";
 import { SwapApprovalSetting, SwapApprovals } from "./care.js";
 import { loadMe } from "../app.js";
 
-const TEAMS = `query ManageTeams { me { id teams(first: 50) { edges { node { id name district viewerIsAdmin
+const TEAMS = `query ManageTeams { me { id teams(first: 50, role: ADMIN) { edges { node { id name district viewerIsAdmin
   activities(first: 30) { edges { node { id title status startsAt capacity confirmedCount waitlistCount } } }
   applicants(first: 50) { edges { node { id displayName district } } }
   members(first: 100) { totalCount edges { node { id displayName } } } } } } } }`;
