@@ -60,8 +60,10 @@ def verification_url(code: str) -> str:
 
 
 def new_serial(moment: datetime) -> str:
+    """The date part is the issue day in Beijing, as the certificate's issuedOn shows it (an
+    issue at 05:07 on 7 Dec in Beijing is 6 Dec in UTC)."""
     suffix = "".join(secrets.choice(SERIAL_ALPHABET) for _ in range(8))
-    return f"TX-{moment:%Y%m%d}-{suffix}"
+    return f"TX-{moment.astimezone(BEIJING):%Y%m%d}-{suffix}"
 
 
 def new_code() -> str:

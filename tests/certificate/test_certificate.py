@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 
@@ -10,6 +11,7 @@ from core import pii
 from models.activity import Activity
 from models.hours import Certificate
 from resolvers.auth import Viewer
+from resolvers.certificate import new_serial
 from resolvers.hours import do_approve_hours
 from resolvers.validation import mask_id_number
 from tests.helpers import add_member, execute, make_team, make_volunteer
@@ -127,3 +129,8 @@ async def test_issuing_without_approved_hours_is_refused_and_writes_nothing(db):
     assert refused.codes == ["CONFLICT"]
     assert refused.errors[0]["extensions"]["reason"] == "NO_HOURS"
     assert await Certificate.all().count() == 0
+
+
+def test_the_serial_carries_the_beijing_issue_date():
+    # 05:07 on 7 Dec in Beijing is still 6 Dec in UTC
+    assert new_serial(datetime(2026, 12, 6, 21, 7, tzinfo=UTC)).startswith("TX-20261207-")
