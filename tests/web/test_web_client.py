@@ -962,6 +962,8 @@ async def test_a_volunteer_learns_redeems_reads_notifications_and_prints_a_certi
     wait_for(page, lambda d: text_of(d, "[data-points]") == "30", message="balance after redeeming")
     first_row = [cell.text for cell in page.find_elements(By.CSS_SELECTOR, "table.statement tbody tr:first-child td")]
     assert first_row[2:] == ["-50", "30"], first_row
+    # the approved hours' line in Chinese, not the ledger's stored "approve hours: ..."
+    assert "时长通过：敬老院陪伴" in text_of(page, "table.statement"), text_of(page, "table.statement")
 
     # and issue a certificate, shown as a page with a link anyone can open to check it
     page.get(f"{base(live_server)}/#/me")

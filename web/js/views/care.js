@@ -30,7 +30,8 @@ const LAPSING = `query Lapsing($id: ID!) { lapsingQualifications(activityId: $id
   qualification expiresAt volunteer { displayName } renewingCourse { title } } }`;
 
 const ISO = /^\d{4}-\d\d-\d\dT/;
-const value = (v) => (v == null || v === "" ? "—" : ISO.test(v) ? fmtDate(v) : v);
+// A status is shown by its localised name (ACT_DRAFT ...), not the enum value.
+const value = (v, f) => (v == null || v === "" ? "—" : f === "status" ? t(`ACT_${v}`) : ISO.test(v) ? fmtDate(v) : v);
 
 // Runs a query; null while loading, false when refused (the panel is then left out).
 function useAsk(ask, deps) {
@@ -47,7 +48,7 @@ function ChangeLog({ id }) {
   return html`<section class="panel" aria-labelledby="log-h"><h2 id="log-h">${t("changeLog")}</h2>
     <ul class="plain change-log">${changes.map((c) => html`<li data-change=${c.field}>
       <span class="meta">${fmtDate(c.createdAt)} · ${c.actor?.displayName || t("system")}</span>
-      ${" "}<strong>${t(`chg_${c.field}`)}</strong>：<span>${value(c.before)}</span> → <span data-after>${value(c.after)}</span></li>`)}</ul></section>`;
+      ${" "}<strong>${t(`chg_${c.field}`)}</strong>：<span>${value(c.before, c.field)}</span> → <span data-after>${value(c.after, c.field)}</span></li>`)}</ul></section>`;
 }
 
 const swapText = (s) => t("swapPending", { to: s.toWaitlist ? t("theWaitlist") : s.receiver?.displayName || "" });
