@@ -47,10 +47,11 @@ THREADS = [
 
 async def _thread(board: Board, author: Volunteer, title: str, body: str, when: datetime,
                   pinned: bool) -> Thread:
+    # Dated as the board lists them (last_post_at), not at the time of seeding.
     thread = await Thread.create(board=board, author=author, title=title, pinned=pinned,
-                                 last_post_at=when)
+                                 last_post_at=when, created_at=when)
     await Post.create(thread=thread, author=author, body=body, is_opening=True,
-                      search_text=segment_document(title, title, body))
+                      search_text=segment_document(title, title, body), created_at=when)
     return thread
 
 
@@ -68,11 +69,12 @@ async def seed_forum(people: dict[str, Volunteer], teams: dict[str, Team]) -> No
         when = start + timedelta(hours=index)
         thread = await _thread(boards[slug], people[author], title, body, when, pinned)
         for offset, (replier, text) in enumerate(replies, start=1):
+            thread.last_post_at = when + timedelta(minutes=10 * offset)
             post = await Post.create(thread=thread, author=people[replier], body=text,
-                                     search_text=segment_document(text))
+                                     search_text=segment_document(text),
+                                     created_at=thread.last_post_at)
             await Reaction.create(post=post, volunteer=people[author], kind="THANKS")
             thread.reply_count += 1
-            thread.last_post_at = when + timedelta(minutes=10 * offset)
         await thread.save(update_fields=["reply_count", "last_post_at"])
     spam = await _thread(boards["ershou"], people["13800000004"], "低价转让", "加微信了解详情",
                          start, False)
