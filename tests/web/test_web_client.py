@@ -551,6 +551,8 @@ async def test_help_requests_are_posted_watched_live_and_claimed(
     wait_for(asking, lambda d: "已通知附近的志愿者。" in text_of(d, '.desk-messages li[data-staff="true"]'),
              message="the staff reply arrives live")
     assert text_of(asking, "[data-ticket-status]") == "待用户回复"
+    # the badge and the "· <to whom>" that follows it are apart (htm drops a line break's space)
+    assert "待用户回复 · " in asking.find_element(By.CSS_SELECTOR, "h1 + .meta").get_attribute("textContent")
     assert asking.execute_script("return window.__notReloaded") is True
 
 
@@ -969,6 +971,8 @@ async def test_a_volunteer_learns_redeems_reads_notifications_and_prints_a_certi
     page.get(f"{base(live_server)}/#/me")
     wait_for(page, lambda d: d.find_element(By.XPATH, "//button[text()='开具志愿服务记录证明']")).click()
     wait_for(page, lambda d: text_of(d, "[data-cert=hours]") == "3 小时")
+    # the number and its unit do not break apart
+    assert page.find_element(By.CSS_SELECTOR, "[data-cert=hours]").get_attribute("textContent") == "3\u00a0小时"
     assert "敬老院陪伴 · 3 小时 已通过" in text_of(page, f'[data-record="{to_global_id("ServiceRecord", record.id)}"]')
     link = page.find_element(By.CSS_SELECTOR, "[data-cert=verify]").get_attribute("href")
     open_as(visitor, live_server, None, "activities")

@@ -29,7 +29,7 @@ const zh = {
   reasonDEADLINE_PASSED: "报名已截止", reasonNOT_OPEN: "该活动当前不接受报名",
   reasonNOT_QUALIFIED: "不符合报名条件：{requirement}", needLogin: "请先登录",
   locating: "正在获取位置…", noLocation: "无法获取位置，已忽略“我附近”",
-  activityCount: "共 {n} 个活动", hours: "{n} 小时",
+  activityCount: "共 {n} 个活动", hours: "{n}\u00a0小时",
   // me
   me: "我的", volunteerNumber: "志愿者编号", approvedHours: "已认证时长", star: "星级",
   points: "积分", issueCert: "开具志愿服务记录证明", certIssued: "证明编号 {serial}，验证码 {code}",
@@ -150,7 +150,7 @@ const en = {
   reasonDEADLINE_PASSED: "Sign-up deadline has passed", reasonNOT_OPEN: "Not taking sign-ups",
   reasonNOT_QUALIFIED: "Not qualified: {requirement}", needLogin: "Log in first",
   locating: "Locating…", noLocation: "Location unavailable; ignoring “near me”",
-  activityCount: "{n} activities", hours: "{n} h",
+  activityCount: "{n} activities", hours: "{n}\u00a0h",
   me: "Me", volunteerNumber: "Volunteer number", approvedHours: "Approved hours", star: "Star level",
   points: "Points", issueCert: "Issue a service-record certificate", certIssued: "Certificate {serial}, code {code}",
   mySignUps: "My sign-ups", teams: "My teams",

@@ -157,7 +157,7 @@ function TicketPage({ id }) {
   return html`<p><a href="#/desk">${t("deskBack")}</a></p>
     ${ticket ? html`<h1>${ticket.subject}</h1>
       <p class="meta"><span class="badge" data-ticket-status=${ticket.status}>${t(`ticket${ticket.status}`)}</span>
-        · ${ticket.team ? ticket.team.name : t("deskPlatform")} · ${t("deskDue", { at: fmtDate(ticket.firstReplyDueAt) })}</p>`
+        ${" "}· ${ticket.team ? ticket.team.name : t("deskPlatform")} · ${t("deskDue", { at: fmtDate(ticket.firstReplyDueAt) })}</p>`
       : html`<p>${t("loading")}</p>`}
     <ul class="plain desk-messages" aria-live="polite">${messages.map((message) => html`<${Message} key=${message.id} message=${message} />`)}</ul>
     <form class="panel desk-reply" novalidate onSubmit=${send}>

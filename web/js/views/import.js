@@ -138,7 +138,7 @@ function Recent() {
   useEffect(() => { gql(IMPORTS).then((d) => setList(nodes(d.volunteerImports)), setError); }, []);
   return html`<section class="panel" aria-labelledby="recent-h"><h2 id="recent-h">${t("impRecent")}</h2>
     ${shown(error, list, () => html`<ul class="plain">${list.map((j) => html`<li key=${j.id}>
-      <a href=${`#/import/${encodeURIComponent(j.id)}`}>${j.fileName}</a> · ${t(`imp${j.status}`)} ·
+      <a href=${`#/import/${encodeURIComponent(j.id)}`}>${j.fileName}</a> · ${t(`imp${j.status}`)} ·${" "}
       ${t("impImported")} ${j.imported} · ${t("impRejected")} ${j.rejected} · ${fmtDate(j.createdAt)}</li>`)}</ul>`)}</section>`;
 }
 
