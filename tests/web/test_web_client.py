@@ -777,6 +777,8 @@ async def test_an_organiser_creates_publishes_checks_in_calls_out_and_cancels_fr
     responder = await make_volunteer("能来的人")
     applicant = await make_volunteer("想入队的人")
     await add_member(team, applicant, MembershipStatus.PENDING)
+    # (issue 26) and a plain member of another team, whose applicants they may not read
+    await add_member(await make_team(await make_volunteer("别队队长"), "别的队"), admin)
     # (issue 31) an upcoming shift no insurance covers; two stations open all day today, someone
     # on duty at the first only
     await confirm(await make_activity(team, admin, title="周六巡河"), present)
@@ -820,6 +822,10 @@ async def test_an_organiser_creates_publishes_checks_in_calls_out_and_cancels_fr
     created = await Activity.get(title="周日河道清理", team_id=team.id)
     assert created.status == ActivityStatus.PUBLISHED and created.capacity == 12
     assert created.starts_at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") == f"{day} 09:00"
+    # and its change log names the statuses in Chinese
+    open_as(page, live_server, admin, f"activities/{to_global_id('Activity', created.id)}")
+    change = wait_for(page, lambda d: d.find_element(By.CSS_SELECTOR, "[data-change=status]"), message="change log")
+    assert "草稿 → 报名中" in change.text, change.text
 
     # when they open the activity under way: the code is shown, and they mark the volunteer present
     open_as(page, live_server, admin, f"manage/{to_global_id('Activity', ongoing.id)}")
