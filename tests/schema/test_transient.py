@@ -5,9 +5,10 @@ row behind and one warning line without personal data."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -143,21 +144,26 @@ async def probe_table(db) -> Any:
         await admin.close()
 
 
-async def provoke_serialization_failure(table: str) -> BaseException:
+@contextlib.asynccontextmanager
+async def _two_connections() -> AsyncIterator[tuple[asyncpg.Connection, asyncpg.Connection]]:
     first, second = await _connect(), await _connect()
     try:
-        await first.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
-        await first.fetchval(f"SELECT n FROM {table} WHERE id = 1")
-        await second.execute(f"UPDATE {table} SET n = n + 1 WHERE id = 1")
-        return await _raised(lambda: first.execute(f"UPDATE {table} SET n = n + 1 WHERE id = 1"))
+        yield first, second
     finally:
         await first.close()
         await second.close()
 
 
+async def provoke_serialization_failure(table: str) -> BaseException:
+    async with _two_connections() as (first, second):
+        await first.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        await first.fetchval(f"SELECT n FROM {table} WHERE id = 1")
+        await second.execute(f"UPDATE {table} SET n = n + 1 WHERE id = 1")
+        return await _raised(lambda: first.execute(f"UPDATE {table} SET n = n + 1 WHERE id = 1"))
+
+
 async def provoke_deadlock(table: str) -> BaseException:
-    first, second = await _connect(), await _connect()
-    try:
+    async with _two_connections() as (first, second):
         await first.execute("SET deadlock_timeout = '50ms'; BEGIN")
         await second.execute("SET deadlock_timeout = '50ms'; BEGIN")
         await first.execute(f"UPDATE {table} SET n = 1 WHERE id = 1")
@@ -167,20 +173,13 @@ async def provoke_deadlock(table: str) -> BaseException:
             _raised(lambda: second.execute(f"UPDATE {table} SET n = 2 WHERE id = 1")),
             return_exceptions=True)
         return next(o for o in outcomes if isinstance(o, asyncpg.DeadlockDetectedError))
-    finally:
-        await first.close()
-        await second.close()
 
 
 async def provoke_lock_timeout(table: str) -> BaseException:
-    holder, waiter = await _connect(), await _connect()
-    try:
+    async with _two_connections() as (holder, waiter):
         await holder.execute(f"BEGIN; UPDATE {table} SET n = 3 WHERE id = 1")
         await waiter.execute("SET lock_timeout = '50ms'")
         return await _raised(lambda: waiter.execute(f"UPDATE {table} SET n = 4 WHERE id = 1"))
-    finally:
-        await holder.close()
-        await waiter.close()
 
 
 async def provoke_too_many_connections() -> BaseException:
