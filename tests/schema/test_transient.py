@@ -49,6 +49,21 @@ def busy_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
             if r.name == "tongxin.errors" and r.getMessage().startswith("database busy")]
 
 
+@contextlib.asynccontextmanager
+async def _write_lock_held_elsewhere(db: Any) -> AsyncIterator[Callable[[], object]]:
+    """Another process's connection holds SQLite's write lock, and this one waits 0.1 s for it,
+    not 10 s; yields what releases the lock."""
+    client = connections.get("default")
+    await client.execute_script("PRAGMA busy_timeout = 100")
+    other = sqlite3.connect(db.database_url.removeprefix("sqlite://"), isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        yield lambda: other.execute("ROLLBACK")
+    finally:
+        other.close()
+        await client.execute_script(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+
 async def test_a_write_lock_held_past_the_busy_timeout_answers_busy_and_writes_nothing(
         db, caplog: pytest.LogCaptureFixture) -> None:
     if db.postgres:
@@ -58,17 +73,13 @@ async def test_a_write_lock_held_past_the_busy_timeout_answers_busy_and_writes_n
     volunteer = await make_volunteer("李明")
     team = await make_team(creator)
     activity = await make_activity(team, creator)
-    client = connections.get("default")
-    await client.execute_script("PRAGMA busy_timeout = 100")
-    other = sqlite3.connect(db.database_url.removeprefix("sqlite://"), isolation_level=None)
-    try:
-        other.execute("BEGIN IMMEDIATE")
+    async with _write_lock_held_elsewhere(db) as release:
         # when: a mutation in a transaction (BEGIN IMMEDIATE) and one in autocommit
         with caplog.at_level(logging.WARNING, logger="tongxin.errors"):
             signed = await execute(SIGN_UP, {"id": str(to_global_id("Activity", activity.id))},
                                    as_=volunteer)
             saved = await execute(SAVE_DRAFT, {"key": "thread:new", "body": "草稿"}, as_=volunteer)
-        other.execute("ROLLBACK")
+        release()
         # then: a coded answer, nothing written, one line each naming the driver code only
         assert_busy(signed)
         assert_busy(saved)
@@ -84,9 +95,6 @@ async def test_a_write_lock_held_past_the_busy_timeout_answers_busy_and_writes_n
             again = await execute(SIGN_UP, {"id": str(to_global_id("Activity", activity.id))},
                                   as_=volunteer)
         assert again.ok()["signUp"]["status"] == "CONFIRMED"
-    finally:
-        other.close()
-        await client.execute_script(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
 
 def test_the_busy_answer_is_in_chinese_too() -> None:
@@ -253,11 +261,7 @@ async def test_a_plain_http_route_under_the_write_lock_answers_503_busy_and_keep
     assert create_app().user_middleware[-1].cls is TransientErrors
     app = Starlette(routes=IMPORT_ROUTES, middleware=[Middleware(TransientErrors)])
     admin = await make_volunteer("平台管理员", platform_admin=True)
-    client = connections.get("default")
-    await client.execute_script("PRAGMA busy_timeout = 100")
-    other = sqlite3.connect(db.database_url.removeprefix("sqlite://"), isolation_level=None)
-    try:
-        other.execute("BEGIN IMMEDIATE")
+    async with _write_lock_held_elsewhere(db) as release:
         # when
         with caplog.at_level(logging.WARNING, logger="tongxin.errors"):
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
@@ -266,10 +270,7 @@ async def test_a_plain_http_route_under_the_write_lock_answers_503_busy_and_keep
                                          headers={"Authorization": f"Bearer {token_for(admin)}",
                                                   "Accept-Language": "zh-CN"},
                                          content=roster([person(900)]))
-        other.execute("ROLLBACK")
-    finally:
-        other.close()
-        await client.execute_script(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        release()
     # then
     assert answer.status_code == 503 and answer.headers["retry-after"] == "1"
     assert answer.json() == {"errors": [{"message": "数据库正忙，本次操作未完成，请稍后重试。",
