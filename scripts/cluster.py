@@ -234,11 +234,22 @@ class Cluster:
     def _spawn(self, name: str, port: int, argv: list[str], *, env: dict[str, str] | None = None,
                user: str | None = None, cwd: Path | None = None) -> Proc:
         log = open(self.base / f"{name}.log", "ab")
-        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                   user=user, cwd=cwd, start_new_session=True)
-        log.close()
-        proc = Proc(name, process, port)
-        self.procs.append(proc)
+        # Ctrl-C and SIGTERM wait until the new process is recorded: a KeyboardInterrupt raised
+        # between Popen and the append left a Redis node running after "every process started
+        # so far is stopped" (its own session, so the terminal's SIGINT never reached it).
+        signals = {signal.SIGINT, signal.SIGTERM}
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+        try:
+            # (the child must not inherit the blocked signals: it would ignore the SIGTERM
+            # that stops it)
+            process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                       user=user, cwd=cwd, start_new_session=True,
+                                       preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_SETMASK, held))
+            proc = Proc(name, process, port)
+            self.procs.append(proc)
+        finally:
+            log.close()
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
         return proc
 
     def start_postgres(self) -> None:

@@ -41,14 +41,18 @@ def _running(pid: int) -> bool:
 
 
 def _processes_mentioning(text: str) -> list[str]:
+    """Processes whose command line or working directory names `text` (a Redis node rewrites
+    its command line to "redis-server host:port [cluster]"; its directory still says where it
+    came from)."""
     found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+    for process in Path("/proc").glob("[0-9]*"):
         try:
-            command = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            command = (process / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            directory = os.readlink(process / "cwd")
         except OSError:
             continue
-        if text in command:
-            found.append(command)
+        if text in command or directory.startswith(text):
+            found.append(f"{command} (in {directory})")
     return found
 
 
