@@ -81,8 +81,6 @@ class Sources:
     style: str
     query: str
     words: dict[str, str]
-    districts: list[str]
-    categories: list[str]
 
 
 @dataclass(frozen=True)
@@ -109,15 +107,11 @@ def sources() -> Sources:
         template = PAGE.read_text()
         query = re.search(r'var query = ("(?:[^"\\]|\\.)*");', template)
         table = re.search(r"^const zh = \{(.*?)^\};", I18N.read_text(), re.S | re.M)
-        view = VIEW.read_text()
-        lists = {name: json.loads(found.group(1)) for name in ("DISTRICTS", "CATEGORIES")
-                 if (found := re.search(rf"^const {name} = (\[.*?\]);", view, re.M))}
-        if query is None or table is None or len(lists) != 2:
+        if query is None or table is None:
             raise RuntimeError("web/: the home page's sources changed shape (schema/home_http.py)")
         words = {key: _js_string(value) for key, value in
                  re.findall(r'(\w+): ("(?:[^"\\]|\\.)*")', table.group(1))}
-        _sources = Sources(stamp, template, STYLE.read_text(), _js_string(query.group(1)), words,
-                           lists["DISTRICTS"], lists["CATEGORIES"])
+        _sources = Sources(stamp, template, STYLE.read_text(), _js_string(query.group(1)), words)
     return _sources
 
 
@@ -187,30 +181,14 @@ def _card(w: dict[str, str], a: dict[str, Any], others: list[dict[str, Any]]) ->
 def draw_main(s: Sources, data: dict[str, Any]) -> str:
     w = s.words
 
-    def select(name: str, label: str, options: list[str]) -> str:
-        choices = "".join(f'<option value="{_e(o)}">{_e(o)}</option>' for o in options)
-        return (f'<div class="field"><label for="flt-{name}">{_e(label)}</label>'
-                f'<select id="flt-{name}" name="{name}"><option value="">{_e(_t(w, "anyDistrict"))}</option>'
-                f"{choices}</select></div>")
-
-    def check(name: str, label: str) -> str:
-        return (f'<div class="check"><input type="checkbox" id="flt-{name}" name="{name}">'
-                f'<label for="flt-{name}">{_e(label)}</label></div>')
-
     activities = [edge["node"] for edge in data["activities"]["edges"]]
     groups = _groups(activities)
     cards = ("".join(_card(w, first, others) for first, *others in groups[:DRAWN_CARDS])
              or f"<p>{_e(_t(w, 'empty'))}</p>")
     return "".join((
         f"<h1>{_e(_t(w, 'navActivities'))}</h1>",
-        f'<details class="filter-panel"><summary>{_e(_t(w, "filters"))}</summary>'
-        f'<form class="filters" aria-label="{_e(_t(w, "filters"))}">',
-        select("district", _t(w, "district"), s.districts),
-        select("category", _t(w, "category"), s.categories),
-        f'<div class="field"><label for="flt-date">{_e(_t(w, "date"))}</label>'
-        '<input type="date" id="flt-date" name="date"></div>',
-        check("open", _t(w, "openOnly")), check("near", _t(w, "nearMe")),
-        f'<button type="submit">{_e(_t(w, "apply"))}</button></form></details>',
+        # The form is the client's, built when the panel first opens (views/activities.js).
+        f'<details class="filter-panel"><summary>{_e(_t(w, "filters"))}</summary></details>',
         '<p class="note" role="status"></p>',
         f'<p class="count" role="status">{_e(_t(w, "activityCount", n=data["activities"]["totalCount"]))}'
         '</p>',

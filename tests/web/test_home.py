@@ -154,6 +154,43 @@ async def test_the_servers_drawing_is_the_clients_node_for_node(
     assert "另有 2 个班次" in drawn
 
 
+async def test_a_visitor_filters_the_drawn_list_and_a_choice_not_yet_applied_survives_closing_the_panel(
+        live_server: LiveServer, browsers: list[Any]) -> None:
+    # given activities in two districts, on the page the server drew (its filter panel is empty
+    # until it opens: the form is the client's)
+    organiser = await make_volunteer("组织者")
+    team = await make_team(organiser, "筛选队")
+    here = await make_activity(team, organiser, title="朝阳的活动", district="朝阳区")
+    there = await make_activity(team, organiser, title="海淀的活动", district="海淀区")
+    root = live_server.url.removesuffix("/graphql")
+    async with httpx.AsyncClient() as client:
+        drawn = (await client.get(f"{root}/")).text
+    assert '<details class="filter-panel"><summary>筛选</summary></details>' in drawn
+    page = browsers[0]
+    page.get(f"{root}/healthz")
+    page.execute_script("localStorage.clear()")
+    page.get(f"{root}/")
+    wait_for(page, lambda d: d.execute_script("return performance.getEntriesByName('tx:list-hydrated').length"),
+             message="hydrated")
+
+    # when the visitor opens 筛选, picks 海淀区, closes and reopens the panel, then applies it
+    summary = page.find_element("css selector", "details.filter-panel summary")
+    summary.click()
+    district = wait_for(page, lambda d: d.find_element("id", "flt-district"), message="the filter form")
+    page.execute_script("arguments[0].value = '海淀区'", district)
+    summary.click()
+    summary.click()
+    kept = page.find_element("id", "flt-district").get_attribute("value")
+    page.find_element("css selector", "form.filters button[type=submit]").click()
+
+    # then the choice was kept, and only the 海淀区 activity is listed
+    assert kept == "海淀区"
+    ids = {str(a.id): to_global_id("Activity", a.id) for a in (here, there)}
+    wait_for(page, lambda d: [c.get_attribute("data-id") for c in d.find_elements("css selector", "article.card")]
+             == [ids[str(there.id)]], message="the filtered list")
+    assert page.find_element("css selector", "p.count").text == "共 1 个活动"
+
+
 async def test_an_english_reader_and_another_route_never_keep_the_chinese_drawing(
         live_server: LiveServer, browsers: list[Any]) -> None:
     # given a published activity (so the server draws a card)

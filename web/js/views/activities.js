@@ -181,6 +181,10 @@ function adoptDrawn(main) {
 function List({ first }) {
   const [state, setState] = useState(first ? { data: first } : { loading: true });
   const [note, setNote] = useState("");
+  // The form is built when the panel first opens, and kept from then on (what was chosen but not
+  // applied yet survives closing it): a closed panel's selects and date input cost the first
+  // frame ~30 ms (docs/web.md, Figures), and the server's drawing leaves them out too.
+  const [filtering, setFiltering] = useState(!defaults());
   const load = async () => {
     setState((s) => ({ ...s, loading: true }));
     const variables = variablesNow();
@@ -206,7 +210,7 @@ function List({ first }) {
   useLayoutEffect(() => { if (data && !first) requestAnimationFrame(() => performance.mark("tx:list-painted")); }, [data]);
   const cards = data ? groups(nodes(data.activities)) : [];
   return html`<h1>${t("navActivities")}</h1>
-<details class="filter-panel" open=${!defaults()}><summary>${t("filters")}</summary><${Filters} onApply=${load} /></details>
+<details class="filter-panel" open=${!defaults()} onToggle=${(event) => event.currentTarget.open && setFiltering(true)}><summary>${t("filters")}</summary>${filtering ? html`<${Filters} onApply=${load} />` : null}</details>
 <p class="note" role="status">${note}</p>
 <p class="count" role="status">${data ? t("activityCount", { n: data.activities.totalCount }) : ""}</p>
 <section class="list" aria-live="off" aria-busy=${loading || !data ? "true" : "false"}>${error
