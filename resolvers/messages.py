@@ -84,6 +84,10 @@ NAMES_ZH: dict[str, str] = {
     "Project": "该项目", "Position": "该岗位", "Series": "该排班", "Service point": "该服务阵地",
     "Reward item": "该礼品", "Award": "该荣誉", "Nomination": "该提名", "Announcement": "该公告",
     "Object": "该内容", "file": "文件", "Import": "该导入",
+    "firstDate": "第一天", "lastDate": "最后一天", "startTime": "开始时间",
+    "durationMinutes": "每班时长", "weekdays": "星期", "dayOfMonth": "每月几号",
+    "capacityPerShift": "每班人数", "minimumAge": "最低年龄", "qualifications": "资质",
+    "coverImageUrl": "封面图片", "positionId": "岗位", "teamId": "队伍",
 }
 
 

@@ -181,14 +181,15 @@ def _check_series(data: SeriesData, position: Position | None) -> dict[str, Any]
 
 
 async def _generate(series: ProjectSeries, project: Project, position: Position | None,
-                    creator_id: int, publish: bool) -> int:
-    """Creates the missing dated activities of the series in one short transaction."""
+                    creator_id: int, publish: bool) -> list[Activity]:
+    """Creates the missing dated activities of the series in one short transaction; returns
+    them in date order."""
     weekdays = [int(d) for d in decode_tags(series.weekdays)]
     hour, minute = (int(part) for part in series.start_time.split(":"))
     now = datetime.now(UTC)
     requirements = Requirements(decode_tags(position.qualifications), position.minimum_age) \
         if position is not None else Requirements([], None)
-    created = 0
+    created: list[Activity] = []
     async with in_transaction() as conn:
         have = set(await SeriesOccurrence.filter(series_id=series.id).using_db(conn)
                    .values_list("day", flat=True))
@@ -214,13 +215,13 @@ async def _generate(series: ProjectSeries, project: Project, position: Position 
                                           using_db=conn)
             if requirements.qualifications or requirements.minimum_age is not None:
                 await write_requirements(activity.id, requirements, using=conn)
-            created += 1
+            created.append(activity)
     return created
 
 
 async def do_schedule_series(viewer: Viewer, project_id: int, position_id: int | None,
-                             data: SeriesData) -> tuple[ProjectSeries, int]:
-    """A weekly or monthly rule generating dated shifts; returns the series and how many."""
+                             data: SeriesData) -> tuple[ProjectSeries, list[Activity]]:
+    """A weekly or monthly rule generating dated shifts; returns the series and the shifts."""
     creator = viewer.require_active()
     project = await check_project_admin(viewer, project_id)
     position = None
@@ -240,7 +241,7 @@ async def do_schedule_series(viewer: Viewer, project_id: int, position_id: int |
 
 
 async def do_extend_series(viewer: Viewer, series_id: int, last_date: date,
-                           publish: bool = True) -> tuple[ProjectSeries, int]:
+                           publish: bool = True) -> tuple[ProjectSeries, list[Activity]]:
     creator = viewer.require_active()
     series = await ProjectSeries.get_or_none(id=series_id)
     if series is None:

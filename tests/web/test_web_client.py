@@ -684,6 +684,15 @@ async def test_axe_finds_no_serious_violations_on_any_page_at_phone_and_desktop_
                                       headers={"Authorization": f"Bearer {token_for(platform)}"})).json()["id"]
     await api(live_server, volunteer, """mutation P($room: ID!) { postChatMessage(roomId: $room, body: "到了", clientId: "axe",
       photoUrls: ["https://img.example.cn/a.jpg"]) { id } }""", {"room": room})
+    # and a project of the admin's team with a post and a series (#/projects with the organiser's forms)
+    project = (await api(live_server, admin, "mutation P($input: ProjectInput!) { createProject(input: $input) { id } }", {"input": {
+        "teamId": to_global_id("Team", team.id), "name": "读书角", "category": "文化", "district": "朝阳区"}}))["createProject"]["id"]
+    post = (await api(live_server, admin, """mutation P($id: ID!) { createPosition(projectId: $id, input: { name: "图书角值守",
+      capacityPerShift: 2 }) { id } }""", {"id": project}))["createPosition"]["id"]
+    first = datetime.now(BEIJING).date() + timedelta(days=3)
+    await api(live_server, admin, "mutation S($id: ID!, $input: SeriesInput!) { scheduleSeries(projectId: $id, input: $input) { created } }",
+              {"id": project, "input": {"frequency": "WEEKLY", "weekdays": [first.isoweekday()], "startTime": "19:00",
+                                        "durationMinutes": 60, "firstDate": first.isoformat(), "lastDate": first.isoformat(), "positionId": post}})
     pages = [(None, "activities", "article.card"), (None, "login", "form"), (None, "register", "form"),
              (None, "help", "main h1"), (None, "forum", "main h1"),
              (volunteer, "activities", "article.card"), (volunteer, f"activities/{to_global_id('Activity', activity.id)}", "p.state"),
@@ -693,7 +702,7 @@ async def test_axe_finds_no_serious_violations_on_any_page_at_phone_and_desktop_
              (None, "learn", "main h1"), (volunteer, "learn", "#qual-h"), (volunteer, "bank", "[data-points]"),
              (volunteer, "notifications", "main h1"), (platform, "stats", ".plot[data-drawn]"),
              (None, "honours", "#aw-h"), (volunteer, "feed", "main h1"), (None, "projects", "main h1"),
-             (None, "points", "main h1"), (volunteer, f"activities/{activity_id}", "main:has(#swap-h):has(#log-h)"),
+             (None, "points", "main h1"), (admin, "projects", "li[data-series] form"), (volunteer, f"activities/{activity_id}", "main:has(#swap-h):has(#log-h)"),
              (admin, f"activities/{activity_id}", "main:has(#msg-h):has(#lapse-h):has(#log-h)"),
              (volunteer, "notifications", "form.reply-organiser"), (volunteer, "chat", "li[data-room]"),
              (volunteer, f"chat/{room}", "form.chat-send button:not([disabled])"),
