@@ -126,3 +126,12 @@ async def test_an_organiser_creates_a_project_and_a_post_schedules_a_weekly_seri
     wait_for(page, lambda d: len(d.find_elements(By.XPATH, f"{post}/ul[contains(@class, 'shifts-list')]/li")) == 3,
              message="the member's view")
     assert not page.find_elements(By.CSS_SELECTOR, "details.new-project, details.new-position, details.schedule, li[data-series]")
+
+    # and a platform admin, who administers no team, may create a project for any team and
+    # manages this one
+    platform = await make_volunteer("平台管理员", platform_admin=True)
+    open_as(page, live_server, platform, "projects")
+    wait_for(page, lambda d: d.find_elements(By.XPATH, f"{post}//details[contains(@class, 'schedule')]"),
+             message="the platform admin's forms")
+    teams = [o.get_attribute("value") for o in page.find_elements(By.CSS_SELECTOR, "details.new-project select[name=teamId] option")]
+    assert to_global_id("Team", team.id) in teams
