@@ -2,6 +2,7 @@
 // `html` tagged templates instead of hand-built DOM; text is always escaped by preact.
 import { h, render } from "preact";
 import htm from "htm";
+import { useState } from "preact/hooks";
 import { errorText, t } from "./i18n.js";
 
 export { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
@@ -32,3 +33,48 @@ export const sendTitled = (send, say, then) => async (event) => {
     await then();
   } catch (e) { say(errorText(e)); }
 };
+
+// A labelled control, its error tied to it (aria-describedby, aria-invalid, data-error-for), id
+// `${id}-${name}`; a select with `options`, a textarea for type "textarea". Uncontrolled (read on
+// submit, initial value `defaultValue`): preact puts a `value` prop back on every render where it
+// differs from the control's, so a re-render (an error shown, a reload) would undo what was typed.
+export function Field({ id, name, label, error, type = "text", options, defaultValue, ...rest }) {
+  const fid = `${id}-${name}`;
+  const control = { id: fid, name, "aria-describedby": `${fid}-error`, "aria-invalid": error ? "true" : null, ...rest };
+  return html`<div class="field"><label for=${fid}>${label}</label>
+    ${options ? html`<select ...${control}>${options.map((o) => html`<option value=${o} selected=${o === defaultValue}>${o}</option>`)}</select>`
+      : type === "textarea" ? html`<textarea rows="3" defaultValue=${defaultValue} ...${control}></textarea>`
+        : html`<input type=${type} defaultValue=${defaultValue} ...${control} />`}
+    <p class="error" id=${`${fid}-error`} data-error-for=${name} aria-live="polite">${error || ""}</p></div>`;
+}
+
+// A form's state: an error per field, the outcome, and whether it is being sent. submit(fn)
+// checks the required fields, then runs fn(form), whose text is the outcome; a refusal naming a
+// field of the form is shown at that field (in the UI language, errorText), any other above the button.
+export function useForm() {
+  const [errors, setErrors] = useState({});
+  const [said, setSaid] = useState({ ok: "", error: "" });
+  const [busy, setBusy] = useState(false);
+  const submit = (fn) => async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    const missing = [...form.querySelectorAll("[required]")].filter((input) => !input.value.trim());
+    setErrors(Object.fromEntries(missing.map((input) => [input.name, t("errRequired")])));
+    setSaid({ ok: "", error: "" });
+    if (missing.length) { missing[0].focus(); return; }
+    setBusy(true);
+    try {
+      setSaid({ ok: await fn(form), error: "" });
+    } catch (e) {
+      const name = (e.field || "").split(".").pop();
+      const input = name ? form.elements[name] : null;
+      if (input) {
+        setErrors({ [name]: errorText(e) });
+        (input.focus ? input : input[0])?.focus();
+      } else setSaid({ ok: "", error: errorText(e) });
+    }
+    setBusy(false);
+  };
+  const outcome = html`<p class="error" role="alert">${said.error}</p><p class="ok" role="status" data-outcome>${said.ok}</p>`;
+  return { errors, busy, submit, outcome };
+}

@@ -125,13 +125,15 @@ function locate() {
   });
 }
 
-// Uncontrolled: read on submit, so the server's drawing of it needs no state to match.
+// Uncontrolled: read on submit, so the server's drawing of it needs no state to match; the applied
+// filters are the initial values (defaultValue, defaultChecked), never a `value` that a re-render of
+// the list would put back over a choice not applied yet.
 function Filters({ onApply }) {
   const select = (name, label, options) => html`<div class="field"><label for=${`flt-${name}`}>${label}</label>
 <select id=${`flt-${name}`} name=${name}><option value="">${t("anyDistrict")}</option>${options.map((o) =>
     html`<option value=${o} selected=${filters[name] === o}>${o}</option>`)}</select></div>`;
   const check = (name, label) => html`<div class="check"><input type="checkbox" id=${`flt-${name}`} name=${name}
-  checked=${filters[name]} /><label for=${`flt-${name}`}>${label}</label></div>`;
+  defaultChecked=${filters[name]} /><label for=${`flt-${name}`}>${label}</label></div>`;
   const submit = (event) => {
     event.preventDefault();
     const data = new FormData(event.target);
@@ -141,7 +143,7 @@ function Filters({ onApply }) {
   };
   return html`<form class="filters" aria-label=${t("filters")} onSubmit=${submit}>
 ${select("district", t("district"), DISTRICTS)}${select("category", t("category"), CATEGORIES)}
-<div class="field"><label for="flt-date">${t("date")}</label><input type="date" id="flt-date" name="date" value=${filters.date} /></div>
+<div class="field"><label for="flt-date">${t("date")}</label><input type="date" id="flt-date" name="date" defaultValue=${filters.date} /></div>
 ${check("open", t("openOnly"))}${check("near", t("nearMe"))}
 <button type="submit">${t("apply")}</button></form>`;
 }

@@ -116,16 +116,20 @@ function ActivityPage({ id }) {
   const [data, setData] = useState(null);
   const [error, setError] = useState(null);
   const [counts, setCounts] = useState(null);
+  const [stale, setStale] = useState("");
+  // Once shown, a failed reload (after an action) keeps the page, and what is typed in its
+  // forms, and says so: replacing it with the error would lose both.
   const load = async () => {
     try {
       const answer = await gql(DETAIL, { id, signedIn: !!session.token });
       setData(answer);
+      setStale("");
       const a = answer.node;
       if (a) {
         setCounts({ capacity: a.capacity, remaining: a.remaining, waitlisted: a.waitlistCount, waitlistLimit: a.waitlistLimit });
         document.title = `${a.title} · ${t("brand")}`;
       }
-    } catch (e) { setError(e); }
+    } catch (e) { if (data) setStale(errorText(e)); else setError(e); }
   };
   useEffect(() => { load(); }, [id]);
   useEffect(() => subscribe(SLOTS, { id }, { next: ({ data: d }) => d && setCounts((c) => c && ({
@@ -140,7 +144,7 @@ function ActivityPage({ id }) {
   const posts = nodes(a.experiencePosts);
   return html`<article class="detail" data-id=${a.id}>
     <p><a href="#/activities">← ${t("backToList")}</a></p>
-    <h1>${a.title}</h1>
+    <h1>${a.title}</h1><p class="error" role="alert">${stale}</p>
     <p class="meta"><span class="badge" data-status=${a.status}>${t(`ACT_${a.status}`)}</span> ${a.category} · ${t("hours", { n: a.hoursCredit })}</p>
     ${a.status === "CANCELLED" && a.cancelReason ? html`<p class="notice">${a.cancelReason}</p>` : null}
     <dl class="facts">

@@ -35,7 +35,8 @@ function BankPage() {
   const [error, setError] = useState(null);
   const [message, setMessage] = useState("");
   const load = async () => {
-    try { setData(await gql(BANK)); } catch (e) { setError(e); }
+    // once shown, a failed reload keeps the page (and the donation being typed) and says so
+    try { setData(await gql(BANK)); } catch (e) { if (data) setMessage(errorText(e)); else setError(e); }
   };
   useEffect(() => { load(); }, []);
   const donate = async (event) => {

@@ -118,7 +118,7 @@ export function SwapApprovals() {
   const swaps = data ? nodes(data.shiftSwapsAwaitingApproval) : [];
   return html`<section class="panel approvals" aria-labelledby="appr-h"><h2 id="appr-h">${t("approvals")}</h2>
     ${data && !swaps.length ? html`<p>${t("noApprovals")}</p>` : null}
-    <ul class="plain">${swaps.map((s) => html`<li class="card" data-swap=${s.id}>
+    <ul class="plain">${swaps.map((s) => html`<li class="card" key=${s.id} data-swap=${s.id}>
       <p><a href=${`#/manage/${encodeURIComponent(s.activity.id)}`}>${s.activity.title}</a> · ${fmtDate(s.activity.startsAt)}</p>
       <p>${s.giver?.displayName || ""} → <strong>${s.taker?.displayName || ""}</strong></p>
       <form class="inline" novalidate onSubmit=${decide(s, false)}>

@@ -59,9 +59,10 @@ function thisMonth() {
   return [`${today.slice(0, 8)}01`, today];
 }
 
-// The dates are read from the inputs when a button is pressed (uncontrolled inputs).
+// The dates are read from the inputs when a button is pressed (uncontrolled inputs: this month is
+// their defaultValue, never a `value` that a re-render, such as a refused download's, would put back).
 function HoursExport({ team }) {
-  const [first, last] = thisMonth();
+  const [[first, last]] = useState(thisMonth);
   const from = useRef(null);
   const to = useRef(null);
   const [result, setResult] = useState("");
@@ -69,8 +70,8 @@ function HoursExport({ team }) {
     { from: from.current.value, to: to.current.value })
     .then(() => setResult(""), (error) => setResult(errorText(error)));
   return html`<div class="actions hours-export">
-    <label for=${`from-${team.id}`}>${t("periodFrom")}</label><input type="date" id=${`from-${team.id}`} value=${first} ref=${from} />
-    <label for=${`to-${team.id}`}>${t("periodTo")}</label><input type="date" id=${`to-${team.id}`} value=${last} ref=${to} />
+    <label for=${`from-${team.id}`}>${t("periodFrom")}</label><input type="date" id=${`from-${team.id}`} defaultValue=${first} ref=${from} />
+    <label for=${`to-${team.id}`}>${t("periodTo")}</label><input type="date" id=${`to-${team.id}`} defaultValue=${last} ref=${to} />
     <button type="button" data-export="csv" onClick=${save("csv")}>${t("exportHoursCsv")}</button>
     <button type="button" data-export="xlsx" onClick=${save("xlsx")}>${t("exportHoursXlsx")}</button>
     <span class="result" role="status">${result}</span></div>`;

@@ -72,15 +72,18 @@ function CourseCard({ course, reload, held }) {
 function LearnPage() {
   const [data, setData] = useState(null);
   const [error, setError] = useState(null);
+  const [stale, setStale] = useState("");
+  // once shown, a failed reload keeps the page (and the quiz answers being picked) and says so
   const load = async () => {
-    try { setData(await gql(COURSES, { signedIn: !!session.token })); } catch (e) { setError(e); }
+    try { setData(await gql(COURSES, { signedIn: !!session.token })); setStale(""); }
+    catch (e) { if (data) setStale(errorText(e)); else setError(e); }
   };
   useEffect(() => { load(); }, []);
   if (error) return html`<h1>${t("navLearn")}</h1><p class="error">${errorText(error)}</p>`;
   if (!data) return html`<h1>${t("navLearn")}</h1><p>${t("loading")}</p>`;
   const quals = data.me?.qualifications || [];
   const held = new Set(quals.filter((q) => q.valid).map((q) => q.name));
-  return html`<h1>${t("navLearn")}</h1>
+  return html`<h1>${t("navLearn")}</h1><p class="error" role="alert">${stale}</p>
     ${data.me ? html`<section class="panel" aria-labelledby="qual-h"><h2 id="qual-h">${t("myQualifications")}</h2>
       ${quals.length ? html`<ul class="plain quals">${quals.map((q) => html`<li data-valid=${q.valid}>${q.name} ·
         ${q.valid ? (q.expiresAt ? t("validUntil", { date: fmtDay(q.expiresAt) }) : t("noExpiry")) : t("expired")}</li>`)}</ul>`

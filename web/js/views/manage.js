@@ -7,7 +7,7 @@ import { gql, nodes, session } from "../api.js";
 import { download } from "../download.js";
 import { ZONE, errorText, fmtDate, t } from "../i18n.js";
 import { subscribe } from "../ws.js";
-import { html, page, useEffect, useState } from "../ui.js";
+import { Field, html, page, useEffect, useForm, useState } from "../ui.js";
 import { Policies, UncoveredShifts } from "./stations.js";
 import { SwapApprovalSetting, SwapApprovals } from "./care.js";
 import { loadMe } from "../app.js";
@@ -48,25 +48,19 @@ const toLocal = (iso) => {
   return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
 };
 
-function Field({ name, label, type = "text", value = "", options, ...rest }) {
-  const id = `m-${name}`;
-  return html`<div class="field"><label for=${id}>${label}</label>
-    ${options ? html`<select id=${id} name=${name}>${options.map((o) => html`<option value=${o} selected=${o === value}>${o}</option>`)}</select>`
-      : type === "textarea" ? html`<textarea id=${id} name=${name} rows="4" value=${value} ...${rest}></textarea>`
-        : html`<input id=${id} name=${name} type=${type} value=${value} ...${rest} />`}</div>`;
-}
-
-// The fields of a new or edited activity; `read(form)` gives the API's input.
-function ActivityFields({ activity = {} }) {
-  return html`<${Field} name="title" label=${t("title")} value=${activity.title || ""} maxlength="200" required />
-    <${Field} name="category" label=${t("category")} value=${activity.category || CATEGORIES[0]} options=${CATEGORIES} />
-    <${Field} name="district" label=${t("district")} value=${activity.district || DISTRICTS[2]} options=${DISTRICTS} />
-    <${Field} name="address" label=${t("address")} value=${activity.address || ""} maxlength="200" />
-    <${Field} name="startsAt" label=${t("startsAtBj")} type="datetime-local" value=${toLocal(activity.startsAt)} required />
-    <${Field} name="endsAt" label=${t("endsAtBj")} type="datetime-local" value=${toLocal(activity.endsAt)} required />
-    <${Field} name="capacity" label=${t("capacity")} type="number" min="1" max="10000" value=${activity.capacity ?? 10} required />
-    <${Field} name="hoursCredit" label=${t("hoursCredit")} type="number" min="0.5" step="0.5" value=${activity.hoursCredit ?? 2} required />
-    <${Field} name="description" label=${t("description")} type="textarea" value=${activity.description || ""} />`;
+// The fields of a new or edited activity (ids `${id}-<name>`), uncontrolled (ui.js, Field):
+// `read(form)` gives the API's input; `errors` are the form's, by field.
+function ActivityFields({ id, activity = {}, errors }) {
+  const field = (name, label, props) => html`<${Field} id=${id} name=${name} label=${label} error=${errors[name]} ...${props} />`;
+  return html`${field("title", t("title"), { defaultValue: activity.title || "", maxlength: "200", required: true })}
+    ${field("category", t("category"), { defaultValue: activity.category || CATEGORIES[0], options: CATEGORIES })}
+    ${field("district", t("district"), { defaultValue: activity.district || DISTRICTS[2], options: DISTRICTS })}
+    ${field("address", t("address"), { defaultValue: activity.address || "", maxlength: "200" })}
+    ${field("startsAt", t("startsAtBj"), { type: "datetime-local", defaultValue: toLocal(activity.startsAt), required: true })}
+    ${field("endsAt", t("endsAtBj"), { type: "datetime-local", defaultValue: toLocal(activity.endsAt), required: true })}
+    ${field("capacity", t("capacity"), { type: "number", min: "1", max: "10000", defaultValue: activity.capacity ?? 10, required: true })}
+    ${field("hoursCredit", t("hoursCredit"), { type: "number", min: "0.5", step: "0.5", defaultValue: activity.hoursCredit ?? 2, required: true })}
+    ${field("description", t("description"), { type: "textarea", rows: "4", defaultValue: activity.description || "" })}`;
 }
 
 function read(form) {
@@ -76,8 +70,35 @@ function read(form) {
     hoursCredit: Number(v("hoursCredit")), description: v("description") };
 }
 
-function missing(input) {
-  return !input.title || !input.startsAt || !input.endsAt ? t("errRequired") : "";
+const slug = (id) => id.replace(/\W/g, "");
+
+// A team's new activity (a draft): a refusal is shown at the field it names, the rest kept.
+function NewActivity({ team }) {
+  const form = useForm();
+  const id = `na${slug(team.id)}`;
+  const send = form.submit(async (f) => {
+    const { createActivity } = await gql(CREATE_ACTIVITY, { input: { teamId: team.id, ...read(f) } });
+    location.hash = `#/manage/${encodeURIComponent(createActivity.id)}`;
+    return "";
+  });
+  return html`<details class="new-activity"><summary>${t("newActivity")}</summary>
+    <form novalidate onSubmit=${send}><${ActivityFields} id=${id} errors=${form.errors} />
+      ${form.outcome}
+      <button class="primary" type="submit" disabled=${form.busy}>${t("createDraft")}</button></form></details>`;
+}
+
+// An activity's edit form, beside the page's other panels.
+function EditActivity({ a, reload }) {
+  const form = useForm();
+  const send = form.submit(async (f) => {
+    await gql(UPDATE, { id: a.id, input: read(f) });
+    await reload();
+    return t("saved");
+  });
+  return html`<details class="panel edit-activity"><summary>${t("editActivity")}</summary>
+    <form novalidate onSubmit=${send}><${ActivityFields} id="ea" activity=${a} errors=${form.errors} />
+      ${form.outcome}
+      <button class="primary" type="submit" disabled=${form.busy}>${t("save")}</button></form></details>`;
 }
 
 // Members and applications: an admin approves or turns down each applicant.
@@ -87,7 +108,7 @@ function People({ team, reload }) {
   const decide = (person, approve) => async () => {
     try {
       await gql(DECIDE, { team: team.id, volunteer: person.id, approve });
-      await reload(); // first: a later reload would reset a form being filled
+      await reload();
       setMessage(t(approve ? "applicantApproved" : "applicantDeclined", { name: person.displayName }));
     } catch (e) { setMessage(errorText(e)); }
   };
@@ -103,37 +124,23 @@ function People({ team, reload }) {
 function Teams() {
   const [teams, setTeams] = useState(null);
   const [error, setError] = useState("");
-  const [busy, setBusy] = useState(false);
   const load = async () => {
-    try { await loadMe(); setTeams(nodes((await gql(TEAMS)).me.teams).filter((team) => team.viewerIsAdmin)); }
+    try { await loadMe(); setTeams(nodes((await gql(TEAMS)).me.teams).filter((team) => team.viewerIsAdmin)); setError(""); }
     catch (e) { setError(errorText(e)); }
   };
   useEffect(() => { load(); }, []);
-  const create = (team) => async (event) => {
-    event.preventDefault();
-    const input = { teamId: team.id, ...read(event.target) };
-    const problem = missing(input);
-    if (problem) { setError(problem); return; }
-    setBusy(true);
-    try {
-      const { createActivity } = await gql(CREATE_ACTIVITY, { input });
-      location.hash = `#/manage/${encodeURIComponent(createActivity.id)}`;
-    } catch (e) { setError(errorText(e)); setBusy(false); }
-  };
   if (!teams) return html`<h1>${t("navManage")}</h1><p class=${error ? "error" : ""}>${error || t("loading")}</p>`;
-  return html`<h1>${t("navManage")}</h1>
+  // A reload that fails leaves the page (and what is being typed) as it was, and says so.
+  return html`<h1>${t("navManage")}</h1><p class="error" role="alert">${error}</p>
     ${session.me?.isPlatformAdmin ? html`<${Policies} />` : null}
     ${teams.length ? html`<${UncoveredShifts} /><${SwapApprovals} />` : html`<p>${t("noAdminTeams")}</p>`}
-    ${teams.map((team) => html`<section class="panel" aria-labelledby=${`team-${team.id}`} data-team=${team.id}>
+    ${teams.map((team) => html`<section class="panel" key=${team.id} aria-labelledby=${`team-${team.id}`} data-team=${team.id}>
       <h2 id=${`team-${team.id}`}>${team.name}</h2>
-      <ul class="plain">${nodes(team.activities).map((a) => html`<li class="row" data-id=${a.id}>
+      <ul class="plain">${nodes(team.activities).map((a) => html`<li class="row" key=${a.id} data-id=${a.id}>
         <a href=${`#/manage/${encodeURIComponent(a.id)}`}>${a.title}</a> · ${fmtDate(a.startsAt)}
         <span class="badge" data-status=${a.status}>${t(`ACT_${a.status}`)}</span> ${a.confirmedCount}/${a.capacity}</li>`)}</ul>
       <${People} team=${team} reload=${load} />
-      <details class="new-activity"><summary>${t("newActivity")}</summary>
-        <form novalidate onSubmit=${create(team)}><${ActivityFields} />
-          <p class="error" role="alert">${error}</p>
-          <button class="primary" type="submit" disabled=${busy}>${t("createDraft")}</button></form></details>
+      <${NewActivity} team=${team} />
     </section>`)}`;
 }
 
@@ -170,28 +177,25 @@ function Roster({ a, reload, say }) {
   </section>`;
 }
 
-function CallOut({ a, say }) {
+function CallOut({ a }) {
+  const form = useForm();
   const [sent, setSent] = useState(null);
   useEffect(() => sent ? subscribe(CALLS_WATCH, { id: sent.id }, { next: ({ data }) => {
     if (data?.callOuts?.id === sent.id) setSent((s) => ({ ...s, ...data.callOuts }));
   } }) : undefined, [sent?.id]);
-  const send = async (event) => {
-    event.preventDefault();
-    const form = event.target;
-    const message = form.elements.message.value.trim();
-    if (!message) { say(t("errRequired")); return; }
-    try {
-      const { callOut } = await gql(SEND_CALL, { input: { message, districts: [a.district], needed: Number(form.elements.needed.value) || 1,
-        teamId: a.team.id } });
-      setSent(callOut);
-      form.reset();
-    } catch (e) { say(errorText(e)); }
-  };
+  const send = form.submit(async (f) => {
+    const { callOut } = await gql(SEND_CALL, { input: { message: f.elements.message.value.trim(), districts: [a.district],
+      needed: Number(f.elements.needed.value) || 1, teamId: a.team.id } });
+    setSent(callOut);
+    f.reset();
+    return "";
+  });
   return html`<section class="panel" aria-labelledby="call-h"><h2 id="call-h">${t("sendCallOut")}</h2>
     <form novalidate onSubmit=${send}>
-      <${Field} name="message" label=${t("callMessage")} maxlength="500" />
-      <${Field} name="needed" label=${t("callNeeded")} type="number" min="1" value="5" />
-      <button class="primary" type="submit">${t("sendCallOut")}</button></form>
+      <${Field} id="co" name="message" label=${t("callMessage")} maxlength="500" required error=${form.errors.message} />
+      <${Field} id="co" name="needed" label=${t("callNeeded")} type="number" min="1" defaultValue="5" error=${form.errors.needed} />
+      ${form.outcome}
+      <button class="primary" type="submit" disabled=${form.busy}>${t("sendCallOut")}</button></form>
     ${sent ? html`<p class="ok" role="status" data-callout=${sent.id}>${t("callAnswers", { n: sent.needed, c: sent.comingCount, x: sent.cannotCount })}</p>` : null}
   </section>`;
 }
@@ -201,8 +205,10 @@ function ManageActivity({ id }) {
   const [error, setError] = useState(null);
   const [message, setMessage] = useState("");
   const [busy, setBusy] = useState(false);
+  // Once the page is shown, a failed reload is said in the message line: the page, and what is
+  // being typed in its forms, stays.
   const reload = async () => {
-    try { setA((await gql(MANAGE, { id })).node); } catch (e) { setError(e); }
+    try { setA((await gql(MANAGE, { id })).node); } catch (e) { if (a) setMessage(errorText(e)); else setError(e); }
   };
   useEffect(() => { reload(); }, [id]);
   if (error) return html`<p class="error">${errorText(error)}</p>`;
@@ -214,12 +220,6 @@ function ManageActivity({ id }) {
     try { await fn(event); setMessage(done); await reload(); } catch (e) { setMessage(errorText(e)); }
     setBusy(false);
   };
-  const save = run(async (event) => {
-    const input = read(event.target);
-    const problem = missing(input);
-    if (problem) throw Object.assign(new Error(problem), { message: problem, code: "BAD_USER_INPUT" });
-    await gql(UPDATE, { id, input });
-  }, t("saved"));
   const cancel = run(async (event) => {
     const reason = event.target.elements.reason.value.trim();
     if (!reason) throw Object.assign(new Error(t("cancelReasonRequired")), { code: "BAD_USER_INPUT" });
@@ -239,18 +239,16 @@ function ManageActivity({ id }) {
     ${a.checkInCode ? html`<section class="panel" aria-labelledby="code-h"><h2 id="code-h">${t("checkInCode")}</h2>
       <p class="code" data-code>${a.checkInCode}</p><p class="hint">${t("codeHint")}</p></section>` : null}
     ${a.status !== "DRAFT" ? html`<${Roster} a=${a} reload=${reload} say=${setMessage} />` : null}
-    ${a.status === "PUBLISHED" ? html`<${CallOut} a=${a} say=${setMessage} /><${SwapApprovalSetting} id=${a.id} />` : null}
+    ${a.status === "PUBLISHED" ? html`<${CallOut} a=${a} /><${SwapApprovalSetting} id=${a.id} />` : null}
     ${a.status === "DRAFT" || a.status === "PUBLISHED" ? html`
-      <details class="panel"><summary>${t("editActivity")}</summary>
-        <form novalidate onSubmit=${save}><${ActivityFields} activity=${a} />
-          <button class="primary" type="submit" disabled=${busy}>${t("save")}</button></form></details>
+      <${EditActivity} a=${a} reload=${reload} />
       <details class="panel"><summary>${t("requirements")}</summary>
         <form novalidate onSubmit=${requirements}>
-          <${Field} name="qualifications" label=${t("qualificationsList")} value=${a.requirements.qualifications.join("、")} />
-          <${Field} name="minimumAge" label=${t("minimumAgeLabel")} type="number" min="1" max="100" value=${a.requirements.minimumAge ?? ""} />
+          <${Field} id="rq" name="qualifications" label=${t("qualificationsList")} defaultValue=${a.requirements.qualifications.join("、")} />
+          <${Field} id="rq" name="minimumAge" label=${t("minimumAgeLabel")} type="number" min="1" max="100" defaultValue=${a.requirements.minimumAge ?? ""} />
           <button type="submit" disabled=${busy}>${t("save")}</button></form></details>
       <details class="panel"><summary>${t("cancelActivity")}</summary>
-        <form novalidate onSubmit=${cancel}><${Field} name="reason" label=${t("cancelReason")} maxlength="500" />
+        <form novalidate onSubmit=${cancel}><${Field} id="ca" name="reason" label=${t("cancelReason")} maxlength="500" />
           <button type="submit" data-action="cancel-activity" disabled=${busy}>${t("cancelActivity")}</button></form></details>` : null}`;
 }
 

@@ -46,7 +46,7 @@ function Received() {
   } }), []);
   return html`<section class="panel" aria-labelledby="got-h"><h2 id="got-h">${t("receivedMessages")}
       ${unread ? html` <span class="count" data-unread-messages=${unread}>${t("messagesUnread", { n: unread })}</span>` : null}</h2>
-    ${shown(error, items, () => html`<ul class="plain">${items.map((n) => html`<li class=${`card${n.read ? "" : " unread"}`} data-id=${n.id}>
+    ${shown(error, items, () => html`<ul class="plain">${items.map((n) => html`<li class=${`card${n.read ? "" : " unread"}`} key=${n.id} data-id=${n.id}>
       <h3>${n.read ? null : html`<span class="badge">${t("unread")}</span> `}${n.title}</h3>
       <p class="meta">${fmtDate(n.createdAt)}</p><p class="prose">${n.body}</p>
       ${n.subject?.id ? html`<${Reply} message=${n.subject} />` : null}</li>`)}</ul>`)}</section>`;
@@ -78,7 +78,7 @@ function MessagesPage() {
   useEffect(() => {
     loadMe().then(() => gql(TEAMS)).then((d) => setTeams(nodes(d.me?.teams).filter((team) => team.viewerIsAdmin)), () => {});
   }, []);
-  return html`<h1>${t("navMessages")}</h1><${Received} />${teams.map((team) => html`<${TeamMessages} team=${team} />`)}`;
+  return html`<h1>${t("navMessages")}</h1><${Received} />${teams.map((team) => html`<${TeamMessages} key=${team.id} team=${team} />`)}`;
 }
 
 export function render(main) {

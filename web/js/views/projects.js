@@ -5,7 +5,7 @@
 // they administer, add posts, schedule a series of shifts from a post and extend a series.
 import { gql, nodes, session } from "../api.js";
 import { ZONE, errorText, fmtDate, fmtDay, lang, t } from "../i18n.js";
-import { html, page, useEffect, useState } from "../ui.js";
+import { Field, html, page, useEffect, useForm, useState } from "../ui.js";
 import "../strings/projects.js";
 
 const PROJECTS = `query ProjectLibrary { projects(first: 30) { edges { node { id name category district description
@@ -30,49 +30,6 @@ const today = () => new Intl.DateTimeFormat("en-CA", { timeZone: ZONE }).format(
 const addDays = (day, n) => new Date(Date.parse(`${day}T00:00:00Z`) + n * 864e5).toISOString().slice(0, 10);
 const slug = (id) => id.replace(/\W/g, "");
 const listOf = (text) => text.split(/[,，、]/).map((s) => s.trim()).filter(Boolean);
-
-// A labelled input with its error tied to it (aria-describedby), as on the log-in and
-// registration forms; uncontrolled: read from the form on submit. Initial values are given as
-// defaultValue: preact re-applies a `value` whenever the form re-renders (an error shown, a
-// reload), which would put back the default over what the person typed.
-function Field({ id, name, label, error, type = "text", ...rest }) {
-  const fid = `${id}-${name}`;
-  const control = { id: fid, name, "aria-describedby": `${fid}-error`, "aria-invalid": error ? "true" : null, ...rest };
-  return html`<div class="field"><label for=${fid}>${label}</label>
-    ${type === "textarea" ? html`<textarea rows="3" ...${control}></textarea>` : html`<input type=${type} ...${control} />`}
-    <p class="error" id=${`${fid}-error`} data-error-for=${name} aria-live="polite">${error || ""}</p></div>`;
-}
-
-// A form's state: an error per field, the outcome, and whether it is being sent. submit(fn)
-// checks the required fields, then runs fn(form), whose text is the outcome; a refusal naming a
-// field of the form is shown at that field (in the UI language, errorText), any other above the button.
-function useForm() {
-  const [errors, setErrors] = useState({});
-  const [said, setSaid] = useState({ ok: "", error: "" });
-  const [busy, setBusy] = useState(false);
-  const submit = (fn) => async (event) => {
-    event.preventDefault();
-    const form = event.target;
-    const missing = [...form.querySelectorAll("[required]")].filter((input) => !input.value.trim());
-    setErrors(Object.fromEntries(missing.map((input) => [input.name, t("errRequired")])));
-    setSaid({ ok: "", error: "" });
-    if (missing.length) { missing[0].focus(); return; }
-    setBusy(true);
-    try {
-      setSaid({ ok: await fn(form), error: "" });
-    } catch (e) {
-      const name = (e.field || "").split(".").pop();
-      const input = name ? form.elements[name] : null;
-      if (input) {
-        setErrors({ [name]: errorText(e) });
-        (input.focus ? input : input[0])?.focus();
-      } else setSaid({ ok: "", error: errorText(e) });
-    }
-    setBusy(false);
-  };
-  const outcome = html`<p class="error" role="alert">${said.error}</p><p class="ok" role="status" data-outcome>${said.ok}</p>`;
-  return { errors, busy, submit, outcome };
-}
 
 const Made = ({ activities }) => (activities?.length ? html`<ul class="plain made">${activities.map((a) => html`<li>
   <a href=${`#/activities/${encodeURIComponent(a.id)}`}>${fmtDate(a.startsAt)}</a>${a.status === "DRAFT" ? ` · ${t("serDraft")}` : ""}</li>`)}</ul>` : null);

@@ -16,8 +16,10 @@ const BY = ["WEEK", "DISTRICT", "TEAM", "STATION", "CITY"];
 
 const pct = (x) => `${Math.round(x * 1000) / 10}%`;
 const day = (n = 0) => new Date(Date.now() + 288e5 + n * 864e5).toISOString().slice(0, 10); // Beijing date
-const dates = (from, to) => html`<div class="field"><label for="d-from">${t("periodFrom")}</label><input id="d-from" name="from" type="date" value=${from} /></div>
-  <div class="field"><label for="d-to">${t("periodTo")}</label><input id="d-to" name="to" type="date" value=${to} /></div>`;
+// Uncontrolled (defaultValue): a `value` prop would put the first dates back over the ones picked
+// whenever the panel re-renders (an answer, a refused download).
+const dates = (from, to) => html`<div class="field"><label for="d-from">${t("periodFrom")}</label><input id="d-from" name="from" type="date" defaultValue=${from} /></div>
+  <div class="field"><label for="d-to">${t("periodTo")}</label><input id="d-to" name="to" type="date" defaultValue=${to} /></div>`;
 
 function Rates() {
   const [q, setQ] = useState({ from: day(-28), to: day(), by: "WEEK" });
@@ -69,13 +71,14 @@ export function Policies() {
   const [policies, setPolicies] = useState(null);
   const [error, setError] = useState(null);
   const [note, setNote] = useState("");
+  const [today] = useState(day);
   useEffect(() => { gql(POLICIES).then((d) => setPolicies(nodes(d.insurancePolicies)), setError); }, []);
   const save = (p, format) => (event) => {
     const f = event.target.form.elements;
     download(p.rosterPath.replace(/csv$/, format), { from: f.from.value, to: f.to.value }).catch((e) => setNote(errorText(e)));
   };
   return html`<section class="panel"><h2>${t("insRoster")}</h2>
-    <form class="filters" onSubmit=${(e) => e.preventDefault()}>${dates(day(), day())}
+    <form class="filters" onSubmit=${(e) => e.preventDefault()}>${dates(today, today)}
     ${shown(error, policies, () => html`<ul class="plain">${policies.map((p) => html`<li key=${p.id} data-policy=${p.id}>
       ${p.insurer} · ${p.policyNumber} · ${p.coversFrom}–${p.coversUntil}
       <button type="button" data-roster="csv" onClick=${save(p, "csv")}>CSV</button> <button type="button" data-roster="xlsx" onClick=${save(p, "xlsx")}>XLSX</button></li>`)}</ul>`)}
