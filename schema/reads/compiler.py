@@ -66,7 +66,7 @@ from schema.reads.declare import (
     Value,
     ViewersOwn,
 )
-from schema.relay import Order, check_first, parse_cursor
+from schema.relay import Order, check_first, parse_cursor, to_global_id
 
 
 class NotCompilable(Exception):
@@ -246,6 +246,14 @@ class Build:
     # A connection's page row (and rows joined to it) -> the LEFT JOINs its to-one relations
     # become, after the page's LIMIT (connection()).
     joins: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    # Which parameters are the viewer's id and the clock: the statement's text and its other
+    # parameters follow from the plan, the viewer's kind and sets and the variables, so the
+    # next request of the same kind reuses them with these two filled in (execute.py).
+    subject_slots: list[int] = field(default_factory=list)
+    now_slots: list[int] = field(default_factory=list)
+    # A reader whose statement returns plain rows (not one JSON text) sets how Python writes
+    # the field's JSON from them (`flat_object`: what PostgreSQL spends most on is JSON).
+    rows: Callable[[list[Any]], str] | None = None
 
     def param(self, value: Any, cast: str) -> str:
         self.params.append(value)
@@ -315,7 +323,20 @@ class Build:
         return self._one_of_viewers(board_sql, self.moderated)
 
     def viewer_id(self) -> str:
+        self.subject_slots.append(len(self.params))
         return self.param(self.subject, "int")
+
+    def now(self) -> str:
+        """The time of the request, as a parameter."""
+        self.now_slots.append(len(self.params))
+        return self.param(datetime.now(UTC), "timestamptz")
+
+    def facts(self) -> tuple[Any, ...]:
+        """What the statement's text may depend on besides the plan and the variables: the
+        kind of viewer, and the teams and boards loaded for them."""
+        return (self.viewer_kind(),
+                None if self.administered is None else frozenset(self.administered),
+                None if self.moderated is None else frozenset(self.moderated))
 
     def manages(self, team_sql: str) -> str:
         return self._one_of_viewers(team_sql, self.administered)
@@ -784,3 +805,79 @@ __all__ = [
     "connection",
     "plan_root",
 ]
+
+
+# --- objects written by Python from plain columns (a reader's rows mode) ---
+
+class NotFlat(Exception):
+    """The selection reads a field the flat writer does not know: the JSON is PostgreSQL's."""
+
+
+# The JSON value of a column of each kind as the general path writes it (the strawberry field's
+# Python value). DATETIME and TAGS stay with PostgreSQL's writers (pg.py).
+_FLAT_VALUES: dict[Kind, Callable[[Any], Any]] = {
+    Kind.TEXT: str, Kind.INT: int, Kind.BOOL: bool, Kind.FLOAT: float}
+
+
+@dataclass
+class FlatColumns:
+    """The columns (and LEFT JOINs) of a rows-mode statement, each expression selected once."""
+
+    expressions: list[str] = field(default_factory=list)
+    joins: list[str] = field(default_factory=list)
+
+    def index(self, sql: str) -> int:
+        if sql not in self.expressions:
+            self.expressions.append(sql)
+        return self.expressions.index(sql)
+
+    def select(self, start: int = 0) -> str:
+        return ", ".join(f"{sql} AS f{start + n}" for n, sql in enumerate(self.expressions))
+
+
+def flat_object(b: Build, columns: FlatColumns, type_name: str, children: tuple[Selected, ...],
+                alias: str, offset: int, python: frozenset[str] = frozenset()
+                ) -> Callable[[Any], dict[str, Any]]:
+    """How Python writes an object of `type_name` from a row of plain columns (registered in
+    `columns`; the row's own columns start at `offset`): ids, __typename, TEXT/INT/BOOL/FLOAT
+    values and to-one relations of the same; `python` names fields Python fills in later (null
+    here, in place). Anything else raises NotFlat."""
+    readable = READABLE[type_name]
+    parts: list[tuple[str, Callable[[Any], Any]]] = []
+    for child in children:
+        reading = readable.fields.get(child.name)
+        if child.name == "__typename":
+            parts.append((child.key, _constant(type_name)))
+        elif child.name in python:
+            parts.append((child.key, _constant(None)))
+        elif child.name == "id" and reading is None:
+            parts.append((child.key, _global_id(type_name, offset + columns.index(f"{alias}.id"))))
+        elif isinstance(reading, Value) and reading.kind in _FLAT_VALUES:
+            parts.append((child.key, _converted(offset + columns.index(reading.sql.format(t=alias)),
+                                                _FLAT_VALUES[reading.kind])))
+        elif isinstance(reading, ToOne) and child.children is not None:
+            inner = b.alias()
+            columns.joins.append(f"LEFT JOIN {reading.table} {inner} ON {inner}.id = "
+                                 f"{alias}.{reading.column}")
+            present = offset + columns.index(f"{inner}.id")
+            write = flat_object(b, columns, reading.type_name, child.children, inner, offset)
+            parts.append((child.key, _present(present, write)))
+        else:
+            raise NotFlat(f"{type_name}.{child.name}")
+    return lambda row: {key: value(row) for key, value in parts}
+
+
+def _constant(value: Any) -> Callable[[Any], Any]:
+    return lambda row: value
+
+
+def _global_id(type_name: str, at: int) -> Callable[[Any], Any]:
+    return lambda row: to_global_id(type_name, row[at])
+
+
+def _converted(at: int, convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda row: None if row[at] is None else convert(row[at])
+
+
+def _present(at: int, write: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda row: None if row[at] is None else write(row)

@@ -17,6 +17,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from graphql import (
@@ -55,6 +56,7 @@ from schema.replica import chosen_operation
 
 log = logging.getLogger("tongxin.reads")
 PLANS_KEPT = 1000
+STATEMENTS_KEPT = 2000
 
 
 class RawJSON:
@@ -140,6 +142,8 @@ class CompiledReads:
         self._plans: OrderedDict[tuple[int, str | None], tuple[DocumentNode,
                                                                 OperationPlan | None]] = \
             OrderedDict()
+        # Each root field's statement as written, by plan, viewer facts and variables (LRU).
+        self._statements: OrderedDict[tuple[Any, ...], Written] = OrderedDict()
         self.compiled_roots = 0  # statements run and fallbacks taken, for tests and benches
         self.fallbacks = 0
 
@@ -232,13 +236,25 @@ class CompiledReads:
         return ExecutionResult(data=data, errors=result.errors)
 
     async def _statement(self, build: Build, root: CompiledRoot) -> str:
-        expression = await root.reader.build(build, root.selected)
-        sql = f"SELECT ({expression})::text"
+        key = (id(root), build.facts(), repr(build.variables))
+        written = self._statements.get(key)
+        if written is not None and written.root is root:
+            self._statements.move_to_end(key)
+            params = written.params(build.subject)
+            build.markers, build.finish = written.markers, written.finish
+            build.null_needs_administered, build.rows = written.null_needs_administered, written.rows
+        else:
+            written = await self._write(build, root, key)
+            params = build.params
         unread = not build.viewer.loaded
-        if unread:  # the account check Viewer.load makes, in the same round trip
-            sql += (", (SELECT account.status FROM volunteer account WHERE account.id = "
-                    f"{build.viewer_id()})")
-        _, rows = await read_connection().execute_query(sql, build.params)
+        _, rows = await read_connection().execute_query(written.sql, params)
+        if build.rows is not None:  # plain rows, the account's status last in each
+            if unread and not rows:
+                await build.viewer.load()  # refused: the general path answers 401
+            elif unread and rows[0][len(rows[0]) - 1] in (None, VolunteerStatus.PENDING_CONSENT.value):
+                raise Fallback
+            text = build.rows(list(rows))
+            return replace_markers(text) if build.markers else text
         text = rows[0][0]
         if unread and rows[0][1] in (None, VolunteerStatus.PENDING_CONSENT.value):
             raise Fallback  # the general path loads the viewer and answers 401
@@ -251,6 +267,53 @@ class CompiledReads:
         if build.finish is not None:
             text = build.finish(text)
         return replace_markers(text) if build.markers else text  # type: ignore[no-any-return]
+
+    async def _write(self, build: Build, root: CompiledRoot, key: tuple[Any, ...]) -> Written:
+        """The root field's statement written for this request; kept for the next request of
+        the same key when writing it read nothing more about the viewer (a reader that loads
+        the viewer's account or teams while writing leaves the key it was looked up by)."""
+        expression = await root.reader.build(build, root.selected)
+        # The account check Viewer.load makes, in the same round trip.
+        account = ("(SELECT account.status FROM volunteer account WHERE account.id = "
+                   f"{build.viewer_id()})") if not build.viewer.loaded else None
+        if build.rows is not None:  # the reader's statement, each row with the status last
+            sql = f"SELECT q.*, {account} FROM ({expression}) q" if account else expression
+        else:
+            sql = f"SELECT ({expression})::text" + (f", {account}" if account else "")
+        written = Written(root, sql, tuple(build.params), tuple(build.subject_slots),
+                          tuple(build.now_slots), build.markers, build.finish,
+                          build.null_needs_administered, build.rows)
+        if build.facts() == key[1]:
+            self._statements[key] = written
+            if len(self._statements) > STATEMENTS_KEPT:
+                self._statements.popitem(last=False)
+        return written
+
+
+@dataclass(frozen=True)
+class Written:
+    """A root field's statement as written for one request, and what to refill for the next
+    request of the same plan, kind of viewer and variables: the viewer's id and the clock."""
+
+    root: CompiledRoot  # held, so the id in the key is never reused while kept
+    sql: str
+    template: tuple[Any, ...]
+    subject_slots: tuple[int, ...]
+    now_slots: tuple[int, ...]
+    markers: bool
+    finish: Callable[[str], str] | None
+    null_needs_administered: bool
+    rows: Callable[[list[Any]], str] | None
+
+    def params(self, subject: int | None) -> list[Any]:
+        params = list(self.template)
+        for slot in self.subject_slots:
+            params[slot] = subject
+        if self.now_slots:
+            now = datetime.now(UTC)
+            for slot in self.now_slots:
+                params[slot] = now
+        return params
 
 
 _MARKERS = re.compile(f'"{MARKER}(?:(\\d+):([-\\d:.]+)|v(\\d+):([^"]*))"')

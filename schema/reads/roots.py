@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -45,7 +46,9 @@ from schema.reads.compiler import (
     PAGE_INFO_FIELDS,
     Build,
     Fallback,
+    FlatColumns,
     NotCompilable,
+    NotFlat,
     Page,
     Selected,
     after_keys,
@@ -53,6 +56,7 @@ from schema.reads.compiler import (
     check_object,
     connection,
     connection_json,
+    flat_object,
     object_json,
     page_arguments,
     root_reader,
@@ -100,7 +104,7 @@ async def activities(b: Build, selected: Selected) -> str:
         raise Fallback from None
     open_slots = arguments.get("hasOpenSlots")
     if open_slots is not None:
-        now = b.param(datetime.now(UTC), "timestamptz")
+        now = b.now()
         free = f"({row}.capacity - {row}.taken_count)"
         where.append(f"{free} > 0 AND {row}.status = 'PUBLISHED' AND {row}.sign_up_deadline > {now}"
                      if open_slots else
@@ -234,6 +238,28 @@ async def service_points(b: Build, selected: Selected) -> str:
     for (column, op), bound in zip((("latitude", ">="), ("latitude", "<="), ("longitude", ">="),
                                     ("longitude", "<=")), circle.bounding_box(), strict=True):
         where.append(f"{point}.{column} {op} {b.param(bound, 'float8')}")
+    # edges { node { ... } } selections, in order: each candidate carries one object per node.
+    nodes = [node for edges in selected.children if edges.name == "edges"
+             for node in edges.children or () if node.name == "node"]
+    finish = _nearest(selected.children, circle, size, after_key)
+    aliases = b.next_alias
+    try:
+        # As the resolver does it: the box's candidates as plain rows, distance, order and page
+        # in Python, and Python writes the JSON (PostgreSQL's JSON for a page cost ~3x the rows).
+        columns = FlatColumns()
+        for column in ("id", "latitude", "longitude"):
+            columns.index(f"{point}.{column}")
+        writers = [flat_object(b, columns, "ServicePoint", node.children or (), point, 0,
+                               frozenset({"distanceMetres", "walkingMinutes"})) for node in nodes]
+    except NotFlat:
+        b.next_alias = aliases
+    else:
+        def rows(found: list[Any]) -> str:
+            return finish([(row[0], row[1], row[2], _objects(writers, row)) for row in found])
+
+        b.rows = rows
+        return (f"SELECT {columns.select()} FROM service_point {point}"
+                f"{''.join(' ' + join for join in columns.joins)} WHERE {' AND '.join(where)}")
     candidates = b.alias()
     metres = _metres(b, circle, f"{point}.latitude", f"{point}.longitude")
     radius = b.param(circle.radius_km * 1000, "float8")
@@ -256,14 +282,21 @@ async def service_points(b: Build, selected: Selected) -> str:
         order=NEAREST_FIRST, size=size, after=after_key))
     # In doubt, the candidates for Python to finish (`_nearest`), each with its node objects
     # (one per `edges { node }` in the selection).
-    nodes = [node for edges in selected.children if edges.name == "edges"
-             for node in edges.children or () if node.name == "node"]
     values = [f"{row}.id", f"{row}.latitude", f"{row}.longitude",
               *(object_json(b, "ServicePoint", node.children or (), row) for node in nodes)]
     exact = (f"SELECT coalesce(json_agg(json_build_array({', '.join(values)})), '[]'::json) "
              f"FROM (SELECT {point}.*, {NO_DISTANCE} FROM {candidates} {point}) {row}")
-    b.finish = _nearest(selected.children, circle, size, after_key)
+    b.finish = lambda text: text if not text.startswith("[") else finish(
+        [(c[0], c[1], c[2], _constant(c[3:])) for c in json.loads(text)])
     return f"(WITH {table} SELECT CASE WHEN {in_doubt} THEN ({exact}) ELSE {page} END)"
+
+
+def _objects(writers: list[Callable[[Any], dict[str, Any]]], row: Any) -> Callable[[], list[Any]]:
+    return lambda: [write(row) for write in writers]
+
+
+def _constant(objects: list[Any]) -> Callable[[], list[Any]]:
+    return lambda: objects
 
 
 NO_DISTANCE = "NULL::json AS distance_json, NULL::json AS walking_json"
@@ -305,17 +338,17 @@ def _metres(b: Build, circle: Any, latitude: str, longitude: str) -> str:
 
 def _nearest(children: tuple[Selected, ...], circle: Any, size: int,
              after: list[Any] | None) -> Any:
-    """The connection from the candidates' JSON: schema/servicepoint.py `service_points`
+    """The connection from the candidates: schema/servicepoint.py `service_points`
     with `near` (points_near's filter and order, then build_connection), in Python."""
 
-    def finish(text: str) -> str:
-        if not text.startswith("["):
-            return text  # the page PostgreSQL wrote: no point was in doubt
+    def finish(candidates: list[tuple[Any, Any, Any, Callable[[], list[Any]]]]) -> str:
+        """(id, latitude, longitude, its node objects) of each candidate -> the connection;
+        the objects are made only for the page."""
         found = []
-        for candidate in json.loads(text):
+        for candidate in candidates:
             metres = points.near_distance(circle, candidate[1], candidate[2])
             if metres is not None:
-                found.append((metres, candidate[0], candidate[3:]))
+                found.append((metres, candidate[0], candidate[3]))
         found.sort(key=lambda item: (item[0], item[1]))
         total = len(found)
         if after is not None:
@@ -349,9 +382,10 @@ def _nearest(children: tuple[Selected, ...], circle: Any, size: int,
     return finish
 
 
-def _edge(fields: tuple[Selected, ...], item: tuple[float, int, list[Any]], cursor: str,
-          first_node: int) -> dict[str, Any]:
-    metres, _, objects = item
+def _edge(fields: tuple[Selected, ...], item: tuple[float, int, Callable[[], list[Any]]],
+          cursor: str, first_node: int) -> dict[str, Any]:
+    metres, _, made = item
+    objects = made()
     edge: dict[str, Any] = {}
     index = first_node
     for field in fields:

@@ -251,3 +251,52 @@ async def test_global_ids_written_in_sql_are_relays(db):
             f"SELECT {pg.global_id(type_name, 'g')} FROM unnest($1::int[]) AS u(g)", [ids])
         # then each is schema/relay.py's
         assert [row[0] for row in rows] == [to_global_id(type_name, i) for i in ids], type_name
+
+
+async def test_a_statement_written_for_one_viewer_is_reused_with_the_next_viewers_own_id(db):
+    # given two volunteers in a team, each signed up for a different activity
+    first, team = await _seed(2)
+    second = await make_volunteer("第二人")
+    await add_member(team, second)
+    one, two = await Activity.all().order_by("id").limit(2)
+    await SignUp.create(activity=one, volunteer=first, status=SignUpStatus.CONFIRMED)
+    await SignUp.create(activity=two, volunteer=second, status=SignUpStatus.WAITLISTED)
+    for viewer, title in ((first, "活动0"), (second, "活动1"), (first, "活动0")):
+        # when each reads `me` in turn (the second request of the document reuses the first's
+        # statement)
+        fast, slow, answered = await both(ME, None, viewer)
+        # then each gets their own account and sign-ups, as the general path answers
+        assert canonical(fast) == canonical(slow)
+        me = json.loads(fast)["data"]["me"]
+        assert me["displayName"] == viewer.display_name
+        assert [e["node"]["activity"]["title"] for e in me["signUps"]["edges"]] == [title]
+        assert answered == (1 if db.postgres else 0)
+
+
+@pytest.mark.postgres  # the compiled path (and its statements) is PostgreSQL's
+async def test_a_reused_statement_reads_the_clock_of_its_own_request(db, monkeypatch):
+    # given an activity whose sign-up closes in an hour
+    admin = await make_volunteer("队长")
+    activity = await make_activity(await make_team(admin), admin, title="快截止")
+    activity.sign_up_deadline = activity.created_at + timedelta(hours=1)
+    await activity.save(update_fields=["sign_up_deadline"])
+    query = "{ activities(first: 5, hasOpenSlots: true) { edges { node { title } } } }"
+    fast, _, _ = await both(query, None, None)
+    assert json.loads(fast)["data"]["activities"]["edges"] == [{"node": {"title": "快截止"}}]
+
+    # when the same document is read two hours later
+    from schema.reads import execute
+
+    later = execute.datetime.now(execute.UTC) + timedelta(hours=2)
+
+    class Later(execute.datetime):  # type: ignore[misc, valid-type]
+        @classmethod
+        def now(cls, tz=None):
+            return later
+
+    monkeypatch.setattr(execute, "datetime", Later)
+    fast, _, answered = await both(query, None, None)
+
+    # then its sign-up has closed for that request too
+    assert json.loads(fast)["data"]["activities"]["edges"] == []
+    assert answered == 1

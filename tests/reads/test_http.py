@@ -202,3 +202,33 @@ async def test_compiled_and_general_root_fields_in_one_document(paths, db):
     assert "errors" not in answer, answer
     assert len(answer["data"]["activities"]["edges"]) == 2
     assert answer["data"]["boards"]
+
+
+POINTS = ("query P($near: WalkingCircleInput) { servicePoints(first: 3, near: $near) { totalCount"
+          " edges { node { id name distanceMetres team { name } } } pageInfo { endCursor } } }")
+
+
+@pytest.mark.parametrize("points", [0, 2])
+async def test_points_read_as_rows_check_the_signed_in_account_on_every_path(paths, db, points):
+    # given service points near the centre (or none) and a volunteer
+    from models.servicepoint import ServicePoint, ServicePointKind
+
+    admin = await _seed()
+    team = await make_team(admin, "服务站队")
+    for index in range(points):
+        await ServicePoint.create(name=f"站点{index}", kind=ServicePointKind.STATION, district="东城区",
+                                  latitude=39.9042 + index / 1000, longitude=116.4074,
+                                  team=team if index else None)
+    body = {"query": POINTS, "variables": {"near": {"lat": 39.9042, "lng": 116.4074, "minutes": 15}}}
+    # when the volunteer reads them (the edge has not read their account: the statement does)
+    responses, answered_at_edge = await paths(body, issue_token(admin.id))
+    # then the same answer on every path, from the edge itself on PostgreSQL
+    _same(responses)
+    assert responses[0].json()["data"]["servicePoints"]["totalCount"] == points
+    assert answered_at_edge == db.postgres
+    # and when their account is gone, 401 on every path, with or without rows to carry the check
+    gone = await make_volunteer("离开的人")
+    token = issue_token(gone.id)
+    await Volunteer.filter(id=gone.id).delete()
+    responses, _ = await paths(body, token)
+    assert [r.status_code for r in responses] == [401, 401, 401]

@@ -189,3 +189,40 @@ async def test_distances_and_walking_minutes_are_pythons_for_every_tenth_in_an_h
              if (row[0], row[1]) != (json.dumps(round(k / 10, 1)), json.dumps(
                  round(round(k / 10, 1) / rules.WALKING_METRES_PER_MINUTE, 1)))]
     assert not wrong, wrong[:5]
+
+
+FLAT = """
+query($first: Int, $after: String, $near: WalkingCircleInput) {
+  servicePoints(first: $first, after: $after, near: $near) {
+    totalCount
+    edges { cursor node { __typename id name kind address latitude longitude distanceMetres
+                          walkingMinutes openingHours team { id name } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}"""
+
+
+@pytest.mark.parametrize("minutes", [10, 30])
+async def test_a_selection_of_plain_columns_is_read_as_rows_and_written_by_python(db, minutes):
+    # given the points, two of them a float apart at the 10-minute radius
+    await _seed()
+    near = {"lat": CENTRE[0], "lng": CENTRE[1], "minutes": minutes}
+    after, seen = None, []
+    while True:
+        # when a selection of columns and a to-one relation (no JSON PostgreSQL must write) is
+        # read page by page through both paths
+        with count_statements() as statements:
+            fast, slow, answered = await both(FLAT, {"first": 2, "after": after, "near": near}, None)
+        # then the same answer, in one statement of plain rows on PostgreSQL
+        assert canonical(fast) == canonical(slow), (fast, slow)
+        if db.postgres:
+            assert answered == 1
+            compiled = [sql for sql in statements if "service_point" in sql]
+            assert compiled and "json" not in compiled[0].lower(), compiled
+        page = json.loads(fast)["data"]["servicePoints"]
+        seen += [edge["node"]["name"] for edge in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert len(seen) == page["totalCount"] == (5 if minutes == 10 else 7)
+    assert "边界内" in seen and ("边界外" in seen) == (minutes == 30) and "远处" not in seen
