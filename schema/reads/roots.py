@@ -24,7 +24,6 @@ import json
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 from core import geo
@@ -62,7 +61,7 @@ from schema.reads.compiler import (
     root_reader,
 )
 from schema.reads.declare import Kind
-from schema.relay import BY_ID, make_cursor, parse_global_id
+from schema.relay import BY_ID, parse_global_id
 from schema.servicepoint import NEAREST_FIRST
 
 ACTIVITY_ARGUMENTS = frozenset({"first", "after", "status", "district", "category",
@@ -249,7 +248,7 @@ async def service_points(b: Build, selected: Selected) -> str:
         columns = FlatColumns()
         for column in ("id", "latitude", "longitude"):
             columns.index(f"{point}.{column}")
-        writers = [flat_object(b, columns, "ServicePoint", node.children or (), point, 0,
+        writers = [flat_object(b, columns, "ServicePoint", node.children or (), point,
                                frozenset({"distanceMetres", "walkingMinutes"})) for node in nodes]
     except NotFlat:
         b.next_alias = aliases
@@ -336,10 +335,51 @@ def _metres(b: Build, circle: Any, latitude: str, longitude: str) -> str:
             f" * 1000)")
 
 
+assert [name for name, _ in NEAREST_FIRST.columns()] == ["distance_m", "id"]
+
+
 def _nearest(children: tuple[Selected, ...], circle: Any, size: int,
              after: list[Any] | None) -> Any:
     """The connection from the candidates: schema/servicepoint.py `service_points`
     with `near` (points_near's filter and order, then build_connection), in Python."""
+    # Each `edges` selection's fields, planned once: (key, what) with what a constant, CURSOR,
+    # or the index of the candidate's node object and the keys of its measured fields.
+    plans: list[tuple[str, list[tuple[str, Any]]]] = []
+    nodes = 0  # the index of an `edges { node }` among the candidate's node objects
+    for child in children:
+        if child.name != "edges":
+            continue
+        plan: list[tuple[str, Any]] = []
+        for field in child.children or ():
+            if field.name == "__typename":
+                plan.append((field.key, (field.parent,)))
+            elif field.name == "cursor":
+                plan.append((field.key, CURSOR))
+            else:
+                leaves = field.children or ()
+                measured = ([leaf.key for leaf in leaves if leaf.name == "distanceMetres"],
+                            [leaf.key for leaf in leaves if leaf.name == "walkingMinutes"])
+                plan.append((field.key, (nodes, *measured)))
+                nodes += 1
+        plans.append((child.key, plan))
+    per_minute = points.WALKING_METRES_PER_MINUTE
+
+    def edge(plan: list[tuple[str, Any]], metres: float, made: Callable[[], list[Any]],
+             cursor: str) -> dict[str, Any]:
+        objects = made()
+        written: dict[str, Any] = {}
+        for key, what in plan:
+            if what is CURSOR:
+                written[key] = cursor
+            elif len(what) == 1:
+                written[key] = what[0]
+            else:  # the node object, with the distance Python measured
+                node = written[key] = objects[what[0]]
+                for leaf in what[1]:
+                    node[leaf] = metres
+                for leaf in what[2]:
+                    node[leaf] = round(metres / per_minute, 1)
+        return written
 
     def finish(candidates: list[tuple[Any, Any, Any, Callable[[], list[Any]]]]) -> str:
         """(id, latitude, longitude, its node objects) of each candidate -> the connection;
@@ -354,10 +394,11 @@ def _nearest(children: tuple[Selected, ...], circle: Any, size: int,
         if after is not None:
             found = [item for item in found if (item[0], item[1]) > (after[0], after[1])]
         page = found[:size]
-        cursors = [make_cursor(SimpleNamespace(distance_m=metres, id=db_id), NEAREST_FIRST)
-                   for metres, db_id, _ in page]
+        # make_cursor(point, NEAREST_FIRST) of (distance_m, id): a float and an int, which
+        # seal_keys passes through as they are (the same bytes, without the per-edge detour).
+        cursors = [seal_cursor([metres, db_id]) for metres, db_id, _ in page]
+        edges = iter(plans)
         answer: dict[str, Any] = {}
-        nodes = 0  # the index of this `edges { node }` among the candidate's node objects
         for child in children:
             if child.name == "__typename":
                 answer[child.key] = child.parent
@@ -372,37 +413,15 @@ def _nearest(children: tuple[Selected, ...], circle: Any, size: int,
                     if cursors else None
                     for info in child.children or ()}
             else:  # edges
-                first_node = nodes
-                nodes += sum(1 for edge in child.children or () if edge.name == "node")
-                answer[child.key] = [
-                    _edge(child.children or (), item, cursor, first_node)
-                    for item, cursor in zip(page, cursors, strict=True)]
+                _, plan = next(edges)
+                answer[child.key] = [edge(plan, metres, made, cursor)
+                                     for (metres, _, made), cursor in zip(page, cursors, strict=True)]
         return json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
 
     return finish
 
 
-def _edge(fields: tuple[Selected, ...], item: tuple[float, int, Callable[[], list[Any]]],
-          cursor: str, first_node: int) -> dict[str, Any]:
-    metres, _, made = item
-    objects = made()
-    edge: dict[str, Any] = {}
-    index = first_node
-    for field in fields:
-        if field.name == "__typename":
-            edge[field.key] = field.parent
-        elif field.name == "cursor":
-            edge[field.key] = cursor
-        else:  # node: the SQL object with the distance Python measured
-            node = objects[index]
-            index += 1
-            for leaf in field.children or ():
-                if leaf.name == "distanceMetres":
-                    node[leaf.key] = metres
-                elif leaf.name == "walkingMinutes":
-                    node[leaf.key] = round(metres / points.WALKING_METRES_PER_MINUTE, 1)
-            edge[field.key] = node
-    return edge
+CURSOR = object()  # an edge's cursor field, in _nearest's plans
 
 
 FEED_TYPES = frozenset(feed_rules.SOURCES)
