@@ -9,7 +9,7 @@ import { Field, html, page, useEffect, useForm, useState } from "../ui.js";
 import "../strings/projects.js";
 
 const PROJECTS = `query ProjectLibrary { projects(first: 30) { edges { node { id name category district description
-  team { name } stats { activitiesHeld volunteersServed approvedHours } viewerCanManage
+  team { id name } stats { activitiesHeld volunteersServed approvedHours } viewerCanManage
   series { id title frequency weekdays dayOfMonth startTime durationMinutes firstDate lastDate }
   positions { id name address capacityPerShift qualifications minimumAge
     shifts(first: 3) { edges { node { id startsAt remaining status } } } } } } } }`;
@@ -178,14 +178,17 @@ function Projects() {
   useEffect(() => {
     reload();
     if (session.token) {
-      gql(MY_TEAMS).then(async ({ me }) => setTeams(me?.isPlatformAdmin ? nodes((await gql(ALL_TEAMS)).teams)
+      // A platform admin may choose any team: the first 100, and those of the projects listed.
+      gql(MY_TEAMS).then(async ({ me }) => setTeams(me?.isPlatformAdmin ? { all: nodes((await gql(ALL_TEAMS)).teams) }
         : nodes(me?.teams).filter((team) => team.viewerIsAdmin))).catch(() => setTeams([]));
     }
   }, []);
   if (error) return html`<h1>${t("navProjects")}</h1><p class="error">${errorText(error)}</p>`;
   if (!projects) return html`<h1>${t("navProjects")}</h1><p>${t("loading")}</p>`;
+  const choices = Array.isArray(teams) ? teams : [...new Map([...projects.map((p) => p.team), ...teams.all]
+    .map((team) => [team.id, team])).values()];
   return html`<h1>${t("navProjects")}</h1><p><a href="#/points">${t("navPoints")}</a></p>
-    ${teams.length ? html`<${NewProject} teams=${teams} reload=${reload} />` : null}
+    ${choices.length ? html`<${NewProject} teams=${choices} reload=${reload} />` : null}
     ${projects.length ? projects.map((p) => html`<article class="card" data-project=${p.id} key=${p.id}>
       <h2>${p.name}</h2>
       <p class="meta">${p.category} · ${p.district} · ${p.team.name}</p>
