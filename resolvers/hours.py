@@ -31,6 +31,7 @@ from resolvers import exchange, leaderboard, stats, timebank
 from resolvers.auth import Viewer
 from resolvers.consent import check_location_allowed
 from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
+from resolvers.messages import ledger_note
 from resolvers.notification import (
     HOURS_ADJUSTED,
     HOURS_APPROVED,
@@ -304,7 +305,7 @@ async def _apply(
     if points:
         await timebank.post_entry(
             conn, record.volunteer_id, points, PointsKind.EARN,
-            f"{action.lower()} hours: {activity.title}", actor_id=actor.id, record_id=record.id,
+            ledger_note(f"HOURS_{action}", title=activity.title), actor_id=actor.id, record_id=record.id,
             overdraw=True)
     stars_before = stars_after = 0
     if delta:

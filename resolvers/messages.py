@@ -6,11 +6,20 @@ picks the language per request from `Accept-Language` (`choose_language`), falli
 MESSAGE_LANGUAGE (zh-CN unless configured). In English the rule's own message is kept (it is
 the more specific one and what existing clients read); in Chinese the message comes from here,
 so a Chinese page never shows an English sentence. `extensions.code` never changes.
+
+Transport refusals (a body too large, not JSON, a persisted-query hash refused, a token
+refused before any operation ran, a WebSocket's connection_init refused) take both languages
+from here (`refusal`), chosen the same way from the request's (or the WebSocket upgrade's)
+Accept-Language; strawberry's own HTTP refusals are matched by their wording
+(LIBRARY_REFUSALS). The points ledger's server-written reasons are said in the reader's
+language at read time (LEDGER_REASONS). tests/messages/test_transport.py derives from the
+code which entries must exist.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 ZH = "zh-CN"
@@ -52,6 +61,22 @@ CATALOGUE: dict[tuple[str, str | None], tuple[str, str]] = {
     ("CONFLICT", "NOT_A_QUIZ"): ("这一课没有测验。", "This lesson has no quiz."),
     ("CONFLICT", "IS_A_QUIZ"): ("这一课需要通过测验完成。", "This lesson is completed by its quiz."),
     ("CONFLICT", "COURSE_NOT_COMPLETED"): ("请先学完课程。", "Complete the course first."),
+    ("CONFLICT", "NOT_CONFIRMED"): (
+        "只有已确认的名额才能转让。", "Only a confirmed place can be handed over."),
+    ("CONFLICT", "CHECKED_IN"): ("你已经签到了。", "You have already checked in."),
+    ("CONFLICT", "SELF"): ("不能把名额转给自己。", "You cannot hand a place to yourself."),
+    ("CONFLICT", "HAS_PLACE"): ("已经有这个活动的名额了。", "Already has a place on this activity."),
+    ("CONFLICT", "ALREADY_OFFERED"): (
+        "这个名额已在转让中，请先撤回那次转让。",
+        "This place is already offered; withdraw that offer first."),
+    ("CONFLICT", "TAKEN"): ("这次转让已被他人接受或已结束。", "This hand-over is no longer open."),
+    ("CONFLICT", "NOT_AWAITING"): (
+        "这次转让不在待审批状态。", "This hand-over is not waiting for a decision."),
+    ("CONFLICT", "INACTIVE"): ("该账号目前不能接班。", "This account cannot take a shift now."),
+    ("CONFLICT", "NOT_WAITLISTED"): (
+        "只有候补名单上的志愿者才能接这个名额。", "Only volunteers on the waitlist can take this place."),
+    ("CONFLICT", "GIVER_LEFT"): (
+        "转让人已不再持有这个名额。", "The place is no longer held by the volunteer who offered it."),
     ("RATE_LIMITED", None): (
         "尝试次数过多，请 {retryAfter} 秒后再试。",
         "Too many attempts; try again in {retryAfter} s."),
@@ -69,7 +94,74 @@ CATALOGUE: dict[tuple[str, str | None], tuple[str, str]] = {
     ("TOO_LONG", None): (
         "填写的内容太长（或超出范围）。",
         "A value is too long (or out of range) for what it is stored in."),
+    # Transport refusals: answered before (or instead of) executing an operation, by
+    # schema/view.py, schema/prepared_edge.py, schema/persisted.py and the WebSocket handlers.
+    # Their reason is the catalogue's key only, never sent in `extensions` (the code is).
+    ("BAD_USER_INPUT", "NOT_ACCEPTABLE"): (
+        "无法按请求的格式作答：本接口只返回 application/graphql-response+json 或 application/json。",
+        "Not acceptable: this endpoint answers in application/graphql-response+json or "
+        "application/json."),
+    ("BAD_USER_INPUT", "BODY_TOO_LARGE"): (
+        "请求内容过大：最多 {maxBytes} 字节。", "Request body larger than {maxBytes} bytes."),
+    ("BAD_USER_INPUT", "GET_RUNS_QUERIES"): (
+        "GET 请求只能执行查询；请用 POST 发送。", "Only queries run over GET; send this with POST."),
+    ("BAD_USER_INPUT", "JSON_TOO_DEEP"): (
+        "请求的 JSON 嵌套超过 {limit} 层。", "Request JSON is nested deeper than {limit} levels."),
+    ("BAD_USER_INPUT", "NOT_JSON"): (
+        "请求内容不是有效的 JSON。", "Unable to parse request body as JSON."),
+    ("BAD_USER_INPUT", "JSON_NOT_OBJECT"): (
+        "请求的 JSON（请求体或 variables 参数）必须是对象。",
+        "Request JSON (the body, or the variables parameter) must be an object."),
+    ("BAD_USER_INPUT", "BAD_REQUEST"): ("请求格式有误。", "Bad request."),
+    ("BAD_USER_INPUT", "MEDIA_TYPE"): (
+        "不支持这种请求内容类型，请用 application/json 发送。", "Unsupported content type"),
+    ("BAD_USER_INPUT", "METHOD"): (
+        "本接口只接受 GET 和 POST 请求。", "GraphQL only supports GET and POST requests."),
+    ("BAD_USER_INPUT", "NO_QUERY"): ("请求中没有 GraphQL 查询。", "No GraphQL query found in the request"),
+    ("BAD_USER_INPUT", "NO_PAGE"): ("这里没有内容。", "Not Found"),
+    ("BAD_USER_INPUT", "OPERATION_SHAPE"): (
+        "请求中的 query、variables 或 extensions 类型不对。",
+        "The GraphQL operation's query, variables or extensions have the wrong type."),
+    ("BAD_USER_INPUT", "UNKNOWN_OPERATION"): (
+        "找不到要执行的操作（请检查 operationName）。", "Can't get GraphQL operation type"),
+    ("BAD_USER_INPUT", "OPERATION_NOT_ALLOWED"): (
+        "这种操作不能用这种请求方式执行。", "This operation type is not allowed with this method."),
+    ("BAD_USER_INPUT", "BATCHING"): ("不支持批量请求。", "Batching is not enabled"),
+    ("BAD_USER_INPUT", "MULTIPART"): ("无法读取上传的表单。", "Unable to parse the multipart body"),
+    ("BAD_USER_INPUT", "PERSISTED_QUERY"): (
+        "persistedQuery 需要 version 1 和 sha256Hash。",
+        "persistedQuery needs version 1 and a sha256Hash."),
+    ("BAD_USER_INPUT", "HASH_MISMATCH"): (
+        "查询原文与所给的哈希不符。", "The query is not the document of that hash."),
+    # Apollo's and urql's persisted-query links retry with the document's text when the
+    # message is exactly "PersistedQueryNotFound" (urql reads nothing else): that word is a
+    # protocol token, sent in every language (schema/persisted.py); the Chinese is for a
+    # client that words the code itself.
+    ("PERSISTED_QUERY_NOT_FOUND", None): (
+        "服务器没有这个查询的缓存，请连同查询原文重新发送。", "PersistedQueryNotFound"),
+    ("PERSISTED_QUERY_NOT_IN_LIST", None): (
+        "这个查询不在本服务器允许的列表中。", "Only trusted documents run here."),
 }
+
+# Strawberry's own refusals (its HTTPException reasons, by how they start) -> catalogue reason.
+# English keeps strawberry's wording; an unlisted one is BAD_REQUEST in Chinese.
+LIBRARY_REFUSALS: tuple[tuple[str, str], ...] = (
+    ("Unable to parse request body as JSON", "NOT_JSON"),
+    ("Unsupported content type", "MEDIA_TYPE"),
+    ("GraphQL only supports GET and POST", "METHOD"),
+    ("No GraphQL query found", "NO_QUERY"),
+    ("Not Found", "NO_PAGE"),
+    ("The GraphQL operation's", "OPERATION_SHAPE"),
+    ("Can't get GraphQL operation type", "UNKNOWN_OPERATION"),
+    ("Unknown operation named", "UNKNOWN_OPERATION"),
+    ("Batching is not enabled", "BATCHING"),
+    ("Too many operations", "BATCHING"),
+    ("Unable to parse the multipart body", "MULTIPART"),
+    ("File(s) missing in form data", "MULTIPART"),
+    ("queries are not allowed", "OPERATION_NOT_ALLOWED"),
+    ("mutations are not allowed", "OPERATION_NOT_ALLOWED"),
+    ("subscriptions are not allowed", "OPERATION_NOT_ALLOWED"),
+)
 
 # Names of inputs (extensions.field, last part) and of objects (NotFound's `what`) in Chinese.
 NAMES_ZH: dict[str, str] = {
@@ -128,6 +220,48 @@ IMPORT_COLUMNS_ZH: dict[str, str] = {
 }
 
 
+# The points ledger's lines the server writes (resolvers/timebank.py, resolvers/hours.py), by
+# a stable key: (as stored, Chinese, English). `reason` is stored in the first wording, as it
+# always was (rows written before this read the same way, no migration); PointsEntry.reason
+# reads it back into its key and parameters (`ledger_reason`) and says it in the reader's
+# language. A reason no template matches (a grant typed by hand) is shown as stored.
+LEDGER_REASONS: dict[str, tuple[str, str, str]] = {
+    "REDEEM": ("兑换：{title}", "兑换：{title}", "Redeemed: {title}"),
+    "DONATE_OUT": ("捐赠给 {name}", "捐赠给 {name}", "Donated to {name}"),
+    "DONATE_IN": ("来自 {name} 的爱心积分", "来自 {name} 的爱心积分", "Points from {name}"),
+    "EXPIRE": ("积分过期（获得超过 {months} 个月）", "积分过期（获得超过 {months} 个月）",
+               "Points expired (earned more than {months} months ago)"),
+    "HOURS_APPROVE": ("approve hours: {title}", "时长通过：{title}", "Hours approved: {title}"),
+    "HOURS_ADJUST": ("adjust hours: {title}", "时长调整：{title}", "Hours adjusted: {title}"),
+    "HOURS_REJECT": ("reject hours: {title}", "时长撤销：{title}", "Hours withdrawn: {title}"),
+}
+LEDGER_REASON_MAX = 200  # points_entry.reason's column
+
+
+def _pattern(stored: str) -> re.Pattern[str]:
+    parts = re.split(r"\{(\w+)\}", stored)
+    return re.compile("".join(re.escape(part) if index % 2 == 0 else f"(?P<{part}>.+)"
+                              for index, part in enumerate(parts)), re.DOTALL)
+
+
+_LEDGER_PATTERNS = [(key, _pattern(stored)) for key, (stored, _, _) in LEDGER_REASONS.items()]
+
+
+def ledger_note(key: str, **params: Any) -> str:
+    """A ledger line's reason as stored, cut to its column."""
+    return LEDGER_REASONS[key][0].format(**params)[:LEDGER_REASON_MAX]
+
+
+def ledger_reason(language: str, stored: str) -> str:
+    """A stored ledger reason in `language`; one no template matches is shown as stored."""
+    for key, pattern in _LEDGER_PATTERNS:
+        matched = pattern.fullmatch(stored)
+        if matched is not None:
+            _, chinese, english = LEDGER_REASONS[key]
+            return (english if language == EN else chinese).format(**matched.groupdict())
+    return stored
+
+
 def import_message(language: str, code: str, column: str, original: str,
                    other_row: int | None = None) -> str:
     """A rejected row's (or a failed file's) message; English keeps the rule's own wording."""
@@ -184,6 +318,21 @@ def message_for(language: str, code: str, extensions: dict[str, Any], original: 
         params["what"] = NAMES_ZH.get(what or "Object", "该内容")
     entry = CATALOGUE.get((code, reason)) or CATALOGUE.get((code, None)) or CATALOGUE[("INTERNAL", None)]
     return entry[0].format_map(_Blank(params))
+
+
+def refusal(language: str, code: str, reason: str | None = None, **params: Any) -> str:
+    """A transport refusal's message in `language`, both languages from the catalogue."""
+    entry = CATALOGUE.get((code, reason)) or CATALOGUE.get((code, None)) or CATALOGUE[("INTERNAL", None)]
+    return (entry[1] if language == EN else entry[0]).format_map(_Blank(params))
+
+
+def library_refusal(language: str, original: str) -> str:
+    """One of strawberry's own HTTP refusals in `language` (English keeps its wording)."""
+    if language == EN:
+        return original
+    reason = next((key for start, key in LIBRARY_REFUSALS if original.startswith(start)),
+                  "BAD_REQUEST")
+    return refusal(language, "BAD_USER_INPUT", reason)
 
 
 class _Blank(dict[str, Any]):

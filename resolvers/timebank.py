@@ -37,6 +37,7 @@ from models.timebank import (
 from models.volunteer import Volunteer, VolunteerStatus
 from resolvers.auth import Viewer
 from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
+from resolvers.messages import ledger_note
 from resolvers.notification import create_notification, notify_created
 from resolvers.sql import Sql, fetch
 from resolvers.validation import check_optional_text, check_text
@@ -238,7 +239,7 @@ async def do_redeem(viewer: Viewer, item_id: int, quantity: int = 1,
                 item_id=item_id, volunteer_id=volunteer.id, quantity=quantity, points=points,
                 idempotency_key=key, using_db=conn)
             entry = await post_entry(
-                conn, volunteer.id, -points, PointsKind.REDEEM, f"兑换：{item.title}",
+                conn, volunteer.id, -points, PointsKind.REDEEM, ledger_note("REDEEM", title=item.title),
                 actor_id=volunteer.id, redemption_id=redemption.id)
             if entry is None:
                 raise Conflict("Your points balance does not cover this reward.",
@@ -316,13 +317,13 @@ async def do_donate_points(
                 help_request_id=request_id, points=points, note=note, idempotency_key=key,
                 using_db=conn)
             debit = await post_entry(conn, donor.id, -points, PointsKind.DONATE_OUT,
-                                     f"捐赠给 {recipient.display_name}", actor_id=donor.id,
-                                     transfer_id=transfer.id)
+                                     ledger_note("DONATE_OUT", name=recipient.display_name),
+                                     actor_id=donor.id, transfer_id=transfer.id)
             if debit is None:
                 raise Conflict("Your points balance does not cover this donation.",
                                reason="INSUFFICIENT_POINTS")
             await post_entry(conn, recipient_id, points, PointsKind.DONATE_IN,
-                             f"来自 {donor.display_name} 的爱心积分", actor_id=donor.id,
+                             ledger_note("DONATE_IN", name=donor.display_name), actor_id=donor.id,
                              transfer_id=transfer.id)
             notice = await create_notification(
                 recipient_id, POINTS_RECEIVED, f"收到 {points} 爱心积分",
@@ -407,7 +408,7 @@ async def do_expire_points(now: datetime | None = None, *, months: int | None = 
             if due <= 0:
                 continue
             await post_entry(conn, volunteer_id, -due, PointsKind.EXPIRE,
-                             f"积分过期（获得超过 {months} 个月）")
+                             ledger_note("EXPIRE", months=months))
             notice = await create_notification(
                 volunteer_id, POINTS_EXPIRED, f"{due} 爱心积分已过期",
                 f"按本市规则，获得超过 {months} 个月未使用的 {due} 积分已过期。", using=conn)

@@ -49,8 +49,11 @@ class Context:
     # only a transport that splices it (schema/view.py encode_json) turns this on.
     compiled_reads: bool = False
     # Error messages' language (resolvers/messages.py), when the transport chose it without a
-    # request object (the prepared edge); else it comes from request.headers' Accept-Language.
+    # request object (the prepared edge) or before releasing the headers (a WebSocket's, read
+    # at connection_init); else it comes from request.headers' Accept-Language.
     language: str | None = None
+    # Why connection_init was refused, worded in `language` (the close reason of 4403).
+    refusal: str | None = None
 
     def fresh_loaders(self) -> Loaders:
         """A subscription calls this before each event so no event sees another's cache."""

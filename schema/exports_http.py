@@ -23,15 +23,20 @@ from core.tabular import MEDIA_TYPES, Cell, TableFormat, table_chunks
 from resolvers import exports as rules
 from resolvers.auth import Viewer, viewer_from_token
 from resolvers.errors import BadInput, DomainError, Unauthenticated
+from resolvers.messages import choose_language, message_for
 from schema.relay import decode_id
 
 UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9._-]")
 STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403, "NOT_FOUND": 404, "BAD_USER_INPUT": 400}
 
 
-def error_response(error: DomainError) -> JSONResponse:
-    return JSONResponse({"errors": [{"message": error.message, "extensions": {
-        "code": error.code, **error.extensions}}]}, status_code=STATUS.get(error.code, 400))
+def error_response(request: Request, error: DomainError) -> JSONResponse:
+    """A refusal in the reader's language (Accept-Language), worded as /graphql words it."""
+    extensions = {"code": error.code, **error.extensions}
+    message = message_for(choose_language(request.headers.get("accept-language")), error.code,
+                          extensions, error.message, getattr(error, "what", None))
+    return JSONResponse({"errors": [{"message": message, "extensions": extensions}]},
+                        status_code=STATUS.get(error.code, 400))
 
 
 async def signed_in(request: Request) -> Viewer:
@@ -78,7 +83,7 @@ def guarded(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Requ
         try:
             return await handler(request)
         except DomainError as error:
-            return error_response(error)
+            return error_response(request, error)
     return endpoint
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from redis.asyncio import Redis, RedisCluster
 
 from core.redis_outage import REDIS_FAILED
+from resolvers.messages import EN, refusal
 from subscriptions.channels import NAMESPACE
 
 log = logging.getLogger("tongxin.persisted")
@@ -26,12 +27,20 @@ MAX_REGISTERED_CHARS = 64 * 1024
 
 
 class DocumentRefused(Exception):
-    """A request whose document cannot run: unknown hash, hash mismatch, not trusted."""
+    """A request whose document cannot run: unknown hash, hash mismatch, not trusted.
+    `reason` is the catalogue's key (resolvers/messages.py), not sent."""
 
-    def __init__(self, message: str, code: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, code: str, reason: str | None = None) -> None:
         self.code = code
+        self.reason = reason
+        self.message = refusal(EN, code, reason)
+        super().__init__(self.message)
+
+    def worded(self, language: str) -> str:
+        """The message in `language`, except PersistedQueryNotFound: Apollo's and urql's
+        links resend the document's text on that exact word, so it is the same in every
+        language (the code says the same)."""
+        return self.message if self.code == NOT_FOUND else refusal(language, self.code, self.reason)
 
 
 def sha256_hex(document: str) -> str:
@@ -90,30 +99,27 @@ class PersistedDocuments:
         persisted = extensions.get("persistedQuery") if extensions else None
         if persisted is None:
             if query is not None and not self.allows(query):
-                raise DocumentRefused("Only trusted documents run here.", NOT_IN_LIST)
+                raise DocumentRefused(NOT_IN_LIST)
             return query
         digest = persisted.get("sha256Hash") if isinstance(persisted, dict) else None
         if not isinstance(digest, str) or persisted.get("version") != 1:
-            raise DocumentRefused("persistedQuery needs version 1 and a sha256Hash.",
-                                  "BAD_USER_INPUT")
+            raise DocumentRefused("BAD_USER_INPUT", "PERSISTED_QUERY")
         digest = digest.lower()
         if self.manifest is not None:
             document = self.manifest.get(digest)
             if document is None:
-                raise DocumentRefused("PersistedQueryNotFound", NOT_FOUND)
+                raise DocumentRefused(NOT_FOUND)
             if query is not None and query != document:
-                raise DocumentRefused("The query is not the document of that hash.",
-                                      "BAD_USER_INPUT")
+                raise DocumentRefused("BAD_USER_INPUT", "HASH_MISMATCH")
             return document
         if query is not None:
             if sha256_hex(query) != digest:
-                raise DocumentRefused("The query is not the document of that hash.",
-                                      "BAD_USER_INPUT")
+                raise DocumentRefused("BAD_USER_INPUT", "HASH_MISMATCH")
             await self._register(digest, query)
             return query
         document = await self._lookup(digest)
         if document is None:
-            raise DocumentRefused("PersistedQueryNotFound", NOT_FOUND)
+            raise DocumentRefused(NOT_FOUND)
         return document
 
     async def _register(self, digest: str, document: str) -> None:

@@ -11,11 +11,10 @@ from core.jsonguard import JSONTooDeep
 from core.tracing import tag_request
 from resolvers.auth import bearer_token, deferred_viewer
 from resolvers.errors import DomainError
-from resolvers.messages import choose_language
 from schema.context import Context
 from schema.negotiation import negotiate, shape
 from schema.persisted import DocumentRefused
-from schema.view import TongxinGraphQL, graphql_error_response, log_request
+from schema.view import TongxinGraphQL, log_request, refused_with, scope_language
 
 
 class PreparedRequests:
@@ -107,8 +106,7 @@ class PreparedRequests:
         except DomainError:
             return False  # the general path answers 401
         context = Context(viewer=viewer)
-        context.language = choose_language(next((value.decode("latin-1") for name, value in scope["headers"]
-                                                  if name == b"accept-language"), None))
+        context.language = language = scope_language(scope)
         tag_request(context.request_id)
         client = scope.get("client")
         context.client_address = client[0] if client else "unknown"
@@ -119,8 +117,7 @@ class PreparedRequests:
         content: bytes
         if refused is not None:
             status = 401
-            content = bytes(graphql_error_response(refused.message, refused.code, 401,
-                                                   media_type).body)
+            content = bytes(refused_with(language, refused, 401, media_type).body)
         else:
             processed = await self.graphql_app.process_result(None, result)
             status = shape(media_type, result.data, result.errors, processed)

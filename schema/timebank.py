@@ -18,7 +18,9 @@ from models.timebank import RewardItemChange as RewardItemChangeModel
 from models.timebank import RewardKind as RewardKindModel
 from resolvers import timebank as rules
 from resolvers.errors import Forbidden
+from resolvers.messages import ledger_reason
 from schema.context import Info
+from schema.errors import request_language
 from schema.helprequest import HelpRequest
 from schema.hours import ServiceRecord
 from schema.relay import (
@@ -178,14 +180,18 @@ class PointsEntry:
     kind: PointsKind = strawberry.field(description="Why the balance moved.")
     delta: int = strawberry.field(description="Points added (positive) or taken (negative).")
     balance_after: int = strawberry.field(description="Running balance right after this entry.")
-    reason: str = strawberry.field(description="Human-readable description.")
     created_at: datetime = strawberry.field(description="When.")
+
+    @strawberry.field(description="Human-readable description, in the request's language "
+                      "(Accept-Language) for the lines the server writes (redeemed, donated, "
+                      "received, expired, hours decided); others as written.")
+    def reason(self, info: Info) -> str:
+        return ledger_reason(request_language(info.context), self.model.reason)
 
     @classmethod
     def from_model(cls, model: PointsEntryModel) -> PointsEntry:
         return cls(model=model, kind=PointsKindModel(model.kind), delta=model.delta,
-                   balance_after=model.balance_after, reason=model.reason,
-                   created_at=model.created_at)
+                   balance_after=model.balance_after, created_at=model.created_at)
 
     @classmethod
     async def statement_of(cls, info: Info, volunteer_id: int, first: int | None,

@@ -25,6 +25,7 @@ from core.metrics import observe_request
 from core.tracing import tag_request
 from resolvers.auth import bearer_token, deferred_viewer, viewer_from_token
 from resolvers.errors import DomainError
+from resolvers.messages import EN, choose_language, library_refusal, message_for, refusal
 from schema.cachecontrol import NO_STORE, CachePolicies, matches, public_headers
 from schema.context import Context
 from schema.live.protocols import SharedGraphQLWSHandler, SharedTransportWSHandler
@@ -35,12 +36,39 @@ from schema.reads.execute import encode_response
 log = logging.getLogger("tongxin.request")
 
 
-def graphql_error_response(message: str, code: str, status: int,
-                           media_type: str | None = None) -> JSONResponse:
-    """A request error; application/graphql-response+json answers carry no `data` entry."""
+def graphql_error_response(language: str, code: str, status: int, media_type: str | None = None,
+                           *, reason: str | None = None, message: str | None = None,
+                           **params: Any) -> JSONResponse:
+    """A request error in the reader's language: the catalogue's (code, reason) message
+    (resolvers/messages.py) unless `message` is already worded. application/graphql-response+json
+    answers carry no `data` entry; `reason` is the catalogue's key, not sent."""
+    if message is None:
+        message = refusal(language, code, reason, **params)
     errors = [{"message": message, "extensions": {"code": code}}]
     return JSONResponse({"errors": errors} if media_type == GRAPHQL_RESPONSE
                         else {"data": None, "errors": errors}, status_code=status)
+
+
+def scope_language(scope: Scope) -> str:
+    """zh-CN or en from a request's (or a WebSocket upgrade's) Accept-Language."""
+    return choose_language(next((value.decode("latin-1") for name, value in scope.get("headers") or []
+                                 if name == b"accept-language"), None))
+
+
+def refused_with(language: str, error: DomainError, status: int,
+                 media_type: str | None = None) -> JSONResponse:
+    """A domain error (a refused token, an account gone) answered before any operation ran."""
+    return graphql_error_response(language, error.code, status, media_type, message=message_for(
+        language, error.code, error.extensions, error.message))
+
+
+class Refusal(HTTPException):
+    """A refusal of ours while strawberry reads the request: worded from the catalogue."""
+
+    def __init__(self, reason: str, **params: Any) -> None:
+        super().__init__(400, refusal(EN, "BAD_USER_INPUT", reason, **params))
+        self.catalogue_reason = reason
+        self.params = params
 
 
 def log_request(context: Context | None, started: float, status: int) -> None:
@@ -81,17 +109,17 @@ class TongxinGraphQL(GraphQL):
         started = time.perf_counter()
         accept = request.headers.get("accept")
         media_type = request.state.media_type = negotiate(accept)
+        language = request.state.language = scope_language(scope)
         response: Response
         if media_type is None and not streams(accept) and not _asks_for_ide(request, accept):
-            response = graphql_error_response(
-                "Not acceptable: this endpoint answers in application/graphql-response+json or "
-                "application/json.", "BAD_USER_INPUT", 406)
+            response = graphql_error_response(language, "BAD_USER_INPUT", 406,
+                                              reason="NOT_ACCEPTABLE")
         else:
             response = await self._answer(request)
         context: Context | None = getattr(request.state, "context", None)
         refused = context.viewer.load_failure if context is not None else None
         if refused is not None:  # a deferred viewer whose account is gone: schema/viewer.py
-            response = graphql_error_response(refused.message, refused.code, 401, media_type)
+            response = refused_with(language, refused, 401, media_type)
         if media_type is not None and response.headers.get("content-type") == JSON:
             response.headers["content-type"] = media_type
             if response.status_code == 200:
@@ -119,15 +147,16 @@ class TongxinGraphQL(GraphQL):
         return response
 
     async def _answer(self, request: Request) -> Response:
+        language = request.state.language
         try:
             return await self.run(request)
         except AuthFailed as failure:
-            return graphql_error_response(failure.error.message, failure.error.code, 401,
-                                          request.state.media_type)
+            return refused_with(language, failure.error, 401, request.state.media_type)
         except DocumentRefused as refused:
             # a request error: no data entry, and 4xx only where the media type carries it
             return JSONResponse(
-                {"errors": [{"message": refused.message, "extensions": {"code": refused.code}}]},
+                {"errors": [{"message": refused.worded(language),
+                             "extensions": {"code": refused.code}}]},
                 status_code=400 if request.state.media_type == GRAPHQL_RESPONSE else 200)
         except Exception as exc:
             status = getattr(exc, "status_code", None)
@@ -136,13 +165,17 @@ class TongxinGraphQL(GraphQL):
             if request.method == "GET" and isinstance(exc.__cause__, InvalidOperationTypeError):
                 # GET runs queries only: a mutation must not be a link anyone can follow
                 not_allowed = graphql_error_response(
-                    "Only queries run over GET; send this with POST.", "BAD_USER_INPUT", 405,
-                    request.state.media_type)
+                    language, "BAD_USER_INPUT", 405, request.state.media_type,
+                    reason="GET_RUNS_QUERIES")
                 not_allowed.headers["allow"] = "POST"
                 return not_allowed
-            reason = getattr(exc, "reason", "Bad request.")
-            return graphql_error_response(reason, "BAD_USER_INPUT", status,
-                                          request.state.media_type)
+            if isinstance(exc, Refusal):
+                return graphql_error_response(language, "BAD_USER_INPUT", status,
+                                              request.state.media_type,
+                                              reason=exc.catalogue_reason, **exc.params)
+            return graphql_error_response(
+                language, "BAD_USER_INPUT", status, request.state.media_type,
+                message=library_refusal(language, getattr(exc, "reason", "Bad request.")))
 
     def _get_stream_transport_from_headers(self, headers: Any) -> Any:
         """Streams (graphql-sse) only for a client that takes no JSON answer: graphql-sse sends
@@ -197,11 +230,11 @@ class TongxinGraphQL(GraphQL):
         try:
             decoded = self.decode_json(data)
         except JSONTooDeep as error:
-            raise HTTPException(400, f"Request JSON is nested deeper than {error.limit} levels.") from None
+            raise Refusal("JSON_TOO_DEEP", limit=error.limit) from None
         except json.JSONDecodeError:
-            raise HTTPException(400, "Unable to parse request body as JSON.") from None
+            raise Refusal("NOT_JSON") from None
         if not isinstance(decoded, dict | list):
-            raise HTTPException(400, "Request JSON (the body, or the variables parameter) must be an object.")
+            raise Refusal("JSON_NOT_OBJECT")
         return decoded
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:  # type: ignore[override]
@@ -239,10 +272,19 @@ class TongxinGraphQL(GraphQL):
         token = bearer_token(raw) if raw and " " in str(raw) else (str(raw) if raw else None)
         if token is None and context.request is not None:
             token = bearer_token(context.request.headers.get("authorization"))
+        if isinstance(context.request, WebSocket):
+            # The language of its refusals and errors (the headers are released below): a
+            # browser cannot set the upgrade's headers, so connection_init's params come first.
+            stated = params.get("Accept-Language") or params.get("accept-language")
+            context.language = choose_language(
+                stated if isinstance(stated, str) else context.request.headers.get("accept-language"))
         try:
             context.viewer = await viewer_from_token(token)
         except DomainError as error:
-            raise ConnectionRejectionError({"message": error.message, "code": error.code}) from None
+            language = context.language or choose_language(None)
+            message = message_for(language, error.code, error.extensions, error.message)
+            context.refusal = message
+            raise ConnectionRejectionError({"message": message, "code": error.code}) from None
         if isinstance(context.request, WebSocket):
             # Nothing reads a WebSocket's handshake headers after this point: released rather
             # than kept (with Starlette's parsed copy) for the connection's whole life.
@@ -291,9 +333,8 @@ class BodySizeLimit:
             await self._too_large(scope, receive, send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = graphql_error_response(
-            f"Request body larger than {self.max_bytes} bytes.", "BAD_USER_INPUT", 413
-        )
+        response = graphql_error_response(scope_language(scope), "BAD_USER_INPUT", 413,
+                                          reason="BODY_TOO_LARGE", maxBytes=self.max_bytes)
         await response(scope, receive, send)
 
 

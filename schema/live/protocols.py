@@ -41,6 +41,7 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from strawberry.subscriptions.protocols.graphql_ws.types import CompleteMessage, ErrorMessage
 
 from core.metrics import SUBSCRIBERS
+from resolvers.messages import choose_language, refusal
 from schema.live.direct import sink_for
 from schema.live.fanout import FanoutHub, Member, Plan, fanout_hub, plan_for
 from schema.persisted import NOT_IN_LIST
@@ -84,7 +85,29 @@ def untrusted(handler: Any, message: dict[str, Any], kind: str) -> GraphQLFormat
     if message["type"] != kind or documents is None or \
             documents.allows(message["payload"]["query"]):
         return None
-    return {"message": "Only trusted documents run here.", "extensions": {"code": NOT_IN_LIST}}
+    language = getattr(handler.context, "language", None) or choose_language(None)
+    return {"message": refusal(language, NOT_IN_LIST), "extensions": {"code": NOT_IN_LIST}}
+
+
+CLOSE_REASON_BYTES = 123  # RFC 6455: a close frame's reason is at most 123 bytes of UTF-8
+
+
+class _WordedRefusal:
+    """The handler's socket during connection_init: strawberry closes a refused init with
+    4403 "Forbidden"; the reason becomes the refusal in the reader's language."""
+
+    def __init__(self, websocket: AsyncWebSocketAdapter, context: Any) -> None:
+        self.websocket = websocket
+        self.context = context
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.websocket, name)
+
+    async def close(self, code: int, reason: str) -> None:
+        worded = getattr(self.context, "refusal", None) if code == 4403 else None
+        if worded:
+            reason = worded.encode()[:CLOSE_REASON_BYTES].decode(errors="ignore")
+        await self.websocket.close(code=code, reason=reason)
 
 
 async def send_text(websocket: AsyncWebSocketAdapter, text: str) -> None:
@@ -178,7 +201,12 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Any, Any]):
         await super().handle_message(message)
 
     async def handle_connection_init(self, message: Any) -> None:
-        await super().handle_connection_init(message)
+        websocket = self.websocket
+        self.websocket = _WordedRefusal(websocket, self.context)  # type: ignore[assignment]
+        try:
+            await super().handle_connection_init(message)
+        finally:
+            self.websocket = websocket
         if self.connection_init_received:
             # strawberry cancelled the init timeout: the finished task need not stay around
             self.connection_init_timeout_task = None

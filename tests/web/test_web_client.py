@@ -982,6 +982,13 @@ async def test_a_volunteer_learns_redeems_reads_notifications_and_prints_a_certi
     assert first_row[2:] == ["-50", "30"], first_row
     # the approved hours' line in Chinese, not the ledger's stored "approve hours: ..."
     assert "时长通过：敬老院陪伴" in text_of(page, "table.statement"), text_of(page, "table.statement")
+    # in English the server words the lines it wrote in English (the redemption's too)
+    page.find_element(By.CSS_SELECTOR, "[data-testid=lang]").click()
+    wait_for(page, lambda d: "Hours approved: 敬老院陪伴" in text_of(d, "table.statement"),
+             message="the statement in English")
+    assert "Redeemed: " in text_of(page, "table.statement") and "兑换：" not in text_of(page, "table.statement")
+    page.find_element(By.CSS_SELECTOR, "[data-testid=lang]").click()
+    wait_for(page, lambda d: "时长通过：敬老院陪伴" in text_of(d, "table.statement"))
 
     # and issue a certificate, shown as a page with a link anyone can open to check it
     page.get(f"{base(live_server)}/#/me")

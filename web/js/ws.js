@@ -5,6 +5,7 @@
 // imported on the first subscription, not with the shell: the list's first paint does not wait
 // for it (its subscriptions start after the cards are drawn).
 import { session, onSession } from "./api.js";
+import { lang } from "./i18n.js";
 
 let socket = null; // the current WebSocket (graphql-ws's "opened" event hands it over)
 let live = 0; // subscriptions a page holds now
@@ -25,8 +26,10 @@ export function onConnection(fn) { stateListeners.add(fn); return () => stateLis
 let client = null;
 const connect = () => (client ??= import("graphql-ws").then(({ createClient }) => createClient({
   url: `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/graphql`,
-  // Read at every (re)connection, so a new token is used by the next socket.
-  connectionParams: () => (session.token ? { Authorization: `Bearer ${session.token}` } : {}),
+  // Read at every (re)connection, so a new token is used by the next socket. A browser sets
+  // no header on a WebSocket: the page's language goes here, for the server's messages.
+  connectionParams: () => ({ "Accept-Language": lang === "en" ? "en" : "zh-CN",
+    ...(session.token ? { Authorization: `Bearer ${session.token}` } : {}) }),
   retryAttempts: Infinity,
   // 125 ms to 10 s with jitter (the library's default starts at 1.3 s: a dropped socket on a
   // phone should come back before the person notices).

@@ -68,14 +68,13 @@ function BankPage() {
     <section class="panel" aria-labelledby="stmt-h"><h2 id="stmt-h">${t("statement")}</h2>
       ${entries.length ? html`<div class="table-wrap"><table class="statement"><thead><tr><th scope="col">${t("time")}</th><th scope="col">${t("entry")}</th>
         <th scope="col">${t("change")}</th><th scope="col">${t("balance")}</th></tr></thead>
-        <tbody>${entries.map((e) => html`<tr><td>${fmtDate(e.createdAt)}</td><td>${t(`points${e.kind}`)}${e.reason ? ` · ${reasonText(e.reason)}` : ""}</td>
+        <tbody>${entries.map((e) => html`<tr><td>${fmtDate(e.createdAt)}</td><td>${t(`points${e.kind}`)}${e.reason ? ` · ${e.reason}` : ""}</td>
           <td class="num">${e.delta > 0 ? `+${e.delta}` : e.delta}</td><td class="num">${e.balanceAfter}</td></tr>`)}</tbody></table></div>`
         : html`<p>${t("empty")}</p>`}</section>`;
 }
 
-// Approved hours write "<action> hours: <title>" (resolvers/hours.py): a stable code the
-// statement shows in the reader's language; other reasons are stored as written.
-const reasonText = (r) => r.replace(/^(approve|adjust|reject) hours: /, (_, a) => t(`hours_${a}`));
+// The server words each reason it wrote in the page's language (Accept-Language, from the
+// toggle, which reloads the page): resolvers/messages.py LEDGER_REASONS.
 
 export function render(main) {
   if (!session.token) { location.hash = "#/login"; return null; }
