@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 import strawberry
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
@@ -31,6 +32,7 @@ from resolvers.messages import (
     library_refusal,
 )
 from schema import schema
+from schema.exports_http import ROUTES as EXPORT_ROUTES
 from schema.persisted import PersistedDocuments, sha256_hex
 from schema.prepared_edge import PreparedRequests
 from schema.view import BodySizeLimit, TongxinGraphQL
@@ -325,3 +327,16 @@ def test_a_browser_states_its_language_in_connection_init():
             "Accept-Language": "zh-CN", "Authorization": "Bearer forged"}})
         closed = ws.receive()
     assert closed["code"] == 4403 and CJK.search(closed["reason"]), closed
+
+
+@pytest.mark.parametrize(("headers", "language"), LANGUAGES)
+async def test_a_refused_download_is_worded_in_the_readers_language(chinese_by_default, headers, language):
+    # given: the streaming exports, asked without a token
+    app = Starlette(routes=EXPORT_ROUTES)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        # when
+        response = await client.get("/teams/VGVhbTox/hours.csv", headers=headers)
+    # then
+    assert response.status_code == 401
+    assert only_error(response) == {"message": {ZH: "请先登录。", EN: "Sign in first."}[language],
+                                    "extensions": {"code": "UNAUTHENTICATED"}}
