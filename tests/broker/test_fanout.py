@@ -147,8 +147,20 @@ async def published(capacity: int = 10) -> tuple[Activity, str]:
 
 
 async def settle() -> None:
-    for _ in range(50):
+    """Until the in-process live machinery is quiet: the broker's subscriptions, the shared
+    groups and their members, the executions started and the running tasks unchanged for a
+    quarter of a second (at most a second: what a fixed sleep here used to take every time)."""
+    loop = asyncio.get_running_loop()
+    deadline, last, since = loop.time() + 1.0, None, loop.time()
+    while loop.time() < deadline:
         await asyncio.sleep(0.02)
+        groups = hub().groups
+        now = (services().broker.local_subscriber_count(), hub().started, len(asyncio.all_tasks()),
+               sorted(len(group.members) for group in groups.values()))
+        if now != last:
+            last, since = now, loop.time()
+        elif loop.time() - since >= 0.25:
+            return
 
 
 async def test_shared_frames_are_the_per_subscriber_bytes_on_both_protocols(db):
