@@ -158,6 +158,8 @@ def pages(api: Api) -> list[Page]:
         Page("forum-thread-moderator", f"forum/t/{reported}", MODERATOR, "div.mod", "a reported thread, as moderator"),
         Page("feed", "feed", VOLUNTEER, "ul.feed, main p.empty", "feed"),
         Page("projects", "projects", VOLUNTEER, "main article.card", "projects"),
+        Page("projects-organiser", "projects", ORGANISER, "details.new-project",
+             "projects, as team admin: new project, new position, schedule and extend a series"),
         Page("points", "points", VOLUNTEER, "main article.card, main li.card", "service points"),
         Page("stations", "stations", PLATFORM, "table.rates, section.panel .empty", "service stations and their operating rate"),
         Page("honours", "honours", VOLUNTEER, "ol.leaderboard", "honours and leaderboard"),
