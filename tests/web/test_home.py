@@ -112,6 +112,20 @@ async def _signed_up(live_server: LiveServer, activity_id: int) -> Any:
     return person
 
 
+async def _visit_drawn(live_server: LiveServer, page: Any) -> tuple[Any, str]:
+    """The home page as the server draws it for a visitor, and the same page opened by a
+    visitor's browser once the client has taken the drawing over."""
+    root = live_server.url.removesuffix("/graphql")
+    async with httpx.AsyncClient() as client:
+        drawn = (await client.get(f"{root}/")).text
+    page.get(f"{root}/healthz")
+    page.execute_script("localStorage.clear()")
+    page.get(f"{root}/")
+    wait_for(page, lambda d: d.execute_script("return performance.getEntriesByName('tx:list-hydrated').length"),
+             message="hydrated")
+    return page, drawn
+
+
 async def test_the_servers_drawing_is_the_clients_node_for_node(
         live_server: LiveServer, browsers: list[Any]) -> None:
     # given a series of three shifts (one card), a full activity, a title that needs escaping, one
@@ -129,17 +143,8 @@ async def test_the_servers_drawing_is_the_clients_node_for_node(
     for index in range(home_http.DRAWN_CARDS + 2):
         await make_activity(team, organiser, title=f"其他活动{index}", address=f"某地{index}",
                             starts_in=timedelta(days=6, hours=index))
-    root = live_server.url.removesuffix("/graphql")
-    async with httpx.AsyncClient() as client:
-        drawn = (await client.get(f"{root}/")).text
-    page = browsers[0]
-    page.get(f"{root}/healthz")
-    page.execute_script("localStorage.clear()")
-
     # when a visitor's browser opens it and the client takes the drawing over
-    page.get(f"{root}/")
-    wait_for(page, lambda d: d.execute_script("return performance.getEntriesByName('tx:list-hydrated').length"),
-             message="hydrated")
+    page, drawn = await _visit_drawn(live_server, browsers[0])
     header, main, cards = page.execute_script(
         "const main = document.getElementById('main').cloneNode(true);"
         "const all = main.querySelectorAll('article.card');"
@@ -162,16 +167,8 @@ async def test_a_visitor_filters_the_drawn_list_and_a_choice_not_yet_applied_sur
     team = await make_team(organiser, "筛选队")
     here = await make_activity(team, organiser, title="朝阳的活动", district="朝阳区")
     there = await make_activity(team, organiser, title="海淀的活动", district="海淀区")
-    root = live_server.url.removesuffix("/graphql")
-    async with httpx.AsyncClient() as client:
-        drawn = (await client.get(f"{root}/")).text
+    page, drawn = await _visit_drawn(live_server, browsers[0])
     assert '<details class="filter-panel"><summary>筛选</summary></details>' in drawn
-    page = browsers[0]
-    page.get(f"{root}/healthz")
-    page.execute_script("localStorage.clear()")
-    page.get(f"{root}/")
-    wait_for(page, lambda d: d.execute_script("return performance.getEntriesByName('tx:list-hydrated').length"),
-             message="hydrated")
 
     # when the visitor opens 筛选, picks 海淀区, closes and reopens the panel, then applies it
     summary = page.find_element("css selector", "details.filter-panel summary")
