@@ -141,8 +141,9 @@ def cpu_split(before: dict[str, float], after: dict[str, float], count: int) -> 
 
 def start(args: list[str], env: dict[str, str], port: int, path: str = "/graphql",
           health: str = "/healthz") -> Process:
-    process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    # A Tongxin server stops once the bench that started it is gone (scripts/commands.py).
+    process = subprocess.Popen(args, cwd=ROOT, env={**env, "TONGXIN_EXIT_WITH_PARENT": str(os.getpid())},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 90  # two workers take over 30 s to start on the loaded 2 cores
     while time.monotonic() < deadline:
         try:

@@ -13,8 +13,11 @@ import atexit
 import errno
 import os
 import shutil
+import signal
 import socket
 import sys
+import threading
+import time
 from typing import Any
 
 from tortoise import Tortoise
@@ -250,8 +253,24 @@ def _port_free(host: str, port: int) -> bool:
 WS_PROTOCOLS = {"lean-sansio": "schema.live.direct:LeanSansIOProtocol"}
 
 
+def exit_with_parent(parent: int, every: float = 0.5) -> None:
+    """SIGTERM this process (a graceful stop: uvicorn stops its workers) once `parent` is no
+    longer its parent: a test run or bench killed without cleaning up (SIGKILL, a crashed
+    worker) must not leave its servers running in sessions of their own."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
+
+    if parent := os.environ.get("TONGXIN_EXIT_WITH_PARENT"):
+        exit_with_parent(int(parent))
 
     host = args.host or os.environ.get("HOST", "127.0.0.1")
     port = int(args.port or os.environ.get("PORT", "8000"))

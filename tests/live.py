@@ -80,6 +80,8 @@ def start_server(backend: Backend, *, workers: int = 1, env: dict[str, str] | No
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "LOG_LEVEL": "info",
+        # A test process killed without its teardown takes its servers with it.
+        "TONGXIN_EXIT_WITH_PARENT": str(os.getpid()),
         **(env or {}),
     }
     if backend.redis_url:

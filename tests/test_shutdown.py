@@ -5,8 +5,12 @@ docs/operations.md, "What SIGTERM does")."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import signal
+import subprocess
+import sys
 import time
 from urllib.parse import urlsplit
 
@@ -19,7 +23,7 @@ from schema.relay import to_global_id
 from tests.activity.clients import SLOTS
 from tests.activity.factory import make_activity
 from tests.helpers import make_team, make_volunteer
-from tests.live import start_server
+from tests.live import ROOT, free_port, start_server
 
 pytestmark = pytest.mark.e2e
 
@@ -72,3 +76,58 @@ async def test_sigterm_drains_requests_in_flight_and_closes_websockets_going_awa
         assert "Traceback" not in server.log()
     finally:
         server.stop()
+
+
+PARENT = """
+import os, subprocess, sys
+child = subprocess.Popen([sys.executable, "server.py", "serve"], start_new_session=True,
+                         env={**os.environ, "TONGXIN_EXIT_WITH_PARENT": str(os.getpid())},
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(child.pid, flush=True)
+child.wait()
+"""
+
+
+@pytest.mark.postgres  # one backend is enough: this is about processes
+def test_a_server_stops_when_the_process_that_started_it_is_killed(backend):
+    # given: a two-worker server started, in a session of its own, by a process that is then
+    # SIGKILLed (a test run or bench killed without its cleanup)
+    port = free_port()
+    parent = subprocess.Popen([sys.executable, "-c", PARENT], cwd=ROOT, stdout=subprocess.PIPE,
+                              env={**os.environ, "DATABASE_URL": backend.database_url, "SKIP_MIGRATIONS": "1",
+                                   "WORKERS": "2", "JOBS": "0", "PORT": str(port),
+                                   **({"REDIS_URL": backend.redis_url} if backend.redis_url else {})})
+    assert parent.stdout is not None
+    server = int(parent.stdout.readline())
+    try:
+        for _ in range(600):
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the server did not start")
+        group = os.getpgid(server)
+        # when
+        parent.kill()
+        parent.wait()
+        # then the server and its workers are gone within seconds, with nobody to stop them
+        for _ in range(100):
+            if not _alive_in(group):
+                break
+            time.sleep(0.1)
+        assert not _alive_in(group), "the server outlived the process that started it"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server, signal.SIGKILL)
+
+
+def _alive_in(group: int) -> bool:
+    """Whether any process of the process group is alive (zombies left to init count as gone)."""
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                stat = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+                if int(stat[2]) == group and stat[0] != "Z":
+                    return True
+    return False
