@@ -117,8 +117,7 @@ async def feed_page(viewer: Viewer, size: int, after: str | None
     rows by id (a statement per kind on the page); returns the page and whether more follow."""
     volunteer = viewer.require()
     cursor = decode_cursor(after) if after else None
-    if size == 0:
-        return [], False
+    # first: 0 reads the keys' first row too: hasNextPage says whether there is any item.
     # Each source's page + 1 as (rank, id, time), wrapped so that SQLite accepts its ORDER BY
     # and LIMIT inside the UNION ALL.
     sources = Sql.join(" UNION ALL ", (

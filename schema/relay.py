@@ -244,7 +244,9 @@ async def paginate(
     page_query = query
     if after:
         page_query = page_query.filter(after_filter(parse_cursor(after, order), order))
-    items = await page_query.order_by(*order.order_by()).limit(size + 1) if size else []
+    # first: 0 still reads one row: hasNextPage says whether there is any (as the windowed
+    # loaders of nested pages and the compiled reads answer it).
+    items = await page_query.order_by(*order.order_by()).limit(size + 1)
     count_query = query
 
     async def count() -> int:

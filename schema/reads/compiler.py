@@ -559,8 +559,6 @@ def page_arguments(arguments: dict[str, Any]) -> tuple[int, str | None]:
         size = check_first(arguments.get("first"))
     except DomainError:
         raise Fallback from None
-    if size == 0:  # the general path answers without reading the page
-        raise Fallback
     return size, arguments.get("after") or None
 
 

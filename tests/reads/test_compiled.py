@@ -300,3 +300,20 @@ async def test_a_reused_statement_reads_the_clock_of_its_own_request(db, monkeyp
     # then its sign-up has closed for that request too
     assert json.loads(fast)["data"]["activities"]["edges"] == []
     assert answered == 1
+
+
+async def test_first_zero_reads_no_edges_but_says_whether_there_are_any(db):
+    # given three published activities, and none in another district
+    await _seed(3)
+    query = ("query Z($district: String) { activities(first: 0, district: $district) { totalCount"
+             " edges { cursor } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }")
+    for district, more in ((None, True), ("无此区", False)):
+        # when a page of none is asked for, through both paths
+        fast, slow, answered = await both(query, {"district": district}, None)
+        # then no edges, and hasNextPage says whether there is any (Relay: more than `first`)
+        assert canonical(fast) == canonical(slow)
+        page = json.loads(fast)["data"]["activities"]
+        assert page["edges"] == [] and page["pageInfo"]["hasNextPage"] is more
+        assert page["pageInfo"]["endCursor"] is None
+        assert page["totalCount"] == (3 if more else 0)
+        assert answered == (1 if db.postgres else 0)

@@ -42,9 +42,10 @@ NEAR = {"lat": "39.9042", "lng": "116.4074", "minutes": "10"}
 # 55-61 of 75 at first; 50 of 90 after the privacy fields (`contactPhone`, `consents`,
 # `piiAccessLog`, ...) changed the draws; 62 of 100 once those that can be were declared
 # (docs/reads.md); 59 of 100 on PostgreSQL after the message types' shared sender fields moved
-# (the draws follow the schema's field order). Most of the rest have a `first` the resolvers
-# reject or `first: 0`.
-COMPILED_SHARE_FLOOR = 0.55
+# (the draws follow the schema's field order); 66 of 100 once `first: 0` compiled (every
+# connection now answers it alike: no edges, hasNextPage whether there is any). Most of the
+# rest have a `first` or cursor the resolvers reject, or read undeclared fields.
+COMPILED_SHARE_FLOOR = 0.62
 
 
 def generated_documents(count: int, fields: list[str]) -> list[graphql.DocumentNode]:
