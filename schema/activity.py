@@ -325,7 +325,7 @@ async def _paginate_near(query: Any, circle: Circle, first: int | None, after: s
     chunk = max(size + 1, 50)
     matches: list[ActivityModel] = []
     last: ActivityModel | None = None
-    while size and len(matches) <= size:
+    while len(matches) <= size:  # first: 0 reads until one match: hasNextPage says if any
         page = base if last is None else base.filter(
             after_filter(parse_cursor(make_cursor(last, order), order), order))
         rows = await page.order_by(*order.order_by()).limit(chunk)

@@ -317,3 +317,25 @@ async def test_first_zero_reads_no_edges_but_says_whether_there_are_any(db):
         assert page["pageInfo"]["endCursor"] is None
         assert page["totalCount"] == (3 if more else 0)
         assert answered == (1 if db.postgres else 0)
+
+
+
+async def test_first_zero_near_says_whether_any_activity_is_in_the_circle(db):
+    # given an activity at the centre of a circle and one 50 km away
+    admin = await make_volunteer("队长")
+    team = await make_team(admin)
+    await make_activity(team, admin, title="圈内", latitude=39.9042, longitude=116.4074)
+    await make_activity(team, admin, title="圈外", latitude=40.35, longitude=116.4074)
+    query = ("query N($near: GeoInput) { activities(first: 0, near: $near) { totalCount"
+             " edges { cursor } pageInfo { hasNextPage } } }")
+    for radius, more, total in ((2, True, 1), (100, True, 2)):
+        near = {"latitude": 39.9042, "longitude": 116.4074, "radiusKm": radius}
+        # when a page of none is asked for around the centre
+        fast, slow, _ = await both(query, {"near": near}, None)
+        # then no edges, and hasNextPage says whether any activity is in the circle
+        assert canonical(fast) == canonical(slow)
+        page = json.loads(slow)["data"]["activities"]
+        assert page == {"totalCount": total, "edges": [], "pageInfo": {"hasNextPage": more}}
+    near = {"latitude": 30.0, "longitude": 100.0, "radiusKm": 1}
+    _, slow, _ = await both(query, {"near": near}, None)
+    assert json.loads(slow)["data"]["activities"]["pageInfo"]["hasNextPage"] is False
