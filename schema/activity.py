@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
 import strawberry
 
-from core.geo import Circle
 from core.metrics import observe_delivery
 from models.activity import Activity as ActivityModel
 from models.activity import ActivityStatus as ActivityStatusModel
@@ -33,13 +32,11 @@ from schema.relay import (
     Connection,
     Node,
     Order,
-    after_filter,
     build_connection,
     check_first,
     decode_id,
-    make_cursor,
     paginate,
-    parse_cursor,
+    paginate_within,
     register_node,
     to_global_id,
 )
@@ -315,33 +312,6 @@ register_node("Activity", _activity_node)
 register_node("SignUp", _sign_up_node)
 
 
-async def _paginate_near(query: Any, circle: Circle, first: int | None, after: str | None,
-                         order: Order) -> Connection[Activity]:
-    """Bounding box in SQL, exact distance in Python; reads on until the page is full."""
-    size = check_first(first)
-    base = query
-    if after:
-        base = base.filter(after_filter(parse_cursor(after, order), order))
-    chunk = max(size + 1, 50)
-    matches: list[ActivityModel] = []
-    last: ActivityModel | None = None
-    while len(matches) <= size:  # first: 0 reads until one match: hasNextPage says if any
-        page = base if last is None else base.filter(
-            after_filter(parse_cursor(make_cursor(last, order), order), order))
-        rows = await page.order_by(*order.order_by()).limit(chunk)
-        matches += [row for row in rows if circle.contains(row.latitude, row.longitude)]
-        if len(rows) < chunk:
-            break
-        last = rows[-1]
-
-    async def count() -> int:
-        points = await query.values_list("latitude", "longitude")
-        return sum(1 for lat, lon in points if circle.contains(lat, lon))
-
-    return build_connection(matches, size, order, count, convert=Activity.from_model,
-                            started_after=bool(after))
-
-
 @strawberry.input(description="A new activity (created as DRAFT; publish it to open sign-ups).")
 class ActivityInput:
     team_id: strawberry.ID = strawberry.field(description="Organising team.")
@@ -419,7 +389,8 @@ class ActivityQuery:
             starts_after=starts_after, near=circle,
         ))
         if circle is not None:
-            return await _paginate_near(query, circle, first, after, UPCOMING_FIRST)
+            return await paginate_within(query, first, after, circle, convert=Activity.from_model,
+                                          order=UPCOMING_FIRST)
         return await paginate(query, first, after, convert=Activity.from_model,
                               order=UPCOMING_FIRST)
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator
 from datetime import datetime
-from typing import Any
 
 import strawberry
-from tortoise.queryset import QuerySet
 
 from core import pii
-from core.geo import Circle
 from core.metrics import observe_delivery
 from models.helprequest import HelpRequest as HelpRequestModel
 from models.helprequest import HelpRequestStatus as HelpRequestStatusModel
@@ -23,14 +20,10 @@ from schema.relay import (
     NEWEST_FIRST,
     Connection,
     Node,
-    Order,
-    after_filter,
-    build_connection,
-    check_first,
     decode_id,
     decode_optional_id,
     paginate,
-    parse_cursor,
+    paginate_within,
     register_node,
 )
 from schema.servicepoint import ServicePoint, help_request_service_point
@@ -100,31 +93,6 @@ async def _node(info: Info, db_id: int) -> HelpRequest | None:
 
 
 register_node("HelpRequest", _node)
-
-
-async def paginate_within(
-    query: QuerySet[Any], first: int | None, after: str | None, circle: Circle, *,
-    convert: Callable[[Any], Any], order: Order,
-) -> Connection[Any]:
-    """Keyset pages of rows inside `circle`: SQL narrows by bounding box, Python keeps the rows
-    really inside, fetching further chunks until the page is full."""
-    size = check_first(first)
-    cursor = parse_cursor(after, order) if after else None
-    kept: list[Any] = []
-    chunk = max(2 * (size + 1), 50)
-    while size and len(kept) <= size:
-        page_query = query.filter(after_filter(cursor, order)) if cursor else query
-        rows = await page_query.order_by(*order.order_by()).limit(chunk)
-        kept.extend(row for row in rows if circle.contains(row.latitude, row.longitude))
-        if len(rows) < chunk:
-            break
-        cursor = [getattr(rows[-1], name) for name, _ in order.columns()]
-
-    async def count() -> int:
-        points = await query.values_list("latitude", "longitude")
-        return sum(1 for lat, lon in points if circle.contains(lat, lon))
-
-    return build_connection(kept, size, order, count, convert=convert, started_after=bool(after))
 
 
 @strawberry.input(description="A new help request.")

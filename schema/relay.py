@@ -17,6 +17,7 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from core.cursors import open_cursor, seal_cursor
+from core.geo import Circle
 from resolvers.errors import BadInput
 
 DEFAULT_PAGE = 20
@@ -253,3 +254,29 @@ async def paginate(
         return await count_query.count()
 
     return build_connection(items, size, order, count, convert=convert, started_after=bool(after))
+
+
+async def paginate_within(
+    query: QuerySet[ModelT], first: int | None, after: str | None, circle: Circle, *,
+    convert: Callable[[ModelT], Any], order: Order,
+) -> Connection[Any]:
+    """Keyset pages of rows inside `circle`: SQL narrows by bounding box, Python keeps the rows
+    really inside, fetching further chunks until the page (plus one, for hasNextPage) is full;
+    `first: 0` reads until one row is inside, like every other page of none."""
+    size = check_first(first)
+    cursor = parse_cursor(after, order) if after else None
+    kept: list[ModelT] = []
+    chunk = max(2 * (size + 1), 50)
+    while len(kept) <= size:
+        page_query = query.filter(after_filter(cursor, order)) if cursor else query
+        rows = await page_query.order_by(*order.order_by()).limit(chunk)
+        kept.extend(row for row in rows if circle.contains(row.latitude, row.longitude))  # type: ignore[attr-defined]
+        if len(rows) < chunk:
+            break
+        cursor = [getattr(rows[-1], name) for name, _ in order.columns()]
+
+    async def count() -> int:
+        points = await query.values_list("latitude", "longitude")
+        return sum(1 for lat, lon in points if circle.contains(lat, lon))
+
+    return build_connection(kept, size, order, count, convert=convert, started_after=bool(after))
