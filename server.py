@@ -44,7 +44,7 @@ from db.routing import replica_configured
 from resolvers import services as service_registry
 from resolvers.jobs import start_jobs
 from resolvers.signup import install_sign_up_function
-from schema import build_schema
+from schema import build_schema, home_http
 from schema.calendar_http import ROUTES as CALENDAR_ROUTES
 from schema.exports_http import ROUTES as EXPORT_ROUTES
 from schema.home_http import ROUTES as HOME_ROUTES
@@ -93,12 +93,14 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     # Gauges mirroring state kept elsewhere, copied once a second (core/metrics.py).
     sampler = asyncio.create_task(sample_forever(
         [sample_statements, sample_pools, sample_replica, service_registry.sample_broker]))
+    drawing = asyncio.create_task(home_http.warm())  # the first visitor's page, drawn already
     try:
         yield
     finally:
-        sampler.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sampler
+        for task in (sampler, drawing):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         process_exited()
         if replica_probe is not None:
             replica_probe.cancel()

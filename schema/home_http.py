@@ -275,6 +275,16 @@ async def drawn_page() -> Drawn | None:
         return _page
 
 
+async def warm() -> None:
+    """Draw the page once as the worker starts (server.py's lifespan, in the background): the
+    first visitor after a start or a rolling restart gets a drawing, and the schema's first
+    execution, already made."""
+    try:
+        await drawn_page()
+    except Exception:  # the visitor's request will draw it, or the client will
+        log.warning("home page: drawing at start-up failed", exc_info=True)
+
+
 async def home(request: Request) -> Response:
     try:
         page = await drawn_page()

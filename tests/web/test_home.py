@@ -214,3 +214,24 @@ async def test_an_english_reader_and_another_route_never_keep_the_chinese_drawin
     assert "Activities" in english[0] and "活动" not in english[0] and english[1] is False
     assert not page.find_elements("css selector", "main article.card")
     assert page.find_element("css selector", 'header a[aria-current="page"]').get_attribute("href").endswith("#/help")
+
+
+async def test_the_page_drawn_at_start_up_is_the_first_visitors(db, monkeypatch) -> None:
+    # given a published activity, and a worker that drew the page as it started (server.py)
+    organiser = await make_volunteer("组织者")
+    await make_activity(await make_team(organiser), organiser, title="开机就画好的活动")
+    monkeypatch.setattr(home_http, "_page", None)
+    await home_http.warm()
+    drawings = []
+    real = home_http._answer
+
+    async def counted(query: str, now: Any) -> Any:
+        drawings.append(query)
+        return await real(query, now)
+
+    monkeypatch.setattr(home_http, "_answer", counted)
+    # when the first visitor asks for it
+    page = await home_http.drawn_page()
+    # then it is the drawing made at start-up, with the activity, and nothing was drawn again
+    assert page is not None and "开机就画好的活动" in page.body.decode()
+    assert drawings == []
