@@ -1,8 +1,11 @@
-"""Shared test helpers: people factories, GraphQL execution, SQL statement counting."""
+"""Shared test helpers: people factories, GraphQL execution, SQL statement counting, waiting
+for the live machinery instead of sleeping."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import inspect
 import logging
 import random
 from collections.abc import Awaitable, Callable, Iterator
@@ -17,8 +20,10 @@ from forum.search import install_search_index
 from models.team import Membership, MembershipRole, MembershipStatus, Team, TeamType
 from models.volunteer import Volunteer, VolunteerStatus
 from resolvers.auth import Viewer, issue_token
+from resolvers.helprequest import help_request_matcher
 from resolvers.maintenance import make_id_number
 from resolvers.pii import install_append_only
+from resolvers.services import services
 from resolvers.validation import check_id_number, encode_tags
 from schema import schema
 from schema.context import Context
@@ -153,3 +158,66 @@ def count_statements() -> Iterator[list[str]]:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(previous)
+
+
+async def until(condition: Callable[[], Any], message: str | Callable[[], str], *,
+                timeout: float = 10.0, interval: float = 0.015) -> None:
+    """Returns once `condition()` (or what it returns, when awaitable) is true, checked every
+    `interval`; fails the test with `message` (or what it returns) after `timeout`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        outcome = condition()
+        if inspect.isawaitable(outcome):
+            outcome = await outcome
+        if outcome:
+            return
+        if loop.time() >= deadline:
+            raise AssertionError(f"still not after {timeout:g} s: "
+                                 f"{message() if callable(message) else message}")
+        await asyncio.sleep(interval)
+
+
+def idle(listener: Any) -> bool:
+    """A broker Subscription or a help-request Watcher with nothing queued and its reader
+    awaiting the next message: it has handled everything delivered to it so far (and a stream
+    reading it is past the reads it makes right after subscribing). A subscription with an
+    `on_message` callback handles each message as it is delivered: always idle. (Read from
+    their insides: the broker has no public "waiting" to ask, and only tests need one.)"""
+    if getattr(listener, "_on_message", None) is not None:
+        return True
+    return not listener._items and bool(listener._ready._waiters)
+
+
+async def wait_for_subscribers(channel: str, count: int = 1, *, timeout: float = 10.0) -> None:
+    """Until `count` local subscriptions on `channel` (at least) wait for their next message:
+    subscribed (with Redis, the SUBSCRIBE confirmed: `subscribe()` has returned) and idle, so
+    nothing published from now on can be missed."""
+    broker = services().broker
+
+    def listeners() -> list[Any]:
+        return list(broker._local.get(channel, ()))
+
+    await until(lambda: len(listeners()) >= count and all(map(idle, listeners())),
+                lambda: f"{count} subscriber(s) waiting on {channel}; {len(listeners())} "
+                        f"subscribed, {sum(map(idle, listeners()))} of them waiting",
+                timeout=timeout)
+
+
+async def wait_for_watchers(count: int, *, timeout: float = 10.0) -> None:
+    """Until `count` helpRequestCreated streams (at least) wait for their next help request,
+    and the process's matcher for its next event: every request created from now on reaches
+    those it matches (and one created before has been handed to them)."""
+    matcher = help_request_matcher()
+
+    def watchers() -> list[Any]:
+        return list(matcher.index._filters)
+
+    def ready() -> bool:
+        reader = matcher._subscription
+        return (len(watchers()) >= count and all(map(idle, watchers()))
+                and reader is not None and idle(reader))
+
+    await until(ready, lambda: f"{count} help-request watcher(s) waiting; {len(watchers())} "
+                               f"watching, {sum(map(idle, watchers()))} of them waiting",
+                timeout=timeout)

@@ -2,7 +2,8 @@
 
 A start costs ~2 s of CPU (a two-worker server ~5 s), so the plain fixtures (`live_server`,
 `http_server`, `module_server`) hand out one one-worker server per backend and pytest(-xdist)
-process, and `pair_server` one two-worker server (with metrics and a CORS origin configured).
+process, and `pair_server` one two-worker server (with a CORS origin configured; both answer
+/metrics for METRICS_TOKEN).
 Two processes on one database: `live_server` and `pair_server`. Tests needing a server of their
 own (another configuration, a restart, Redis through a proxy) call `start_server`.
 """
@@ -14,6 +15,7 @@ import contextlib
 import dataclasses
 import itertools
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -25,6 +27,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 from tortoise import Tortoise, connections
 
 from tests.conftest import Backend
@@ -127,7 +130,10 @@ def shared_server(backend: Backend) -> Iterator[LiveServer]:
 # Nor does it keep statistics for a minute: they would be counted from a database the wipe
 # between tests has since emptied (a dashboard read by one module showed its stale figures in
 # the next module's test on the same server).
-SHARED_ENV = {"JOBS": "0", "STATS_CACHE_SECONDS": "0"}
+# Both shared servers answer /metrics for METRICS_TOKEN: a test waits for their gauges (the
+# subscriptions running: `wait_for_server_subscribers`), as a scraper would read them.
+METRICS_TOKEN = "scrape-me-" + "x" * 24
+SHARED_ENV = {"JOBS": "0", "STATS_CACHE_SECONDS": "0", "METRICS_TOKEN": METRICS_TOKEN}
 
 
 # Each wipe restarts ids at 1, but the shared server keeps what it learnt by id (slot feeds and
@@ -152,15 +158,13 @@ async def ids_the_server_never_saw(backend: Backend) -> None:
 
 
 # The configuration of the shared two-worker server: what the tests using it look for.
-PAIR_METRICS_TOKEN = "scrape-me-" + "x" * 24
 PAIR_CORS_ORIGIN = "https://app.example.org"
 
 
 @pytest.fixture(scope="session")
 def shared_pair(backend: Backend) -> Iterator[LiveServer]:
     """One two-worker server per backend (and per xdist worker), on the backend's database."""
-    server = start_server(backend, workers=2, env={
-        **SHARED_ENV, "METRICS_TOKEN": PAIR_METRICS_TOKEN, "CORS_ORIGINS": PAIR_CORS_ORIGIN})
+    server = start_server(backend, workers=2, env={**SHARED_ENV, "CORS_ORIGINS": PAIR_CORS_ORIGIN})
     try:
         yield server
     finally:
@@ -213,3 +217,60 @@ async def log_lines_settle(server: LiveServer, wanted: Callable[[str], bool], se
         if wanted(log) or time.monotonic() > deadline:
             return log
         await asyncio.sleep(0.05)
+
+
+def sample(text: str, name: str, **labels: str) -> float:
+    """The sum of a metric's samples whose labels include `labels` (0 when there are none)."""
+    total = 0.0
+    for line in text.splitlines():
+        match = re.match(r"^(\w+)(?:\{(.*)\})? (\S+)$", line)
+        if match is None or match[1] != name:
+            continue
+        found = dict(re.findall(r'(\w+)="([^"]*)"', match[2] or ""))
+        if all(found.get(key) == value for key, value in labels.items()):
+            total += float(match[3])
+    return total
+
+
+async def scrape(server: LiveServer, token: str = METRICS_TOKEN) -> str:
+    async with httpx.AsyncClient() as client:
+        response = await client.get(server.url.replace("/graphql", "/metrics"),
+                                    headers={"authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+async def wait_for_server_subscribers(server: LiveServer, field: str, count: int, *,
+                                      redis_url: str | None = None, channel: str | None = None,
+                                      processes: int = 1, timeout: float = 10.0) -> None:
+    """Until the server runs exactly `count` `field` subscriptions (its tongxin_subscribers
+    gauge; 0 first, so that another test's closing ones are not counted) and, with Redis,
+    `processes` of its processes have subscribed `channel` there (PUBSUB NUMSUB): with the
+    in-process broker the gauge is all there is to see, and it counts an operation from its
+    start, a few statements before its broker subscription."""
+    from tests.helpers import until
+
+    running = 0.0
+
+    async def counted() -> bool:
+        nonlocal running
+        running = sample(await scrape(server), "tongxin_subscribers", field=field)
+        return running == count
+
+    # a scrape costs the server a few ms: every 50 ms, not 15
+    await until(counted, lambda: f"{count} {field} subscriptions on the server; {running:g}",
+                timeout=timeout, interval=0.05)
+    if redis_url is None or channel is None:
+        return
+    redis = Redis.from_url(redis_url)
+    listening = 0
+    try:
+        async def subscribed() -> bool:
+            nonlocal listening
+            [(_, listening)] = await redis.pubsub_numsub(channel)
+            return listening >= processes
+
+        await until(subscribed, lambda: f"{processes} server processes subscribed to {channel} "
+                                        f"in Redis; {listening}", timeout=timeout)
+    finally:
+        await redis.aclose()

@@ -15,6 +15,7 @@ from resolvers.services import services
 from subscriptions.broker import RESYNC, RedisBroker
 from subscriptions.channels import NAMESPACE
 from tests.activity.proxy import TcpProxy
+from tests.helpers import until
 from tests.live import ROOT
 
 
@@ -45,16 +46,19 @@ async def test_latest_only_subscribers_keep_just_the_newest_state(db):
     broker = services().broker
     channel = f"{NAMESPACE}:test:latest"
     slow = await broker.subscribe(channel, latest_only=True)
+    heard: list[dict[str, int]] = []  # each message is handed to both at once, in order
+    witness = await broker.subscribe(channel, on_message=heard.append)
     try:
         # when many states are published before it reads
         for version in range(1, 51):
             await broker.publish(channel, {"version": version})
-        await asyncio.sleep(0.3)
+        await until(lambda: len(heard) == 50, lambda: f"all 50 delivered: {len(heard)} so far")
         # then it reads only the last one
         assert await next_message(slow) == {"version": 50}
         assert slow.get_nowait() is None
     finally:
         await slow.close()
+        await witness.close()
 
 
 async def test_closing_the_last_local_subscriber_releases_the_channel(db):

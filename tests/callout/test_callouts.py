@@ -8,7 +8,8 @@ from models.volunteer import VolunteerStatus
 from resolvers.auth import Viewer
 from schema import schema
 from schema.context import Context
-from tests.helpers import execute, make_team, make_volunteer
+from subscriptions import channels
+from tests.helpers import execute, make_team, make_volunteer, until, wait_for_subscribers
 
 CALL = """
 mutation Call($input: CallOutInput!) {
@@ -138,15 +139,17 @@ async def test_caller_watches_counts_live_and_cannot_stops_pushes(db):
     seen: dict[str, list[Any]] = {"chief": [], "medic": [], "driver": [], "lawyer": []}
     streams = {who: await _live(s[who]) for who in seen}
     tasks = [asyncio.ensure_future(_drain(streams[w], seen[w])) for w in seen]
-    await asyncio.sleep(0.3)
+    await wait_for_subscribers(channels.call_outs(), len(streams))
     try:
-        # when
+        # when: each step once the caller has seen the one before
         call_id = (await call(s["chief"]))["id"]
-        await asyncio.sleep(0.3)
+        await until(lambda: len(seen["chief"]) >= 1, lambda: f"the caller sees the call: {seen}")
         await execute(ANSWER, {"id": call_id, "coming": False}, as_=s["driver"])
-        await asyncio.sleep(0.3)
+        await until(lambda: len(seen["chief"]) >= 2, lambda: f"the caller sees CANNOT: {seen}")
         await execute(ANSWER, {"id": call_id, "coming": True}, as_=s["medic"])
-        await asyncio.sleep(0.5)
+        await until(lambda: len(seen["chief"]) >= 3, lambda: f"the caller sees COMING: {seen}")
+        # the last answer reached every stream with the caller's: all of them have handled it
+        await wait_for_subscribers(channels.call_outs(), len(streams))
         # then: the caller saw the call and every count change
         assert [(e["comingCount"], e["cannotCount"]) for e in seen["chief"]] == [
             (0, 0), (0, 1), (1, 1)]
@@ -169,12 +172,15 @@ async def test_district_filter_on_the_live_feed(db):
     seen: list[Any] = []
     stream = await _live(s["chief"], d="海淀区")
     task = asyncio.ensure_future(_drain(stream, seen))
-    await asyncio.sleep(0.3)
+    await wait_for_subscribers(channels.call_outs())
     try:
         # when
         await call(s["chief"], message="朝阳")
         await call(s["chief"], message="海淀", districts=["海淀区"])
-        await asyncio.sleep(0.5)
+        await until(lambda: any(e["message"] == "海淀" for e in seen),
+                    lambda: f"the 海淀 call-out reaches its watcher: {seen}")
+        # the 朝阳 one went out first: handled by now
+        await wait_for_subscribers(channels.call_outs())
         # then
         assert [e["message"] for e in seen] == ["海淀"]
     finally:

@@ -10,9 +10,11 @@ from typing import Any
 from models.notification import Notification, SmsOutbox
 from resolvers.auth import Viewer
 from resolvers.hours import do_check_in, do_check_out
+from resolvers.services import services
 from schema.relay import to_global_id
+from subscriptions import channels
 from tests.callout.test_callouts import ANSWER, CALL, _drain, _live, call_input, rescue_setup
-from tests.helpers import execute
+from tests.helpers import execute, until, wait_for_subscribers
 from tests.hours.factory import confirm, make_activity
 
 
@@ -64,15 +66,20 @@ async def test_live_pushes_skip_whoever_is_on_site(db):
     seen: dict[str, list[Any]] = {"medic": [], "driver": []}
     streams = {who: await _live(s[who]) for who in seen}
     tasks = [asyncio.ensure_future(_drain(streams[w], seen[w])) for w in seen]
-    await asyncio.sleep(0.3)
+    published: list[dict[str, Any]] = []  # what went out on the channel, whoever it reached
+    witness = await services().broker.subscribe(channels.call_outs(), on_message=published.append)
+    await wait_for_subscribers(channels.call_outs(), len(streams) + 1)
     try:
         # when: the call goes out, the driver checks in, then the medic answers
         created = (await execute(CALL, {"input": call_input(
             activityId=to_global_id("Activity", activity.id))}, as_=s["chief"])).ok()["callOut"]
-        await asyncio.sleep(0.3)
+        await until(lambda: seen["driver"], lambda: f"the driver sees the call: {seen}")
         await do_check_in(Viewer(s["driver"]), activity.id, now=activity.starts_at)
         await execute(ANSWER, {"id": created["id"], "coming": True}, as_=s["medic"])
-        await asyncio.sleep(0.5)
+        await until(lambda: any(m.get("volunteerId") == s["medic"].id for m in published),
+                    lambda: f"the medic's answer is published: {published}")
+        # it reached the streams with the witness: both have handled it
+        await wait_for_subscribers(channels.call_outs(), len(streams) + 1)
         # then: the medic (on site) saw nothing; the driver saw the call, then nothing more
         assert seen["medic"] == []
         assert [(e["comingCount"]) for e in seen["driver"]] == [0]
@@ -82,3 +89,4 @@ async def test_live_pushes_skip_whoever_is_on_site(db):
         await asyncio.gather(*tasks, return_exceptions=True)
         for stream in streams.values():
             await stream.aclose()
+        await witness.close()

@@ -10,7 +10,8 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -20,7 +21,7 @@ from tortoise.exceptions import OperationalError
 from tortoise.router import router
 
 from core.health import migrations_on_disk, readyz
-from db.asyncpg_pooled import PooledAsyncpgClient
+from db.asyncpg_pooled import FLOOR_MESSAGE, PooledAsyncpgClient
 from db.asyncpg_replica import ReplicaAsyncpgClient, watch_replica
 from db.routing import (
     REPLICA,
@@ -41,15 +42,41 @@ ACTIVITIES = "{ activities(first: 5) { totalCount edges { node { title } } } }"
 
 
 class CountingReplica(ReplicaAsyncpgClient):
-    """Counts the reads the replica itself answered."""
+    """Counts the reads the replica itself answered, and the probes it failed."""
 
     answered = 0
+    failed_probes = 0
 
     async def execute_query(self, query: str, values: list | None = None):  # type: ignore[no-untyped-def]
         result = await super().execute_query(query, values)
         if replica_health.usable():
             CountingReplica.answered += 1
         return result
+
+    async def probe(self, *args: Any, **kwargs: Any) -> bool:
+        answered = await super().probe(*args, **kwargs)
+        CountingReplica.failed_probes += not answered
+        return answered
+
+
+@pytest.fixture
+def floor_attempts() -> Iterator[list[str]]:
+    """The failed attempts asyncpg's pools make to restore their connection floor, each one
+    as asyncpg logs it (seen before db/asyncpg_pooled's filter keeps all but the first out of
+    the log)."""
+    seen: list[str] = []
+
+    def count(record: logging.LogRecord) -> bool:
+        if record.getMessage().startswith(FLOOR_MESSAGE):
+            seen.append(record.getMessage())
+        return True
+
+    pool_log = logging.getLogger("asyncpg.pool")
+    pool_log.filters.insert(0, count)
+    try:
+        yield seen
+    finally:
+        pool_log.removeFilter(count)
 
 
 @pytest.fixture
@@ -73,7 +100,7 @@ async def replica(db, replica_proxy) -> AsyncIterator[CountingReplica]:  # type:
     storage[REPLICA] = client
     saved_routers = router._routers
     router.init_routers([ReadReplicaRouter])
-    CountingReplica.answered = 0
+    CountingReplica.answered = CountingReplica.failed_probes = 0
     try:
         yield client
     finally:
@@ -175,7 +202,9 @@ async def test_the_probe_turns_the_replica_unhealthy_and_back_within_seconds_one
         ready = await _ready()
         assert ready["status"] == "degraded" and ready["replica"].startswith("unreachable"), ready
         (await execute(ACTIVITIES)).ok()  # reads go on, from the primary
-        await asyncio.sleep(5)  # probes and asyncpg's own reconnect attempts go on, quietly
+        # probes (asyncpg reconnecting for each) go on, quietly: one more fails after it
+        probes = CountingReplica.failed_probes
+        await _until(lambda: CountingReplica.failed_probes > probes, 10)
         # when: it is back
         await proxy.start()
         came = await _until(lambda: replica_health.reachable, 10)
@@ -197,7 +226,7 @@ async def test_the_probe_turns_the_replica_unhealthy_and_back_within_seconds_one
 
 
 async def test_a_pool_losing_its_server_logs_one_line_not_a_traceback_per_retry(
-        db, caplog):  # type: ignore[no-untyped-def]
+        db, caplog, floor_attempts: list[str]):  # type: ignore[no-untyped-def]
     # given: a pool with a connection floor, connected through a proxy
     proxy = TcpProxy("127.0.0.1", urlsplit(db.database_url).port or 5432)
     await proxy.start()
@@ -208,9 +237,10 @@ async def test_a_pool_losing_its_server_logs_one_line_not_a_traceback_per_retry(
     caplog.set_level(logging.INFO)
     try:
         await client.execute_query("SELECT 1")
-        # when: the server goes away for a few seconds (asyncpg retries its floor at 1, 2, 4 s)
+        # when: the server goes away for a while (asyncpg retries its floor after 1, 2, 4 s...)
         await proxy.cut()
-        await asyncio.sleep(4)
+        # the first failure (logged) and a retry after it (not)
+        await _until(lambda: len(floor_attempts) >= 2, 10)
         await proxy.start()
         await _until(lambda: any(r.getMessage() == "PostgreSQL pool reconnected"
                                  for r in caplog.records), 10)

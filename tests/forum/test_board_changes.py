@@ -22,6 +22,7 @@ from tests.forum.common import (
     subscribe,
     write_reply,
 )
+from tests.helpers import wait_for_subscribers
 
 CHANGES = """subscription($board: ID!) { boardChanges(boardId: $board) {
   kind threadId postId post { body hidden } } }"""
@@ -43,7 +44,7 @@ async def _streams(forum, *people):
     board = gid("Board", forum.board.id)
     streams = [await subscribe(CHANGES, person, {"board": board}) for person in people]
     firsts = [asyncio.ensure_future(next_event(stream)) for stream in streams]
-    await asyncio.sleep(0.3)  # let them reach the broker
+    await wait_for_subscribers(channels.board(forum.board.id), len(streams))
     return streams, firsts
 
 
@@ -115,7 +116,7 @@ async def test_board_activity_does_not_mistake_a_hide_for_a_new_post(db):
     reply = await write_reply(forum.stranger, thread, "广告")
     stream = await subscribe(BOARD_ACTIVITY, forum.moderator, {"board": gid("Board", forum.board.id)})
     first = asyncio.ensure_future(next_event(stream))
-    await asyncio.sleep(0.3)
+    await wait_for_subscribers(channels.board(forum.board.id))
     try:
         # when
         await _moderate(forum, ModerationAction.HIDE, "Post", reply.id)
@@ -169,7 +170,7 @@ async def test_closing_a_board_stream_unsubscribes_from_the_broker_at_once(db, q
     channel = channels.board(forum.board.id)
     stream = await subscribe(query, forum.member, {"board": gid("Board", forum.board.id)})
     first = asyncio.ensure_future(next_event(stream))
-    await asyncio.sleep(0.3)
+    await wait_for_subscribers(channels.board(forum.board.id))
     await _announce(forum.member, thread, "你好")
     await first
     assert services().broker._local.get(channel)

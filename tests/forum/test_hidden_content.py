@@ -6,6 +6,7 @@ import asyncio
 from forum import rules
 from forum.models import ModerationAction
 from resolvers.auth import Viewer
+from subscriptions import channels
 from tests.forum.common import (
     gid,
     make_forum,
@@ -15,6 +16,7 @@ from tests.forum.common import (
     subscribe,
     write_reply,
 )
+from tests.helpers import wait_for_subscribers
 
 NODE = "query($id: ID!) { node(id: $id) { id ... on Thread { hidden } ... on Post { hidden } } }"
 BOARD = """
@@ -124,7 +126,7 @@ async def test_board_activity_streams_only_visible_posts(db):
     moderator_stream = await subscribe(BOARD_ACTIVITY, forum.moderator, {"board": board})
     first = asyncio.ensure_future(next_event(viewer_stream))
     first_for_moderator = asyncio.ensure_future(next_event(moderator_stream))
-    await asyncio.sleep(0.3)  # let both reach the broker
+    await wait_for_subscribers(channels.board(forum.board.id), 2)
     try:
         # when: a reply on the hidden thread (by its moderator), one on another board, one visible
         await _announce(forum.moderator, hidden_thread, "隐藏帖里的回复")

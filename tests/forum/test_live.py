@@ -6,8 +6,10 @@ import httpx
 from gql import Client, gql
 from gql.transport.websockets import WebsocketsTransport
 
+from subscriptions import channels
 from tests.forum.common import gid, make_forum
 from tests.helpers import token_for
+from tests.live import wait_for_server_subscribers
 
 BOARD_ACTIVITY = """
 subscription($board: ID!) { boardActivity(boardId: $board) { body author { displayName } } }
@@ -17,10 +19,11 @@ mutation($board: ID!) { createThread(boardId: $board, title: "实时测试", bod
 """
 
 
-async def test_new_posts_stream_to_board_subscribers(live_server):
+async def test_new_posts_stream_to_board_subscribers(db, live_server):
     # given
     forum = await make_forum()
     board = gid("Board", forum.board.id)
+    await wait_for_server_subscribers(live_server, "boardActivity", 0)
     transport = WebsocketsTransport(
         url=live_server.ws_url, init_payload={"Authorization": f"Bearer {token_for(forum.stranger)}"})
     async with Client(transport=transport) as session:
@@ -28,7 +31,8 @@ async def test_new_posts_stream_to_board_subscribers(live_server):
         request.variable_values = {"board": board}
         stream = session.subscribe(request)
         first = asyncio.ensure_future(stream.__anext__())
-        await asyncio.sleep(0.5)  # let the subscription reach the broker
+        await wait_for_server_subscribers(live_server, "boardActivity", 1, redis_url=db.redis_url,
+                                          channel=channels.board(forum.board.id))
         # when
         async with httpx.AsyncClient() as client:
             response = await client.post(

@@ -6,7 +6,15 @@ from models.volunteer import VolunteerStatus
 from resolvers.auth import Viewer
 from schema import schema
 from schema.context import Context
-from tests.helpers import add_member, count_statements, execute, make_team, make_volunteer
+from tests.helpers import (
+    add_member,
+    count_statements,
+    execute,
+    make_team,
+    make_volunteer,
+    until,
+    wait_for_watchers,
+)
 
 CREATE = """
 mutation Create($input: HelpRequestInput!) {
@@ -236,7 +244,7 @@ async def test_push_reaches_exactly_the_matching_subscribers(db):
     received: dict[str, list[str]] = {name: [] for name in filters}
     streams = {name: await _subscribe(people[name], **f) for name, f in filters.items()}
     tasks = [asyncio.ensure_future(_collect(s, received[n])) for n, s in streams.items()]
-    await asyncio.sleep(0.3)
+    await wait_for_watchers(len(streams))
     try:
         # when
         await create(resident, title="A 朝阳急救近处", skills=["急救"], latitude=39.9100,
@@ -244,7 +252,10 @@ async def test_push_reaches_exactly_the_matching_subscribers(db):
         await create(resident, title="B 海淀法律", district="海淀区", skills=["法律"])
         await create(resident, title="C 朝阳法律远处", skills=["法律", "助老"], latitude=40.5,
                      longitude=116.3975)
-        await asyncio.sleep(0.5)
+        await until(lambda: "C 朝阳法律远处" in received["everything"],
+                    lambda: f"the last request reaches the catch-all subscriber: {received}")
+        # it was handed to every matching stream with it: all of them have handled it
+        await wait_for_watchers(len(streams))
         # then
         assert received == {
             "everything": ["A 朝阳急救近处", "B 海淀法律", "C 朝阳法律远处"],

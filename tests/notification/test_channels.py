@@ -18,7 +18,8 @@ from resolvers.auth import Viewer
 from resolvers.notification import create_notification, drain_sms_outbox, notify_created
 from schema import schema
 from schema.context import Context
-from tests.helpers import make_volunteer
+from subscriptions import channels
+from tests.helpers import make_volunteer, wait_for_subscribers
 
 RECEIVED = "subscription { notificationReceived { kind title read } }"
 
@@ -126,7 +127,7 @@ async def test_live_stream_delivers_own_notifications_after_commit(db):
     await create_notification(me.id, "OLD", "旧消息", "b")  # before subscribing: not replayed
     stream = await _subscribe(me)
     first = asyncio.ensure_future(_next(stream))
-    await asyncio.sleep(0.3)  # let the subscription reach the broker
+    await wait_for_subscribers(channels.notifications(me.id))
     try:
         # when
         foreign = await create_notification(other.id, "OTHER", "别人的", "b")
@@ -152,7 +153,7 @@ async def test_live_stream_catches_up_after_a_lost_message(db):
     me = await make_volunteer("李明")
     stream = await _subscribe(me)
     first = asyncio.ensure_future(_next(stream))
-    await asyncio.sleep(0.3)
+    await wait_for_subscribers(channels.notifications(me.id))
     try:
         # when: one notification is never announced (a lost pub/sub message), the next is
         lost = await create_notification(me.id, "K", "丢失的", "b")

@@ -12,9 +12,13 @@ import pytest
 import websockets
 from websockets.typing import Subprotocol
 
+from models.volunteer import Volunteer
 from schema.relay import to_global_id
+from subscriptions import channels
+from tests.conftest import Backend
 from tests.helpers import add_member, make_team, make_volunteer, token_for
 from tests.hours.factory import make_activity, served, utc
+from tests.live import LiveServer, wait_for_server_subscribers
 
 RECEIVED = "subscription { notificationReceived { kind title subject { id } } }"
 APPROVE = "mutation A($id: ID!) { approveHours(recordId: $id) { status } }"
@@ -29,13 +33,18 @@ async def _record():
     return admin, volunteer, await served(activity, volunteer)
 
 
-async def _subscribe(url: str, token: str) -> Any:
-    socket = await websockets.connect(url, subprotocols=[Subprotocol("graphql-transport-ws")])
+async def _subscribe(server: LiveServer, volunteer: Volunteer, backend: Backend) -> Any:
+    await wait_for_server_subscribers(server, "notificationReceived", 0)
+    socket = await websockets.connect(server.ws_url,
+                                      subprotocols=[Subprotocol("graphql-transport-ws")])
     await socket.send(json.dumps({"type": "connection_init",
-                                  "payload": {"Authorization": f"Bearer {token}"}}))
+                                  "payload": {"Authorization": f"Bearer {token_for(volunteer)}"}}))
     assert json.loads(await asyncio.wait_for(socket.recv(), 10))["type"] == "connection_ack"
     await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": RECEIVED}}))
-    await asyncio.sleep(0.5)  # the server registers the subscription before we act
+    # the server registers the subscription before we act
+    await wait_for_server_subscribers(server, "notificationReceived", 1,
+                                      redis_url=backend.redis_url,
+                                      channel=channels.notifications(volunteer.id))
     return socket
 
 
@@ -55,10 +64,10 @@ async def _approve(url: str, admin_token: str, record_id: int) -> None:
     assert response.json()["data"]["approveHours"]["status"] == "APPROVED", response.text
 
 
-async def test_approval_over_http_arrives_on_the_volunteers_socket(live_server):
+async def test_approval_over_http_arrives_on_the_volunteers_socket(db, live_server):
     # given
     admin, volunteer, record = await _record()
-    socket = await _subscribe(live_server.ws_url, token_for(volunteer))
+    socket = await _subscribe(live_server, volunteer, db)
     try:
         # when
         await _approve(live_server.url, token_for(admin), record.id)
@@ -88,7 +97,7 @@ async def test_a_change_on_one_server_reaches_a_subscriber_on_another(db, live_s
     # given: two server processes sharing PostgreSQL and Redis
     admin, volunteer, record = await _record()
     listening, deciding = live_server, pair_server
-    socket = await _subscribe(listening.ws_url, token_for(volunteer))
+    socket = await _subscribe(listening, volunteer, db)
     try:
         # when
         await _approve(deciding.url, token_for(admin), record.id)

@@ -16,7 +16,14 @@ from resolvers.consent import current_version
 from resolvers.notification import create_notification, drain_sms_outbox
 from schema import schema
 from schema.context import Context
-from tests.helpers import execute, make_team, make_volunteer, unique_id_number, unique_phone
+from tests.helpers import (
+    execute,
+    make_team,
+    make_volunteer,
+    unique_id_number,
+    unique_phone,
+    wait_for_watchers,
+)
 from tests.leaderboard.conftest import boards  # noqa: F401  (fixture)
 from tests.leaderboard.factory import approve, make_activity
 
@@ -126,7 +133,7 @@ async def test_withdrawing_location_stops_nearby_search_and_live_matching(db):
     stream = await schema.subscribe(PUSHED, variable_values={"near": HERE},
                                     context_value=Context(viewer=Viewer(person)))
     first = asyncio.ensure_future(stream.__anext__())
-    await asyncio.sleep(0.3)
+    await wait_for_watchers(1)  # and listening for a withdrawal, subscribed before it waits
     try:
         # when
         assert (await execute(WITHDRAW, {"purpose": "LOCATION"}, as_=person)).ok()

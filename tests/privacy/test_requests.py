@@ -33,7 +33,15 @@ from resolvers.signup import do_sign_up
 from resolvers.stats import compute_stats
 from schema.pages import ROUTES
 from tests.forum.common import make_board, open_thread
-from tests.helpers import PASSWORD, add_member, execute, make_team, make_volunteer, token_for
+from tests.helpers import (
+    PASSWORD,
+    add_member,
+    execute,
+    make_team,
+    make_volunteer,
+    token_for,
+    until,
+)
 from tests.hours.factory import make_activity, now, served
 
 EXPORT = "mutation { requestDataExport { id kind status } }"
@@ -309,7 +317,16 @@ async def test_a_sign_up_waiting_on_a_deletions_lock_is_refused_once_it_commits(
     async with in_transaction() as conn:
         await Volunteer.filter(id=me.id).using_db(conn).update(status=VolunteerStatus.DELETED)
         go.set()
-        await asyncio.sleep(0.3)
+
+        async def sign_up_waits_for_our_lock() -> bool:
+            # a transaction sees one snapshot of the statistics views unless it drops it
+            await conn.execute_query("SELECT pg_stat_clear_snapshot()")
+            rows = await conn.execute_query_dict(
+                "SELECT count(*) AS waiting FROM pg_stat_activity "
+                "WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))")
+            return bool(rows[0]["waiting"])
+
+        await until(sign_up_waits_for_our_lock, "the sign-up waits for the deletion's row lock")
     result = await asyncio.gather(waiting, return_exceptions=True)
     # then
     assert isinstance(result[0], DomainError) and result[0].code == "FORBIDDEN"
