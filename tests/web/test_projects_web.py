@@ -133,5 +133,8 @@ async def test_an_organiser_creates_a_project_and_a_post_schedules_a_weekly_seri
     open_as(page, live_server, platform, "projects")
     wait_for(page, lambda d: d.find_elements(By.XPATH, f"{post}//details[contains(@class, 'schedule')]"),
              message="the platform admin's forms")
-    teams = [o.get_attribute("value") for o in page.find_elements(By.CSS_SELECTOR, "details.new-project select[name=teamId] option")]
+    # (the team list arrives with the viewer's own query, after the projects)
+    options = "details.new-project select[name=teamId] option"
+    teams = wait_for(page, lambda d: [o.get_attribute("value") for o in d.find_elements(By.CSS_SELECTOR, options)],
+                     message="the platform admin's team list")
     assert to_global_id("Team", team.id) in teams
