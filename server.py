@@ -41,6 +41,7 @@ from db.asyncpg_replica import watch_replica
 from db.config import tortoise_config
 from db.metrics import sample_pools, sample_replica, sample_statements
 from db.routing import replica_configured
+from forum import search
 from resolvers import services as service_registry
 from resolvers.jobs import start_jobs
 from resolvers.signup import install_sign_up_function
@@ -84,6 +85,8 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     await install_sign_up_function()  # PostgreSQL: the one-round-trip sign-up (resolvers/signup.py)
     current = await service_registry.build(settings.redis_url)
     service_registry.install(current)
+    if settings.search_preload:  # before serving: its ~0.8 s holds the GIL
+        await asyncio.to_thread(search.preload)
     jobs = start_jobs()
     # One replica probe per process: the replica's state is its own answer, not the last read's.
     replica_probe = asyncio.create_task(watch_replica()) if replica_configured() else None

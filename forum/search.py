@@ -41,8 +41,15 @@ _jieba_lock = threading.Lock()
 _jieba: Any = None
 
 
+def preload() -> None:
+    """Load the segmenter now (server.py's lifespan, SEARCH_PRELOAD) rather than in the first
+    post or search a worker serves."""
+    _segmenter()
+
+
 def _segmenter() -> Any:
-    """Jieba builds its dictionary on first use (~1 s): once per process, lazily."""
+    """Jieba builds its dictionary on first use (~1 s): once per process, at start-up
+    (`preload`) or else lazily."""
     global _jieba
     if _jieba is None:
         with _jieba_lock:

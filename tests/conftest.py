@@ -32,6 +32,8 @@ os.environ.setdefault("LOGIN_ATTEMPTS_PER_ADDRESS", "1000")
 # costs ~0.2 s of CPU a hash by design, and the suite registers and logs in thousands of times
 # (the servers it starts inherit this). tests/volunteer checks hashing itself.
 os.environ.setdefault("PASSWORD_HASH_PROFILE", "CHEAPEST")
+# Test servers segment few posts: they load jieba on first use, not at every start (~0.8 s).
+os.environ.setdefault("SEARCH_PRELOAD", "0")
 # The tests read the rules' English messages unless a test asks for Chinese (Accept-Language);
 # deployments default to zh-CN (resolvers/messages.py).
 os.environ.setdefault("MESSAGE_LANGUAGE", "en")

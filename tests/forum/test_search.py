@@ -98,3 +98,17 @@ async def test_bad_search_input(db):
     for result, field in ((empty, "query"), (long, "query"), (cursor, "after")):
         assert result.codes == ["BAD_USER_INPUT"]
         assert result.errors[0]["extensions"]["field"] == field
+
+
+def test_the_segmenter_can_be_loaded_before_the_first_post(monkeypatch):
+    # given a worker that has not segmented anything yet
+    from forum import search
+
+    monkeypatch.setattr(search, "_jieba", None)
+    # when it starts with SEARCH_PRELOAD (server.py's lifespan calls preload)
+    search.preload()
+    loaded = search._jieba
+    # then the segmenter is ready, and the first post uses that one
+    assert loaded is not None
+    assert "老人" in search.segment_document("社区老人们的午餐").split()
+    assert search._jieba is loaded
