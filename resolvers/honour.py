@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
@@ -42,7 +43,7 @@ from resolvers.draft import discard_draft
 from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
 from resolvers.hours import star_level
 from resolvers.sql import Sql, fetch
-from resolvers.team import is_team_admin
+from resolvers.team import administered_team_ids, is_team_admin
 from resolvers.validation import (
     LONG_TEXT_MAX,
     NAME_MAX,
@@ -151,19 +152,23 @@ async def do_pin_announcement(viewer: Viewer, announcement_id: int, pinned: bool
     return announcement
 
 
-async def list_announcements(viewer: Viewer, team_id: int | None,
-                             platform_only: bool) -> QuerySet[Announcement]:
-    """Published ones; drafts too for those who may announce there."""
+async def list_announcements(viewer: Viewer, team_id: int | None, platform_only: bool,
+                             status: AnnouncementStatus | None = None) -> QuerySet[Announcement]:
+    """Published ones; drafts too where the viewer may announce (every draft for platform
+    admins, their teams' for team admins), so an organiser's page lists them in one request."""
     query = Announcement.all()
     if platform_only:
         query = query.filter(team_id__isnull=True)
     elif team_id is not None:
         query = query.filter(team_id=team_id)
-    scope = None if platform_only else team_id
-    if not (viewer.id is not None and (platform_only or team_id is not None)
-            and await _may_announce(viewer, scope)):
-        query = query.filter(status=AnnouncementStatus.PUBLISHED)
-    return query
+    if status is not None:
+        query = query.filter(status=status)
+    if viewer.is_platform_admin:
+        return query
+    managed = await administered_team_ids(viewer.id) if viewer.id is not None else set()
+    if not managed:
+        return query.filter(status=AnnouncementStatus.PUBLISHED)
+    return query.filter(Q(status=AnnouncementStatus.PUBLISHED) | Q(team_id__in=managed))
 
 
 # --- honours -------------------------------------------------------------------------------

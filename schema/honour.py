@@ -231,13 +231,17 @@ class AwardInput:
 class HonourQuery:
     @strawberry.field(description="Published announcements, pinned first then newest; drafts "
                                   "too for those who may announce there. `teamId` for a team's, "
-                                  "`platformOnly` for the platform's.",
+                                  "`platformOnly` for the platform's; `status` for only "
+                                  "the drafts or only the published ones.",
                       metadata=cache_hint(60))
     async def announcements(self, info: Info, first: int | None = None,
                             after: str | None = None, team_id: strawberry.ID | None = None,
-                            platform_only: bool = False) -> Connection[Announcement]:
+                            platform_only: bool = False,
+                            status: AnnouncementStatus | None = None,
+                            ) -> Connection[Announcement]:
         query = await rules.list_announcements(
-            info.context.viewer, decode_optional_id(team_id, "Team", "teamId"), platform_only)
+            info.context.viewer, decode_optional_id(team_id, "Team", "teamId"), platform_only,
+            None if status is None else AnnouncementStatusModel(status))
         return await paginate(query, first, after, convert=Announcement.from_model,
                               order=PINNED_FIRST)
 

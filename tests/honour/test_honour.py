@@ -86,6 +86,43 @@ async def test_pinned_announcements_come_first(db):
     assert [e["node"]["title"] for e in listed["edges"]] == ["简报0", "简报2", "简报1"]
 
 
+SCOPED = """
+query L($status: AnnouncementStatus) { announcements(status: $status) { edges { node { title status } } } }"""
+
+
+async def test_the_unscoped_list_shows_each_writer_the_drafts_they_may_publish(db):
+    # given drafts of a street team, of its community team, of another team and of the
+    # platform, and a published one
+    platform = await make_volunteer("平台", platform_admin=True)
+    street_admin, other_admin = await make_volunteer("街道队长"), await make_volunteer("别队队长")
+    street = await make_team(street_admin, "街道总队")
+    community = await make_team(other_admin, "社区分队", parent=street)
+    other = await make_team(other_admin, "别的队")
+    member = await make_volunteer("队员")
+    await add_member(street, member)
+    for who, team, title in ((street_admin, street, "街道草稿"), (other_admin, community, "社区草稿"),
+                             (other_admin, other, "别队草稿"), (platform, None, "平台草稿")):
+        (await execute(CREATE, {"input": {"title": title, "body": "…", "publish": False,
+                                          "teamId": team and to_global_id("Team", team.id)}},
+                       as_=who)).ok()
+    (await execute(CREATE, {"input": {"title": "已发布", "body": "…",
+                                      "teamId": to_global_id("Team", street.id)}}, as_=street_admin)).ok()
+
+    # when each asks for the drafts, and for the published ones
+    async def titles(who, status):
+        listed = (await execute(SCOPED, {"status": status}, as_=who)).ok()["announcements"]
+        return sorted(e["node"]["title"] for e in listed["edges"])
+
+    # then a team admin sees their team's and its descendants' drafts, a platform admin every
+    # draft, a member and a visitor none; the published filter leaves the drafts out
+    assert await titles(street_admin, "DRAFT") == ["社区草稿", "街道草稿"]
+    assert await titles(platform, "DRAFT") == ["别队草稿", "平台草稿", "社区草稿", "街道草稿"]
+    assert await titles(member, "DRAFT") == [] and await titles(None, "DRAFT") == []
+    assert await titles(street_admin, "PUBLISHED") == ["已发布"]
+    assert await titles(street_admin, None) == ["已发布", "社区草稿", "街道草稿"]
+    assert await titles(member, None) == ["已发布"]
+
+
 async def _approved(volunteer: Volunteer, activity, hours: float) -> None:
     sign_up = await SignUp.create(activity=activity, volunteer=volunteer,
                                   status=SignUpStatus.CONFIRMED)
