@@ -18,6 +18,7 @@ class ImportStatus(StrEnum):
     RUNNING = "RUNNING"  # a process holds it (heartbeat_at moves with every batch)
     DONE = "DONE"  # every row read; rejected rows listed in volunteer_import_error
     FAILED = "FAILED"  # the file as a whole could not be read (failure_code says why)
+    CANCELLED = "CANCELLED"  # a platform admin stopped it; batches committed before stay in
 
 
 class VolunteerImport(Model):
@@ -46,8 +47,12 @@ class VolunteerImport(Model):
     runner = fields.CharField(max_length=40, null=True)
     heartbeat_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
+    cancelled_by: fields.ForeignKeyNullableRelation[Volunteer] = fields.ForeignKeyField(
+        "models.Volunteer", related_name="cancelled_volunteer_imports", null=True,
+        on_delete=fields.RESTRICT)
 
     started_by_id: int
+    cancelled_by_id: int | None
 
     class Meta:
         table = "volunteer_import"
