@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
@@ -67,6 +68,12 @@ AMBIGUOUS_TEAM = "AMBIGUOUS_TEAM"
 DUPLICATE_IN_FILE = "DUPLICATE_IN_FILE"  # same ID number or phone as another row (other_row)
 ALREADY_REGISTERED = "ALREADY_REGISTERED"
 BATCH_COLLISION = "BATCH_COLLISION"  # its batch met a concurrent registration: run again
+
+
+# The web's job records each batch's progress in the transaction that inserts its people:
+# called there with the connection and how many people the batch inserts. Raising rolls the
+# batch back whole.
+Checkpoint = Callable[[BaseDBAsyncClient, int], Awaitable[None]]
 
 
 @dataclass
@@ -275,28 +282,30 @@ async def import_volunteers(path: Path, *, error_file: Path | None = None,
 async def import_rows(rows: Iterable[tuple[int, dict[str, str]]], report: ImportReport,
                       fail: Callable[[RowError], None],
                       batch_done: Callable[[int], Awaitable[None]], *, started_at: datetime,
-                      batch_size: int = BATCH_SIZE) -> None:
+                      batch_size: int = BATCH_SIZE, checkpoint: Checkpoint | None = None) -> None:
     """The import's loop, shared by the command line and the web's job: batches of rows
     checked and inserted (`report.rows`/`imported` counted, rejects handed to `fail`), then
     `batch_done(rows in the batch)` once the batch is committed. `started_at`: when the file's
     import began (a resumed job passes its first start), to tell an earlier row of this file
-    from a registration."""
+    from a registration. `checkpoint`: run inside a batch's insert (only a batch with people
+    to insert has one)."""
     teams = await _team_ids_by_name()
     batch: list[tuple[int, dict[str, str]]] = []
     for number, values in rows:
         report.rows += 1
         batch.append((number, values))
         if len(batch) >= batch_size:
-            report.imported += await _import_batch(batch, teams, started_at, fail)
+            report.imported += await _import_batch(batch, teams, started_at, fail, checkpoint)
             await batch_done(len(batch))
             batch = []
     if batch:
-        report.imported += await _import_batch(batch, teams, started_at, fail)
+        report.imported += await _import_batch(batch, teams, started_at, fail, checkpoint)
         await batch_done(len(batch))
 
 
 async def _import_batch(batch: list[tuple[int, dict[str, str]]], teams: dict[str, int | None],
-                        started_at: datetime, fail: Callable[[RowError], None]) -> int:
+                        started_at: datetime, fail: Callable[[RowError], None],
+                        checkpoint: Checkpoint | None = None) -> int:
     candidates: list[Candidate] = []
     ids_in_batch: dict[str, int] = {}
     phones_in_batch: dict[str, int] = {}
@@ -366,6 +375,8 @@ async def _import_batch(batch: list[tuple[int, dict[str, str]]], teams: dict[str
                                 status=MembershipStatus.APPROVED) for c in with_team],
                     using_db=connection,
                 )
+            if checkpoint is not None:
+                await checkpoint(connection, len(fresh))
     except IntegrityError:
         for candidate in fresh:
             fail(RowError(candidate.row, "", "Not imported: another row of its batch collided "

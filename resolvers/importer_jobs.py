@@ -5,14 +5,20 @@ that imports it in the background with its progress and rejected rows, and who m
            ─▶ start_import: the receiving process runs it at once (the answer does not wait)
               run_import_job: claims it (conditional UPDATE: one runner, whatever the number of
               workers), rebuilds the file in a temporary file, runs `import_rows` (the command
-              line's loop and row rules), and after each committed batch writes that batch's
-              rejected rows and the counts in one transaction (rows_read is the checkpoint)
+              line's loop and row rules); each batch's people, its rejected rows and the counts
+              commit in one transaction (rows_read is the checkpoint), conditional on the job
+              still being RUNNING under this runner
            ─▶ DONE (or FAILED: the file as a whole is unreadable); the file's chunks are deleted
+    do_cancel_import: QUEUED or RUNNING ─▶ CANCELLED, one conditional UPDATE (chunks deleted)
+
+A cancel is ordered against the batches by the job row alone (PostgreSQL: its row lock, taken
+by both UPDATEs; SQLite: one writer at a time): a batch whose checkpoint committed first stays,
+counted; the next one finds the job not RUNNING, rolls back whole, and its runner stops, in
+whichever process it runs. A QUEUED job cancelled is never claimed.
 
 A process that dies mid-import leaves a RUNNING job whose heartbeat stops: `resume_stalled`
 (the `volunteer-imports` background job) claims it after STALE_SECONDS and resumes after the
-checkpoint. Rows of a batch committed just before the crash but after its checkpoint are read
-again and reported as duplicates of this file (their people are in, once).
+checkpoint, which is never behind the people committed.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
@@ -35,7 +42,7 @@ from db.transient import transient
 from models.importer import ImportStatus, VolunteerImport, VolunteerImportChunk, VolunteerImportError
 from models.volunteer import Volunteer
 from resolvers.auth import Viewer
-from resolvers.errors import BadInput, Forbidden, NotFound
+from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
 from resolvers.importer import (
     TEXTS,
     WORKBOOKS,
@@ -66,8 +73,9 @@ class FileTooLarge(BadInput):
                                maxMegabytes=round(max_bytes / 1_000_000, 1))
 
 
-class _Lost(Exception):
-    """Another process took the job over (this one was presumed dead)."""
+class _Stopped(Exception):
+    """The job is no longer RUNNING under this runner: cancelled, or taken over by another
+    process (this one was presumed dead)."""
 
 
 def check_may_import(viewer: Viewer) -> Volunteer:
@@ -150,10 +158,13 @@ async def run_import_job(import_id: int) -> bool:
     suffix = Path(job.file_name).suffix.lower()
     with tempfile.TemporaryDirectory(prefix="tongxin-import-") as folder:
         path = Path(folder) / f"upload{suffix}"
-        await _rebuild_file(import_id, path)
         try:
+            await _rebuild_file(import_id, path)
             await _import_file(job, path, runner)
-        except _Lost:
+        except _Stopped:
+            if await VolunteerImport.filter(id=import_id, status=ImportStatus.CANCELLED).exists():
+                log.info("import %s: cancelled; stopped after its last committed batch", import_id)
+                return True
             log.warning("import %s: taken over by another process; this one stops", import_id)
             return False
         except RowRefused as error:
@@ -195,38 +206,51 @@ async def _rebuild_file(import_id: int, path: Path) -> None:
     with path.open("wb") as handle:
         for chunk_id in ids:
             data = await VolunteerImportChunk.filter(id=chunk_id).values_list("data", flat=True)
+            if not data:  # deleted meanwhile: the job was cancelled
+                raise _Stopped()
             handle.write(bytes(data[0]))
 
 
 async def _import_file(job: VolunteerImport, path: Path, runner: str) -> None:
     report = ImportReport(rows=job.rows_read, imported=job.imported, failed=job.rejected)
     pending: list[RowError] = []
+    recorded = False  # the batch's checkpoint went in with its people
 
     def fail(error: RowError) -> None:
         report.failed += 1
         pending.append(error)
 
+    async def record(connection: BaseDBAsyncClient, inserting: int) -> None:
+        """The batch's rejected rows and the counts after it, if the job is still this
+        runner's: otherwise the batch (with its people, inside their insert) rolls back."""
+        nonlocal recorded
+        if pending:
+            await VolunteerImportError.bulk_create(
+                [VolunteerImportError(volunteer_import_id=job.id, row_number=error.row,
+                                      column_name=error.column, code=error.code,
+                                      other_row=error.other_row, message=error.message[:300])
+                 for error in pending], using_db=connection)
+        updated = await VolunteerImport.filter(
+            id=job.id, runner=runner, status=ImportStatus.RUNNING,
+        ).using_db(connection).update(rows_read=report.rows, imported=report.imported + inserting,
+                                      rejected=report.failed, heartbeat_at=_now())
+        if not updated:
+            raise _Stopped()
+        recorded = True
+
     async def batch_done(_: int) -> None:
-        async with in_transaction() as connection:
-            if pending:
-                await VolunteerImportError.bulk_create(
-                    [VolunteerImportError(volunteer_import_id=job.id, row_number=error.row,
-                                          column_name=error.column, code=error.code,
-                                          other_row=error.other_row, message=error.message[:300])
-                     for error in pending], using_db=connection)
-            updated = await VolunteerImport.filter(
-                id=job.id, runner=runner, status=ImportStatus.RUNNING,
-            ).using_db(connection).update(rows_read=report.rows, imported=report.imported,
-                                          rejected=report.failed, heartbeat_at=_now())
-            if not updated:
-                raise _Lost()
+        nonlocal recorded
+        if not recorded:  # nobody to insert (or the insert collided): the checkpoint alone
+            async with in_transaction() as connection:
+                await record(connection, 0)
+        recorded = False
         pending.clear()
         await asyncio.sleep(0)  # let the requests this process serves run between batches
 
     assert job.started_at is not None  # set when it was claimed
     rows = islice(read_rows(path), job.rows_read, None)  # after the checkpoint when resumed
     await import_rows(rows, report, fail, batch_done, started_at=job.started_at,
-                      batch_size=WEB_BATCH)
+                      batch_size=WEB_BATCH, checkpoint=record)
 
 
 async def _finish(import_id: int, runner: str, status: ImportStatus, code: str | None = None,
@@ -257,10 +281,41 @@ async def resume_stalled(*, now: datetime | None = None) -> int:
     return resumed
 
 
+async def do_cancel_import(viewer: Viewer, import_id: int) -> VolunteerImport:
+    """Stops a QUEUED or RUNNING import for good, whichever process runs it (its runner finds
+    out at its next checkpoint); the people of the batches committed before stay
+    (PENDING_CONSENT) and the counts are theirs. The file's chunks go, as when a job ends."""
+    admin = check_may_import(viewer)
+    async with in_transaction() as connection:
+        cancelled = await VolunteerImport.filter(
+            id=import_id, status__in=(ImportStatus.QUEUED, ImportStatus.RUNNING),
+        ).using_db(connection).update(status=ImportStatus.CANCELLED, cancelled_by_id=admin.id,
+                                      finished_at=_now(), runner=None)
+        if cancelled:
+            await VolunteerImportChunk.filter(volunteer_import_id=import_id) \
+                .using_db(connection).delete()
+    job = await visible_import(viewer, import_id)
+    if not cancelled:
+        raise _ended(job.status)
+    return job
+
+
+def _ended(status: ImportStatus) -> Conflict:
+    if status == ImportStatus.DONE:
+        return Conflict("This import has already finished; there is nothing to cancel.",
+                        reason="IMPORT_DONE", status=status.value)
+    if status == ImportStatus.FAILED:
+        return Conflict("This import has already stopped on an error; there is nothing to "
+                        "cancel.", reason="IMPORT_FAILED", status=status.value)
+    return Conflict("This import was already cancelled.", reason="IMPORT_CANCELLED",
+                    status=status.value)
+
+
 async def visible_import(viewer: Viewer, import_id: int) -> VolunteerImport:
     """Any platform admin sees every import (they share the platform's rosters)."""
     check_may_import(viewer)
-    job = await VolunteerImport.get_or_none(id=import_id).select_related("started_by")
+    job = await VolunteerImport.get_or_none(id=import_id).select_related("started_by",
+                                                                         "cancelled_by")
     if job is None:
         raise NotFound("Import")
     return job
@@ -268,7 +323,7 @@ async def visible_import(viewer: Viewer, import_id: int) -> VolunteerImport:
 
 def list_imports(viewer: Viewer) -> QuerySet[VolunteerImport]:
     check_may_import(viewer)
-    return VolunteerImport.all().select_related("started_by")
+    return VolunteerImport.all().select_related("started_by", "cancelled_by")
 
 
 def row_errors(import_id: int) -> QuerySet[VolunteerImportError]:

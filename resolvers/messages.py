@@ -77,6 +77,12 @@ CATALOGUE: dict[tuple[str, str | None], tuple[str, str]] = {
         "只有候补名单上的志愿者才能接这个名额。", "Only volunteers on the waitlist can take this place."),
     ("CONFLICT", "GIVER_LEFT"): (
         "转让人已不再持有这个名额。", "The place is no longer held by the volunteer who offered it."),
+    ("CONFLICT", "IMPORT_DONE"): (
+        "这次导入已经完成，无法取消。", "This import has already finished; there is nothing to cancel."),
+    ("CONFLICT", "IMPORT_FAILED"): (
+        "这次导入已因错误中止，无法取消。",
+        "This import has already stopped on an error; there is nothing to cancel."),
+    ("CONFLICT", "IMPORT_CANCELLED"): ("这次导入已经取消了。", "This import was already cancelled."),
     ("RATE_LIMITED", None): (
         "尝试次数过多，请 {retryAfter} 秒后再试。",
         "Too many attempts; try again in {retryAfter} s."),

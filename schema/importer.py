@@ -27,7 +27,8 @@ else:
     VolunteerImportStatus = strawberry.enum(
         ImportStatusModel, name="VolunteerImportStatus",
         description="QUEUED (stored, not started) → RUNNING → DONE, or FAILED when the file as a "
-                    "whole cannot be read (failureCode says why).")
+                    "whole cannot be read (failureCode says why), or CANCELLED by a platform "
+                    "admin (cancelVolunteerImport) while QUEUED or RUNNING.")
 
 
 @strawberry.type(description="A row of an imported roster that was not imported, and why. "
@@ -77,11 +78,17 @@ class VolunteerImport(Node):
                     "INTERNAL.")
     created_at: datetime = strawberry.field(description="When it was uploaded.")
     started_at: datetime | None = strawberry.field(description="When the import began.")
-    finished_at: datetime | None = strawberry.field(description="When it ended (DONE or FAILED).")
+    finished_at: datetime | None = strawberry.field(
+        description="When it ended (DONE, FAILED or CANCELLED).")
 
     @strawberry.field(description="Who uploaded it.")
     def started_by(self) -> Volunteer:
         return Volunteer.from_model(self.model.started_by)
+
+    @strawberry.field(description="CANCELLED: the platform admin who cancelled it; null otherwise.")
+    def cancelled_by(self) -> Volunteer | None:
+        cancelled_by = self.model.cancelled_by
+        return None if cancelled_by is None else Volunteer.from_model(cancelled_by)
 
     @strawberry.field(description="FAILED: why, in the reader's language.")
     def failure_message(self, info: Info) -> str | None:
@@ -141,3 +148,13 @@ class ImporterMutation:
                                               info.context.client_address)
         info.context.viewer = Viewer(model)
         return auth_payload(token, model)
+
+    @strawberry.mutation(description="Cancel a QUEUED or RUNNING volunteer import (platform admins). "
+                         "It stops after the batch being written, in whichever process runs it: "
+                         "people of the batches written before stay (PENDING_CONSENT) and "
+                         "`imported` counts them; a QUEUED import imports nobody. CONFLICT "
+                         "(reason IMPORT_DONE, IMPORT_FAILED or IMPORT_CANCELLED) once it ended.")
+    async def cancel_volunteer_import(self, info: Info, id: strawberry.ID) -> VolunteerImport:
+        job = await jobs.do_cancel_import(info.context.viewer,
+                                          decode_id(id, "VolunteerImport", "id"))
+        return VolunteerImport.from_model(job)
