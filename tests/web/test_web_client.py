@@ -277,6 +277,25 @@ async def api(server: LiveServer, person: Volunteer, query: str, variables: dict
     return answer.json()["data"]
 
 
+SLOTS_LIVE = "subscription Slots($id: ID!) { slotCount(activityId: $id) { remaining } }"
+# The page's own WebSocket client (ws.js): a subscription the page did not make, so the toggle's
+# re-render does not stop it; window.__held collects the remaining slots it receives.
+HOLD_SLOTS = f"""const [id, done] = arguments; window.__held = []; window.__banner = [];
+import("/js/ws.js").then((ws) => {{ window.__ws = ws;
+  ws.subscribe({SLOTS_LIVE!r}, {{ id }}, {{ next: ({{ data }}) => window.__held.push(data.slotCount.remaining) }}); done(); }});"""
+# A refusal arrives as an answer with errors (or, before execution, as graphql-ws's error).
+REFUSED_SLOTS = f"""const done = arguments[0];
+const said = (errors) => done((errors || []).map((e) => ({{ message: e.message, code: e.extensions?.code }})));
+window.__ws.subscribe({SLOTS_LIVE!r}, {{ id: "nope" }}, {{ next: (answer) => said(answer.errors), error: said }});"""
+# Subscribes, stops at the first answer and subscribes again at once; then reports what the
+# banner said meanwhile.
+RESUBSCRIBE_AT_ONCE = f"""const [id, done] = arguments; window.__banner = [];
+new MutationObserver(() => window.__banner.push(document.getElementById("conn").textContent))
+  .observe(document.getElementById("conn"), {{ childList: true, characterData: true, subtree: true }});
+import("/js/ws.js").then((ws) => {{ const first = ws.subscribe({SLOTS_LIVE!r}, {{ id }}, {{ next: () => {{ first();
+  const again = ws.subscribe({SLOTS_LIVE!r}, {{ id }}, {{ next: () => {{ again(); done(window.__banner.filter(Boolean)); }} }}); }} }}); }});"""
+
+
 def text_of(driver: Any, css: str) -> str:
     found = driver.find_elements(By.CSS_SELECTOR, css)
     return found[0].text if found else ""
@@ -336,6 +355,20 @@ async def test_a_volunteer_reads_a_shared_activity_page_in_beijing_time_and_sees
              and d.find_element(By.ID, "conn").text == ""
              and "连接中断，正在重连…" in d.execute_script("return window.__banner"), message="dropped and back")
 
+    # and the language toggle reaches live updates: a subscription held across it (the page's own
+    # are re-rendered with it; this one watches the third shift) goes on counting on a socket that
+    # now speaks English, a refused one is refused in English, and no banner says the connection
+    # was lost
+    page.execute_async_script(HOLD_SLOTS, to_global_id("Activity", shifts[2].id))
+    wait_for(page, lambda d: d.execute_script("return window.__held") == [10], message="held subscription")
+    page.find_element(By.CSS_SELECTOR, "[data-testid=lang]").click()
+    wait_for(page, lambda d: text_of(d, ".remaining") == "9 of 10 left", message="the page in English")
+    refusal = page.execute_async_script(REFUSED_SLOTS)
+    assert refusal == [{"message": "activityId is not a valid ID.", "code": "BAD_USER_INPUT"}], refusal
+    await sign_up_through_the_api(live_server, shifts[2], await make_volunteer("钱多多"))
+    wait_for(page, lambda d: d.execute_script("return window.__held")[-1] == 9, message="live after the toggle")
+    assert not {"连接中断，正在重连…", "Connection lost, reconnecting…"} & set(page.execute_script("return window.__banner"))
+
     # and on a full activity's page, signing up puts them on the waitlist, said so
     open_as(page, live_server, volunteer, f"activities/{to_global_id('Activity', full.id)}")
     wait_for(page, lambda d: text_of(d, ".remaining") == "满")
@@ -374,6 +407,9 @@ async def test_a_volunteer_reads_a_shared_activity_page_in_beijing_time_and_sees
     # of leaving (the client closes as soon as no page needs it)
     await asyncio.sleep(0.2)
     assert page.find_element(By.ID, "conn").text == ""
+    # nor does a page that stops its live updates and subscribes again at once (as a page does
+    # when the toggle re-renders it): the socket graphql-ws closes when the last one stops is no outage
+    assert page.execute_async_script(RESUBSCRIBE_AT_ONCE, to_global_id("Activity", shifts[2].id)) == []
     # and the schedule on #/me lists the shift as upcoming and the lecture as waitlisted
     assert "早班助餐" in text_of(page, '[data-group="UPCOMING"]')
     assert "满员的讲座 · 候补第 1 位" in text_of(page, '[data-group="WAITLISTED"]')

@@ -245,10 +245,16 @@ export function addStrings(more) {
 }
 export let lang = localStorage.getItem("tx.lang") === "en" ? "en" : "zh";
 
+const langListeners = new Set();
+// Called after the language changes (ws.js reconnects so live updates speak it too).
+export function onLang(fn) { langListeners.add(fn); return () => langListeners.delete(fn); }
+
 export function setLang(value) {
+  const changed = value !== lang;
   lang = value;
   localStorage.setItem("tx.lang", value);
   document.documentElement.lang = value === "en" ? "en" : "zh-CN";
+  if (changed) langListeners.forEach((fn) => fn(value));
 }
 
 export function t(key, params = {}) {

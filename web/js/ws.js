@@ -1,15 +1,20 @@
 // Live updates over graphql-transport-ws with the graphql-ws client (vendored, web/vendor): one
 // socket for all of a page's subscriptions, opened on the first and closed after the last;
-// reconnects with backoff and resubscribes; the token goes in connection_init. This module adds
-// only the connection state the banner shows and the reconnect on a new identity. The library is
+// reconnects with backoff and resubscribes; the token and the language go in connection_init. This
+// module adds only the connection state the banner shows and the reconnect on a new identity or
+// language. The library is
 // imported on the first subscription, not with the shell: the list's first paint does not wait
 // for it (its subscriptions start after the cards are drawn).
 import { session, onSession } from "./api.js";
-import { lang } from "./i18n.js";
+import { lang, onLang } from "./i18n.js";
 
 let socket = null; // the current WebSocket (graphql-ws's "opened" event hands it over)
 let live = 0; // subscriptions a page holds now
-let restarting = false; // closed on purpose to reconnect with a new token
+// The socket is being closed on purpose, which is no outage: to reconnect with a new token or
+// language (graphql-ws resubscribes), or because no page needs it (graphql-ws closes it when the
+// last subscription stops), even if a page subscribes again before the close completes (a page
+// re-rendered by the language toggle, a move between two live pages).
+let closingOnPurpose = false;
 const stateListeners = new Set();
 // "idle": no page needs live updates (the socket is closed on purpose, nothing to report);
 // "up": subscribed and connected; "down": a page needs live updates and has lost them.
@@ -40,8 +45,8 @@ const connect = () => (client ??= import("graphql-ws").then(({ createClient }) =
   on: {
     opened: (ws) => { socket = ws; },
     connected: () => setState("up"),
-    // A close for a new identity is no outage: the state stays as it was until reconnected.
-    closed: () => { socket = null; if (restarting) restarting = false; else setState(live ? "down" : "idle"); },
+    // A close on purpose is no outage: the state stays as it was until reconnected.
+    closed: () => { socket = null; if (closingOnPurpose) closingOnPurpose = false; else setState(live ? "down" : "idle"); },
   },
 })));
 
@@ -52,7 +57,9 @@ export function subscribe(query, variables, sink) {
   const release = () => {
     if (!held) return;
     held = false;
-    if (--live === 0) setState("idle");
+    if (--live > 0) return;
+    setState("idle");
+    if (socket) closingOnPurpose = true; // graphql-ws closes it now
   };
   // Only what the server sends reaches the page: graphql-ws also completes a subscription the
   // page itself stopped, which the old client never reported.
@@ -72,6 +79,8 @@ export function subscribe(query, variables, sink) {
 // resubscribes): the browser tests use it to check the banner appears and clears.
 export function dropConnection() { socket?.close(4000, "dropped"); }
 
-// A new token means a new identity on the socket: close it with a code graphql-ws retries, so
-// it reconnects (with the new token) and resubscribes.
-onSession(() => { if (socket) { restarting = true; socket.close(4205, "identity changed"); } });
+// A new token (a new identity) or a new language: close the socket with a code graphql-ws
+// retries, so it reconnects with the new connection_init and resubscribes what is open.
+const restart = (why) => { if (socket) { closingOnPurpose = true; socket.close(4205, why); } };
+onSession(() => restart("identity changed"));
+onLang(() => restart("language changed"));
