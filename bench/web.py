@@ -12,6 +12,8 @@ Prints:
   it the medians of the tx:list-painted mark (the frame after the cards are in the DOM, the
   figure printed before 6 December 2026's evening), tx:list-hydrated (the client took the drawn
   list over: its buttons work) and the page's first contentful paint, and the load average;
+  then the same for a signed-in reader (a session in localStorage: the same drawing, with their
+  own sign-ups laid over it when their answer arrives, tx:own-painted, printed beside it);
 - total JavaScript the page loaded (uncompressed bytes, from the Resource Timing entries) and
   the same figure summed from web/ on disk;
 - slot-card update delay from a sign-up's commit to the card's text changing in the page,
@@ -90,9 +92,10 @@ new PerformanceObserver((found) => {
 }).observe({ type: "element", buffered: true });
 const at = (name) => performance.getEntriesByName(name)[0]?.startTime ?? null;
 const poll = () => {
-  if (cards.length && at("tx:list-painted") !== null && document.querySelectorAll("article.card").length === 50) {
+  if (cards.length && at("tx:list-painted") !== null && document.querySelectorAll("article.card").length === 50
+      && !document.documentElement.classList.contains("tx-reader")) {
     done({ card: Math.min(...cards), mark: at("tx:list-painted"), hydrated: at("tx:list-hydrated"),
-           fcp: at("first-contentful-paint") });
+           own: at("tx:own-painted"), fcp: at("first-contentful-paint") });
   } else setTimeout(poll, 5);
 };
 poll();
@@ -108,6 +111,11 @@ def paint_list(driver: Any, url: str) -> dict[str, Any]:
     driver.get("about:blank")
     driver.get(url)
     return dict(driver.execute_async_script(LIST_PAINT))
+
+
+def medians(pairs: list[tuple[dict[str, Any], float]]) -> dict[str, float]:
+    return {name: statistics.median(float(p[name]) for p, _ in pairs if p.get(name) is not None)
+            for name in ("mark", "hydrated", "own", "fcp") if any(p.get(name) is not None for p, _ in pairs)}
 
 
 def paint(driver: Any, url: str) -> float:
@@ -203,8 +211,14 @@ def main() -> None:
         pairs = [(paint_list(driver, f"{base}/"), paint(driver, f"{base}/healthz")) for _ in range(args.runs)]
         warm = statistics.median(float(p["card"] or 0.0) for p, _ in pairs)
         baseline = statistics.median(healthz_ms for _, healthz_ms in pairs)
-        marks = {name: statistics.median(float(p[name]) for p, _ in pairs if p[name] is not None)
-                 for name in ("mark", "hydrated", "fcp") if any(p[name] is not None for p, _ in pairs)}
+        marks = medians(pairs)
+        # A signed-in reader: the same page, their own state laid over it.
+        reader = jwt.encode({"sub": str(volunteer_ids[0]), "exp": 2_000_000_000}, JWT_SECRET, algorithm="HS256")
+        driver.execute_script("localStorage.setItem('tx.token', arguments[0])", reader)
+        signed_in = [(paint_list(driver, f"{base}/"), paint(driver, f"{base}/healthz")) for _ in range(args.runs)]
+        driver.execute_script("localStorage.clear()")
+        reader_warm = statistics.median(float(p["card"] or 0.0) for p, _ in signed_in)
+        reader_baseline = statistics.median(healthz_ms for _, healthz_ms in signed_in)
         paint_list(driver, f"{base}/")
         scripts = driver.execute_script(
             "return performance.getEntriesByType('resource').filter(e => e.name.endsWith('.js'))"
@@ -230,6 +244,9 @@ def main() -> None:
           f"→ ratio {warm / baseline:.2f}")
     print("  list, warm medians: " + ", ".join(f"{name} {value:.0f} ms" for name, value in marks.items())
           + f"; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"  signed-in reader: warm median of {args.runs} {reader_warm:.0f} ms; baseline {reader_baseline:.0f} ms "
+          f"→ ratio {reader_warm / reader_baseline:.2f}; "
+          + ", ".join(f"{name} {value:.0f} ms" for name, value in medians(signed_in).items()))
     print(f"JavaScript loaded by the page: {js_loaded} bytes uncompressed ({js_loaded / 1024:.1f} KiB, "
           f"{len(scripts)} modules); web/**/*.js on disk: {js_on_disk} bytes ({js_on_disk / 1024:.1f} KiB)")
     # The commit lies between the request's send and its response: print both bounds.

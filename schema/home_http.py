@@ -15,10 +15,12 @@ What is drawn: the visitor's header, the list page (filters at their defaults, t
 cards) and the GraphQL answer it came from (`#tx-list`, which views/activities.js takes over
 instead of asking again). The markup mirrors views/activities.js and app.js's Header node for
 node and its words come from web/js/i18n.js (zh); tests/web/test_home.py compares the server's
-drawing with the client's for the same answer. A signed-in or English reader, or another route,
-gets the page hidden by index.html's inline script (their view differs) and drawn by the client
-as before. Cards show the count as of the page; the cards' live subscriptions answer the count
-now first.
+drawing with the client's for the same answer. A signed-in reader gets the same page: their own
+state (their sign-ups, their header) is not in it, so index.html's inline script hides the
+header's links and the cards' buttons (html.tx-reader) until the client lays the reader's own
+answer over the cards and draws their header. An English reader, or another route, gets the
+page hidden by that script (their view differs) and drawn by the client as before. Cards show
+the count as of the page; the cards' live subscriptions answer the count now first.
 """
 
 from __future__ import annotations
@@ -196,8 +198,10 @@ def draw_main(s: Sources, data: dict[str, Any]) -> str:
     ))
 
 
-NAV = ("activities", "help", "forum", "projects", "learn", "honours", "stations", "login", "register")
-NAV_WORDS = {"activities": "navActivities", "help": "navHelp", "forum": "navForum", "projects": "navProjects",
+NAV = ("activities", "help", "forum", "announcements", "projects", "learn", "honours", "stations",
+       "login", "register")
+NAV_WORDS = {"activities": "navActivities", "help": "navHelp", "forum": "navForum",
+             "announcements": "navAnnouncements", "projects": "navProjects",
              "learn": "navLearn", "honours": "navHonours", "stations": "navStations", "login": "navLogin",
              "register": "navRegister"}
 

@@ -68,7 +68,7 @@ def test_the_fingerprint_reads_every_field_the_list_shows() -> None:
     assert {field.name.value for field in nodes} == set(home_http.FINGERPRINT)
 
 
-async def test_the_page_is_drawn_again_when_a_count_changes_and_never_for_a_signed_in_reader(
+async def test_the_page_is_drawn_again_when_a_count_changes_and_a_reader_gets_their_own_state_over_it(
         live_server: LiveServer, browsers: list[Any]) -> None:
     # given an activity with 5 places, shown on the drawn home page
     organiser = await make_volunteer("组织者")
@@ -90,17 +90,38 @@ async def test_the_page_is_drawn_again_when_a_count_changes_and_never_for_a_sign
     assert after.status_code == 200 and "剩余 4 / 5" in after.text and "剩余 5 / 5" not in after.text
     assert after.headers["cache-control"] == "no-cache"
 
-    # and a signed-in reader who signed up sees their own state, not the visitor's drawing
+    # and a signed-in reader who signed up keeps the drawing, with their own state laid over it
     page = browsers[0]
-    page.get(f"{root}/healthz")
-    page.execute_script("localStorage.clear(); localStorage.setItem('tx.token', arguments[0]);",
-                        token_for(await _signed_up(live_server, activity.id)))
-    page.get(f"{root}/")
     card = f'article.card[data-id="{to_global_id("Activity", activity.id)}"]'
-    wait_for(page, lambda d: d.find_element("css selector", f"{card} button.primary").text == "取消报名",
-             message="the reader's own card")
-    assert page.find_element("css selector", f"{card} .badge.state").text == "已报名"
-    assert not page.execute_script("return document.documentElement.classList.contains('tx-own')")
+    seen = _read_as(page, root, token_for(await _signed_up(live_server, activity.id)), card)
+    assert seen["button"] == "取消报名" and seen["badge"] == "已报名"
+    assert seen["marks"] == ["tx:list-hydrated", "tx:list-painted", "tx:own-painted"]
+    assert "我的" in seen["nav"] and "退出" in seen["nav"] and "登录" not in seen["nav"]
+    assert seen["classes"] == "" and seen["hidden"] == "visible"
+
+    # and a reader whose session has ended keeps the visitor's drawing, signed out, not an error
+    ended = _read_as(page, root, "not-a-session", card)
+    assert ended["button"] == "报名" and ended["badge"] is None and "登录" in ended["nav"]
+    assert ended["token"] is None and ended["classes"] == "" and ended["hidden"] == "visible"
+
+
+def _read_as(page: Any, root: str, token: str, card: str) -> dict[str, Any]:
+    """The home page opened with `token` as the session, once the reader's own answer is in."""
+    page.get(f"{root}/healthz")
+    page.execute_script("localStorage.clear(); localStorage.setItem('tx.token', arguments[0]);", token)
+    page.get(f"{root}/")
+    wait_for(page, lambda d: d.execute_script("return !document.documentElement.className"
+                                              " && performance.getEntriesByName('tx:route').length"),
+             message="the reader's own state in")
+    return page.execute_script(
+        "const card = document.querySelector(arguments[0]);"
+        "return { button: card.querySelector('button.primary').textContent,"
+        "  badge: card.querySelector('.badge.state')?.textContent ?? null,"
+        "  marks: ['tx:list-hydrated', 'tx:list-painted', 'tx:own-painted']"
+        "    .filter((name) => performance.getEntriesByName(name).length),"
+        "  nav: document.querySelector('header nav').textContent,"
+        "  classes: document.documentElement.className, token: localStorage.getItem('tx.token'),"
+        "  hidden: getComputedStyle(card.querySelector('.actions')).visibility };", card)
 
 
 async def _signed_up(live_server: LiveServer, activity_id: int) -> Any:

@@ -87,10 +87,13 @@ def test_the_list_request_index_html_sends_early_is_the_one_the_list_adopts() ->
 
     page = (WEB / "index.html").read_text()
     early = json.loads(re.search(r'var query = ("(?:[^"\\]|\\.)*");', page).group(1))
+    own = json.loads(re.search(r'send\(("query OwnSignUps(?:[^"\\]|\\.)*"),', page).group(1))
     documents = json.loads((WEB / "persisted-documents.json").read_text()).values()
     # then it is the list's document, character for character (views/activities.js adopts the
-    # early answer only then; a trusted-documents server would refuse any other text)
+    # early answer only then; a trusted-documents server would refuse any other text), and so is
+    # the signed-in reader's own-state request sent over the drawn list
     assert early in documents and early.startswith("query Activities(")
+    assert own in documents
 
 
 def test_every_document_the_client_sends_is_valid_against_the_schema() -> None:

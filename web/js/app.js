@@ -27,6 +27,7 @@ const routes = {
   import: () => import("./views/import.js"),
   honours: () => import("./views/honours.js"),
   feed: () => import("./views/feed.js"),
+  announcements: () => import("./views/announcements.js"),
   projects: () => import("./views/projects.js"),
   points: () => import("./views/projects.js"),
   desk: () => import("./views/desk.js"),
@@ -81,6 +82,7 @@ function Header({ current, signedIn, me }) {
   const logout = () => { setToken(null); go("#/login"); };
   return html`<a class="brand" href="#/activities">${t("brand")}</a><nav aria-label=${t("mainNav")}>${[
     link("activities", t("navActivities")), link("help", t("navHelp")), link("forum", t("navForum")),
+    link("announcements", t("navAnnouncements")),
     signedIn ? link("feed", t("navFeed")) : null, signedIn ? link("me", t("navMe")) : null,
     // Organisers' pages are offered to team admins only (the pages themselves say so to others).
     me?.isTeamAdmin || me?.isPlatformAdmin ? link("manage", t("navManage")) : null,
@@ -100,6 +102,7 @@ function Header({ current, signedIn, me }) {
 function renderHeader() {
   const current = (location.hash.slice(2).split("/")[0]) || "activities";
   render(html`<${Header} current=${current} signedIn=${!!session.token} me=${session.me} />`, header);
+  document.documentElement.classList.remove("tx-reader-head"); // the reader's own links are in (index.html)
   document.title = t("brand");
   document.querySelector(".skip").textContent = t("skip");
 }

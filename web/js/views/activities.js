@@ -1,9 +1,11 @@
 // Activity list with filters and the live slot board: one slotCount subscription per card.
 // Repeating shifts (a position's series, or the same team's same title at the same place) are
 // grouped: one card shows the next shift, with the other dates a tap away.
-// A visitor's home page arrives with this page already drawn by the server (schema/home_http.py draws
-// the same markup from the same answer; tests/web/test_home.py holds them equal) and the answer
-// it drew from (#tx-list): render() then takes the server's DOM over instead of asking again.
+// The home page arrives with this page already drawn by the server as a visitor sees it
+// (schema/home_http.py draws the same markup from the same answer; tests/web/test_home.py holds
+// them equal) and the answer it drew from (#tx-list): render() then takes the server's DOM over
+// instead of asking again. A signed-in reader's own sign-ups are not in that drawing: their
+// answer (asked by index.html once the drawing is on the screen) is laid over it, the cards' buttons hidden until then.
 import { gql, nodes, session } from "../api.js";
 import { beijingDayStart, errorText, fmtDate, t } from "../i18n.js";
 import { render as draw } from "preact";
@@ -18,6 +20,10 @@ const LIST = `query Activities($first: Int, $status: ActivityStatus, $district: 
   activities(first: $first, status: $status, district: $district, category: $category, hasOpenSlots: $hasOpenSlots,
              startsAfter: $startsAfter, near: $near) {
     totalCount edges { node { ${FIELDS.replace("mySignUp", "mySignUp @include(if: $signedIn)")} } } } }`;
+// A signed-in reader of the drawn list: only what is theirs, laid over the drawn answer (withOwn).
+// index.html sends it once the drawn page is on the screen (tests/web/test_static.py: the same text).
+const OWN = `query OwnSignUps($first: Int, $status: ActivityStatus, $startsAfter: DateTime) {
+  activities(first: $first, status: $status, startsAfter: $startsAfter) { edges { node { id mySignUp { status waitlistPosition } } } } }`;
 const SLOTS = `subscription Slots($id: ID!) { slotCount(activityId: $id) { capacity confirmed waitlisted remaining status version } }`;
 const SIGN_UP = `mutation SignUp($id: ID!) { signUp(activityId: $id) { status waitlistPosition } }`;
 const CANCEL = `mutation Cancel($id: ID!) { cancelSignUp(activityId: $id) { status } }`;
@@ -77,6 +83,16 @@ function Card({ activity, others }) {
   const [result, setResult] = useState({ text: mine?.status === "WAITLISTED"
     ? t("waitlisted", { n: mine.waitlistPosition }) : "", reason: null });
   const [busy, setBusy] = useState(false);
+  // The reader's own state when it arrives after the card was drawn (a signed-in reader of the
+  // server's drawing: it had none), and after a reload of the list.
+  const own = activity.mySignUp;
+  useEffect(() => {
+    if (own === undefined) return;
+    const signUp = live(own);
+    const text = signUp?.status === "WAITLISTED" ? t("waitlisted", { n: signUp.waitlistPosition }) : "";
+    setMine(signUp);
+    setResult((r) => (r.text === text && !r.reason ? r : { text, reason: null }));
+  }, [own]);
   // Live slots: the subscription's first answer is the count now, then every change.
   useEffect(() => subscribe(SLOTS, { id }, { next: ({ data }) => data && setCounts({
     capacity: data.slotCount.capacity, remaining: data.slotCount.remaining, waitlisted: data.slotCount.waitlisted }) }), [id]);
@@ -162,20 +178,28 @@ const defaults = () => !filters.district && !filters.category && !filters.date &
 // after they are evaluated: first paint waits on it. Only the first render of the list with the
 // default filters adopts it, only while it is fresh, and only if it sent this very document
 // (otherwise the list asks again: a stale copy in index.html costs time, never correctness).
-function adoptEarly() {
+function adoptEarly(query) {
   const taken = window.txEarly;
   window.txEarly = null;
-  return taken && defaults() && taken.query === LIST && taken.token === session.token && Date.now() - taken.at < 5000
-    ? gql(LIST, null, taken.sent) : null;
+  return taken && defaults() && taken.query === query && taken.token === session.token && Date.now() - taken.at < 5000
+    ? taken.sent : null;
+}
+
+// The drawn answer with the reader's own sign-ups in it (an activity their answer lacks, one that
+// started since the drawing, has none).
+function withOwn(drawn, own) {
+  const mine = new Map(nodes(own.activities).map((node) => [node.id, node.mySignUp]));
+  return { ...drawn, activities: { ...drawn.activities, edges: drawn.activities.edges.map((edge) => (
+    { ...edge, node: { ...edge.node, mySignUp: mine.get(edge.node.id) ?? null } })) } };
 }
 
 // The answer the server drew the page from (schema/home_http.py), if the page it drew is still shown:
-// index.html's inline script hides it (html.tx-own) from a signed-in or English reader, and on
-// any other route. Read once.
+// index.html's inline script hides it (html.tx-own) from an English reader and on any other route.
+// Read once.
 function adoptDrawn(main) {
   const tag = document.getElementById("tx-list");
   tag?.remove();
-  if (!tag || document.documentElement.classList.contains("tx-own") || !defaults() || session.token
+  if (!tag || document.documentElement.classList.contains("tx-own") || !defaults()
       || !main.querySelector("section.list")) return null;
   try { return JSON.parse(tag.textContent).data; } catch { return null; }
 }
@@ -187,29 +211,41 @@ function List({ first }) {
   // applied yet survives closing it): a closed panel's selects and date input cost the first
   // frame ~30 ms (docs/web.md, Figures), and the server's drawing leaves them out too.
   const [filtering, setFiltering] = useState(!defaults());
-  const load = async () => {
+  // overlay: the first load over a drawn list, for a signed-in reader (their own state only).
+  const load = async (overlay = false) => {
     setState((s) => ({ ...s, loading: true }));
     const variables = variablesNow();
-    const prefetched = adoptEarly();
+    const early = adoptEarly(overlay ? OWN : LIST); // the fetch under way, or null
     setNote("");
     if (filters.near) {
       setNote(t("locating"));
       variables.near = await locate();
       setNote(variables.near ? "" : t("noLocation"));
     }
+    // own: the answer is this reader's (a drawn list's own state is in from then on).
     try {
-      const data = await (prefetched || gql(LIST, variables));
+      const data = overlay
+        ? withOwn(first, await gql(OWN, { first: 50, status: "PUBLISHED", startsAfter: variables.startsAfter }, early))
+        : await gql(LIST, variables, early);
       performance.mark("tx:list-answered");
-      setState({ data });
+      setState({ data, own: true });
     } catch (error) {
-      setState({ error });
+      // A drawn list stays when the reader's own answer is refused for a session that ended
+      // (gql signed them out): what a visitor sees is then exactly what they should see.
+      setState(first && !session.token ? { data: first, own: true } : { error, own: true });
     }
   };
-  useEffect(() => { if (!first) load(); }, []);
+  // A signed-in reader of the drawn list asks for their own answer at once (index.html sent it).
+  useEffect(() => { if (!first) load(); else if (session.token) load(true); }, []);
   const { data, error, loading } = state;
   // The frame after the cards are in the DOM: what bench.web times (the server-drawn page marks
-  // its own, in index.html).
+  // its own, in index.html); over a drawn page, the frame with the reader's own state in it.
   useLayoutEffect(() => { if (data && !first) requestAnimationFrame(() => performance.mark("tx:list-painted")); }, [data]);
+  useLayoutEffect(() => {
+    if (!state.own) return;
+    if (first) requestAnimationFrame(() => performance.mark("tx:own-painted"));
+    document.documentElement.classList.remove("tx-reader"); // the cards' buttons (index.html)
+  }, [state.own]);
   const cards = data ? groups(nodes(data.activities)) : [];
   return html`<h1>${t("navActivities")}</h1>
 <details class="filter-panel" open=${!defaults()} onToggle=${(event) => event.currentTarget.open && setFiltering(true)}><summary>${t("filters")}</summary>${filtering ? html`<${Filters} onApply=${load} />` : null}</details>
