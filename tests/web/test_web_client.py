@@ -754,6 +754,14 @@ async def test_axe_finds_no_serious_violations_on_any_page_at_phone_and_desktop_
              (platform, f"import/{imported}", "section[data-import]:has([role=progressbar][data-status=DONE]) table.import-errors tr[data-row]")]
     # and the forum's thread page (a reader's, and a moderator's tools), a moderator's board (the
     # report queue and the log), a search, and a certificate's public page
+    # and #/announcements with the organisers' form and drafts: a team draft with an attachment,
+    # a pinned platform announcement
+    announce = "mutation A($input: AnnouncementInput!) { createAnnouncement(input: $input) { id } }"
+    await api(live_server, admin, announce, {"input": {"title": "读书会书单", "body": "见附件。", "publish": False,
+                                                       "teamId": to_global_id("Team", team.id), "attachments": ["https://example.cn/list.pdf"]}})
+    await api(live_server, platform, announce, {"input": {"title": "系统维护通知", "body": "周日凌晨维护。", "pinned": True}})
+    ready = "h1[data-scopes=writer] ~ section.drafts li"
+    pages += [(admin, "announcements", ready), (platform, "announcements", ready)]
     thread = await open_thread(platform, board)
     asked = await write_reply(volunteer, thread, body="读书会的书单在哪里看？")
     await api(live_server, admin, 'mutation R($post: ID!) { report(postId: $post, reason: "重复提问") { id } }',

@@ -22,7 +22,7 @@ function Item({ item }) {
     title = link(`#/activities/${encodeURIComponent(item.id)}`, item.title);
     meta = `${fmtDate(item.startsAt)} · ${item.district} · ${item.team.name}`;
   } else if (kind === "Announcement") {
-    title = item.title;
+    title = link("#/announcements", item.title);
     meta = `${fmtDate(item.publishedAt)}${item.announcingTeam ? ` · ${item.announcingTeam.name}` : ""}`;
     body = item.body;
   } else if (kind === "ExperiencePost") {
