@@ -1,6 +1,7 @@
 """The volunteer import page (#/import) in a real headless Chromium against a real server: a
 platform admin uploads a roster, watches the progress bar finish, reads the rejected row in the
-table and downloads the rejected rows as CSV; a volunteer is told the page is not theirs."""
+table and downloads the rejected rows as CSV, then cancels an import still queued; a volunteer
+is told the page is not theirs."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from typing import Any
 import pytest
 from selenium.webdriver.common.by import By
 
+from models.importer import ImportStatus, VolunteerImport, VolunteerImportChunk
 from models.volunteer import Volunteer, VolunteerStatus
+from resolvers.importer_jobs import do_queue_import
+from schema.relay import to_global_id
 from tests.helpers import make_volunteer
 from tests.importer.test_import import person
 from tests.importer.test_web_import import roster
@@ -71,6 +75,37 @@ async def test_an_admin_uploads_a_roster_watches_it_finish_and_reads_the_rejecte
     # and the people are in, waiting to claim their accounts
     names = await Volunteer.filter(status=VolunteerStatus.PENDING_CONSENT).values_list("real_name", flat=True)
     assert sorted(names) == ["居民701", "居民703"]
+
+    # given an import waiting to start (the shared server runs no background jobs: it stays QUEUED)
+    waiting_path = tmp_path / "待导入.csv"
+    waiting_path.write_bytes(roster([person(704), person(705)]))
+    waiting = await do_queue_import(admin, "待导入.csv", waiting_path)
+    open_as(page, live_server, admin, f"import/{to_global_id('VolunteerImport', waiting.id)}")
+    # when the admin asks to cancel it, the page asks first, the safe choice focused
+    wait_for(page, lambda d: d.find_elements(By.CSS_SELECTOR, "[data-action=cancel-import]"), message="取消导入")
+    page.find_element(By.CSS_SELECTOR, "[data-action=cancel-import]").click()
+    wait_for(page, lambda d: d.find_elements(By.CSS_SELECTOR, "[data-action=confirm-cancel]"), message="the question")
+    assert page.switch_to.active_element.get_attribute("data-action") == "keep-importing"
+    assert "不能恢复" in page.find_element(By.CSS_SELECTOR, "[data-confirm=cancel-import]").text
+    # and confirms with a double click: one request goes
+    page.execute_script("""window.cancels = 0; const send = window.fetch;
+      window.fetch = (url, options) => { if (String(options?.body).includes("cancelVolunteerImport")) window.cancels += 1;
+        return send(url, options); };
+      const button = document.querySelector("[data-action=confirm-cancel]"); button.click(); button.click();""")
+    # then the import shows as cancelled, by them, with its counts, and the button is gone
+    badge = 'h2 .badge[data-status="CANCELLED"]'
+    wait_for(page, lambda d: d.find_elements(By.CSS_SELECTOR, badge), message="已取消")
+    assert page.find_element(By.CSS_SELECTOR, badge).text == "已取消"
+    assert "平台管理员 取消了导入" in page.find_element(By.CSS_SELECTOR, "[data-cancelled-by]").text
+    counts = {element.get_attribute("data-count"): element.text
+              for element in page.find_elements(By.CSS_SELECTOR, "[data-count]")}
+    assert counts == {"read": "0", "imported": "0", "rejected": "0"}
+    assert not page.find_elements(By.CSS_SELECTOR, "[data-action=cancel-import], [data-action=confirm-cancel]")
+    assert page.execute_script("return window.cancels") == 1
+    # and it is cancelled in the database, its file gone, nobody of it imported
+    assert (await VolunteerImport.get(id=waiting.id)).status == ImportStatus.CANCELLED
+    assert await VolunteerImportChunk.filter(volunteer_import_id=waiting.id).count() == 0
+    assert await Volunteer.filter(real_name__in=["居民704", "居民705"]).count() == 0
 
     # when a volunteer opens the page, it is not theirs
     volunteer = await make_volunteer("志愿者")

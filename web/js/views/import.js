@@ -1,14 +1,16 @@
 // #/import, #/import/<id> (platform admins): upload a volunteer roster, watch the import's
 // progress (polled every second while it runs: the job's state is in the database, so a reload
-// or another worker answers the same), its counts and the rows not imported, as a table and as CSV.
+// or another worker answers the same), cancel it while it is queued or running, its counts and
+// the rows not imported, as a table and as CSV.
 import { GqlError, gql, nodes, session } from "../api.js";
 import { errorText, fmtDate, lang, t } from "../i18n.js";
-import { html, page, shown, useEffect, useState } from "../ui.js";
+import { html, page, shown, useEffect, useRef, useState } from "../ui.js";
 import { go, loadMe } from "../app.js";
 import "../strings/import.js";
 
-const FIELDS = "id fileName status rowsTotal rowsRead imported rejected failureCode failureMessage createdAt startedBy { displayName }";
+const FIELDS = "id fileName status rowsTotal rowsRead imported rejected failureCode failureMessage createdAt startedBy { displayName } cancelledBy { displayName }";
 const IMPORT = `query VolunteerImport($id: ID!) { volunteerImport(id: $id) { ${FIELDS} } }`;
+const CANCEL = `mutation CancelVolunteerImport($id: ID!) { cancelVolunteerImport(id: $id) { ${FIELDS} } }`;
 const ROWS = `query VolunteerImportRows($id: ID!, $after: String) { volunteerImport(id: $id) {
   id rowErrors(first: 100, after: $after) { edges { node { row column code message } } pageInfo { hasNextPage endCursor } } } }`;
 const IMPORTS = `query VolunteerImports { volunteerImports(first: 10) { edges { node { ${FIELDS} } } } }`;
@@ -71,7 +73,7 @@ function Rows({ job }) {
   const [error, setError] = useState(null);
   useEffect(() => { rowPage(job.id, null).then(([r, i]) => { setRows(r); setInfo(i); }, setError); }, [job.id, job.rejected]);
   const more = () => rowPage(job.id, info.endCursor).then(([r, i]) => { setRows([...rows, ...r]); setInfo(i); }, setError);
-  if (!job.rejected && !error) return job.status === "FAILED" ? null : html`<p class="empty">${t("impNone")}</p>`;
+  if (!job.rejected && !error) return job.status === "FAILED" || job.status === "CANCELLED" ? null : html`<p class="empty">${t("impNone")}</p>`;
   return html`<p class="actions"><button type="button" data-action="download-errors" onClick=${() => saveRows(job).catch(setError)}>${t("impDownload")}</button></p>
     ${shown(error, rows, () => html`<table class="import-errors"><thead><tr><th scope="col">${t("impRow")}</th>
       <th scope="col">${t("impColumn")}</th><th scope="col">${t("impMessage")}</th></tr></thead>
@@ -80,9 +82,47 @@ function Rows({ job }) {
       ${info?.hasNextPage ? html`<p class="actions"><button type="button" onClick=${more}>${t("impMore")}</button></p>` : null}`)}`;
 }
 
+// Cancelling asks first, in the page: a cancel cannot be undone (the uploaded file is deleted at
+// once, as when an import ends; the people already imported stay). The safe choice has the focus;
+// one request at a time (a ref, as a second click can come before the button re-renders disabled).
+function CancelImport({ job, done, refresh }) {
+  const [asking, setAsking] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [message, setMessage] = useState("");
+  const sending = useRef(false);
+  const keep = useRef(null);
+  const ask = useRef(null);
+  useEffect(() => { if (asking) keep.current?.focus(); }, [asking]);
+  const back = () => { setAsking(false); setMessage(""); setTimeout(() => ask.current?.focus()); };
+  const confirm = async () => {
+    if (sending.current) return;
+    sending.current = true;
+    setBusy(true);
+    setMessage("");
+    try {
+      done((await gql(CANCEL, { id: job.id })).cancelVolunteerImport);
+    } catch (e) {
+      setMessage(errorText(e));
+      if (e.code === "CONFLICT") refresh(); // it ended meanwhile: show how
+    } finally { sending.current = false; setBusy(false); }
+  };
+  if (!asking) {
+    return html`<p class="actions"><button type="button" ref=${ask} data-action="cancel-import" onClick=${() => setAsking(true)}>${t("impCancel")}</button></p>`;
+  }
+  return html`<div role="group" aria-labelledby="cancel-q" class="panel" data-confirm="cancel-import">
+    <p id="cancel-q">${t("impCancelAsk", { n: job.imported })}</p>
+    <p class="actions"><button type="button" class="primary" data-action="confirm-cancel" disabled=${busy} onClick=${confirm}>${t("impCancelYes")}</button>
+      <button type="button" ref=${keep} data-action="keep-importing" disabled=${busy} onClick=${back}>${t("impCancelNo")}</button></p>
+    <p class="error" role="alert">${message}</p></div>`;
+}
+
 function Job({ id }) {
   const [job, setJob] = useState(null);
   const [error, setError] = useState(null);
+  // A new round restarts the polling, dropping any answer of the previous one still on its way
+  // (after a cancel, a poll sent before it would show the import running again).
+  const [round, setRound] = useState(0);
+  const refresh = () => setRound((r) => r + 1);
   useEffect(() => {
     let timer = null;
     let gone = false;
@@ -94,18 +134,21 @@ function Job({ id }) {
     }, (e) => { if (!gone) { setError(e); timer = setTimeout(poll, 3000); } });
     poll();
     return () => { gone = true; clearTimeout(timer); };
-  }, [id]);
+  }, [id, round]);
   if (!job) return error ? html`<p class="error">${errorText(error)}</p>` : html`<p>${t("loading")}</p>`;
   return html`<section class="panel" aria-labelledby="job-h" data-import=${job.id}>
     <h2 id="job-h">${job.fileName} <span class="badge" data-status=${job.status}>${t(`imp${job.status}`)}</span></h2>
-    <p class="meta">${fmtDate(job.createdAt)} · ${t("impBy", { name: job.startedBy.displayName })}</p>
+    <p class="meta">${fmtDate(job.createdAt)} · ${t("impBy", { name: job.startedBy.displayName })}${job.cancelledBy
+      ? html` · <span data-cancelled-by>${t("impCancelledBy", { name: job.cancelledBy.displayName })}</span>` : null}</p>
     <${Progress} job=${job} />
+    ${LIVE.has(job.status) ? html`<${CancelImport} job=${job} done=${(j) => { setJob(j); refresh(); }} refresh=${refresh} />` : null}
     <dl class="stats">
       <div class="stat"><dt>${t("impRead")}</dt><dd data-count="read">${job.rowsRead}</dd></div>
       <div class="stat"><dt>${t("impImported")}</dt><dd data-count="imported">${job.imported}</dd></div>
       <div class="stat"><dt>${t("impRejected")}</dt><dd data-count="rejected">${job.rejected}</dd></div>
     </dl>
     ${job.failureMessage ? html`<p class="error" data-failure=${job.failureCode}>${job.failureMessage}</p>` : null}
+    ${job.status === "CANCELLED" ? html`<p data-cancelled>${t("impCancelledNote", { read: job.rowsRead })}</p>` : null}
     ${error ? html`<p class="error">${errorText(error)}</p>` : null}
     <h3>${t("impErrors")}</h3><${Rows} job=${job} /></section>`;
 }
