@@ -79,20 +79,18 @@ function Card({ activity, others }) {
   const id = activity.id;
   const [counts, setCounts] = useState({ capacity: activity.capacity, remaining: activity.remaining,
     waitlisted: activity.waitlistCount });
-  const [mine, setMine] = useState(live(activity.mySignUp));
-  const [result, setResult] = useState({ text: mine?.status === "WAITLISTED"
-    ? t("waitlisted", { n: mine.waitlistPosition }) : "", reason: null });
+  // The reader's own state is the answer's (activity.mySignUp), in the same render that brings it
+  // (a signed-in reader of the server's drawing gets it after the card was drawn: an effect would
+  // show the wrong button for a frame), until they act on this card: what they did is shown
+  // until the next answer.
+  const [acted, setActed] = useState(null);
+  const fresh = acted && acted.over === activity.mySignUp ? acted : null;
+  const mine = fresh ? fresh.mine : live(activity.mySignUp);
+  const result = fresh?.result || { text: mine?.status === "WAITLISTED"
+    ? t("waitlisted", { n: mine.waitlistPosition }) : "", reason: null };
+  const setMine = (signUp, shown) => setActed({ over: activity.mySignUp, mine: signUp, result: shown });
+  const setResult = (shown) => setActed({ over: activity.mySignUp, mine, result: shown });
   const [busy, setBusy] = useState(false);
-  // The reader's own state when it arrives after the card was drawn (a signed-in reader of the
-  // server's drawing: it had none), and after a reload of the list.
-  const own = activity.mySignUp;
-  useEffect(() => {
-    if (own === undefined) return;
-    const signUp = live(own);
-    const text = signUp?.status === "WAITLISTED" ? t("waitlisted", { n: signUp.waitlistPosition }) : "";
-    setMine(signUp);
-    setResult((r) => (r.text === text && !r.reason ? r : { text, reason: null }));
-  }, [own]);
   // Live slots: the subscription's first answer is the count now, then every change.
   useEffect(() => subscribe(SLOTS, { id }, { next: ({ data }) => data && setCounts({
     capacity: data.slotCount.capacity, remaining: data.slotCount.remaining, waitlisted: data.slotCount.waitlisted }) }), [id]);
@@ -102,12 +100,10 @@ function Card({ activity, others }) {
     try {
       if (!mine) {
         const { signUp } = await gql(SIGN_UP, { id });
-        setResult({ text: signUp.status === "WAITLISTED" ? t("waitlisted", { n: signUp.waitlistPosition }) : t("signedUp"), reason: null });
-        setMine(signUp);
+        setMine(signUp, { text: signUp.status === "WAITLISTED" ? t("waitlisted", { n: signUp.waitlistPosition }) : t("signedUp"), reason: null });
       } else {
         await gql(CANCEL, { id });
-        setResult({ text: t("cancelled"), reason: null });
-        setMine(null);
+        setMine(null, { text: t("cancelled"), reason: null });
       }
     } catch (error) {
       setResult({ text: signUpMessage(error), reason: reasonOf(error) || error.code });
