@@ -186,6 +186,7 @@ NAMES_ZH: dict[str, str] = {
     "durationMinutes": "每班时长", "weekdays": "星期", "dayOfMonth": "每月几号",
     "capacityPerShift": "每班人数", "minimumAge": "最低年龄", "qualifications": "资质",
     "coverImageUrl": "封面图片", "positionId": "岗位", "teamId": "队伍",
+    "costPoints": "所需积分", "stock": "库存",
 }
 
 

@@ -27,6 +27,7 @@ from models.notification import Notification
 from models.project import Position, Project
 from models.servicepoint import ServicePoint, ServicePointKind
 from models.station import StationHours
+from models.timebank import RewardItem, RewardItemChange
 from models.team import Membership, MembershipStatus, TeamType
 from models.training import Lesson, Qualification
 from models.volunteer import Volunteer
@@ -773,6 +774,13 @@ async def test_axe_finds_no_serious_violations_on_any_page_at_phone_and_desktop_
     pages += [(volunteer, f"forum/t/{thread_id}", "form.panel textarea"), (platform, f"forum/t/{thread_id}", "div.mod"),
               (platform, f"forum/b/{board.slug}", "#rq-h"), (None, "forum/s/书单", "li[data-thread], p.empty"),
               (None, f"verify/{code}", "[data-cert=verify]")]
+    # and the time bank as a platform admin: the new-item form, a retired item's panel open with
+    # its edit history (#/bank/<item>)
+    reward = (await api(live_server, platform, "mutation C($input: RewardItemInput!) { createRewardItem(input: $input) { id } }",
+                        {"input": {"title": "爱心理发券", "costPoints": 30, "stock": 5}}))["createRewardItem"]["id"]
+    await api(live_server, platform, 'mutation R($id: ID!) { updateRewardItem(id: $id, input: { active: false }, reason: "年底休假") { id } }',
+              {"id": reward})
+    pages += [(platform, f"bank/{reward}", "main:has([data-admin=new-item] form):has(details[data-admin=item][open] ol.item-history li)")]
     page = browsers[1]
     problems: dict[str, list[str]] = {}
     try:
@@ -1042,6 +1050,50 @@ async def test_a_volunteer_learns_redeems_reads_notifications_and_prints_a_certi
     assert "Redeemed: " in text_of(page, "table.statement") and "兑换：" not in text_of(page, "table.statement")
     page.find_element(By.CSS_SELECTOR, "[data-testid=lang]").click()
     wait_for(page, lambda d: "时长通过：敬老院陪伴" in text_of(d, "table.statement"))
+
+    # and a platform admin adds an item to the catalogue on #/bank: a cost of 0 is refused at its
+    # field, with what was typed kept and nothing written; corrected, a double click adds it once
+    open_as(visitor, live_server, admin, "bank")
+    form = wait_for(visitor, lambda d: d.find_element(By.CSS_SELECTOR, "[data-admin=new-item] form"))
+    typed = {"title": "社区理发券", "costPoints": "0", "stock": "5", "description": "每周六上午，社区服务站"}
+    for name, value in typed.items():
+        fill(visitor, form, name, value)
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(visitor, lambda d: text_of(d, '[data-admin=new-item] [data-error-for="costPoints"]') == "“所需积分”填写有误，请检查。",
+             message="the refused cost at its field")
+    assert form.find_element(By.NAME, "costPoints").get_attribute("aria-invalid") == "true"
+    assert {name: form.find_element(By.NAME, name).get_attribute("value") for name in typed} == typed
+    assert not await RewardItem.filter(title="社区理发券").exists()
+    fill(visitor, form, "costPoints", "30")
+    visitor.execute_script("arguments[0].click(); arguments[0].click();", form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+    wait_for(visitor, lambda d: text_of(d, "[data-admin=new-item] [data-outcome]") == "已添加“社区理发券”。", message="added")
+    item = await RewardItem.get(title="社区理发券")
+    card = f'article[data-item="{to_global_id("RewardItem", item.id)}"]'
+    # (the volunteer sees it, without the admin's controls)
+    page.refresh()
+    wait_for(page, lambda d: "社区理发券" in text_of(d, "#items-h + .list"), message="the volunteer sees the new item")
+    assert not page.find_elements(By.CSS_SELECTOR, "[data-admin]")
+    # and the admin raises its cost, restocks it and retires it with a reason
+    visitor.find_element(By.CSS_SELECTOR, f"{card} details[data-admin=item] summary").click()
+    for kind, name, value, said in (("edit", "costPoints", "40", "已保存。"), ("restock", "stock", "20", "库存已更新为 20。"),
+                                    ("retire", "reason", "理发师年底休假", "已下架，志愿者不再看到它。")):
+        edit = visitor.find_element(By.CSS_SELECTOR, f"{card} form[data-form={kind}]")
+        fill(visitor, edit, name, value)
+        edit.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        wait_for(visitor, lambda d, kind=kind, said=said: text_of(d, f"{card} form[data-form={kind}] [data-outcome]") == said, message=kind)
+    assert text_of(visitor, f"{card} [data-retired]") == "已下架" and "库存 20" in text_of(visitor, f"{card} .meta")
+    # and reads the item's history: added, then each edit with its reason
+    visitor.find_element(By.CSS_SELECTOR, f"{card} details.history summary").click()
+    history = wait_for(visitor, lambda d: [li.text for li in d.find_elements(By.CSS_SELECTOR, f"{card} ol.item-history li")] or None)
+    assert len(history) == 4, history
+    assert "队长 · 添加" in history[0] and "社区理发券 · 30 积分 · 库存 5" in history[0]
+    assert "所需积分：30 → 40" in history[1] and "库存：5 → 20" in history[2]
+    assert "状态：在售 → 已下架" in history[3] and "原因：理发师年底休假" in history[3]
+    assert await RewardItem.filter(title="社区理发券").count() == 1 and await RewardItemChange.filter(item_id=item.id).count() == 4
+    # and the volunteer no longer sees it
+    page.refresh()
+    wait_for(page, lambda d: text_of(d, "[data-points]") == "30")
+    assert "社区理发券" not in text_of(page, "main")
 
     # and issue a certificate, shown as a page with a link anyone can open to check it
     page.get(f"{base(live_server)}/#/me")

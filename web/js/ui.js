@@ -2,7 +2,7 @@
 // `html` tagged templates instead of hand-built DOM; text is always escaped by preact.
 import { h, render } from "preact";
 import htm from "htm";
-import { useState } from "preact/hooks";
+import { useRef, useState } from "preact/hooks";
 import { errorText, t } from "./i18n.js";
 
 export { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
@@ -42,7 +42,10 @@ export function Field({ id, name, label, error, type = "text", options, defaultV
   const fid = `${id}-${name}`;
   const control = { id: fid, name, "aria-describedby": `${fid}-error`, "aria-invalid": error ? "true" : null, ...rest };
   return html`<div class="field"><label for=${fid}>${label}</label>
-    ${options ? html`<select ...${control}>${options.map((o) => html`<option value=${o} selected=${o === defaultValue}>${o}</option>`)}</select>`
+    ${options ? html`<select ...${control}>${options.map((o) => {
+      const [value, text] = Array.isArray(o) ? o : [o, o]; // a value, or [value, label]
+      return html`<option value=${value} selected=${value === defaultValue}>${text}</option>`;
+    })}</select>`
       : type === "textarea" ? html`<textarea rows="3" defaultValue=${defaultValue} ...${control}></textarea>`
         : html`<input type=${type} defaultValue=${defaultValue} ...${control} />`}
     <p class="error" id=${`${fid}-error`} data-error-for=${name} aria-live="polite">${error || ""}</p></div>`;
@@ -51,17 +54,21 @@ export function Field({ id, name, label, error, type = "text", options, defaultV
 // A form's state: an error per field, the outcome, and whether it is being sent. submit(fn)
 // checks the required fields, then runs fn(form), whose text is the outcome; a refusal naming a
 // field of the form is shown at that field (in the UI language, errorText), any other above the button.
+// While one is being sent, another submit (a double-click, before the button is disabled) sends nothing.
 export function useForm() {
   const [errors, setErrors] = useState({});
   const [said, setSaid] = useState({ ok: "", error: "" });
   const [busy, setBusy] = useState(false);
+  const sending = useRef(false);
   const submit = (fn) => async (event) => {
     event.preventDefault();
+    if (sending.current) return;
     const form = event.target;
     const missing = [...form.querySelectorAll("[required]")].filter((input) => !input.value.trim());
     setErrors(Object.fromEntries(missing.map((input) => [input.name, t("errRequired")])));
     setSaid({ ok: "", error: "" });
     if (missing.length) { missing[0].focus(); return; }
+    sending.current = true;
     setBusy(true);
     try {
       setSaid({ ok: await fn(form), error: "" });
@@ -73,6 +80,7 @@ export function useForm() {
         (input.focus ? input : input[0])?.focus();
       } else setSaid({ ok: "", error: errorText(e) });
     }
+    sending.current = false;
     setBusy(false);
   };
   const outcome = html`<p class="error" role="alert">${said.error}</p><p class="ok" role="status" data-outcome>${said.ok}</p>`;

@@ -1,17 +1,20 @@
 // Time bank (#/bank, 爱心银行): my points, the catalogue to redeem from, donating points, and
-// the statement with the running balance after each entry.
+// the statement with the running balance after each entry. Platform admins also manage the
+// catalogue here (views/catalogue.js, loaded for them only), retired items included;
+// #/bank/<item id> opens an item's panel and its history.
 import { gql, nodes, session } from "../api.js";
 import { errorText, fmtDate, t } from "../i18n.js";
 import { html, page, useEffect, useState } from "../ui.js";
+import { loadMe } from "../app.js";
 
-const BANK = `query Bank { me { id points pointsStatement(first: 50) { edges { node { kind delta balanceAfter reason createdAt } } } }
-  rewardItems(first: 50) { edges { node { id title description kind costPoints stock district } } } }`;
+const BANK = `query Bank($all: Boolean! = false) { me { id points pointsStatement(first: 50) { edges { node { kind delta balanceAfter reason createdAt } } } }
+  rewardItems(first: 100, includeInactive: $all) { edges { node { id title description kind costPoints stock district active } } } }`;
 const REDEEM = `mutation Redeem($id: ID!, $key: String) { redeem(itemId: $id, quantity: 1, idempotencyKey: $key) { id points item { title } } }`;
 const DONATE = `mutation Donate($input: DonatePointsInput!) { donatePoints(input: $input) { points } }`;
 
 const key = () => (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`);
 
-function Item({ item, points, reload, say }) {
+function Item({ item, points, reload, say, admin, open }) {
   const [busy, setBusy] = useState(false);
   // One key per click: a retried request (a flaky network) redeems once.
   const redeem = async () => {
@@ -26,17 +29,22 @@ function Item({ item, points, reload, say }) {
   return html`<article class="card" data-item=${item.id}><h2>${item.title}</h2>
     <p class="meta">${t(`kind${item.kind}`)} · ${t("costPoints", { n: item.costPoints })} · ${t("stock", { n: item.stock })}${item.district ? ` · ${item.district}` : ""}</p>
     <p class="prose">${item.description}</p>
-    <button class="primary" type="button" data-action="redeem" disabled=${busy || item.stock <= 0 || points < item.costPoints}
-      onClick=${redeem}>${item.stock <= 0 ? t("outOfStock") : points < item.costPoints ? t("notEnoughPoints") : t("redeem")}</button></article>`;
+    ${item.active ? html`<button class="primary" type="button" data-action="redeem" disabled=${busy || item.stock <= 0 || points < item.costPoints}
+      onClick=${redeem}>${item.stock <= 0 ? t("outOfStock") : points < item.costPoints ? t("notEnoughPoints") : t("redeem")}</button>`
+      : html`<p><span class="badge" data-retired>${t("catRetiredBadge")}</span></p>`}
+    ${admin ? html`<${admin.ItemAdmin} item=${item} open=${open} reload=${reload} />` : null}</article>`;
 }
 
-function BankPage() {
+function BankPage({ focus }) {
   const [data, setData] = useState(null);
   const [error, setError] = useState(null);
   const [message, setMessage] = useState("");
   const load = async () => {
     // once shown, a failed reload keeps the page (and the donation being typed) and says so
-    try { setData(await gql(BANK)); } catch (e) { if (data) setMessage(errorText(e)); else setError(e); }
+    try {
+      const admin = (await loadMe())?.isPlatformAdmin ? await import("./catalogue.js") : null;
+      setData({ ...(await gql(BANK, { all: !!admin })), admin });
+    } catch (e) { if (data) setMessage(errorText(e)); else setError(e); }
   };
   useEffect(() => { load(); }, []);
   const donate = async (event) => {
@@ -59,7 +67,8 @@ function BankPage() {
     <p class="ok" role="status" aria-live="polite" data-message>${message}</p>
     <section aria-labelledby="items-h"><h2 id="items-h">${t("catalogue")}</h2>
       <div class="list">${nodes(data.rewardItems).map((item) => html`<${Item} key=${item.id} item=${item} points=${points}
-        reload=${load} say=${setMessage} />`)}</div></section>
+        reload=${load} say=${setMessage} admin=${data.admin} open=${focus === item.id} />`)}</div></section>
+    ${data.admin ? html`<${data.admin.NewItem} reload=${load} />` : null}
     <details class="panel"><summary>${t("donate")}</summary>
       <form novalidate onSubmit=${donate}>
         <div class="field"><label for="don-points">${t("donatePoints")}</label><input id="don-points" name="points" type="number" min="1" /></div>
@@ -76,7 +85,7 @@ function BankPage() {
 // The server words each reason it wrote in the page's language (Accept-Language, from the
 // toggle, which reloads the page): resolvers/messages.py LEDGER_REASONS.
 
-export function render(main) {
+export function render(main, { params }) {
   if (!session.token) { location.hash = "#/login"; return null; }
-  return page(main, html`<${BankPage} />`);
+  return page(main, html`<${BankPage} focus=${params[0]} />`);
 }
