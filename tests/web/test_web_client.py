@@ -27,8 +27,8 @@ from models.notification import Notification
 from models.project import Position, Project
 from models.servicepoint import ServicePoint, ServicePointKind
 from models.station import StationHours
-from models.timebank import RewardItem, RewardItemChange
 from models.team import Membership, MembershipStatus, TeamType
+from models.timebank import RewardItem, RewardItemChange
 from models.training import Lesson, Qualification
 from models.volunteer import Volunteer
 from resolvers import station
