@@ -4,7 +4,7 @@ client's, the answer it came from, and drawn again whenever a row the list shows
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
 
@@ -12,10 +12,13 @@ import httpx
 import pytest
 from graphql import parse
 
+from models.activity import ActivityStatus
+from resolvers.activity import ActivityFilter, list_activities
+from resolvers.auth import Viewer
 from schema import home_http
 from schema.relay import to_global_id
 from tests.activity.factory import make_activity
-from tests.helpers import make_team, make_volunteer, token_for
+from tests.helpers import count_statements, make_team, make_volunteer, token_for
 from tests.live import LiveServer
 from tests.web.browser import wait_for
 
@@ -66,6 +69,27 @@ def test_the_fingerprint_reads_every_field_the_list_shows() -> None:
     nodes = edges.selection_set.selections[0].selection_set.selections
     # then every field it selects names the columns it comes from, and nothing else is listed
     assert {field.name.value for field in nodes} == set(home_http.FINGERPRINT)
+
+
+async def test_the_fingerprint_reads_the_lists_own_rows_in_one_statement(db) -> None:
+    # given published activities to come, a draft, a cancelled one and one that has started
+    organiser = await make_volunteer("组织者")
+    team = await make_team(organiser)
+    shown = [await make_activity(team, organiser, title=f"将来{i}", starts_in=timedelta(days=i + 1)) for i in range(3)]
+    await make_activity(team, organiser, title="草稿", status=ActivityStatus.DRAFT)
+    await make_activity(team, organiser, title="取消", status=ActivityStatus.CANCELLED)
+    await make_activity(team, organiser, title="已开始", starts_in=timedelta(hours=-1))
+    now = datetime.now(UTC)
+    # when the page reads its fingerprint
+    with count_statements() as statements:
+        total, rows = await home_http.fingerprint(now)
+    # then it is the list's rule (a visitor's published, not started activities, soonest first),
+    # every column the page shows, in one statement
+    rule = await list_activities(Viewer(), ActivityFilter(status=ActivityStatus.PUBLISHED, starts_after=now))
+    expected = await rule.order_by("starts_at", "id").limit(home_http.FIRST).values_list("id", flat=True)
+    assert (total, [row[home_http.COLUMNS.index("id")] for row in rows]) == (3, expected)
+    assert expected == [a.id for a in shown] and len(rows[0]) == len(home_http.COLUMNS)
+    assert len(statements) == 1
 
 
 async def test_the_page_is_drawn_again_when_a_count_changes_and_a_reader_gets_their_own_state_over_it(
