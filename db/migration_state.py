@@ -33,6 +33,8 @@ import tortoise.models
 from tortoise.migrations.schema_generator.state import ModelState, State
 from tortoise.migrations.schema_generator.state_apps import StateApps
 
+from db import schema_editors
+
 _installed = False
 
 
@@ -83,8 +85,10 @@ def _without_filters(method: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def install() -> None:
-    """Idempotent; call before running or checking migrations."""
+    """Idempotent; call before running or checking migrations. Also installs the schema editors
+    that keep rows and indexes (db/schema_editors.py)."""
     global _installed
+    schema_editors.install()
     if not _installed:
         State.clone = _lazy_clone  # type: ignore[method-assign]
         tortoise.models.get_filters_for_field = _filters_unless_state  # type: ignore[assignment]
