@@ -112,6 +112,7 @@ VOLUNTEER_LINKS: dict[str, str] = {
     "station_closure.created_by_id": DONE,
     "team.created_by_id": DONE,
     "volunteer_import.started_by_id": DONE,  # file name and counts; its rows hold no values
+    "volunteer_import.cancelled_by_id": DONE,  # the same import, stopped by them
 }
 
 # Every foreign key to a table with an OWN link, "table.column": None when its rows follow
