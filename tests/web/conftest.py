@@ -28,7 +28,7 @@ def _worker_browsers() -> Iterator[list[Any]]:
     # module leaves in a browser's storage is seen by the next.
     if PROBLEM:
         pytest.skip(f"browser tests need Chromium: {PROBLEM}")
-    drivers = [new_driver(), new_driver()]
+    drivers = [new_driver(lean=True), new_driver(lean=True)]
     try:
         yield drivers
     finally:
