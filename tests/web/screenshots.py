@@ -40,9 +40,8 @@ WIDTHS = {"phone": (412, 915), "desktop": (1280, 900)}
 # The demo's people (resolvers/demo.py, forum/demo.py): who each page is photographed as.
 VOLUNTEER = "13800000002"  # 王芳: sign-ups, approved hours, chat, a desk ticket, a calendar feed
 ORGANISER = "13800000001"  # 李明: admin of 朝阳区志愿服务总队, organises 重阳节敬老院陪伴
-# 张伟 (admin of 海淀区青年志愿者协会 and of no other team's members) for #/manage: the list fails
-# with FORBIDDEN for 李明, who is also an ordinary member of 蓝天应急救援队 (its query asks every
-# team of mine for its applicants; reported, not fixed here)
+# 张伟 (admin of 海淀区青年志愿者协会) for #/manage: a second organiser's teams on the page (the page
+# once failed for 李明, also an ordinary member of 蓝天应急救援队; fixed in d1e8a74, role: ADMIN)
 TEAM_ADMIN = "13800000003"
 MODERATOR = "13800000006"  # 杨磊: moderates 二手交换, where a thread waits in the report queue
 PLATFORM = "13800000000"   # 平台管理员
