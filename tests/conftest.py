@@ -115,6 +115,15 @@ def _xdist_controller(config: pytest.Config) -> bool:
     return bool(getattr(config.option, "numprocesses", None)) and not hasattr(config, "workerinput")
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # One directory the run's processes share (the controller's basetemp; pytest keeps the last
+    # three): tests/reads/test_oracle.py's generated documents are drawn once per run, not once
+    # per backend.
+    if "TONGXIN_TEST_SHARED" not in os.environ:
+        base = session.config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+        os.environ["TONGXIN_TEST_SHARED"] = str(base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     global _SERVICE_PROBLEM, _OWNS_DATABASE
     if config.getoption("backend") == "sqlite":

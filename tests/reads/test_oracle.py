@@ -10,8 +10,12 @@ on PostgreSQL, so a declaration that stops matching its column shows up as a fai
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import graphql
@@ -50,7 +54,23 @@ COMPILED_SHARE_FLOOR = 0.62
 
 def generated_documents(count: int, fields: list[str]) -> list[graphql.DocumentNode]:
     """`count` query documents over these root fields, the same every run (DateTime literals
-    are offsets from now, as tests/fuzz draws them)."""
+    are offsets from now, as tests/fuzz draws them). Drawn once per run and schema (~5 s of CPU
+    for 40; the SQLite and PostgreSQL halves read the same documents) into the run's shared
+    directory (tests/conftest.py)."""
+    shared = os.environ.get("TONGXIN_TEST_SHARED")
+    key = hashlib.sha256(f"{count}|{fields}|{graphql.print_schema(schema._schema)}".encode()).hexdigest()[:20]
+    path = Path(shared) / f"generated-documents-{key}.json" if shared else None
+    if path is not None and path.exists():
+        return [graphql.parse(text) for text in json.loads(path.read_text())]
+    documents = _draw_documents(count, fields)
+    if path is not None:
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(json.dumps([graphql.print_ast(document) for document in documents]))
+        partial.replace(path)
+    return documents
+
+
+def _draw_documents(count: int, fields: list[str]) -> list[graphql.DocumentNode]:
     strategy = from_schema(schema._schema, fields=fields, print_ast=lambda node: node,
                            custom_scalars=custom_scalars(schema._schema))
     documents: list[graphql.DocumentNode] = []
