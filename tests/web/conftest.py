@@ -36,8 +36,19 @@ def _worker_browsers() -> Iterator[list[Any]]:
             quit_driver(driver)
 
 
+@pytest.fixture
+def browsers(_module_browsers: list[Any]) -> Iterator[list[Any]]:
+    """The module's two browsers, off every page once the test is done: a page left open keeps
+    its live subscriptions on the shared server, and the next test that waits for a count of
+    them there (tests/live.py wait_for_server_subscribers) would wait for ever (a chat room
+    left open by one test failed the organiser's journey after it)."""
+    yield _module_browsers
+    for driver in _module_browsers:
+        driver.get("about:blank")
+
+
 @pytest.fixture(scope="module")
-def browsers(_worker_browsers: list[Any]) -> Iterator[list[Any]]:
+def _module_browsers(_worker_browsers: list[Any]) -> Iterator[list[Any]]:
     """Two independent browsers (separate profiles), handed to a module as if new: phone-sized,
     on a blank page, in the machine's time zone."""
     for driver in _worker_browsers:
