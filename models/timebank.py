@@ -24,7 +24,8 @@ class RewardKind(StrEnum):
 
 
 class RewardItem(Model):
-    # Stock changes only through conditional UPDATEs (`stock >= quantity`), never read-modify-write.
+    # Redeem takes stock and restock adds it through conditional UPDATEs (`stock >= quantity`,
+    # `stock + units <= STOCK_MAX`), never read-modify-write; updateRewardItem may set it outright.
 
     id = fields.IntField(primary_key=True)
     title = fields.CharField(max_length=100)

@@ -57,6 +57,9 @@ CATALOGUE: dict[tuple[str, str | None], tuple[str, str]] = {
         "You have no approved service hours to certify yet."),
     ("CONFLICT", "OUT_OF_STOCK"): ("该礼品已兑完。", "This reward is out of stock."),
     ("CONFLICT", "INSUFFICIENT_POINTS"): ("积分不足。", "Not enough points."),
+    ("CONFLICT", "STOCK_LIMIT"): (
+        "补货后库存将超过上限 {stockMax} 件，请减少补货数量。",
+        "That many units would take the stock past its limit of {stockMax}."),
     ("CONFLICT", "NOT_ENROLLED"): ("请先报名这门课程。", "Enrol in the course first."),
     ("CONFLICT", "NOT_A_QUIZ"): ("这一课没有测验。", "This lesson has no quiz."),
     ("CONFLICT", "IS_A_QUIZ"): ("这一课需要通过测验完成。", "This lesson is completed by its quiz."),
@@ -186,7 +189,7 @@ NAMES_ZH: dict[str, str] = {
     "durationMinutes": "每班时长", "weekdays": "星期", "dayOfMonth": "每月几号",
     "capacityPerShift": "每班人数", "minimumAge": "最低年龄", "qualifications": "资质",
     "coverImageUrl": "封面图片", "positionId": "岗位", "teamId": "队伍",
-    "costPoints": "所需积分", "stock": "库存",
+    "costPoints": "所需积分", "stock": "库存", "units": "补货数量",
 }
 
 

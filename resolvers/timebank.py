@@ -189,6 +189,52 @@ async def do_update_reward_item(viewer: Viewer, item_id: int, data: ItemInput,
     return item
 
 
+@dataclass(frozen=True)
+class Restock:
+    """A restock checked by `check_restock`, ready for `do_restock_reward_item`."""
+
+    admin_id: int
+    item_id: int
+    units: int
+    reason: str | None
+
+
+async def check_restock(viewer: Viewer, item_id: int, units: int,
+                        reason: str | None) -> Restock:
+    """Platform admins; 1–STOCK_MAX units; the item exists. Retired items may be restocked
+    (to fill them before offering them again): redeem refuses them anyway."""
+    admin = _require_catalogue_admin(viewer)
+    _check_int(units, "units", 1, STOCK_MAX)
+    reason = check_optional_text(reason, "reason", max_len=REASON_MAX)
+    if not await RewardItem.exists(id=item_id):
+        raise NotFound("Reward item")
+    return Restock(admin.id, item_id, units, reason)
+
+
+async def do_restock_reward_item(restock: Restock) -> RewardItem:
+    """Adds units with one conditional UPDATE (`stock = stock + units` while the result stays
+    ≤ STOCK_MAX): never a read-modify-write, so a redemption committed between the admin's
+    read and this write is kept. The RESTOCK history row is written under the same row lock
+    (PostgreSQL; SQLite: BEGIN IMMEDIATE), so its before/after are the stock at that instant."""
+    async with in_transaction() as conn:
+        rows = await fetch(conn, Sql(
+            "UPDATE reward_item SET stock = stock + :units, updated_at = :now "
+            "WHERE id = :item AND stock <= :room RETURNING stock",
+            units=restock.units, now=datetime.now(UTC), item=restock.item_id,
+            room=STOCK_MAX - restock.units))
+        if not rows:
+            raise Conflict(f"Adding {restock.units:,} units would take the stock past "
+                           f"{STOCK_MAX:,}.", reason="STOCK_LIMIT", field="units",
+                           stockMax=STOCK_MAX)
+        item = await RewardItem.filter(id=restock.item_id).using_db(conn).get()
+        after = _item_snapshot(item)
+        await RewardItemChange.create(
+            item_id=item.id, actor_id=restock.admin_id, action="RESTOCK",
+            before={**after, "stock": after["stock"] - restock.units}, after=after,
+            reason=restock.reason, using_db=conn)
+    return item
+
+
 def catalogue_filters(viewer: Viewer, include_inactive: bool) -> dict[str, Any]:
     """Everyone sees active items; platform admins may ask for retired ones too."""
     if include_inactive:

@@ -158,6 +158,7 @@ BOUNDS_BY_COORDINATE: dict[str, Bound] = {
     "Mutation.decideNomination(reason:)": replace(REASON, column="NominationAudit.reason"),
     "Mutation.decideShiftSwap(reason:)": replace(REASON, column="ShiftSwap.decision_reason"),
     "Mutation.updateRewardItem(reason:)": replace(REASON, column="RewardItemChange.reason"),
+    "Mutation.restockRewardItem(reason:)": replace(REASON, column="RewardItemChange.reason"),
     "Mutation.postChatMessage(body:)": Bound(2000, multiline=True, column="ChatMessage.body"),
     "Mutation.sendOrganiserMessage(body:)": Bound(2000, multiline=True,
                                                   column="OrganiserMessage.body"),

@@ -52,7 +52,8 @@ else:
 @strawberry.type(description="One edit of a catalogue item (append-only audit).")
 class RewardItemChange:
     model: strawberry.Private[RewardItemChangeModel]
-    action: str = strawberry.field(description="CREATE or UPDATE.")
+    action: str = strawberry.field(description="CREATE, UPDATE or RESTOCK (restockRewardItem: "
+                                               "before and after differ by the units added).")
     before: strawberry.scalars.JSON | None = strawberry.field(
         description="The item's fields before the edit (null for CREATE).")
     after: strawberry.scalars.JSON = strawberry.field(description="The item's fields after.")
@@ -241,7 +242,9 @@ class RewardItemUpdate:
     description: str | None = strawberry.field(default=None, description="New description.")
     kind: RewardKind | None = strawberry.field(default=None, description="New kind.")
     cost_points: int | None = strawberry.field(default=None, description="New points per unit.")
-    stock: int | None = strawberry.field(default=None, description="Units left from now on.")
+    stock: int | None = strawberry.field(
+        default=None, description="Units left from now on: replaces whatever redemptions left "
+                                  "since it was read (restockRewardItem adds units instead).")
     district: str | None = strawberry.field(default=None, description="New district ('' for all).")
     active: bool | None = strawberry.field(default=None, description="false retires the item.")
 
@@ -280,8 +283,8 @@ class TimebankMutation:
             cost_points=input.cost_points, stock=input.stock, district=input.district))
         return RewardItem.from_model(model)
 
-    @strawberry.mutation(description="Edit, restock or retire a catalogue item (platform admins); "
-                                     "every edit is audited.")
+    @strawberry.mutation(description="Edit, set the stock of or retire a catalogue item (platform "
+                                     "admins; restockRewardItem adds units); every edit is audited.")
     async def update_reward_item(
         self, info: Info, id: strawberry.ID, input: RewardItemUpdate, reason: str | None = None
     ) -> RewardItem:
@@ -291,6 +294,21 @@ class TimebankMutation:
                 cost_points=input.cost_points, stock=input.stock, district=input.district,
                 active=input.active), reason)
         return RewardItem.from_model(model)
+
+    @strawberry.mutation(description="Add units to a catalogue item's stock (platform admins): "
+                                     "one conditional `stock = stock + units`, so redemptions "
+                                     "made since the item was read are kept. CONFLICT (reason "
+                                     "STOCK_LIMIT) if the stock would pass 1,000,000. Retired "
+                                     "items may be restocked. Audited as RESTOCK.")
+    async def restock_reward_item(
+        self, info: Info, item_id: strawberry.ID,
+        units: Annotated[int, strawberry.argument(description="Units to add, 1–1,000,000.")],
+        reason: Annotated[str | None, strawberry.argument(
+            description="Why (kept in the item's history).")] = None,
+    ) -> RewardItem:
+        restock = await rules.check_restock(
+            info.context.viewer, decode_id(item_id, "RewardItem", "itemId"), units, reason)
+        return RewardItem.from_model(await rules.do_restock_reward_item(restock))
 
     @strawberry.mutation(description="Spend points on a catalogue item: stock and balance are "
                                      "checked and taken atomically (CONFLICT if either is short).")
