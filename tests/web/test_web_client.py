@@ -1073,21 +1073,51 @@ async def test_a_volunteer_learns_redeems_reads_notifications_and_prints_a_certi
     page.refresh()
     wait_for(page, lambda d: "社区理发券" in text_of(d, "#items-h + .list"), message="the volunteer sees the new item")
     assert not page.find_elements(By.CSS_SELECTOR, "[data-admin]")
-    # and the admin raises its cost, restocks it and retires it with a reason
+    # and the admin raises its cost (the page shows 5 left)
     visitor.find_element(By.CSS_SELECTOR, f"{card} details[data-admin=item] summary").click()
-    for kind, name, value, said in (("edit", "costPoints", "40", "已保存。"), ("restock", "stock", "20", "库存已更新为 20。"),
-                                    ("retire", "reason", "理发师年底休假", "已下架，志愿者不再看到它。")):
+
+    def submit(kind: str, name: str, value: str, said: str) -> None:
         edit = visitor.find_element(By.CSS_SELECTOR, f"{card} form[data-form={kind}]")
         fill(visitor, edit, name, value)
         edit.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-        wait_for(visitor, lambda d, kind=kind, said=said: text_of(d, f"{card} form[data-form={kind}] [data-outcome]") == said, message=kind)
-    assert text_of(visitor, f"{card} [data-retired]") == "已下架" and "库存 20" in text_of(visitor, f"{card} .meta")
+        wait_for(visitor, lambda d: text_of(d, f"{card} form[data-form={kind}] [data-outcome]") == said, message=kind)
+
+    submit("edit", "costPoints", "40", "已保存。")
+    assert "库存 5" in text_of(visitor, f"{card} .meta")
+    # (while the page is open, someone redeems one: 4 left, the page still says 5)
+    customer = await make_volunteer("顾客")
+    await grant(customer, 40)
+    await api(live_server, customer, "mutation R($id: ID!) { redeem(itemId: $id) { id } }", {"id": to_global_id("RewardItem", item.id)})
+    # and restocks it: 1.5 (no GraphQL Int) and 0 units are refused at the field, typed text kept,
+    # nothing written
+    restock = visitor.find_element(By.CSS_SELECTOR, f"{card} form[data-form=restock]")
+    fill(visitor, restock, "units", "1.5")
+    restock.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(visitor, lambda d: text_of(d, f'{card} form[data-form=restock] [data-error-for="units"]') == "“补货数量”须为整数。",
+             message="1.5 units refused at the field")
+    fill(visitor, restock, "units", "0")
+    restock.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(visitor, lambda d: text_of(d, f'{card} form[data-form=restock] [data-error-for="units"]') == "“补货数量”填写有误，请检查。",
+             message="0 units refused at the field")
+    assert restock.find_element(By.NAME, "units").get_attribute("aria-invalid") == "true"
+    assert restock.find_element(By.NAME, "units").get_attribute("value") == "0"
+    # 15 units, double-clicked, are added once to what is left (4 + 15), not to what the page showed
+    fill(visitor, restock, "units", "15")
+    visitor.execute_script("arguments[0].click(); arguments[0].click();", restock.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+    wait_for(visitor, lambda d: text_of(d, f"{card} form[data-form=restock] [data-outcome]") == "已补货 15 件，现有库存 19。", message="restocked")
+    assert "库存 19" in text_of(visitor, f"{card} .meta")
+    assert (await RewardItem.get(id=item.id)).stock == 19
+    assert await RewardItemChange.filter(item_id=item.id, action="RESTOCK").count() == 1
+    # and retires it with a reason
+    submit("retire", "reason", "理发师年底休假", "已下架，志愿者不再看到它。")
+    assert text_of(visitor, f"{card} [data-retired]") == "已下架" and "库存 19" in text_of(visitor, f"{card} .meta")
     # and reads the item's history: added, then each edit with its reason
     visitor.find_element(By.CSS_SELECTOR, f"{card} details.history summary").click()
     history = wait_for(visitor, lambda d: [li.text for li in d.find_elements(By.CSS_SELECTOR, f"{card} ol.item-history li")] or None)
     assert len(history) == 4, history
     assert "队长 · 添加" in history[0] and "社区理发券 · 30 积分 · 库存 5" in history[0]
-    assert "所需积分：30 → 40" in history[1] and "库存：5 → 20" in history[2]
+    assert "所需积分：30 → 40" in history[1]
+    assert "队长 · 补货" in history[2] and "补货 15 件：库存 4 → 19" in history[2]
     assert "状态：在售 → 已下架" in history[3] and "原因：理发师年底休假" in history[3]
     assert await RewardItem.filter(title="社区理发券").count() == 1 and await RewardItemChange.filter(item_id=item.id).count() == 4
     # and the volunteer no longer sees it

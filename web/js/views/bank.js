@@ -14,7 +14,7 @@ const DONATE = `mutation Donate($input: DonatePointsInput!) { donatePoints(input
 
 const key = () => (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`);
 
-function Item({ item, points, reload, say, admin, open }) {
+function Item({ item, points, reload, patch, say, admin, open }) {
   const [busy, setBusy] = useState(false);
   // One key per click: a retried request (a flaky network) redeems once.
   const redeem = async () => {
@@ -32,7 +32,7 @@ function Item({ item, points, reload, say, admin, open }) {
     ${item.active ? html`<button class="primary" type="button" data-action="redeem" disabled=${busy || item.stock <= 0 || points < item.costPoints}
       onClick=${redeem}>${item.stock <= 0 ? t("outOfStock") : points < item.costPoints ? t("notEnoughPoints") : t("redeem")}</button>`
       : html`<p><span class="badge" data-retired>${t("catRetiredBadge")}</span></p>`}
-    ${admin ? html`<${admin.ItemAdmin} item=${item} open=${open} reload=${reload} />` : null}</article>`;
+    ${admin ? html`<${admin.ItemAdmin} item=${item} open=${open} reload=${reload} patch=${patch} />` : null}</article>`;
 }
 
 function BankPage({ focus }) {
@@ -47,6 +47,9 @@ function BankPage({ focus }) {
     } catch (e) { if (data) setMessage(errorText(e)); else setError(e); }
   };
   useEffect(() => { load(); }, []);
+  // An item as an admin's write answered it (a restock's new stock), shown without a reload.
+  const patch = (changed) => setData((d) => ({ ...d, rewardItems: { ...d.rewardItems, edges: d.rewardItems.edges.map((e) =>
+    (e.node.id === changed.id ? { ...e, node: { ...e.node, ...changed } } : e)) } }));
   const donate = async (event) => {
     event.preventDefault();
     const points = Number(event.target.elements.points.value);
@@ -67,7 +70,7 @@ function BankPage({ focus }) {
     <p class="ok" role="status" aria-live="polite" data-message>${message}</p>
     <section aria-labelledby="items-h"><h2 id="items-h">${t("catalogue")}</h2>
       <div class="list">${nodes(data.rewardItems).map((item) => html`<${Item} key=${item.id} item=${item} points=${points}
-        reload=${load} say=${setMessage} admin=${data.admin} open=${focus === item.id} />`)}</div></section>
+        reload=${load} patch=${patch} say=${setMessage} admin=${data.admin} open=${focus === item.id} />`)}</div></section>
     ${data.admin ? html`<${data.admin.NewItem} reload=${load} />` : null}
     <details class="panel"><summary>${t("donate")}</summary>
       <form novalidate onSubmit=${donate}>

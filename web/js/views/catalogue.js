@@ -1,7 +1,8 @@
 // The time-bank catalogue's admin forms (#/bank, issue 26), loaded by bank.js for platform admins
-// only: add an item; per item edit it, restock it, retire it (or offer it again) and read its edit
-// history. The server judges every value; a refusal naming a field is shown at it (useForm).
-import { gql } from "../api.js";
+// only: add an item; per item edit it, restock it (add units), retire it (or offer it again) and
+// read its edit history. The server judges every value; a refusal naming a field is shown at it
+// (useForm).
+import { GqlError, gql } from "../api.js";
 import { fmtDate, t } from "../i18n.js";
 import "../strings/catalogue.js";
 import { Field, html, shown, useEffect, useForm, useState } from "../ui.js";
@@ -9,6 +10,10 @@ import { Field, html, shown, useEffect, useForm, useState } from "../ui.js";
 const CREATE = `mutation CreateRewardItem($input: RewardItemInput!) { createRewardItem(input: $input) { id title } }`;
 const UPDATE = `mutation UpdateRewardItem($id: ID!, $input: RewardItemUpdate!, $reason: String) {
   updateRewardItem(id: $id, input: $input, reason: $reason) { id title stock active } }`;
+// Adds units on the server (stock = stock + units), so a redemption made since this page read
+// the stock is kept; the answer's stock is shown.
+const RESTOCK = `mutation RestockRewardItem($id: ID!, $units: Int!, $reason: String) {
+  restockRewardItem(itemId: $id, units: $units, reason: $reason) { id stock } }`;
 const HISTORY = `query RewardItemHistory($id: ID!) { node(id: $id) { ... on RewardItem { id
   history { action before after reason createdAt actor { displayName } } } } }`;
 
@@ -16,6 +21,13 @@ const kinds = () => [["REWARD", t("kindREWARD")], ["SERVICE", t("kindSERVICE")]]
 // A number box's text as sent: blank is left out; anything else goes to the server to judge.
 const int = (text) => (text.trim() === "" ? null : Number(text));
 const text = (form, name) => form.elements[name].value.trim();
+// A count GraphQL's Int can carry; anything else would be refused without naming its field
+// (a variable the server cannot read), so it is refused at the field here.
+const count = (form, name) => {
+  const value = int(text(form, name));
+  if (Number.isInteger(value) && Math.abs(value) < 2 ** 31) return value;
+  throw new GqlError([{ message: t("catNotWhole", { field: t(`catF_${name}`) }), extensions: { code: "BAD_USER_INPUT", field: name } }]);
+};
 
 export function NewItem({ reload }) {
   const form = useForm();
@@ -58,6 +70,7 @@ function History({ item, open, version }) {
   }, [wanted, version]);
   const line = (c) => (c.action === "CREATE"
     ? `${c.after.title} · ${t("costPoints", { n: c.after.costPoints })} · ${t("stock", { n: c.after.stock })}`
+    : c.action === "RESTOCK" ? t("catRestockLine", { n: c.after.stock - c.before.stock, before: c.before.stock, after: c.after.stock })
     : Object.keys(c.after).filter((k) => JSON.stringify(c.after[k]) !== JSON.stringify(c.before?.[k]))
       .map((k) => t("catChange", { field: t(`catF_${k}`), before: shownValue(k, c.before?.[k]), after: shownValue(k, c.after[k]) }))
       .join(t("catJoin")));
@@ -68,13 +81,13 @@ function History({ item, open, version }) {
       <p>${line(c)}</p>${c.reason ? html`<p class="meta">${t("catReasonIs", { reason: c.reason })}</p>` : null}</li>`)}</ol>`)}</details>`;
 }
 
-export function ItemAdmin({ item, open, reload }) {
+export function ItemAdmin({ item, open, reload, patch }) {
   const id = `ri${item.id.replace(/[^A-Za-z0-9]/g, "")}`;
   const [version, setVersion] = useState(0);
   const edit = useForm();
   const restock = useForm();
   const retire = useForm();
-  // Each form sends its changes with the reason typed beside them, then re-reads the page.
+  // The edit and retire forms send their changes with the reason typed beside them, then re-read the page.
   const update = (form, changes, said) => form.submit(async (f) => {
     const input = changes(f);
     if (!Object.keys(input).length) return t("catSaved");
@@ -83,6 +96,15 @@ export function ItemAdmin({ item, open, reload }) {
     setVersion((v) => v + 1);
     await reload();
     return said(saved);
+  });
+  // Units are added to whatever the stock is by then; the card shows the stock the answer gives.
+  const added = restock.submit(async (f) => {
+    const units = count(f, "units");
+    const { restockRewardItem: saved } = await gql(RESTOCK, { id: item.id, units, reason: text(f, "reason") || null });
+    f.reset();
+    setVersion((v) => v + 1);
+    patch(saved);
+    return t("catRestocked", { n: units, stock: saved.stock });
   });
   const edited = (f) => {
     const now = { title: text(f, "title"), kind: text(f, "kind"), costPoints: int(text(f, "costPoints")),
@@ -103,9 +125,9 @@ export function ItemAdmin({ item, open, reload }) {
         error=${edit.errors.description} />
       ${reason(edit, "e")}${edit.outcome}
       <button type="submit" disabled=${edit.busy}>${t("catSave")}</button></form>
-    <form novalidate data-form="restock" onSubmit=${update(restock, (f) => ({ stock: int(text(f, "stock")) }), (s) => t("catRestocked", { n: s.stock }))}>
+    <form novalidate data-form="restock" onSubmit=${added}>
       <h3>${t("catRestock")}</h3>
-      <${Field} id=${`${id}s`} name="stock" type="number" min="0" label=${t("catNewStock")} required defaultValue=${item.stock} error=${restock.errors.stock} />
+      <${Field} id=${`${id}s`} name="units" type="number" min="1" step="1" label=${t("catF_units")} required error=${restock.errors.units} />
       ${reason(restock, "s")}${restock.outcome}
       <button type="submit" disabled=${restock.busy}>${t("catRestockSave")}</button></form>
     <form novalidate data-form="retire" onSubmit=${update(retire, () => ({ active: !item.active }), (s) => t(s.active ? "catOffered" : "catRetired"))}>
