@@ -68,8 +68,9 @@ def test_the_home_page_loads_under_64_kib_of_javascript_and_every_page_under_112
     # the budget that reaches a phone. No page loads the whole tree, which only has a ceiling.
     assert max(pages.values()) < 112 * 1024, pages
     # (a sanity ceiling only: 240 KiB until the project library's organiser forms took the tree
-    # to 260,018 bytes; what a phone loads is the per-page budget above)
-    assert 10_000 < own < 288 * 1024, own
+    # to 260,018 bytes, 288 KiB until #/hours' decisions (adjusted hours, 改判, the audit trail)
+    # took it to 301,643; what a phone loads is the per-page budget above)
+    assert 10_000 < own < 304 * 1024, own
     assert views < 40 * 1024, views  # what every other page adds
     assert (WEB / "vendor" / "uPlot.iife.min.js").stat().st_size < 60 * 1024  # the dashboard's only
     listed = (WEB / "vendor" / "LICENSES.md").read_text()

@@ -22,7 +22,7 @@ from core.time import BEIJING
 from models.activity import Activity, ActivityStatus, SignUp, SignUpStatus
 from models.draft import Draft
 from models.honour import Announcement, AnnouncementStatus
-from models.hours import HoursStatus, ServiceRecord
+from models.hours import HoursAudit, HoursStatus, ServiceRecord
 from models.notification import Notification
 from models.project import Position, Project
 from models.servicepoint import ServicePoint, ServicePointKind
@@ -599,9 +599,9 @@ async def test_help_requests_are_posted_watched_live_and_claimed(
     assert asking.execute_script("return window.__notReloaded") is True
 
 
-async def test_an_organiser_must_give_a_reason_to_reject_and_cannot_decide_twice(
+async def test_an_organiser_decides_on_hours_with_a_reason_where_needed_and_changes_a_decision_later(
         live_server: LiveServer, browsers: list[Any]) -> None:
-    # given a team admin with two volunteers' hours awaiting review
+    # given a team admin with two volunteers' hours (3 h each, the activity's length) awaiting review
     admin = await make_volunteer("队长")
     team = await make_team(admin, "海淀环保队")
     activity = await hours_activity(team, admin, starts_at=utc(2026, 3, 1, 9))
@@ -612,24 +612,109 @@ async def test_an_organiser_must_give_a_reason_to_reject_and_cannot_decide_twice
         records.append(await served(activity, person))
     page = browsers[0]
     open_as(page, live_server, admin, "hours")
-    row = f'li.card:has(#reason-{to_global_id("ServiceRecord", records[0].id)})'
+    row = f'li[data-record="{to_global_id("ServiceRecord", records[0].id)}"]'
     wait_for(page, lambda d: d.find_elements(By.CSS_SELECTOR, row), message="the queue")
+    # (every decision the page sends is counted as it goes: a click sends at once or never)
+    page.execute_script("""window.writes = []; const send = window.fetch;
+      window.fetch = (url, options) => { const name = /mutation (Approve|Reject)\\b/.exec(String(options?.body))?.[1];
+        if (name) window.writes.push(name); return send(url, options); };""")
+
+    def writes() -> list[str]:
+        return list(page.execute_script("return window.writes"))
 
     # when the admin clicks reject with no reason
     page.find_element(By.CSS_SELECTOR, f"{row} button[data-action=reject]").click()
 
     # then the page asks for one and nothing is decided
-    assert text_of(page, f"{row} .error") == "驳回时请填写原因"
-    await asyncio.sleep(0.3)  # a rejection sent anyway would have reached the server by now
+    assert text_of(page, f"{row} [data-error-for=reason]") == "驳回时请填写原因"
+    assert writes() == []
     assert (await ServiceRecord.get(id=records[0].id)).status == HoursStatus.PENDING
 
-    # when a reason is given, it is rejected and neither button can be clicked again
+    # when a reason is given, it is rejected: the row says so and offers only to approve instead
     page.find_element(By.CSS_SELECTOR, f"{row} input[name=reason]").send_keys("当天未到岗")
     page.find_element(By.CSS_SELECTOR, f"{row} button[data-action=reject]").click()
     wait_for(page, lambda d: text_of(d, f"{row} .result") == "已驳回")
-    assert all(not b.is_enabled() for b in page.find_elements(By.CSS_SELECTOR, f"{row} button"))
-    record = await ServiceRecord.get(id=records[0].id)
+    assert text_of(page, f"{row} .decided") == "未通过"
+    assert [b.get_attribute("data-action") for b in page.find_elements(By.CSS_SELECTOR, f"{row} form button")] == ["approve"]
+    assert (await ServiceRecord.get(id=records[0].id)).status == HoursStatus.REJECTED
+
+    # when the admin approves the other record at 2.5 h (claimed 3 h) without a reason
+    other = f'li[data-record="{to_global_id("ServiceRecord", records[1].id)}"]'
+    hours = page.find_element(By.CSS_SELECTOR, f"{other} input[name=hours]")
+    assert hours.get_attribute("value") == "3" and hours.get_attribute("max") == "3"
+    hours.clear()
+    hours.send_keys("2.5")
+    page.find_element(By.CSS_SELECTOR, f"{other} button[data-action=approve]").click()
+
+    # then the reason is asked for at its field, the hours typed stay, and nothing is written
+    reason = page.find_element(By.CSS_SELECTOR, f"{other} input[name=reason]")
+    assert text_of(page, f"{other} [data-error-for=reason]") == "改动时长时请填写原因"
+    assert reason.get_attribute("aria-invalid") == "true"
+    assert page.find_element(By.CSS_SELECTOR, f"{other} input[name=hours]").get_attribute("value") == "2.5"
+    assert writes() == ["Reject"]
+    assert (await ServiceRecord.get(id=records[1].id)).status == HoursStatus.PENDING
+    assert await HoursAudit.filter(record_id=records[1].id).count() == 1
+
+    # when a reason is given, the record is approved at 2.5 h, and the volunteer's hours count 2.5
+    reason.send_keys("提前一小时离开")
+    page.find_element(By.CSS_SELECTOR, f"{other} button[data-action=approve]").click()
+    wait_for(page, lambda d: text_of(d, f"{other} .result") == "已按 2.5 小时通过", message="approved at 2.5 h")
+    assert text_of(page, f"{other} .decided") == "已通过 · 2.5 小时"
+    record = await ServiceRecord.get(id=records[1].id)
+    assert (record.status, record.hours, record.hours_claimed) == (HoursStatus.APPROVED, 2.5, 3.0)
+    assert (await Volunteer.get(id=record.volunteer_id)).approved_hours == 2.5
+
+    # when they change the decision (改判) to rejected, with a reason
+    page.find_element(By.CSS_SELECTOR, f"{other} details.change summary").click()
+    page.find_element(By.CSS_SELECTOR, f"{other} details.change input[name=reason]").send_keys("重复申报")
+    page.find_element(By.CSS_SELECTOR, f"{other} details.change button[data-action=reject]").click()
+
+    # then it is rejected and the hours no longer count
+    wait_for(page, lambda d: text_of(d, f"{other} .result") == "已改为未通过，时长不再计入", message="changed to rejected")
+    assert text_of(page, f"{other} .decided") == "未通过"
+    record = await ServiceRecord.get(id=records[1].id)
     assert record.status == HoursStatus.REJECTED
+    assert (await Volunteer.get(id=record.volunteer_id)).approved_hours == 0
+
+    # and the audit trail lists both decisions: who, what, before → after, why
+    page.find_element(By.CSS_SELECTOR, f"{other} details.audit summary").click()
+    trail = f"{other} details.audit li"
+    wait_for(page, lambda d: len(d.find_elements(By.CSS_SELECTOR, trail)) == 3, message="the audit trail")
+    entries = page.find_elements(By.CSS_SELECTOR, trail)
+    assert [e.get_attribute("data-action") for e in entries] == ["CLAIM", "ADJUST", "REJECT"]
+    assert "队长 · 调整时长后通过" in entries[1].text and "待审核 → 已通过 · 3 → 2.5 小时" in entries[1].text
+    assert "原因：提前一小时离开" in entries[1].text
+    assert "队长 · 驳回" in entries[2].text and "已通过 → 未通过 · 2.5 小时" in entries[2].text
+    assert "原因：重复申报" in entries[2].text
+
+    # when, later, they open 未通过: both records are listed
+    page.find_element(By.CSS_SELECTOR, "nav.tabs a[data-status=REJECTED]").click()
+    listed = "li[data-status=REJECTED]"
+    wait_for(page, lambda d: len(d.find_elements(By.CSS_SELECTOR, listed)) == 2, message="the rejected records")
+    assert page.find_element(By.CSS_SELECTOR, "nav.tabs [aria-current=page]").text == "未通过"
+    # and approve the second again with no reason: refused at the field
+    page.find_element(By.CSS_SELECTOR, f"{other} details.change summary").click()
+    page.find_element(By.CSS_SELECTOR, f"{other} details.change button[data-action=approve]").click()
+    assert text_of(page, f"{other} [data-error-for=reason]") == "改判时请填写原因"
+    assert writes() == ["Reject", "Approve", "Reject"]
+    page.find_element(By.CSS_SELECTOR, f"{other} details.audit summary").click()
+    wait_for(page, lambda d: d.find_elements(By.CSS_SELECTOR, f"{other} details.audit li"), message="the audit trail")
+    audit = AXE.exists()  # the open forms, an error and the audit trail, at phone width: nothing serious
+    assert not audit or axe_problems(page) == []
+
+    # when they give a reason and double-click 改为通过
+    page.find_element(By.CSS_SELECTOR, f"{other} details.change input[name=reason]").send_keys("核实后确认到岗")
+    page.execute_script("const button = document.querySelector(arguments[0]); button.click(); button.click();",
+                        f"{other} details.change button[data-action=approve]")
+
+    # then one request went, and it is approved again at 2.5 h
+    wait_for(page, lambda d: text_of(d, f"{other} .result") == "已改为通过（2.5 小时）", message="approved again")
+    assert writes() == ["Reject", "Approve", "Reject", "Approve"]
+    record = await ServiceRecord.get(id=records[1].id)
+    assert (record.status, record.hours) == (HoursStatus.APPROVED, 2.5)
+    assert (await Volunteer.get(id=record.volunteer_id)).approved_hours == 2.5
+    assert [a.action for a in await HoursAudit.filter(record_id=record.id).order_by("id")] == \
+        ["CLAIM", "ADJUST", "REJECT", "APPROVE"]
 
 
 async def test_a_new_threads_title_and_body_survive_a_reload(live_server: LiveServer, browsers: list[Any]) -> None:
@@ -740,7 +825,7 @@ async def test_axe_finds_no_serious_violations_on_any_page_at_phone_and_desktop_
              (None, "help", "main h1"), (None, "forum", "main h1"),
              (volunteer, "activities", "article.card"), (volunteer, f"activities/{to_global_id('Activity', activity.id)}", "p.state"),
              (volunteer, "me", "[data-stat=number]"), (volunteer, "help", ".help-list"),
-             (volunteer, f"forum/b/{board.slug}", "form.panel"), (admin, "hours", "main h1"),
+             (volunteer, f"forum/b/{board.slug}", "form.panel"), (admin, "hours", "li[data-status=PENDING] form.decide"),
              (admin, "manage", "section[data-team] ~ *, section.approvals"), (admin, f"manage/{to_global_id('Activity', activity.id)}", "ul.roster"),
              (None, "learn", "main h1"), (volunteer, "learn", "#qual-h"), (volunteer, "bank", "[data-points]"),
              (volunteer, "notifications", "main h1"), (platform, "stats", ".plot[data-drawn]"),
@@ -771,6 +856,8 @@ async def test_axe_finds_no_serious_violations_on_any_page_at_phone_and_desktop_
     await add_member(team, volunteer)
     await do_approve_hours(Viewer(admin), (await served(await hours_activity(team, admin, title="读书会布置"), volunteer)).id)
     code = (await api(live_server, volunteer, "mutation { issueCertificate { code } }", {}))["issueCertificate"]["code"]
+    # and hours of theirs awaiting the admin's review (#/hours: a decision's fields, at both widths)
+    await served(await hours_activity(team, admin, title="读书会整理"), volunteer)
     pages += [(volunteer, f"forum/t/{thread_id}", "form.panel textarea"), (platform, f"forum/t/{thread_id}", "div.mod"),
               (platform, f"forum/b/{board.slug}", "#rq-h"), (None, "forum/s/书单", "li[data-thread], p.empty"),
               (None, f"verify/{code}", "[data-cert=verify]")]

@@ -47,8 +47,7 @@ const zh = {
   draftSaved: "草稿已保存", draftLocal: "草稿已存在本机，连接恢复后同步", draftRestored: "已恢复草稿",
   moderateReason: "处理原因", done: "已完成", replies: "{n} 条回复",
   // hours
-  hoursQueue: "待审核时长", approve: "通过", reject: "驳回", rejectReason: "驳回原因",
-  approved: "已通过", rejected: "已驳回", noAdminTeams: "你不是任何队伍的管理员",
+  approve: "通过", reject: "驳回", approved: "已通过", rejected: "已驳回", noAdminTeams: "你不是任何队伍的管理员",
   error: "出错了：{msg}",
   // shared
   statusCONFIRMED: "已报名", statusWAITLISTED: "候补中", statusOFFERED: "名额保留中", statusCANCELLED: "已取消",
@@ -76,8 +75,6 @@ const zh = {
   step4: "参加活动后签到，时长审核通过后会计入“已认证时长”",
   terms: "志愿服务协议", readTerms: "查看《志愿服务协议》",
   termsText: "一、志愿者应遵守法律法规，自愿、无偿提供志愿服务。二、平台依法收集实名信息（姓名、身份证号、手机号），仅用于身份核验、服务记录与证明开具，不向无关方公开。三、报名后如不能参加，请及时取消，以便名额留给候补的志愿者。四、服务时长以组织方审核为准。五、志愿者可随时申请注销账号。",
-  // hours
-  reasonRequired: "驳回时请填写原因", undecided: "",
   checkInCode: "签到码", checkIn: "签到", youLack: "你还不符合：{what}", youMeet: "你符合全部报名条件", manageThis: "管理此活动",
   navManage: "组织管理", startsAtBj: "开始时间（北京时间）", endsAtBj: "结束时间（北京时间）", capacity: "名额", hoursCredit: "志愿时长（小时）",
   newActivity: "新建活动", createDraft: "保存为草稿", marked: "已为 {name} 签到", markPresent: "标记到场", markFailed: "未能签到（{outcome}）",
@@ -164,8 +161,7 @@ const en = {
   threadWithdrawn: "This thread was hidden by a moderator.", reportQueue: "Report queue", pinned: "Pinned", locked: "Locked",
   draftSaved: "Draft saved", draftLocal: "Draft kept on this device; syncs when back online",
   draftRestored: "Draft restored", moderateReason: "Reason", done: "Done", replies: "{n} replies",
-  hoursQueue: "Hours awaiting review", approve: "Approve", reject: "Reject", rejectReason: "Reason",
-  approved: "Approved", rejected: "Rejected", noAdminTeams: "You administer no team",
+  approve: "Approve", reject: "Reject", approved: "Approved", rejected: "Rejected", noAdminTeams: "You administer no team",
   error: "Error: {msg}",
   statusCONFIRMED: "Signed up", statusWAITLISTED: "Waitlisted", statusOFFERED: "Place held for you", statusCANCELLED: "Cancelled",
   waitPos: "Waitlist position {n}", offerUntil: "A freed place is held for you until {time}; please confirm", acceptOffer: "Take the place", declineOffer: "Give it up",
@@ -189,7 +185,6 @@ const en = {
   step4: "Check in on site; approved hours count towards your record",
   terms: "Volunteer service terms", readTerms: "Read the service terms",
   termsText: "1. Volunteers obey the law and serve voluntarily and unpaid. 2. Real-name data (name, ID number, phone) is collected only for identity checks, service records and certificates, and is not disclosed to unrelated parties. 3. If you cannot attend, cancel in time so the place goes to the waitlist. 4. Hours count once the organiser approves them. 5. You may close your account at any time.",
-  reasonRequired: "A reason is required to reject", undecided: "",
   checkInCode: "Check-in code", checkIn: "Check in", youLack: "You do not yet meet: {what}", youMeet: "You meet every requirement", manageThis: "Manage this activity",
   navManage: "Organise", startsAtBj: "Start (Beijing time)", endsAtBj: "End (Beijing time)", capacity: "Places", hoursCredit: "Hours credited",
   newActivity: "New activity", createDraft: "Save as draft", marked: "{name} checked in", markPresent: "Mark present", markFailed: "Not checked in ({outcome})",

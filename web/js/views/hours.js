@@ -1,56 +1,152 @@
-// Organiser view: the hours approval queue of every team the viewer administers, and each
-// team's hours for a period as CSV/XLSX from the server (this month by default).
+// Organiser view (#/hours, #/hours/APPROVED, #/hours/REJECTED): the service records of every team
+// the viewer administers in one review state (pending by default), each with its decision and
+// audit trail, and each team's hours for a period as CSV/XLSX from the server (this month by default).
 import { gql, nodes, session } from "../api.js";
 import { download } from "../download.js";
 import { errorText, fmtDate, t } from "../i18n.js";
-import { html, page, useEffect, useRef, useState } from "../ui.js";
+import "../strings/hours.js";
+import { Field, html, page, shown, useEffect, useRef, useState } from "../ui.js";
 import { go } from "../app.js";
 
+const STATUSES = ["PENDING", "APPROVED", "REJECTED"];
 const TEAMS = `{ me { teams(first: 50) { edges { node { id name viewerIsAdmin } } } } }`;
-const QUEUE = `query Queue($team: ID!) { serviceRecords(teamId: $team, status: PENDING, first: 50) { edges { node {
-  id hours hoursClaimed createdAt volunteer { displayName } activity { title startsAt } } } } }`;
-const APPROVE = `mutation Approve($id: ID!) { approveHours(recordId: $id) { id status } }`;
-const REJECT = `mutation Reject($id: ID!, $reason: String!) { rejectHours(recordId: $id, reason: $reason) { id status } }`;
+const RECORD = `id status hours hoursClaimed`;
+const RECORDS = `query HoursRecords($team: ID!, $status: HoursStatus!) { serviceRecords(teamId: $team, status: $status, first: 50) {
+  edges { node { ${RECORD} createdAt volunteer { displayName } activity { title startsAt endsAt } } } } }`;
+const APPROVE = `mutation Approve($id: ID!, $hours: Float, $reason: String) {
+  approveHours(recordId: $id, hours: $hours, reason: $reason) { ${RECORD} } }`;
+const REJECT = `mutation Reject($id: ID!, $reason: String!) { rejectHours(recordId: $id, reason: $reason) { ${RECORD} } }`;
+const AUDIT = `query HoursAudit($id: ID!) { node(id: $id) { ... on ServiceRecord { id audit {
+  action hoursBefore hoursAfter statusBefore statusAfter reason createdAt actor { displayName } } } } }`;
+// The audit rows whose reason a person wrote; the others carry the server's own note, which the
+// action's name already says.
+const DECISIONS = ["APPROVE", "ADJUST", "REJECT"];
 
-// A decision is made once: both buttons (and the reason) are disabled while it is sent and
-// stay disabled after it succeeds; a rejection needs a reason (said inline, nothing is sent).
-function Row({ record }) {
-  const reason = useRef(null);
+const round2 = (n) => Math.round(n * 100) / 100;
+// The activity's length in hours: the most the server approves (resolvers/hours.py _check_hours).
+const lengthOf = (activity) => (new Date(activity.endsAt) - new Date(activity.startsAt)) / 3.6e6;
+
+// One decision on a record: approve (at the hours in the field) and reject while it is pending;
+// once decided, the other one (改判). Each click writes once: the buttons are disabled while it is
+// sent. What the page can tell before sending (hours out of range, a reason missing: one is needed
+// to reject, to change the hours, or to change a decision) is said at the field and nothing is
+// sent; a refusal naming a field is shown there too; what was typed stays for another try.
+function Decide({ record, scope, onDone }) {
+  const [errors, setErrors] = useState({});
+  const [failure, setFailure] = useState("");
   const [busy, setBusy] = useState(false);
-  const [decided, setDecided] = useState(false);
-  const [result, setResult] = useState("");
-  const [missing, setMissing] = useState(false);
-  const act = async (send, done) => {
+  const sending = useRef(false);
+  const pending = record.status === "PENDING";
+  const length = lengthOf(record.activity);
+  const decide = (action) => async (event) => {
+    if (sending.current) return;
+    const form = event.currentTarget.form;
+    const reason = form.elements.reason.value.trim();
+    const refused = {};
+    let send;
+    let said;
+    if (action === "approve") {
+      const typed = form.elements.hours.value.trim();
+      const hours = typed === "" ? NaN : Number(typed);
+      const changed = Math.abs(round2(hours) - record.hours) > 1e-9;
+      if (!(round2(hours) > 0 && hours <= length + 1e-9)) refused.hours = t("hoursRange", { n: round2(length) });
+      else if (!reason && (changed || !pending)) refused.reason = t(pending ? "reasonToAdjust" : "reasonToChange");
+      send = () => gql(APPROVE, { id: record.id, hours: changed ? hours : null, reason: reason || null });
+      said = (decided) => (pending && !changed ? t("approved")
+        : t(pending ? "approvedAdjusted" : "nowApproved", { n: round2(decided.hours) }));
+    } else {
+      if (!reason) refused.reason = t(pending ? "reasonRequired" : "reasonToChange");
+      send = () => gql(REJECT, { id: record.id, reason });
+      said = () => t(pending ? "rejected" : "nowRejected");
+    }
+    setErrors(refused);
+    setFailure("");
+    const first = Object.keys(refused)[0];
+    if (first) { form.elements[first].focus(); return; }
+    sending.current = true;
     setBusy(true);
     try {
-      await send();
-      setResult(done);
-      setDecided(true);
+      const data = await send();
+      const decided = data.approveHours || data.rejectHours;
+      onDone(decided, said(decided));
     } catch (error) {
-      setResult(errorText(error));
+      const field = (error.field || "").split(".").pop();
+      if ((field === "hours" || field === "reason") && form.elements[field]) {
+        setErrors({ [field]: errorText(error) });
+        form.elements[field].focus();
+      } else setFailure(errorText(error));
+    } finally {
+      sending.current = false;
       setBusy(false);
     }
   };
-  const reject = () => {
-    const text = reason.current.value.trim();
-    setMissing(!text);
-    if (!text) { reason.current.focus(); return; }
-    act(() => gql(REJECT, { id: record.id, reason: text }), t("rejected"));
-  };
-  const id = `reason-${record.id}`;
-  return html`<li class=${decided ? "card done" : "card"} data-decided=${decided ? "true" : null}>
-    <h3>${record.volunteer.displayName} · ${record.activity.title}</h3>
-    <p class="meta">${fmtDate(record.activity.startsAt)} · ${t("hours", { n: record.hoursClaimed || record.hours })}</p>
+  const id = `${scope}-${record.id}`;
+  const withHours = record.status !== "APPROVED";
+  return html`<form class=${withHours ? "decide with-hours" : "decide"} novalidate onSubmit=${(event) => event.preventDefault()}>
+    ${withHours ? html`<${Field} id=${id} name="hours" type="number" label=${t("hoursToApprove")}
+      defaultValue=${String(round2(record.hours))} min="0.01" max=${String(round2(length))} step="0.01" inputmode="decimal"
+      error=${errors.hours} />` : null}
+    <${Field} id=${id} name="reason" label=${t(pending ? "decisionReason" : "changeReason")} maxlength="500"
+      error=${errors.reason} />
     <div class="actions">
-      <button class="primary" type="button" data-action="approve" disabled=${busy}
-        onClick=${() => act(() => gql(APPROVE, { id: record.id }), t("approved"))}>${t("approve")}</button>
-      <label for=${id}>${t("rejectReason")}</label>
-      <input type="text" id=${id} name="reason" maxlength="500" ref=${reason} disabled=${busy}
-        aria-describedby=${`${id}-error`} aria-invalid=${missing ? "true" : null} />
-      <button type="button" data-action="reject" disabled=${busy} onClick=${reject}>${t("reject")}</button>
-      <span class="error" id=${`${id}-error`}>${missing ? t("reasonRequired") : ""}</span>
-      <span class="result" role="status">${result}</span>
-    </div></li>`;
+      ${record.status !== "APPROVED" ? html`<button class="primary" type="button" data-action="approve" disabled=${busy}
+        onClick=${decide("approve")}>${t(pending ? "approve" : "approveInstead")}</button>` : null}
+      ${record.status !== "REJECTED" ? html`<button type="button" data-action="reject" disabled=${busy}
+        onClick=${decide("reject")}>${t(pending ? "reject" : "rejectInstead")}</button>` : null}
+    </div>
+    <p class="error" role="alert">${failure}</p></form>`;
+}
+
+// One audit row as a person reads it: status and hours, before → after where they changed.
+function change(entry) {
+  const status = entry.statusBefore && entry.statusBefore !== entry.statusAfter
+    ? `${t(`review${entry.statusBefore}`)} → ${t(`review${entry.statusAfter}`)}` : t(`review${entry.statusAfter}`);
+  if (entry.hoursAfter == null) return status;
+  const hours = t("hours", { n: round2(entry.hoursAfter) });
+  return entry.hoursBefore != null && Math.abs(entry.hoursBefore - entry.hoursAfter) > 1e-9
+    ? `${status} · ${round2(entry.hoursBefore)} → ${hours}` : `${status} · ${hours}`;
+}
+
+// The record's append-only audit trail, read when opened and again after each decision made here.
+function Audit({ id, version }) {
+  const [open, setOpen] = useState(false);
+  const [entries, setEntries] = useState(null);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    if (!open) return;
+    gql(AUDIT, { id }).then((data) => { setEntries(data.node?.audit || []); setError(null); }, setError);
+  }, [open, version]);
+  return html`<details class="history audit" onToggle=${(event) => setOpen(event.currentTarget.open)}>
+    <summary>${t("auditTrail")}</summary>
+    ${shown(error, open ? entries : null, () => html`<ol class="plain item-history">${entries.map((entry) => html`<li data-action=${entry.action}>
+      <span class="meta">${fmtDate(entry.createdAt)} · ${entry.actor?.displayName || t("auditSystem")} · ${t(`audit${entry.action}`)}</span>
+      <p>${change(entry)}</p>
+      ${entry.reason && DECISIONS.includes(entry.action) ? html`<p class="meta">${t("auditReason", { reason: entry.reason })}</p>` : null}
+    </li>`)}</ol>`)}</details>`;
+}
+
+// A record in the list: what was decided (once decided) with the form to change it behind 改判,
+// the outcome of a decision made here (role=status), and the audit trail. `scope` (the team whose
+// list it is in) keeps the fields' ids unique: a sub-team's record is also in its parent's list.
+function Row({ record: listed, scope }) {
+  const [record, setRecord] = useState(listed);
+  const [said, setSaid] = useState("");
+  const [version, setVersion] = useState(0);
+  const done = (decided, text) => {
+    setRecord((before) => ({ ...before, ...decided }));
+    setSaid(text);
+    setVersion((n) => n + 1);
+  };
+  // keyed by the status: after a decision the form is a new one (an empty reason, the new choice)
+  const decision = html`<${Decide} key=${record.status} record=${record} scope=${scope} onDone=${done} />`;
+  return html`<li class="card" data-record=${record.id} data-status=${record.status}>
+    <h3>${record.volunteer.displayName} · ${record.activity.title}</h3>
+    <p class="meta">${fmtDate(record.activity.startsAt)} · ${t("claimedHours", { n: round2(record.hoursClaimed) })}</p>
+    ${record.status === "PENDING" ? null : html`<p class="decided">${t(`decided${record.status}`, { n: round2(record.hours) })}</p>`}
+    <p class="result" role="status">${said}</p>
+    ${record.status === "PENDING" ? decision
+      : html`<details class="history change" key=${record.status}><summary>${t("changeDecision")}</summary>${decision}</details>`}
+    <${Audit} id=${record.id} version=${version} /></li>`;
 }
 
 // Beijing calendar days: the first of this month and today.
@@ -77,27 +173,31 @@ function HoursExport({ team }) {
     <span class="result" role="status">${result}</span></div>`;
 }
 
-function HoursPage() {
+function HoursPage({ status }) {
   const [teams, setTeams] = useState(null); // [{team, records}]
   const [error, setError] = useState(null);
   useEffect(() => {
     (async () => {
       const admin = nodes((await gql(TEAMS)).me.teams).filter((team) => team.viewerIsAdmin);
-      const queues = [];
-      for (const team of admin) queues.push({ team, records: nodes((await gql(QUEUE, { team: team.id })).serviceRecords) });
-      setTeams(queues);
+      setTeams(await Promise.all(admin.map(async (team) => (
+        { team, records: nodes((await gql(RECORDS, { team: team.id, status })).serviceRecords) }))));
     })().catch(setError);
-  }, []);
-  if (error) return html`<p class="error">${errorText(error)}</p>`;
-  if (!teams) return html`<p>${t("loading")}</p>`;
-  return html`<h1>${t("hoursQueue")}</h1>
+  }, [status]);
+  const heading = html`<h1>${t("navHours")}</h1>
+    <nav class="tabs" aria-label=${t("reviewStatus")}>${STATUSES.map((s) => html`<a href=${s === "PENDING" ? "#/hours" : `#/hours/${s}`}
+      data-status=${s} aria-current=${s === status ? "page" : null}>${t(`review${s}`)}</a>`)}</nav>`;
+  if (error) return html`${heading}<p class="error">${errorText(error)}</p>`;
+  if (!teams) return html`${heading}<p>${t("loading")}</p>`;
+  return html`${heading}
     ${teams.length ? teams.map(({ team, records }) => html`<section class="panel" key=${team.id}><h2>${team.name}</h2>
       <${HoursExport} team=${team} />
-      ${records.length ? html`<ul class="plain">${records.map((r) => html`<${Row} key=${r.id} record=${r} />`)}</ul>`
-        : html`<p>${t("empty")}</p>`}</section>`) : html`<p>${t("noAdminTeams")}</p>`}`;
+      ${records.length ? html`<ul class="plain">${records.map((r) => html`<${Row} key=${r.id} record=${r} scope=${team.id} />`)}</ul>`
+        : html`<p class="empty">${t("empty")}</p>`}</section>`) : html`<p>${t("noAdminTeams")}</p>`}`;
 }
 
-export function render(main) {
+// #/hours/<status>: the pending records unless APPROVED or REJECTED is asked for.
+export function render(main, { params = [] } = {}) {
   if (!session.token) { go("#/login"); return null; }
-  return page(main, html`<${HoursPage} />`);
+  const status = STATUSES.includes(params[0]) ? params[0] : "PENDING";
+  return page(main, html`<${HoursPage} status=${status} />`);
 }
