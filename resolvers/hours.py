@@ -249,12 +249,15 @@ async def check_record_admin(viewer: Viewer, record_id: int) -> tuple[ServiceRec
     return record, activity
 
 
-def _check_hours(hours: float, activity: Activity) -> float:
+def check_service_hours(hours: float, activity: Activity) -> float:
+    """Hours as they will be stored (to 0.01 h), checked as stored: more than 0 and at most the
+    activity's length. Checked before rounding, 0.001 h passed and was kept as 0 h."""
     length = activity_length_hours(activity)
-    if not math.isfinite(hours) or not 0 < hours <= length + 1e-9:
-        raise BadInput("hours", f"hours must be greater than 0 and at most the activity's length "
+    kept = round(hours, 2) if math.isfinite(hours) else hours
+    if not math.isfinite(kept) or not 0 < kept or not hours <= length + 1e-9:
+        raise BadInput("hours", f"hours must be at least 0.01 and at most the activity's length "
                                 f"({round(length, 2)} h).")
-    return round(hours, 2)
+    return kept
 
 
 async def _apply(
@@ -360,7 +363,7 @@ async def do_approve_hours(
     with the same hours changes nothing. Overturning a rejection needs a reason."""
     record, activity = await check_record_admin(viewer, record_id)
     actor = viewer.require()
-    new_hours = _check_hours(hours, activity) if hours is not None else None
+    new_hours = check_service_hours(hours, activity) if hours is not None else None
     reason = check_optional_text(reason, "reason", max_len=REASON_MAX)
     async with in_transaction() as conn:
         current = await _locked_record(conn, record.id)

@@ -49,7 +49,7 @@ from resolvers import archive
 from resolvers.auth import Viewer, verify_password
 from resolvers.certificate import public_base_url, reissue_for_record
 from resolvers.errors import BadInput, Conflict, Forbidden, NotFound
-from resolvers.hours import activity_length_hours, check_record_admin, do_approve_hours
+from resolvers.hours import check_record_admin, check_service_hours, do_approve_hours
 from resolvers.notification import create_notification, notify_created
 from resolvers.services import services
 from resolvers.signup import _cancel_in
@@ -114,8 +114,7 @@ async def do_request_record_correction(viewer: Viewer, record_id: int, hours: fl
     if record is None or record.volunteer_id != volunteer.id:
         raise NotFound("Service record")
     activity = await Activity.get(id=record.activity_id)
-    if not 0 < hours <= activity_length_hours(activity) + 1e-9:
-        raise BadInput("hours", "hours must be more than 0 and at most the activity's length.")
+    hours = check_service_hours(hours, activity)
     why = check_text(reason, "reason", max_len=REASON_MAX)
     if record.status == HoursStatus.PENDING:
         raise Conflict("These hours have not been decided yet; the organiser reviews them.")
@@ -123,7 +122,7 @@ async def do_request_record_correction(viewer: Viewer, record_id: int, hours: fl
         raise Conflict("A correction of this record is already waiting for a decision.")
     return await DataRequest.create(
         volunteer_id=volunteer.id, kind=DataRequestKind.RECORD_CORRECTION, record_id=record.id,
-        requested_hours=round(hours, 2), reason=why)
+        requested_hours=hours, reason=why)
 
 
 async def check_request_decider(viewer: Viewer, request: DataRequest) -> None:

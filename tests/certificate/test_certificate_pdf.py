@@ -135,6 +135,8 @@ async def test_record_corrections_are_decided_by_the_team_with_a_reason(db):
     stranger = await make_volunteer("路人")
     record_id = (await execute(RECORDS, as_=me)).ok()["me"]["serviceRecords"]["edges"][0]["node"]["id"]
     zero = await execute(REQUEST_FIX, {"recordId": record_id, "hours": 0, "reason": "x"}, as_=me)
+    # (stored to 0.01 h, 0.004 h would ask for 0 h, which no organiser could then grant)
+    tiny = await execute(REQUEST_FIX, {"recordId": record_id, "hours": 0.004, "reason": "x"}, as_=me)
     not_mine = await execute(REQUEST_FIX, {"recordId": record_id, "hours": 1, "reason": "x"},
                              as_=stranger)
     asked = (await execute(REQUEST_FIX, {"recordId": record_id, "hours": 1, "reason": "少记"},
@@ -153,6 +155,7 @@ async def test_record_corrections_are_decided_by_the_team_with_a_reason(db):
                           as_=admin)
     # then
     assert zero.codes == ["BAD_USER_INPUT"] and zero.errors[0]["extensions"]["field"] == "hours"
+    assert tiny.codes == ["BAD_USER_INPUT"] and tiny.errors[0]["extensions"]["field"] == "hours"
     assert not_mine.codes == ["NOT_FOUND"]
     assert [e["node"] for e in for_admin] == [{"id": asked["id"], "kind": "RECORD_CORRECTION"}]
     assert for_stranger == []

@@ -147,14 +147,15 @@ async def test_bad_hours_are_refused_and_write_nothing(db, board_updates):
     admin, _, volunteer, record = await _record(hours=3.0)
     # when
     results = [await execute(APPROVE, {"id": _gid(record), "hours": hours, "reason": "r"},
-                             as_=admin) for hours in (0, -1, 3.5, 1e309)]
+                             as_=admin) for hours in (0, -1, 3.5, 0.004, 1e309)]
     long_reason = await execute(APPROVE, {"id": _gid(record), "hours": 1, "reason": "长" * 501},
                                 as_=admin)
     # then
-    for result in results[:3]:
+    # (0.004 h is stored to 0.01 h: it would be an approval of 0 h)
+    for result in results[:4]:
         assert result.codes == ["BAD_USER_INPUT"]
         assert result.errors[0]["extensions"]["field"] == "hours"
-    assert results[3].codes == ["BAD_USER_INPUT"]
+    assert results[4].codes == ["BAD_USER_INPUT"]
     assert long_reason.codes == ["BAD_USER_INPUT"]
     assert long_reason.errors[0]["extensions"]["field"] == "reason"
     assert (await ServiceRecord.get(id=record.id)).status == HoursStatus.PENDING
