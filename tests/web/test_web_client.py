@@ -42,7 +42,7 @@ from tests.activity.factory import make_activity
 from tests.conftest import Backend
 from tests.forum.common import make_board, open_thread, write_reply
 from tests.helpers import add_member, make_team, make_volunteer, token_for, unique_id_number, unique_phone
-from tests.hours.factory import confirm, served, utc
+from tests.hours.factory import approved_records, confirm, served, utc
 from tests.hours.factory import make_activity as hours_activity
 from tests.importer.test_import import person as roster_row
 from tests.importer.test_web_import import roster
@@ -715,6 +715,54 @@ async def test_an_organiser_decides_on_hours_with_a_reason_where_needed_and_chan
     assert (await Volunteer.get(id=record.volunteer_id)).approved_hours == 2.5
     assert [a.action for a in await HoursAudit.filter(record_id=record.id).order_by("id")] == \
         ["CLAIM", "ADJUST", "REJECT", "APPROVE"]
+
+    # given a second team of theirs with 51 approved records, one more than a page of the list
+    river = await make_team(admin, "朝阳护河队")
+    await approved_records(river, admin, await make_volunteer("吴晓"), 51)
+    river_list = f'section[data-team="{to_global_id("Team", river.id)}"]'
+
+    # when, later, on 已通过, they open 改判 on the record approved at 2.5 h: its hours are there to change
+    page.find_element(By.CSS_SELECTOR, "nav.tabs a[data-status=APPROVED]").click()
+    wait_for(page, lambda d: len(d.find_elements(By.CSS_SELECTOR, f"{river_list} li[data-status=APPROVED]")) == 50,
+             message="the first page of the other team's approved records")
+    change = f"{other} details.change"
+    page.find_element(By.CSS_SELECTOR, f"{change} summary").click()
+    hours = page.find_element(By.CSS_SELECTOR, f"{change} input[name=hours]")
+    assert hours.get_attribute("value") == "2.5" and hours.get_attribute("max") == "3"
+    # and give a reason but leave the hours as they are
+    page.find_element(By.CSS_SELECTOR, f"{change} input[name=reason]").send_keys("按签到记录核减")
+    page.find_element(By.CSS_SELECTOR, f"{change} button[data-action=adjust]").click()
+
+    # then the page says so at the hours, and nothing is written
+    assert text_of(page, f"{other} [data-error-for=hours]") == "与已通过的时长相同，无需调整"
+    assert writes() == ["Reject", "Approve", "Reject", "Approve"]
+
+    # when they change the hours to 2 (the reason still typed) and double-click 调整时长
+    notified = await Notification.filter(volunteer_id=record.volunteer_id).count()
+    hours.clear()
+    hours.send_keys("2")
+    page.execute_script("const button = document.querySelector(arguments[0]); button.click(); button.click();",
+                        f"{change} button[data-action=adjust]")
+
+    # then one request went: the record is still approved, now at 2 h, with one ADJUST more in its
+    # trail, and the volunteer is told once
+    wait_for(page, lambda d: text_of(d, f"{other} .result") == "时长已调整为 2 小时", message="adjusted in place")
+    assert text_of(page, f"{other} .decided") == "已通过 · 2 小时"
+    assert writes() == ["Reject", "Approve", "Reject", "Approve", "Approve"]
+    record = await ServiceRecord.get(id=records[1].id)
+    assert (record.status, record.hours) == (HoursStatus.APPROVED, 2.0)
+    assert (await Volunteer.get(id=record.volunteer_id)).approved_hours == 2.0
+    trail = await HoursAudit.filter(record_id=record.id).order_by("id")
+    assert [a.action for a in trail] == ["CLAIM", "ADJUST", "REJECT", "APPROVE", "ADJUST"]
+    assert (trail[-1].status_before, trail[-1].status_after, trail[-1].hours_before, trail[-1].hours_after,
+            trail[-1].reason) == ("APPROVED", "APPROVED", 2.5, 2.0, "按签到记录核减")
+    assert await Notification.filter(volunteer_id=record.volunteer_id).count() == notified + 1
+
+    # and the other team's list goes past its first 50 with 加载更多, which is gone once all are shown
+    page.find_element(By.CSS_SELECTOR, f"{river_list} button[data-action=more]").click()
+    wait_for(page, lambda d: len(d.find_elements(By.CSS_SELECTOR, f"{river_list} li[data-status=APPROVED]")) == 51,
+             message="the next page, appended")
+    assert not page.find_elements(By.CSS_SELECTOR, f"{river_list} button[data-action=more]")
 
 
 async def test_a_new_threads_title_and_body_survive_a_reload(live_server: LiveServer, browsers: list[Any]) -> None:

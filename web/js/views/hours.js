@@ -1,6 +1,7 @@
 // Organiser view (#/hours, #/hours/APPROVED, #/hours/REJECTED): the service records of every team
-// the viewer administers in one review state (pending by default), each with its decision and
-// audit trail, and each team's hours for a period as CSV/XLSX from the server (this month by default).
+// the viewer administers in one review state (pending by default; 50 at a time, 加载更多 for the
+// next), each with its decision and audit trail, and each team's hours for a period as CSV/XLSX
+// from the server (this month by default).
 import { gql, nodes, session } from "../api.js";
 import { download } from "../download.js";
 import { errorText, fmtDate, t } from "../i18n.js";
@@ -11,7 +12,8 @@ import { go } from "../app.js";
 const STATUSES = ["PENDING", "APPROVED", "REJECTED"];
 const TEAMS = `{ me { teams(first: 50) { edges { node { id name viewerIsAdmin } } } } }`;
 const RECORD = `id status hours hoursClaimed`;
-const RECORDS = `query HoursRecords($team: ID!, $status: HoursStatus!) { serviceRecords(teamId: $team, status: $status, first: 50) {
+const RECORDS = `query HoursRecords($team: ID!, $status: HoursStatus!, $after: String) {
+  serviceRecords(teamId: $team, status: $status, first: 50, after: $after) { pageInfo { hasNextPage endCursor }
   edges { node { ${RECORD} createdAt volunteer { displayName } activity { title startsAt endsAt } } } } }`;
 const APPROVE = `mutation Approve($id: ID!, $hours: Float, $reason: String) {
   approveHours(recordId: $id, hours: $hours, reason: $reason) { ${RECORD} } }`;
@@ -27,16 +29,18 @@ const round2 = (n) => Math.round(n * 100) / 100;
 const lengthOf = (activity) => (new Date(activity.endsAt) - new Date(activity.startsAt)) / 3.6e6;
 
 // One decision on a record: approve (at the hours in the field) and reject while it is pending;
-// once decided, the other one (改判). Each click writes once: the buttons are disabled while it is
-// sent. What the page can tell before sending (hours out of range, a reason missing: one is needed
-// to reject, to change the hours, or to change a decision) is said at the field and nothing is
-// sent; a refusal naming a field is shown there too; what was typed stays for another try.
+// once decided, the other one (改判), and on an approved record other hours (调整时长: approveHours
+// again, an ADJUST). Each click writes once: the buttons are disabled while it is sent. What the
+// page can tell before sending (hours out of range or, to adjust, the same as approved; a reason
+// missing: one is needed to reject, to change the hours, or to change a decision) is said at the
+// field and nothing is sent; a refusal naming a field is shown there too; what was typed stays.
 function Decide({ record, scope, onDone }) {
   const [errors, setErrors] = useState({});
   const [failure, setFailure] = useState("");
   const [busy, setBusy] = useState(false);
   const sending = useRef(false);
   const pending = record.status === "PENDING";
+  const approved = record.status === "APPROVED";
   const length = lengthOf(record.activity);
   const decide = (action) => async (event) => {
     if (sending.current) return;
@@ -50,10 +54,11 @@ function Decide({ record, scope, onDone }) {
       const hours = typed === "" ? NaN : Number(typed);
       const changed = Math.abs(round2(hours) - record.hours) > 1e-9;
       if (!(round2(hours) > 0 && hours <= length + 1e-9)) refused.hours = t("hoursRange", { n: round2(length) });
-      else if (!reason && (changed || !pending)) refused.reason = t(pending ? "reasonToAdjust" : "reasonToChange");
+      else if (approved && !changed) refused.hours = t("hoursUnchanged");
+      else if (!reason && (changed || !pending)) refused.reason = t(pending || approved ? "reasonToAdjust" : "reasonToChange");
       send = () => gql(APPROVE, { id: record.id, hours: changed ? hours : null, reason: reason || null });
       said = (decided) => (pending && !changed ? t("approved")
-        : t(pending ? "approvedAdjusted" : "nowApproved", { n: round2(decided.hours) }));
+        : t(pending ? "approvedAdjusted" : approved ? "nowAdjusted" : "nowApproved", { n: round2(decided.hours) }));
     } else {
       if (!reason) refused.reason = t(pending ? "reasonRequired" : "reasonToChange");
       send = () => gql(REJECT, { id: record.id, reason });
@@ -81,16 +86,15 @@ function Decide({ record, scope, onDone }) {
     }
   };
   const id = `${scope}-${record.id}`;
-  const withHours = record.status !== "APPROVED";
-  return html`<form class=${withHours ? "decide with-hours" : "decide"} novalidate onSubmit=${(event) => event.preventDefault()}>
-    ${withHours ? html`<${Field} id=${id} name="hours" type="number" label=${t("hoursToApprove")}
+  return html`<form class="decide" novalidate onSubmit=${(event) => event.preventDefault()}>
+    <${Field} id=${id} name="hours" type="number" label=${t(approved ? "hoursToAdjust" : "hoursToApprove")}
       defaultValue=${String(round2(record.hours))} min="0.01" max=${String(round2(length))} step="0.01" inputmode="decimal"
-      error=${errors.hours} />` : null}
+      error=${errors.hours} />
     <${Field} id=${id} name="reason" label=${t(pending ? "decisionReason" : "changeReason")} maxlength="500"
       error=${errors.reason} />
     <div class="actions">
-      ${record.status !== "APPROVED" ? html`<button class="primary" type="button" data-action="approve" disabled=${busy}
-        onClick=${decide("approve")}>${t(pending ? "approve" : "approveInstead")}</button>` : null}
+      <button class="primary" type="button" data-action=${approved ? "adjust" : "approve"} disabled=${busy}
+        onClick=${decide("approve")}>${t(pending ? "approve" : approved ? "adjustHours" : "approveInstead")}</button>
       ${record.status !== "REJECTED" ? html`<button type="button" data-action="reject" disabled=${busy}
         onClick=${decide("reject")}>${t(pending ? "reject" : "rejectInstead")}</button>` : null}
     </div>
@@ -137,8 +141,9 @@ function Row({ record: listed, scope }) {
     setSaid(text);
     setVersion((n) => n + 1);
   };
-  // keyed by the status: after a decision the form is a new one (an empty reason, the new choice)
-  const decision = html`<${Decide} key=${record.status} record=${record} scope=${scope} onDone=${done} />`;
+  // keyed by the status and hours: after a decision the form is a new one (an empty reason, the
+  // new choice, the hours as now decided)
+  const decision = html`<${Decide} key=${`${record.status} ${record.hours}`} record=${record} scope=${scope} onDone=${done} />`;
   return html`<li class="card" data-record=${record.id} data-status=${record.status}>
     <h3>${record.volunteer.displayName} · ${record.activity.title}</h3>
     <p class="meta">${fmtDate(record.activity.startsAt)} · ${t("claimedHours", { n: round2(record.hoursClaimed) })}</p>
@@ -173,26 +178,64 @@ function HoursExport({ team }) {
     <span class="result" role="status">${result}</span></div>`;
 }
 
+// One page of a team's records in a state, newest first, and the cursor of the next (null: no more).
+async function recordsPage(team, status, after = null) {
+  const list = (await gql(RECORDS, { team, status, after })).serviceRecords;
+  return { records: nodes(list), next: list.pageInfo.hasNextPage ? list.pageInfo.endCursor : null };
+}
+
+// A team's records in one state: the first page as loaded, then each next one appended under it
+// (加载更多: one request per click, the button gone once there are no more).
+function Records({ team, status, first }) {
+  const [shown, setShown] = useState(first);
+  const [busy, setBusy] = useState(false);
+  const [failure, setFailure] = useState("");
+  const sending = useRef(false);
+  const more = async () => {
+    if (sending.current) return;
+    sending.current = true;
+    setBusy(true);
+    try {
+      const page = await recordsPage(team.id, status, shown.next);
+      setShown((before) => ({ records: [...before.records, ...page.records], next: page.next }));
+      setFailure("");
+    } catch (error) {
+      setFailure(errorText(error));
+    } finally {
+      sending.current = false;
+      setBusy(false);
+    }
+  };
+  return html`${shown.records.length ? html`<ul class="plain">${shown.records.map((r) => html`<${Row} key=${r.id} record=${r} scope=${team.id} />`)}</ul>`
+      : html`<p class="empty">${t("empty")}</p>`}
+    ${shown.next ? html`<p class="actions"><button type="button" data-action="more" disabled=${busy} onClick=${more}>${t("more")}</button></p>` : null}
+    <p class="error" role="alert">${failure}</p>`;
+}
+
 function HoursPage({ status }) {
-  const [teams, setTeams] = useState(null); // [{team, records}]
+  const [loaded, setLoaded] = useState(null); // { status, teams: [{ team, first }] }
   const [error, setError] = useState(null);
   useEffect(() => {
+    let current = true; // a later tab's answer is not overwritten by an earlier one's
     (async () => {
       const admin = nodes((await gql(TEAMS)).me.teams).filter((team) => team.viewerIsAdmin);
-      setTeams(await Promise.all(admin.map(async (team) => (
-        { team, records: nodes((await gql(RECORDS, { team: team.id, status })).serviceRecords) }))));
+      const teams = await Promise.all(admin.map(async (team) => ({ team, first: await recordsPage(team.id, status) })));
+      if (current) setLoaded({ status, teams });
     })().catch(setError);
+    return () => { current = false; };
   }, [status]);
   const heading = html`<h1>${t("navHours")}</h1>
     <nav class="tabs" aria-label=${t("reviewStatus")}>${STATUSES.map((s) => html`<a href=${s === "PENDING" ? "#/hours" : `#/hours/${s}`}
       data-status=${s} aria-current=${s === status ? "page" : null}>${t(`review${s}`)}</a>`)}</nav>`;
   if (error) return html`${heading}<p class="error">${errorText(error)}</p>`;
-  if (!teams) return html`${heading}<p>${t("loading")}</p>`;
+  if (!loaded) return html`${heading}<p>${t("loading")}</p>`;
+  // while another tab's lists load, the teams (and the periods typed) stay and their lists wait;
+  // a list is keyed by its state, so another tab's starts again from its first page
   return html`${heading}
-    ${teams.length ? teams.map(({ team, records }) => html`<section class="panel" key=${team.id}><h2>${team.name}</h2>
-      <${HoursExport} team=${team} />
-      ${records.length ? html`<ul class="plain">${records.map((r) => html`<${Row} key=${r.id} record=${r} scope=${team.id} />`)}</ul>`
-        : html`<p class="empty">${t("empty")}</p>`}</section>`) : html`<p>${t("noAdminTeams")}</p>`}`;
+    ${loaded.teams.length ? loaded.teams.map(({ team, first }) => html`<section class="panel" key=${team.id} data-team=${team.id}>
+      <h2>${team.name}</h2><${HoursExport} team=${team} />
+      ${loaded.status === status ? html`<${Records} key=${status} team=${team} status=${status} first=${first} />`
+        : html`<p>${t("loading")}</p>`}</section>`) : html`<p>${t("noAdminTeams")}</p>`}`;
 }
 
 // #/hours/<status>: the pending records unless APPROVED or REJECTED is asked for.
