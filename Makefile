@@ -70,7 +70,8 @@ fuzz: $(STAMP)
 	FUZZ_EXAMPLES_PER_FIELD=$${FUZZ_EXAMPLES_PER_FIELD:-60} FUZZ_STATEFUL_ROUNDS=$${FUZZ_STATEFUL_ROUNDS:-20} \
 		$(PY) -m pytest tests/fuzz/test_schema_fuzz.py -s -q
 
-# docs/screenshots/*.png from the demo data, in headless Chromium (apt-get install chromium chromium-driver)
+# docs/screenshots/*.png from the demo data, in headless Chromium (apt-get install chromium chromium-driver;
+# the tests' browsers are chromium-headless-shell, .ci/run installs all three)
 screenshots: $(STAMP)
 	$(PY) -m tests.web.screenshots
 

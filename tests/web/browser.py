@@ -1,7 +1,15 @@
 """Headless Chromium through Selenium, using the system browser and driver only.
 
-Debian's `chromium` and `chromium-driver` packages (installed by .ci/run). Selenium Manager is
-never asked for anything: the driver path is passed explicitly, so nothing is downloaded.
+Debian's `chromium`, `chromium-headless-shell` and `chromium-driver` packages (installed by
+.ci/run). Selenium Manager is never asked for anything: the driver path is passed explicitly, so
+nothing is downloaded.
+
+The tests' browsers (`lean=True`) are Debian's headless shell where it is installed: the same
+Chromium build (Blink, V8, the same version as `chromium`) without the full browser's layers
+that a headless run never shows. It halves the browser tests' CPU (tests/web on both backends:
+102 core-seconds against 173, 100 s against 162 s of wall time, docs/operations.md "The suite's
+budget"). bench.web, the screenshots and Lighthouse keep the full `chromium`: what they measure
+is what a visitor's browser does. Without the shell the tests run on `chromium`, slower.
 """
 
 from __future__ import annotations
@@ -14,6 +22,9 @@ from pathlib import Path
 from typing import Any
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+# The binary itself: /usr/bin/chromium-headless-shell is a wrapper script that does not exec it,
+# so quitting the driver would kill the wrapper and leave the browser running.
+HEADLESS_SHELL = "/usr/lib/chromium/chromium-headless-shell"
 DRIVER_CANDIDATES = ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver")
 _PROFILES: dict[int, Path] = {}
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -48,24 +59,32 @@ def browser_problem() -> str | None:
 
 def new_driver(width: int = 412, height: int = 915, *, lean: bool = False) -> Any:
     """A fresh browser (own profile: own localStorage and cookies), phone-sized by default;
-    `lean`: with LEAN_FLAGS (the tests' browsers)."""
+    `lean`: the tests' browsers, the headless shell (unless CHROMIUM_BIN names a browser) with
+    LEAN_FLAGS."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     found = find_browser()
     assert found is not None, browser_problem()
     browser, driver_path = found
-    profile = Path(tempfile.mkdtemp(prefix="tongxin-chromium-"))
+    if lean and os.path.exists(HEADLESS_SHELL) and not os.environ.get("CHROMIUM_BIN"):
+        browser = HEADLESS_SHELL
     options = webdriver.ChromeOptions()
     options.binary_location = browser
     for flag in FLAGS + (LEAN_FLAGS if lean else ()):
         options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={profile}")
+    # The shell refuses a --user-data-dir of ours ("unable to discover open pages"): chromedriver
+    # gives it a fresh profile of its own and removes it on quit.
+    profile = None
+    if browser != HEADLESS_SHELL:
+        profile = Path(tempfile.mkdtemp(prefix="tongxin-chromium-"))
+        options.add_argument(f"--user-data-dir={profile}")
     options.add_argument(f"--window-size={width},{height}")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver: Any = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
     driver.set_script_timeout(30)
-    _PROFILES[id(driver)] = profile
+    if profile is not None:
+        _PROFILES[id(driver)] = profile
     return driver
 
 
@@ -74,7 +93,9 @@ def quit_driver(driver: Any) -> None:
     try:
         driver.quit()
     finally:
-        shutil.rmtree(_PROFILES.pop(id(driver), ""), ignore_errors=True)
+        profile = _PROFILES.pop(id(driver), None)
+        if profile is not None:
+            shutil.rmtree(profile, ignore_errors=True)
 
 
 # Every poll is a few WebDriver round trips through chromedriver and the browser. 0.1 s made no
