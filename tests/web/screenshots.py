@@ -7,7 +7,9 @@ headless Chromium: `docs/screenshots/<page>-phone.png` and `<page>-desktop.png`,
 only (not the whole scrolled page), so the files stay small. The pages whose routes depend on
 data (an activity, a thread, a chat room, a ticket, an import, a certificate) are found through
 the API; a certificate is issued for the volunteer first. PNGs left from earlier names are
-removed. The list of pages is printed as the Markdown table docs/web.md shows.
+removed. The list of pages is printed as the Markdown table docs/web.md shows. Page names as
+arguments (`.venv/bin/python -m tests.web.screenshots hours bank`) retake only those pages and
+leave the other images as they are.
 
 Needs Debian's chromium and chromium-driver, and a CJK font, or the Chinese comes out as boxes:
 `apt-get install --no-install-recommends fonts-noto-cjk` (fonts-wqy-zenhei does as well). The
@@ -244,11 +246,14 @@ def main() -> int:
         drivers[width].execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
             "width": x, "height": y, "deviceScaleFactor": 1, "mobile": width == "phone"})
     written: list[Path] = []
+    only = set(sys.argv[1:])  # page names to retake (e.g. `hours bank`); none: every page
     try:
         api = Api(base)
         shots = pages(api)
         OUT.mkdir(parents=True, exist_ok=True)
         for page in shots:
+            if only and page.name not in only:
+                continue
             for width, driver in drivers.items():
                 shoot(driver, api, page, f"{page.name}-{width}.png")
                 written.append(OUT / f"{page.name}-{width}.png")
@@ -258,8 +263,9 @@ def main() -> int:
         server.terminate()
         server.wait(10)
         shutil.rmtree(workdir, ignore_errors=True)
-    for stale in set(OUT.glob("*.png")) - set(written):
-        stale.unlink()
+    if not only:
+        for stale in set(OUT.glob("*.png")) - set(written):
+            stale.unlink()
     squeeze(written)
     print(table(shots))
     size = sum(p.stat().st_size for p in written)
