@@ -689,7 +689,8 @@ async def test_an_organiser_decides_on_hours_with_a_reason_where_needed_and_chan
 
     # when, later, they open 未通过: both records are listed
     page.find_element(By.CSS_SELECTOR, "nav.tabs a[data-status=REJECTED]").click()
-    listed = "li[data-status=REJECTED]"
+    # (the rows just decided on 待审核 say REJECTED too, until the tab's own list replaces them)
+    listed = "ul[data-list=REJECTED] li[data-status=REJECTED]"
     wait_for(page, lambda d: len(d.find_elements(By.CSS_SELECTOR, listed)) == 2, message="the rejected records")
     assert page.find_element(By.CSS_SELECTOR, "nav.tabs [aria-current=page]").text == "未通过"
     # and approve the second again with no reason: refused at the field
@@ -723,7 +724,7 @@ async def test_an_organiser_decides_on_hours_with_a_reason_where_needed_and_chan
 
     # when, later, on 已通过, they open 改判 on the record approved at 2.5 h: its hours are there to change
     page.find_element(By.CSS_SELECTOR, "nav.tabs a[data-status=APPROVED]").click()
-    wait_for(page, lambda d: len(d.find_elements(By.CSS_SELECTOR, f"{river_list} li[data-status=APPROVED]")) == 50,
+    wait_for(page, lambda d: len(d.find_elements(By.CSS_SELECTOR, f"{river_list} ul[data-list=APPROVED] li")) == 50,
              message="the first page of the other team's approved records")
     change = f"{other} details.change"
     page.find_element(By.CSS_SELECTOR, f"{change} summary").click()

@@ -206,7 +206,7 @@ function Records({ team, status, first }) {
       setBusy(false);
     }
   };
-  return html`${shown.records.length ? html`<ul class="plain">${shown.records.map((r) => html`<${Row} key=${r.id} record=${r} scope=${team.id} />`)}</ul>`
+  return html`${shown.records.length ? html`<ul class="plain" data-list=${status}>${shown.records.map((r) => html`<${Row} key=${r.id} record=${r} scope=${team.id} />`)}</ul>`
       : html`<p class="empty">${t("empty")}</p>`}
     ${shown.next ? html`<p class="actions"><button type="button" data-action="more" disabled=${busy} onClick=${more}>${t("more")}</button></p>` : null}
     <p class="error" role="alert">${failure}</p>`;
