@@ -232,7 +232,13 @@ function List({ first }) {
     }
   };
   // A signed-in reader of the drawn list asks for their own answer at once (index.html sent it).
-  useEffect(() => { if (!first) load(); else if (session.token) load(true); }, []);
+  // One whose session ended may be signed out before this runs (app.js's first request was
+  // refused): the drawing is then theirs as it is, and its buttons show at once.
+  useEffect(() => {
+    if (!first) load();
+    else if (session.token) load(true);
+    else if (document.documentElement.classList.contains("tx-reader")) setState((s) => ({ ...s, own: true }));
+  }, []);
   const { data, error, loading } = state;
   // The frame after the cards are in the DOM: what bench.web times (the server-drawn page marks
   // its own, in index.html); over a drawn page, the frame with the reader's own state in it.
