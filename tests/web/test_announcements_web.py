@@ -44,7 +44,9 @@ async def test_a_team_admin_drafts_publishes_and_pins_an_announcement_a_member_r
 
     # when the admin opens the page (the navigation leads there) and the form, to their team only
     open_as(page, live_server, admin, "announcements")
-    wait_for(page, lambda d: d.find_element(By.CSS_SELECTOR, "h1[data-scopes=writer]"), message="the writer's page")
+    # (the heading knows the writer before the list is in, and the form comes with the list)
+    wait_for(page, lambda d: d.find_element(By.CSS_SELECTOR, "h1[data-scopes=writer] ~ details.new-announcement summary"),
+             message="the writer's page")
     assert page.find_element(By.CSS_SELECTOR, 'header nav a[href="#/announcements"]').get_attribute("aria-current") == "page"
     page.find_element(By.CSS_SELECTOR, "details.new-announcement summary").click()
     form = page.find_element(By.CSS_SELECTOR, "details.new-announcement form")
