@@ -81,11 +81,42 @@ def new_driver(width: int = 412, height: int = 915, *, lean: bool = False) -> An
         options.add_argument(f"--user-data-dir={profile}")
     options.add_argument(f"--window-size={width},{height}")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver: Any = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    chrome = _waiting_chrome() if lean else webdriver.Chrome
+    driver: Any = chrome(service=Service(executable_path=driver_path), options=options)
     driver.set_script_timeout(30)
     if profile is not None:
         _PROFILES[id(driver)] = profile
     return driver
+
+
+# How long a test browser's find_element waits for its element to be drawn.
+FIND_TIMEOUT = 10.0
+
+
+def _waiting_chrome() -> Any:
+    """webdriver.Chrome whose find_element waits (up to FIND_TIMEOUT) for the element to be
+    there, as Playwright's locators do. A test that waited for one sign of a page and then
+    clicked another part of it failed whenever that part was drawn a moment later (twice in
+    one day, once the browser got faster). find_elements (plural) still answers at once: the
+    tests read "nothing there" with it."""
+    import time
+
+    from selenium import webdriver
+    from selenium.common.exceptions import NoSuchElementException
+    from selenium.webdriver.common.by import By
+
+    class WaitingChrome(webdriver.Chrome):
+        def find_element(self, by: Any = By.ID, value: Any = None) -> Any:
+            deadline = time.monotonic() + FIND_TIMEOUT
+            while True:
+                try:
+                    return super().find_element(by, value)
+                except NoSuchElementException:
+                    if time.monotonic() >= deadline:
+                        raise
+                    time.sleep(POLL)
+
+    return WaitingChrome
 
 
 def quit_driver(driver: Any) -> None:
