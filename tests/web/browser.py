@@ -6,9 +6,9 @@ nothing is downloaded.
 
 The tests' browsers (`lean=True`) are Debian's headless shell where it is installed: the same
 Chromium build (Blink, V8, the same version as `chromium`) without the full browser's layers
-that a headless run never shows. It halves the browser tests' CPU (tests/web on both backends:
-102 core-seconds against 173, 100 s against 162 s of wall time, docs/operations.md "The suite's
-budget"). bench.web, the screenshots and Lighthouse keep the full `chromium`: what they measure
+that a headless run never shows. It takes a quarter of the browser tests' CPU off (tests/web on
+both backends, run after each other on a quiet machine: 103 core-seconds against 136, 110 s
+against 126 s of wall time; docs/operations.md "The suite's budget"). bench.web, the screenshots and Lighthouse keep the full `chromium`: what they measure
 is what a visitor's browser does. Without the shell the tests run on `chromium`, slower.
 """
 
