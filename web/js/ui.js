@@ -51,6 +51,21 @@ export function Field({ id, name, label, error, type = "text", options, defaultV
     <p class="error" id=${`${fid}-error`} data-error-for=${name} aria-live="polite">${error || ""}</p></div>`;
 }
 
+// One write at a time from a control: once(fn) runs fn(event); a second click (or submit) while
+// the first is out does nothing. `busy` is for disabling the control meanwhile.
+export function useOnce() {
+  const running = useRef(false);
+  const [busy, setBusy] = useState(false);
+  const once = (fn) => async (event) => {
+    event?.preventDefault?.();
+    if (running.current) return;
+    running.current = true;
+    setBusy(true);
+    try { await fn(event); } finally { running.current = false; setBusy(false); }
+  };
+  return [busy, once];
+}
+
 // A form's state: an error per field, the outcome, and whether it is being sent. submit(fn)
 // checks the required fields, then runs fn(form), whose text is the outcome; a refusal naming a
 // field of the form is shown at that field (in the UI language, errorText), any other above the button.
@@ -58,18 +73,13 @@ export function Field({ id, name, label, error, type = "text", options, defaultV
 export function useForm() {
   const [errors, setErrors] = useState({});
   const [said, setSaid] = useState({ ok: "", error: "" });
-  const [busy, setBusy] = useState(false);
-  const sending = useRef(false);
-  const submit = (fn) => async (event) => {
-    event.preventDefault();
-    if (sending.current) return;
+  const [busy, once] = useOnce();
+  const submit = (fn) => once(async (event) => {
     const form = event.target;
     const missing = [...form.querySelectorAll("[required]")].filter((input) => !input.value.trim());
     setErrors(Object.fromEntries(missing.map((input) => [input.name, t("errRequired")])));
     setSaid({ ok: "", error: "" });
     if (missing.length) { missing[0].focus(); return; }
-    sending.current = true;
-    setBusy(true);
     try {
       setSaid({ ok: await fn(form), error: "" });
     } catch (e) {
@@ -80,9 +90,7 @@ export function useForm() {
         (input.focus ? input : input[0])?.focus();
       } else setSaid({ ok: "", error: errorText(e) });
     }
-    sending.current = false;
-    setBusy(false);
-  };
+  });
   const outcome = html`<p class="error" role="alert">${said.error}</p><p class="ok" role="status" data-outcome>${said.ok}</p>`;
   return { errors, busy, submit, outcome };
 }

@@ -7,7 +7,7 @@
 import { gql, nodes, session } from "../api.js";
 import { useDraft } from "../drafts.js";
 import { errorText, fmtDate, t } from "../i18n.js";
-import { Field, html, page, useEffect, useForm, useRef, useState } from "../ui.js";
+import { Field, html, page, useEffect, useForm, useOnce, useRef, useState } from "../ui.js";
 import "../strings/announcements.js";
 
 const FIELDS = `id title body attachments pinned status publishedAt team { id name viewerIsAdmin } author { displayName }`;
@@ -22,20 +22,6 @@ const PIN = `mutation PinAnnouncement($id: ID!, $pinned: Boolean!) { pinAnnounce
 const BODY_KEY = "announcement:new";
 const TITLE_KEY = "announcement-title:new";
 const NO_SCOPES = { platform: false, teams: [] };
-
-// One write at a time from a control: a second click while the first is out does nothing.
-function useOnce() {
-  const running = useRef(false);
-  const [busy, setBusy] = useState(false);
-  const once = (fn) => async (event) => {
-    event?.preventDefault?.();
-    if (running.current) return;
-    running.current = true;
-    setBusy(true);
-    try { await fn(event); } finally { running.current = false; setBusy(false); }
-  };
-  return [busy, once];
-}
 
 function Actions({ item, reload, say }) {
   const [busy, once] = useOnce();

@@ -6,7 +6,7 @@ import { gql, nodes, session } from "../api.js";
 import { download } from "../download.js";
 import { errorText, fmtDate, t } from "../i18n.js";
 import "../strings/hours.js";
-import { Field, html, page, shown, useEffect, useRef, useState } from "../ui.js";
+import { Field, html, page, shown, useEffect, useOnce, useRef, useState } from "../ui.js";
 import { go } from "../app.js";
 
 const STATUSES = ["PENDING", "APPROVED", "REJECTED"];
@@ -25,7 +25,7 @@ const AUDIT = `query HoursAudit($id: ID!) { node(id: $id) { ... on ServiceRecord
 const DECISIONS = ["APPROVE", "ADJUST", "REJECT"];
 
 const round2 = (n) => Math.round(n * 100) / 100;
-// The activity's length in hours: the most the server approves (resolvers/hours.py _check_hours).
+// The activity's length in hours: the most the server approves (resolvers/hours.py check_service_hours).
 const lengthOf = (activity) => (new Date(activity.endsAt) - new Date(activity.startsAt)) / 3.6e6;
 
 // One decision on a record: approve (at the hours in the field) and reject while it is pending;
@@ -37,13 +37,11 @@ const lengthOf = (activity) => (new Date(activity.endsAt) - new Date(activity.st
 function Decide({ record, scope, onDone }) {
   const [errors, setErrors] = useState({});
   const [failure, setFailure] = useState("");
-  const [busy, setBusy] = useState(false);
-  const sending = useRef(false);
+  const [busy, once] = useOnce();
   const pending = record.status === "PENDING";
   const approved = record.status === "APPROVED";
   const length = lengthOf(record.activity);
-  const decide = (action) => async (event) => {
-    if (sending.current) return;
+  const decide = (action) => once(async (event) => {
     const form = event.currentTarget.form;
     const reason = form.elements.reason.value.trim();
     const refused = {};
@@ -68,8 +66,6 @@ function Decide({ record, scope, onDone }) {
     setFailure("");
     const first = Object.keys(refused)[0];
     if (first) { form.elements[first].focus(); return; }
-    sending.current = true;
-    setBusy(true);
     try {
       const data = await send();
       const decided = data.approveHours || data.rejectHours;
@@ -80,11 +76,8 @@ function Decide({ record, scope, onDone }) {
         setErrors({ [field]: errorText(error) });
         form.elements[field].focus();
       } else setFailure(errorText(error));
-    } finally {
-      sending.current = false;
-      setBusy(false);
     }
-  };
+  });
   const id = `${scope}-${record.id}`;
   return html`<form class="decide" novalidate onSubmit=${(event) => event.preventDefault()}>
     <${Field} id=${id} name="hours" type="number" label=${t(approved ? "hoursToAdjust" : "hoursToApprove")}
@@ -188,24 +181,17 @@ async function recordsPage(team, status, after = null) {
 // (加载更多: one request per click, the button gone once there are no more).
 function Records({ team, status, first }) {
   const [shown, setShown] = useState(first);
-  const [busy, setBusy] = useState(false);
+  const [busy, once] = useOnce();
   const [failure, setFailure] = useState("");
-  const sending = useRef(false);
-  const more = async () => {
-    if (sending.current) return;
-    sending.current = true;
-    setBusy(true);
+  const more = once(async () => {
     try {
       const page = await recordsPage(team.id, status, shown.next);
       setShown((before) => ({ records: [...before.records, ...page.records], next: page.next }));
       setFailure("");
     } catch (error) {
       setFailure(errorText(error));
-    } finally {
-      sending.current = false;
-      setBusy(false);
     }
-  };
+  });
   return html`${shown.records.length ? html`<ul class="plain" data-list=${status}>${shown.records.map((r) => html`<${Row} key=${r.id} record=${r} scope=${team.id} />`)}</ul>`
       : html`<p class="empty">${t("empty")}</p>`}
     ${shown.next ? html`<p class="actions"><button type="button" data-action="more" disabled=${busy} onClick=${more}>${t("more")}</button></p>` : null}

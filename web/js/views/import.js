@@ -4,7 +4,7 @@
 // the rows not imported, as a table and as CSV.
 import { GqlError, gql, nodes, session } from "../api.js";
 import { errorText, fmtDate, lang, t } from "../i18n.js";
-import { html, page, shown, useEffect, useRef, useState } from "../ui.js";
+import { html, page, shown, useEffect, useOnce, useRef, useState } from "../ui.js";
 import { go, loadMe } from "../app.js";
 import "../strings/import.js";
 
@@ -87,25 +87,21 @@ function Rows({ job }) {
 // one request at a time (a ref, as a second click can come before the button re-renders disabled).
 function CancelImport({ job, done, refresh }) {
   const [asking, setAsking] = useState(false);
-  const [busy, setBusy] = useState(false);
+  const [busy, once] = useOnce();
   const [message, setMessage] = useState("");
-  const sending = useRef(false);
   const keep = useRef(null);
   const ask = useRef(null);
   useEffect(() => { if (asking) keep.current?.focus(); }, [asking]);
   const back = () => { setAsking(false); setMessage(""); setTimeout(() => ask.current?.focus()); };
-  const confirm = async () => {
-    if (sending.current) return;
-    sending.current = true;
-    setBusy(true);
+  const confirm = once(async () => {
     setMessage("");
     try {
       done((await gql(CANCEL, { id: job.id })).cancelVolunteerImport);
     } catch (e) {
       setMessage(errorText(e));
       if (e.code === "CONFLICT") refresh(); // it ended meanwhile: show how
-    } finally { sending.current = false; setBusy(false); }
-  };
+    }
+  });
   if (!asking) {
     return html`<p class="actions"><button type="button" ref=${ask} data-action="cancel-import" onClick=${() => setAsking(true)}>${t("impCancel")}</button></p>`;
   }
