@@ -183,11 +183,43 @@ def this_tests_view(server: LiveServer) -> LiveServer:
     return dataclasses.replace(server, log_from=server.log_path.stat().st_size)
 
 
+# The last test handed each shared server (by its URL): named when it left a subscription running.
+_last_test: dict[str, str] = {}
+
+
+async def no_subscriptions_left(server: LiveServer, test: str) -> None:
+    """Until the shared server runs no subscription (a test that waits for a count of them
+    would count one an earlier test left); if one stays, the earlier test is named."""
+    from tests.helpers import until
+
+    left = ""
+
+    async def none_left() -> bool:
+        nonlocal left
+        text = await scrape(server)
+        left = ", ".join(f"{field} {count:g}" for field, count in sorted(subscribers(text).items()) if count)
+        return not left
+
+    await until(none_left, lambda: f"subscriptions still running on the shared server before {test}: {left}; "
+                f"the test before it on this server was {_last_test.get(server.url)}",
+                timeout=10, interval=0.05)
+    _last_test[server.url] = test
+
+
+def subscribers(text: str) -> dict[str, float]:
+    """tongxin_subscribers by field, from a /metrics scrape."""
+    return {match[1]: float(match[2]) for match in re.finditer(
+        r'^tongxin_subscribers\{field="([^"]*)"\} (\S+)$', text, re.MULTILINE)}
+
+
 @pytest.fixture
-async def live_server(db: Backend, fresh_ids: None, shared_server: LiveServer) -> LiveServer:
+async def live_server(request: pytest.FixtureRequest, db: Backend, fresh_ids: None,
+                      shared_server: LiveServer) -> LiveServer:
     """The backend's shared one-worker server on an empty database (and Redis, on the
-    PostgreSQL backend); `log()` shows what it logged during this test."""
-    return this_tests_view(shared_server)
+    PostgreSQL backend), running no subscription; `log()` shows what it logged during this test."""
+    server = this_tests_view(shared_server)
+    await no_subscriptions_left(server, request.node.nodeid)
+    return server
 
 
 @pytest.fixture
