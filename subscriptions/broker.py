@@ -25,6 +25,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from core.aio import honour_lost_cancel
 from core.metrics import BROKER_RECONNECTS
 from core.redis_outage import REDIS_FAILED
 from subscriptions.channels import NAMESPACE
@@ -65,6 +66,7 @@ class Subscription:
 
     async def get(self) -> dict[str, Any]:
         while not self._items:
+            honour_lost_cancel()
             self._ready.clear()
             await self._ready.wait()
         return self._items.popleft()
@@ -172,7 +174,13 @@ class Broker:
         first = not listeners
         listeners.add(subscription)
         if first:
-            await self._channel_opened(channel)
+            try:
+                await self._channel_opened(channel)
+            except BaseException:
+                # cancelled (the client left) or failed while Redis confirmed: nobody will
+                # read it, so it must not stay among the channel's listeners
+                await subscription.close()
+                raise
         return subscription
 
     def local_subscriber_count(self, channel: str | None = None) -> int:
@@ -305,7 +313,8 @@ class RedisBroker(Broker):
             await self._pubsub.subscribe(channel)
             self._subscribed.add(channel)
         try:
-            await asyncio.wait_for(confirmed.wait(), SUBSCRIBE_CONFIRM_SECONDS)
+            async with asyncio.timeout(SUBSCRIBE_CONFIRM_SECONDS):
+                await confirmed.wait()
         except TimeoutError:
             log.warning("no confirmation of SUBSCRIBE %s yet; continuing", channel)
 

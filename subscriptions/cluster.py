@@ -209,7 +209,8 @@ class ClusterBroker(Broker):
     async def publish(self, channel: str, message: dict[str, Any]) -> None:
         data = json.dumps(message, separators=(",", ":"))
         try:
-            await asyncio.wait_for(self._cluster.spublish(channel, data), PUBLISH_TIMEOUT_SECONDS)
+            async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
+                await self._cluster.spublish(channel, data)
         except REDIS_FAILED as error:  # TimeoutError is an OSError
             lost_publish(1, error)
 
@@ -253,7 +254,8 @@ class ClusterBroker(Broker):
         if confirmed is None:
             return
         try:
-            await asyncio.wait_for(confirmed.wait(), SUBSCRIBE_CONFIRM_SECONDS)
+            async with asyncio.timeout(SUBSCRIBE_CONFIRM_SECONDS):
+                await confirmed.wait()
         except TimeoutError:
             log.warning("no confirmation of SSUBSCRIBE %s; repairing", channel)
             self._detach(channel)
@@ -337,7 +339,8 @@ class ClusterBroker(Broker):
                     waiting[channel] = confirmed
         for channel, confirmed in waiting.items():
             try:
-                await asyncio.wait_for(confirmed.wait(), SUBSCRIBE_CONFIRM_SECONDS)
+                async with asyncio.timeout(SUBSCRIBE_CONFIRM_SECONDS):
+                    await confirmed.wait()
             except TimeoutError:
                 self._detach(channel)
                 failed = True

@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.aio import honour_lost_cancel
 from core.geo import Circle
 from subscriptions.broker import RESYNC, Broker, Subscription
 
@@ -147,6 +148,7 @@ class Watcher:
 
     async def get(self) -> Any:
         while not self._items:
+            honour_lost_cancel()
             self._ready.clear()
             await self._ready.wait()
         return self._items.popleft()

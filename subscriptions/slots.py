@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from core.aio import honour_lost_cancel
 from core.metrics import COALESCE_SECONDS
 from models.activity import ActivityStatus
 from subscriptions import channels
@@ -107,6 +108,7 @@ class SlotWatcher:
             self._owed = False
             self._feed.consumed()
         while True:
+            honour_lost_cancel()
             await self._ready.wait()
             self._ready.clear()
             state, self._pending = self._pending, None

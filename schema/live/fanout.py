@@ -87,6 +87,7 @@ from graphql.utilities import get_operation_ast
 from strawberry.types.execution import PreExecutionError
 from strawberry.utils.aio import aclosing
 
+from core.aio import honour_lost_cancel
 from core.metrics import observe_delivery
 from resolvers.errors import BadInput
 from schema.limits import check_document_inputs
@@ -328,6 +329,7 @@ class Member:
         while not self._has_pending():
             if self.group.ended or self.closed:
                 return None
+            honour_lost_cancel()
             self._waiter = asyncio.get_running_loop().create_future()
             try:
                 await self._waiter
@@ -485,7 +487,8 @@ class Group:
 
     async def _wait_drained(self) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._drained.wait(), DRAIN_WAIT)
+            async with asyncio.timeout(DRAIN_WAIT):
+                await self._drained.wait()
 
 
 def payload_of(result: Any) -> dict[str, Any]:

@@ -153,6 +153,75 @@ async def test_after_a_redis_reconnect_subscribers_are_told_to_resync(db):
 
 
 @pytest.mark.redis
+async def test_a_subscriber_cancelled_as_redis_confirms_its_subscribe_ends_and_leaves_nothing(db, monkeypatch):
+    # given a broker of its own whose SUBSCRIBE confirmation the test hands over itself
+    redis = Redis.from_url(db.redis_url)
+    broker = RedisBroker(redis)
+    await broker.start()
+    channel = f"{NAMESPACE}:test:cancel-confirm"
+    confirmations: dict[str, asyncio.Event] = {}
+    waiting = asyncio.Event()
+
+    class Held(dict):
+        def __setitem__(self, key: str, event: asyncio.Event) -> None:
+            wait = event.wait
+
+            async def waited() -> bool:
+                waiting.set()
+                return await wait()
+
+            event.wait = waited  # type: ignore[method-assign]
+            confirmations[key] = event  # not kept here: the reader never sets it
+
+    monkeypatch.setattr(broker, "_confirmations", Held())
+    try:
+        subscribing = asyncio.create_task(broker.subscribe(channel))
+        async with asyncio.timeout(5):
+            await waiting.wait()
+        # when the confirmation and the client's leaving arrive in the same loop turn (a
+        # WebSocket closed while its subscription started: strawberry cancels the operation)
+        confirmations[channel].set()
+        subscribing.cancel()
+        # then the subscriber ends (Python 3.11's wait_for returned the subscription instead,
+        # and the operation ran on with no one reading it, for ever) ...
+        with pytest.raises(asyncio.CancelledError):
+            await subscribing
+        # ... and leaves no listener and no Redis subscription behind
+        assert broker.local_subscriber_count(channel) == 0
+        assert (await redis.pubsub_numsub(channel)) == [(channel.encode(), 0)]
+    finally:
+        await broker.close()
+        await redis.aclose()
+
+
+async def test_a_subscriber_cancelled_at_any_point_of_its_start_ends(db):
+    # given subscribers that read their first event (as a subscription's operation does) ...
+    broker = services().broker
+    operations = []
+    for turns in range(40):
+        async def operation(channel: str = f"{NAMESPACE}:test:cancel-start:{turns}") -> None:
+            subscription = await broker.subscribe(channel)
+            try:
+                await subscription.get()
+            finally:
+                await subscription.close()
+
+        started = asyncio.create_task(operation())
+        # ... when each is cancelled a different number of loop turns into its start (its
+        # client left): on Redis, some while redis-py's wait_for had the SUBSCRIBE on the wire,
+        # which returns instead of raising on Python 3.11 when the write completes that turn
+        for _ in range(turns % 8):
+            await asyncio.sleep(0)
+        started.cancel()
+        operations.append(started)
+    # then every one of them ends, and no listener stays (20 of 40 ran on for ever before)
+    done, running = await asyncio.wait(operations, timeout=5)
+    assert not running, f"{len(running)} of {len(operations)} subscribers still running after their cancel"
+    assert all(operation.cancelled() for operation in done)
+    assert broker.local_subscriber_count() == 0
+
+
+@pytest.mark.redis
 async def test_a_broker_started_while_redis_is_down_starts_and_connects_once_it_is_back(db):
     # given Redis behind a proxy that does not listen yet (a worker starting during an outage)
     target = urlsplit(db.redis_url)
