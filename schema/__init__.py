@@ -69,7 +69,7 @@ from schema.notification import (
 from schema.offers import OfferMutation
 from schema.outreach import OrganiserMessage, OutreachMutation, OutreachQuery
 from schema.pii import PiiAccess, PiiQuery
-from schema.prepared import PreparedOperations
+from schema.prepared import DOCUMENTS_KEPT, PreparedOperations
 from schema.privacy import PrivacyMutation, PrivacyQuery
 from schema.project import Position, Project, ProjectMutation, ProjectQuery, ProjectSeries
 from schema.reads.execute import CompiledReads
@@ -164,8 +164,8 @@ def build_schema(*, introspection: bool | None = None) -> CodedSchema:
         OperationName,
         functools.partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
         QueryLimits,
-        functools.partial(ParserCache, maxsize=1000),
-        functools.partial(ValidationCache, maxsize=1000),
+        functools.partial(ParserCache, maxsize=DOCUMENTS_KEPT),  # shared with built.prepared
+        functools.partial(ValidationCache, maxsize=DOCUMENTS_KEPT),
         InputGuard,  # after ValidationCache: checks argument values of documents that validated
         LoadViewer,  # reads the viewer's account (on the primary) unless token-only
         ReplicaReads,  # DATABASE_READ_URL: replica-safe queries read the replica

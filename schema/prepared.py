@@ -42,12 +42,11 @@ from graphql import (
     DocumentNode,
     GraphQLError,
     OperationDefinitionNode,
-    parse,
     specified_rules,
-    validate,
 )
 from graphql.execution.values import get_variable_values
 from strawberry.execution import optimized_is_awaitable
+from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema._graphql_core import execution_context_class_kwargs
 from strawberry.types.execution import ExecutionResult
 
@@ -68,6 +67,9 @@ KNOWN_EXTENSIONS = frozenset({
     "InputGuard", "LoadViewer", "ReplicaReads", "DisableIntrospection",
 })
 PLANS_KEPT = 1000
+# Documents parsed and validated, per process: strawberry's ParserCache and ValidationCache
+# keep one cache per size, shared by every instance of that size (schema/__init__.py).
+DOCUMENTS_KEPT = 1000
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,16 @@ class PreparedOperations:
                  rules: list[type] | tuple[type, ...]) -> None:
         self.schema = schema
         self.max_tokens = max_tokens
-        self.rules = [*specified_rules, *rules]
+        # as the general path's execution context has them: graphql-core's, then the
+        # extensions' (QueryLimits, DisableIntrospection) in their order
+        self.rules = (*specified_rules, *rules)
+        # The general path's caches: a document this path parsed and validated (and left to
+        # the general path: a mutation, a read that does not compile, invalid) is not parsed
+        # and validated again there (the fuzz's new documents were validated twice, a third
+        # of the server's CPU), and both paths validate with the same rules (strawberry's
+        # validate_document adds its own two).
+        self._parse = ParserCache(maxsize=DOCUMENTS_KEPT).cached_parse_document
+        self._validate = ValidationCache(maxsize=DOCUMENTS_KEPT).cached_validate_document
         self.compile = True  # False: every plan runs through graphql-core (differential tests)
         self._plans: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
         extensions = schema.get_extensions()
@@ -108,13 +119,14 @@ class PreparedOperations:
 
     def _prepare(self, query: str, operation_name: str | None) -> Plan | None:
         try:
-            document = parse(query, max_tokens=self.max_tokens)
+            # the keyword as MaxTokensLimiter gives it, so that both paths share the entry
+            document = self._parse(query, max_tokens=self.max_tokens)
         except GraphQLError:
             return None
         token = token_only(document, operation_name)
         if not token and self.schema.reads is None:
             return None
-        if validate(self.schema._schema, document, self.rules):
+        if self._validate(self.schema._schema, document, self.rules):
             return None
         reads = None
         if not token:

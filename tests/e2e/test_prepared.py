@@ -5,10 +5,12 @@ do not fully cover goes to the general path untouched."""
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import timedelta
 
 import httpx
 import pytest
+from graphql import validate
 from strawberry.extensions import SchemaExtension
 
 from models.activity import ActivityStatus, SignUp
@@ -242,3 +244,33 @@ def test_documents_are_prepared_once_token_only_and_compiled_reads():
     too_long = "mutation { signUp(activityId: 1) { " + " ".join(
         f"a{i}: status" for i in range(1000)) + " } }"  # past the token limit
     assert prepared.plan(too_long, None) is None
+
+
+async def test_a_document_the_prepared_path_hands_on_is_validated_once(db, paths, monkeypatch):
+    # given graphql-core's validation, counted wherever either path calls it ...
+    import strawberry.schema.schema as general_path
+
+    import schema.prepared as prepared_path
+
+    validations: list[str] = []
+
+    def counted(schema_, document, rules, *args, **kwargs):
+        validations.append(document.loc.source.body)
+        return validate(schema_, document, rules, *args, **kwargs)
+
+    monkeypatch.setattr(general_path, "validate", counted)
+    monkeypatch.setattr(prepared_path, "validate", counted, raising=False)
+    # ... and documents this process has never seen, each answered by the general path: an
+    # invalid one, and a valid one whose variables are not (the general path words that)
+    volunteer = await make_volunteer("新人")
+    fresh = uuid.uuid4().hex
+    invalid = {"query": f"query Invalid{fresh} {{ me {{ noSuchField }} }}"}
+    general_only = {"query": f"query General{fresh}($id: ID!) {{ activity(id: $id) {{ id }} }}"}
+    for body in (invalid, general_only):
+        # when the prepared path looks at it first and hands it on
+        prepared, _, answered = await paths(body, issue_token(volunteer.id), prepared_first=True)
+        # then graphql-core validated it once: the general path found the fast path's result
+        assert not answered, prepared.text
+        assert validations.count(body["query"]) == 1, validations
+        assert prepared.status_code == 200, prepared.text
+        assert prepared.json()["errors"], prepared.text
