@@ -223,9 +223,12 @@ async def live_server(request: pytest.FixtureRequest, db: Backend, fresh_ids: No
 
 
 @pytest.fixture
-async def pair_server(db: Backend, fresh_ids: None, shared_pair: LiveServer) -> LiveServer:
+async def pair_server(request: pytest.FixtureRequest, db: Backend, fresh_ids: None,
+                      shared_pair: LiveServer) -> LiveServer:
     """The backend's shared two-worker server, as `live_server` is for one worker."""
-    return this_tests_view(shared_pair)
+    server = this_tests_view(shared_pair)
+    await no_subscriptions_left(server, request.node.nodeid)
+    return server
 
 
 @pytest.fixture(scope="module")
