@@ -89,13 +89,6 @@ class PreparedOperations:
         # as the general path's execution context has them: graphql-core's, then the
         # extensions' (QueryLimits, DisableIntrospection) in their order
         self.rules = (*specified_rules, *rules)
-        # The general path's caches: a document this path parsed and validated (and left to
-        # the general path: a mutation, a read that does not compile, invalid) is not parsed
-        # and validated again there (the fuzz's new documents were validated twice, a third
-        # of the server's CPU), and both paths validate with the same rules (strawberry's
-        # validate_document adds its own two).
-        self._parse = ParserCache(maxsize=DOCUMENTS_KEPT).cached_parse_document
-        self._validate = ValidationCache(maxsize=DOCUMENTS_KEPT).cached_validate_document
         self.compile = True  # False: every plan runs through graphql-core (differential tests)
         self._plans: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
         extensions = schema.get_extensions()
@@ -118,15 +111,23 @@ class PreparedOperations:
         return plan
 
     def _prepare(self, query: str, operation_name: str | None) -> Plan | None:
+        # The general path's caches, looked up now (strawberry keeps one per size, made anew if
+        # cleared): a document this path parsed and validated and then left to the general
+        # path (a mutation, a read that does not compile, an invalid one) is not parsed and
+        # validated again there (the fuzz's new documents were validated twice, a third of the
+        # server's CPU), and both paths validate with the same rules (strawberry's
+        # validate_document adds its own two).
+        parse_cached = ParserCache(maxsize=DOCUMENTS_KEPT).cached_parse_document
+        validate_cached = ValidationCache(maxsize=DOCUMENTS_KEPT).cached_validate_document
         try:
             # the keyword as MaxTokensLimiter gives it, so that both paths share the entry
-            document = self._parse(query, max_tokens=self.max_tokens)
+            document = parse_cached(query, max_tokens=self.max_tokens)
         except GraphQLError:
             return None
         token = token_only(document, operation_name)
         if not token and self.schema.reads is None:
             return None
-        if self._validate(self.schema._schema, document, self.rules):
+        if validate_cached(self.schema._schema, document, self.rules):
             return None
         reads = None
         if not token:
