@@ -31,6 +31,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -238,6 +239,7 @@ def main() -> None:
     finally:
         quit_driver(driver)
         server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)  # its database and the server's log
 
     print(f"first meaningful paint, 50-activity list (embedded default): cold {cold:.0f} ms, "
           f"warm median of {args.runs} {warm:.0f} ms; baseline /healthz first paint {baseline:.0f} ms "
