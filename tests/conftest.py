@@ -45,6 +45,10 @@ def _ram_dir() -> str | None:
 _TMP = Path(tempfile.mkdtemp(prefix=f"tongxin-test-{RUN_ID}-",
                              dir=os.environ.get("TEST_TMPDIR") or _ram_dir()))
 (_TMP / "tmp").mkdir()
+# Others may pass through (not list): the services the run starts under their own users (initdb
+# as postgres, varnishd's worker) reach their own folders inside, as they did in /tmp.
+for _folder in (_TMP, _TMP / "tmp"):
+    _folder.chmod(0o711)
 os.environ["TMPDIR"] = tempfile.tempdir = str(_TMP / "tmp")
 os.environ["TONGXIN_NAMESPACE"] = f"txtest{RUN_ID}"
 os.environ["TONGXIN_DATA_DIR"] = str(_TMP)
