@@ -17,15 +17,22 @@ NODE_STAMP := tests/node/node_modules/.installed
 
 .PHONY: run test test-fast lint schema fuzz screenshots cluster bench-cluster soak chaos clean
 
+UV := $(VENV)/bin/uv
+
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required (set PYTHON=...)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
 
-# --no-compile: a module's bytecode is written when it is first imported, not for every module
-# of every dependency at install time (half of the install's CPU, most of it never imported).
-$(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install -q --no-compile -e ".[dev]"
+# The packages are installed by uv (Astral's installer, from PyPI into the venv): the same
+# packages pip would install, in 8 s instead of 15 (2 s once its cache is warm), which is on
+# the critical path of every clean clone's `make test` and every newcomer's `make run`. Like
+# pip with --no-compile, it writes no bytecode at install time: a module's bytecode is
+# written when it is first imported, not for every module of every dependency.
+$(UV): | $(PY)
+	$(PY) -m pip install -q --disable-pip-version-check uv
+
+$(STAMP): pyproject.toml | $(UV)
+	$(UV) pip install -q --python $(PY) -e ".[dev]"
 	@touch $(STAMP)
 
 $(NODE_STAMP): tests/node/package.json tests/node/package-lock.json
@@ -89,7 +96,7 @@ bench-cluster: $(STAMP)
 # SOAK_MINUTES (30), SOAK_USERS, SOAK_WATCHERS, SOAK_VOLUNTEERS, SOAK_MIX (docs/operations.md).
 SOAK_MINUTES ?= 30
 soak: $(STAMP)
-	@$(PY) -c 'import locust' 2>/dev/null || $(PY) -m pip install -q --no-compile -e ".[soak]"
+	@$(PY) -c 'import locust' 2>/dev/null || $(UV) pip install -q --python $(PY) -e ".[soak]"
 	$(PY) -m bench.soak --minutes $(SOAK_MINUTES)
 
 # Scripted faults under load, on a PostgreSQL and a redis-server of its own (never the
