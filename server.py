@@ -33,6 +33,7 @@ from strawberry.subscriptions import (
 from tortoise import Tortoise
 
 from core import tracing
+from core.aio import cancel_and_wait
 from core.gcfreeze import freeze_long_lived
 from core.health import healthz, readyz
 from core.metrics import metrics_endpoint, process_exited, sample_forever
@@ -101,18 +102,10 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
     finally:
         for task in (sampler, drawing):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
         process_exited()
-        if replica_probe is not None:
-            replica_probe.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await replica_probe
-        if freezer is not None:
-            freezer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await freezer
+        await cancel_and_wait(replica_probe)
+        await cancel_and_wait(freezer)
         if jobs is not None:
             await jobs.stop()
         await service_registry.shutdown(current)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 log = logging.getLogger("tongxin.aio")
 
@@ -23,3 +24,20 @@ def honour_lost_cancel() -> None:
     if task is not None and task.cancelling():
         log.info("a cancel lost on the way was honoured before waiting: %s", task.get_name())
         raise asyncio.CancelledError
+
+
+async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:
+    """Cancels `task` (None, or the caller itself: nothing to do) and returns once it has ended.
+    Its own cancellation is the expected end and is not raised; an error it ended with is. A
+    cancel of the caller while it waits is raised, where `with suppress(CancelledError): await
+    task` would swallow it with the task's and carry on as if never asked to stop."""
+    caller = asyncio.current_task()
+    if task is None or task is caller:
+        return
+    asked = caller.cancelling() if caller is not None else 0
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        if caller is not None and caller.cancelling() > asked:
+            raise

@@ -23,7 +23,6 @@ workers, and a crashed holder's lease lapses after `ttl`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -35,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise import connections
 
+from core.aio import cancel_and_wait
 from core.metrics import JOB_FAILURES, JOB_LAST_SUCCESS
 from core.settings import get_settings
 from resolvers.sql import Sql, execute, fetch
@@ -103,8 +103,7 @@ class JobRunner:
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
 
     async def run_once(self, job: Job) -> int | None:
         """One tick: None if another holder has the lease."""

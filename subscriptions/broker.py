@@ -25,7 +25,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from core.aio import honour_lost_cancel
+from core.aio import cancel_and_wait, honour_lost_cancel
 from core.metrics import BROKER_RECONNECTS
 from core.redis_outage import REDIS_FAILED
 from subscriptions.channels import NAMESPACE
@@ -269,11 +269,8 @@ class RedisBroker(Broker):
         await self._read_forever()
 
     async def close(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
-            self._reader = None
+        await cancel_and_wait(self._reader)
+        self._reader = None
         with contextlib.suppress(Exception):
             await self._pubsub.aclose()
         await super().close()

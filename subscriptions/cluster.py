@@ -41,6 +41,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from core.aio import cancel_and_wait
 from core.redis_outage import REDIS_FAILED
 from subscriptions.broker import RESYNC, SUBSCRIBE_CONFIRM_SECONDS, Broker, lost_publish
 
@@ -116,10 +117,8 @@ class _Shard:
 
     async def close(self) -> None:
         self.dead = True
-        if self.reader is not None and self.reader is not asyncio.current_task():
-            self.reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self.reader
+        with contextlib.suppress(Exception):
+            await cancel_and_wait(self.reader)
         with contextlib.suppress(Exception):
             await self.pubsub.aclose()
         with contextlib.suppress(Exception):
@@ -195,11 +194,8 @@ class ClusterBroker(Broker):
             self._repairer = asyncio.create_task(self._repair_forever(), name="cluster-repair")
 
     async def close(self) -> None:
-        if self._repairer is not None:
-            self._repairer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._repairer
-            self._repairer = None
+        await cancel_and_wait(self._repairer)
+        self._repairer = None
         for shard in list(self._shards.values()):
             await shard.close()
         self._shards.clear()

@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.aio import honour_lost_cancel
+from core.aio import cancel_and_wait, honour_lost_cancel
 from core.geo import Circle
 from subscriptions.broker import RESYNC, Broker, Subscription
 
@@ -192,11 +192,10 @@ class Matcher:
                 return
             subscription, reader = self._subscription, self._reader
             self._subscription = self._reader = None
-            if reader is not None:
-                reader.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await reader
-            await subscription.close()
+            try:
+                await cancel_and_wait(reader)
+            finally:  # cancelled meanwhile (cancel_and_wait raises it): the channel is still left
+                await subscription.close()
 
     @contextlib.asynccontextmanager
     async def watch(self, match: MatchFilter) -> AsyncIterator[Watcher]:

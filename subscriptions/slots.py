@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from core.aio import honour_lost_cancel
+from core.aio import cancel_and_wait, honour_lost_cancel
 from core.metrics import COALESCE_SECONDS
 from models.activity import ActivityStatus
 from subscriptions import channels
@@ -245,13 +245,13 @@ class ActivityFeed:
         for handle in (self._flush_handle, self._settle):
             if handle is not None:
                 handle.cancel()
-        for task in (*self._refreshers, self._poller):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-        if self._subscription is not None:
-            await self._subscription.close()
+        try:
+            for task in (*self._refreshers, self._poller):
+                with contextlib.suppress(Exception):
+                    await cancel_and_wait(task)
+        finally:  # cancelled meanwhile (cancel_and_wait raises it): the channel is still left
+            if self._subscription is not None:
+                await self._subscription.close()
 
 
 class SlotHub:

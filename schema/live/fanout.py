@@ -87,7 +87,7 @@ from graphql.utilities import get_operation_ast
 from strawberry.types.execution import PreExecutionError
 from strawberry.utils.aio import aclosing
 
-from core.aio import honour_lost_cancel
+from core.aio import cancel_and_wait, honour_lost_cancel
 from core.metrics import observe_delivery
 from resolvers.errors import BadInput
 from schema.limits import check_document_inputs
@@ -539,9 +539,8 @@ class FanoutHub:
         if self.groups.get(group.plan.key) is group:
             del self.groups[group.plan.key]
         if group.task is not None and not group.task.done():
-            group.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await group.task
+            with contextlib.suppress(Exception):  # the group's stream logged its own error
+                await cancel_and_wait(group.task)
 
     def member_count(self) -> int:
         return sum(len(group.members) for group in self.groups.values())
