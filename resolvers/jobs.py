@@ -100,8 +100,8 @@ class JobRunner:
                       for job in self.jobs]
 
     async def stop(self) -> None:
-        for task in self.tasks:
-            task.cancel()
+        # one at a time: cancelling a task twice (all first, then each again while waiting)
+        # would interrupt its clean-up, e.g. a transaction's rollback, with the second
         for task in self.tasks:
             await cancel_and_wait(task)
 
