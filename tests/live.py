@@ -197,19 +197,14 @@ async def no_subscriptions_left(server: LiveServer, test: str) -> None:
     async def none_left() -> bool:
         nonlocal left
         text = await scrape(server)
-        left = ", ".join(f"{field} {count:g}" for field, count in sorted(subscribers(text).items()) if count)
+        left = ", ".join(sorted(f"{labels.get('field')} {count:g}"
+                                for labels, count in samples(text, "tongxin_subscribers") if count))
         return not left
 
     await until(none_left, lambda: f"subscriptions still running on the shared server before {test}: {left}; "
                 f"the test before it on this server was {_last_test.get(server.url)}",
                 timeout=10, interval=0.05)
     _last_test[server.url] = test
-
-
-def subscribers(text: str) -> dict[str, float]:
-    """tongxin_subscribers by field, from a /metrics scrape."""
-    return {match[1]: float(match[2]) for match in re.finditer(
-        r'^tongxin_subscribers\{field="([^"]*)"\} (\S+)$', text, re.MULTILINE)}
 
 
 @pytest.fixture
@@ -254,17 +249,18 @@ async def log_lines_settle(server: LiveServer, wanted: Callable[[str], bool], se
         await asyncio.sleep(0.05)
 
 
-def sample(text: str, name: str, **labels: str) -> float:
-    """The sum of a metric's samples whose labels include `labels` (0 when there are none)."""
-    total = 0.0
+def samples(text: str, name: str) -> Iterator[tuple[dict[str, str], float]]:
+    """A metric's samples in a /metrics scrape: (labels, value) each."""
     for line in text.splitlines():
         match = re.match(r"^(\w+)(?:\{(.*)\})? (\S+)$", line)
-        if match is None or match[1] != name:
-            continue
-        found = dict(re.findall(r'(\w+)="([^"]*)"', match[2] or ""))
-        if all(found.get(key) == value for key, value in labels.items()):
-            total += float(match[3])
-    return total
+        if match is not None and match[1] == name:
+            yield dict(re.findall(r'(\w+)="([^"]*)"', match[2] or "")), float(match[3])
+
+
+def sample(text: str, name: str, **labels: str) -> float:
+    """The sum of a metric's samples whose labels include `labels` (0 when there are none)."""
+    return sum(value for found, value in samples(text, name)
+               if all(found.get(key) == wanted for key, wanted in labels.items()))
 
 
 async def scrape(server: LiveServer, token: str = METRICS_TOKEN) -> str:

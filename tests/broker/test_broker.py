@@ -214,7 +214,7 @@ async def test_a_subscriber_cancelled_at_any_point_of_its_start_ends(db):
             await asyncio.sleep(0)
         started.cancel()
         operations.append(started)
-    # then every one of them ends, and no listener stays (20 of 40 ran on for ever before)
+    # then every one of them ends, and no listener stays (25 of 40 ran on for ever before)
     done, running = await asyncio.wait(operations, timeout=5)
     assert not running, f"{len(running)} of {len(operations)} subscribers still running after their cancel"
     assert all(operation.cancelled() for operation in done)
